@@ -1,0 +1,214 @@
+//! The `assay` binary: argument parsing and wiring; the work happens in the library crates.
+
+use std::io::Write;
+use std::net::SocketAddr;
+
+use anyhow::{bail, Context, Result};
+use assay_core::{ChatEvent, ChatRequest, GenParams, Message, ModelSpec};
+use assay_models::local::{catalogue, EngineConfig};
+use assay_models::{ChatModel, OpenOptions};
+use clap::{Args, Parser, Subcommand};
+use futures::StreamExt;
+
+#[derive(Parser)]
+#[command(name = "assay", version, about = "Compare and safety-test language models, in Chinese and English.")]
+struct Cli {
+    /// Environment variable holding the API key for http(s):// models.
+    #[arg(long, global = true, value_name = "NAME")]
+    api_key_env: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve a model as an OpenAI-compatible endpoint.
+    Serve(ServeArgs),
+    /// Ask a model one question and stream its answer to the terminal.
+    Chat(ChatArgs),
+    /// The local model catalogue.
+    Models {
+        #[command(subcommand)]
+        command: ModelsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ModelsCommand {
+    /// List catalogue models and whether they are downloaded.
+    List,
+    /// Download a catalogue model into the cache ($ASSAY_HOME, default ~/.cache/assay).
+    Fetch { name: String },
+}
+
+/// Settings of the embedded engine, for commands that may load a local model.
+#[derive(Args, Clone)]
+struct EngineArgs {
+    /// Requests generated at the same time by a local model.
+    #[arg(long, default_value_t = 4)]
+    slots: usize,
+    /// Context tokens (prompt + answer) per request for a local model.
+    #[arg(long, default_value_t = 2048)]
+    context: u32,
+    /// Requests that may wait for a slot before more are refused with 503.
+    #[arg(long, default_value_t = 64)]
+    queue: usize,
+    /// CPU threads for a local model (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+impl EngineArgs {
+    fn config(&self) -> EngineConfig {
+        EngineConfig {
+            threads: self.threads,
+            slots: self.slots,
+            context_per_slot: self.context,
+            max_queue: self.queue,
+            ..EngineConfig::default()
+        }
+    }
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Model to serve, e.g. local:smollm2 (see `assay models list`).
+    #[arg(long, default_value = "local:smollm2")]
+    model: String,
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Port to listen on; 0 picks a free one (printed at start).
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// Largest request body accepted, in bytes (larger ones get 413).
+    #[arg(long, default_value_t = 4 * 1024 * 1024)]
+    max_body_bytes: usize,
+    /// Largest max_tokens a request may ask for.
+    #[arg(long, default_value_t = 4096)]
+    max_tokens_limit: u32,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+#[derive(Args)]
+struct ChatArgs {
+    /// Model to ask, e.g. local:smollm2, openai:gpt-4o-mini, http://127.0.0.1:8080/v1#qwen2.5.
+    #[arg(long, default_value = "local:smollm2")]
+    model: String,
+    /// System prompt.
+    #[arg(long)]
+    system: Option<String>,
+    #[arg(long)]
+    max_tokens: Option<u32>,
+    #[arg(long)]
+    temperature: Option<f32>,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// The question.
+    prompt: String,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(args, cli.api_key_env).await,
+        Command::Chat(args) => chat(args, cli.api_key_env).await,
+        Command::Models { command: ModelsCommand::List } => models_list(),
+        Command::Models { command: ModelsCommand::Fetch { name } } => models_fetch(&name).await,
+    }
+}
+
+async fn open_model(name: &str, api_key_env: Option<String>, engine: &EngineArgs) -> Result<std::sync::Arc<dyn ChatModel>> {
+    let spec = ModelSpec::parse(name)?;
+    let options = OpenOptions { api_key_env, local: engine.config(), ..OpenOptions::default() };
+    assay_models::open(&spec, &options).await.with_context(|| format!("cannot open model {spec}"))
+}
+
+async fn serve(args: ServeArgs, api_key_env: Option<String>) -> Result<()> {
+    let model = open_model(&args.model, api_key_env, &args.engine).await?;
+    let addr: SocketAddr = format!("{}:{}", args.host, args.port)
+        .parse()
+        .with_context(|| format!("invalid --host/--port {}:{}", args.host, args.port))?;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    let id = model.id().to_string();
+    let config = assay_serve::ServerConfig { max_body_bytes: args.max_body_bytes, max_tokens_limit: args.max_tokens_limit };
+    let router = assay_serve::router(model, config);
+    println!("assay serve: model {id} listening on http://{local}/v1 (OpenAI-compatible; Ctrl-C stops)");
+    std::io::stdout().flush()?;
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    assay_serve::serve(listener, router, shutdown).await.context("server failed")
+}
+
+async fn chat(args: ChatArgs, api_key_env: Option<String>) -> Result<()> {
+    let model = open_model(&args.model, api_key_env, &args.engine).await?;
+    let params = GenParams {
+        temperature: args.temperature,
+        max_tokens: args.max_tokens,
+        seed: args.seed,
+        system: args.system,
+        ..GenParams::default()
+    };
+    let request = ChatRequest { messages: vec![Message::user(args.prompt)], params };
+    let mut stream = model.stream(request).await?;
+    let mut stdout = std::io::stdout();
+    while let Some(event) = stream.next().await {
+        match event? {
+            ChatEvent::Delta(text) => {
+                stdout.write_all(text.as_bytes())?;
+                stdout.flush()?;
+            }
+            ChatEvent::Done { finish_reason, usage } => {
+                println!();
+                eprintln!(
+                    "[{}: finish_reason={}, prompt_tokens={}, completion_tokens={}]",
+                    model.id(),
+                    finish_reason.as_str(),
+                    usage.prompt_tokens,
+                    usage.completion_tokens
+                );
+                return Ok(());
+            }
+        }
+    }
+    bail!("the answer ended without finishing")
+}
+
+fn models_list() -> Result<()> {
+    let home = catalogue::assay_home();
+    println!("{:<10} {:<8} {:<11} {:<34} DESCRIPTION", "NAME", "KIND", "STATUS", "FILE");
+    for entry in catalogue::CATALOGUE {
+        let path = catalogue::model_path(&home, entry);
+        let status = if path.exists() { "downloaded" } else { "missing" };
+        let kind = if entry.chat { "chat" } else { "base" };
+        println!("{:<10} {:<8} {:<11} {:<34} {} [{}]", entry.name, kind, status, entry.file, entry.description, entry.license);
+    }
+    println!("cache: {}", home.join("models").display());
+    Ok(())
+}
+
+async fn models_fetch(name: &str) -> Result<()> {
+    let entry = catalogue::entry(name).with_context(|| {
+        let known: Vec<&str> = catalogue::CATALOGUE.iter().map(|e| e.name).collect();
+        format!("{name:?} is not in the catalogue ({})", known.join(", "))
+    })?;
+    let path = catalogue::fetch(entry, &catalogue::assay_home()).await?;
+    println!("{} ready at {} (sha256 {})", entry.name, path.display(), entry.sha256);
+    Ok(())
+}

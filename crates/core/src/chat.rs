@@ -1,0 +1,148 @@
+use serde::{Deserialize, Serialize};
+
+/// Who wrote a message in a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::System => "system",
+            Role::User => "user",
+            Role::Assistant => "assistant",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Message {
+    pub role: Role,
+    pub content: String,
+}
+
+impl Message {
+    pub fn system(content: impl Into<String>) -> Self {
+        Message { role: Role::System, content: content.into() }
+    }
+    pub fn user(content: impl Into<String>) -> Self {
+        Message { role: Role::User, content: content.into() }
+    }
+    pub fn assistant(content: impl Into<String>) -> Self {
+        Message { role: Role::Assistant, content: content.into() }
+    }
+}
+
+/// Generation parameters. Every field is optional so that parameters from a model name, a
+/// request and a backend default can be layered with [`GenParams::or`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GenParams {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stop: Vec<String>,
+    /// A system prompt put in front of the conversation when it has none of its own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+}
+
+impl GenParams {
+    /// Fields set in `self` win; unset ones are taken from `fallback`.
+    pub fn or(&self, fallback: &GenParams) -> GenParams {
+        GenParams {
+            temperature: self.temperature.or(fallback.temperature),
+            top_p: self.top_p.or(fallback.top_p),
+            max_tokens: self.max_tokens.or(fallback.max_tokens),
+            seed: self.seed.or(fallback.seed),
+            stop: if self.stop.is_empty() { fallback.stop.clone() } else { self.stop.clone() },
+            system: self.system.clone().or_else(|| fallback.system.clone()),
+        }
+    }
+}
+
+/// One chat completion request, independent of any wire format.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatRequest {
+    pub messages: Vec<Message>,
+    pub params: GenParams,
+}
+
+impl ChatRequest {
+    pub fn new(messages: Vec<Message>) -> Self {
+        ChatRequest { messages, params: GenParams::default() }
+    }
+
+    /// The messages with `params.system` put first when the conversation has no system message.
+    pub fn messages_with_system(&self) -> Vec<Message> {
+        match &self.params.system {
+            Some(system) if !self.messages.iter().any(|m| m.role == Role::System) => {
+                let mut out = Vec::with_capacity(self.messages.len() + 1);
+                out.push(Message::system(system.clone()));
+                out.extend(self.messages.iter().cloned());
+                out
+            }
+            _ => self.messages.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishReason {
+    /// The model ended its answer or a stop string was met.
+    Stop,
+    /// `max_tokens` (or the context) ran out.
+    Length,
+    /// A moderation layer stopped the answer.
+    ContentFilter,
+}
+
+impl FinishReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FinishReason::Stop => "stop",
+            FinishReason::Length => "length",
+            FinishReason::ContentFilter => "content_filter",
+        }
+    }
+
+    /// Reads an OpenAI `finish_reason`; reasons we do not model (tool calls…) count as `stop`.
+    pub fn from_openai(s: &str) -> FinishReason {
+        match s {
+            "length" => FinishReason::Length,
+            "content_filter" => FinishReason::ContentFilter,
+            _ => FinishReason::Stop,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    pub prompt_tokens: u32,
+    pub completion_tokens: u32,
+}
+
+/// A finished answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatResponse {
+    pub text: String,
+    pub finish_reason: FinishReason,
+    pub usage: Usage,
+}
+
+/// What a streamed answer yields: text as it is generated, then one `Done`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChatEvent {
+    Delta(String),
+    Done { finish_reason: FinishReason, usage: Usage },
+}

@@ -1,0 +1,12 @@
+//! Shared vocabulary for assay.
+//!
+//! Everything that more than one capability needs to agree on lives here: chat messages and
+//! requests, generation parameters, the one parser for model names, and the OpenAI-compatible
+//! wire types spoken by both our client and our servers.
+
+mod chat;
+mod model_name;
+pub mod openai;
+
+pub use chat::{ChatEvent, ChatRequest, ChatResponse, FinishReason, GenParams, Message, Role, Usage};
+pub use model_name::{ModelName, ModelNameError, ModelSpec, ACCEPTED_FORMS};

@@ -1,0 +1,203 @@
+//! OpenAI-compatible wire types for `/v1/chat/completions`, shared by the client that talks to
+//! remote servers and by the servers assay runs itself. Only the fields assay uses are modelled;
+//! unknown fields in requests are ignored, as OpenAI-compatible servers do.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{FinishReason, GenParams, Message, Usage};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ChatCompletionRequest {
+    pub model: String,
+    pub messages: Vec<Message>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+    /// The newer name for `max_tokens`; accepted on input, never sent.
+    #[serde(default, skip_serializing)]
+    pub max_completion_tokens: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop: Option<Stop>,
+    #[serde(default)]
+    pub stream: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_options: Option<StreamOptions>,
+}
+
+/// `stop` is a string or a list of strings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Stop {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct StreamOptions {
+    #[serde(default)]
+    pub include_usage: bool,
+}
+
+impl ChatCompletionRequest {
+    /// The generation parameters this request carries (the system prompt travels in `messages`).
+    pub fn params(&self) -> GenParams {
+        GenParams {
+            temperature: self.temperature,
+            top_p: self.top_p,
+            max_tokens: self.max_tokens.or(self.max_completion_tokens),
+            seed: self.seed,
+            stop: match &self.stop {
+                None => Vec::new(),
+                Some(Stop::One(s)) => vec![s.clone()],
+                Some(Stop::Many(v)) => v.clone(),
+            },
+            system: None,
+        }
+    }
+
+    pub fn new(model: &str, messages: Vec<Message>, params: &GenParams, stream: bool) -> Self {
+        ChatCompletionRequest {
+            model: model.to_string(),
+            messages,
+            temperature: params.temperature,
+            top_p: params.top_p,
+            max_tokens: params.max_tokens,
+            max_completion_tokens: None,
+            seed: params.seed,
+            stop: (!params.stop.is_empty()).then(|| Stop::Many(params.stop.clone())),
+            stream,
+            stream_options: stream.then_some(StreamOptions { include_usage: true }),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChatCompletionResponse {
+    pub id: String,
+    pub object: String,
+    pub created: u64,
+    pub model: String,
+    pub choices: Vec<Choice>,
+    #[serde(default)]
+    pub usage: Option<UsageBody>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Choice {
+    pub index: u32,
+    pub message: ResponseMessage,
+    pub finish_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ResponseMessage {
+    pub role: String,
+    /// `null` when a server answers with tool calls only.
+    #[serde(default)]
+    pub content: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct UsageBody {
+    #[serde(default)]
+    pub prompt_tokens: u32,
+    #[serde(default)]
+    pub completion_tokens: u32,
+    #[serde(default)]
+    pub total_tokens: u32,
+}
+
+impl From<Usage> for UsageBody {
+    fn from(u: Usage) -> Self {
+        UsageBody {
+            prompt_tokens: u.prompt_tokens,
+            completion_tokens: u.completion_tokens,
+            total_tokens: u.prompt_tokens + u.completion_tokens,
+        }
+    }
+}
+
+impl From<UsageBody> for Usage {
+    fn from(u: UsageBody) -> Self {
+        Usage { prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChatCompletionChunk {
+    pub id: String,
+    pub object: String,
+    pub created: u64,
+    pub model: String,
+    pub choices: Vec<ChunkChoice>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<UsageBody>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChunkChoice {
+    pub index: u32,
+    pub delta: Delta,
+    pub finish_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Delta {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+}
+
+/// OpenAI's error shape: `{"error": {"message", "type", "param", "code"}}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorResponse {
+    pub error: ErrorBody,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub message: String,
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub param: Option<String>,
+    #[serde(default)]
+    pub code: Option<serde_json::Value>,
+}
+
+impl ErrorResponse {
+    pub fn new(kind: &str, message: impl Into<String>) -> Self {
+        ErrorResponse {
+            error: ErrorBody {
+                message: message.into(),
+                kind: Some(kind.to_string()),
+                param: None,
+                code: None,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModelList {
+    pub object: String,
+    pub data: Vec<ModelEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModelEntry {
+    pub id: String,
+    pub object: String,
+    pub created: u64,
+    pub owned_by: String,
+}
+
+pub fn finish_reason_str(r: FinishReason) -> String {
+    r.as_str().to_string()
+}

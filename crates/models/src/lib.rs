@@ -1,0 +1,92 @@
+//! Model clients for assay.
+//!
+//! Every model, local or remote, is a [`ChatModel`]: give it a [`ChatRequest`], get a
+//! [`ChatResponse`] or a stream of [`ChatEvent`]s. [`open`] turns a parsed model name into one.
+
+mod error;
+pub mod openai;
+pub mod sse;
+
+#[cfg(feature = "local")]
+pub mod local;
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use assay_core::{ChatEvent, ChatRequest, ChatResponse, ModelName, ModelSpec};
+use futures::Stream;
+
+pub use error::ModelError;
+
+/// A stream of answer events; it ends after `ChatEvent::Done` or an error.
+pub type EventStream = Pin<Box<dyn Stream<Item = Result<ChatEvent, ModelError>> + Send>>;
+
+#[async_trait::async_trait]
+pub trait ChatModel: Send + Sync {
+    /// The model identifier servers use for it (`smollm2`, `gpt-4o-mini`, ...).
+    fn id(&self) -> &str;
+
+    /// A whole answer.
+    async fn complete(&self, request: ChatRequest) -> Result<ChatResponse, ModelError>;
+
+    /// An answer as it is generated. Dropping the stream cancels generation.
+    async fn stream(&self, request: ChatRequest) -> Result<EventStream, ModelError>;
+
+    /// Slots and queue of a model that runs here; `None` for remote models.
+    fn load(&self) -> Option<Load> {
+        None
+    }
+}
+
+/// How busy a model running in this process is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Load {
+    pub slots: usize,
+    pub busy: usize,
+    pub queued: usize,
+}
+
+/// Settings a caller may give when opening a model, beyond what its name says.
+#[derive(Debug, Clone, Default)]
+pub struct OpenOptions {
+    /// Environment variable holding the API key for `http(s)://` models.
+    pub api_key_env: Option<String>,
+    pub client: openai::ClientConfig,
+    #[cfg(feature = "local")]
+    pub local: local::EngineConfig,
+}
+
+/// Opens the model a name refers to. Local models are fetched when missing and loaded here, so
+/// this can take a while for them; remote models are not contacted until the first request.
+pub async fn open(spec: &ModelSpec, options: &OpenOptions) -> Result<Arc<dyn ChatModel>, ModelError> {
+    match &spec.name {
+        ModelName::OpenAi { model } => {
+            let base = std::env::var("OPENAI_BASE_URL")
+                .unwrap_or_else(|_| "https://api.openai.com/v1".to_string());
+            let key = std::env::var("OPENAI_API_KEY").map_err(|_| {
+                ModelError::Config(format!("{spec}: OPENAI_API_KEY is not set"))
+            })?;
+            let client = openai::OpenAiClient::new(&base, model, Some(key), spec.params.clone(), options.client.clone())?;
+            Ok(Arc::new(client))
+        }
+        ModelName::Http { base_url, model } => {
+            let key = match &options.api_key_env {
+                Some(var) => Some(std::env::var(var).map_err(|_| {
+                    ModelError::Config(format!("{spec}: environment variable {var} (--api-key-env) is not set"))
+                })?),
+                None => None,
+            };
+            let client = openai::OpenAiClient::new(base_url, model, key, spec.params.clone(), options.client.clone())?;
+            Ok(Arc::new(client))
+        }
+        #[cfg(feature = "local")]
+        ModelName::Local(name) => {
+            let engine = local::LocalModel::open(name, spec.params.clone(), &options.local).await?;
+            Ok(Arc::new(engine))
+        }
+        #[cfg(not(feature = "local"))]
+        ModelName::Local(_) => Err(ModelError::Config(format!(
+            "{spec}: this build has no local engine (feature `local`)"
+        ))),
+    }
+}

@@ -1,0 +1,267 @@
+//! An OpenAI-compatible server (`/v1/chat/completions`, `/v1/models`, `/health`) in front of any
+//! [`ChatModel`]. `assay serve` puts the embedded local model behind it; the guard will reuse the
+//! same wire handling in front of any upstream.
+//!
+//! Limits are explicit: request bodies are capped (413), `max_tokens` is capped (400), and a
+//! model that is at capacity answers 503. Dropping the connection drops the answer stream, which
+//! cancels generation.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use assay_core::openai::{
+    ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse, Choice, ChunkChoice, Delta,
+    ErrorResponse, ModelEntry, ModelList, ResponseMessage, UsageBody,
+};
+use assay_core::{ChatEvent, ChatRequest};
+use assay_models::{ChatModel, ModelError};
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::sse::{Event, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures::{Stream, StreamExt};
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Largest `max_tokens` a request may ask for.
+    pub max_tokens_limit: u32,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig { max_body_bytes: 4 * 1024 * 1024, max_tokens_limit: 4096 }
+    }
+}
+
+#[derive(Clone)]
+struct AppState {
+    model: Arc<dyn ChatModel>,
+    config: Arc<ServerConfig>,
+    started: u64,
+}
+
+pub fn router(model: Arc<dyn ChatModel>, config: ServerConfig) -> Router {
+    let state = AppState { model, config: Arc::new(config), started: unix_now() };
+    Router::new()
+        .route("/v1/chat/completions", post(chat_completions))
+        .route("/v1/models", get(list_models))
+        .route("/health", get(health))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// An error in OpenAI's JSON shape with its HTTP status.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    kind: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, kind, message: message.into() }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(ErrorResponse::new(self.kind, self.message))).into_response()
+    }
+}
+
+impl From<ModelError> for ApiError {
+    fn from(e: ModelError) -> Self {
+        let (status, kind) = match &e {
+            ModelError::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request_error"),
+            ModelError::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, "server_busy"),
+            ModelError::Timeout { .. } => (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout"),
+            ModelError::Connect { .. } | ModelError::Http { .. } | ModelError::Protocol { .. } => {
+                (StatusCode::BAD_GATEWAY, "upstream_error")
+            }
+            ModelError::Config(_) | ModelError::Engine(_) => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
+        };
+        ApiError::new(status, kind, e.to_string())
+    }
+}
+
+async fn not_found(request: Request) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no route for {} {}", request.method(), request.uri().path()))
+}
+
+async fn health(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let mut body = serde_json::json!({ "status": "ok", "model": state.model.id() });
+    if let Some(load) = state.model.load() {
+        body["slots"] = load.slots.into();
+        body["busy"] = load.busy.into();
+        body["queued"] = load.queued.into();
+    }
+    Json(body)
+}
+
+async fn list_models(State(state): State<AppState>) -> Json<ModelList> {
+    Json(ModelList {
+        object: "list".into(),
+        data: vec![ModelEntry {
+            id: state.model.id().to_string(),
+            object: "model".into(),
+            created: state.started,
+            owned_by: "assay".into(),
+        }],
+    })
+}
+
+async fn read_body(request: Request, limit: usize) -> Result<Bytes, ApiError> {
+    let too_large = || {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request_too_large", format!("request body exceeds {limit} bytes"))
+    };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(request.into_body(), limit).await.map_err(|e| {
+        // to_bytes stops at the limit for chunked bodies that declared no length.
+        let is_limit = std::iter::successors(Some(&e as &dyn std::error::Error), |e| e.source())
+            .any(|e| e.to_string().contains("length limit exceeded"));
+        if is_limit {
+            too_large()
+        } else {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_request_error", format!("cannot read request body: {e}"))
+        }
+    })
+}
+
+async fn chat_completions(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
+    let body = read_body(request, state.config.max_body_bytes).await?;
+    let parsed: ChatCompletionRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_request_error", format!("invalid JSON body: {e}"))
+    })?;
+    if parsed.model != state.model.id() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "model_not_found",
+            format!("the model {:?} does not exist here; this server serves {:?}", parsed.model, state.model.id()),
+        ));
+    }
+    if parsed.messages.is_empty() {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_request_error", "messages must not be empty"));
+    }
+    let params = parsed.params();
+    if let Some(n) = params.max_tokens {
+        if n == 0 || n > state.config.max_tokens_limit {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                format!("max_tokens must be between 1 and {}", state.config.max_tokens_limit),
+            ));
+        }
+    }
+    let chat = ChatRequest { messages: parsed.messages.clone(), params };
+    let id = format!("chatcmpl-{:016x}", rand::random::<u64>());
+    let created = unix_now();
+    let model_id = state.model.id().to_string();
+    let events = state.model.stream(chat).await?;
+    if parsed.stream {
+        let include_usage = parsed.stream_options.as_ref().is_some_and(|o| o.include_usage);
+        let sse = sse_events(events, id, created, model_id, include_usage);
+        return Ok(Sse::new(sse).into_response());
+    }
+    let mut events = events;
+    let mut text = String::new();
+    while let Some(event) = events.next().await {
+        match event? {
+            ChatEvent::Delta(delta) => text.push_str(&delta),
+            ChatEvent::Done { finish_reason, usage } => {
+                let response = ChatCompletionResponse {
+                    id,
+                    object: "chat.completion".into(),
+                    created,
+                    model: model_id,
+                    choices: vec![Choice {
+                        index: 0,
+                        message: ResponseMessage { role: "assistant".into(), content: Some(text) },
+                        finish_reason: Some(finish_reason.as_str().into()),
+                    }],
+                    usage: Some(UsageBody::from(usage)),
+                };
+                return Ok(Json(response).into_response());
+            }
+        }
+    }
+    Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "the answer ended without finishing"))
+}
+
+/// OpenAI's chunk sequence: a role chunk, content chunks, a chunk with `finish_reason`, an
+/// optional usage chunk, then `[DONE]`. An error mid-answer becomes an error event before `[DONE]`,
+/// so a client never waits on a stream that silently stopped.
+fn sse_events(
+    events: assay_models::EventStream,
+    id: String,
+    created: u64,
+    model: String,
+    include_usage: bool,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    let chunk = move |delta: Delta, finish: Option<&str>, usage: Option<UsageBody>| {
+        let choices = if usage.is_some() {
+            Vec::new()
+        } else {
+            vec![ChunkChoice { index: 0, delta, finish_reason: finish.map(str::to_string) }]
+        };
+        let chunk = ChatCompletionChunk {
+            id: id.clone(),
+            object: "chat.completion.chunk".into(),
+            created,
+            model: model.clone(),
+            choices,
+            usage,
+        };
+        Event::default().data(serde_json::to_string(&chunk).unwrap_or_default())
+    };
+    let first = chunk(Delta { role: Some("assistant".into()), content: Some(String::new()) }, None, None);
+    let body = events.flat_map(move |event| {
+        let out: Vec<Event> = match event {
+            Ok(ChatEvent::Delta(text)) => vec![chunk(Delta { role: None, content: Some(text) }, None, None)],
+            Ok(ChatEvent::Done { finish_reason, usage }) => {
+                let mut out = vec![chunk(Delta::default(), Some(finish_reason.as_str()), None)];
+                if include_usage {
+                    out.push(chunk(Delta::default(), None, Some(UsageBody::from(usage))));
+                }
+                out
+            }
+            Err(e) => {
+                let error = ApiError::from(e);
+                let body = ErrorResponse::new(error.kind, error.message);
+                vec![Event::default().data(serde_json::to_string(&body).unwrap_or_default())]
+            }
+        };
+        futures::stream::iter(out)
+    });
+    futures::stream::once(async move { first })
+        .chain(body)
+        .chain(futures::stream::once(async { Event::default().data("[DONE]") }))
+        .map(Ok)
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+}
+
