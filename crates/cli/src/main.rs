@@ -11,7 +11,11 @@ use clap::{Args, Parser, Subcommand};
 use futures::StreamExt;
 
 #[derive(Parser)]
-#[command(name = "assay", version, about = "Compare and safety-test language models, in Chinese and English.")]
+#[command(
+    name = "assay",
+    version,
+    about = "Compare and safety-test language models, in Chinese and English."
+)]
 struct Cli {
     /// Environment variable holding the API key for http(s):// models.
     #[arg(long, global = true, value_name = "NAME")]
@@ -127,15 +131,29 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args, cli.api_key_env).await,
         Command::Chat(args) => chat(args, cli.api_key_env).await,
-        Command::Models { command: ModelsCommand::List } => models_list(),
-        Command::Models { command: ModelsCommand::Fetch { name } } => models_fetch(&name).await,
+        Command::Models {
+            command: ModelsCommand::List,
+        } => models_list(),
+        Command::Models {
+            command: ModelsCommand::Fetch { name },
+        } => models_fetch(&name).await,
     }
 }
 
-async fn open_model(name: &str, api_key_env: Option<String>, engine: &EngineArgs) -> Result<std::sync::Arc<dyn ChatModel>> {
+async fn open_model(
+    name: &str,
+    api_key_env: Option<String>,
+    engine: &EngineArgs,
+) -> Result<std::sync::Arc<dyn ChatModel>> {
     let spec = ModelSpec::parse(name)?;
-    let options = OpenOptions { api_key_env, local: engine.config(), ..OpenOptions::default() };
-    assay_models::open(&spec, &options).await.with_context(|| format!("cannot open model {spec}"))
+    let options = OpenOptions {
+        api_key_env,
+        local: engine.config(),
+        ..OpenOptions::default()
+    };
+    assay_models::open(&spec, &options)
+        .await
+        .with_context(|| format!("cannot open model {spec}"))
 }
 
 async fn serve(args: ServeArgs, api_key_env: Option<String>) -> Result<()> {
@@ -143,17 +161,26 @@ async fn serve(args: ServeArgs, api_key_env: Option<String>) -> Result<()> {
     let addr: SocketAddr = format!("{}:{}", args.host, args.port)
         .parse()
         .with_context(|| format!("invalid --host/--port {}:{}", args.host, args.port))?;
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
     let id = model.id().to_string();
-    let config = assay_serve::ServerConfig { max_body_bytes: args.max_body_bytes, max_tokens_limit: args.max_tokens_limit };
+    let config = assay_serve::ServerConfig {
+        max_body_bytes: args.max_body_bytes,
+        max_tokens_limit: args.max_tokens_limit,
+    };
     let router = assay_serve::router(model, config);
-    println!("assay serve: model {id} listening on http://{local}/v1 (OpenAI-compatible; Ctrl-C stops)");
+    println!(
+        "assay serve: model {id} listening on http://{local}/v1 (OpenAI-compatible; Ctrl-C stops)"
+    );
     std::io::stdout().flush()?;
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    assay_serve::serve(listener, router, shutdown).await.context("server failed")
+    assay_serve::serve(listener, router, shutdown)
+        .await
+        .context("server failed")
 }
 
 async fn chat(args: ChatArgs, api_key_env: Option<String>) -> Result<()> {
@@ -165,7 +192,10 @@ async fn chat(args: ChatArgs, api_key_env: Option<String>) -> Result<()> {
         system: args.system,
         ..GenParams::default()
     };
-    let request = ChatRequest { messages: vec![Message::user(args.prompt)], params };
+    let request = ChatRequest {
+        messages: vec![Message::user(args.prompt)],
+        params,
+    };
     let mut stream = model.stream(request).await?;
     let mut stdout = std::io::stdout();
     while let Some(event) = stream.next().await {
@@ -174,7 +204,10 @@ async fn chat(args: ChatArgs, api_key_env: Option<String>) -> Result<()> {
                 stdout.write_all(text.as_bytes())?;
                 stdout.flush()?;
             }
-            ChatEvent::Done { finish_reason, usage } => {
+            ChatEvent::Done {
+                finish_reason,
+                usage,
+            } => {
                 println!();
                 eprintln!(
                     "[{}: finish_reason={}, prompt_tokens={}, completion_tokens={}]",
@@ -192,12 +225,22 @@ async fn chat(args: ChatArgs, api_key_env: Option<String>) -> Result<()> {
 
 fn models_list() -> Result<()> {
     let home = catalogue::assay_home();
-    println!("{:<10} {:<8} {:<11} {:<34} DESCRIPTION", "NAME", "KIND", "STATUS", "FILE");
+    println!(
+        "{:<10} {:<8} {:<11} {:<34} DESCRIPTION",
+        "NAME", "KIND", "STATUS", "FILE"
+    );
     for entry in catalogue::CATALOGUE {
         let path = catalogue::model_path(&home, entry);
-        let status = if path.exists() { "downloaded" } else { "missing" };
+        let status = if path.exists() {
+            "downloaded"
+        } else {
+            "missing"
+        };
         let kind = if entry.chat { "chat" } else { "base" };
-        println!("{:<10} {:<8} {:<11} {:<34} {} [{}]", entry.name, kind, status, entry.file, entry.description, entry.license);
+        println!(
+            "{:<10} {:<8} {:<11} {:<34} {} [{}]",
+            entry.name, kind, status, entry.file, entry.description, entry.license
+        );
     }
     println!("cache: {}", home.join("models").display());
     Ok(())
@@ -209,6 +252,11 @@ async fn models_fetch(name: &str) -> Result<()> {
         format!("{name:?} is not in the catalogue ({})", known.join(", "))
     })?;
     let path = catalogue::fetch(entry, &catalogue::assay_home()).await?;
-    println!("{} ready at {} (sha256 {})", entry.name, path.display(), entry.sha256);
+    println!(
+        "{} ready at {} (sha256 {})",
+        entry.name,
+        path.display(),
+        entry.sha256
+    );
     Ok(())
 }

@@ -27,13 +27,22 @@ pub struct Message {
 
 impl Message {
     pub fn system(content: impl Into<String>) -> Self {
-        Message { role: Role::System, content: content.into() }
+        Message {
+            role: Role::System,
+            content: content.into(),
+        }
     }
     pub fn user(content: impl Into<String>) -> Self {
-        Message { role: Role::User, content: content.into() }
+        Message {
+            role: Role::User,
+            content: content.into(),
+        }
     }
     pub fn assistant(content: impl Into<String>) -> Self {
-        Message { role: Role::Assistant, content: content.into() }
+        Message {
+            role: Role::Assistant,
+            content: content.into(),
+        }
     }
 }
 
@@ -64,7 +73,11 @@ impl GenParams {
             top_p: self.top_p.or(fallback.top_p),
             max_tokens: self.max_tokens.or(fallback.max_tokens),
             seed: self.seed.or(fallback.seed),
-            stop: if self.stop.is_empty() { fallback.stop.clone() } else { self.stop.clone() },
+            stop: if self.stop.is_empty() {
+                fallback.stop.clone()
+            } else {
+                self.stop.clone()
+            },
             system: self.system.clone().or_else(|| fallback.system.clone()),
         }
     }
@@ -79,7 +92,10 @@ pub struct ChatRequest {
 
 impl ChatRequest {
     pub fn new(messages: Vec<Message>) -> Self {
-        ChatRequest { messages, params: GenParams::default() }
+        ChatRequest {
+            messages,
+            params: GenParams::default(),
+        }
     }
 
     /// The messages with `params.system` put first when the conversation has no system message.
@@ -144,5 +160,8 @@ pub struct ChatResponse {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChatEvent {
     Delta(String),
-    Done { finish_reason: FinishReason, usage: Usage },
+    Done {
+        finish_reason: FinishReason,
+        usage: Usage,
+    },
 }

@@ -8,5 +8,7 @@ mod chat;
 mod model_name;
 pub mod openai;
 
-pub use chat::{ChatEvent, ChatRequest, ChatResponse, FinishReason, GenParams, Message, Role, Usage};
+pub use chat::{
+    ChatEvent, ChatRequest, ChatResponse, FinishReason, GenParams, Message, Role, Usage,
+};
 pub use model_name::{ModelName, ModelNameError, ModelSpec, ACCEPTED_FORMS};

@@ -25,9 +25,14 @@ each may end in ?temperature=0.7&top_p=0.9&max_tokens=256&seed=1&stop=END&system
 pub enum ModelName {
     /// A catalogue name (`smollm2`) or a path to a GGUF file.
     Local(String),
-    OpenAi { model: String },
+    OpenAi {
+        model: String,
+    },
     /// An OpenAI-compatible server; `base_url` ends before `/chat/completions`.
-    Http { base_url: String, model: String },
+    Http {
+        base_url: String,
+        model: String,
+    },
 }
 
 /// A parsed model name: which model, and the generation parameters it was given.
@@ -48,7 +53,10 @@ pub struct ModelNameError {
 
 impl ModelSpec {
     pub fn parse(input: &str) -> Result<ModelSpec, ModelNameError> {
-        let err = |reason: &str| ModelNameError { input: input.to_string(), reason: reason.into() };
+        let err = |reason: &str| ModelNameError {
+            input: input.to_string(),
+            reason: reason.into(),
+        };
         let trimmed = input.trim();
         if trimmed.is_empty() {
             return Err(err("the name is empty"));
@@ -57,7 +65,10 @@ impl ModelSpec {
         // '#' of an HTTP name (a base URL may carry its own query before the '#').
         let search_from = trimmed.find('#').unwrap_or(0);
         let (body, query) = match trimmed[search_from..].find('?') {
-            Some(i) => (&trimmed[..search_from + i], Some(&trimmed[search_from + i + 1..])),
+            Some(i) => (
+                &trimmed[..search_from + i],
+                Some(&trimmed[search_from + i + 1..]),
+            ),
             None => (trimmed, None),
         };
         let params = match query {
@@ -74,7 +85,9 @@ impl ModelSpec {
             if rest.is_empty() {
                 return Err(err("openai: needs a model, e.g. openai:gpt-4o-mini"));
             }
-            ModelName::OpenAi { model: rest.to_string() }
+            ModelName::OpenAi {
+                model: rest.to_string(),
+            }
         } else if body.starts_with("http://") || body.starts_with("https://") {
             let Some((base, model)) = body.split_once('#') else {
                 return Err(err("an HTTP model needs '#<model>' after the base URL"));
@@ -93,7 +106,11 @@ impl ModelSpec {
         } else {
             return Err(err("unknown scheme"));
         };
-        Ok(ModelSpec { name, params, raw: trimmed.to_string() })
+        Ok(ModelSpec {
+            name,
+            params,
+            raw: trimmed.to_string(),
+        })
     }
 
     /// The model identifier as a server names it (`smollm2`, `gpt-4o-mini`, ...).
@@ -186,10 +203,16 @@ mod tests {
     #[test]
     fn openai_and_http() {
         let s = ModelSpec::parse("openai:gpt-4o-mini?max_tokens=64").unwrap();
-        assert_eq!(s.name, ModelName::OpenAi { model: "gpt-4o-mini".into() });
+        assert_eq!(
+            s.name,
+            ModelName::OpenAi {
+                model: "gpt-4o-mini".into()
+            }
+        );
         assert_eq!(s.params.max_tokens, Some(64));
-        let s = ModelSpec::parse("http://127.0.0.1:8080/v1/#qwen2.5-7b-instruct?seed=3&stop=a&stop=b")
-            .unwrap();
+        let s =
+            ModelSpec::parse("http://127.0.0.1:8080/v1/#qwen2.5-7b-instruct?seed=3&stop=a&stop=b")
+                .unwrap();
         assert_eq!(
             s.name,
             ModelName::Http {

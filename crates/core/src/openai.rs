@@ -71,16 +71,23 @@ impl ChatCompletionRequest {
             seed: params.seed,
             stop: (!params.stop.is_empty()).then(|| Stop::Many(params.stop.clone())),
             stream,
-            stream_options: stream.then_some(StreamOptions { include_usage: true }),
+            stream_options: stream.then_some(StreamOptions {
+                include_usage: true,
+            }),
         }
     }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ChatCompletionResponse {
+    // Lenient: some OpenAI-compatible servers leave these out.
+    #[serde(default)]
     pub id: String,
+    #[serde(default)]
     pub object: String,
+    #[serde(default)]
     pub created: u64,
+    #[serde(default)]
     pub model: String,
     pub choices: Vec<Choice>,
     #[serde(default)]
@@ -89,8 +96,10 @@ pub struct ChatCompletionResponse {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Choice {
+    #[serde(default)]
     pub index: u32,
     pub message: ResponseMessage,
+    #[serde(default)]
     pub finish_reason: Option<String>,
 }
 
@@ -124,15 +133,23 @@ impl From<Usage> for UsageBody {
 
 impl From<UsageBody> for Usage {
     fn from(u: UsageBody) -> Self {
-        Usage { prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens }
+        Usage {
+            prompt_tokens: u.prompt_tokens,
+            completion_tokens: u.completion_tokens,
+        }
     }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ChatCompletionChunk {
+    // Lenient: some OpenAI-compatible servers leave these out.
+    #[serde(default)]
     pub id: String,
+    #[serde(default)]
     pub object: String,
+    #[serde(default)]
     pub created: u64,
+    #[serde(default)]
     pub model: String,
     pub choices: Vec<ChunkChoice>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -141,8 +158,11 @@ pub struct ChatCompletionChunk {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ChunkChoice {
+    #[serde(default)]
     pub index: u32,
+    #[serde(default)]
     pub delta: Delta,
+    #[serde(default)]
     pub finish_reason: Option<String>,
 }
 

@@ -17,13 +17,22 @@ pub enum ModelError {
     Connect { url: String, message: String },
     /// The server answered with an error status.
     #[error("{url} answered HTTP {status}: {message}")]
-    Http { url: String, status: u16, message: String, retry_after: Option<Duration> },
+    Http {
+        url: String,
+        status: u16,
+        message: String,
+        retry_after: Option<Duration>,
+    },
     /// The server sent something that is not a valid answer (bad JSON, an error event mid-stream,
     /// a stream cut before `[DONE]`).
     #[error("bad response from {url}: {message}")]
     Protocol { url: String, message: String },
     #[error("{what} timed out after {after:?} ({url})")]
-    Timeout { url: String, what: &'static str, after: Duration },
+    Timeout {
+        url: String,
+        what: &'static str,
+        after: Duration,
+    },
     /// The local engine failed.
     #[error("local engine: {0}")]
     Engine(String),

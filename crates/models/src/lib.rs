@@ -58,25 +58,41 @@ pub struct OpenOptions {
 
 /// Opens the model a name refers to. Local models are fetched when missing and loaded here, so
 /// this can take a while for them; remote models are not contacted until the first request.
-pub async fn open(spec: &ModelSpec, options: &OpenOptions) -> Result<Arc<dyn ChatModel>, ModelError> {
+pub async fn open(
+    spec: &ModelSpec,
+    options: &OpenOptions,
+) -> Result<Arc<dyn ChatModel>, ModelError> {
     match &spec.name {
         ModelName::OpenAi { model } => {
             let base = std::env::var("OPENAI_BASE_URL")
                 .unwrap_or_else(|_| "https://api.openai.com/v1".to_string());
-            let key = std::env::var("OPENAI_API_KEY").map_err(|_| {
-                ModelError::Config(format!("{spec}: OPENAI_API_KEY is not set"))
-            })?;
-            let client = openai::OpenAiClient::new(&base, model, Some(key), spec.params.clone(), options.client.clone())?;
+            let key = std::env::var("OPENAI_API_KEY")
+                .map_err(|_| ModelError::Config(format!("{spec}: OPENAI_API_KEY is not set")))?;
+            let client = openai::OpenAiClient::new(
+                &base,
+                model,
+                Some(key),
+                spec.params.clone(),
+                options.client.clone(),
+            )?;
             Ok(Arc::new(client))
         }
         ModelName::Http { base_url, model } => {
             let key = match &options.api_key_env {
                 Some(var) => Some(std::env::var(var).map_err(|_| {
-                    ModelError::Config(format!("{spec}: environment variable {var} (--api-key-env) is not set"))
+                    ModelError::Config(format!(
+                        "{spec}: environment variable {var} (--api-key-env) is not set"
+                    ))
                 })?),
                 None => None,
             };
-            let client = openai::OpenAiClient::new(base_url, model, key, spec.params.clone(), options.client.clone())?;
+            let client = openai::OpenAiClient::new(
+                base_url,
+                model,
+                key,
+                spec.params.clone(),
+                options.client.clone(),
+            )?;
             Ok(Arc::new(client))
         }
         #[cfg(feature = "local")]

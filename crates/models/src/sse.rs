@@ -271,11 +271,9 @@ impl SseParser {
                 self.data.push('\n');
             }
             b"event" => self.event_type = String::from_utf8_lossy(value).into_owned(),
-            b"id" => {
-                // The spec ignores IDs containing NUL, so that they can be sent in a header.
-                if !value.contains(&0) {
-                    self.last_event_id = String::from_utf8_lossy(value).into_owned();
-                }
+            // The spec ignores IDs containing NUL, so that they can be sent in a header.
+            b"id" if !value.contains(&0) => {
+                self.last_event_id = String::from_utf8_lossy(value).into_owned();
             }
             b"retry" => {
                 // Only ASCII digits count; on overflow the spec has no rule, and ignoring the

@@ -35,7 +35,10 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { max_body_bytes: 4 * 1024 * 1024, max_tokens_limit: 4096 }
+        ServerConfig {
+            max_body_bytes: 4 * 1024 * 1024,
+            max_tokens_limit: 4096,
+        }
     }
 }
 
@@ -47,7 +50,11 @@ struct AppState {
 }
 
 pub fn router(model: Arc<dyn ChatModel>, config: ServerConfig) -> Router {
-    let state = AppState { model, config: Arc::new(config), started: unix_now() };
+    let state = AppState {
+        model,
+        config: Arc::new(config),
+        started: unix_now(),
+    };
     Router::new()
         .route("/v1/chat/completions", post(chat_completions))
         .route("/v1/models", get(list_models))
@@ -66,13 +73,21 @@ pub struct ApiError {
 
 impl ApiError {
     fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, kind, message: message.into() }
+        ApiError {
+            status,
+            kind,
+            message: message.into(),
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(ErrorResponse::new(self.kind, self.message))).into_response()
+        (
+            self.status,
+            Json(ErrorResponse::new(self.kind, self.message)),
+        )
+            .into_response()
     }
 }
 
@@ -85,14 +100,20 @@ impl From<ModelError> for ApiError {
             ModelError::Connect { .. } | ModelError::Http { .. } | ModelError::Protocol { .. } => {
                 (StatusCode::BAD_GATEWAY, "upstream_error")
             }
-            ModelError::Config(_) | ModelError::Engine(_) => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
+            ModelError::Config(_) | ModelError::Engine(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "server_error")
+            }
         };
         ApiError::new(status, kind, e.to_string())
     }
 }
 
 async fn not_found(request: Request) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no route for {} {}", request.method(), request.uri().path()))
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no route for {} {}", request.method(), request.uri().path()),
+    )
 }
 
 async fn health(State(state): State<AppState>) -> Json<serde_json::Value> {
@@ -119,7 +140,11 @@ async fn list_models(State(state): State<AppState>) -> Json<ModelList> {
 
 async fn read_body(request: Request, limit: usize) -> Result<Bytes, ApiError> {
     let too_large = || {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request_too_large", format!("request body exceeds {limit} bytes"))
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request_too_large",
+            format!("request body exceeds {limit} bytes"),
+        )
     };
     let declared = request
         .headers()
@@ -129,32 +154,54 @@ async fn read_body(request: Request, limit: usize) -> Result<Bytes, ApiError> {
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
-    axum::body::to_bytes(request.into_body(), limit).await.map_err(|e| {
-        // to_bytes stops at the limit for chunked bodies that declared no length.
-        let is_limit = std::iter::successors(Some(&e as &dyn std::error::Error), |e| e.source())
-            .any(|e| e.to_string().contains("length limit exceeded"));
-        if is_limit {
-            too_large()
-        } else {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_request_error", format!("cannot read request body: {e}"))
-        }
-    })
+    axum::body::to_bytes(request.into_body(), limit)
+        .await
+        .map_err(|e| {
+            // to_bytes stops at the limit for chunked bodies that declared no length.
+            let is_limit =
+                std::iter::successors(Some(&e as &dyn std::error::Error), |e| e.source())
+                    .any(|e| e.to_string().contains("length limit exceeded"));
+            if is_limit {
+                too_large()
+            } else {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request_error",
+                    format!("cannot read request body: {e}"),
+                )
+            }
+        })
 }
 
-async fn chat_completions(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
+async fn chat_completions(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Response, ApiError> {
     let body = read_body(request, state.config.max_body_bytes).await?;
     let parsed: ChatCompletionRequest = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_request_error", format!("invalid JSON body: {e}"))
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            format!("invalid JSON body: {e}"),
+        )
     })?;
     if parsed.model != state.model.id() {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "model_not_found",
-            format!("the model {:?} does not exist here; this server serves {:?}", parsed.model, state.model.id()),
+            format!(
+                "the model {:?} does not exist here; this server serves {:?}",
+                parsed.model,
+                state.model.id()
+            ),
         ));
     }
     if parsed.messages.is_empty() {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_request_error", "messages must not be empty"));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "messages must not be empty",
+        ));
     }
     let params = parsed.params();
     if let Some(n) = params.max_tokens {
@@ -162,17 +209,26 @@ async fn chat_completions(State(state): State<AppState>, request: Request) -> Re
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_request_error",
-                format!("max_tokens must be between 1 and {}", state.config.max_tokens_limit),
+                format!(
+                    "max_tokens must be between 1 and {}",
+                    state.config.max_tokens_limit
+                ),
             ));
         }
     }
-    let chat = ChatRequest { messages: parsed.messages.clone(), params };
+    let chat = ChatRequest {
+        messages: parsed.messages.clone(),
+        params,
+    };
     let id = format!("chatcmpl-{:016x}", rand::random::<u64>());
     let created = unix_now();
     let model_id = state.model.id().to_string();
     let events = state.model.stream(chat).await?;
     if parsed.stream {
-        let include_usage = parsed.stream_options.as_ref().is_some_and(|o| o.include_usage);
+        let include_usage = parsed
+            .stream_options
+            .as_ref()
+            .is_some_and(|o| o.include_usage);
         let sse = sse_events(events, id, created, model_id, include_usage);
         return Ok(Sse::new(sse).into_response());
     }
@@ -181,7 +237,10 @@ async fn chat_completions(State(state): State<AppState>, request: Request) -> Re
     while let Some(event) = events.next().await {
         match event? {
             ChatEvent::Delta(delta) => text.push_str(&delta),
-            ChatEvent::Done { finish_reason, usage } => {
+            ChatEvent::Done {
+                finish_reason,
+                usage,
+            } => {
                 let response = ChatCompletionResponse {
                     id,
                     object: "chat.completion".into(),
@@ -189,7 +248,10 @@ async fn chat_completions(State(state): State<AppState>, request: Request) -> Re
                     model: model_id,
                     choices: vec![Choice {
                         index: 0,
-                        message: ResponseMessage { role: "assistant".into(), content: Some(text) },
+                        message: ResponseMessage {
+                            role: "assistant".into(),
+                            content: Some(text),
+                        },
                         finish_reason: Some(finish_reason.as_str().into()),
                     }],
                     usage: Some(UsageBody::from(usage)),
@@ -198,7 +260,11 @@ async fn chat_completions(State(state): State<AppState>, request: Request) -> Re
             }
         }
     }
-    Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "the answer ended without finishing"))
+    Err(ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "server_error",
+        "the answer ended without finishing",
+    ))
 }
 
 /// OpenAI's chunk sequence: a role chunk, content chunks, a chunk with `finish_reason`, an
@@ -215,7 +281,11 @@ fn sse_events(
         let choices = if usage.is_some() {
             Vec::new()
         } else {
-            vec![ChunkChoice { index: 0, delta, finish_reason: finish.map(str::to_string) }]
+            vec![ChunkChoice {
+                index: 0,
+                delta,
+                finish_reason: finish.map(str::to_string),
+            }]
         };
         let chunk = ChatCompletionChunk {
             id: id.clone(),
@@ -227,11 +297,28 @@ fn sse_events(
         };
         Event::default().data(serde_json::to_string(&chunk).unwrap_or_default())
     };
-    let first = chunk(Delta { role: Some("assistant".into()), content: Some(String::new()) }, None, None);
+    let first = chunk(
+        Delta {
+            role: Some("assistant".into()),
+            content: Some(String::new()),
+        },
+        None,
+        None,
+    );
     let body = events.flat_map(move |event| {
         let out: Vec<Event> = match event {
-            Ok(ChatEvent::Delta(text)) => vec![chunk(Delta { role: None, content: Some(text) }, None, None)],
-            Ok(ChatEvent::Done { finish_reason, usage }) => {
+            Ok(ChatEvent::Delta(text)) => vec![chunk(
+                Delta {
+                    role: None,
+                    content: Some(text),
+                },
+                None,
+                None,
+            )],
+            Ok(ChatEvent::Done {
+                finish_reason,
+                usage,
+            }) => {
                 let mut out = vec![chunk(Delta::default(), Some(finish_reason.as_str()), None)];
                 if include_usage {
                     out.push(chunk(Delta::default(), None, Some(UsageBody::from(usage))));
@@ -248,12 +335,16 @@ fn sse_events(
     });
     futures::stream::once(async move { first })
         .chain(body)
-        .chain(futures::stream::once(async { Event::default().data("[DONE]") }))
+        .chain(futures::stream::once(async {
+            Event::default().data("[DONE]")
+        }))
         .map(Ok)
 }
 
 fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves.
@@ -262,6 +353,7 @@ pub async fn serve(
     router: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
 }
-

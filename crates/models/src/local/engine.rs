@@ -72,9 +72,14 @@ pub struct Sampling {
 #[derive(Debug)]
 pub enum EngineEvent {
     /// The request got a slot; its prompt is this many tokens.
-    Started { prompt_tokens: u32 },
+    Started {
+        prompt_tokens: u32,
+    },
     Text(String),
-    Finished { reason: FinishReason, completion_tokens: u32 },
+    Finished {
+        reason: FinishReason,
+        completion_tokens: u32,
+    },
     Failed(ModelError),
 }
 
@@ -88,10 +93,12 @@ pub enum PromptFormat {
 }
 
 /// Facts about the loaded model, for `/v1/models`, `/health` and run records.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct EngineInfo {
     pub path: PathBuf,
     pub prompt_format: PromptFormat,
+    /// The GGUF's `tokenizer.chat_template`, when it has one.
+    pub chat_template: Option<Arc<ChatTemplate>>,
     pub n_ctx_train: u32,
     pub slots: usize,
     pub context_per_slot: u32,
@@ -131,7 +138,12 @@ impl Engine {
         let (ready_tx, ready_rx) = oneshot::channel();
         let queued = Arc::new(AtomicUsize::new(0));
         let busy = Arc::new(AtomicUsize::new(0));
-        let thread_state = (path.to_path_buf(), config.clone(), queued.clone(), busy.clone());
+        let thread_state = (
+            path.to_path_buf(),
+            config.clone(),
+            queued.clone(),
+            busy.clone(),
+        );
         std::thread::Builder::new()
             .name("assay-llama".into())
             .spawn(move || {
@@ -142,7 +154,13 @@ impl Engine {
         let info = ready_rx
             .await
             .map_err(|_| ModelError::Engine("engine thread died while loading".into()))??;
-        Ok(Engine { jobs: jobs_tx, queued, busy, max_queue: config.max_queue, info })
+        Ok(Engine {
+            jobs: jobs_tx,
+            queued,
+            busy,
+            max_queue: config.max_queue,
+            info,
+        })
     }
 
     pub fn info(&self) -> &EngineInfo {
@@ -164,7 +182,10 @@ impl Engine {
         sampling: Sampling,
     ) -> Result<mpsc::UnboundedReceiver<EngineEvent>, ModelError> {
         let waiting = self.queued.fetch_add(1, Ordering::SeqCst);
-        let free_slots = self.info.slots.saturating_sub(self.busy.load(Ordering::SeqCst));
+        let free_slots = self
+            .info
+            .slots
+            .saturating_sub(self.busy.load(Ordering::SeqCst));
         if waiting >= self.max_queue + free_slots {
             self.queued.fetch_sub(1, Ordering::SeqCst);
             return Err(ModelError::Busy(format!(
@@ -173,10 +194,16 @@ impl Engine {
             )));
         }
         let (events, receiver) = mpsc::unbounded_channel();
-        self.jobs.send(Job { messages, sampling, events }).map_err(|_| {
-            self.queued.fetch_sub(1, Ordering::SeqCst);
-            ModelError::Engine("the engine thread has stopped".into())
-        })?;
+        self.jobs
+            .send(Job {
+                messages,
+                sampling,
+                events,
+            })
+            .map_err(|_| {
+                self.queued.fetch_sub(1, Ordering::SeqCst);
+                ModelError::Engine("the engine thread has stopped".into())
+            })?;
         Ok(receiver)
     }
 }
@@ -217,7 +244,9 @@ fn run_engine(
     let context = match model.new_context(backend().expect("initialised above"), params) {
         Ok(c) => c,
         Err(e) => {
-            let _ = ready.send(Err(ModelError::Engine(format!("cannot create a context: {e}"))));
+            let _ = ready.send(Err(ModelError::Engine(format!(
+                "cannot create a context: {e}"
+            ))));
             return;
         }
     };
@@ -237,6 +266,7 @@ fn run_engine(
     let info = EngineInfo {
         path: path.to_path_buf(),
         prompt_format: prompter.format.clone(),
+        chat_template: prompter.jinja.clone(),
         n_ctx_train: model.n_ctx_train(),
         slots,
         context_per_slot: config.context_per_slot,
@@ -260,7 +290,7 @@ fn run_engine(
 /// Renders conversations into prompt text.
 struct Prompter {
     format: PromptFormat,
-    jinja: Option<ChatTemplate>,
+    jinja: Option<Arc<ChatTemplate>>,
     builtin: Option<LlamaChatTemplate>,
 }
 
@@ -272,9 +302,14 @@ impl Prompter {
         match model.meta_val_str("tokenizer.chat_template") {
             Ok(source) => {
                 let vocab = model.vocab();
-                let jinja = ChatTemplate::new(&source, &special(vocab.bos()), &special(vocab.eos()))
-                    .map_err(ModelError::Config)?;
-                Ok(Prompter { format: PromptFormat::GgufTemplate, jinja: Some(jinja), builtin: None })
+                let jinja =
+                    ChatTemplate::new(&source, &special(vocab.bos()), &special(vocab.eos()))
+                        .map_err(ModelError::Config)?;
+                Ok(Prompter {
+                    format: PromptFormat::GgufTemplate,
+                    jinja: Some(Arc::new(jinja)),
+                    builtin: None,
+                })
             }
             Err(_) => {
                 let name = "chatml";
@@ -290,15 +325,24 @@ impl Prompter {
     }
 
     /// The prompt tokens for a conversation, with the assistant's turn opened.
-    fn tokens(&self, model: &LlamaModel, messages: &[Message]) -> Result<Vec<LlamaToken>, ModelError> {
+    fn tokens(
+        &self,
+        model: &LlamaModel,
+        messages: &[Message],
+    ) -> Result<Vec<LlamaToken>, ModelError> {
         let vocab = model.vocab();
         if let Some(jinja) = &self.jinja {
-            let text = jinja.render(messages, true).map_err(ModelError::InvalidRequest)?;
+            let text = jinja
+                .render(messages, true)
+                .map_err(ModelError::InvalidRequest)?;
             // transformers tokenizes a rendered chat with add_special_tokens=False: the template
             // itself writes every special token the model expects.
             return Ok(vocab.tokenize(text.as_bytes(), false, true));
         }
-        let builtin = self.builtin.as_ref().expect("one of the two formats is set");
+        let builtin = self
+            .builtin
+            .as_ref()
+            .expect("one of the two formats is set");
         let chat = messages
             .iter()
             .map(|m| LlamaChatMessage::new(m.role.as_str().to_string(), m.content.clone()))
@@ -355,25 +399,35 @@ impl Scheduler<'_> {
             }
             self.admit(queued);
             self.drop_cancelled();
-            busy.store(self.slots.iter().filter(|s| s.is_some()).count(), Ordering::SeqCst);
+            busy.store(
+                self.slots.iter().filter(|s| s.is_some()).count(),
+                Ordering::SeqCst,
+            );
             if self.slots.iter().all(Option::is_none) {
                 continue;
             }
             self.step();
-            busy.store(self.slots.iter().filter(|s| s.is_some()).count(), Ordering::SeqCst);
+            busy.store(
+                self.slots.iter().filter(|s| s.is_some()).count(),
+                Ordering::SeqCst,
+            );
         }
     }
 
     fn admit(&mut self, queued: &AtomicUsize) {
         while let Some(free) = self.slots.iter().position(Option::is_none) {
-            let Some(job) = self.waiting.pop_front() else { return };
+            let Some(job) = self.waiting.pop_front() else {
+                return;
+            };
             queued.fetch_sub(1, Ordering::SeqCst);
             if job.events.is_closed() {
                 continue;
             }
             match self.prepare(&job) {
                 Ok(prompt) => {
-                    let _ = job.events.send(EngineEvent::Started { prompt_tokens: prompt.len() as u32 });
+                    let _ = job.events.send(EngineEvent::Started {
+                        prompt_tokens: prompt.len() as u32,
+                    });
                     let sampler = make_sampler(&job.sampling);
                     self.slots[free] = Some(Slot {
                         job,
@@ -413,7 +467,10 @@ impl Scheduler<'_> {
 
     fn drop_cancelled(&mut self) {
         for seq in 0..self.slots.len() {
-            if self.slots[seq].as_ref().is_some_and(|s| s.job.events.is_closed()) {
+            if self.slots[seq]
+                .as_ref()
+                .is_some_and(|s| s.job.events.is_closed())
+            {
                 self.free(seq);
             }
         }
@@ -422,7 +479,9 @@ impl Scheduler<'_> {
     fn free(&mut self, seq: usize) {
         self.slots[seq] = None;
         // Removing a whole sequence cannot fail for a valid id.
-        let _ = self.context.clear_kv_cache_seq(Some(seq as u32), None, None);
+        let _ = self
+            .context
+            .clear_kv_cache_seq(Some(seq as u32), None, None);
     }
 
     /// One forward pass over every active slot, then sampling for those that produced logits.
@@ -434,7 +493,11 @@ impl Scheduler<'_> {
             let Some(slot) = slot else { continue };
             slot.logits_at = None;
             if let Some(token) = slot.next.take() {
-                if self.batch.add(token, slot.n_past as i32, &[seq as i32], true).is_err() {
+                if self
+                    .batch
+                    .add(token, slot.n_past as i32, &[seq as i32], true)
+                    .is_err()
+                {
                     slot.next = Some(token);
                     continue;
                 }
@@ -452,7 +515,11 @@ impl Scheduler<'_> {
             let end = slot.prefilled + take;
             for i in slot.prefilled..end {
                 let last = i + 1 == slot.prompt.len();
-                if self.batch.add(slot.prompt[i], i as i32, &[seq as i32], last).is_err() {
+                if self
+                    .batch
+                    .add(slot.prompt[i], i as i32, &[seq as i32], last)
+                    .is_err()
+                {
                     break;
                 }
                 if last {
@@ -471,7 +538,10 @@ impl Scheduler<'_> {
             for seq in 0..self.slots.len() {
                 if let Some(slot) = self.slots[seq].take() {
                     let message = format!("decode failed: {e}");
-                    let _ = slot.job.events.send(EngineEvent::Failed(ModelError::Engine(message)));
+                    let _ = slot
+                        .job
+                        .events
+                        .send(EngineEvent::Failed(ModelError::Engine(message)));
                     self.free(seq);
                 }
             }
@@ -479,11 +549,16 @@ impl Scheduler<'_> {
             return;
         }
         for seq in 0..self.slots.len() {
-            let Some(slot) = &mut self.slots[seq] else { continue };
+            let Some(slot) = &mut self.slots[seq] else {
+                continue;
+            };
             let Some(at) = slot.logits_at else { continue };
             let token = slot.sampler.sample(&self.context, at);
             if let Some(reason) = accept_token(self.model, slot, token, self.context_per_slot) {
-                let _ = slot.job.events.send(EngineEvent::Finished { reason, completion_tokens: slot.generated });
+                let _ = slot.job.events.send(EngineEvent::Finished {
+                    reason,
+                    completion_tokens: slot.generated,
+                });
                 self.free(seq);
             }
         }
@@ -491,14 +566,20 @@ impl Scheduler<'_> {
 }
 
 /// Adds a sampled token to a slot's answer; returns why the answer ends, if it does.
-fn accept_token(model: &LlamaModel, slot: &mut Slot, token: LlamaToken, context_per_slot: usize) -> Option<FinishReason> {
+fn accept_token(
+    model: &LlamaModel,
+    slot: &mut Slot,
+    token: LlamaToken,
+    context_per_slot: usize,
+) -> Option<FinishReason> {
     let vocab = model.vocab();
     if vocab.is_eog(token) {
         flush(slot);
         return Some(FinishReason::Stop);
     }
     slot.generated += 1;
-    slot.partial_utf8.extend(vocab.token_to_piece(token, false, None));
+    slot.partial_utf8
+        .extend(vocab.token_to_piece(token, false, None));
     let text = take_utf8(&mut slot.partial_utf8);
     slot.held.push_str(&text);
 
@@ -525,11 +606,15 @@ fn accept_token(model: &LlamaModel, slot: &mut Slot, token: LlamaToken, context_
 
 fn flush(slot: &mut Slot) {
     if !slot.partial_utf8.is_empty() {
-        slot.held.push_str(&String::from_utf8_lossy(&slot.partial_utf8));
+        slot.held
+            .push_str(&String::from_utf8_lossy(&slot.partial_utf8));
         slot.partial_utf8.clear();
     }
     if !slot.held.is_empty() {
-        let _ = slot.job.events.send(EngineEvent::Text(std::mem::take(&mut slot.held)));
+        let _ = slot
+            .job
+            .events
+            .send(EngineEvent::Text(std::mem::take(&mut slot.held)));
     }
 }
 

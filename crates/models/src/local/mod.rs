@@ -7,8 +7,8 @@ pub mod template;
 use assay_core::{ChatEvent, ChatRequest, ChatResponse, GenParams, Usage};
 use futures::StreamExt;
 
-pub use engine::{EngineConfig, EngineInfo, PromptFormat};
 use engine::{Engine, EngineEvent, Sampling};
+pub use engine::{EngineConfig, EngineInfo, PromptFormat};
 
 use crate::{ChatModel, EventStream, Load, ModelError};
 
@@ -25,21 +25,41 @@ pub struct LocalModel {
 
 impl LocalModel {
     /// Resolves (fetching if needed) and loads a local model.
-    pub async fn open(name_or_path: &str, params: GenParams, config: &EngineConfig) -> Result<LocalModel, ModelError> {
+    pub async fn open(
+        name_or_path: &str,
+        params: GenParams,
+        config: &EngineConfig,
+    ) -> Result<LocalModel, ModelError> {
         let home = config.home.clone().unwrap_or_else(catalogue::assay_home);
         let path = catalogue::resolve(name_or_path, &home).await?;
         let engine = Engine::start(&path, config).await?;
         let id = match catalogue::entry(name_or_path) {
             Some(e) => e.name.to_string(),
-            None => path
-                .file_stem()
-                .map_or_else(|| name_or_path.to_string(), |s| s.to_string_lossy().into_owned()),
+            None => path.file_stem().map_or_else(
+                || name_or_path.to_string(),
+                |s| s.to_string_lossy().into_owned(),
+            ),
         };
-        Ok(LocalModel { id, params, default_max_tokens: config.default_max_tokens, engine })
+        Ok(LocalModel {
+            id,
+            params,
+            default_max_tokens: config.default_max_tokens,
+            engine,
+        })
     }
 
     pub fn info(&self) -> &EngineInfo {
         self.engine.info()
+    }
+
+    /// The exact prompt text the model sees for a conversation, when the GGUF has a chat
+    /// template (the built-in fallback renders inside llama.cpp).
+    pub fn render_prompt(
+        &self,
+        messages: &[assay_core::Message],
+    ) -> Option<Result<String, String>> {
+        let template = self.engine.info().chat_template.as_ref()?;
+        Some(template.render(messages, true))
     }
 
     fn sampling(&self, params: &GenParams) -> Sampling {
@@ -55,9 +75,15 @@ impl LocalModel {
 
     /// Submits a request and waits until it holds a slot (or fails), so that errors such as an
     /// over-long prompt surface here rather than mid-stream.
-    async fn start(&self, request: ChatRequest) -> Result<(u32, tokio::sync::mpsc::UnboundedReceiver<EngineEvent>), ModelError> {
+    async fn start(
+        &self,
+        request: ChatRequest,
+    ) -> Result<(u32, tokio::sync::mpsc::UnboundedReceiver<EngineEvent>), ModelError> {
         let params = request.params.or(&self.params);
-        let request = ChatRequest { messages: request.messages, params: params.clone() };
+        let request = ChatRequest {
+            messages: request.messages,
+            params: params.clone(),
+        };
         let messages = request.messages_with_system();
         if messages.is_empty() {
             return Err(ModelError::InvalidRequest("no messages".into()));
@@ -66,7 +92,9 @@ impl LocalModel {
         match events.recv().await {
             Some(EngineEvent::Started { prompt_tokens }) => Ok((prompt_tokens, events)),
             Some(EngineEvent::Failed(e)) => Err(e),
-            Some(other) => Err(ModelError::Engine(format!("unexpected first event {other:?}"))),
+            Some(other) => Err(ModelError::Engine(format!(
+                "unexpected first event {other:?}"
+            ))),
             None => Err(ModelError::Engine("the engine dropped the request".into())),
         }
     }
@@ -84,10 +112,21 @@ impl ChatModel for LocalModel {
         while let Some(event) = stream.next().await {
             match event? {
                 ChatEvent::Delta(delta) => text.push_str(&delta),
-                ChatEvent::Done { finish_reason, usage } => return Ok(ChatResponse { text, finish_reason, usage }),
+                ChatEvent::Done {
+                    finish_reason,
+                    usage,
+                } => {
+                    return Ok(ChatResponse {
+                        text,
+                        finish_reason,
+                        usage,
+                    })
+                }
             }
         }
-        Err(ModelError::Engine("the answer ended without finishing".into()))
+        Err(ModelError::Engine(
+            "the answer ended without finishing".into(),
+        ))
     }
 
     async fn stream(&self, request: ChatRequest) -> Result<EventStream, ModelError> {
@@ -96,12 +135,26 @@ impl ChatModel for LocalModel {
             let mut events = state?;
             let item = match events.recv().await? {
                 EngineEvent::Text(text) => Ok(ChatEvent::Delta(text)),
-                EngineEvent::Finished { reason, completion_tokens } => {
-                    let usage = Usage { prompt_tokens, completion_tokens };
-                    return Some((Ok(ChatEvent::Done { finish_reason: reason, usage }), None));
+                EngineEvent::Finished {
+                    reason,
+                    completion_tokens,
+                } => {
+                    let usage = Usage {
+                        prompt_tokens,
+                        completion_tokens,
+                    };
+                    return Some((
+                        Ok(ChatEvent::Done {
+                            finish_reason: reason,
+                            usage,
+                        }),
+                        None,
+                    ));
                 }
                 EngineEvent::Failed(e) => return Some((Err(e), None)),
-                EngineEvent::Started { .. } => Err(ModelError::Engine("request started twice".into())),
+                EngineEvent::Started { .. } => {
+                    Err(ModelError::Engine("request started twice".into()))
+                }
             };
             Some((item, Some(events)))
         });
@@ -112,4 +165,3 @@ impl ChatModel for LocalModel {
         Some(self.engine.load())
     }
 }
-

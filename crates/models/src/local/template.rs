@@ -11,6 +11,7 @@ use assay_core::Message;
 use minijinja::{context, Environment, Error, ErrorKind};
 
 pub struct ChatTemplate {
+    source: String,
     env: Environment<'static>,
     bos_token: String,
     eos_token: String,
@@ -23,9 +24,13 @@ impl ChatTemplate {
         env.set_lstrip_blocks(true);
         env.set_keep_trailing_newline(false);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
-        env.add_function("raise_exception", |message: String| -> Result<String, Error> {
-            Err(Error::new(ErrorKind::InvalidOperation, message))
-        });
+        env.add_function(
+            "raise_exception",
+            |message: String| -> Result<String, Error> {
+                Err(Error::new(ErrorKind::InvalidOperation, message))
+            },
+        );
+        env.add_filter("tojson", tojson);
         env.add_function("strftime_now", |format: String| -> String {
             // Templates use this to print today's date in a system prompt; a fixed date would
             // silently differ from transformers, so use the real clock.
@@ -33,12 +38,26 @@ impl ChatTemplate {
         });
         env.add_template_owned("chat", source.to_string())
             .map_err(|e| format!("the GGUF's chat template does not compile: {e}"))?;
-        Ok(ChatTemplate { env, bos_token: bos_token.to_string(), eos_token: eos_token.to_string() })
+        Ok(ChatTemplate {
+            source: source.to_string(),
+            env,
+            bos_token: bos_token.to_string(),
+            eos_token: eos_token.to_string(),
+        })
+    }
+
+    /// The template text as the GGUF stores it.
+    pub fn source(&self) -> &str {
+        &self.source
     }
 
     /// Renders a conversation, ending with the assistant's turn opened when
     /// `add_generation_prompt` is set.
-    pub fn render(&self, messages: &[Message], add_generation_prompt: bool) -> Result<String, String> {
+    pub fn render(
+        &self,
+        messages: &[Message],
+        add_generation_prompt: bool,
+    ) -> Result<String, String> {
         let template = self.env.get_template("chat").map_err(|e| e.to_string())?;
         template
             .render(context! {
@@ -51,10 +70,89 @@ impl ChatTemplate {
     }
 }
 
+/// `tojson` as transformers defines it: Python's `json.dumps(x, ensure_ascii=False)`, whose
+/// separators are `", "` and `": "` (minijinja's own filter writes compact, HTML-escaped JSON,
+/// which would change the prompt of every template that serialises tools or arguments).
+fn tojson(value: minijinja::Value, kwargs: minijinja::value::Kwargs) -> Result<String, Error> {
+    let indent: Option<usize> = kwargs.get("indent")?;
+    let sort_keys: Option<bool> = kwargs.get("sort_keys")?;
+    kwargs.assert_all_used()?;
+    let json = serde_json::to_value(&value)
+        .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("tojson: {e}")))?;
+    let mut out = String::new();
+    write_python_json(&json, indent, sort_keys.unwrap_or(false), 0, &mut out);
+    Ok(out)
+}
+
+fn write_python_json(
+    value: &serde_json::Value,
+    indent: Option<usize>,
+    sort_keys: bool,
+    depth: usize,
+    out: &mut String,
+) {
+    use serde_json::Value;
+    let (item_sep, newline) = match indent {
+        Some(n) => (",", Some(n)),
+        None => (", ", None),
+    };
+    let open = |out: &mut String, depth: usize| {
+        if let Some(n) = newline {
+            out.push('\n');
+            out.push_str(&" ".repeat(n * depth));
+        }
+    };
+    match value {
+        Value::Array(items) if !items.is_empty() => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(item_sep);
+                }
+                open(out, depth + 1);
+                write_python_json(item, indent, sort_keys, depth + 1, out);
+            }
+            open(out, depth);
+            out.push(']');
+        }
+        Value::Object(map) if !map.is_empty() => {
+            let mut entries: Vec<_> = map.iter().collect();
+            if sort_keys {
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+            }
+            out.push('{');
+            for (i, (key, item)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push_str(item_sep);
+                }
+                open(out, depth + 1);
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push_str(": ");
+                write_python_json(item, indent, sort_keys, depth + 1, out);
+            }
+            open(out, depth);
+            out.push('}');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
 /// The subset of `strftime` that chat templates use (`%d %b %Y`, `%Y-%m-%d`, ...), in UTC.
 fn strftime_now(format: &str) -> String {
-    const MONTHS: [&str; 12] =
-        ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -122,9 +220,26 @@ mod tests {
     }
 
     #[test]
+    fn tojson_matches_python_json_dumps() {
+        let t = ChatTemplate::new("", "", "").unwrap();
+        let rendered = t
+            .env
+            .render_str(
+                "{{ x | tojson }}|{{ x | tojson(indent=2) }}|{{ [] | tojson }}",
+                minijinja::context! { x => serde_json::json!({"a": [1, "<b>"], "名": {}}) },
+            )
+            .unwrap();
+        // json.dumps({"a": [1, "<b>"], "名": {}}, ensure_ascii=False) and with indent=2:
+        assert_eq!(
+            rendered,
+            "{\"a\": [1, \"<b>\"], \"名\": {}}|{\n  \"a\": [\n    1,\n    \"<b>\"\n  ],\n  \"名\": {}\n}|[]"
+        );
+    }
+
+    #[test]
     fn civil_dates() {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(20_820), (2027, 1, 1));
+        assert_eq!(civil_from_days(20_819), (2027, 1, 1));
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
     }
 }
