@@ -44,6 +44,8 @@ pub struct Load {
     pub slots: usize,
     pub busy: usize,
     pub queued: usize,
+    /// Requests stopped because their caller went away, since start.
+    pub cancelled: usize,
 }
 
 /// Settings a caller may give when opening a model, beyond what its name says.

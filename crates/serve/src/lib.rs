@@ -122,6 +122,7 @@ async fn health(State(state): State<AppState>) -> Json<serde_json::Value> {
         body["slots"] = load.slots.into();
         body["busy"] = load.busy.into();
         body["queued"] = load.queued.into();
+        body["cancelled"] = load.cancelled.into();
     }
     Json(body)
 }

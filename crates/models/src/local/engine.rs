@@ -111,10 +111,18 @@ struct Job {
     events: mpsc::UnboundedSender<EngineEvent>,
 }
 
+/// Counters shared between the engine thread and request handlers.
+#[derive(Default)]
+struct Counters {
+    queued: AtomicUsize,
+    busy: AtomicUsize,
+    /// Requests stopped because their receiver went away (a client disconnected).
+    cancelled: AtomicUsize,
+}
+
 pub struct Engine {
     jobs: std_mpsc::Sender<Job>,
-    queued: Arc<AtomicUsize>,
-    busy: Arc<AtomicUsize>,
+    counters: Arc<Counters>,
     max_queue: usize,
     info: EngineInfo,
 }
@@ -136,19 +144,13 @@ impl Engine {
     pub async fn start(path: &Path, config: &EngineConfig) -> Result<Engine, ModelError> {
         let (jobs_tx, jobs_rx) = std_mpsc::channel();
         let (ready_tx, ready_rx) = oneshot::channel();
-        let queued = Arc::new(AtomicUsize::new(0));
-        let busy = Arc::new(AtomicUsize::new(0));
-        let thread_state = (
-            path.to_path_buf(),
-            config.clone(),
-            queued.clone(),
-            busy.clone(),
-        );
+        let counters = Arc::new(Counters::default());
+        let thread_state = (path.to_path_buf(), config.clone(), counters.clone());
         std::thread::Builder::new()
             .name("assay-llama".into())
             .spawn(move || {
-                let (path, config, queued, busy) = thread_state;
-                run_engine(&path, &config, jobs_rx, ready_tx, &queued, &busy);
+                let (path, config, counters) = thread_state;
+                run_engine(&path, &config, jobs_rx, ready_tx, &counters);
             })
             .map_err(|e| ModelError::Engine(format!("cannot start engine thread: {e}")))?;
         let info = ready_rx
@@ -156,8 +158,7 @@ impl Engine {
             .map_err(|_| ModelError::Engine("engine thread died while loading".into()))??;
         Ok(Engine {
             jobs: jobs_tx,
-            queued,
-            busy,
+            counters,
             max_queue: config.max_queue,
             info,
         })
@@ -170,8 +171,9 @@ impl Engine {
     pub fn load(&self) -> Load {
         Load {
             slots: self.info.slots,
-            busy: self.busy.load(Ordering::Relaxed),
-            queued: self.queued.load(Ordering::Relaxed),
+            busy: self.counters.busy.load(Ordering::SeqCst),
+            queued: self.counters.queued.load(Ordering::SeqCst),
+            cancelled: self.counters.cancelled.load(Ordering::SeqCst),
         }
     }
 
@@ -181,13 +183,13 @@ impl Engine {
         messages: Vec<Message>,
         sampling: Sampling,
     ) -> Result<mpsc::UnboundedReceiver<EngineEvent>, ModelError> {
-        let waiting = self.queued.fetch_add(1, Ordering::SeqCst);
+        let waiting = self.counters.queued.fetch_add(1, Ordering::SeqCst);
         let free_slots = self
             .info
             .slots
-            .saturating_sub(self.busy.load(Ordering::SeqCst));
+            .saturating_sub(self.counters.busy.load(Ordering::SeqCst));
         if waiting >= self.max_queue + free_slots {
-            self.queued.fetch_sub(1, Ordering::SeqCst);
+            self.counters.queued.fetch_sub(1, Ordering::SeqCst);
             return Err(ModelError::Busy(format!(
                 "{} requests running and {waiting} waiting (queue limit {})",
                 self.info.slots, self.max_queue
@@ -201,7 +203,7 @@ impl Engine {
                 events,
             })
             .map_err(|_| {
-                self.queued.fetch_sub(1, Ordering::SeqCst);
+                self.counters.queued.fetch_sub(1, Ordering::SeqCst);
                 ModelError::Engine("the engine thread has stopped".into())
             })?;
         Ok(receiver)
@@ -213,8 +215,7 @@ fn run_engine(
     config: &EngineConfig,
     jobs: std_mpsc::Receiver<Job>,
     ready: oneshot::Sender<Result<EngineInfo, ModelError>>,
-    queued: &AtomicUsize,
-    busy: &AtomicUsize,
+    counters: &Counters,
 ) {
     let loaded = (|| {
         let backend = backend()?;
@@ -283,8 +284,9 @@ fn run_engine(
         context_per_slot: config.context_per_slot as usize,
         batch: LlamaBatch::new(BATCH_TOKENS, 1),
         waiting: VecDeque::new(),
+        counters,
     };
-    scheduler.run(&jobs, queued, busy);
+    scheduler.run(&jobs);
 }
 
 /// Renders conversations into prompt text.
@@ -382,10 +384,11 @@ struct Scheduler<'m> {
     context_per_slot: usize,
     batch: LlamaBatch<'static>,
     waiting: VecDeque<Job>,
+    counters: &'m Counters,
 }
 
 impl Scheduler<'_> {
-    fn run(&mut self, jobs: &std_mpsc::Receiver<Job>, queued: &AtomicUsize, busy: &AtomicUsize) {
+    fn run(&mut self, jobs: &std_mpsc::Receiver<Job>) {
         loop {
             let idle = self.slots.iter().all(Option::is_none) && self.waiting.is_empty();
             if idle {
@@ -397,34 +400,30 @@ impl Scheduler<'_> {
             while let Ok(job) = jobs.try_recv() {
                 self.waiting.push_back(job);
             }
-            self.admit(queued);
+            self.admit();
             self.drop_cancelled();
-            busy.store(
-                self.slots.iter().filter(|s| s.is_some()).count(),
-                Ordering::SeqCst,
-            );
             if self.slots.iter().all(Option::is_none) {
                 continue;
             }
             self.step();
-            busy.store(
-                self.slots.iter().filter(|s| s.is_some()).count(),
-                Ordering::SeqCst,
-            );
         }
     }
 
-    fn admit(&mut self, queued: &AtomicUsize) {
+    fn admit(&mut self) {
         while let Some(free) = self.slots.iter().position(Option::is_none) {
             let Some(job) = self.waiting.pop_front() else {
                 return;
             };
-            queued.fetch_sub(1, Ordering::SeqCst);
+            self.counters.queued.fetch_sub(1, Ordering::SeqCst);
             if job.events.is_closed() {
+                self.counters.cancelled.fetch_add(1, Ordering::SeqCst);
                 continue;
             }
             match self.prepare(&job) {
                 Ok(prompt) => {
+                    // Counted busy before the request learns it started, so a caller that
+                    // sees its request running also sees the slot taken.
+                    self.counters.busy.fetch_add(1, Ordering::SeqCst);
                     let _ = job.events.send(EngineEvent::Started {
                         prompt_tokens: prompt.len() as u32,
                     });
@@ -472,12 +471,15 @@ impl Scheduler<'_> {
                 .is_some_and(|s| s.job.events.is_closed())
             {
                 self.free(seq);
+                self.counters.cancelled.fetch_add(1, Ordering::SeqCst);
             }
         }
     }
 
     fn free(&mut self, seq: usize) {
-        self.slots[seq] = None;
+        if self.slots[seq].take().is_some() {
+            self.counters.busy.fetch_sub(1, Ordering::SeqCst);
+        }
         // Removing a whole sequence cannot fail for a valid id.
         let _ = self
             .context
@@ -536,7 +538,7 @@ impl Scheduler<'_> {
         if let Err(e) = self.context.decode(&mut self.batch) {
             // A failed decode leaves the KV cache in an unknown state: fail everything running.
             for seq in 0..self.slots.len() {
-                if let Some(slot) = self.slots[seq].take() {
+                if let Some(slot) = &self.slots[seq] {
                     let message = format!("decode failed: {e}");
                     let _ = slot
                         .job

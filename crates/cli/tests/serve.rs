@@ -1,0 +1,422 @@
+//! `assay serve` with the embedded SmolLM2 model, started as a real process on 127.0.0.1 at a
+//! random port and driven over HTTP by assay's own OpenAI client and by raw requests.
+//!
+//! The model comes from the cache (`$ASSAY_HOME`, default `~/.cache/assay`); a missing model is
+//! fetched on first use, so run `assay models fetch smollm2` beforehand when offline.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use assay_core::{ChatEvent, ChatRequest, FinishReason, GenParams, Message, ModelSpec};
+use assay_models::{ChatModel, OpenOptions};
+use futures::StreamExt;
+use serde_json::{json, Value};
+
+/// A running `assay serve`, killed when dropped.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(extra: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_assay"))
+            .args([
+                "serve",
+                "--model",
+                "local:smollm2",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+            ])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("assay serve starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("assay serve prints its address");
+        let base = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .trim_end_matches("/v1")
+            .to_string();
+        Server { child, base }
+    }
+
+    fn client(&self) -> Arc<dyn ChatModel> {
+        let spec = ModelSpec::parse(&format!("{}/v1#smollm2", self.base)).unwrap();
+        let options = OpenOptions::default();
+        futures::executor::block_on(assay_models::open(&spec, &options)).expect("client opens")
+    }
+
+    async fn health(&self) -> Value {
+        reqwest::get(format!("{}/health", self.base))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn post(&self, body: impl Into<reqwest::Body>) -> (u16, Value) {
+        let response = reqwest::Client::new()
+            .post(format!("{}/v1/chat/completions", self.base))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn question(text: &str, params: GenParams) -> ChatRequest {
+    ChatRequest {
+        messages: vec![Message::user(text)],
+        params,
+    }
+}
+
+fn seeded(seed: u64, max_tokens: u32) -> GenParams {
+    GenParams {
+        temperature: Some(0.8),
+        seed: Some(seed),
+        max_tokens: Some(max_tokens),
+        ..GenParams::default()
+    }
+}
+
+/// Share of letters that are ASCII: English prose is nearly all ASCII letters.
+fn ascii_letter_share(text: &str) -> f64 {
+    let letters: Vec<char> = text.chars().filter(|c| c.is_alphabetic()).collect();
+    letters.iter().filter(|c| c.is_ascii()).count() as f64 / letters.len().max(1) as f64
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plain_and_streamed_answers_are_english_and_seed_reproducible() {
+    let server = Server::start(&[]);
+    let model = server.client();
+    let ask = || {
+        question(
+            "What is the capital of France? Answer in one sentence.",
+            seeded(7, 48),
+        )
+    };
+
+    let first = model.complete(ask()).await.unwrap();
+    assert!(
+        first.text.split_whitespace().count() >= 3,
+        "answer too short: {:?}",
+        first.text
+    );
+    assert!(
+        ascii_letter_share(&first.text) > 0.95,
+        "not English: {:?}",
+        first.text
+    );
+    assert!(
+        first.usage.prompt_tokens > 10 && first.usage.completion_tokens > 0,
+        "{:?}",
+        first.usage
+    );
+    assert!(first.usage.completion_tokens <= 48);
+
+    let second = model.complete(ask()).await.unwrap();
+    assert_eq!(
+        first.text, second.text,
+        "same seed, same prompt, same answer"
+    );
+
+    let mut stream = model.stream(ask()).await.unwrap();
+    let mut streamed = String::new();
+    let mut deltas = 0;
+    let mut done = None;
+    while let Some(event) = stream.next().await {
+        match event.unwrap() {
+            ChatEvent::Delta(text) => {
+                deltas += 1;
+                streamed.push_str(&text);
+            }
+            ChatEvent::Done {
+                finish_reason,
+                usage,
+            } => done = Some((finish_reason, usage)),
+        }
+    }
+    assert!(deltas > 1, "a streamed answer arrives in pieces");
+    assert_eq!(streamed, first.text, "streaming does not change the answer");
+    let (reason, usage) = done.expect("stream ends with a finish reason");
+    assert_eq!(reason, first.finish_reason);
+    assert_eq!(usage, first.usage);
+
+    let other = model
+        .complete(question(
+            "What is the capital of France? Answer in one sentence.",
+            seeded(8, 48),
+        ))
+        .await;
+    assert!(other.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn max_tokens_gives_finish_reason_length() {
+    let server = Server::start(&[]);
+    let model = server.client();
+    let answer = model
+        .complete(question("Write a long story about a dragon.", seeded(1, 5)))
+        .await
+        .unwrap();
+    assert_eq!(answer.finish_reason, FinishReason::Length);
+    assert_eq!(answer.usage.completion_tokens, 5);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn four_concurrent_requests_share_the_model() {
+    let server = Server::start(&["--slots", "4"]);
+    let model = server.client();
+    let requests = (0..4).map(|i| {
+        let model = model.clone();
+        tokio::spawn(async move {
+            model
+                .complete(question(
+                    "Name three colours and describe each in a sentence.",
+                    seeded(i, 64),
+                ))
+                .await
+        })
+    });
+    let handles: Vec<_> = requests.collect();
+    // Watch the server while they run: several must be generating at the same time.
+    let mut most_busy = 0;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while handles.iter().any(|h| !h.is_finished()) && Instant::now() < deadline {
+        most_busy = most_busy.max(server.health().await["busy"].as_u64().unwrap_or(0));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for handle in handles {
+        let answer = handle
+            .await
+            .unwrap()
+            .expect("every concurrent request completes");
+        assert!(!answer.text.trim().is_empty());
+    }
+    assert!(
+        most_busy >= 2,
+        "requests never ran concurrently (most busy slots seen: {most_busy})"
+    );
+    assert_eq!(server.health().await["busy"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_disconnecting_client_frees_its_slot() {
+    let server = Server::start(&["--slots", "1"]);
+    let model = server.client();
+    let mut stream = model
+        .stream(question(
+            "Write a very long essay about the history of Europe.",
+            seeded(3, 2000),
+        ))
+        .await
+        .unwrap();
+    let first = stream.next().await.expect("a first event").unwrap();
+    assert!(matches!(first, ChatEvent::Delta(_)));
+    assert_eq!(server.health().await["busy"], 1);
+    drop(stream);
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let health = loop {
+        let health = server.health().await;
+        if health["busy"] == 0 || Instant::now() > deadline {
+            break health;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        health["busy"], 0,
+        "slot still busy after the client left: {health}"
+    );
+    assert_eq!(
+        health["cancelled"], 1,
+        "generation was not cancelled: {health}"
+    );
+
+    // The freed slot serves the next request.
+    let answer = model
+        .complete(question("Say hello.", seeded(4, 8)))
+        .await
+        .unwrap();
+    assert!(answer.usage.completion_tokens > 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_requests_get_openai_shaped_errors() {
+    let server = Server::start(&[
+        "--max-body-bytes",
+        "65536",
+        "--context",
+        "256",
+        "--max-tokens-limit",
+        "100",
+    ]);
+
+    let (status, body) = server
+        .post("{\"model\": \"smollm2\", \"messages\": [")
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["type"], "invalid_request_error");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("invalid JSON"));
+
+    let unknown = json!({"model": "gpt-5", "messages": [{"role": "user", "content": "hi"}]});
+    let (status, body) = server.post(unknown.to_string()).await;
+    assert_eq!(status, 404);
+    assert_eq!(body["error"]["type"], "model_not_found");
+
+    let huge =
+        json!({"model": "smollm2", "messages": [{"role": "user", "content": "a".repeat(100_000)}]});
+    let (status, body) = server.post(huge.to_string()).await;
+    assert_eq!(status, 413);
+    assert!(body["error"]["message"].as_str().unwrap().contains("65536"));
+
+    // Fits the body limit but not the 256-token context.
+    let long = json!({"model": "smollm2", "messages": [{"role": "user", "content": "word ".repeat(2000)}]});
+    let (status, body) = server.post(long.to_string()).await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("context"),
+        "{body}"
+    );
+
+    let greedy = json!({"model": "smollm2", "max_tokens": 1000, "messages": [{"role": "user", "content": "hi"}]});
+    let (status, body) = server.post(greedy.to_string()).await;
+    assert_eq!(status, 400);
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("max_tokens"));
+
+    let (status, body) = server
+        .post(json!({"model": "smollm2", "messages": []}).to_string())
+        .await;
+    assert_eq!(status, 400, "{body}");
+
+    // The server still answers after all that.
+    let ok = json!({"model": "smollm2", "max_tokens": 4, "messages": [{"role": "user", "content": "hi"}]});
+    let (status, body) = server.post(ok.to_string()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["object"], "chat.completion");
+    assert_eq!(
+        body["usage"]["total_tokens"],
+        body["usage"]["prompt_tokens"].as_u64().unwrap()
+            + body["usage"]["completion_tokens"].as_u64().unwrap()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_server_answers_503() {
+    let server = Server::start(&["--slots", "1", "--queue", "0"]);
+    let model = server.client();
+    let mut running = model
+        .stream(question(
+            "Write a very long essay about the history of Asia.",
+            seeded(5, 2000),
+        ))
+        .await
+        .unwrap();
+    let _ = running.next().await;
+    let extra = json!({"model": "smollm2", "max_tokens": 4, "messages": [{"role": "user", "content": "hi"}]});
+    let (status, body) = server.post(extra.to_string()).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["type"], "server_busy");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn raw_stream_has_openai_chunks_and_done() {
+    let server = Server::start(&[]);
+    let request = json!({
+        "model": "smollm2", "stream": true, "max_tokens": 6, "seed": 2,
+        "stream_options": {"include_usage": true},
+        "messages": [{"role": "user", "content": "Count to ten."}]
+    });
+    let text = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", server.base))
+        .json(&request)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let data: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .collect();
+    assert_eq!(data.last(), Some(&"[DONE]"));
+    let chunks: Vec<Value> = data[..data.len() - 1]
+        .iter()
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    assert_eq!(chunks[0]["choices"][0]["delta"]["role"], "assistant");
+    let finish = chunks
+        .iter()
+        .find(|c| !c["choices"][0]["finish_reason"].is_null())
+        .expect("a finish chunk");
+    assert_eq!(finish["choices"][0]["finish_reason"], "length");
+    let usage = &chunks.last().unwrap()["usage"];
+    assert_eq!(usage["completion_tokens"], 6);
+}
+
+#[test]
+fn models_list_and_chat_work_from_the_command_line() {
+    let list = Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args(["models", "list"])
+        .output()
+        .unwrap();
+    assert!(list.status.success());
+    assert!(String::from_utf8_lossy(&list.stdout).contains("smollm2"));
+
+    let chat = Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args([
+            "chat",
+            "--model",
+            "local:smollm2?max_tokens=12&seed=9",
+            "What is 2+2?",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        chat.status.success(),
+        "{}",
+        String::from_utf8_lossy(&chat.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&chat.stdout).trim().is_empty());
+    assert!(String::from_utf8_lossy(&chat.stderr).contains("completion_tokens="));
+
+    let bad = Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args(["chat", "--model", "smollm2", "hi"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("accepted model names"));
+}
