@@ -9,9 +9,9 @@
 //!   [`MAX_RETRY_AFTER`]. No retry is started if its wait would overrun `total_timeout`. A stream
 //!   is only retried until its first data event arrives, i.e. before the caller sees anything.
 //! * **Timeouts.** `connect_timeout` bounds TCP+TLS setup. `first_token_timeout` bounds, per
-//!   attempt, the time from sending the request to the response headers *and* the first SSE data
-//!   event (streams) or the whole body (non-streamed requests: a long non-streamed answer must
-//!   fit in it). In a stream it also bounds the gap between two data events, so a server that
+//!   attempt, the time from sending the request to the response headers *and*, for streams, the
+//!   first SSE data event; a non-streamed body is bounded by `total_timeout` only, since a
+//!   server sends it when the whole answer is generated. In a stream it also bounds the gap between two data events, so a server that
 //!   stalls mid-answer is caught; SSE comments (keep-alives) do not count as activity there,
 //!   since they say the server lives but not that the answer advances. `total_timeout` bounds
 //!   the whole request, retries and the streaming of the answer included. Waiting for a
@@ -267,10 +267,13 @@ impl OpenAiClient {
     ) -> Result<ChatResponse, ModelError> {
         let phase_deadline = limits.phase_deadline();
         let response = self.send(body, limits, phase_deadline).await?;
-        let bytes = match tokio::time::timeout_at(phase_deadline, read_limited(response, MAX_BODY))
+        // A long answer takes long to generate before its body arrives: only the total timeout
+        // bounds the body, the first-token timeout bounds the wait for the response headers.
+        let body_deadline = limits.deadline;
+        let bytes = match tokio::time::timeout_at(body_deadline, read_limited(response, MAX_BODY))
             .await
         {
-            Err(_) => return Err(limits.timeout(&self.url_text, phase_deadline)),
+            Err(_) => return Err(limits.timeout(&self.url_text, body_deadline)),
             Ok(Err(BodyError::Transport(e))) => {
                 return Err(self.transport_error(e, "the connection broke while reading the answer"))
             }
@@ -453,7 +456,7 @@ struct Limits {
     deadline: Instant,
     total: Duration,
     first_token: Duration,
-    /// What `first_token` bounds, for messages: "first token" or, non-streamed, "response".
+    /// What `first_token` bounds, for messages: "first token" or, non-streamed, "response headers".
     first_token_what: &'static str,
 }
 
@@ -463,7 +466,11 @@ impl Limits {
             deadline: Instant::now() + config.total_timeout,
             total: config.total_timeout,
             first_token: config.first_token_timeout,
-            first_token_what: if stream { "first token" } else { "response" },
+            first_token_what: if stream {
+                "first token"
+            } else {
+                "response headers"
+            },
         }
     }
 

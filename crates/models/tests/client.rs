@@ -1051,12 +1051,47 @@ async fn a_json_answer_to_a_stream_request_is_taken_whole() {
 }
 
 #[tokio::test]
-async fn non_streamed_stall_times_out() {
+async fn non_streamed_stall_is_bounded_by_the_total_timeout() {
     let server = serve(|_, mut socket, _| async move {
         // Headers promise a body that never comes.
         let _ = socket
             .write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\nConnection: close\r\n\r\n{")
             .await;
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    })
+    .await;
+    // The body of a non-streamed answer may take long to come (the server generates it all
+    // first), so the short first-token timeout must not cut it; the total timeout does.
+    let model = client(
+        &server,
+        ClientConfig {
+            first_token_timeout: Duration::from_millis(100),
+            total_timeout: Duration::from_millis(600),
+            ..config()
+        },
+    );
+    let started = std::time::Instant::now();
+    let err = within(model.complete(hello())).await.expect_err("stalled");
+    assert!(
+        matches!(
+            err,
+            ModelError::Timeout {
+                what: "request",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(500),
+        "cut before the total timeout"
+    );
+}
+
+#[tokio::test]
+async fn non_streamed_headers_wait_is_bounded_by_the_first_token_timeout() {
+    let server = serve(|_, socket, _| async move {
+        let _keep_open = socket;
         tokio::time::sleep(Duration::from_secs(30)).await;
     })
     .await;
@@ -1072,7 +1107,7 @@ async fn non_streamed_stall_times_out() {
         matches!(
             err,
             ModelError::Timeout {
-                what: "response",
+                what: "response headers",
                 ..
             }
         ),
