@@ -187,6 +187,29 @@ async fn max_tokens_gives_finish_reason_length() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn stop_strings_cut_the_answer_where_it_would_have_continued() {
+    let server = Server::start(&[]);
+    let model = server.client();
+    let ask = |stop: Vec<String>| {
+        let params = GenParams {
+            stop,
+            ..seeded(11, 64)
+        };
+        question("Describe the sea in three sentences.", params)
+    };
+    let free = model.complete(ask(vec![])).await.unwrap();
+    let cut_at = free.text.find(". ").expect("a multi-sentence answer");
+    let stopped = model.complete(ask(vec![". ".into()])).await.unwrap();
+    assert_eq!(
+        stopped.text,
+        free.text[..cut_at],
+        "the answer up to the stop string, without it"
+    );
+    assert_eq!(stopped.finish_reason, FinishReason::Stop);
+    assert!(stopped.usage.completion_tokens < free.usage.completion_tokens);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn four_concurrent_requests_share_the_model() {
     let server = Server::start(&["--slots", "4"]);
     let model = server.client();

@@ -78,3 +78,38 @@ async fn smollm2_prompt_is_the_ggufs_own_template() {
     assert_eq!(prompt, case.expected);
     assert!(prompt.ends_with("<|im_start|>assistant\n"));
 }
+
+#[tokio::test]
+async fn a_gguf_without_template_falls_back_to_llama_cpp_builtin() {
+    use assay_core::ChatRequest;
+    use assay_models::local::PromptFormat;
+    use assay_models::ChatModel;
+
+    let config = EngineConfig {
+        slots: 1,
+        context_per_slot: 512,
+        ..EngineConfig::default()
+    };
+    let model = LocalModel::open("gemma3-270m", GenParams::default(), &config)
+        .await
+        .expect("gemma3-270m loads (run `assay models fetch gemma3-270m` first when offline)");
+    assert_eq!(
+        model.info().prompt_format,
+        PromptFormat::LlamaBuiltin("gemma".into())
+    );
+    assert!(model.info().chat_template.is_none());
+    assert!(model.render_prompt(&[Message::user("hi")]).is_none());
+
+    let params = GenParams {
+        temperature: Some(0.0),
+        max_tokens: Some(8),
+        ..GenParams::default()
+    };
+    let request = ChatRequest {
+        messages: vec![Message::user("The capital of France is")],
+        params,
+    };
+    let answer = model.complete(request).await.unwrap();
+    assert!(answer.usage.prompt_tokens > 5, "{:?}", answer.usage);
+    assert!(answer.usage.completion_tokens > 0);
+}

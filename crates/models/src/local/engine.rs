@@ -258,7 +258,7 @@ fn run_engine(
             return;
         }
     };
-    if let PromptFormat::LlamaBuiltin(name) = &prompter.format {
+    if let PromptFormat::LlamaBuiltin(name) = prompter.format() {
         tracing::warn!(
             "{} has no chat template; using llama.cpp's built-in {name:?} template",
             path.display()
@@ -266,8 +266,8 @@ fn run_engine(
     }
     let info = EngineInfo {
         path: path.to_path_buf(),
-        prompt_format: prompter.format.clone(),
-        chat_template: prompter.jinja.clone(),
+        prompt_format: prompter.format(),
+        chat_template: prompter.jinja(),
         n_ctx_train: model.n_ctx_train(),
         slots,
         context_per_slot: config.context_per_slot,
@@ -289,11 +289,12 @@ fn run_engine(
     scheduler.run(&jobs);
 }
 
-/// Renders conversations into prompt text.
-struct Prompter {
-    format: PromptFormat,
-    jinja: Option<Arc<ChatTemplate>>,
-    builtin: Option<LlamaChatTemplate>,
+/// Renders conversations into prompt tokens.
+enum Prompter {
+    /// The GGUF's own template.
+    Jinja(Arc<ChatTemplate>),
+    /// llama.cpp's built-in template of this name.
+    Builtin(String, LlamaChatTemplate),
 }
 
 impl Prompter {
@@ -307,22 +308,37 @@ impl Prompter {
                 let jinja =
                     ChatTemplate::new(&source, &special(vocab.bos()), &special(vocab.eos()))
                         .map_err(ModelError::Config)?;
-                Ok(Prompter {
-                    format: PromptFormat::GgufTemplate,
-                    jinja: Some(Arc::new(jinja)),
-                    builtin: None,
-                })
+                Ok(Prompter::Jinja(Arc::new(jinja)))
             }
             Err(_) => {
-                let name = "chatml";
+                // llama.cpp knows a handful of template families by name; pick the model's own
+                // family where we can tell it, ChatML otherwise.
+                let architecture = model
+                    .meta_val_str("general.architecture")
+                    .unwrap_or_default();
+                let name = if architecture.starts_with("gemma") {
+                    "gemma"
+                } else {
+                    "chatml"
+                };
                 let builtin = LlamaChatTemplate::new(name)
                     .map_err(|e| ModelError::Engine(format!("built-in template: {e}")))?;
-                Ok(Prompter {
-                    format: PromptFormat::LlamaBuiltin(name.into()),
-                    jinja: None,
-                    builtin: Some(builtin),
-                })
+                Ok(Prompter::Builtin(name.to_string(), builtin))
             }
+        }
+    }
+
+    fn format(&self) -> PromptFormat {
+        match self {
+            Prompter::Jinja(_) => PromptFormat::GgufTemplate,
+            Prompter::Builtin(name, _) => PromptFormat::LlamaBuiltin(name.clone()),
+        }
+    }
+
+    fn jinja(&self) -> Option<Arc<ChatTemplate>> {
+        match self {
+            Prompter::Jinja(template) => Some(template.clone()),
+            Prompter::Builtin(..) => None,
         }
     }
 
@@ -333,27 +349,29 @@ impl Prompter {
         messages: &[Message],
     ) -> Result<Vec<LlamaToken>, ModelError> {
         let vocab = model.vocab();
-        if let Some(jinja) = &self.jinja {
-            let text = jinja
-                .render(messages, true)
-                .map_err(ModelError::InvalidRequest)?;
-            // transformers tokenizes a rendered chat with add_special_tokens=False: the template
-            // itself writes every special token the model expects.
-            return Ok(vocab.tokenize(text.as_bytes(), false, true));
+        match self {
+            Prompter::Jinja(jinja) => {
+                let text = jinja
+                    .render(messages, true)
+                    .map_err(ModelError::InvalidRequest)?;
+                // transformers tokenizes a rendered chat with add_special_tokens=False: the
+                // template itself writes every special token the model expects.
+                Ok(vocab.tokenize(text.as_bytes(), false, true))
+            }
+            Prompter::Builtin(_, builtin) => {
+                let chat = messages
+                    .iter()
+                    .map(|m| LlamaChatMessage::new(m.role.as_str().to_string(), m.content.clone()))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| {
+                        ModelError::InvalidRequest(format!("message contains a NUL byte: {e}"))
+                    })?;
+                let text = model
+                    .apply_chat_template(builtin, &chat, true)
+                    .map_err(|e| ModelError::Engine(format!("built-in template failed: {e}")))?;
+                Ok(vocab.tokenize(text.as_bytes(), true, true))
+            }
         }
-        let builtin = self
-            .builtin
-            .as_ref()
-            .expect("one of the two formats is set");
-        let chat = messages
-            .iter()
-            .map(|m| LlamaChatMessage::new(m.role.as_str().to_string(), m.content.clone()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| ModelError::InvalidRequest(format!("message contains a NUL byte: {e}")))?;
-        let text = model
-            .apply_chat_template(builtin, &chat, true)
-            .map_err(|e| ModelError::Engine(format!("built-in template failed: {e}")))?;
-        Ok(vocab.tokenize(text.as_bytes(), true, true))
     }
 }
 

@@ -1,0 +1,806 @@
+//! Generation throughput of `assay serve` against raw `llama-cpp-2` on the same GGUF.
+//!
+//! Goal (a): `assay serve` with one stream generates at least 0.95x the tokens/s of a plain
+//! llama-cpp-2 loop in this process (same prompt tokens, greedy sampling, same `max_tokens`,
+//! same thread count). Goal (b): four concurrent streams against `assay serve` generate at least
+//! 1.5x the aggregate tokens/s of one stream.
+//!
+//! The raw loop is deliberately independent of assay's engine: it renders SmolLM2's chat
+//! template by hand, tokenizes like the server (`add_special=false, parse_special=true`),
+//! decodes the prompt in one batch, then samples greedily and decodes one token per step.
+//! Raw and server runs are interleaved so that slow drift of the machine hits both alike.
+
+use std::io::{BufRead, BufReader};
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use futures::StreamExt;
+use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::context::LlamaContext;
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::model::LlamaModel;
+use llama_cpp_2::sampling::LlamaSampler;
+use llama_cpp_2::token::LlamaToken;
+use serde_json::{json, Value};
+
+const DEFAULT_PROMPT: &str =
+    "Write a detailed story about a lighthouse keeper who finds a mysterious map.";
+/// The system message SmolLM2's chat template adds when a conversation has none.
+const SMOLLM2_SYSTEM: &str = "You are a helpful AI assistant named SmolLM, trained by Hugging Face";
+const MODEL_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
+/// Raw-mode context: one sequence, like one slot of `assay serve` (`--context 2048`).
+const RAW_N_CTX: u32 = 2048;
+/// Tokens per forward pass at most, as in assay's engine.
+const RAW_N_BATCH: u32 = 512;
+/// How long `assay serve` may take to load the model and print its address.
+const SERVER_START_TIMEOUT: Duration = Duration::from_secs(180);
+
+#[derive(Parser)]
+#[command(
+    name = "throughput",
+    about = "Generation throughput: `assay serve` vs raw llama-cpp-2, and N streams vs 1."
+)]
+struct Args {
+    /// GGUF for the raw llama-cpp-2 runs [default: $ASSAY_HOME/models/SmolLM2-135M-Instruct.Q4_1.gguf,
+    /// $ASSAY_HOME defaulting to ~/.cache/assay]. Must be the file `--serve-model` resolves to.
+    #[arg(long)]
+    gguf: Option<PathBuf>,
+    /// The `assay` binary to benchmark (build it with `cargo build --release -p assay-cli`).
+    #[arg(long, default_value = "target/release/assay")]
+    assay: PathBuf,
+    /// Model argument for `assay serve --model`.
+    #[arg(long, default_value = "local:smollm2")]
+    serve_model: String,
+    /// CPU threads for llama.cpp, in both raw mode and `assay serve --threads`.
+    #[arg(long, default_value_t = default_threads())]
+    threads: usize,
+    /// Largest number of tokens to generate per request.
+    #[arg(long, default_value_t = 256)]
+    max_tokens: u32,
+    /// Repetitions of every measurement; medians are reported.
+    #[arg(long, default_value_t = 5)]
+    reps: usize,
+    /// Concurrent streams for goal (b).
+    #[arg(long, default_value_t = 4)]
+    streams: usize,
+    /// `assay serve --slots`.
+    #[arg(long, default_value_t = 4)]
+    slots: usize,
+    /// The user message (a prompt that makes the model write at length).
+    #[arg(long, default_value = DEFAULT_PROMPT)]
+    prompt: String,
+    /// Print the generated texts of the first repetition to stderr.
+    #[arg(long)]
+    show_text: bool,
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+fn default_gguf() -> PathBuf {
+    let home = std::env::var_os("ASSAY_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let user = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+            user.join(".cache").join("assay")
+        });
+    home.join("models").join(MODEL_FILE)
+}
+
+/// One measured generation (or, for the concurrent case, one stream of it).
+#[derive(Debug, Clone)]
+struct Run {
+    prompt_tokens: u32,
+    completion_tokens: u32,
+    elapsed: Duration,
+    /// Time to the first generated token (raw) or first content chunk (server).
+    first_token: Option<Duration>,
+    text: String,
+}
+
+impl Run {
+    fn tokens_per_s(&self) -> f64 {
+        f64::from(self.completion_tokens) / self.elapsed.as_secs_f64()
+    }
+}
+
+/// One concurrent measurement: every stream, and the wall time from first send to last `[DONE]`.
+struct Concurrent {
+    streams: Vec<Run>,
+    wall: Duration,
+}
+
+impl Concurrent {
+    fn tokens(&self) -> u32 {
+        self.streams.iter().map(|r| r.completion_tokens).sum()
+    }
+    fn tokens_per_s(&self) -> f64 {
+        f64::from(self.tokens()) / self.wall.as_secs_f64()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw llama-cpp-2
+
+/// The prompt text SmolLM2's chat template renders for one user message (with the default
+/// system message and the assistant turn opened).
+fn smollm2_prompt(user: &str) -> String {
+    format!(
+        "<|im_start|>system\n{SMOLLM2_SYSTEM}<|im_end|>\n<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n"
+    )
+}
+
+struct Raw<'m> {
+    model: &'m LlamaModel,
+    context: LlamaContext<'m>,
+    prompt: Vec<LlamaToken>,
+    batch: LlamaBatch<'static>,
+}
+
+impl<'m> Raw<'m> {
+    fn new(
+        backend: &LlamaBackend,
+        model: &'m LlamaModel,
+        threads: usize,
+        user: &str,
+    ) -> Result<Raw<'m>> {
+        let threads = i32::try_from(threads).context("--threads is too large")?;
+        let params = LlamaContextParams::default()
+            .with_n_ctx(NonZeroU32::new(RAW_N_CTX))
+            .with_n_batch(RAW_N_BATCH)
+            .with_n_ubatch(RAW_N_BATCH)
+            .with_n_threads(threads)
+            .with_n_threads_batch(threads);
+        let context = model
+            .new_context(backend, params)
+            .context("cannot create a llama.cpp context")?;
+        let text = smollm2_prompt(user);
+        // What assay's engine does with a rendered GGUF template: the template writes every
+        // special token itself, so none are added, but `<|im_start|>` etc. are parsed.
+        let prompt = model.vocab().tokenize(text.as_bytes(), false, true);
+        if prompt.is_empty() {
+            bail!("the prompt tokenizes to nothing");
+        }
+        if prompt.len() > RAW_N_BATCH as usize || prompt.len() >= RAW_N_CTX as usize {
+            bail!(
+                "the prompt is {} tokens; raw mode decodes it in one batch of at most {RAW_N_BATCH}",
+                prompt.len()
+            );
+        }
+        Ok(Raw {
+            model,
+            context,
+            prompt,
+            batch: LlamaBatch::new(RAW_N_BATCH as usize, 1),
+        })
+    }
+
+    /// Prefill, then greedy generation of up to `max_tokens` tokens, one decode per token.
+    /// Timed from the start of the prompt decode to the last sampled token.
+    fn generate(&mut self, max_tokens: u32) -> Result<Run> {
+        let vocab = self.model.vocab();
+        self.context.clear_kv_cache();
+        let mut sampler = LlamaSampler::greedy();
+        let mut bytes = Vec::new();
+        let mut generated = 0u32;
+        let mut first_token = None;
+
+        let start = Instant::now();
+        self.batch.clear();
+        let last = self.prompt.len() - 1;
+        for (i, &token) in self.prompt.iter().enumerate() {
+            let pos = i32::try_from(i).context("prompt position")?;
+            self.batch
+                .add(token, pos, &[0], i == last)
+                .context("cannot add the prompt to the batch")?;
+        }
+        self.context
+            .decode(&mut self.batch)
+            .context("prompt decode failed")?;
+        let mut n_past = self.prompt.len();
+        let mut logits_at = self.batch.n_tokens() - 1;
+        loop {
+            let token = sampler.sample(&self.context, logits_at);
+            first_token.get_or_insert_with(|| start.elapsed());
+            if vocab.is_eog(token) {
+                break;
+            }
+            generated += 1;
+            bytes.extend(vocab.token_to_piece(token, false, None));
+            // Same end conditions as the engine: no decode for the final token.
+            if generated >= max_tokens || n_past + 1 > RAW_N_CTX as usize {
+                break;
+            }
+            self.batch.clear();
+            let pos = i32::try_from(n_past).context("token position")?;
+            self.batch
+                .add(token, pos, &[0], true)
+                .context("cannot add a token to the batch")?;
+            self.context
+                .decode(&mut self.batch)
+                .context("token decode failed")?;
+            n_past += 1;
+            logits_at = 0;
+        }
+        let elapsed = start.elapsed();
+        Ok(Run {
+            prompt_tokens: u32::try_from(self.prompt.len()).context("prompt length")?,
+            completion_tokens: generated,
+            elapsed,
+            first_token,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// assay serve
+
+/// A running `assay serve`, killed when dropped (also when the benchmark fails).
+struct Server {
+    child: Child,
+    /// e.g. `http://127.0.0.1:40123/v1`
+    base: String,
+}
+
+impl Server {
+    fn start(args: &Args) -> Result<Server> {
+        if !args.assay.exists() {
+            bail!(
+                "{} does not exist; build it with `cargo build --release -p assay-cli` or pass --assay",
+                args.assay.display()
+            );
+        }
+        let mut child = Command::new(&args.assay)
+            .args(["serve", "--model", &args.serve_model])
+            .args(["--host", "127.0.0.1", "--port", "0"])
+            .args(["--threads", &args.threads.to_string()])
+            .args(["--slots", &args.slots.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("cannot start {}", args.assay.display()))?;
+        // From here on, `server` kills the child on every error path.
+        let stdout = child.stdout.take();
+        let mut server = Server {
+            child,
+            base: String::new(),
+        };
+        let stdout = stdout.context("the server's stdout is not piped")?;
+        let (line_tx, line_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut line = String::new();
+            let first = reader.read_line(&mut line).map(|_| line);
+            let _ = line_tx.send(first);
+            // Keep draining so the server never writes into a closed pipe.
+            let mut rest = String::new();
+            while reader.read_line(&mut rest).is_ok_and(|n| n > 0) {
+                rest.clear();
+            }
+        });
+        let line = line_rx
+            .recv_timeout(SERVER_START_TIMEOUT)
+            .context("assay serve did not print its address in time")?
+            .context("cannot read the server's stdout")?;
+        if line.is_empty() {
+            let status = server.child.try_wait().ok().flatten();
+            bail!("assay serve exited before listening (status {status:?}); see its stderr above");
+        }
+        server.base = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .with_context(|| format!("no http:// address in the server's first line {line:?}"))?
+            .to_string();
+        Ok(server)
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Client {
+    http: reqwest::Client,
+    url: String,
+    body: Value,
+}
+
+impl Client {
+    fn new(server: &Server, args: &Args) -> Result<Client> {
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(args.streams.max(1) * 2)
+            .build()
+            .context("cannot build the HTTP client")?;
+        let model = args
+            .serve_model
+            .strip_prefix("local:")
+            .unwrap_or(&args.serve_model);
+        let body = json!({
+            "model": model,
+            "messages": [{"role": "user", "content": args.prompt}],
+            "temperature": 0,
+            "max_tokens": args.max_tokens,
+            "stream": true,
+            "stream_options": {"include_usage": true},
+        });
+        Ok(Client {
+            http,
+            url: format!("{}/chat/completions", server.base),
+            body,
+        })
+    }
+
+    /// One streamed request, timed from send to `[DONE]`.
+    async fn stream_once(&self) -> Result<Run> {
+        let start = Instant::now();
+        let response = self
+            .http
+            .post(&self.url)
+            .json(&self.body)
+            .send()
+            .await
+            .with_context(|| format!("POST {} failed", self.url))?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = response.text().await.unwrap_or_default();
+            bail!("POST {} answered {status}: {body}", self.url);
+        }
+        let mut body = response.bytes_stream();
+        let mut pending: Vec<u8> = Vec::new();
+        let mut text = String::new();
+        let mut first_token = None;
+        let mut usage: Option<(u32, u32)> = None;
+        let mut done = false;
+        'read: while let Some(chunk) = body.next().await {
+            let chunk = chunk.context("reading the SSE stream failed")?;
+            pending.extend_from_slice(&chunk);
+            while let Some(newline) = pending.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = pending.drain(..=newline).collect();
+                let line = std::str::from_utf8(&line).context("an SSE line is not UTF-8")?;
+                let Some(data) = line.trim().strip_prefix("data:") else {
+                    continue;
+                };
+                let data = data.trim();
+                if data == "[DONE]" {
+                    done = true;
+                    break 'read;
+                }
+                let event: Value = serde_json::from_str(data)
+                    .with_context(|| format!("an SSE event is not JSON: {data:?}"))?;
+                if let Some(error) = event.get("error") {
+                    bail!("the server sent an error mid-stream: {error}");
+                }
+                if let Some(content) = event
+                    .pointer("/choices/0/delta/content")
+                    .and_then(Value::as_str)
+                    .filter(|c| !c.is_empty())
+                {
+                    first_token.get_or_insert_with(|| start.elapsed());
+                    text.push_str(content);
+                }
+                if let Some(u) = event.get("usage").filter(|u| !u.is_null()) {
+                    let field = |name: &str| -> Result<u32> {
+                        let n = u
+                            .get(name)
+                            .and_then(Value::as_u64)
+                            .with_context(|| format!("usage chunk without {name}: {u}"))?;
+                        u32::try_from(n).with_context(|| format!("{name} {n} is too large"))
+                    };
+                    usage = Some((field("prompt_tokens")?, field("completion_tokens")?));
+                }
+            }
+        }
+        let elapsed = start.elapsed();
+        if !done {
+            bail!("the SSE stream ended without [DONE]");
+        }
+        let (prompt_tokens, completion_tokens) =
+            usage.context("the stream had no usage chunk (stream_options.include_usage)")?;
+        Ok(Run {
+            prompt_tokens,
+            completion_tokens,
+            elapsed,
+            first_token,
+            text,
+        })
+    }
+
+    /// `n` streams sent at once; wall time from the first send to the last `[DONE]`.
+    async fn concurrent(&self, n: usize) -> Result<Concurrent> {
+        let start = Instant::now();
+        let results = futures::future::join_all((0..n).map(|_| self.stream_once())).await;
+        let wall = start.elapsed();
+        let streams = results.into_iter().collect::<Result<Vec<_>>>()?;
+        Ok(Concurrent { streams, wall })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// CPU accounting (Linux /proc; diagnostics only, absent elsewhere)
+
+/// Seconds of CPU (user + system, all threads) a process has used so far.
+fn cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let after = stat.get(stat.rfind(')')? + 2..)?;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / clock_ticks())
+}
+
+fn clock_ticks() -> f64 {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(100.0)
+    })
+}
+
+/// CPU seconds used by this process and by the server during `f`.
+struct Cpu {
+    bench: Option<f64>,
+    server: Option<f64>,
+}
+
+fn measure_cpu<T>(server_pid: &str, f: impl FnOnce() -> Result<T>) -> Result<(T, Cpu)> {
+    let bench0 = cpu_seconds("self");
+    let server0 = cpu_seconds(server_pid);
+    let out = f()?;
+    let bench = bench0.zip(cpu_seconds("self")).map(|(a, b)| b - a);
+    let server = server0.zip(cpu_seconds(server_pid)).map(|(a, b)| b - a);
+    Ok((out, Cpu { bench, server }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reporting
+
+fn median(values: &[f64]) -> f64 {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[mid]
+    } else {
+        (v[mid - 1] + v[mid]) / 2.0
+    }
+}
+
+fn min_max(values: &[f64]) -> (f64, f64) {
+    values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+            (lo.min(x), hi.max(x))
+        })
+}
+
+/// Where two texts first differ, for the report.
+fn first_difference(a: &str, b: &str) -> Option<String> {
+    if a == b {
+        return None;
+    }
+    let at = a
+        .char_indices()
+        .zip(b.chars())
+        .find(|((_, ca), cb)| ca != cb)
+        .map_or_else(|| a.len().min(b.len()), |((i, _), _)| i);
+    let snippet = |s: &str| -> String {
+        let mut start = at.saturating_sub(20).min(s.len());
+        while !s.is_char_boundary(start) {
+            start -= 1;
+        }
+        s.get(start..).unwrap_or("").chars().take(60).collect()
+    };
+    Some(format!(
+        "first difference at byte {at}: {:?} vs {:?}",
+        snippet(a),
+        snippet(b)
+    ))
+}
+
+#[derive(Default)]
+struct Samples {
+    raw: Vec<Run>,
+    raw_cpu: Vec<f64>,
+    one: Vec<Run>,
+    one_cpu_server: Vec<f64>,
+    one_cpu_bench: Vec<f64>,
+    many: Vec<Concurrent>,
+    many_cpu_server: Vec<f64>,
+}
+
+fn ms(d: Option<Duration>) -> f64 {
+    d.map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
+}
+
+fn row(out: &mut String, name: &str, values: &[f64], unit: &str) {
+    let (lo, hi) = min_max(values);
+    out.push_str(&format!(
+        "| {name} | {:.1} | {lo:.1} | {hi:.1} | {unit} |\n",
+        median(values)
+    ));
+}
+
+fn report(args: &Args, s: &Samples) -> String {
+    let raw_tps: Vec<f64> = s.raw.iter().map(Run::tokens_per_s).collect();
+    let one_tps: Vec<f64> = s.one.iter().map(Run::tokens_per_s).collect();
+    let many_tps: Vec<f64> = s.many.iter().map(Concurrent::tokens_per_s).collect();
+    let per_stream_tps: Vec<f64> = s
+        .many
+        .iter()
+        .flat_map(|c| c.streams.iter().map(Run::tokens_per_s))
+        .collect();
+    let ratio_a = median(&one_tps) / median(&raw_tps);
+    let ratio_b = median(&many_tps) / median(&one_tps);
+    // Paired ratios (same repetition) are less sensitive to drift of the machine.
+    let paired_a: Vec<f64> = one_tps.iter().zip(&raw_tps).map(|(o, r)| o / r).collect();
+    let paired_b: Vec<f64> = many_tps.iter().zip(&one_tps).map(|(m, o)| m / o).collect();
+    let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
+    let n = args.streams;
+
+    let mut out = String::new();
+    out.push_str(&format!(
+        "threads {}, max_tokens {}, reps {}, slots {}, prompt {:?}\n\n",
+        args.threads, args.max_tokens, args.reps, args.slots, args.prompt
+    ));
+    out.push_str("| measurement | median | min | max | unit |\n|---|---:|---:|---:|---|\n");
+    row(&mut out, "raw llama-cpp-2, 1 stream", &raw_tps, "tok/s");
+    row(&mut out, "assay serve, 1 stream", &one_tps, "tok/s");
+    row(
+        &mut out,
+        &format!("assay serve, {n} streams aggregate"),
+        &many_tps,
+        "tok/s",
+    );
+    row(
+        &mut out,
+        &format!("assay serve, {n} streams, per stream"),
+        &per_stream_tps,
+        "tok/s",
+    );
+    let ttft = |runs: &[Run]| runs.iter().map(|r| ms(r.first_token)).collect::<Vec<_>>();
+    row(&mut out, "raw: time to first token", &ttft(&s.raw), "ms");
+    row(
+        &mut out,
+        "serve 1 stream: time to first content chunk",
+        &ttft(&s.one),
+        "ms",
+    );
+    let tokens = |runs: &[Run]| {
+        runs.iter()
+            .map(|r| f64::from(r.completion_tokens))
+            .collect::<Vec<_>>()
+    };
+    row(
+        &mut out,
+        "raw: completion tokens",
+        &tokens(&s.raw),
+        "tokens",
+    );
+    row(
+        &mut out,
+        "serve 1 stream: completion tokens",
+        &tokens(&s.one),
+        "tokens",
+    );
+    row(
+        &mut out,
+        &format!("serve {n} streams: completion tokens (sum)"),
+        &s.many
+            .iter()
+            .map(|c| f64::from(c.tokens()))
+            .collect::<Vec<_>>(),
+        "tokens",
+    );
+    let cores = |cpu: &[f64], runs: &[Duration]| -> Vec<f64> {
+        cpu.iter()
+            .zip(runs)
+            .map(|(c, d)| c / d.as_secs_f64())
+            .collect()
+    };
+    let raw_d: Vec<Duration> = s.raw.iter().map(|r| r.elapsed).collect();
+    let one_d: Vec<Duration> = s.one.iter().map(|r| r.elapsed).collect();
+    let many_d: Vec<Duration> = s.many.iter().map(|c| c.wall).collect();
+    if !s.raw_cpu.is_empty() {
+        row(
+            &mut out,
+            "raw: CPU used (this process)",
+            &cores(&s.raw_cpu, &raw_d),
+            "cores",
+        );
+    }
+    if !s.one_cpu_server.is_empty() {
+        row(
+            &mut out,
+            "serve 1 stream: CPU used by the server",
+            &cores(&s.one_cpu_server, &one_d),
+            "cores",
+        );
+        row(
+            &mut out,
+            "serve 1 stream: CPU used by the bench client",
+            &cores(&s.one_cpu_bench, &one_d),
+            "cores",
+        );
+    }
+    if !s.many_cpu_server.is_empty() {
+        row(
+            &mut out,
+            &format!("serve {n} streams: CPU used by the server"),
+            &cores(&s.many_cpu_server, &many_d),
+            "cores",
+        );
+    }
+    out.push('\n');
+    out.push_str("| ratio | value (of medians) | paired median | goal | result |\n");
+    out.push_str("|---|---:|---:|---:|---|\n");
+    out.push_str(&format!(
+        "| (a) serve 1 stream / raw | {ratio_a:.3} | {:.3} | >= 0.95 | {} |\n",
+        median(&paired_a),
+        verdict(ratio_a >= 0.95)
+    ));
+    out.push_str(&format!(
+        "| (b) serve {n} streams aggregate / serve 1 stream | {ratio_b:.3} | {:.3} | >= 1.5 | {} |\n",
+        median(&paired_b),
+        verdict(ratio_b >= 1.5)
+    ));
+    out.push('\n');
+
+    // Same prompt? Same greedy text?
+    if let (Some(raw), Some(one)) = (s.raw.first(), s.one.first()) {
+        if raw.prompt_tokens == one.prompt_tokens {
+            out.push_str(&format!(
+                "- prompt tokens: raw {} = server {}\n",
+                raw.prompt_tokens, one.prompt_tokens
+            ));
+        } else {
+            out.push_str(&format!(
+                "- prompt tokens DIFFER: raw {} vs server {} (the two do not see the same prompt)\n",
+                raw.prompt_tokens, one.prompt_tokens
+            ));
+        }
+        match first_difference(&raw.text, &one.text) {
+            None => out.push_str("- greedy text: raw and serve 1-stream texts are identical\n"),
+            Some(diff) => out.push_str(&format!(
+                "- greedy text: raw and serve 1-stream texts DIFFER ({diff})\n"
+            )),
+        }
+        let raw_stable = s.raw.iter().all(|r| r.text == raw.text);
+        let one_stable = s.one.iter().all(|r| r.text == one.text);
+        out.push_str(&format!(
+            "- repeatable across reps: raw {}, serve 1-stream {}\n",
+            if raw_stable { "yes" } else { "NO" },
+            if one_stable { "yes" } else { "NO" }
+        ));
+        let streams: Vec<&Run> = s.many.iter().flat_map(|c| &c.streams).collect();
+        let same = streams.iter().filter(|r| r.text == one.text).count();
+        out.push_str(&format!(
+            "- {n}-stream texts equal to the 1-stream text: {same} of {} (batched decoding may \
+             round differently; informational)\n",
+            streams.len()
+        ));
+        if let Some(diff) = streams
+            .iter()
+            .find_map(|r| first_difference(&one.text, &r.text))
+        {
+            out.push_str(&format!("  - e.g. {diff}\n"));
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    if args.reps == 0 || args.streams == 0 || args.threads == 0 || args.max_tokens == 0 {
+        bail!("--reps, --streams, --threads and --max-tokens must be at least 1");
+    }
+    let gguf = args.gguf.clone().unwrap_or_else(default_gguf);
+    if !gguf.exists() {
+        bail!(
+            "{} does not exist (run `assay models fetch smollm2`, set ASSAY_HOME, or pass --gguf)",
+            gguf.display()
+        );
+    }
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+
+    // Raw side: load once, outside the timings.
+    llama_cpp_2::send_logs_to_tracing(llama_cpp_2::LogOptions::default().with_logs_enabled(false));
+    let backend = LlamaBackend::init().context("cannot initialise llama.cpp")?;
+    let model = load_model(&backend, &gguf)?;
+    let mut raw = Raw::new(&backend, &model, args.threads, &args.prompt)?;
+
+    eprintln!("starting {} serve ...", args.assay.display());
+    let server = Server::start(&args)?;
+    let pid = server.pid().to_string();
+    eprintln!("server at {} (pid {pid})", server.base);
+    let client = Client::new(&server, &args)?;
+
+    // Warm-ups, not counted: page in the weights, size compute buffers, open connections.
+    raw.generate(args.max_tokens).context("raw warm-up")?;
+    runtime
+        .block_on(client.stream_once())
+        .context("server warm-up")?;
+
+    let mut s = Samples::default();
+    for rep in 1..=args.reps {
+        let (run, cpu) = measure_cpu(&pid, || raw.generate(args.max_tokens))?;
+        eprintln!(
+            "rep {rep}/{}: raw      {:>4} tokens in {:>6.3}s = {:>6.1} tok/s",
+            args.reps,
+            run.completion_tokens,
+            run.elapsed.as_secs_f64(),
+            run.tokens_per_s()
+        );
+        s.raw_cpu.extend(cpu.bench);
+        s.raw.push(run);
+
+        let (run, cpu) = measure_cpu(&pid, || runtime.block_on(client.stream_once()))?;
+        eprintln!(
+            "rep {rep}/{}: serve x1 {:>4} tokens in {:>6.3}s = {:>6.1} tok/s",
+            args.reps,
+            run.completion_tokens,
+            run.elapsed.as_secs_f64(),
+            run.tokens_per_s()
+        );
+        s.one_cpu_server.extend(cpu.server);
+        s.one_cpu_bench.extend(cpu.bench);
+        s.one.push(run);
+
+        let (many, cpu) = measure_cpu(&pid, || runtime.block_on(client.concurrent(args.streams)))?;
+        eprintln!(
+            "rep {rep}/{}: serve x{} {:>4} tokens in {:>6.3}s = {:>6.1} tok/s aggregate",
+            args.reps,
+            args.streams,
+            many.tokens(),
+            many.wall.as_secs_f64(),
+            many.tokens_per_s()
+        );
+        s.many_cpu_server.extend(cpu.server);
+        s.many.push(many);
+    }
+    drop(server);
+
+    if args.show_text {
+        if let (Some(raw), Some(one)) = (s.raw.first(), s.one.first()) {
+            eprintln!(
+                "--- raw text ---\n{}\n--- serve text ---\n{}",
+                raw.text, one.text
+            );
+        }
+    }
+    print!("{}", report(&args, &s));
+    Ok(())
+}
+
+fn load_model(backend: &LlamaBackend, path: &Path) -> Result<LlamaModel> {
+    LlamaModel::load_from_file(backend, path, &LlamaModelParams::default())
+        .with_context(|| format!("cannot load {}", path.display()))
+}
