@@ -10,6 +10,7 @@
 //! decodes the prompt in one batch, then samples greedily and decodes one token per step.
 //! Raw and server runs are interleaved so that slow drift of the machine hits both alike.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
@@ -79,6 +80,14 @@ struct Args {
     /// Print the generated texts of the first repetition to stderr.
     #[arg(long)]
     show_text: bool,
+    /// Skip the diagnostic raw runs (1 stream and `--streams` streams batched on a context
+    /// shaped like the engine's: `n_ctx` 2048 x `--slots`, `n_seq_max` `--slots`).
+    #[arg(long)]
+    skip_diagnostics: bool,
+    /// Diagnostics only: give the engine-shaped raw context a unified KV cache (one buffer
+    /// shared by all sequences) instead of llama.cpp's default of one stream per sequence.
+    #[arg(long)]
+    diag_kv_unified: bool,
 }
 
 fn default_threads() -> usize {
@@ -142,24 +151,40 @@ fn smollm2_prompt(user: &str) -> String {
 struct Raw<'m> {
     model: &'m LlamaModel,
     context: LlamaContext<'m>,
+    /// Sequences the context holds (`n_seq_max`); its `n_ctx` is `RAW_N_CTX` per sequence.
+    seqs: usize,
     prompt: Vec<LlamaToken>,
     batch: LlamaBatch<'static>,
 }
 
 impl<'m> Raw<'m> {
+    /// A context for `seqs` sequences of `RAW_N_CTX` tokens each. `seqs = 1` is the plain
+    /// single-stream setup of goal (a); `seqs = --slots` has the shape of assay's engine context.
     fn new(
         backend: &LlamaBackend,
         model: &'m LlamaModel,
         threads: usize,
+        seqs: usize,
+        kv_unified: bool,
         user: &str,
     ) -> Result<Raw<'m>> {
         let threads = i32::try_from(threads).context("--threads is too large")?;
-        let params = LlamaContextParams::default()
-            .with_n_ctx(NonZeroU32::new(RAW_N_CTX))
+        let n_seq = u32::try_from(seqs).context("too many sequences")?;
+        let n_ctx = RAW_N_CTX
+            .checked_mul(n_seq)
+            .context("context size overflows")?;
+        let mut params = LlamaContextParams::default()
+            .with_n_ctx(NonZeroU32::new(n_ctx))
             .with_n_batch(RAW_N_BATCH)
             .with_n_ubatch(RAW_N_BATCH)
             .with_n_threads(threads)
             .with_n_threads_batch(threads);
+        if seqs > 1 {
+            params = params.with_n_seq_max(n_seq);
+        }
+        if kv_unified {
+            params = params.with_kv_unified(true);
+        }
         let context = model
             .new_context(backend, params)
             .context("cannot create a llama.cpp context")?;
@@ -170,75 +195,128 @@ impl<'m> Raw<'m> {
         if prompt.is_empty() {
             bail!("the prompt tokenizes to nothing");
         }
-        if prompt.len() > RAW_N_BATCH as usize || prompt.len() >= RAW_N_CTX as usize {
+        if prompt.len() * seqs > RAW_N_BATCH as usize || prompt.len() >= RAW_N_CTX as usize {
             bail!(
-                "the prompt is {} tokens; raw mode decodes it in one batch of at most {RAW_N_BATCH}",
+                "the prompt is {} tokens; raw mode decodes {seqs} copies of it in one batch of at \
+                 most {RAW_N_BATCH} tokens",
                 prompt.len()
             );
         }
         Ok(Raw {
             model,
             context,
+            seqs,
             prompt,
             batch: LlamaBatch::new(RAW_N_BATCH as usize, 1),
         })
     }
 
-    /// Prefill, then greedy generation of up to `max_tokens` tokens, one decode per token.
-    /// Timed from the start of the prompt decode to the last sampled token.
+    /// One stream: prefill, then greedy generation of up to `max_tokens` tokens, one decode per
+    /// token, timed from the start of the prompt decode to the last sampled token.
     fn generate(&mut self, max_tokens: u32) -> Result<Run> {
+        let (mut runs, _) = self.generate_batched(1, max_tokens)?;
+        runs.pop().context("no run")
+    }
+
+    /// `n` identical streams decoded together, the way a continuous-batching server does when
+    /// they arrive at once: all prompts in one batch, then one token of every unfinished stream
+    /// per decode. Returns every stream (timed from the common start) and the total wall time.
+    fn generate_batched(&mut self, n: usize, max_tokens: u32) -> Result<(Vec<Run>, Duration)> {
+        if n == 0 || n > self.seqs {
+            bail!("{n} streams on a context of {} sequences", self.seqs);
+        }
         let vocab = self.model.vocab();
         self.context.clear_kv_cache();
-        let mut sampler = LlamaSampler::greedy();
-        let mut bytes = Vec::new();
-        let mut generated = 0u32;
-        let mut first_token = None;
+
+        struct Stream {
+            sampler: LlamaSampler,
+            bytes: Vec<u8>,
+            generated: u32,
+            first_token: Option<Duration>,
+            elapsed: Option<Duration>,
+            logits_at: i32,
+            next: Option<LlamaToken>,
+        }
+        let mut streams: Vec<Stream> = (0..n)
+            .map(|_| Stream {
+                sampler: LlamaSampler::greedy(),
+                bytes: Vec::new(),
+                generated: 0,
+                first_token: None,
+                elapsed: None,
+                logits_at: 0,
+                next: None,
+            })
+            .collect();
 
         let start = Instant::now();
         self.batch.clear();
         let last = self.prompt.len() - 1;
-        for (i, &token) in self.prompt.iter().enumerate() {
-            let pos = i32::try_from(i).context("prompt position")?;
-            self.batch
-                .add(token, pos, &[0], i == last)
-                .context("cannot add the prompt to the batch")?;
+        for (seq, stream) in streams.iter_mut().enumerate() {
+            let seq_id = i32::try_from(seq).context("sequence id")?;
+            for (i, &token) in self.prompt.iter().enumerate() {
+                let pos = i32::try_from(i).context("prompt position")?;
+                self.batch
+                    .add(token, pos, &[seq_id], i == last)
+                    .context("cannot add the prompt to the batch")?;
+            }
+            stream.logits_at = self.batch.n_tokens() - 1;
         }
         self.context
             .decode(&mut self.batch)
             .context("prompt decode failed")?;
         let mut n_past = self.prompt.len();
-        let mut logits_at = self.batch.n_tokens() - 1;
         loop {
-            let token = sampler.sample(&self.context, logits_at);
-            first_token.get_or_insert_with(|| start.elapsed());
-            if vocab.is_eog(token) {
-                break;
-            }
-            generated += 1;
-            bytes.extend(vocab.token_to_piece(token, false, None));
-            // Same end conditions as the engine: no decode for the final token.
-            if generated >= max_tokens || n_past + 1 > RAW_N_CTX as usize {
-                break;
+            for stream in streams.iter_mut().filter(|s| s.elapsed.is_none()) {
+                let token = stream.sampler.sample(&self.context, stream.logits_at);
+                stream.first_token.get_or_insert_with(|| start.elapsed());
+                if vocab.is_eog(token) {
+                    stream.elapsed = Some(start.elapsed());
+                    continue;
+                }
+                stream.generated += 1;
+                stream
+                    .bytes
+                    .extend(vocab.token_to_piece(token, false, None));
+                // Same end conditions as assay's engine: no decode for the final token.
+                if stream.generated >= max_tokens || n_past + 1 > RAW_N_CTX as usize {
+                    stream.elapsed = Some(start.elapsed());
+                    continue;
+                }
+                stream.next = Some(token);
             }
             self.batch.clear();
             let pos = i32::try_from(n_past).context("token position")?;
-            self.batch
-                .add(token, pos, &[0], true)
-                .context("cannot add a token to the batch")?;
+            for (seq, stream) in streams.iter_mut().enumerate() {
+                if let Some(token) = stream.next.take() {
+                    let seq_id = i32::try_from(seq).context("sequence id")?;
+                    self.batch
+                        .add(token, pos, &[seq_id], true)
+                        .context("cannot add a token to the batch")?;
+                    stream.logits_at = self.batch.n_tokens() - 1;
+                }
+            }
+            if self.batch.n_tokens() == 0 {
+                break;
+            }
             self.context
                 .decode(&mut self.batch)
                 .context("token decode failed")?;
             n_past += 1;
-            logits_at = 0;
         }
-        let elapsed = start.elapsed();
-        Ok(Run {
-            prompt_tokens: u32::try_from(self.prompt.len()).context("prompt length")?,
-            completion_tokens: generated,
-            elapsed,
-            first_token,
-            text: String::from_utf8_lossy(&bytes).into_owned(),
-        })
+        let wall = start.elapsed();
+        let prompt_tokens = u32::try_from(self.prompt.len()).context("prompt length")?;
+        let runs = streams
+            .into_iter()
+            .map(|s| Run {
+                prompt_tokens,
+                completion_tokens: s.generated,
+                elapsed: s.elapsed.unwrap_or(wall),
+                first_token: s.first_token,
+                text: String::from_utf8_lossy(&s.bytes).into_owned(),
+            })
+            .collect();
+        Ok((runs, wall))
     }
 }
 
@@ -439,12 +517,46 @@ impl Client {
 /// Seconds of CPU (user + system, all threads) a process has used so far.
 fn cpu_seconds(pid: &str) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    parse_stat(&stat).map(|(_, seconds)| seconds)
+}
+
+/// The command (thread) name and CPU seconds in a `/proc/.../stat` line.
+fn parse_stat(stat: &str) -> Option<(String, f64)> {
+    let name = stat.get(stat.find('(')? + 1..stat.rfind(')')?)?.to_string();
+    // Fields after the parenthesised name; utime and stime are fields 14 and 15 of the line.
     let after = stat.get(stat.rfind(')')? + 2..)?;
     let fields: Vec<&str> = after.split_whitespace().collect();
     let utime: f64 = fields.get(11)?.parse().ok()?;
     let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) / clock_ticks())
+    Some((name, (utime + stime) / clock_ticks()))
+}
+
+/// CPU seconds of a process's live threads, summed by thread name (`assay-llama` is the
+/// engine thread and, by inheritance, llama.cpp's worker threads; `tokio-rt-worker` the
+/// async workers that run HTTP and SSE).
+fn thread_cpu(pid: &str) -> Option<BTreeMap<String, f64>> {
+    let mut out = BTreeMap::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+        let Ok(task) = task else { continue };
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        if let Some((name, seconds)) = parse_stat(&stat) {
+            *out.entry(name).or_insert(0.0) += seconds;
+        }
+    }
+    Some(out)
+}
+
+fn thread_cpu_delta(
+    before: Option<BTreeMap<String, f64>>,
+    after: Option<BTreeMap<String, f64>>,
+) -> Option<BTreeMap<String, f64>> {
+    let (before, mut after) = (before?, after?);
+    for (name, seconds) in after.iter_mut() {
+        *seconds -= before.get(name).copied().unwrap_or(0.0);
+    }
+    Some(after)
 }
 
 fn clock_ticks() -> f64 {
@@ -464,15 +576,25 @@ fn clock_ticks() -> f64 {
 struct Cpu {
     bench: Option<f64>,
     server: Option<f64>,
+    server_threads: Option<BTreeMap<String, f64>>,
 }
 
 fn measure_cpu<T>(server_pid: &str, f: impl FnOnce() -> Result<T>) -> Result<(T, Cpu)> {
     let bench0 = cpu_seconds("self");
     let server0 = cpu_seconds(server_pid);
+    let threads0 = thread_cpu(server_pid);
     let out = f()?;
     let bench = bench0.zip(cpu_seconds("self")).map(|(a, b)| b - a);
     let server = server0.zip(cpu_seconds(server_pid)).map(|(a, b)| b - a);
-    Ok((out, Cpu { bench, server }))
+    let server_threads = thread_cpu_delta(threads0, thread_cpu(server_pid));
+    Ok((
+        out,
+        Cpu {
+            bench,
+            server,
+            server_threads,
+        },
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -533,24 +655,37 @@ struct Samples {
     one_cpu_bench: Vec<f64>,
     many: Vec<Concurrent>,
     many_cpu_server: Vec<f64>,
+    many_cpu_bench: Vec<f64>,
+    /// Server CPU seconds by thread name, with the run's wall time.
+    one_threads: Vec<(BTreeMap<String, f64>, Duration)>,
+    many_threads: Vec<(BTreeMap<String, f64>, Duration)>,
+    /// Diagnostics: raw, one stream, on a context shaped like the engine's.
+    raw_shaped: Vec<Run>,
+    /// Diagnostics: raw, `--streams` streams batched, on a context shaped like the engine's.
+    raw_many: Vec<Concurrent>,
 }
 
 fn ms(d: Option<Duration>) -> f64 {
     d.map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
 }
 
-fn row(out: &mut String, name: &str, values: &[f64], unit: &str) {
+fn row(out: &mut String, name: &str, values: &[f64], unit: &str, digits: usize) {
+    if values.is_empty() {
+        return;
+    }
     let (lo, hi) = min_max(values);
     out.push_str(&format!(
-        "| {name} | {:.1} | {lo:.1} | {hi:.1} | {unit} |\n",
+        "| {name} | {:.digits$} | {lo:.digits$} | {hi:.digits$} | {unit} |\n",
         median(values)
     ));
 }
 
 fn report(args: &Args, s: &Samples) -> String {
-    let raw_tps: Vec<f64> = s.raw.iter().map(Run::tokens_per_s).collect();
-    let one_tps: Vec<f64> = s.one.iter().map(Run::tokens_per_s).collect();
-    let many_tps: Vec<f64> = s.many.iter().map(Concurrent::tokens_per_s).collect();
+    let tps = |runs: &[Run]| runs.iter().map(Run::tokens_per_s).collect::<Vec<_>>();
+    let agg = |c: &[Concurrent]| c.iter().map(Concurrent::tokens_per_s).collect::<Vec<_>>();
+    let raw_tps = tps(&s.raw);
+    let one_tps = tps(&s.one);
+    let many_tps = agg(&s.many);
     let per_stream_tps: Vec<f64> = s
         .many
         .iter()
@@ -566,31 +701,53 @@ fn report(args: &Args, s: &Samples) -> String {
 
     let mut out = String::new();
     out.push_str(&format!(
-        "threads {}, max_tokens {}, reps {}, slots {}, prompt {:?}\n\n",
+        "threads {}, max_tokens {}, reps {}, slots {}, streams {n}, prompt {:?}\n\n",
         args.threads, args.max_tokens, args.reps, args.slots, args.prompt
     ));
     out.push_str("| measurement | median | min | max | unit |\n|---|---:|---:|---:|---|\n");
-    row(&mut out, "raw llama-cpp-2, 1 stream", &raw_tps, "tok/s");
-    row(&mut out, "assay serve, 1 stream", &one_tps, "tok/s");
+    row(&mut out, "raw llama-cpp-2, 1 stream", &raw_tps, "tok/s", 1);
+    row(&mut out, "assay serve, 1 stream", &one_tps, "tok/s", 1);
     row(
         &mut out,
         &format!("assay serve, {n} streams aggregate"),
         &many_tps,
         "tok/s",
+        1,
     );
     row(
         &mut out,
         &format!("assay serve, {n} streams, per stream"),
         &per_stream_tps,
         "tok/s",
+        1,
     );
     let ttft = |runs: &[Run]| runs.iter().map(|r| ms(r.first_token)).collect::<Vec<_>>();
-    row(&mut out, "raw: time to first token", &ttft(&s.raw), "ms");
+    row(&mut out, "raw: time to first token", &ttft(&s.raw), "ms", 1);
     row(
         &mut out,
         "serve 1 stream: time to first content chunk",
         &ttft(&s.one),
         "ms",
+        1,
+    );
+    let ttft_all = |c: &[Concurrent]| {
+        c.iter()
+            .flat_map(|c| c.streams.iter().map(|r| ms(r.first_token)))
+            .collect::<Vec<_>>()
+    };
+    row(
+        &mut out,
+        &format!("serve {n} streams: time to first content chunk, per stream"),
+        &ttft_all(&s.many),
+        "ms",
+        1,
+    );
+    row(
+        &mut out,
+        &format!("diagnostic: raw {n} streams batched: time to first token, per stream"),
+        &ttft_all(&s.raw_many),
+        "ms",
+        1,
     );
     let tokens = |runs: &[Run]| {
         runs.iter()
@@ -602,12 +759,14 @@ fn report(args: &Args, s: &Samples) -> String {
         "raw: completion tokens",
         &tokens(&s.raw),
         "tokens",
+        0,
     );
     row(
         &mut out,
         "serve 1 stream: completion tokens",
         &tokens(&s.one),
         "tokens",
+        0,
     );
     row(
         &mut out,
@@ -617,44 +776,97 @@ fn report(args: &Args, s: &Samples) -> String {
             .map(|c| f64::from(c.tokens()))
             .collect::<Vec<_>>(),
         "tokens",
+        0,
     );
-    let cores = |cpu: &[f64], runs: &[Duration]| -> Vec<f64> {
+    let cores = |cpu: &[f64], runs: Vec<Duration>| -> Vec<f64> {
         cpu.iter()
             .zip(runs)
             .map(|(c, d)| c / d.as_secs_f64())
             .collect()
     };
     let raw_d: Vec<Duration> = s.raw.iter().map(|r| r.elapsed).collect();
-    let one_d: Vec<Duration> = s.one.iter().map(|r| r.elapsed).collect();
-    let many_d: Vec<Duration> = s.many.iter().map(|c| c.wall).collect();
-    if !s.raw_cpu.is_empty() {
+    let one_d = || s.one.iter().map(|r| r.elapsed).collect::<Vec<_>>();
+    let many_d = || s.many.iter().map(|c| c.wall).collect::<Vec<_>>();
+    row(
+        &mut out,
+        "raw: CPU used (this process)",
+        &cores(&s.raw_cpu, raw_d),
+        "cores",
+        2,
+    );
+    row(
+        &mut out,
+        "serve 1 stream: CPU used by the server",
+        &cores(&s.one_cpu_server, one_d()),
+        "cores",
+        2,
+    );
+    row(
+        &mut out,
+        "serve 1 stream: CPU used by the bench client",
+        &cores(&s.one_cpu_bench, one_d()),
+        "cores",
+        2,
+    );
+    row(
+        &mut out,
+        &format!("serve {n} streams: CPU used by the server"),
+        &cores(&s.many_cpu_server, many_d()),
+        "cores",
+        2,
+    );
+    row(
+        &mut out,
+        &format!("serve {n} streams: CPU used by the bench client"),
+        &cores(&s.many_cpu_bench, many_d()),
+        "cores",
+        2,
+    );
+    for (label, samples) in [
+        ("serve 1 stream", &s.one_threads),
+        (&*format!("serve {n} streams"), &s.many_threads),
+    ] {
+        let names: std::collections::BTreeSet<&String> =
+            samples.iter().flat_map(|(t, _)| t.keys()).collect();
+        for name in names {
+            let values: Vec<f64> = samples
+                .iter()
+                .map(|(t, d)| t.get(name).copied().unwrap_or(0.0) / d.as_secs_f64())
+                .collect();
+            row(
+                &mut out,
+                &format!("{label}: server CPU in threads named {name:?}"),
+                &values,
+                "cores",
+                3,
+            );
+        }
+    }
+    if !s.raw_shaped.is_empty() {
         row(
             &mut out,
-            "raw: CPU used (this process)",
-            &cores(&s.raw_cpu, &raw_d),
-            "cores",
+            &format!(
+                "diagnostic: raw, 1 stream, engine-shaped context (n_ctx {}, n_seq_max {}{})",
+                RAW_N_CTX as usize * args.slots,
+                args.slots,
+                if args.diag_kv_unified {
+                    ", kv_unified"
+                } else {
+                    ""
+                }
+            ),
+            &tps(&s.raw_shaped),
+            "tok/s",
+            1,
         );
     }
-    if !s.one_cpu_server.is_empty() {
+    if !s.raw_many.is_empty() {
         row(
             &mut out,
-            "serve 1 stream: CPU used by the server",
-            &cores(&s.one_cpu_server, &one_d),
-            "cores",
-        );
-        row(
-            &mut out,
-            "serve 1 stream: CPU used by the bench client",
-            &cores(&s.one_cpu_bench, &one_d),
-            "cores",
-        );
-    }
-    if !s.many_cpu_server.is_empty() {
-        row(
-            &mut out,
-            &format!("serve {n} streams: CPU used by the server"),
-            &cores(&s.many_cpu_server, &many_d),
-            "cores",
+            &format!("diagnostic: raw, {n} streams batched, aggregate"),
+            &agg(&s.raw_many),
+            "tok/s",
+            1,
         );
     }
     out.push('\n');
@@ -670,6 +882,41 @@ fn report(args: &Args, s: &Samples) -> String {
         median(&paired_b),
         verdict(ratio_b >= 1.5)
     ));
+    if !s.raw_shaped.is_empty() {
+        let shaped = tps(&s.raw_shaped);
+        let paired: Vec<f64> = shaped.iter().zip(&raw_tps).map(|(x, r)| x / r).collect();
+        out.push_str(&format!(
+            "| diagnostic: raw engine-shaped context / raw | {:.3} | {:.3} | | |\n",
+            median(&shaped) / median(&raw_tps),
+            median(&paired)
+        ));
+        let paired: Vec<f64> = one_tps.iter().zip(&shaped).map(|(o, x)| o / x).collect();
+        out.push_str(&format!(
+            "| diagnostic: serve 1 stream / raw engine-shaped context | {:.3} | {:.3} | | |\n",
+            median(&one_tps) / median(&shaped),
+            median(&paired)
+        ));
+    }
+    if !s.raw_many.is_empty() {
+        let many = agg(&s.raw_many);
+        let base = if s.raw_shaped.is_empty() {
+            raw_tps.clone()
+        } else {
+            tps(&s.raw_shaped)
+        };
+        let paired: Vec<f64> = many.iter().zip(&base).map(|(m, b)| m / b).collect();
+        out.push_str(&format!(
+            "| diagnostic: raw {n} streams batched / raw 1 stream (same context): ceiling for (b) | {:.3} | {:.3} | | |\n",
+            median(&many) / median(&base),
+            median(&paired)
+        ));
+        let paired: Vec<f64> = many_tps.iter().zip(&many).map(|(s, r)| s / r).collect();
+        out.push_str(&format!(
+            "| diagnostic: serve {n} streams / raw {n} streams batched | {:.3} | {:.3} | | |\n",
+            median(&many_tps) / median(&many),
+            median(&paired)
+        ));
+    }
     out.push('\n');
 
     // Same prompt? Same greedy text?
@@ -701,8 +948,8 @@ fn report(args: &Args, s: &Samples) -> String {
         let streams: Vec<&Run> = s.many.iter().flat_map(|c| &c.streams).collect();
         let same = streams.iter().filter(|r| r.text == one.text).count();
         out.push_str(&format!(
-            "- {n}-stream texts equal to the 1-stream text: {same} of {} (batched decoding may \
-             round differently; informational)\n",
+            "- serve {n}-stream texts equal to the 1-stream text: {same} of {} (batched decoding \
+             rounds differently; informational)\n",
             streams.len()
         ));
         if let Some(diff) = streams
@@ -710,6 +957,19 @@ fn report(args: &Args, s: &Samples) -> String {
             .find_map(|r| first_difference(&one.text, &r.text))
         {
             out.push_str(&format!("  - e.g. {diff}\n"));
+        }
+        let raw_streams: Vec<&Run> = s.raw_many.iter().flat_map(|c| &c.streams).collect();
+        if !raw_streams.is_empty() {
+            let same = raw_streams
+                .iter()
+                .zip(&streams)
+                .filter(|(r, s)| r.text == s.text)
+                .count();
+            out.push_str(&format!(
+                "- raw {n}-stream batched texts equal to serve {n}-stream texts: {same} of {} \
+                 (informational)\n",
+                raw_streams.len().min(streams.len())
+            ));
         }
     }
     out
@@ -721,6 +981,13 @@ fn main() -> Result<()> {
     let args = Args::parse();
     if args.reps == 0 || args.streams == 0 || args.threads == 0 || args.max_tokens == 0 {
         bail!("--reps, --streams, --threads and --max-tokens must be at least 1");
+    }
+    if args.streams > args.slots {
+        bail!(
+            "--streams {} exceeds --slots {}: the extra streams would only queue",
+            args.streams,
+            args.slots
+        );
     }
     let gguf = args.gguf.clone().unwrap_or_else(default_gguf);
     if !gguf.exists() {
@@ -735,7 +1002,19 @@ fn main() -> Result<()> {
     llama_cpp_2::send_logs_to_tracing(llama_cpp_2::LogOptions::default().with_logs_enabled(false));
     let backend = LlamaBackend::init().context("cannot initialise llama.cpp")?;
     let model = load_model(&backend, &gguf)?;
-    let mut raw = Raw::new(&backend, &model, args.threads, &args.prompt)?;
+    let mut raw = Raw::new(&backend, &model, args.threads, 1, false, &args.prompt)?;
+    let mut shaped = if args.skip_diagnostics {
+        None
+    } else {
+        Some(Raw::new(
+            &backend,
+            &model,
+            args.threads,
+            args.slots,
+            args.diag_kv_unified,
+            &args.prompt,
+        )?)
+    };
 
     eprintln!("starting {} serve ...", args.assay.display());
     let server = Server::start(&args)?;
@@ -745,16 +1024,21 @@ fn main() -> Result<()> {
 
     // Warm-ups, not counted: page in the weights, size compute buffers, open connections.
     raw.generate(args.max_tokens).context("raw warm-up")?;
+    if let Some(shaped) = &mut shaped {
+        shaped
+            .generate_batched(args.streams, args.max_tokens)
+            .context("raw batched warm-up")?;
+    }
     runtime
-        .block_on(client.stream_once())
+        .block_on(client.concurrent(args.streams))
         .context("server warm-up")?;
 
+    let reps = args.reps;
     let mut s = Samples::default();
-    for rep in 1..=args.reps {
+    for rep in 1..=reps {
         let (run, cpu) = measure_cpu(&pid, || raw.generate(args.max_tokens))?;
         eprintln!(
-            "rep {rep}/{}: raw      {:>4} tokens in {:>6.3}s = {:>6.1} tok/s",
-            args.reps,
+            "rep {rep}/{reps}: raw x1            {:>4} tokens in {:>6.3}s = {:>6.1} tok/s",
             run.completion_tokens,
             run.elapsed.as_secs_f64(),
             run.tokens_per_s()
@@ -764,27 +1048,51 @@ fn main() -> Result<()> {
 
         let (run, cpu) = measure_cpu(&pid, || runtime.block_on(client.stream_once()))?;
         eprintln!(
-            "rep {rep}/{}: serve x1 {:>4} tokens in {:>6.3}s = {:>6.1} tok/s",
-            args.reps,
+            "rep {rep}/{reps}: serve x1          {:>4} tokens in {:>6.3}s = {:>6.1} tok/s",
             run.completion_tokens,
             run.elapsed.as_secs_f64(),
             run.tokens_per_s()
         );
         s.one_cpu_server.extend(cpu.server);
         s.one_cpu_bench.extend(cpu.bench);
+        s.one_threads
+            .extend(cpu.server_threads.map(|t| (t, run.elapsed)));
         s.one.push(run);
 
         let (many, cpu) = measure_cpu(&pid, || runtime.block_on(client.concurrent(args.streams)))?;
         eprintln!(
-            "rep {rep}/{}: serve x{} {:>4} tokens in {:>6.3}s = {:>6.1} tok/s aggregate",
-            args.reps,
+            "rep {rep}/{reps}: serve x{:<2}         {:>4} tokens in {:>6.3}s = {:>6.1} tok/s aggregate",
             args.streams,
             many.tokens(),
             many.wall.as_secs_f64(),
             many.tokens_per_s()
         );
         s.many_cpu_server.extend(cpu.server);
+        s.many_cpu_bench.extend(cpu.bench);
+        s.many_threads
+            .extend(cpu.server_threads.map(|t| (t, many.wall)));
         s.many.push(many);
+
+        if let Some(shaped) = &mut shaped {
+            let run = shaped.generate(args.max_tokens)?;
+            eprintln!(
+                "rep {rep}/{reps}: raw x1 (shaped)   {:>4} tokens in {:>6.3}s = {:>6.1} tok/s",
+                run.completion_tokens,
+                run.elapsed.as_secs_f64(),
+                run.tokens_per_s()
+            );
+            s.raw_shaped.push(run);
+            let (streams, wall) = shaped.generate_batched(args.streams, args.max_tokens)?;
+            let many = Concurrent { streams, wall };
+            eprintln!(
+                "rep {rep}/{reps}: raw x{:<2} batched  {:>4} tokens in {:>6.3}s = {:>6.1} tok/s aggregate",
+                args.streams,
+                many.tokens(),
+                many.wall.as_secs_f64(),
+                many.tokens_per_s()
+            );
+            s.raw_many.push(many);
+        }
     }
     drop(server);
 

@@ -60,6 +60,11 @@ struct EngineArgs {
     /// CPU threads for a local model (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Decode each request of a local model in its own forward pass, so a seeded answer never
+    /// depends on what else runs at the same time (batching changes llama.cpp's rounding);
+    /// costs the throughput that batching brings.
+    #[arg(long)]
+    deterministic: bool,
 }
 
 impl EngineArgs {
@@ -69,6 +74,7 @@ impl EngineArgs {
             slots: self.slots,
             context_per_slot: self.context,
             max_queue: self.queue,
+            batch_invariant: self.deterministic,
             ..EngineConfig::default()
         }
     }

@@ -247,6 +247,42 @@ async fn four_concurrent_requests_share_the_model() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn deterministic_mode_gives_seeded_answers_independent_of_load() {
+    let server = Server::start(&["--slots", "4", "--deterministic"]);
+    let model = server.client();
+    let ask = || {
+        question(
+            "Write a detailed story about a lighthouse keeper who finds a map.",
+            seeded(21, 200),
+        )
+    };
+    let alone = model.complete(ask()).await.unwrap();
+
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let model = model.clone();
+            tokio::spawn(async move { model.complete(ask()).await })
+        })
+        .collect();
+    let mut most_busy = 0;
+    while handles.iter().any(|h| !h.is_finished()) {
+        most_busy = most_busy.max(server.health().await["busy"].as_u64().unwrap_or(0));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        most_busy >= 2,
+        "the requests never ran together (most busy: {most_busy})"
+    );
+    for handle in handles {
+        let together = handle.await.unwrap().unwrap();
+        assert_eq!(
+            together.text, alone.text,
+            "an answer changed because other requests ran beside it"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_disconnecting_client_frees_its_slot() {
     let server = Server::start(&["--slots", "1"]);
     let model = server.client();

@@ -43,6 +43,11 @@ pub struct EngineConfig {
     pub default_max_tokens: u32,
     /// Where catalogue models are cached; `None` = `$ASSAY_HOME` or `~/.cache/assay`.
     pub home: Option<PathBuf>,
+    /// Decode each request in its own forward pass. llama.cpp's results depend slightly on
+    /// which sequences share a batch, so with batching a seeded answer can change with the
+    /// load; this mode makes every answer identical to the one the request gets alone, at the
+    /// cost of the throughput batching brings.
+    pub batch_invariant: bool,
 }
 
 impl Default for EngineConfig {
@@ -54,6 +59,7 @@ impl Default for EngineConfig {
             max_queue: 64,
             default_max_tokens: 512,
             home: None,
+            batch_invariant: false,
         }
     }
 }
@@ -285,6 +291,7 @@ fn run_engine(
         batch: LlamaBatch::new(BATCH_TOKENS, 1),
         waiting: VecDeque::new(),
         counters,
+        batch_invariant: config.batch_invariant,
     };
     scheduler.run(&jobs);
 }
@@ -403,6 +410,7 @@ struct Scheduler<'m> {
     batch: LlamaBatch<'static>,
     waiting: VecDeque<Job>,
     counters: &'m Counters,
+    batch_invariant: bool,
 }
 
 impl Scheduler<'_> {
@@ -505,13 +513,35 @@ impl Scheduler<'_> {
     }
 
     /// One forward pass over every active slot, then sampling for those that produced logits.
+    /// One scheduling round: a single batched forward pass over every active slot or, when
+    /// answers must not depend on what else runs, one forward pass per slot.
     fn step(&mut self) {
+        if self.batch_invariant {
+            for seq in 0..self.slots.len() {
+                if self.slots[seq].is_some() {
+                    self.forward(Some(seq));
+                }
+            }
+        } else {
+            self.forward(None);
+        }
+    }
+
+    /// One forward pass over the active slots (or only slot `only`), then sampling for those
+    /// that produced logits.
+    fn forward(&mut self, only: Option<usize>) {
         self.batch.clear();
         let mut budget = BATCH_TOKENS;
+        let takes_part = |seq: usize| only.is_none_or(|o| o == seq);
+        for slot in self.slots.iter_mut().flatten() {
+            slot.logits_at = None;
+        }
         // Generating slots first: one token each keeps every running answer moving.
         for (seq, slot) in self.slots.iter_mut().enumerate() {
             let Some(slot) = slot else { continue };
-            slot.logits_at = None;
+            if !takes_part(seq) {
+                continue;
+            }
             if let Some(token) = slot.next.take() {
                 if self
                     .batch
@@ -528,7 +558,7 @@ impl Scheduler<'_> {
         }
         for (seq, slot) in self.slots.iter_mut().enumerate() {
             let Some(slot) = slot else { continue };
-            if slot.prefilled == slot.prompt.len() || budget == 0 {
+            if !takes_part(seq) || slot.prefilled == slot.prompt.len() || budget == 0 {
                 continue;
             }
             let take = (slot.prompt.len() - slot.prefilled).min(budget);
