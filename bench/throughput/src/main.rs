@@ -74,6 +74,9 @@ struct Args {
     /// `assay serve --slots`.
     #[arg(long, default_value_t = 4)]
     slots: usize,
+    /// Extra argument for `assay serve` (repeatable), e.g. `--serve-arg=--deterministic`.
+    #[arg(long = "serve-arg", value_name = "ARG", allow_hyphen_values = true)]
+    serve_args: Vec<String>,
     /// The user message (a prompt that makes the model write at length).
     #[arg(long, default_value = DEFAULT_PROMPT)]
     prompt: String,
@@ -332,17 +335,12 @@ struct Server {
 
 impl Server {
     fn start(args: &Args) -> Result<Server> {
-        if !args.assay.exists() {
-            bail!(
-                "{} does not exist; build it with `cargo build --release -p assay-cli` or pass --assay",
-                args.assay.display()
-            );
-        }
         let mut child = Command::new(&args.assay)
             .args(["serve", "--model", &args.serve_model])
             .args(["--host", "127.0.0.1", "--port", "0"])
             .args(["--threads", &args.threads.to_string()])
             .args(["--slots", &args.slots.to_string()])
+            .args(&args.serve_args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -372,8 +370,17 @@ impl Server {
             .context("assay serve did not print its address in time")?
             .context("cannot read the server's stdout")?;
         if line.is_empty() {
-            let status = server.child.try_wait().ok().flatten();
-            bail!("assay serve exited before listening (status {status:?}); see its stderr above");
+            // Its stdout closed: it is exiting. Give it a moment to be reaped for the status.
+            let mut status = None;
+            for _ in 0..20 {
+                status = server.child.try_wait().ok().flatten();
+                if status.is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let status = status.map_or_else(|| "still running".to_string(), |s| s.to_string());
+            bail!("assay serve exited before listening ({status}); see its stderr above");
         }
         server.base = line
             .split_whitespace()
@@ -577,22 +584,67 @@ struct Cpu {
     bench: Option<f64>,
     server: Option<f64>,
     server_threads: Option<BTreeMap<String, f64>>,
+    /// CPU seconds used by every other process on the machine (competing load).
+    others: Option<f64>,
+    /// CPU seconds the hypervisor gave to someone else.
+    steal: Option<f64>,
+    wall: Duration,
+}
+
+impl Cpu {
+    /// Cores used by other processes and stolen by the hypervisor, on average.
+    fn interference(&self) -> (f64, f64) {
+        let per_s = |x: Option<f64>| x.map_or(f64::NAN, |x| x / self.wall.as_secs_f64());
+        (per_s(self.others), per_s(self.steal))
+    }
+
+    fn describe(&self) -> String {
+        let (others, steal) = self.interference();
+        format!("(other processes {others:.2} cores, steal {steal:.2})")
+    }
+}
+
+/// Busy and stolen CPU seconds of the whole machine so far (`/proc/stat`).
+fn system_cpu() -> Option<(f64, f64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let ticks: Vec<f64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|f| f.parse().ok())
+        .collect::<Option<_>>()?;
+    // user nice system idle iowait irq softirq steal ...
+    let field = |i: usize| ticks.get(i).copied().unwrap_or(0.0);
+    let busy = field(0) + field(1) + field(2) + field(5) + field(6);
+    Some((busy / clock_ticks(), field(7) / clock_ticks()))
 }
 
 fn measure_cpu<T>(server_pid: &str, f: impl FnOnce() -> Result<T>) -> Result<(T, Cpu)> {
+    let system0 = system_cpu();
     let bench0 = cpu_seconds("self");
     let server0 = cpu_seconds(server_pid);
     let threads0 = thread_cpu(server_pid);
+    let start = Instant::now();
     let out = f()?;
+    let wall = start.elapsed();
     let bench = bench0.zip(cpu_seconds("self")).map(|(a, b)| b - a);
     let server = server0.zip(cpu_seconds(server_pid)).map(|(a, b)| b - a);
     let server_threads = thread_cpu_delta(threads0, thread_cpu(server_pid));
+    let system = system0
+        .zip(system_cpu())
+        .map(|((busy0, steal0), (busy1, steal1))| (busy1 - busy0, steal1 - steal0));
+    let others = system
+        .zip(bench)
+        .map(|((busy, _), bench)| (busy - bench - server.unwrap_or(0.0)).max(0.0));
     Ok((
         out,
         Cpu {
             bench,
             server,
             server_threads,
+            others,
+            steal: system.map(|(_, steal)| steal),
+            wall,
         },
     ))
 }
@@ -659,11 +711,24 @@ struct Samples {
     /// Server CPU seconds by thread name, with the run's wall time.
     one_threads: Vec<(BTreeMap<String, f64>, Duration)>,
     many_threads: Vec<(BTreeMap<String, f64>, Duration)>,
+    /// (repetition, run, cores used by other processes, cores stolen).
+    interference: Vec<(usize, String, f64, f64)>,
     /// Diagnostics: raw, one stream, on a context shaped like the engine's.
     raw_shaped: Vec<Run>,
     /// Diagnostics: raw, `--streams` streams batched, on a context shaped like the engine's.
     raw_many: Vec<Concurrent>,
 }
+
+impl Samples {
+    fn note(&mut self, rep: usize, run: &str, cpu: &Cpu) {
+        let (others, steal) = cpu.interference();
+        self.interference
+            .push((rep, run.to_string(), others, steal));
+    }
+}
+
+/// Other processes' CPU above this (in cores, averaged over a run) marks the run as disturbed.
+const DISTURBED_CORES: f64 = 0.10;
 
 fn ms(d: Option<Duration>) -> f64 {
     d.map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
@@ -701,8 +766,8 @@ fn report(args: &Args, s: &Samples) -> String {
 
     let mut out = String::new();
     out.push_str(&format!(
-        "threads {}, max_tokens {}, reps {}, slots {}, streams {n}, prompt {:?}\n\n",
-        args.threads, args.max_tokens, args.reps, args.slots, args.prompt
+        "threads {}, max_tokens {}, reps {}, slots {}, streams {n}, extra serve args {:?}, prompt {:?}\n\n",
+        args.threads, args.max_tokens, args.reps, args.slots, args.serve_args, args.prompt
     ));
     out.push_str("| measurement | median | min | max | unit |\n|---|---:|---:|---:|---|\n");
     row(&mut out, "raw llama-cpp-2, 1 stream", &raw_tps, "tok/s", 1);
@@ -869,6 +934,22 @@ fn report(args: &Args, s: &Samples) -> String {
             1,
         );
     }
+    let others: Vec<f64> = s.interference.iter().map(|i| i.2).collect();
+    let steal: Vec<f64> = s.interference.iter().map(|i| i.3).collect();
+    row(
+        &mut out,
+        "all runs: CPU used by other processes (competing load)",
+        &others,
+        "cores",
+        3,
+    );
+    row(
+        &mut out,
+        "all runs: CPU stolen by the hypervisor",
+        &steal,
+        "cores",
+        3,
+    );
     out.push('\n');
     out.push_str("| ratio | value (of medians) | paired median | goal | result |\n");
     out.push_str("|---|---:|---:|---:|---|\n");
@@ -918,6 +999,26 @@ fn report(args: &Args, s: &Samples) -> String {
         ));
     }
     out.push('\n');
+
+    let disturbed: Vec<String> = s
+        .interference
+        .iter()
+        .filter(|i| i.2 > DISTURBED_CORES)
+        .map(|(rep, run, others, _)| format!("rep {rep} {run} ({others:.2} cores)"))
+        .collect();
+    if disturbed.is_empty() {
+        out.push_str(&format!(
+            "- competing load: none (other processes stayed under {DISTURBED_CORES} cores in every run)\n"
+        ));
+    } else {
+        out.push_str(&format!(
+            "- WARNING: other processes competed for the CPU in {} of {} runs; these numbers are \
+             disturbed, rerun on an idle machine: {}\n",
+            disturbed.len(),
+            s.interference.len(),
+            disturbed.join(", ")
+        ));
+    }
 
     // Same prompt? Same greedy text?
     if let (Some(raw), Some(one)) = (s.raw.first(), s.one.first()) {
@@ -989,6 +1090,12 @@ fn main() -> Result<()> {
             args.slots
         );
     }
+    if !args.assay.exists() {
+        bail!(
+            "{} does not exist; build it with `cargo build --release -p assay-cli` or pass --assay",
+            args.assay.display()
+        );
+    }
     let gguf = args.gguf.clone().unwrap_or_else(default_gguf);
     if !gguf.exists() {
         bail!(
@@ -1038,21 +1145,25 @@ fn main() -> Result<()> {
     for rep in 1..=reps {
         let (run, cpu) = measure_cpu(&pid, || raw.generate(args.max_tokens))?;
         eprintln!(
-            "rep {rep}/{reps}: raw x1            {:>4} tokens in {:>6.3}s = {:>6.1} tok/s",
+            "rep {rep}/{reps}: raw x1            {:>4} tokens in {:>6.3}s = {:>6.1} tok/s {}",
             run.completion_tokens,
             run.elapsed.as_secs_f64(),
-            run.tokens_per_s()
+            run.tokens_per_s(),
+            cpu.describe()
         );
+        s.note(rep, "raw x1", &cpu);
         s.raw_cpu.extend(cpu.bench);
         s.raw.push(run);
 
         let (run, cpu) = measure_cpu(&pid, || runtime.block_on(client.stream_once()))?;
         eprintln!(
-            "rep {rep}/{reps}: serve x1          {:>4} tokens in {:>6.3}s = {:>6.1} tok/s",
+            "rep {rep}/{reps}: serve x1          {:>4} tokens in {:>6.3}s = {:>6.1} tok/s {}",
             run.completion_tokens,
             run.elapsed.as_secs_f64(),
-            run.tokens_per_s()
+            run.tokens_per_s(),
+            cpu.describe()
         );
+        s.note(rep, "serve x1", &cpu);
         s.one_cpu_server.extend(cpu.server);
         s.one_cpu_bench.extend(cpu.bench);
         s.one_threads
@@ -1061,12 +1172,14 @@ fn main() -> Result<()> {
 
         let (many, cpu) = measure_cpu(&pid, || runtime.block_on(client.concurrent(args.streams)))?;
         eprintln!(
-            "rep {rep}/{reps}: serve x{:<2}         {:>4} tokens in {:>6.3}s = {:>6.1} tok/s aggregate",
+            "rep {rep}/{reps}: serve x{:<2}         {:>4} tokens in {:>6.3}s = {:>6.1} tok/s aggregate {}",
             args.streams,
             many.tokens(),
             many.wall.as_secs_f64(),
-            many.tokens_per_s()
+            many.tokens_per_s(),
+            cpu.describe()
         );
+        s.note(rep, &format!("serve x{}", args.streams), &cpu);
         s.many_cpu_server.extend(cpu.server);
         s.many_cpu_bench.extend(cpu.bench);
         s.many_threads
@@ -1074,23 +1187,29 @@ fn main() -> Result<()> {
         s.many.push(many);
 
         if let Some(shaped) = &mut shaped {
-            let run = shaped.generate(args.max_tokens)?;
+            let (run, cpu) = measure_cpu(&pid, || shaped.generate(args.max_tokens))?;
             eprintln!(
-                "rep {rep}/{reps}: raw x1 (shaped)   {:>4} tokens in {:>6.3}s = {:>6.1} tok/s",
+                "rep {rep}/{reps}: raw x1 (shaped)   {:>4} tokens in {:>6.3}s = {:>6.1} tok/s {}",
                 run.completion_tokens,
                 run.elapsed.as_secs_f64(),
-                run.tokens_per_s()
+                run.tokens_per_s(),
+                cpu.describe()
             );
+            s.note(rep, "raw x1 (shaped)", &cpu);
             s.raw_shaped.push(run);
-            let (streams, wall) = shaped.generate_batched(args.streams, args.max_tokens)?;
+            let ((streams, wall), cpu) = measure_cpu(&pid, || {
+                shaped.generate_batched(args.streams, args.max_tokens)
+            })?;
             let many = Concurrent { streams, wall };
             eprintln!(
-                "rep {rep}/{reps}: raw x{:<2} batched  {:>4} tokens in {:>6.3}s = {:>6.1} tok/s aggregate",
+                "rep {rep}/{reps}: raw x{:<2} batched  {:>4} tokens in {:>6.3}s = {:>6.1} tok/s aggregate {}",
                 args.streams,
                 many.tokens(),
                 many.wall.as_secs_f64(),
-                many.tokens_per_s()
+                many.tokens_per_s(),
+                cpu.describe()
             );
+            s.note(rep, &format!("raw x{} batched", args.streams), &cpu);
             s.raw_many.push(many);
         }
     }

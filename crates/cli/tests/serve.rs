@@ -6,7 +6,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use assay_core::{ChatEvent, ChatRequest, FinishReason, GenParams, Message, ModelSpec};
@@ -14,14 +14,26 @@ use assay_models::{ChatModel, OpenOptions};
 use futures::StreamExt;
 use serde_json::{json, Value};
 
+/// One model process at a time: llama.cpp's compute threads spin at barriers, so two engines
+/// sharing the cores slow each other down many times over, not twice.
+static ONE_ENGINE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn engine_lock() -> MutexGuard<'static, ()> {
+    ONE_ENGINE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// A running `assay serve`, killed when dropped.
 struct Server {
     child: Child,
     base: String,
+    _engine: MutexGuard<'static, ()>,
 }
 
 impl Server {
     fn start(extra: &[&str]) -> Server {
+        let engine = engine_lock();
         let mut child = Command::new(env!("CARGO_BIN_EXE_assay"))
             .args([
                 "serve",
@@ -48,7 +60,11 @@ impl Server {
             .unwrap_or_else(|| panic!("no address in {line:?}"))
             .trim_end_matches("/v1")
             .to_string();
-        Server { child, base }
+        Server {
+            child,
+            base,
+            _engine: engine,
+        }
     }
 
     fn client(&self) -> Arc<dyn ChatModel> {
@@ -448,6 +464,7 @@ async fn raw_stream_has_openai_chunks_and_done() {
 
 #[test]
 fn models_list_and_chat_work_from_the_command_line() {
+    let _engine = engine_lock();
     let list = Command::new(env!("CARGO_BIN_EXE_assay"))
         .args(["models", "list"])
         .output()
