@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{FinishReason, GenParams, Message, Usage};
+use crate::{GenParams, Message, Usage};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ChatCompletionRequest {
@@ -216,8 +216,4 @@ pub struct ModelEntry {
     pub object: String,
     pub created: u64,
     pub owned_by: String,
-}
-
-pub fn finish_reason_str(r: FinishReason) -> String {
-    r.as_str().to_string()
 }

@@ -239,16 +239,16 @@ fn run_engine(
             .with_n_seq_max(slots as u32)
             .with_n_threads(threads as i32)
             .with_n_threads_batch(threads as i32);
-        Ok::<_, ModelError>((model, params, threads, slots))
+        Ok::<_, ModelError>((backend, model, params, threads, slots))
     })();
-    let (model, params, threads, slots) = match loaded {
+    let (backend, model, params, threads, slots) = match loaded {
         Ok(v) => v,
         Err(e) => {
             let _ = ready.send(Err(e));
             return;
         }
     };
-    let context = match model.new_context(backend().expect("initialised above"), params) {
+    let context = match model.new_context(backend, params) {
         Ok(c) => c,
         Err(e) => {
             let _ = ready.send(Err(ModelError::Engine(format!(
