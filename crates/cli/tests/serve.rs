@@ -337,6 +337,32 @@ async fn a_disconnecting_client_frees_its_slot() {
         .await
         .unwrap();
     assert!(answer.usage.completion_tokens > 0);
+
+    // A client that gives up on a non-streamed answer cancels it too.
+    let long = json!({
+        "model": "smollm2", "max_tokens": 3000, "seed": 3,
+        "messages": [{"role": "user", "content": "Write a very long essay about the history of Europe."}]
+    });
+    let gave_up = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", server.base))
+        .json(&long)
+        .timeout(Duration::from_millis(700))
+        .send()
+        .await;
+    assert!(gave_up.is_err(), "a 3000-token answer arrived within 0.7 s");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let health = loop {
+        let health = server.health().await;
+        if health["cancelled"] == 2 || Instant::now() > deadline {
+            break health;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        health["cancelled"], 2,
+        "the abandoned non-streamed answer kept generating: {health}"
+    );
+    assert_eq!(health["busy"], 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
