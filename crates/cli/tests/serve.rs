@@ -203,6 +203,23 @@ async fn max_tokens_gives_finish_reason_length() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_full_context_ends_the_answer_with_length() {
+    let server = Server::start(&["--context", "48"]);
+    let model = server.client();
+    let answer = model
+        .complete(question(
+            "Write a long story about a dragon.",
+            seeded(1, 500),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(answer.finish_reason, FinishReason::Length);
+    let used = answer.usage.prompt_tokens + answer.usage.completion_tokens;
+    assert!(used <= 48, "{used} tokens in a 48-token context");
+    assert!(answer.usage.completion_tokens > 0 && answer.usage.completion_tokens < 500);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn stop_strings_cut_the_answer_where_it_would_have_continued() {
     let server = Server::start(&[]);
     let model = server.client();

@@ -265,7 +265,6 @@ fn pip_download(package: &str, dir: &Path) -> Result<PathBuf, String> {
                 "download",
                 "--no-deps",
                 "--disable-pip-version-check",
-                "--quiet",
                 "-d",
             ])
             .arg(dir)

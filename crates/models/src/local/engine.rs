@@ -645,8 +645,9 @@ fn accept_token(
         let out: String = slot.held.drain(..release).collect();
         let _ = slot.job.events.send(EngineEvent::Text(out));
     }
-    // The next token needs one more cell of this slot's context.
-    if slot.generated >= slot.job.sampling.max_tokens || slot.n_past + 1 > context_per_slot {
+    // Going on means decoding this token and sampling one more: prompt and answer together
+    // must still fit the slot's context.
+    if slot.generated >= slot.job.sampling.max_tokens || slot.n_past + 2 > context_per_slot {
         flush(slot);
         return Some(FinishReason::Length);
     }
