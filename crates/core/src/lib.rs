@@ -5,10 +5,12 @@
 //! wire types spoken by both our client and our servers.
 
 mod chat;
+mod language;
 mod model_name;
 pub mod openai;
 
 pub use chat::{
     ChatEvent, ChatRequest, ChatResponse, FinishReason, GenParams, Message, Role, Usage,
 };
+pub use language::Language;
 pub use model_name::{ModelName, ModelNameError, ModelSpec, ACCEPTED_FORMS};
