@@ -1,0 +1,4 @@
+//! Graders: functions from an answer to a label, each label carrying the rule that decided it
+//! so a reader can audit every grade.
+
+pub mod refusal;
