@@ -1,6 +1,7 @@
 //! Evaluation for assay: suites of prompts (this module), and — as the audit grows — the
 //! runner, graders, statistics and reports.
 
+pub mod builtin;
 pub mod grade;
 pub mod suite;
 
