@@ -82,6 +82,28 @@ impl Server {
             .unwrap()
     }
 
+    /// `/health` once `done` holds for it, or after 30 s (the caller's assertion then fails).
+    async fn health_when(&self, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let health = self.health().await;
+            if done(&health) || Instant::now() > deadline {
+                return health;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The most busy slots seen while any of `tasks` runs.
+    async fn most_busy_while<T>(&self, tasks: &[tokio::task::JoinHandle<T>]) -> u64 {
+        let mut most_busy = 0;
+        while tasks.iter().any(|t| !t.is_finished()) {
+            most_busy = most_busy.max(self.health().await["busy"].as_u64().unwrap_or(0));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        most_busy
+    }
+
     async fn post(&self, body: impl Into<reqwest::Body>) -> (u16, Value) {
         let response = reqwest::Client::new()
             .post(format!("{}/v1/chat/completions", self.base))
@@ -259,12 +281,7 @@ async fn four_concurrent_requests_share_the_model() {
     });
     let handles: Vec<_> = requests.collect();
     // Watch the server while they run: several must be generating at the same time.
-    let mut most_busy = 0;
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while handles.iter().any(|h| !h.is_finished()) && Instant::now() < deadline {
-        most_busy = most_busy.max(server.health().await["busy"].as_u64().unwrap_or(0));
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let most_busy = server.most_busy_while(&handles).await;
     for handle in handles {
         let answer = handle
             .await
@@ -297,11 +314,7 @@ async fn deterministic_mode_gives_seeded_answers_independent_of_load() {
             tokio::spawn(async move { model.complete(ask()).await })
         })
         .collect();
-    let mut most_busy = 0;
-    while handles.iter().any(|h| !h.is_finished()) {
-        most_busy = most_busy.max(server.health().await["busy"].as_u64().unwrap_or(0));
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let most_busy = server.most_busy_while(&handles).await;
     assert!(
         most_busy >= 2,
         "the requests never ran together (most busy: {most_busy})"
@@ -331,14 +344,7 @@ async fn a_disconnecting_client_frees_its_slot() {
     assert_eq!(server.health().await["busy"], 1);
     drop(stream);
 
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let health = loop {
-        let health = server.health().await;
-        if health["busy"] == 0 || Instant::now() > deadline {
-            break health;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let health = server.health_when(|h| h["busy"] == 0).await;
     assert_eq!(
         health["busy"], 0,
         "slot still busy after the client left: {health}"
@@ -367,14 +373,7 @@ async fn a_disconnecting_client_frees_its_slot() {
         .send()
         .await;
     assert!(gave_up.is_err(), "a 3000-token answer arrived within 0.7 s");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let health = loop {
-        let health = server.health().await;
-        if health["cancelled"] == 2 || Instant::now() > deadline {
-            break health;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let health = server.health_when(|h| h["cancelled"] == 2).await;
     assert_eq!(
         health["cancelled"], 2,
         "the abandoned non-streamed answer kept generating: {health}"
