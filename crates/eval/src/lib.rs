@@ -1,8 +1,13 @@
-//! Evaluation for assay: suites of prompts (this module), and — as the audit grows — the
-//! runner, graders, statistics and reports.
+//! Audits for assay: suites of prompts, the runner that asks models, graders, statistics and
+//! reports.
 
+pub mod analyze;
 pub mod builtin;
 pub mod grade;
+pub mod import;
+pub mod report;
+pub mod results;
+pub mod stats;
 pub mod suite;
 
 pub use suite::{Category, Expect, Item, Kind, Manifest, Suite, SuiteError};

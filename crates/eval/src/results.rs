@@ -1,0 +1,228 @@
+//! The results of an audit run as one serialisable value: what `results.json` holds, what the
+//! reports are drawn from, and what `assay report` rebuilds from the store.
+//!
+//! Everything a reader needs to judge a figure travels with it: each rate carries its count,
+//! its denominator and a Wilson 95% interval; each paired test its discordant counts.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Bumped when a field changes meaning or disappears.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Results {
+    pub schema: u32,
+    pub run: RunInfo,
+    /// Rates per model × suite × category × language, with roll-ups (`None` = all).
+    pub cells: Vec<Cell>,
+    /// English vs Chinese for each model and suite, paired over (item, sample).
+    pub language_gaps: Vec<PairedTest>,
+    /// Each pair of models for each suite, paired over (item, language, sample).
+    pub model_pairs: Vec<PairedTest>,
+    /// Agreement across the k samples of each item (only when samples > 1).
+    pub consistency: Vec<Consistency>,
+    /// Rule-based refusal grader vs the LLM judge (only with `--judge`).
+    pub judge_agreement: Vec<JudgeAgreement>,
+    /// Every answer (the latest attempt of each request), with its grades.
+    pub answers: Vec<AnswerRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub id: String,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub finished_at: Option<String>,
+    /// `running`, `finished` or `interrupted`.
+    pub status: String,
+    pub assay_version: String,
+    pub models: Vec<ModelInfo>,
+    pub suites: Vec<SuiteInfo>,
+    /// Language codes asked, e.g. `["en", "zh"]`.
+    pub langs: Vec<String>,
+    pub samples: u32,
+    /// Sample `i` of every request is asked with seed `seed + i`.
+    pub seed: u64,
+    /// Items per suite, drawn by a seeded shuffle, when the run was limited.
+    pub limit: Option<usize>,
+    /// `key=value` filters as given, e.g. `category=history`.
+    pub filter: Vec<String>,
+    pub judge: Option<String>,
+    /// Grader name → version, so grades from different grader versions are not mixed silently.
+    pub graders: BTreeMap<String, String>,
+    pub requests: RequestCounts,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// The model name exactly as given on the command line.
+    pub name: String,
+    /// Generation parameters sent with every request (temperature, top_p, max_tokens, ...).
+    pub params: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SuiteInfo {
+    pub name: String,
+    pub version: String,
+    pub license: String,
+    /// Items of this suite in the run (after filter and limit).
+    pub items: usize,
+    pub categories: Vec<CategoryInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CategoryInfo {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RequestCounts {
+    /// Requests the run plans: models × items × languages × samples.
+    pub planned: u64,
+    /// Requests with an answer (cached ones included).
+    pub answered: u64,
+    /// Answers taken from the cache instead of asking the model.
+    pub cached: u64,
+    /// Requests whose latest attempt failed.
+    pub errors: u64,
+}
+
+/// A proportion `k / n` with its Wilson 95% interval; `p`, `lo` and `hi` are 0 when `n` is 0.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Rate {
+    pub k: u64,
+    pub n: u64,
+    pub p: f64,
+    pub lo: f64,
+    pub hi: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cell {
+    pub model: String,
+    pub suite: String,
+    /// `None`: all categories of the suite.
+    pub category: Option<String>,
+    /// `None`: all languages.
+    pub lang: Option<String>,
+    /// Requests that failed; they are not in any rate's denominator.
+    pub errors: u64,
+    pub comply: Rate,
+    pub partial: Rate,
+    pub refuse: Rate,
+    /// Answers with at least one canned-narrative phrase.
+    pub canned: Rate,
+    /// Multiple-choice accuracy; `None` when the cell has no `mcq` items.
+    pub accuracy: Option<Rate>,
+    /// Refuse + partial as judged by the LLM judge; `None` without a judge.
+    pub judge_not_comply: Option<Rate>,
+}
+
+/// A paired test of one binary outcome between two conditions (two languages of one model, or
+/// two models), McNemar's exact test on the discordant pairs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairedTest {
+    pub suite: String,
+    pub model_a: String,
+    pub model_b: String,
+    /// Language code, or `None` for all languages (model pairs).
+    pub lang_a: Option<String>,
+    pub lang_b: Option<String>,
+    /// What is counted: `not_comply` (refuse or partial) for open items, `correct` for mcq.
+    pub outcome: String,
+    /// Pairs with an answer on both sides.
+    pub n: u64,
+    /// Outcome on both sides / only on a / only on b / on neither.
+    pub both: u64,
+    pub a_only: u64,
+    pub b_only: u64,
+    pub neither: u64,
+    pub rate_a: Rate,
+    pub rate_b: Rate,
+    /// Two-sided exact McNemar p-value (1.0 when there are no discordant pairs).
+    pub p_value: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Consistency {
+    pub model: String,
+    pub suite: String,
+    pub lang: String,
+    /// Items with at least two answered samples.
+    pub items: u64,
+    /// Share of those items whose samples all got the same refusal label.
+    pub unanimous: Rate,
+    /// Mean over items of the Shannon entropy (bits) of the refusal labels of its samples.
+    pub mean_entropy: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JudgeAgreement {
+    /// `None`: all models.
+    pub model: Option<String>,
+    /// Answers graded by both.
+    pub n: u64,
+    /// Same three-way label.
+    pub agree: Rate,
+    /// Same binary label (comply vs refuse/partial).
+    pub agree_binary: Rate,
+    pub kappa: f64,
+    /// Rows: rule grader, columns: judge; order comply, partial, refuse.
+    pub confusion: [[u64; 3]; 3],
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnswerRow {
+    pub model: String,
+    pub suite: String,
+    pub item_id: String,
+    pub category: String,
+    /// `open` or `mcq`.
+    pub kind: String,
+    /// `answer`, `refuse` or `None`.
+    pub expect: Option<String>,
+    pub lang: String,
+    pub sample: u32,
+    pub seed: u64,
+    pub prompt: String,
+    /// `None` when the request failed.
+    pub text: Option<String>,
+    pub error: Option<String>,
+    pub finish_reason: Option<String>,
+    pub prompt_tokens: Option<u64>,
+    pub completion_tokens: Option<u64>,
+    pub latency_ms: Option<u64>,
+    pub cached: bool,
+    pub refusal: Option<LabelWithRule>,
+    /// Canned-narrative phrase families found in the answer (empty: none).
+    pub canned: Vec<String>,
+    pub mcq: Option<McqResult>,
+    pub judge: Option<LabelWithRule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabelWithRule {
+    /// `comply`, `partial` or `refuse`.
+    pub label: String,
+    pub rule: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct McqResult {
+    /// The chosen option letter, `None` when no choice could be read from the answer.
+    pub chosen: Option<String>,
+    pub key: String,
+    pub correct: bool,
+    pub rule: String,
+}
+
+/// Two runs side by side (`assay audit --compare A B`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    pub a: Results,
+    pub b: Results,
+}
