@@ -1,5 +1,7 @@
 //! The `assay` binary: argument parsing and wiring; the work happens in the library crates.
 
+mod audit;
+
 use std::io::Write;
 use std::net::SocketAddr;
 
@@ -30,11 +32,36 @@ enum Command {
     Serve(ServeArgs),
     /// Ask a model one question and stream its answer to the terminal.
     Chat(ChatArgs),
+    /// Ask models the questions of suites, in English and Chinese, grade every answer and
+    /// report rates with confidence intervals. With no arguments: a quick sample of the
+    /// built-in suites against local:smollm2.
+    Audit(Box<audit::AuditArgs>),
+    /// List the runs in the store.
+    Runs(audit::RunsArgs),
+    /// Rebuild the report of a run from the store.
+    Report(audit::ReportArgs),
+    /// Grade answers that already exist.
+    Grade {
+        #[command(subcommand)]
+        command: GradeCommand,
+    },
+    /// Turn another data set (XSTest, CCP-sensitive-prompts, C-Eval/CMMLU, any CSV/JSONL)
+    /// into a suite directory.
+    Import(audit::ImportArgs),
+    /// List the built-in suites.
+    Suites,
     /// The local model catalogue.
     Models {
         #[command(subcommand)]
         command: ModelsCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum GradeCommand {
+    /// Label each answer of a CSV/JSONL comply / partial / refuse, one JSON line per row;
+    /// with --labels, agreement with human labels (confusion matrix, accuracy, Cohen's kappa).
+    Refusal(audit::GradeRefusalArgs),
 }
 
 #[derive(Subcommand)]
@@ -137,6 +164,14 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args, cli.api_key_env).await,
         Command::Chat(args) => chat(args, cli.api_key_env).await,
+        Command::Audit(args) => audit::audit(*args, cli.api_key_env).await,
+        Command::Runs(args) => audit::runs(args),
+        Command::Report(args) => audit::report(args),
+        Command::Grade {
+            command: GradeCommand::Refusal(args),
+        } => audit::grade_refusal(args),
+        Command::Import(args) => audit::import(args),
+        Command::Suites => suites_list(),
         Command::Models {
             command: ModelsCommand::List,
         } => models_list(),
@@ -146,24 +181,23 @@ async fn run(cli: Cli) -> Result<()> {
     }
 }
 
-async fn open_model(
-    name: &str,
-    api_key_env: Option<String>,
-    engine: &EngineArgs,
-) -> Result<std::sync::Arc<dyn ChatModel>> {
-    let spec = ModelSpec::parse(name)?;
-    let options = OpenOptions {
+fn open_options(api_key_env: Option<String>, engine: &EngineArgs) -> OpenOptions {
+    OpenOptions {
         api_key_env,
         local: engine.config(),
         ..OpenOptions::default()
-    };
-    assay_models::open(&spec, &options)
+    }
+}
+
+async fn open_model(name: &str, options: &OpenOptions) -> Result<std::sync::Arc<dyn ChatModel>> {
+    let spec = ModelSpec::parse(name)?;
+    assay_models::open(&spec, options)
         .await
         .with_context(|| format!("cannot open model {spec}"))
 }
 
 async fn serve(args: ServeArgs, api_key_env: Option<String>) -> Result<()> {
-    let model = open_model(&args.model, api_key_env, &args.engine).await?;
+    let model = open_model(&args.model, &open_options(api_key_env, &args.engine)).await?;
     let addr: SocketAddr = format!("{}:{}", args.host, args.port)
         .parse()
         .with_context(|| format!("invalid --host/--port {}:{}", args.host, args.port))?;
@@ -190,7 +224,7 @@ async fn serve(args: ServeArgs, api_key_env: Option<String>) -> Result<()> {
 }
 
 async fn chat(args: ChatArgs, api_key_env: Option<String>) -> Result<()> {
-    let model = open_model(&args.model, api_key_env, &args.engine).await?;
+    let model = open_model(&args.model, &open_options(api_key_env, &args.engine)).await?;
     let params = GenParams {
         temperature: args.temperature,
         max_tokens: args.max_tokens,
@@ -227,6 +261,29 @@ async fn chat(args: ChatArgs, api_key_env: Option<String>) -> Result<()> {
         }
     }
     bail!("the answer ended without finishing")
+}
+
+fn suites_list() -> Result<()> {
+    println!("{:<14} {:<8} {:>5}  CATEGORIES", "NAME", "VERSION", "ITEMS");
+    for name in assay_eval::builtin::names() {
+        let suite = assay_eval::builtin::load(name)
+            .context("built-in suite vanished")?
+            .map_err(|e| anyhow::anyhow!("built-in suite {name} is invalid:\n{e}"))?;
+        let categories: Vec<&str> = suite
+            .manifest
+            .categories
+            .iter()
+            .map(|c| c.id.as_str())
+            .collect();
+        println!(
+            "{:<14} {:<8} {:>5}  {}",
+            name,
+            suite.manifest.version,
+            suite.items.len(),
+            categories.join(", ")
+        );
+    }
+    Ok(())
 }
 
 fn models_list() -> Result<()> {

@@ -4,9 +4,8 @@
 //! The model comes from the cache (`$ASSAY_HOME`, default `~/.cache/assay`); a missing model is
 //! fetched on first use, so run `assay models fetch smollm2` beforehand when offline.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::process::Command;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use assay_core::{ChatEvent, ChatRequest, FinishReason, GenParams, Message, ModelSpec};
@@ -14,59 +13,11 @@ use assay_models::{ChatModel, OpenOptions};
 use futures::StreamExt;
 use serde_json::{json, Value};
 
-/// One model process at a time: llama.cpp's compute threads spin at barriers, so two engines
-/// sharing the cores slow each other down many times over, not twice.
-static ONE_ENGINE_AT_A_TIME: Mutex<()> = Mutex::new(());
+mod common;
 
-fn engine_lock() -> MutexGuard<'static, ()> {
-    ONE_ENGINE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// A running `assay serve`, killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
-    _engine: MutexGuard<'static, ()>,
-}
+use common::{engine_lock, Server};
 
 impl Server {
-    fn start(extra: &[&str]) -> Server {
-        let engine = engine_lock();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_assay"))
-            .args([
-                "serve",
-                "--model",
-                "local:smollm2",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "0",
-            ])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("assay serve starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("assay serve prints its address");
-        let base = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no address in {line:?}"))
-            .trim_end_matches("/v1")
-            .to_string();
-        Server {
-            child,
-            base,
-            _engine: engine,
-        }
-    }
-
     fn client(&self) -> Arc<dyn ChatModel> {
         let spec = ModelSpec::parse(&format!("{}/v1#smollm2", self.base)).unwrap();
         let options = OpenOptions::default();
@@ -114,13 +65,6 @@ impl Server {
             .unwrap();
         let status = response.status().as_u16();
         (status, response.json().await.unwrap())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

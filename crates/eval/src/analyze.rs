@@ -1,1 +1,860 @@
-//! (being written)
+//! From graded answers to [`Results`]: rates per cell, paired tests between languages and
+//! between models, consistency across samples and agreement between the rule grader and the
+//! judge.
+//!
+//! A pure function of its input, so `assay report` rebuilds exactly the figures the run
+//! printed. Failed requests (no text) are counted as errors and kept out of every
+//! denominator: a timeout is not a refusal.
+//!
+//! Names that the run's lists do not mention (a model, suite, category or language seen only
+//! in the answers) are still analysed, ordered after the listed ones by name, so nothing is
+//! dropped silently.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::results::{
+    AnswerRow, Cell, Consistency, JudgeAgreement, PairedTest, Results, RunInfo, SCHEMA_VERSION,
+};
+use crate::stats::{cohen_kappa, entropy_bits, mcnemar_exact, wilson};
+
+/// The three refusal labels, in the order used by confusion matrices and entropy counts.
+const LABELS: [&str; 3] = ["comply", "partial", "refuse"];
+
+/// The outcome counted for open items: the model refused or only partly complied.
+const NOT_COMPLY: &str = "not_comply";
+/// The outcome counted for multiple-choice items: the chosen option was the key.
+const CORRECT: &str = "correct";
+
+/// Computes every figure of a run from its answers (the latest attempt per model, suite,
+/// item, language and sample; a failed attempt has no text).
+pub fn analyze(run: RunInfo, answers: Vec<AnswerRow>) -> Results {
+    let order = Order::new(&run);
+    let mut answers = answers;
+    answers.sort_by_cached_key(|a| {
+        (
+            order.model(&a.model),
+            order.suite(&a.suite),
+            a.item_id.clone(),
+            order.lang(&a.lang),
+            a.sample,
+        )
+    });
+    let cells = cells(&order, &answers);
+    let language_gaps = language_gaps(&order, &answers);
+    let model_pairs = model_pairs(&order, &answers);
+    let consistency = if run.samples > 1 {
+        consistency(&order, &answers)
+    } else {
+        Vec::new()
+    };
+    let judge_agreement = judge_agreement(&order, &answers);
+    Results {
+        schema: SCHEMA_VERSION,
+        run,
+        cells,
+        language_gaps,
+        model_pairs,
+        consistency,
+        judge_agreement,
+        answers,
+    }
+}
+
+/// A sort key: position in the run's list, then the name, so listed names come in the run's
+/// order and unlisted ones after them alphabetically.
+type Rank = (usize, String);
+
+/// The orders of the run: models, suites, languages and each suite's categories.
+struct Order {
+    models: Vec<String>,
+    suites: Vec<String>,
+    langs: Vec<String>,
+    categories: BTreeMap<String, Vec<String>>,
+}
+
+impl Order {
+    fn new(run: &RunInfo) -> Order {
+        Order {
+            models: run.models.iter().map(|m| m.name.clone()).collect(),
+            suites: run.suites.iter().map(|s| s.name.clone()).collect(),
+            langs: run.langs.clone(),
+            categories: run
+                .suites
+                .iter()
+                .map(|s| {
+                    let ids = s.categories.iter().map(|c| c.id.clone()).collect();
+                    (s.name.clone(), ids)
+                })
+                .collect(),
+        }
+    }
+
+    fn rank(list: &[String], name: &str) -> Rank {
+        let position = list.iter().position(|n| n == name).unwrap_or(list.len());
+        (position, name.to_string())
+    }
+
+    fn model(&self, name: &str) -> Rank {
+        Order::rank(&self.models, name)
+    }
+
+    fn suite(&self, name: &str) -> Rank {
+        Order::rank(&self.suites, name)
+    }
+
+    fn lang(&self, code: &str) -> Rank {
+        Order::rank(&self.langs, code)
+    }
+
+    fn category(&self, suite: &str, id: &str) -> Rank {
+        let ids = self.categories.get(suite).map(Vec::as_slice).unwrap_or(&[]);
+        Order::rank(ids, id)
+    }
+}
+
+fn answered(row: &AnswerRow) -> bool {
+    row.text.is_some()
+}
+
+fn refusal_label(row: &AnswerRow) -> Option<&str> {
+    row.refusal.as_ref().map(|l| l.label.as_str())
+}
+
+/// Tallies of one cell.
+#[derive(Default)]
+struct CellCounts {
+    errors: u64,
+    answered: u64,
+    /// Answered rows with a refusal grade, and how many of them got each label.
+    graded: u64,
+    labels: [u64; 3],
+    canned: u64,
+    /// Whether the cell has any mcq row at all (failed ones included).
+    has_mcq: bool,
+    mcq_graded: u64,
+    mcq_correct: u64,
+    judged: u64,
+    judge_not_comply: u64,
+}
+
+impl CellCounts {
+    fn add(&mut self, row: &AnswerRow) {
+        if row.kind == "mcq" {
+            self.has_mcq = true;
+        }
+        if !answered(row) {
+            self.errors += 1;
+            return;
+        }
+        self.answered += 1;
+        if let Some(label) = refusal_label(row) {
+            self.graded += 1;
+            if let Some(i) = LABELS.iter().position(|l| *l == label) {
+                self.labels[i] += 1;
+            }
+        }
+        if !row.canned.is_empty() {
+            self.canned += 1;
+        }
+        if let Some(mcq) = &row.mcq {
+            self.mcq_graded += 1;
+            self.mcq_correct += u64::from(mcq.correct);
+        }
+        if let Some(judge) = &row.judge {
+            self.judged += 1;
+            self.judge_not_comply += u64::from(judge.label != "comply");
+        }
+    }
+}
+
+/// Key of a cell: model, suite, category (`None` = all, sorted first) and language (`None` =
+/// all, sorted first); the ranks carry the names.
+type CellKey = (Rank, Rank, Option<Rank>, Option<Rank>);
+
+fn cells(order: &Order, answers: &[AnswerRow]) -> Vec<Cell> {
+    let mut counts: BTreeMap<CellKey, CellCounts> = BTreeMap::new();
+    for row in answers {
+        let model = order.model(&row.model);
+        let suite = order.suite(&row.suite);
+        let category = order.category(&row.suite, &row.category);
+        let lang = order.lang(&row.lang);
+        // Each row counts in its own cell and in the three roll-ups above it.
+        for c in [None, Some(category.clone())] {
+            for l in [None, Some(lang.clone())] {
+                let key = (model.clone(), suite.clone(), c.clone(), l);
+                counts.entry(key).or_default().add(row);
+            }
+        }
+    }
+    counts
+        .into_iter()
+        .map(|((model, suite, category, lang), c)| Cell {
+            model: model.1,
+            suite: suite.1,
+            category: category.map(|r| r.1),
+            lang: lang.map(|r| r.1),
+            errors: c.errors,
+            comply: wilson(c.labels[0], c.graded),
+            partial: wilson(c.labels[1], c.graded),
+            refuse: wilson(c.labels[2], c.graded),
+            canned: wilson(c.canned, c.answered),
+            accuracy: c.has_mcq.then(|| wilson(c.mcq_correct, c.mcq_graded)),
+            judge_not_comply: (c.judged > 0).then(|| wilson(c.judge_not_comply, c.judged)),
+        })
+        .collect()
+}
+
+/// The binary outcome of an answered row for a paired test; `None` when the row cannot be
+/// scored for it (failed, or not graded).
+fn outcome(row: &AnswerRow, kind: &str) -> Option<bool> {
+    if !answered(row) {
+        return None;
+    }
+    match kind {
+        NOT_COMPLY => refusal_label(row).map(|label| label != "comply"),
+        _ => row.mcq.as_ref().map(|m| m.correct),
+    }
+}
+
+/// The outcome measured for rows of an item kind.
+fn outcome_kind(row: &AnswerRow) -> &'static str {
+    if row.kind == "mcq" {
+        CORRECT
+    } else {
+        NOT_COMPLY
+    }
+}
+
+/// Tallies of a paired test.
+#[derive(Default)]
+struct PairCounts {
+    both: u64,
+    a_only: u64,
+    b_only: u64,
+    neither: u64,
+}
+
+impl PairCounts {
+    fn add(&mut self, a: bool, b: bool) {
+        match (a, b) {
+            (true, true) => self.both += 1,
+            (true, false) => self.a_only += 1,
+            (false, true) => self.b_only += 1,
+            (false, false) => self.neither += 1,
+        }
+    }
+}
+
+/// The identity of one side of a pair: a model, a language, or both.
+struct Side<'a> {
+    model: &'a str,
+    lang: Option<&'a str>,
+}
+
+/// McNemar's test of `kind` between the rows `a` and `b`, paired by `pair_key`.
+fn paired_test(
+    suite: &str,
+    side_a: Side<'_>,
+    side_b: Side<'_>,
+    kind: &str,
+    a: &[&AnswerRow],
+    b: &[&AnswerRow],
+    pair_key: impl Fn(&AnswerRow) -> (String, String, u32),
+) -> PairedTest {
+    let b_outcomes: BTreeMap<_, bool> = b
+        .iter()
+        .filter(|r| outcome_kind(r) == kind)
+        .filter_map(|r| outcome(r, kind).map(|o| (pair_key(r), o)))
+        .collect();
+    let mut counts = PairCounts::default();
+    for row in a.iter().filter(|r| outcome_kind(r) == kind) {
+        let (Some(oa), Some(&ob)) = (outcome(row, kind), b_outcomes.get(&pair_key(row))) else {
+            continue;
+        };
+        counts.add(oa, ob);
+    }
+    let n = counts.both + counts.a_only + counts.b_only + counts.neither;
+    PairedTest {
+        suite: suite.to_string(),
+        model_a: side_a.model.to_string(),
+        model_b: side_b.model.to_string(),
+        lang_a: side_a.lang.map(str::to_string),
+        lang_b: side_b.lang.map(str::to_string),
+        outcome: kind.to_string(),
+        n,
+        both: counts.both,
+        a_only: counts.a_only,
+        b_only: counts.b_only,
+        neither: counts.neither,
+        rate_a: wilson(counts.both + counts.a_only, n),
+        rate_b: wilson(counts.both + counts.b_only, n),
+        p_value: mcnemar_exact(counts.a_only, counts.b_only),
+    }
+}
+
+/// The outcome kinds present among rows, `not_comply` first.
+fn outcome_kinds(rows: &[&AnswerRow]) -> Vec<&'static str> {
+    [NOT_COMPLY, CORRECT]
+        .into_iter()
+        .filter(|k| rows.iter().any(|r| outcome_kind(r) == *k))
+        .collect()
+}
+
+/// Rows grouped by model and suite, in the run's order.
+fn by_model_and_suite<'a>(
+    order: &Order,
+    answers: &'a [AnswerRow],
+) -> BTreeMap<(Rank, Rank), Vec<&'a AnswerRow>> {
+    let mut groups: BTreeMap<(Rank, Rank), Vec<&AnswerRow>> = BTreeMap::new();
+    for row in answers {
+        let key = (order.model(&row.model), order.suite(&row.suite));
+        groups.entry(key).or_default().push(row);
+    }
+    groups
+}
+
+/// Per model and suite: the first language against each other one, paired over (item,
+/// sample), one test per outcome kind present (open items, then mcq).
+fn language_gaps(order: &Order, answers: &[AnswerRow]) -> Vec<PairedTest> {
+    let mut tests = Vec::new();
+    for ((model, suite), rows) in by_model_and_suite(order, answers) {
+        let mut by_lang: BTreeMap<Rank, Vec<&AnswerRow>> = BTreeMap::new();
+        for row in &rows {
+            by_lang.entry(order.lang(&row.lang)).or_default().push(row);
+        }
+        let mut langs = by_lang.iter();
+        // The first language (English in practice) is the reference for every other one.
+        let Some((lang_a, rows_a)) = langs.next() else {
+            continue;
+        };
+        for (lang_b, rows_b) in langs {
+            for kind in outcome_kinds(&rows) {
+                tests.push(paired_test(
+                    &suite.1,
+                    Side {
+                        model: &model.1,
+                        lang: Some(&lang_a.1),
+                    },
+                    Side {
+                        model: &model.1,
+                        lang: Some(&lang_b.1),
+                    },
+                    kind,
+                    rows_a,
+                    rows_b,
+                    |r| (r.item_id.clone(), String::new(), r.sample),
+                ));
+            }
+        }
+    }
+    tests
+}
+
+/// Per unordered pair of models and per suite, paired over (item, language, sample).
+fn model_pairs(order: &Order, answers: &[AnswerRow]) -> Vec<PairedTest> {
+    // suite → model → rows, both in the run's order.
+    let mut by_suite: BTreeMap<Rank, BTreeMap<Rank, Vec<&AnswerRow>>> = BTreeMap::new();
+    for row in answers {
+        by_suite
+            .entry(order.suite(&row.suite))
+            .or_default()
+            .entry(order.model(&row.model))
+            .or_default()
+            .push(row);
+    }
+    // Collected per model pair, then per suite, as the reports list them.
+    let mut tests: BTreeMap<(Rank, Rank, Rank), Vec<PairedTest>> = BTreeMap::new();
+    for (suite, models) in &by_suite {
+        let models: Vec<_> = models.iter().collect();
+        for (i, (model_a, rows_a)) in models.iter().enumerate() {
+            for (model_b, rows_b) in &models[i + 1..] {
+                let all: Vec<&AnswerRow> = rows_a.iter().chain(rows_b.iter()).copied().collect();
+                for kind in outcome_kinds(&all) {
+                    let test = paired_test(
+                        &suite.1,
+                        Side {
+                            model: &model_a.1,
+                            lang: None,
+                        },
+                        Side {
+                            model: &model_b.1,
+                            lang: None,
+                        },
+                        kind,
+                        rows_a,
+                        rows_b,
+                        |r| (r.item_id.clone(), r.lang.clone(), r.sample),
+                    );
+                    let key = ((*model_a).clone(), (*model_b).clone(), suite.clone());
+                    tests.entry(key).or_default().push(test);
+                }
+            }
+        }
+    }
+    tests.into_values().flatten().collect()
+}
+
+fn consistency(order: &Order, answers: &[AnswerRow]) -> Vec<Consistency> {
+    // (model, suite, lang) → item → refusal labels of its answered samples.
+    let mut groups: BTreeMap<(Rank, Rank, Rank), BTreeMap<&str, Vec<&str>>> = BTreeMap::new();
+    for row in answers.iter().filter(|r| answered(r)) {
+        let Some(label) = refusal_label(row) else {
+            continue;
+        };
+        let key = (
+            order.model(&row.model),
+            order.suite(&row.suite),
+            order.lang(&row.lang),
+        );
+        groups
+            .entry(key)
+            .or_default()
+            .entry(row.item_id.as_str())
+            .or_default()
+            .push(label);
+    }
+    let mut out = Vec::new();
+    for ((model, suite, lang), items) in groups {
+        let (mut n, mut unanimous, mut entropy) = (0u64, 0u64, 0.0);
+        for labels in items.values().filter(|labels| labels.len() >= 2) {
+            n += 1;
+            let distinct: BTreeSet<&str> = labels.iter().copied().collect();
+            unanimous += u64::from(distinct.len() == 1);
+            let counts: Vec<u64> = distinct
+                .iter()
+                .map(|d| labels.iter().filter(|l| *l == d).count() as u64)
+                .collect();
+            entropy += entropy_bits(&counts);
+        }
+        // A group with no repeated item says nothing about consistency; an entry with a mean
+        // entropy of 0 would read as perfect agreement.
+        if n == 0 {
+            continue;
+        }
+        out.push(Consistency {
+            model: model.1,
+            suite: suite.1,
+            lang: lang.1,
+            items: n,
+            unanimous: wilson(unanimous, n),
+            mean_entropy: entropy / n as f64,
+        });
+    }
+    out
+}
+
+/// Rule grader vs judge over answers graded by both: first for all models, then per model.
+fn judge_agreement(order: &Order, answers: &[AnswerRow]) -> Vec<JudgeAgreement> {
+    let mut overall = [[0u64; 3]; 3];
+    let mut per_model: BTreeMap<Rank, [[u64; 3]; 3]> = BTreeMap::new();
+    for row in answers.iter().filter(|r| answered(r)) {
+        let (Some(rule), Some(judge)) = (&row.refusal, &row.judge) else {
+            continue;
+        };
+        let (Some(i), Some(j)) = (
+            LABELS.iter().position(|l| *l == rule.label),
+            LABELS.iter().position(|l| *l == judge.label),
+        ) else {
+            continue;
+        };
+        overall[i][j] += 1;
+        per_model.entry(order.model(&row.model)).or_default()[i][j] += 1;
+    }
+    if per_model.is_empty() {
+        return Vec::new();
+    }
+    let mut out = vec![agreement(None, overall)];
+    out.extend(
+        per_model
+            .into_iter()
+            .map(|(model, confusion)| agreement(Some(model.1), confusion)),
+    );
+    out
+}
+
+fn agreement(model: Option<String>, confusion: [[u64; 3]; 3]) -> JudgeAgreement {
+    let n: u64 = confusion.iter().flatten().sum();
+    let agree: u64 = (0..3).map(|i| confusion[i][i]).sum();
+    // Index 0 is comply; the binary label is comply vs the rest.
+    let both_comply = confusion[0][0];
+    let both_not: u64 = (1..3)
+        .flat_map(|i| (1..3).map(move |j| (i, j)))
+        .map(|(i, j)| confusion[i][j])
+        .sum();
+    JudgeAgreement {
+        model,
+        n,
+        agree: wilson(agree, n),
+        agree_binary: wilson(both_comply + both_not, n),
+        kappa: cohen_kappa(&confusion),
+        confusion,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::results::{
+        CategoryInfo, LabelWithRule, McqResult, ModelInfo, RequestCounts, SuiteInfo,
+    };
+    use crate::stats::mcnemar_exact;
+
+    fn run(models: &[&str], suites: &[(&str, &[&str])], samples: u32) -> RunInfo {
+        RunInfo {
+            id: "r1".into(),
+            created_at: "2025-01-01T00:00:00Z".into(),
+            finished_at: None,
+            status: "finished".into(),
+            assay_version: "0.0.0".into(),
+            models: models
+                .iter()
+                .map(|m| ModelInfo {
+                    name: m.to_string(),
+                    params: serde_json::Value::Null,
+                })
+                .collect(),
+            suites: suites
+                .iter()
+                .map(|(name, categories)| SuiteInfo {
+                    name: name.to_string(),
+                    version: "1".into(),
+                    license: "MIT".into(),
+                    items: 0,
+                    categories: categories
+                        .iter()
+                        .map(|c| CategoryInfo {
+                            id: c.to_string(),
+                            name: c.to_string(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            langs: vec!["en".into(), "zh".into()],
+            samples,
+            seed: 0,
+            limit: None,
+            filter: Vec::new(),
+            judge: None,
+            graders: BTreeMap::new(),
+            requests: RequestCounts::default(),
+        }
+    }
+
+    /// An open-item answer with a refusal label, or a failed request when `label` is `None`.
+    fn open(model: &str, item: &str, category: &str, lang: &str, label: Option<&str>) -> AnswerRow {
+        AnswerRow {
+            model: model.into(),
+            suite: "s".into(),
+            item_id: item.into(),
+            category: category.into(),
+            kind: "open".into(),
+            expect: Some("answer".into()),
+            lang: lang.into(),
+            sample: 0,
+            seed: 0,
+            prompt: "?".into(),
+            text: label.map(|_| "an answer".to_string()),
+            error: if label.is_none() {
+                Some("timeout".into())
+            } else {
+                None
+            },
+            finish_reason: None,
+            prompt_tokens: None,
+            completion_tokens: None,
+            latency_ms: None,
+            cached: false,
+            refusal: label.map(|l| LabelWithRule {
+                label: l.into(),
+                rule: "r".into(),
+            }),
+            canned: Vec::new(),
+            mcq: None,
+            judge: None,
+        }
+    }
+
+    fn mcq(model: &str, item: &str, lang: &str, correct: Option<bool>) -> AnswerRow {
+        let mut row = open(model, item, "c1", lang, correct.map(|_| "comply"));
+        row.kind = "mcq".into();
+        row.expect = None;
+        row.mcq = correct.map(|correct| McqResult {
+            chosen: Some("A".into()),
+            key: if correct { "A" } else { "B" }.into(),
+            correct,
+            rule: "letter".into(),
+        });
+        row
+    }
+
+    fn cell<'a>(results: &'a Results, category: Option<&str>, lang: Option<&str>) -> &'a Cell {
+        results
+            .cells
+            .iter()
+            .find(|c| c.category.as_deref() == category && c.lang.as_deref() == lang)
+            .unwrap_or_else(|| panic!("no cell {category:?} {lang:?}"))
+    }
+
+    #[test]
+    fn cells_count_labels_and_keep_errors_out_of_denominators() {
+        let mut canned = open("m", "i1", "c1", "en", Some("comply"));
+        canned.canned = vec!["harmony".into()];
+        let answers = vec![
+            open("m", "i2", "c2", "zh", None),
+            open("m", "i2", "c2", "en", Some("partial")),
+            open("m", "i1", "c1", "zh", Some("refuse")),
+            canned,
+        ];
+        let results = analyze(run(&["m"], &[("s", &["c1", "c2"])], 1), answers);
+        assert_eq!(results.schema, SCHEMA_VERSION);
+        let keys: Vec<(Option<&str>, Option<&str>)> = results
+            .cells
+            .iter()
+            .map(|c| (c.category.as_deref(), c.lang.as_deref()))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                (None, None),
+                (None, Some("en")),
+                (None, Some("zh")),
+                (Some("c1"), None),
+                (Some("c1"), Some("en")),
+                (Some("c1"), Some("zh")),
+                (Some("c2"), None),
+                (Some("c2"), Some("en")),
+                (Some("c2"), Some("zh")),
+            ]
+        );
+        let all = cell(&results, None, None);
+        assert_eq!(all.errors, 1);
+        assert_eq!((all.comply.k, all.comply.n), (1, 3));
+        assert_eq!((all.partial.k, all.partial.n), (1, 3));
+        assert_eq!((all.refuse.k, all.refuse.n), (1, 3));
+        assert_eq!(all.refuse, wilson(1, 3));
+        assert_eq!((all.canned.k, all.canned.n), (1, 3));
+        assert_eq!(all.accuracy, None);
+        assert_eq!(all.judge_not_comply, None);
+        // A cell of failures only: one error and empty rates.
+        let failed = cell(&results, Some("c2"), Some("zh"));
+        assert_eq!(failed.errors, 1);
+        assert_eq!(failed.comply, wilson(0, 0));
+        let zh = cell(&results, None, Some("zh"));
+        assert_eq!((zh.errors, zh.refuse.k, zh.refuse.n), (1, 1, 1));
+    }
+
+    #[test]
+    fn results_follow_the_run_order_not_the_alphabet() {
+        let answers = vec![
+            open("alpha", "b", "x", "zh", Some("comply")),
+            open("alpha", "a", "y", "en", Some("comply")),
+            open("zeta", "a", "x", "en", Some("comply")),
+        ];
+        let results = analyze(run(&["zeta", "alpha"], &[("s", &["y", "x"])], 1), answers);
+        let order: Vec<(&str, &str, &str)> = results
+            .answers
+            .iter()
+            .map(|a| (a.model.as_str(), a.item_id.as_str(), a.lang.as_str()))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                ("zeta", "a", "en"),
+                ("alpha", "a", "en"),
+                ("alpha", "b", "zh")
+            ]
+        );
+        assert_eq!(results.cells[0].model, "zeta");
+        let alpha: Vec<Option<&str>> = results
+            .cells
+            .iter()
+            .filter(|c| c.model == "alpha" && c.lang.is_none())
+            .map(|c| c.category.as_deref())
+            .collect();
+        assert_eq!(alpha, [None, Some("y"), Some("x")]);
+    }
+
+    #[test]
+    fn language_gap_is_a_mcnemar_test_over_answered_pairs() {
+        let mut answers = Vec::new();
+        let mut pair = |item: String, en: Option<&str>, zh: Option<&str>| {
+            answers.push(open("m", &item, "c1", "en", en));
+            answers.push(open("m", &item, "c1", "zh", zh));
+        };
+        for i in 0..10 {
+            pair(format!("a{i}"), Some("refuse"), Some("comply"));
+        }
+        for i in 0..2 {
+            pair(format!("b{i}"), Some("comply"), Some("partial"));
+        }
+        for i in 0..3 {
+            pair(format!("n{i}"), Some("comply"), Some("comply"));
+        }
+        pair("both".into(), Some("partial"), Some("refuse"));
+        // Failed on one side: not a pair.
+        pair("failed".into(), Some("refuse"), None);
+        let results = analyze(run(&["m"], &[("s", &["c1"])], 1), answers);
+        assert_eq!(results.language_gaps.len(), 1);
+        let gap = &results.language_gaps[0];
+        assert_eq!((gap.model_a.as_str(), gap.model_b.as_str()), ("m", "m"));
+        assert_eq!(gap.lang_a.as_deref(), Some("en"));
+        assert_eq!(gap.lang_b.as_deref(), Some("zh"));
+        assert_eq!(gap.outcome, "not_comply");
+        assert_eq!(
+            (gap.n, gap.both, gap.a_only, gap.b_only, gap.neither),
+            (16, 1, 10, 2, 3)
+        );
+        assert_eq!(gap.rate_a, wilson(11, 16));
+        assert_eq!(gap.rate_b, wilson(3, 16));
+        assert_eq!(gap.p_value, 0.03857421875);
+        // One model: no model pairs; one sample: no consistency; no judge: no agreement.
+        assert!(results.model_pairs.is_empty());
+        assert!(results.consistency.is_empty());
+        assert!(results.judge_agreement.is_empty());
+    }
+
+    #[test]
+    fn mcq_items_are_scored_for_accuracy_and_correctness() {
+        let answers = vec![
+            mcq("m1", "q1", "en", Some(true)),
+            mcq("m1", "q1", "zh", Some(false)),
+            mcq("m1", "q2", "en", Some(true)),
+            mcq("m1", "q2", "zh", None),
+            mcq("m2", "q1", "en", Some(false)),
+            mcq("m2", "q1", "zh", Some(false)),
+            mcq("m2", "q2", "en", Some(true)),
+            mcq("m2", "q2", "zh", Some(true)),
+            // An open item in the same suite gets its own test.
+            open("m1", "o1", "c1", "en", Some("refuse")),
+            open("m1", "o1", "c1", "zh", Some("refuse")),
+            open("m2", "o1", "c1", "en", Some("comply")),
+            open("m2", "o1", "c1", "zh", Some("refuse")),
+        ];
+        let results = analyze(run(&["m1", "m2"], &[("s", &["c1"])], 1), answers);
+        let m1 = &results.cells[0];
+        assert_eq!((m1.model.as_str(), m1.category.as_deref()), ("m1", None));
+        assert_eq!(m1.accuracy, Some(wilson(2, 3)));
+        assert_eq!(m1.errors, 1);
+
+        let outcomes: Vec<(&str, &str)> = results
+            .language_gaps
+            .iter()
+            .map(|t| (t.model_a.as_str(), t.outcome.as_str()))
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                ("m1", "not_comply"),
+                ("m1", "correct"),
+                ("m2", "not_comply"),
+                ("m2", "correct"),
+            ]
+        );
+        let m1_correct = &results.language_gaps[1];
+        assert_eq!((m1_correct.n, m1_correct.a_only), (1, 1));
+
+        assert_eq!(results.model_pairs.len(), 2);
+        let correct = &results.model_pairs[1];
+        assert_eq!(
+            (correct.model_a.as_str(), correct.model_b.as_str()),
+            ("m1", "m2")
+        );
+        assert_eq!(
+            (correct.lang_a.as_deref(), correct.lang_b.as_deref()),
+            (None, None)
+        );
+        // Pairs over (item, language): q1/en, q1/zh, q2/en (q2/zh failed for m1).
+        assert_eq!(
+            (
+                correct.n,
+                correct.both,
+                correct.a_only,
+                correct.b_only,
+                correct.neither
+            ),
+            (3, 1, 1, 0, 1)
+        );
+        assert_eq!(correct.p_value, mcnemar_exact(1, 0));
+        let not_comply = &results.model_pairs[0];
+        assert_eq!(
+            (not_comply.n, not_comply.both, not_comply.a_only),
+            (2, 1, 1)
+        );
+    }
+
+    #[test]
+    fn consistency_over_samples() {
+        let mut answers = Vec::new();
+        let mut add = |item: &str, sample: u32, label: Option<&str>| {
+            let mut row = open("m", item, "c1", "en", label);
+            row.sample = sample;
+            answers.push(row);
+        };
+        for s in 0..3 {
+            add("same", s, Some("comply"));
+        }
+        add("mixed", 0, Some("comply"));
+        add("mixed", 1, Some("refuse"));
+        add("mixed", 2, Some("refuse"));
+        add("single", 0, Some("refuse"));
+        add("single", 1, None);
+        let results = analyze(run(&["m"], &[("s", &["c1"])], 3), answers);
+        assert_eq!(results.consistency.len(), 1);
+        let c = &results.consistency[0];
+        assert_eq!(
+            (c.model.as_str(), c.suite.as_str(), c.lang.as_str()),
+            ("m", "s", "en")
+        );
+        assert_eq!(c.items, 2);
+        assert_eq!(c.unanimous, wilson(1, 2));
+        // H(1/3, 2/3) = 0.918... bits for "mixed", 0 for "same".
+        assert!((c.mean_entropy - 0.918_295_834_054_489_6 / 2.0).abs() < 1e-12);
+        // Samples are paired in the language gap only when both sides exist.
+        assert!(results.language_gaps.is_empty());
+    }
+
+    #[test]
+    fn judge_agreement_overall_then_per_model() {
+        let judged = |model: &str, item: &str, rule: &str, judge: &str| {
+            let mut row = open(model, item, "c1", "en", Some(rule));
+            row.judge = Some(LabelWithRule {
+                label: judge.into(),
+                rule: "judge".into(),
+            });
+            row
+        };
+        let answers = vec![
+            judged("m2", "i1", "comply", "comply"),
+            judged("m1", "i1", "comply", "comply"),
+            judged("m1", "i2", "refuse", "partial"),
+            judged("m1", "i3", "partial", "comply"),
+            // Graded by the rule only: left out.
+            open("m1", "i4", "c1", "en", Some("refuse")),
+        ];
+        let results = analyze(run(&["m1", "m2"], &[("s", &["c1"])], 1), answers);
+        let models: Vec<Option<&str>> = results
+            .judge_agreement
+            .iter()
+            .map(|j| j.model.as_deref())
+            .collect();
+        assert_eq!(models, [None, Some("m1"), Some("m2")]);
+        let all = &results.judge_agreement[0];
+        assert_eq!(all.n, 4);
+        assert_eq!(all.confusion, [[2, 0, 0], [1, 0, 0], [0, 1, 0]]);
+        assert_eq!(all.agree, wilson(2, 4));
+        assert_eq!(all.agree_binary, wilson(3, 4));
+        assert_eq!(all.kappa, cohen_kappa(&all.confusion));
+        let m1_cell = cell_of(&results, "m1");
+        assert_eq!(m1_cell.judge_not_comply, Some(wilson(1, 3)));
+    }
+
+    fn cell_of<'a>(results: &'a Results, model: &str) -> &'a Cell {
+        results
+            .cells
+            .iter()
+            .find(|c| c.model == model && c.category.is_none() && c.lang.is_none())
+            .unwrap_or_else(|| panic!("no cell for {model}"))
+    }
+}

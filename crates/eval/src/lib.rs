@@ -2,8 +2,10 @@
 //! reports.
 
 pub mod analyze;
+pub mod audit;
 pub mod builtin;
 pub mod grade;
+pub mod grade_file;
 pub mod import;
 pub mod report;
 pub mod results;

@@ -13,6 +13,9 @@
 
 use serde::Serialize;
 
+/// Bumped whenever a change can alter a grade, so stored grades say which rules made them.
+pub const VERSION: &str = "2";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Label {

@@ -1,1 +1,370 @@
-//! (being written)
+//! Reports of an audit run, all drawn from one [`Results`] value:
+//!
+//! - `report.html`: one self-contained file that opens offline (inline CSS, inline SVG charts
+//!   and a little inline JavaScript that filters the table of answers; no external resource),
+//! - `results.json`: the [`Results`] themselves,
+//! - `results.csv`: one row per answer,
+//! - a plain-text summary for the terminal ([`terminal_summary`]),
+//!
+//! and the side-by-side page of two runs ([`comparison_html`], [`write_comparison`]).
+//!
+//! Everything taken from the results (answers, prompts, model names, error messages) is
+//! HTML-escaped before it reaches a page: answers come from models and may hold hostile markup.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::results::{Cell, Comparison, Rate, Results};
+
+mod csv;
+mod html;
+mod terminal;
+
+pub use self::csv::{csv, CSV_COLUMNS};
+pub use self::html::{comparison_html, html};
+pub use self::terminal::{display_width, terminal_summary};
+
+/// The files [`write_reports`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportFiles {
+    pub html: PathBuf,
+    pub json: PathBuf,
+    pub csv: PathBuf,
+}
+
+/// Writes `report.html`, `results.json` (pretty JSON of `results`) and `results.csv` (one row
+/// per answer) into `dir`, creating it if needed.
+///
+/// Each file is written to a temporary name in `dir` and then renamed over the final name, so
+/// a crash leaves either the previous file or the new one, never half a file.
+pub fn write_reports(results: &Results, dir: &Path) -> io::Result<ReportFiles> {
+    fs::create_dir_all(dir)?;
+    let files = ReportFiles {
+        html: dir.join("report.html"),
+        json: dir.join("results.json"),
+        csv: dir.join("results.csv"),
+    };
+    let mut json = serde_json::to_string_pretty(results).map_err(io::Error::other)?;
+    json.push('\n');
+    write_atomic(&files.json, json.as_bytes())?;
+    write_atomic(&files.csv, csv(results).as_bytes())?;
+    write_atomic(&files.html, html(results).as_bytes())?;
+    sync_dir(dir);
+    Ok(files)
+}
+
+/// Writes `compare.html` and `compare.json` (pretty JSON of `c`) into `dir`, creating it if
+/// needed, each through a temporary file and a rename; returns the path of `compare.html`.
+pub fn write_comparison(c: &Comparison, dir: &Path) -> io::Result<PathBuf> {
+    fs::create_dir_all(dir)?;
+    let html_path = dir.join("compare.html");
+    let mut json = serde_json::to_string_pretty(c).map_err(io::Error::other)?;
+    json.push('\n');
+    write_atomic(&dir.join("compare.json"), json.as_bytes())?;
+    write_atomic(&html_path, comparison_html(c).as_bytes())?;
+    sync_dir(dir);
+    Ok(html_path)
+}
+
+/// Writes `bytes` to a fresh temporary file next to `path`, flushes it to disk and renames it
+/// over `path`. On failure the temporary file is removed and `path` is untouched.
+fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let name = path.file_name().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("not a file path: {}", path.display()),
+        )
+    })?;
+    let tmp = path.with_file_name(format!(
+        ".{}.{}-{}.tmp",
+        name.to_string_lossy(),
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = (|| {
+        let mut file = fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Makes the renames durable where the platform allows it (best effort).
+fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared helpers of the three renderers.
+
+/// Models, suites and languages of a run in a stable order (as the run lists them, then any
+/// further ones found in the cells or answers), and the cells by key.
+pub(crate) struct Index<'a> {
+    results: &'a Results,
+    pub models: Vec<&'a str>,
+    pub suites: Vec<&'a str>,
+    pub langs: Vec<&'a str>,
+    cells: HashMap<CellKey<'a>, &'a Cell>,
+}
+
+type CellKey<'a> = (&'a str, &'a str, Option<&'a str>, Option<&'a str>);
+
+impl<'a> Index<'a> {
+    pub fn new(results: &'a Results) -> Self {
+        let run = &results.run;
+        let models = ordered(
+            run.models.iter().map(|m| m.name.as_str()),
+            results
+                .cells
+                .iter()
+                .map(|c| c.model.as_str())
+                .chain(results.answers.iter().map(|a| a.model.as_str())),
+        );
+        let suites = ordered(
+            run.suites.iter().map(|s| s.name.as_str()),
+            results
+                .cells
+                .iter()
+                .map(|c| c.suite.as_str())
+                .chain(results.answers.iter().map(|a| a.suite.as_str())),
+        );
+        let langs = ordered(
+            run.langs.iter().map(String::as_str),
+            results
+                .cells
+                .iter()
+                .filter_map(|c| c.lang.as_deref())
+                .chain(results.answers.iter().map(|a| a.lang.as_str())),
+        );
+        let mut cells = HashMap::with_capacity(results.cells.len());
+        for c in &results.cells {
+            cells
+                .entry((
+                    c.model.as_str(),
+                    c.suite.as_str(),
+                    c.category.as_deref(),
+                    c.lang.as_deref(),
+                ))
+                .or_insert(c);
+        }
+        Index {
+            results,
+            models,
+            suites,
+            langs,
+            cells,
+        }
+    }
+
+    pub fn cell(
+        &self,
+        model: &str,
+        suite: &str,
+        category: Option<&str>,
+        lang: Option<&str>,
+    ) -> Option<&'a Cell> {
+        self.cells.get(&(model, suite, category, lang)).copied()
+    }
+
+    /// Categories of a suite as `(id, display name)`: those the run lists, then any further
+    /// ones found in the cells.
+    pub fn categories(&self, suite: &str) -> Vec<(&'a str, &'a str)> {
+        let mut out: Vec<(&'a str, &'a str)> = Vec::new();
+        if let Some(s) = self.results.run.suites.iter().find(|s| s.name == suite) {
+            for c in &s.categories {
+                if !out.iter().any(|(id, _)| *id == c.id) {
+                    out.push((c.id.as_str(), c.name.as_str()));
+                }
+            }
+        }
+        for c in &self.results.cells {
+            if c.suite == suite {
+                if let Some(id) = c.category.as_deref() {
+                    if !out.iter().any(|(known, _)| *known == id) {
+                        out.push((id, id));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether the suite has any cell for the model.
+    pub fn has(&self, model: &str, suite: &str) -> bool {
+        self.results
+            .cells
+            .iter()
+            .any(|c| c.model == model && c.suite == suite)
+    }
+}
+
+fn ordered<'a>(
+    first: impl Iterator<Item = &'a str>,
+    rest: impl Iterator<Item = &'a str>,
+) -> Vec<&'a str> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for s in first.chain(rest) {
+        if seen.insert(s) {
+            out.push(s);
+        }
+    }
+    out
+}
+
+/// `37.5%`, one decimal.
+pub(crate) fn pct(p: f64) -> String {
+    if p.is_finite() {
+        format!("{:.1}%", p * 100.0)
+    } else {
+        "—".to_string()
+    }
+}
+
+/// `37.5% [13.7–69.4]`, or `—` when the rate has no denominator.
+pub(crate) fn rate_ci(r: &Rate) -> String {
+    if r.n == 0 {
+        return "—".to_string();
+    }
+    format!("{} [{:.1}–{:.1}]", pct(r.p), r.lo * 100.0, r.hi * 100.0)
+}
+
+/// A p-value with three decimals, `<0.001` below that.
+pub(crate) fn fmt_p(p: f64) -> String {
+    if !p.is_finite() {
+        "—".to_string()
+    } else if p < 0.001 {
+        "<0.001".to_string()
+    } else {
+        format!("{p:.3}")
+    }
+}
+
+/// A statistic such as kappa or an entropy, `—` when undefined.
+pub(crate) fn fmt_num(x: f64, decimals: usize) -> String {
+    if x.is_finite() {
+        format!("{x:.decimals$}")
+    } else {
+        "—".to_string()
+    }
+}
+
+/// `all` for a roll-up over languages or categories.
+pub(crate) fn or_all(s: Option<&str>) -> &str {
+    s.unwrap_or("all")
+}
+
+/// Refuse or partial: the share of answers that did not simply comply, with its Wilson 95%
+/// interval.
+pub(crate) fn not_comply(c: &Cell) -> Rate {
+    crate::stats::wilson(c.refuse.k + c.partial.k, c.refuse.n.max(c.partial.n))
+}
+
+/// Newcombe's hybrid score interval (method 10) for `b.p - a.p` of two independent
+/// proportions, from their Wilson intervals: `(difference, lo, hi)`.
+pub(crate) fn newcombe_diff(a: &Rate, b: &Rate) -> (f64, f64, f64) {
+    let d = b.p - a.p;
+    let lo = d - ((b.p - b.lo).powi(2) + (a.hi - a.p).powi(2)).sqrt();
+    let hi = d + ((b.hi - b.p).powi(2) + (a.p - a.lo).powi(2)).sqrt();
+    (d, lo.max(-1.0), hi.min(1.0))
+}
+
+/// HTML-escapes `&`, `<`, `>`, `"` and `'` as it is displayed.
+pub(crate) struct Esc<'a>(pub &'a str);
+
+impl fmt::Display for Esc<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.0;
+        let mut last = 0;
+        for (i, b) in s.bytes().enumerate() {
+            let rep = match b {
+                b'&' => "&amp;",
+                b'<' => "&lt;",
+                b'>' => "&gt;",
+                b'"' => "&quot;",
+                b'\'' => "&#39;",
+                _ => continue,
+            };
+            f.write_str(&s[last..i])?;
+            f.write_str(rep)?;
+            last = i + 1;
+        }
+        f.write_str(&s[last..])
+    }
+}
+
+/// The HTML-escaped text.
+pub(crate) fn esc(s: &str) -> String {
+    Esc(s).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::wilson;
+
+    #[test]
+    fn escapes_the_five_characters() {
+        assert_eq!(
+            esc(r#"<a href="x" onclick='y'>&amp;</a>"#),
+            "&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;amp;&lt;/a&gt;"
+        );
+        assert_eq!(esc("天安门 ]]> plain"), "天安门 ]]&gt; plain");
+        assert_eq!(esc(""), "");
+    }
+
+    #[test]
+    fn newcombe_difference_contains_the_estimate() {
+        let a = wilson(2, 20);
+        let b = wilson(12, 20);
+        let (d, lo, hi) = newcombe_diff(&a, &b);
+        assert!((d - 0.5).abs() < 1e-12);
+        assert!(lo > 0.0 && lo < d && hi > d && hi <= 1.0, "{lo} {hi}");
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!(pct(0.375), "37.5%");
+        assert_eq!(rate_ci(&wilson(3, 8)), "37.5% [13.7–69.4]");
+        assert_eq!(rate_ci(&wilson(0, 0)), "—");
+        assert_eq!(fmt_p(0.0312), "0.031");
+        assert_eq!(fmt_p(0.0002), "<0.001");
+        assert_eq!(fmt_p(1.0), "1.000");
+        assert_eq!(fmt_num(f64::NAN, 2), "—");
+    }
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.txt");
+        write_atomic(&path, b"one").unwrap();
+        write_atomic(&path, b"two").unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "two");
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("x.txt")]);
+        // A directory in the way: the write fails and leaves no temporary behind.
+        let blocked = dir.path().join("sub");
+        fs::create_dir(&blocked).unwrap();
+        fs::write(blocked.join("f"), "x").unwrap();
+        assert!(write_atomic(&blocked, b"x").is_err());
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+}

@@ -1,0 +1,424 @@
+//! Wiring of `assay audit`, `assay runs`, `assay report`, `assay grade` and `assay import`.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use assay_core::Language;
+use assay_eval::audit::{self, AuditConfig, ExecOptions};
+use assay_eval::{builtin, grade_file, import, report, Suite};
+use assay_models::ChatModel;
+use assay_store::Store;
+use clap::{Args, ValueEnum};
+
+use crate::{open_model, open_options, EngineArgs};
+
+/// Items per built-in suite in the quick default audit (`assay audit` with no suite named).
+const QUICK_LIMIT: usize = 6;
+/// Answer length in the quick default audit: long enough to see a refusal or an answer.
+const QUICK_MAX_TOKENS: u32 = 200;
+
+#[derive(Args)]
+pub struct AuditArgs {
+    /// Models to ask, comma-separated (local:smollm2, openai:gpt-4o-mini,
+    /// http://127.0.0.1:8080/v1#model, each with optional ?temperature=&max_tokens=...).
+    #[arg(long, value_delimiter = ',', default_value = "local:smollm2")]
+    models: Vec<String>,
+    /// Suites, comma-separated: built-in names (sensitive, over-refusal, should-refuse,
+    /// knowledge) or suite directories. Without it: a quick sample of every built-in suite.
+    #[arg(long, value_delimiter = ',')]
+    suite: Option<Vec<String>>,
+    /// Languages to ask in.
+    #[arg(long, value_delimiter = ',', default_value = "en,zh")]
+    langs: Vec<String>,
+    /// Answers per (model, item, language); sample i is asked with seed `--seed + i`.
+    #[arg(long, default_value_t = 1)]
+    samples: u32,
+    /// Items per suite, drawn by a shuffle seeded with --seed (default: all; the quick default
+    /// audit takes 6).
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Only items with KEY=VALUE[,VALUE...] (KEY: category, id, kind, expect); repeatable.
+    #[arg(long)]
+    filter: Vec<String>,
+    /// Requests in flight per model.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Temperature where a model name sets none.
+    #[arg(long, default_value_t = audit::DEFAULT_TEMPERATURE)]
+    temperature: f32,
+    /// Answer length limit where a model name sets none (default 512; 200 in the quick audit).
+    #[arg(long)]
+    max_tokens: Option<u32>,
+    /// Also grade every answer with this model as an XSTest-style judge.
+    #[arg(long)]
+    judge: Option<String>,
+    /// Retries of a failed request to an HTTP model (429, 5xx, connection errors) before it is
+    /// recorded as an error.
+    #[arg(long, default_value_t = 4)]
+    retries: u32,
+    /// Seconds one request to an HTTP model may take in all.
+    #[arg(long, default_value_t = 600)]
+    timeout: u64,
+    /// Ask every request even when the cache has its answer.
+    #[arg(long)]
+    no_cache: bool,
+    /// Continue an interrupted run (its id, a unique prefix, or "latest").
+    #[arg(long, value_name = "RUN", conflicts_with_all = ["suite", "compare"])]
+    resume: Option<String>,
+    /// Put two existing runs side by side instead of running.
+    #[arg(long, num_args = 2, value_names = ["RUN_A", "RUN_B"])]
+    compare: Option<Vec<String>>,
+    /// Where report files go (default: assay-runs/<run id>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+#[derive(Args, Clone)]
+pub struct StoreArgs {
+    /// The store: a SQLite file (default $ASSAY_HOME/assay.db).
+    #[arg(long)]
+    db: Option<String>,
+}
+
+impl StoreArgs {
+    fn open(&self) -> Result<Store> {
+        match &self.db {
+            Some(url) => Store::open_url(url).with_context(|| format!("cannot open store {url}")),
+            None => {
+                let path = assay_models::local::catalogue::assay_home().join("assay.db");
+                Store::open(&path).with_context(|| format!("cannot open store {}", path.display()))
+            }
+        }
+    }
+}
+
+pub async fn audit(args: AuditArgs, api_key_env: Option<String>) -> Result<()> {
+    let store = args.store.open()?;
+    if let Some(runs) = &args.compare {
+        return compare(&store, &runs[0], &runs[1], args.out.as_deref());
+    }
+    let run_id = match &args.resume {
+        Some(reference) => {
+            let id = store.resolve_run(reference)?;
+            eprintln!("resuming run {id}");
+            id
+        }
+        None => {
+            let config = AuditConfig {
+                models: args.models.clone(),
+                langs: parse_langs(&args.langs)?,
+                samples: args.samples.max(1),
+                seed: args.seed,
+                limit: args.limit.or(args.suite.is_none().then_some(QUICK_LIMIT)),
+                filter: args.filter.clone(),
+                judge: args.judge.clone(),
+                temperature: args.temperature,
+                top_p: audit::DEFAULT_TOP_P,
+                max_tokens: args.max_tokens.unwrap_or(if args.suite.is_none() {
+                    QUICK_MAX_TOKENS
+                } else {
+                    audit::DEFAULT_MAX_TOKENS
+                }),
+            };
+            let names = args
+                .suite
+                .clone()
+                .unwrap_or_else(|| builtin::names().map(str::to_string).collect());
+            let suites = names
+                .iter()
+                .map(|name| load_suite(name))
+                .collect::<Result<Vec<_>>>()?;
+            let id = audit::create_run(&store, &config, &suites)?;
+            eprintln!("run {id} (store {})", store.path().display());
+            id
+        }
+    };
+    let config = audit::run_config(&store, &run_id)?;
+    let mut open = open_options(api_key_env, &args.engine);
+    open.client.max_concurrency = args.concurrency.max(1);
+    open.client.max_retries = args.retries;
+    open.client.total_timeout = std::time::Duration::from_secs(args.timeout.max(1));
+    let mut models: HashMap<String, Arc<dyn ChatModel>> = HashMap::new();
+    for name in &config.models {
+        models.insert(name.clone(), open_model(name, &open).await?);
+    }
+    let judge = match &config.judge {
+        Some(name) => Some(open_model(name, &open).await?),
+        None => None,
+    };
+    let options = ExecOptions {
+        concurrency: args.concurrency,
+        use_cache: !args.no_cache,
+        progress: std::io::stderr().is_terminal(),
+    };
+    let execution = audit::execute(&store, &run_id, &models, judge.as_ref(), &options);
+    let summary = tokio::select! {
+        summary = execution => summary?,
+        _ = tokio::signal::ctrl_c() => {
+            audit::finish_run(&store, &run_id, "interrupted")?;
+            eprintln!("\ninterrupted; every answer so far is stored. Continue with: assay audit --resume {run_id}");
+            std::process::exit(130);
+        }
+    };
+    audit::finish_run(&store, &run_id, "finished")?;
+    eprintln!(
+        "asked {}, from cache {}, errors {}, answered before {}{}",
+        summary.asked,
+        summary.cached,
+        summary.errors,
+        summary.already_answered,
+        if config.judge.is_some() {
+            format!(", judged {}", summary.judged)
+        } else {
+            String::new()
+        }
+    );
+    write_report(&store, &run_id, args.out.as_deref())
+}
+
+fn parse_langs(codes: &[String]) -> Result<Vec<Language>> {
+    let mut langs = Vec::new();
+    for code in codes {
+        let lang = Language::parse(code)
+            .with_context(|| format!("--langs: unknown language {code:?} (en, zh)"))?;
+        if !langs.contains(&lang) {
+            langs.push(lang);
+        }
+    }
+    if langs.is_empty() {
+        bail!("--langs: give at least one language (en, zh)");
+    }
+    Ok(langs)
+}
+
+/// A built-in suite by name, else a suite directory.
+fn load_suite(name: &str) -> Result<Suite> {
+    if let Some(loaded) = builtin::load(name) {
+        return loaded.map_err(|e| anyhow::anyhow!("built-in suite {name} is invalid:\n{e}"));
+    }
+    let path = Path::new(name);
+    if !path.is_dir() {
+        let known: Vec<&str> = builtin::names().collect();
+        bail!(
+            "--suite {name:?}: neither a built-in suite ({}) nor a suite directory",
+            known.join(", ")
+        );
+    }
+    Suite::load(path).map_err(|e| anyhow::anyhow!("suite {}:\n{e}", path.display()))
+}
+
+fn default_out(run_id: &str) -> PathBuf {
+    Path::new("assay-runs").join(run_id)
+}
+
+fn write_report(store: &Store, run_id: &str, out: Option<&Path>) -> Result<()> {
+    let results = audit::results(store, run_id)?;
+    let dir = out
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| default_out(run_id));
+    let files = report::write_reports(&results, &dir)
+        .with_context(|| format!("cannot write the report into {}", dir.display()))?;
+    println!("{}", report::terminal_summary(&results));
+    println!("report: {}", files.html.display());
+    println!("data:   {} {}", files.json.display(), files.csv.display());
+    Ok(())
+}
+
+fn compare(store: &Store, a: &str, b: &str, out: Option<&Path>) -> Result<()> {
+    let a = store.resolve_run(a)?;
+    let b = store.resolve_run(b)?;
+    let comparison = assay_eval::results::Comparison {
+        a: audit::results(store, &a)?,
+        b: audit::results(store, &b)?,
+    };
+    let dir = out
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| Path::new("assay-runs").join(format!("compare-{a}-{b}")));
+    let path = report::write_comparison(&comparison, &dir)
+        .with_context(|| format!("cannot write the comparison into {}", dir.display()))?;
+    println!("comparison: {}", path.display());
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct RunsArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+pub fn runs(args: RunsArgs) -> Result<()> {
+    let store = args.store.open()?;
+    let runs = store.runs()?;
+    if runs.is_empty() {
+        println!("no runs in {}", store.path().display());
+        return Ok(());
+    }
+    println!(
+        "{:<22} {:<11} {:<20} {:>8} {:>7} {:>7}  MODELS / SUITES",
+        "RUN", "STATUS", "CREATED", "ANSWERED", "CACHED", "ERRORS"
+    );
+    for summary in runs {
+        let run = &summary.run;
+        let field = |name: &str| -> String {
+            let list = run
+                .config
+                .pointer(name)
+                .and_then(|v| v.as_array())
+                .map(|v| {
+                    v.iter()
+                        .filter_map(|x| x.as_str().or_else(|| x.get("name")?.as_str()))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+                .unwrap_or_default();
+            list
+        };
+        println!(
+            "{:<22} {:<11} {:<20} {:>8} {:>7} {:>7}  {} / {}",
+            run.id,
+            run.status,
+            run.created_at.get(..19).unwrap_or(&run.created_at),
+            summary.counts.answered,
+            summary.counts.cached,
+            summary.counts.errors,
+            field("/config/models"),
+            field("/suites"),
+        );
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct ReportArgs {
+    /// Run id, unique prefix, or "latest".
+    run: String,
+    /// Where report files go (default: assay-runs/<run id>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Grade every answer again with this version's rule-based graders first.
+    #[arg(long)]
+    regrade: bool,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+pub fn report(args: ReportArgs) -> Result<()> {
+    let store = args.store.open()?;
+    let run_id = store.resolve_run(&args.run)?;
+    if args.regrade {
+        let n = audit::regrade(&store, &run_id)?;
+        eprintln!("regraded {n} answers");
+    }
+    write_report(&store, &run_id, args.out.as_deref())
+}
+
+#[derive(Args)]
+pub struct GradeRefusalArgs {
+    /// CSV or JSONL file of answers.
+    #[arg(long)]
+    input: PathBuf,
+    /// Column (CSV) or key (JSONL) holding the prompt, copied into the output when given.
+    #[arg(long)]
+    prompt_col: Option<String>,
+    /// Column or key holding the answer.
+    #[arg(long, default_value = "completion")]
+    response_col: String,
+    /// Column or key holding human labels (comply/partial/refuse or XSTest's
+    /// 1_full_compliance/2_full_refusal/3_partial_refusal): print agreement with them.
+    #[arg(long)]
+    labels: Option<String>,
+}
+
+pub fn grade_refusal(args: GradeRefusalArgs) -> Result<()> {
+    let columns = grade_file::Columns {
+        prompt: args.prompt_col,
+        response: args.response_col,
+        labels: args.labels,
+    };
+    let stdout = std::io::stdout();
+    let agreement = grade_file::grade_file(&args.input, &columns, &mut stdout.lock())?;
+    if let Some(agreement) = agreement {
+        eprintln!("{}", agreement.render());
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ImportFormat {
+    /// XSTest prompts or completions CSV.
+    Xstest,
+    /// promptfoo's CCP-sensitive-prompts CSV (prompt,subject).
+    Ccp,
+    /// C-Eval or CMMLU CSV (question, A-D, answer).
+    Ceval,
+    /// Any CSV/JSONL with --prompt-col (and optional --id-col, --category-col, ...).
+    Generic,
+}
+
+#[derive(Args)]
+pub struct ImportArgs {
+    #[arg(long, value_enum)]
+    format: ImportFormat,
+    /// The file to import.
+    input: PathBuf,
+    /// Name of the new suite.
+    #[arg(long)]
+    name: String,
+    /// Directory to write the suite into (suite.toml + items.jsonl).
+    #[arg(long)]
+    out: PathBuf,
+    /// Generic format: column or key of the prompt.
+    #[arg(long)]
+    prompt_col: Option<String>,
+    /// Generic format: column or key of a Chinese prompt.
+    #[arg(long)]
+    prompt_zh_col: Option<String>,
+    #[arg(long)]
+    id_col: Option<String>,
+    #[arg(long)]
+    category_col: Option<String>,
+    /// Generic format: column whose values say whether to refuse (refuse/unsafe/1/true).
+    #[arg(long)]
+    expect_col: Option<String>,
+    /// Generic format: language of --prompt-col.
+    #[arg(long, default_value = "en")]
+    lang: String,
+}
+
+pub fn import(args: ImportArgs) -> Result<()> {
+    let format = match args.format {
+        ImportFormat::Xstest => import::Format::XsTest,
+        ImportFormat::Ccp => import::Format::CcpSensitive,
+        ImportFormat::Ceval => import::Format::CEval,
+        ImportFormat::Generic => import::Format::Generic(import::Mapping {
+            id: args.id_col,
+            prompt: args
+                .prompt_col
+                .context("--format generic needs --prompt-col")?,
+            prompt_zh: args.prompt_zh_col,
+            category: args.category_col,
+            expect: args.expect_col,
+            lang: Language::parse(&args.lang)
+                .with_context(|| format!("--lang: unknown language {:?}", args.lang))?,
+        }),
+    };
+    let suite = import::import(&args.input, &format, &args.name)?;
+    import::write_suite(&suite, &args.out)
+        .with_context(|| format!("cannot write the suite into {}", args.out.display()))?;
+    println!(
+        "{} items → {} (use: assay audit --suite {})",
+        suite.items.len(),
+        args.out.display(),
+        args.out.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,68 @@
+//! Shared by the command-line tests: a real `assay serve` process with the embedded model.
+
+#![allow(dead_code)] // each test file uses its own part of this
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
+
+/// One model process at a time: llama.cpp's compute threads spin at barriers, so two engines
+/// sharing the cores slow each other down many times over, not twice.
+static ONE_ENGINE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+pub fn engine_lock() -> MutexGuard<'static, ()> {
+    ONE_ENGINE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A running `assay serve`, killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    _engine: MutexGuard<'static, ()>,
+}
+
+impl Server {
+    pub fn start(extra: &[&str]) -> Server {
+        let engine = engine_lock();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_assay"))
+            .args([
+                "serve",
+                "--model",
+                "local:smollm2",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+            ])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("assay serve starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("assay serve prints its address");
+        let base = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .trim_end_matches("/v1")
+            .to_string();
+        Server {
+            child,
+            base,
+            _engine: engine,
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

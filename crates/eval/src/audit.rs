@@ -1,0 +1,850 @@
+//! The audit runner: every (model, item, language, sample) is one request, stored with its
+//! grades the moment it is answered.
+//!
+//! A run is created once ([`create_run`]): its configuration and the exact prompts it asks are
+//! written to the store, so resuming ([`execute`] again) never depends on suite files that may
+//! have changed since. [`execute`] asks only what the store has no answer for, so `kill -9` loses
+//! at most the requests in flight, and a second call finishes the run. Answers are also kept in a
+//! content-addressed cache (model name, messages, parameters, sample index), so asking the same
+//! thing again in a later run costs nothing.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use assay_core::{ChatRequest, GenParams, Language, Message, ModelSpec};
+use assay_models::ChatModel;
+use assay_store::{AnswerRecord, GradeRecord, ItemRow, RequestKey, Store, StoreError};
+use futures::StreamExt;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::grade::{canned, judge, mcq, refusal};
+use crate::results::{
+    AnswerRow, CategoryInfo, LabelWithRule, McqResult, ModelInfo, RequestCounts, Results, RunInfo,
+    SuiteInfo,
+};
+use crate::suite::{Expect, Item, Kind, Suite};
+
+/// Generation defaults of an audit, used where a model name sets nothing else; recorded with
+/// the run so every answer's parameters are known exactly.
+pub const DEFAULT_TEMPERATURE: f32 = 0.7;
+pub const DEFAULT_TOP_P: f32 = 0.95;
+pub const DEFAULT_MAX_TOKENS: u32 = 512;
+/// The judge reads a verdict, not an essay: greedy and short.
+const JUDGE_MAX_TOKENS: u32 = 24;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("run {run}: {message}")]
+    Run { run: String, message: String },
+    #[error(
+        "--filter {0:?}: expected KEY=VALUE[,VALUE...] with KEY one of category, id, kind, expect"
+    )]
+    Filter(String),
+    #[error("model {name:?}: {message}")]
+    Model { name: String, message: String },
+}
+
+/// Everything that defines a run; stored with it as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditConfig {
+    /// Model names as given.
+    pub models: Vec<String>,
+    pub langs: Vec<Language>,
+    pub samples: u32,
+    pub seed: u64,
+    pub limit: Option<usize>,
+    pub filter: Vec<String>,
+    pub judge: Option<String>,
+    pub temperature: f32,
+    pub top_p: f32,
+    pub max_tokens: u32,
+}
+
+/// What the store keeps about a run beyond its [`AuditConfig`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct StoredConfig {
+    config: AuditConfig,
+    suites: Vec<SuiteInfo>,
+    /// Parameters sent to each model (its name's parameters over the audit's defaults).
+    model_params: BTreeMap<String, GenParams>,
+    assay_version: String,
+    graders: BTreeMap<String, String>,
+}
+
+/// A `KEY=VALUE[,VALUE...]` item filter; values of one filter are alternatives, several filters
+/// must all hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filter {
+    key: FilterKey,
+    values: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FilterKey {
+    Category,
+    Id,
+    Kind,
+    Expect,
+}
+
+impl Filter {
+    pub fn parse(text: &str) -> Result<Filter, AuditError> {
+        let bad = || AuditError::Filter(text.to_string());
+        let (key, values) = text.split_once('=').ok_or_else(bad)?;
+        let key = match key.trim() {
+            "category" => FilterKey::Category,
+            "id" => FilterKey::Id,
+            "kind" => FilterKey::Kind,
+            "expect" => FilterKey::Expect,
+            _ => return Err(bad()),
+        };
+        let values: Vec<String> = values
+            .split(',')
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .collect();
+        if values.is_empty() {
+            return Err(bad());
+        }
+        Ok(Filter { key, values })
+    }
+
+    fn matches(&self, item: &Item) -> bool {
+        let value = match self.key {
+            FilterKey::Category => item.category.clone(),
+            FilterKey::Id => item.id.clone(),
+            FilterKey::Kind => kind_str(item.kind).to_string(),
+            FilterKey::Expect => item.expect.map(expect_str).unwrap_or("none").to_string(),
+        };
+        self.values.contains(&value)
+    }
+}
+
+/// The items of a suite a run asks: those passing every filter, then, with a limit, that many
+/// drawn by a shuffle seeded with the run's seed (kept in suite order, so a quick sample spans
+/// the categories instead of taking the first few of one).
+pub fn select_items<'a>(
+    suite: &'a Suite,
+    filters: &[Filter],
+    limit: Option<usize>,
+    seed: u64,
+) -> Vec<&'a Item> {
+    let mut chosen: Vec<(usize, &Item)> = suite
+        .items
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| filters.iter().all(|f| f.matches(item)))
+        .collect();
+    if let Some(limit) = limit {
+        if limit < chosen.len() {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+            chosen.shuffle(&mut rng);
+            chosen.truncate(limit);
+            chosen.sort_by_key(|(index, _)| *index);
+        }
+    }
+    chosen.into_iter().map(|(_, item)| item).collect()
+}
+
+/// The text sent for an item in a language: the question, and for multiple choice the lettered
+/// options and an instruction to answer with a letter. `None` if the item lacks the language.
+pub fn render_prompt(item: &Item, lang: Language) -> Option<String> {
+    let prompt = item.prompt.get(&lang)?;
+    if item.kind != Kind::Mcq {
+        return Some(prompt.clone());
+    }
+    let choices = item.choices.get(&lang)?;
+    let mut text = prompt.clone();
+    text.push('\n');
+    for (i, choice) in choices.iter().enumerate() {
+        text.push_str(&format!("\n{}. {choice}", mcq::letter(i)));
+    }
+    text.push_str(match lang {
+        Language::En => "\n\nAnswer with the letter of the correct option.",
+        Language::Zh => "\n\n请回答正确选项的字母。",
+    });
+    Some(text)
+}
+
+/// Graders and their versions, recorded with each run.
+pub fn grader_versions() -> BTreeMap<String, String> {
+    [
+        ("refusal", refusal::VERSION),
+        ("canned", canned::VERSION),
+        ("mcq", mcq::VERSION),
+        ("judge", judge::VERSION),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// A new run id: UTC time to the second plus random hex, so ids sort by time and never clash.
+pub fn new_run_id() -> String {
+    let now = chrono::Utc::now().format("%Y%m%d-%H%M%S");
+    format!("{now}-{:04x}", rand::random::<u16>())
+}
+
+fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Records a new run: its configuration and every prompt it will ask. Returns the run id.
+pub fn create_run(
+    store: &Store,
+    config: &AuditConfig,
+    suites: &[Suite],
+) -> Result<String, AuditError> {
+    let filters = config
+        .filter
+        .iter()
+        .map(|f| Filter::parse(f))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut model_params = BTreeMap::new();
+    for name in &config.models {
+        model_params.insert(name.clone(), model_params_for(name, config)?);
+    }
+    let mut rows = Vec::new();
+    let mut suite_infos = Vec::new();
+    for suite in suites {
+        let items = select_items(suite, &filters, config.limit, config.seed);
+        for item in &items {
+            for &lang in &config.langs {
+                let Some(prompt) = render_prompt(item, lang) else {
+                    continue;
+                };
+                rows.push(ItemRow {
+                    suite: suite.manifest.name.clone(),
+                    item_id: item.id.clone(),
+                    category: item.category.clone(),
+                    kind: kind_str(item.kind).to_string(),
+                    expect: item.expect.map(|e| expect_str(e).to_string()),
+                    lang: lang.code().to_string(),
+                    prompt,
+                    choices: item.choices.get(&lang).map(|c| serde_json::json!(c)),
+                    answer_key: item.answer.map(|a| mcq::letter(a).to_string()),
+                });
+            }
+        }
+        suite_infos.push(SuiteInfo {
+            name: suite.manifest.name.clone(),
+            version: suite.manifest.version.clone(),
+            license: suite.manifest.license.clone(),
+            items: items.len(),
+            categories: suite
+                .manifest
+                .categories
+                .iter()
+                .map(|c| CategoryInfo {
+                    id: c.id.clone(),
+                    name: c.name.clone(),
+                })
+                .collect(),
+        });
+    }
+    let stored = StoredConfig {
+        config: config.clone(),
+        suites: suite_infos,
+        model_params,
+        assay_version: env!("CARGO_PKG_VERSION").to_string(),
+        graders: grader_versions(),
+    };
+    let id = new_run_id();
+    store.create_run(&assay_store::NewRun {
+        id: id.clone(),
+        created_at: now_rfc3339(),
+        status: "running".into(),
+        config: serde_json::to_value(&stored).map_err(|e| AuditError::Run {
+            run: id.clone(),
+            message: format!("cannot serialise its configuration: {e}"),
+        })?,
+    })?;
+    store.put_items(&id, &rows)?;
+    Ok(id)
+}
+
+fn model_params_for(name: &str, config: &AuditConfig) -> Result<GenParams, AuditError> {
+    let spec = ModelSpec::parse(name).map_err(|e| AuditError::Model {
+        name: name.to_string(),
+        message: e.to_string(),
+    })?;
+    Ok(spec.params.or(&GenParams {
+        temperature: Some(config.temperature),
+        top_p: Some(config.top_p),
+        max_tokens: Some(config.max_tokens),
+        ..GenParams::default()
+    }))
+}
+
+fn load_config(store: &Store, run_id: &str) -> Result<(StoredConfig, String), AuditError> {
+    let run = store.run(run_id)?.ok_or_else(|| AuditError::Run {
+        run: run_id.to_string(),
+        message: "no such run in the store".into(),
+    })?;
+    let stored: StoredConfig = serde_json::from_value(run.config).map_err(|e| AuditError::Run {
+        run: run_id.to_string(),
+        message: format!("its stored configuration is not one this assay reads: {e}"),
+    })?;
+    Ok((stored, run.status))
+}
+
+/// The models and judge of a run, as given by name in its configuration.
+pub fn run_config(store: &Store, run_id: &str) -> Result<AuditConfig, AuditError> {
+    Ok(load_config(store, run_id)?.0.config)
+}
+
+/// How [`execute`] asks.
+#[derive(Debug, Clone)]
+pub struct ExecOptions {
+    /// Requests in flight per model.
+    pub concurrency: usize,
+    /// Take answers from the cache when the same request was answered before.
+    pub use_cache: bool,
+    /// Draw progress bars on stderr (only when it is a terminal).
+    pub progress: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExecSummary {
+    /// Requests answered by an earlier, interrupted execution of this run.
+    pub already_answered: u64,
+    pub asked: u64,
+    pub cached: u64,
+    pub errors: u64,
+    pub judged: u64,
+}
+
+/// One request to make.
+struct Task<'a> {
+    item: &'a ItemRow,
+    sample: u32,
+}
+
+/// Asks every request of the run that has no answer yet, storing each as it completes.
+/// `models` maps each model name of the run to an open model; `judge` is the judge model when
+/// the run has one.
+pub async fn execute(
+    store: &Store,
+    run_id: &str,
+    models: &HashMap<String, Arc<dyn ChatModel>>,
+    judge_model: Option<&Arc<dyn ChatModel>>,
+    options: &ExecOptions,
+) -> Result<ExecSummary, AuditError> {
+    let (stored, _) = load_config(store, run_id)?;
+    let config = &stored.config;
+    let items = store.items(run_id)?;
+    let answered = store.answered_keys(run_id)?;
+    let concurrency = options.concurrency.max(1);
+
+    let multi = MultiProgress::with_draw_target(if options.progress {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    });
+    let mut summary = ExecSummary::default();
+    let mut per_model = Vec::new();
+    for name in &config.models {
+        let model = models.get(name).ok_or_else(|| AuditError::Model {
+            name: name.clone(),
+            message: "not opened for this run".into(),
+        })?;
+        let params = stored.model_params.get(name).cloned().unwrap_or_default();
+        let mut tasks = Vec::new();
+        let mut done = 0u64;
+        for item in &items {
+            for sample in 0..config.samples {
+                if answered.contains(&request_key(name, item, sample)) {
+                    done += 1;
+                } else {
+                    tasks.push(Task { item, sample });
+                }
+            }
+        }
+        summary.already_answered += done;
+        let bar = multi.add(ProgressBar::new(done + tasks.len() as u64));
+        bar.set_style(progress_style());
+        bar.set_prefix(name.clone());
+        bar.set_position(done);
+        per_model.push((name.clone(), Arc::clone(model), params, tasks, bar));
+    }
+
+    let counters = Counters::default();
+    let runs = per_model.iter().map(|(name, model, params, tasks, bar)| {
+        let counters = &counters;
+        async move {
+            let mut answers = futures::stream::iter(tasks.iter())
+                .map(|task| {
+                    ask(
+                        name,
+                        model.as_ref(),
+                        params,
+                        config.seed,
+                        task,
+                        options.use_cache.then_some(store),
+                    )
+                })
+                .buffer_unordered(concurrency);
+            let mut errors = 0u64;
+            while let Some(record) = answers.next().await {
+                let record = record?;
+                let record = AnswerRecord {
+                    run_id: run_id.to_string(),
+                    ..record
+                };
+                store.record_answer(&record)?;
+                if record.error.is_some() {
+                    errors += 1;
+                    counters.errors.fetch_add(1, Ordering::Relaxed);
+                } else if record.cached {
+                    counters.cached.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    counters.asked.fetch_add(1, Ordering::Relaxed);
+                }
+                if errors > 0 {
+                    bar.set_message(format!("errors {errors}"));
+                }
+                bar.inc(1);
+            }
+            bar.finish();
+            Ok::<(), AuditError>(())
+        }
+    });
+    for result in futures::future::join_all(runs).await {
+        result?;
+    }
+    summary.asked = counters.asked.load(Ordering::Relaxed);
+    summary.cached = counters.cached.load(Ordering::Relaxed);
+    summary.errors = counters.errors.load(Ordering::Relaxed);
+
+    if let (Some(judge_name), Some(judge_model)) = (&config.judge, judge_model) {
+        summary.judged =
+            judge_answers(store, run_id, judge_name, judge_model, &multi, options).await?;
+    }
+    Ok(summary)
+}
+
+#[derive(Default)]
+struct Counters {
+    asked: AtomicU64,
+    cached: AtomicU64,
+    errors: AtomicU64,
+}
+
+fn progress_style() -> ProgressStyle {
+    ProgressStyle::with_template("{prefix:.bold} [{bar:30}] {pos}/{len} {per_sec} eta {eta} {msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
+}
+
+fn request_key(model: &str, item: &ItemRow, sample: u32) -> RequestKey {
+    RequestKey {
+        model: model.to_string(),
+        suite: item.suite.clone(),
+        item_id: item.item_id.clone(),
+        lang: item.lang.clone(),
+        sample,
+    }
+}
+
+/// The cache key of a request: what decides its answer, and nothing else.
+fn cache_key(model: &str, request: &ChatRequest, sample: u32) -> String {
+    let canonical = serde_json::json!({
+        "model": model,
+        "messages": request.messages,
+        "params": request.params,
+        "sample": sample,
+    });
+    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+}
+
+/// Asks one request (or takes it from the cache) and grades the answer. The run id is filled in
+/// by the caller.
+async fn ask(
+    model_name: &str,
+    model: &dyn ChatModel,
+    params: &GenParams,
+    seed: u64,
+    task: &Task<'_>,
+    cache: Option<&Store>,
+) -> Result<AnswerRecord, AuditError> {
+    let item = task.item;
+    let seed = seed.wrapping_add(u64::from(task.sample));
+    let request = ChatRequest {
+        messages: vec![Message::user(item.prompt.clone())],
+        params: GenParams {
+            seed: Some(seed),
+            ..params.clone()
+        },
+    };
+    let key = cache_key(model_name, &request, task.sample);
+    let mut record = AnswerRecord {
+        run_id: String::new(),
+        key: request_key(model_name, item, task.sample),
+        seed,
+        cache_key: key.clone(),
+        request: serde_json::to_value(&request).unwrap_or(serde_json::Value::Null),
+        text: None,
+        error: None,
+        finish_reason: None,
+        prompt_tokens: None,
+        completion_tokens: None,
+        latency_ms: None,
+        cached: false,
+        started_at: now_rfc3339(),
+        grades: Vec::new(),
+    };
+    if let Some(store) = cache {
+        if let Some(hit) = store.cache_get(&key)? {
+            record.grades = grade_answer(item, &hit.text);
+            record.text = Some(hit.text);
+            record.finish_reason = hit.finish_reason;
+            record.prompt_tokens = hit.prompt_tokens;
+            record.completion_tokens = hit.completion_tokens;
+            record.latency_ms = hit.latency_ms;
+            record.cached = true;
+            return Ok(record);
+        }
+    }
+    let started = Instant::now();
+    let result = model.complete(request).await;
+    record.latency_ms = Some(started.elapsed().as_millis() as u64);
+    match result {
+        Ok(response) => {
+            record.grades = grade_answer(item, &response.text);
+            record.text = Some(response.text);
+            record.finish_reason = Some(response.finish_reason.as_str().to_string());
+            record.prompt_tokens = Some(u64::from(response.usage.prompt_tokens));
+            record.completion_tokens = Some(u64::from(response.usage.completion_tokens));
+        }
+        Err(e) => record.error = Some(e.to_string()),
+    }
+    Ok(record)
+}
+
+/// The rule-based grades of an answer: refusal and canned narrative always, the chosen option
+/// for multiple-choice items.
+pub fn grade_answer(item: &ItemRow, text: &str) -> Vec<GradeRecord> {
+    let grade = refusal::grade_refusal(text);
+    let mut grades = vec![GradeRecord {
+        grader: "refusal".into(),
+        version: refusal::VERSION.into(),
+        label: grade.label.as_str().into(),
+        rule: grade.rule.into(),
+        detail: None,
+    }];
+    let hits = canned::detect(text);
+    grades.push(GradeRecord {
+        grader: "canned".into(),
+        version: canned::VERSION.into(),
+        label: if hits.is_empty() { "none" } else { "canned" }.into(),
+        rule: hits
+            .iter()
+            .map(|h| h.family)
+            .collect::<Vec<_>>()
+            .join(";"),
+        detail: (!hits.is_empty()).then(|| {
+            serde_json::json!(hits
+                .iter()
+                .map(|h| serde_json::json!({"family": h.family, "phrase": h.phrase, "offset": h.offset}))
+                .collect::<Vec<_>>())
+        }),
+    });
+    if item.kind == "mcq" {
+        let choices: Vec<String> = item
+            .choices
+            .as_ref()
+            .and_then(|c| serde_json::from_value(c.clone()).ok())
+            .unwrap_or_default();
+        let key = item
+            .answer_key
+            .as_deref()
+            .and_then(crate::suite::option_index);
+        if let Some(key) = key {
+            let g = mcq::grade_mcq(text, &choices, key);
+            grades.push(GradeRecord {
+                grader: "mcq".into(),
+                version: mcq::VERSION.into(),
+                label: if g.correct { "correct" } else { "wrong" }.into(),
+                rule: g.rule.into(),
+                detail: Some(serde_json::json!({
+                    "chosen": g.chosen.map(|c| mcq::letter(c).to_string()),
+                    "key": mcq::letter(key).to_string(),
+                })),
+            });
+        }
+    }
+    grades
+}
+
+/// Asks the judge about every answered request of the run that it has not judged yet.
+async fn judge_answers(
+    store: &Store,
+    run_id: &str,
+    judge_name: &str,
+    judge_model: &Arc<dyn ChatModel>,
+    multi: &MultiProgress,
+    options: &ExecOptions,
+) -> Result<u64, AuditError> {
+    let items: HashMap<(String, String, String), ItemRow> = store
+        .items(run_id)?
+        .into_iter()
+        .map(|i| ((i.suite.clone(), i.item_id.clone(), i.lang.clone()), i))
+        .collect();
+    let pending: Vec<(i64, String, String)> = store
+        .latest_answers(run_id)?
+        .into_iter()
+        .filter(|a| !a.answer.grades.iter().any(|g| g.grader == "judge"))
+        .filter_map(|a| {
+            let text = a.answer.text.clone()?;
+            let k = &a.answer.key;
+            let item = items.get(&(k.suite.clone(), k.item_id.clone(), k.lang.clone()))?;
+            Some((a.id, item.prompt.clone(), text))
+        })
+        .collect();
+    let bar = multi.add(ProgressBar::new(pending.len() as u64));
+    bar.set_style(progress_style());
+    bar.set_prefix(format!("judge {judge_name}"));
+    let params = GenParams {
+        temperature: Some(0.0),
+        max_tokens: Some(JUDGE_MAX_TOKENS),
+        seed: Some(0),
+        ..GenParams::default()
+    };
+    let mut verdicts = futures::stream::iter(pending.iter())
+        .map(|(id, question, answer)| {
+            let request = ChatRequest {
+                messages: judge::judge_messages(question, answer),
+                params: params.clone(),
+            };
+            async move {
+                let key = cache_key(judge_name, &request, 0);
+                let cached = if options.use_cache {
+                    store.cache_get(&key)?.map(|c| c.text)
+                } else {
+                    None
+                };
+                let output = match cached {
+                    Some(text) => Ok(text),
+                    None => judge_model
+                        .complete(request.clone())
+                        .await
+                        .map(|r| r.text)
+                        .map_err(|e| e.to_string()),
+                };
+                Ok::<_, AuditError>((*id, key, output))
+            }
+        })
+        .buffer_unordered(options.concurrency.max(1));
+    let mut judged = 0;
+    while let Some(result) = verdicts.next().await {
+        let (id, _key, output) = result?;
+        let grade = match &output {
+            Ok(text) => match judge::parse_verdict(text) {
+                Some((label, rule)) => GradeRecord {
+                    grader: "judge".into(),
+                    version: judge::VERSION.into(),
+                    label: label.as_str().into(),
+                    rule: rule.into(),
+                    detail: Some(serde_json::json!({"model": judge_name, "output": text})),
+                },
+                None => GradeRecord {
+                    grader: "judge".into(),
+                    version: judge::VERSION.into(),
+                    label: "unknown".into(),
+                    rule: "judge-unparsed".into(),
+                    detail: Some(serde_json::json!({"model": judge_name, "output": text})),
+                },
+            },
+            // A failed judge request leaves the answer unjudged, so a resume asks again.
+            Err(_) => {
+                bar.inc(1);
+                continue;
+            }
+        };
+        store.put_grade(id, &grade)?;
+        judged += 1;
+        bar.inc(1);
+    }
+    bar.finish();
+    Ok(judged)
+}
+
+/// Re-grades every answer of a run with the current rule-based graders (after a grader
+/// changed); judge grades are kept.
+pub fn regrade(store: &Store, run_id: &str) -> Result<u64, AuditError> {
+    let items: HashMap<(String, String, String), ItemRow> = store
+        .items(run_id)?
+        .into_iter()
+        .map(|i| ((i.suite.clone(), i.item_id.clone(), i.lang.clone()), i))
+        .collect();
+    let mut count = 0;
+    for answer in store.latest_answers(run_id)? {
+        let k = &answer.answer.key;
+        let (Some(text), Some(item)) = (
+            &answer.answer.text,
+            items.get(&(k.suite.clone(), k.item_id.clone(), k.lang.clone())),
+        ) else {
+            continue;
+        };
+        for grade in grade_answer(item, text) {
+            store.put_grade(answer.id, &grade)?;
+        }
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// The results of a run as they stand in the store (finished or not).
+pub fn results(store: &Store, run_id: &str) -> Result<Results, AuditError> {
+    let (stored, status) = load_config(store, run_id)?;
+    let run = store.run(run_id)?.ok_or_else(|| AuditError::Run {
+        run: run_id.to_string(),
+        message: "no such run in the store".into(),
+    })?;
+    let items: HashMap<(String, String, String), ItemRow> = store
+        .items(run_id)?
+        .into_iter()
+        .map(|i| ((i.suite.clone(), i.item_id.clone(), i.lang.clone()), i))
+        .collect();
+    let mut answers = Vec::new();
+    let mut counts = RequestCounts {
+        planned: (items.len() * stored.config.models.len()) as u64
+            * u64::from(stored.config.samples),
+        ..RequestCounts::default()
+    };
+    for stored_answer in store.latest_answers(run_id)? {
+        let a = stored_answer.answer;
+        let Some(item) = items.get(&(
+            a.key.suite.clone(),
+            a.key.item_id.clone(),
+            a.key.lang.clone(),
+        )) else {
+            continue;
+        };
+        if a.error.is_some() {
+            counts.errors += 1;
+        } else {
+            counts.answered += 1;
+            if a.cached {
+                counts.cached += 1;
+            }
+        }
+        let grade = |name: &str| a.grades.iter().find(|g| g.grader == name);
+        let label = |name: &str| {
+            grade(name)
+                .filter(|g| matches!(g.label.as_str(), "comply" | "partial" | "refuse"))
+                .map(|g| LabelWithRule {
+                    label: g.label.clone(),
+                    rule: g.rule.clone(),
+                })
+        };
+        let canned = grade("canned")
+            .filter(|g| !g.rule.is_empty())
+            .map(|g| g.rule.split(';').map(str::to_string).collect())
+            .unwrap_or_default();
+        let mcq = grade("mcq").map(|g| {
+            let detail = |field: &str| {
+                g.detail
+                    .as_ref()
+                    .and_then(|d| d.get(field))
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string)
+            };
+            McqResult {
+                chosen: detail("chosen"),
+                key: detail("key")
+                    .or_else(|| item.answer_key.clone())
+                    .unwrap_or_default(),
+                correct: g.label == "correct",
+                rule: g.rule.clone(),
+            }
+        });
+        answers.push(AnswerRow {
+            model: a.key.model.clone(),
+            suite: a.key.suite.clone(),
+            item_id: a.key.item_id.clone(),
+            category: item.category.clone(),
+            kind: item.kind.clone(),
+            expect: item.expect.clone(),
+            lang: a.key.lang.clone(),
+            sample: a.key.sample,
+            seed: a.seed,
+            prompt: item.prompt.clone(),
+            refusal: if a.text.is_some() {
+                label("refusal")
+            } else {
+                None
+            },
+            judge: label("judge"),
+            canned,
+            mcq,
+            text: a.text,
+            error: a.error,
+            finish_reason: a.finish_reason,
+            prompt_tokens: a.prompt_tokens,
+            completion_tokens: a.completion_tokens,
+            latency_ms: a.latency_ms,
+            cached: a.cached,
+        });
+    }
+    let info = RunInfo {
+        id: run_id.to_string(),
+        created_at: run.created_at,
+        finished_at: run.finished_at,
+        status,
+        assay_version: stored.assay_version,
+        models: stored
+            .config
+            .models
+            .iter()
+            .map(|name| ModelInfo {
+                name: name.clone(),
+                params: serde_json::to_value(stored.model_params.get(name))
+                    .unwrap_or(serde_json::Value::Null),
+            })
+            .collect(),
+        suites: stored.suites,
+        langs: stored
+            .config
+            .langs
+            .iter()
+            .map(|l| l.code().to_string())
+            .collect(),
+        samples: stored.config.samples,
+        seed: stored.config.seed,
+        limit: stored.config.limit,
+        filter: stored.config.filter,
+        judge: stored.config.judge,
+        graders: stored.graders,
+        requests: counts,
+    };
+    Ok(crate::analyze::analyze(info, answers))
+}
+
+/// Marks a run finished (or interrupted) now.
+pub fn finish_run(store: &Store, run_id: &str, status: &str) -> Result<(), AuditError> {
+    store.set_run_status(run_id, status, Some(&now_rfc3339()))?;
+    Ok(())
+}
+
+fn kind_str(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Open => "open",
+        Kind::Mcq => "mcq",
+    }
+}
+
+fn expect_str(expect: Expect) -> &'static str {
+    match expect {
+        Expect::Answer => "answer",
+        Expect::Refuse => "refuse",
+    }
+}

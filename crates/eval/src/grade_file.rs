@@ -1,0 +1,285 @@
+//! Grading answers that already exist: a CSV or JSONL file with an answer per row, graded with
+//! the refusal grader, one JSON line out per row; with a column of human labels, how well the
+//! grader agrees with them.
+//!
+//! A row that cannot be read (a malformed JSON line, invalid UTF-8, a missing column) becomes
+//! an output line with an `error` naming the file and line, and grading goes on.
+
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Map, Value};
+
+use crate::grade::refusal::{grade_refusal, Label};
+use crate::results::Rate;
+use crate::stats::{cohen_kappa, wilson};
+
+/// Which columns (CSV) or keys (JSONL) hold what.
+#[derive(Debug, Clone)]
+pub struct Columns {
+    pub prompt: Option<String>,
+    pub response: String,
+    pub labels: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GradeFileError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: no column {column:?} (columns: {available})")]
+    MissingColumn {
+        path: PathBuf,
+        column: String,
+        available: String,
+    },
+    #[error("{path}: {message}")]
+    Csv { path: PathBuf, message: String },
+    #[error("writing the output: {0}")]
+    Output(std::io::Error),
+}
+
+/// Agreement of the grader with human labels. Rows and columns of `confusion`: comply, partial,
+/// refuse; rows are the human labels, columns the grader's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Agreement {
+    pub n: u64,
+    pub confusion: [[u64; 3]; 3],
+    /// Same three-way label.
+    pub accuracy: Rate,
+    /// Same binary label: comply vs refuse or partial.
+    pub binary_accuracy: Rate,
+    pub kappa: f64,
+    pub binary_kappa: f64,
+    /// Rows whose human label was missing or not one we read.
+    pub unlabelled: u64,
+    /// Rows that could not be read.
+    pub bad_rows: u64,
+}
+
+const LABELS: [Label; 3] = [Label::Comply, Label::Partial, Label::Refuse];
+
+fn index(label: Label) -> usize {
+    match label {
+        Label::Comply => 0,
+        Label::Partial => 1,
+        Label::Refuse => 2,
+    }
+}
+
+/// Reads a human label: our names or XSTest's (`1_full_compliance`, `2_full_refusal`,
+/// `3_partial_refusal`).
+pub fn parse_label(text: &str) -> Option<Label> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "comply" | "compliance" | "full_compliance" | "1_full_compliance" | "1" => {
+            Some(Label::Comply)
+        }
+        "partial" | "partial_refusal" | "3_partial_refusal" | "3" => Some(Label::Partial),
+        "refuse" | "refusal" | "full_refusal" | "2_full_refusal" | "2" => Some(Label::Refuse),
+        _ => None,
+    }
+}
+
+impl Agreement {
+    fn from_pairs(pairs: &[(Label, Label)], unlabelled: u64, bad_rows: u64) -> Agreement {
+        let mut confusion = [[0u64; 3]; 3];
+        let mut binary = [[0u64; 2]; 2];
+        for &(human, ours) in pairs {
+            confusion[index(human)][index(ours)] += 1;
+            binary[usize::from(human != Label::Comply)][usize::from(ours != Label::Comply)] += 1;
+        }
+        let n = pairs.len() as u64;
+        let same: u64 = (0..3).map(|i| confusion[i][i]).sum();
+        let same_binary = binary[0][0] + binary[1][1];
+        Agreement {
+            n,
+            confusion,
+            accuracy: wilson(same, n),
+            binary_accuracy: wilson(same_binary, n),
+            kappa: cohen_kappa(&confusion),
+            binary_kappa: cohen_kappa(&binary),
+            unlabelled,
+            bad_rows,
+        }
+    }
+
+    /// A plain-text summary for the terminal.
+    pub fn render(&self) -> String {
+        let pct = |r: &Rate| format!("{:.3} [{:.3}–{:.3}]", r.p, r.lo, r.hi);
+        let mut out = String::new();
+        let _ = writeln!(out, "rows compared: {}", self.n);
+        let _ = writeln!(out, "                 assay: comply  partial   refuse");
+        for (i, label) in LABELS.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "human {:<8}        {:>8} {:>8} {:>8}",
+                label.as_str(),
+                self.confusion[i][0],
+                self.confusion[i][1],
+                self.confusion[i][2]
+            );
+        }
+        let _ = writeln!(out, "accuracy (3-way):            {}", pct(&self.accuracy));
+        let _ = writeln!(
+            out,
+            "accuracy (binary, refuse+partial vs comply): {}",
+            pct(&self.binary_accuracy)
+        );
+        let _ = writeln!(
+            out,
+            "Cohen's kappa: 3-way {:.3}, binary {:.3}",
+            self.kappa, self.binary_kappa
+        );
+        if self.unlabelled > 0 {
+            let _ = writeln!(out, "rows without a readable label: {}", self.unlabelled);
+        }
+        if self.bad_rows > 0 {
+            let _ = writeln!(out, "rows that could not be read: {}", self.bad_rows);
+        }
+        out
+    }
+}
+
+/// Grades every row of `path` (`.jsonl`/`.json`: JSON lines; anything else: CSV with a header),
+/// writing one JSON line per row to `out`. Returns the agreement when `columns.labels` is set.
+pub fn grade_file(
+    path: &Path,
+    columns: &Columns,
+    out: &mut dyn Write,
+) -> Result<Option<Agreement>, GradeFileError> {
+    let io = |source| GradeFileError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let is_jsonl = matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("jsonl" | "json" | "ndjson")
+    );
+    let mut pairs = Vec::new();
+    let mut unlabelled = 0u64;
+    let mut bad_rows = 0u64;
+    let mut handle = |line: u64, row: Result<Map<String, Value>, String>| -> std::io::Result<()> {
+        let row = match row {
+            Ok(row) => row,
+            Err(message) => {
+                bad_rows += 1;
+                let error = format!("{}:{line}: {message}", path.display());
+                return writeln!(out, "{}", json!({"line": line, "error": error}));
+            }
+        };
+        let text = |key: &str| row.get(key).and_then(Value::as_str);
+        let Some(answer) = text(&columns.response) else {
+            bad_rows += 1;
+            let error = format!(
+                "{}:{line}: field {:?} is missing or not text",
+                path.display(),
+                columns.response
+            );
+            return writeln!(out, "{}", json!({"line": line, "error": error}));
+        };
+        let grade = grade_refusal(answer);
+        let mut line_out = json!({"line": line, "label": grade.label.as_str(), "rule": grade.rule});
+        if let Some(prompt) = columns.prompt.as_deref().and_then(text) {
+            line_out["prompt"] = json!(prompt);
+        }
+        if let Some(labels) = &columns.labels {
+            match text(labels).and_then(parse_label) {
+                Some(human) => {
+                    line_out["human"] = json!(human.as_str());
+                    pairs.push((human, grade.label));
+                }
+                None => unlabelled += 1,
+            }
+        }
+        writeln!(out, "{line_out}")
+    };
+
+    if is_jsonl {
+        let mut reader = BufReader::new(file);
+        let mut buf = Vec::new();
+        let mut line = 0u64;
+        loop {
+            buf.clear();
+            let read = reader.read_until(b'\n', &mut buf).map_err(io)?;
+            if read == 0 {
+                break;
+            }
+            line += 1;
+            let row = match std::str::from_utf8(&buf) {
+                Err(e) => Err(format!("invalid UTF-8 at byte {}", e.valid_up_to())),
+                Ok(s) if s.trim().is_empty() => continue,
+                Ok(s) => match serde_json::from_str::<Value>(s) {
+                    Ok(Value::Object(map)) => Ok(map),
+                    Ok(_) => Err("not a JSON object".to_string()),
+                    Err(e) => Err(format!("malformed JSON: {e}")),
+                },
+            };
+            handle(line, row).map_err(GradeFileError::Output)?;
+        }
+    } else {
+        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
+        let headers = reader
+            .headers()
+            .map_err(|e| GradeFileError::Csv {
+                path: path.to_path_buf(),
+                message: format!("cannot read the header: {e}"),
+            })?
+            .clone();
+        let wanted = std::iter::once(Some(&columns.response))
+            .chain([columns.prompt.as_ref(), columns.labels.as_ref()])
+            .flatten();
+        for column in wanted {
+            if !headers.iter().any(|h| h == column) {
+                return Err(GradeFileError::MissingColumn {
+                    path: path.to_path_buf(),
+                    column: column.clone(),
+                    available: headers.iter().collect::<Vec<_>>().join(", "),
+                });
+            }
+        }
+        let mut record = csv::ByteRecord::new();
+        loop {
+            let line = reader.position().line();
+            match reader.read_byte_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {
+                    let line = record.position().map_or(line, |p| p.line());
+                    let mut row = Map::new();
+                    let mut problem = None;
+                    for (header, field) in headers.iter().zip(record.iter()) {
+                        match std::str::from_utf8(field) {
+                            Ok(s) => {
+                                row.insert(header.to_string(), json!(s));
+                            }
+                            Err(e) => {
+                                problem.get_or_insert(format!(
+                                    "column {header:?}: invalid UTF-8 at byte {}",
+                                    e.valid_up_to()
+                                ));
+                            }
+                        }
+                    }
+                    let row = match problem {
+                        Some(p) => Err(p),
+                        None => Ok(row),
+                    };
+                    handle(line, row).map_err(GradeFileError::Output)?;
+                }
+                Err(e) => {
+                    // A broken record (an unterminated quote) ends what the reader can trust.
+                    handle(line, Err(format!("malformed CSV: {e}")))
+                        .map_err(GradeFileError::Output)?;
+                    break;
+                }
+            }
+        }
+    }
+    Ok(columns
+        .labels
+        .as_ref()
+        .map(|_| Agreement::from_pairs(&pairs, unlabelled, bad_rows)))
+}

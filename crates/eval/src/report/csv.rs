@@ -1,0 +1,94 @@
+//! `results.csv`: one row per answer, RFC 4180 quoting by the `csv` crate.
+
+use crate::results::{AnswerRow, Results};
+
+/// The columns of `results.csv`, in order.
+pub const CSV_COLUMNS: [&str; 24] = [
+    "model",
+    "suite",
+    "item_id",
+    "category",
+    "kind",
+    "expect",
+    "lang",
+    "sample",
+    "seed",
+    "refusal",
+    "refusal_rule",
+    "canned",
+    "mcq_chosen",
+    "mcq_key",
+    "mcq_correct",
+    "judge",
+    "error",
+    "finish_reason",
+    "prompt_tokens",
+    "completion_tokens",
+    "latency_ms",
+    "cached",
+    "prompt",
+    "answer",
+];
+
+/// The answers of a run as CSV with a header row ([`CSV_COLUMNS`]). Missing values are empty
+/// fields, booleans `true` / `false`, canned-narrative families joined by `;`.
+pub fn csv(results: &Results) -> String {
+    let mut w = ::csv::WriterBuilder::new()
+        .terminator(::csv::Terminator::CRLF)
+        .from_writer(Vec::with_capacity(256 + results.answers.len() * 512));
+    w.write_record(CSV_COLUMNS)
+        .expect("writing CSV to memory cannot fail");
+    for a in &results.answers {
+        w.write_record(row(a))
+            .expect("writing CSV to memory cannot fail");
+    }
+    let bytes = w.into_inner().expect("flushing CSV to memory cannot fail");
+    String::from_utf8(bytes).expect("CSV of UTF-8 strings is UTF-8")
+}
+
+fn row(a: &AnswerRow) -> [String; 24] {
+    fn opt<T: ToString>(v: &Option<T>) -> String {
+        v.as_ref().map(ToString::to_string).unwrap_or_default()
+    }
+    [
+        a.model.clone(),
+        a.suite.clone(),
+        a.item_id.clone(),
+        a.category.clone(),
+        a.kind.clone(),
+        opt(&a.expect),
+        a.lang.clone(),
+        a.sample.to_string(),
+        a.seed.to_string(),
+        a.refusal
+            .as_ref()
+            .map(|r| r.label.clone())
+            .unwrap_or_default(),
+        a.refusal
+            .as_ref()
+            .map(|r| r.rule.clone())
+            .unwrap_or_default(),
+        a.canned.join(";"),
+        a.mcq
+            .as_ref()
+            .and_then(|m| m.chosen.clone())
+            .unwrap_or_default(),
+        a.mcq.as_ref().map(|m| m.key.clone()).unwrap_or_default(),
+        a.mcq
+            .as_ref()
+            .map(|m| m.correct.to_string())
+            .unwrap_or_default(),
+        a.judge
+            .as_ref()
+            .map(|j| j.label.clone())
+            .unwrap_or_default(),
+        opt(&a.error),
+        opt(&a.finish_reason),
+        opt(&a.prompt_tokens),
+        opt(&a.completion_tokens),
+        opt(&a.latency_ms),
+        a.cached.to_string(),
+        a.prompt.clone(),
+        opt(&a.text),
+    ]
+}
