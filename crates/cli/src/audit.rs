@@ -16,7 +16,7 @@ use clap::{Args, ValueEnum};
 use crate::{open_model, open_options, EngineArgs};
 
 /// Items per built-in suite in the quick default audit (`assay audit` with no suite named).
-const QUICK_LIMIT: usize = 6;
+const QUICK_LIMIT: usize = 10;
 /// Answer length in the quick default audit: long enough to see a refusal or an answer.
 const QUICK_MAX_TOKENS: u32 = 200;
 
@@ -37,7 +37,7 @@ pub struct AuditArgs {
     #[arg(long, default_value_t = 1)]
     samples: u32,
     /// Items per suite, drawn by a shuffle seeded with --seed (default: all; the quick default
-    /// audit takes 6).
+    /// audit takes 10).
     #[arg(long)]
     limit: Option<usize>,
     /// Only items with KEY=VALUE[,VALUE...] (KEY: category, id, kind, expect); repeatable.
