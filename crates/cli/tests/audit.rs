@@ -62,6 +62,8 @@ fn an_audit_against_assay_serve_stores_grades_and_reports_and_reruns_from_the_ca
         "2",
         "--max-tokens",
         "40",
+        "--judge",
+        &model,
         "--db",
         db.to_str().unwrap(),
         "--out",
@@ -100,6 +102,20 @@ fn an_audit_against_assay_serve_stores_grades_and_reports_and_reruns_from_the_ca
     assert_eq!(all.comply.n, 8);
     assert_eq!(all.comply.k + all.partial.k + all.refuse.k, 8);
     assert_eq!(results.language_gaps.len(), 3, "one EN–ZH test per suite");
+
+    // The judge saw every answer: its verdict, or the output it gave when unreadable (a 135M
+    // model is no judge), is stored with each.
+    assert!(
+        text(&first.stderr).contains("judged 16"),
+        "{}",
+        text(&first.stderr)
+    );
+    let store = Store::open(&db).unwrap();
+    let stored = store.latest_answers(&results.run.id).unwrap();
+    assert!(stored
+        .iter()
+        .all(|a| a.answer.grades.iter().any(|g| g.grader == "judge")));
+    assert_eq!(results.run.judge.as_deref(), Some(model.as_str()));
 
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains(&results.run.id));

@@ -633,19 +633,35 @@ async fn judge_answers(
                 };
                 let output = match cached {
                     Some(text) => Ok(text),
-                    None => judge_model
-                        .complete(request.clone())
-                        .await
-                        .map(|r| r.text)
-                        .map_err(|e| e.to_string()),
+                    None => {
+                        let started = Instant::now();
+                        match judge_model.complete(request.clone()).await {
+                            Ok(response) => {
+                                let entry = assay_store::CachedAnswer {
+                                    text: response.text.clone(),
+                                    finish_reason: Some(
+                                        response.finish_reason.as_str().to_string(),
+                                    ),
+                                    prompt_tokens: Some(u64::from(response.usage.prompt_tokens)),
+                                    completion_tokens: Some(u64::from(
+                                        response.usage.completion_tokens,
+                                    )),
+                                    latency_ms: Some(started.elapsed().as_millis() as u64),
+                                };
+                                store.cache_put(&key, &entry, &now_rfc3339())?;
+                                Ok(response.text)
+                            }
+                            Err(e) => Err(e.to_string()),
+                        }
+                    }
                 };
-                Ok::<_, AuditError>((*id, key, output))
+                Ok::<_, AuditError>((*id, output))
             }
         })
         .buffer_unordered(options.concurrency.max(1));
     let mut judged = 0;
     while let Some(result) = verdicts.next().await {
-        let (id, _key, output) = result?;
+        let (id, output) = result?;
         let grade = match &output {
             Ok(text) => match judge::parse_verdict(text) {
                 Some((label, rule)) => GradeRecord {

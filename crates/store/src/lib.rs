@@ -272,6 +272,15 @@ pub struct StoredAnswer {
     pub answer: AnswerRecord,
 }
 
+/// Inserts or replaces one cache entry: ?1 key, ?2 text, ?3 finish reason, ?4 prompt tokens,
+/// ?5 completion tokens, ?6 latency, ?7 created at.
+const UPSERT_CACHE: &str = "INSERT INTO cache (cache_key, text, finish_reason, prompt_tokens, \
+     completion_tokens, latency_ms, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+     ON CONFLICT (cache_key) DO UPDATE SET text = excluded.text, \
+     finish_reason = excluded.finish_reason, prompt_tokens = excluded.prompt_tokens, \
+     completion_tokens = excluded.completion_tokens, latency_ms = excluded.latency_ms, \
+     created_at = excluded.created_at";
+
 /// A successful answer kept in the cache.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CachedAnswer {
@@ -711,13 +720,7 @@ impl Store {
         }
         if let (None, Some(text)) = (&answer.error, &answer.text) {
             tx.execute(
-                "INSERT INTO cache (cache_key, text, finish_reason, prompt_tokens, \
-                 completion_tokens, latency_ms, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
-                 ON CONFLICT (cache_key) DO UPDATE SET text = excluded.text, \
-                 finish_reason = excluded.finish_reason, prompt_tokens = excluded.prompt_tokens, \
-                 completion_tokens = excluded.completion_tokens, \
-                 latency_ms = excluded.latency_ms, created_at = excluded.created_at",
+                UPSERT_CACHE,
                 params![
                     answer.cache_key,
                     text,
@@ -732,6 +735,37 @@ impl Store {
         }
         tx.commit().map_err(self.sql_err(context))?;
         Ok(id)
+    }
+
+    /// Puts an answer in the cache that is not an audit answer of its own (a judge's verdict,
+    /// say), replacing any entry under the same key.
+    pub fn cache_put(
+        &self,
+        cache_key: &str,
+        answer: &CachedAnswer,
+        created_at: &str,
+    ) -> Result<(), StoreError> {
+        let what = |name: &'static str| move || format!("the {name} of cache entry {cache_key:?}");
+        let prompt_tokens = self.db_int_opt(answer.prompt_tokens, what("prompt_tokens"))?;
+        let completion_tokens =
+            self.db_int_opt(answer.completion_tokens, what("completion_tokens"))?;
+        let latency_ms = self.db_int_opt(answer.latency_ms, what("latency_ms"))?;
+        let context = || format!("cannot write cache entry {cache_key:?}");
+        let conn = self.lock();
+        conn.execute(
+            UPSERT_CACHE,
+            params![
+                cache_key,
+                answer.text,
+                answer.finish_reason,
+                prompt_tokens,
+                completion_tokens,
+                latency_ms,
+                created_at,
+            ],
+        )
+        .map_err(self.sql_err(context))?;
+        Ok(())
     }
 
     /// Adds a grade to an existing answer, or replaces the one by the same grader (e.g. an LLM

@@ -7,8 +7,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use assay_store::{
-    AnswerRecord, GradeRecord, ItemRow, NewRun, RequestKey, RunCounts, Store, StoreError,
-    SCHEMA_VERSION,
+    AnswerRecord, CachedAnswer, GradeRecord, ItemRow, NewRun, RequestKey, RunCounts, Store,
+    StoreError, SCHEMA_VERSION,
 };
 use serde_json::json;
 use tempfile::TempDir;
@@ -654,4 +654,39 @@ fn every_reported_answer_survives_kill_9() {
     store
         .record_answer(&attempt("crash", key("m", "after", 0), Ok("x")))
         .unwrap();
+}
+
+#[test]
+fn cache_put_stores_an_entry_of_its_own_and_replaces_it() {
+    let (_dir, _path, store) = temp_store();
+    assert_eq!(store.cache_get("judge-key").unwrap(), None);
+    let entry = |text: &str| CachedAnswer {
+        text: text.into(),
+        finish_reason: Some("stop".into()),
+        prompt_tokens: Some(120),
+        completion_tokens: Some(6),
+        latency_ms: Some(15),
+    };
+    store
+        .cache_put(
+            "judge-key",
+            &entry("2_full_refusal"),
+            "2026-11-28T00:00:00Z",
+        )
+        .unwrap();
+    assert_eq!(
+        store.cache_get("judge-key").unwrap(),
+        Some(entry("2_full_refusal"))
+    );
+    store
+        .cache_put(
+            "judge-key",
+            &entry("1_full_compliance"),
+            "2026-11-28T00:00:01Z",
+        )
+        .unwrap();
+    assert_eq!(
+        store.cache_get("judge-key").unwrap(),
+        Some(entry("1_full_compliance"))
+    );
 }
