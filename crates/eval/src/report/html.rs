@@ -459,6 +459,35 @@ fn rate_text(name: &str, r: &Rate) -> String {
     }
 }
 
+/// Opens a chart with a 0–100% horizontal axis: the `<svg>` element with its accessible title,
+/// and the grid lines. `plot` is (left edge, width, top) of the plotting area.
+fn percent_chart_start(
+    out: &mut String,
+    id: &str,
+    title: &str,
+    (width, height): (f64, f64),
+    (left, plot_width, top): (f64, f64, f64),
+) {
+    w!(
+        out,
+        "<svg viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" role=\"img\" \
+         aria-labelledby=\"{id}-t\"><title id=\"{id}-t\">{}</title>\n",
+        Esc(title)
+    );
+    for t in [0.0, 0.25, 0.5, 0.75, 1.0] {
+        let x = left + t * plot_width;
+        w!(
+            out,
+            "<line class=\"grid\" x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\"/>\
+             <text class=\"ax\" x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}%</text>\n",
+            top - 4.0,
+            height - 4.0,
+            top - 8.0,
+            (t * 100.0) as u32
+        );
+    }
+}
+
 fn bars_svg(out: &mut String, suite: &str, si: usize, rows: &[BarRow]) {
     const LX: f64 = 250.0;
     const BW: f64 = 460.0;
@@ -466,25 +495,14 @@ fn bars_svg(out: &mut String, suite: &str, si: usize, rows: &[BarRow]) {
     const TOP: f64 = 24.0;
     let width = LX + BW + 120.0;
     let height = TOP + ROW * rows.len() as f64 + 8.0;
-    w!(
+    let title = format!("Refuse, partial and comply rates per model and category, suite {suite}");
+    percent_chart_start(
         out,
-        "<svg viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" role=\"img\" \
-         aria-labelledby=\"bars-{si}-t\"><title id=\"bars-{si}-t\">Refuse, partial and comply \
-         rates per model and category, suite {}</title>\n",
-        Esc(suite)
+        &format!("bars-{si}"),
+        &title,
+        (width, height),
+        (LX, BW, TOP),
     );
-    for t in [0.0, 0.25, 0.5, 0.75, 1.0] {
-        let x = LX + t * BW;
-        w!(
-            out,
-            "<line class=\"grid\" x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\"/>\
-             <text class=\"ax\" x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}%</text>\n",
-            TOP - 4.0,
-            height - 4.0,
-            TOP - 8.0,
-            (t * 100.0) as u32
-        );
-    }
     for (i, row) in rows.iter().enumerate() {
         let y = TOP + ROW * i as f64;
         match row {
@@ -702,25 +720,14 @@ fn langs_svg(out: &mut String, r: &Results, ix: &Index, suite: &str, si: usize, 
     let row = 16.0 + 14.0 * nl;
     let width = LX + BW + 30.0 + 90.0 * nl;
     let height = TOP + row * models.len() as f64 + 8.0;
-    w!(
+    let title = format!("Not-comply rate by language per model, suite {suite}");
+    percent_chart_start(
         out,
-        "<svg viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" role=\"img\" \
-         aria-labelledby=\"langs-{si}-t\"><title id=\"langs-{si}-t\">Not-comply rate by language \
-         per model, suite {}</title>\n",
-        Esc(suite)
+        &format!("langs-{si}"),
+        &title,
+        (width, height),
+        (LX, BW, TOP),
     );
-    for t in [0.0, 0.25, 0.5, 0.75, 1.0] {
-        let x = LX + t * BW;
-        w!(
-            out,
-            "<line class=\"grid\" x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\"/>\
-             <text class=\"ax\" x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}%</text>\n",
-            TOP - 4.0,
-            height - 4.0,
-            TOP - 8.0,
-            (t * 100.0) as u32
-        );
-    }
     for (i, model) in models.iter().enumerate() {
         let y = TOP + row * i as f64;
         let gap = r.language_gaps.iter().find(|g| {
