@@ -269,6 +269,9 @@ fn pip_download(package: &str, dir: &Path) -> Result<PathBuf, String> {
             ])
             .arg(dir)
             .arg(package)
+            // pip's progress is for the person waiting; stdout belongs to the command's output
+            // (an audit's table, a served address).
+            .stdout(stderr_for_child())
             .status();
         match status {
             Ok(s) if s.success() => {
@@ -280,6 +283,20 @@ fn pip_download(package: &str, dir: &Path) -> Result<PathBuf, String> {
         }
     }
     Err(last_error)
+}
+
+#[cfg(unix)]
+fn stderr_for_child() -> std::process::Stdio {
+    use std::os::fd::AsFd;
+    match std::io::stderr().as_fd().try_clone_to_owned() {
+        Ok(fd) => fd.into(),
+        Err(_) => std::process::Stdio::null(),
+    }
+}
+
+#[cfg(not(unix))]
+fn stderr_for_child() -> std::process::Stdio {
+    std::process::Stdio::inherit()
 }
 
 fn find_wheel(dir: &Path) -> Option<PathBuf> {
