@@ -147,6 +147,9 @@ pub async fn audit(args: AuditArgs, api_key_env: Option<String>) -> Result<()> {
     open.client.max_concurrency = args.concurrency.max(1);
     open.client.max_retries = args.retries;
     open.client.total_timeout = std::time::Duration::from_secs(args.timeout.max(1));
+    // Answers are asked whole, and a server sends the headers of a whole answer only when it is
+    // generated: a slow model or a busy machine must not turn a long answer into an error.
+    open.client.first_token_timeout = open.client.total_timeout;
     let mut models: HashMap<String, Arc<dyn ChatModel>> = HashMap::new();
     for name in &config.models {
         models.insert(name.clone(), open_model(name, &open).await?);

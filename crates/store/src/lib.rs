@@ -1,67 +1,90 @@
 //! Persistence for assay: audit runs, the items they ask, every attempt at every request
-//! with its grades, and a content-addressed answer cache.
+//! with its grades, a content-addressed answer cache, and arena votes.
 //!
 //! # Storage
 //!
-//! Today the store is one SQLite file, opened with [`Store::open`] (a path) or
-//! [`Store::open_url`] (a path, `sqlite:PATH` or `sqlite://PATH`). The file is put in WAL mode
-//! with `synchronous=NORMAL`, a 5 s busy timeout and foreign keys on. Every write is its own
-//! committed transaction — in particular every [`Store::record_answer`] — so a writer killed
-//! with `kill -9` loses at most the answer it was writing: everything it had reported as
-//! recorded is on disk. (`synchronous=NORMAL` in WAL mode survives a crash of the process,
-//! not necessarily a power cut of the machine; that trade is the usual one for WAL.)
+//! The store is either one SQLite file or one PostgreSQL database, behind the same
+//! synchronous API.
+//!
+//! * **SQLite**, opened with [`Store::open`] (a path) or [`Store::open_url`] (a path,
+//!   `sqlite:PATH` or `sqlite://PATH`). The file is put in WAL mode with `synchronous=NORMAL`,
+//!   a 5 s busy timeout and foreign keys on. Every write is its own committed transaction — in
+//!   particular every [`Store::record_answer`] — so a writer killed with `kill -9` loses at
+//!   most the answer it was writing: everything it had reported as recorded is on disk.
+//!   (`synchronous=NORMAL` in WAL mode survives a crash of the process, not necessarily a
+//!   power cut of the machine; that trade is the usual one for WAL.) Several processes may
+//!   share one file on one machine.
+//! * **PostgreSQL**, opened with [`Store::open_url`] and a `postgres://` or `postgresql://`
+//!   URL (`postgres://USER:PASSWORD@HOST:PORT/DATABASE`, with the usual libpq-style query
+//!   parameters such as `connect_timeout`, or `host=/run/postgresql` for a Unix socket). The
+//!   connection does not use TLS (a URL with `sslmode=require` fails to connect), so use it
+//!   on a network you trust. Any number of instances, on any machines, can share one
+//!   database: every write is one committed transaction, and what one instance commits the
+//!   others read. Each `Store` holds one connection, on a worker thread of its own (see
+//!   "Async callers" below). A call that finds the connection lost fails, and the next call
+//!   outside a transaction reconnects. Messages name the database by its URL without the
+//!   password, and so does [`Store::path`].
 //!
 //! # Schema and migrations
 //!
-//! The schema is an ordered list of migrations (`migrations/sqlite/NNNN_*.sql`, compiled in).
-//! Applied versions are recorded in `schema_migrations(version, applied_at)`; opening applies
-//! the missing ones, so opening twice is harmless. A file whose schema is newer than this build
-//! knows ([`SCHEMA_VERSION`]) is refused with an error naming it, rather than written to.
+//! The schema is an ordered list of migrations, one folder per backend
+//! (`migrations/sqlite/NNNN_*.sql`, `migrations/postgres/NNNN_*.sql`, numbered alike, compiled
+//! in). Applied versions are recorded in `schema_migrations(version, applied_at)`; opening
+//! applies the missing ones, so opening twice is harmless. Instances opening one database at
+//! the same moment apply each migration once: SQLite takes its write lock for each migration,
+//! PostgreSQL a transaction-level advisory lock (`pg_advisory_xact_lock`). A database whose
+//! schema is newer than this build knows ([`SCHEMA_VERSION`]) is refused with an error naming
+//! it, rather than written to.
 //!
-//! # PostgreSQL later
+//! # One set of queries
 //!
-//! The store is written so that a PostgreSQL backend can be added without touching callers:
+//! The queries are written once, with SQLite's `?N` placeholders, and turned into
+//! PostgreSQL's `$N` when prepared there. They use nothing backend-specific: column types are
+//! TEXT, BIGINT and INTEGER only; JSON is stored as TEXT and timestamps as RFC 3339 TEXT;
+//! upserts are `INSERT … ON CONFLICT … DO UPDATE`, new ids come back through `RETURNING`, and
+//! "the latest attempt" is `MAX(id)` per request key. Results are ordered in Rust rather than
+//! with `ORDER BY` on text, so the order does not depend on a database's collation. The only
+//! text compared in SQL, a vote's `created_at`, is normalised to one fixed UTC format (see
+//! [`VoteRecord`]) and compared bytewise on both backends.
 //!
-//! * `Store` hides a private backend enum (only SQLite now); the public API is synchronous and
-//!   backend-neutral.
-//! * Column types are TEXT, BIGINT and INTEGER only; JSON is stored as TEXT and timestamps as
-//!   RFC 3339 TEXT (produced by callers, or by this crate in UTC).
-//! * Queries use no SQLite-only functions: upserts are `INSERT … ON CONFLICT … DO UPDATE`, new
-//!   ids come back through `RETURNING`, and "the latest attempt" is `MAX(id)` per request key.
-//!   Results are ordered in Rust rather than with `ORDER BY` on text, so the order does not
-//!   depend on a database's collation. Only the placeholders (`?1` here, `$1` there) and the
-//!   type of `answers.id` will differ.
+//! # Async callers
 //!
-//! [`Store::open_url`] already recognises `postgres://` and `postgresql://` and answers
-//! [`StoreError::Unsupported`].
-//!
-//! `Store` is `Send + Sync`: the connection sits behind a mutex, and every call is short, so
-//! async callers may call it directly.
+//! `Store` is `Send + Sync` and its methods are synchronous and short, so async code (axum
+//! handlers, the audit runner) calls them directly, from any runtime flavour. SQLite's
+//! connection sits behind a mutex. The synchronous PostgreSQL client cannot be used on a
+//! thread inside a tokio runtime (it blocks on a runtime of its own, which panics there), so
+//! it lives on a dedicated thread that the store sends each statement to over a std channel.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
-use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
-/// The SQLite migrations, in order; migration `i` (0-based) brings the schema to version `i + 1`.
-/// Append only: an applied migration must never change.
-const SQLITE_MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/0001_init.sql")];
+mod db;
+mod pg;
+mod sqlite;
+
+use db::{params, DbError, DbRow, TxKind, Value};
+use pg::PgClient;
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = SQLITE_MIGRATIONS.len() as i64;
+pub const SCHEMA_VERSION: i64 = sqlite::MIGRATIONS.len() as i64;
 
-/// How long a write waits for another process holding the database lock before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+// The backends' migrations are numbered alike.
+const _: () = assert!(sqlite::MIGRATIONS.len() == pg::MIGRATIONS.len());
 
 /// How many run ids an "unknown run" error lists, so a large store does not flood the terminal.
 const MAX_LISTED_RUNS: usize = 10;
 
-/// Everything that can go wrong in the store. Each error names the database file, and the run
-/// or answer concerned where there is one.
+/// The values [`VoteRecord::winner`] may take.
+pub const VOTE_WINNERS: [&str; 4] = ["model_a", "model_b", "tie", "tie (bothbad)"];
+
+/// Everything that can go wrong in the store. Each error names the database — the file, or
+/// the PostgreSQL URL without its password, in the `path` fields — and the run, answer or
+/// battle concerned where there is one.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The directory that should hold the database could not be created.
@@ -79,6 +102,22 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
+    /// PostgreSQL (or the connection to it) refused an operation; `context` says which.
+    #[error("database {}: {context}: {}", .path.display(), pg::error_chain(.source))]
+    Postgres {
+        path: PathBuf,
+        context: String,
+        #[source]
+        source: postgres::Error,
+    },
+    /// The PostgreSQL connection could not be used at all: its thread stopped, or it was lost
+    /// in the middle of a transaction (which the server then rolls back).
+    #[error("database {}: {context}: {detail}", .path.display())]
+    Disconnected {
+        path: PathBuf,
+        context: String,
+        detail: String,
+    },
     /// The database was written by a newer assay than this one.
     #[error(
         "database {} has schema version {found}, but this assay knows only up to version \
@@ -90,7 +129,8 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
-    /// A database URL this build cannot open (e.g. PostgreSQL, not built yet).
+    /// A database URL this build cannot open (an unknown scheme, or a file where SQLite cannot
+    /// use WAL mode).
     #[error("{0}")]
     Unsupported(String),
     /// A database URL or path that cannot be understood at all.
@@ -142,8 +182,16 @@ pub enum StoreError {
         what: String,
         value: u64,
     },
+    /// A value given to the store that it refuses to write (a timestamp that is not RFC 3339,
+    /// an unknown vote winner, …).
+    #[error("database {}: cannot store {what}: {detail}", .path.display())]
+    InvalidValue {
+        path: PathBuf,
+        what: String,
+        detail: String,
+    },
     /// A value read back from the database is not what this crate writes (bad JSON, a negative
-    /// count, …): the file was changed by something else or is damaged.
+    /// count, …): the database was changed by something else or is damaged.
     #[error("database {}: {what} holds an invalid value: {detail}", .path.display())]
     Corrupt {
         path: PathBuf,
@@ -291,13 +339,48 @@ pub struct CachedAnswer {
     pub latency_ms: Option<u64>,
 }
 
-/// The database behind a [`Store`]. Private so that adding PostgreSQL changes no caller.
+/// One arena vote: which of two anonymous models won a battle, with both conversations.
+///
+/// `created_at` and `battle_started_at` are RFC 3339 timestamps in any offset; the store
+/// normalises them to UTC with milliseconds (`2024-05-01T10:00:00.000Z`), and that is what
+/// reading them back gives. A single fixed format makes text order time order, which
+/// [`Store::votes`] and [`Store::votes_by_voter_since`] rely on (and which would not hold for
+/// `…10:00:00Z` against `…10:00:00.5Z`, nor across offsets).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VoteRecord {
+    pub battle_id: String,
+    /// RFC 3339 time of the vote.
+    pub created_at: String,
+    /// RFC 3339 time the battle started.
+    pub battle_started_at: String,
+    pub model_a: String,
+    pub model_b: String,
+    /// One of [`VOTE_WINNERS`]: `model_a`, `model_b`, `tie` or `tie (bothbad)`.
+    pub winner: String,
+    /// `[{"role": .., "content": ..}, ...]`, stored as JSON text.
+    pub conversation_a: serde_json::Value,
+    pub conversation_b: serde_json::Value,
+    /// The detected language of the first prompt ("English", "Chinese", ...).
+    pub language: String,
+    pub voter_id: String,
+    pub ip_hash: String,
+    /// Whether a model revealed its identity during the battle.
+    pub identity_leak: bool,
+    pub turns: u32,
+    /// Anything else about the vote (style features, sampler information, ...), stored as
+    /// JSON text.
+    pub metadata: serde_json::Value,
+}
+
+/// The database behind a [`Store`]. Private so that callers do not depend on which.
 enum Backend {
     Sqlite(Mutex<Connection>),
+    Postgres(Mutex<PgClient>),
 }
 
 /// The store: one open database.
 pub struct Store {
+    /// The file, or the PostgreSQL URL without its password; what messages name.
     path: PathBuf,
     backend: Backend,
 }
@@ -305,6 +388,67 @@ pub struct Store {
 impl fmt::Debug for Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+/// Exclusive use of the store's connection, for one statement or one transaction.
+enum Session<'a> {
+    Sqlite(MutexGuard<'a, Connection>),
+    Postgres(MutexGuard<'a, PgClient>),
+}
+
+impl Session<'_> {
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        match self {
+            Session::Sqlite(conn) => sqlite::execute(conn, sql, params),
+            Session::Postgres(client) => client.execute(sql, params),
+        }
+    }
+
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<DbRow>, DbError> {
+        match self {
+            Session::Sqlite(conn) => sqlite::query(conn, sql, params),
+            Session::Postgres(client) => client.query(sql, params),
+        }
+    }
+
+    /// Runs several statements without parameters (a migration).
+    fn batch(&mut self, sql: &str) -> Result<(), DbError> {
+        match self {
+            Session::Sqlite(conn) => sqlite::batch(conn, sql),
+            Session::Postgres(client) => client.batch(sql),
+        }
+    }
+
+    fn begin(&mut self, kind: TxKind) -> Result<(), DbError> {
+        match self {
+            Session::Sqlite(conn) => sqlite::batch(conn, sqlite::begin_sql(kind)),
+            Session::Postgres(client) => client.begin(kind),
+        }
+    }
+
+    fn end(&mut self, sql: &str) -> Result<(), DbError> {
+        match self {
+            Session::Sqlite(conn) => sqlite::batch(conn, sql),
+            Session::Postgres(client) => client.end(sql),
+        }
+    }
+}
+
+/// An open transaction: rolled back when dropped uncommitted — on an error, and on a panic —
+/// so the connection is never left inside a transaction.
+struct Transaction<'s, 'a> {
+    session: &'s mut Session<'a>,
+    open: bool,
+}
+
+impl Drop for Transaction<'_, '_> {
+    fn drop(&mut self) {
+        if self.open {
+            // Nothing to do about a failed rollback: SQLite may have rolled back already, and
+            // PostgreSQL ends a transaction whose connection is lost.
+            let _ = self.session.end("ROLLBACK");
+        }
     }
 }
 
@@ -318,6 +462,20 @@ const ANSWER_COLUMNS: &str = "a.id, a.run_id, a.model, a.suite, a.item_id, a.lan
 const LATEST_IDS: &str = "SELECT MAX(id) AS id FROM answers WHERE run_id = ?1 \
      GROUP BY model, suite, item_id, lang, sample";
 
+/// [`LATEST_IDS`] for every run at once.
+const ALL_LATEST_IDS: &str = "SELECT MAX(id) AS id FROM answers \
+     GROUP BY run_id, model, suite, item_id, lang, sample";
+
+/// Answered, error and cached counts over answers `a`, for [`RunCounts`].
+const COUNT_COLUMNS: &str = "COALESCE(SUM(CASE WHEN a.error IS NULL THEN 1 ELSE 0 END), 0), \
+     COALESCE(SUM(CASE WHEN a.error IS NOT NULL THEN 1 ELSE 0 END), 0), \
+     COALESCE(SUM(CASE WHEN a.error IS NULL AND a.cached <> 0 THEN 1 ELSE 0 END), 0)";
+
+/// The columns of `votes`, in the order [`raw_vote`] reads them.
+const VOTE_COLUMNS: &str = "battle_id, created_at, battle_started_at, model_a, model_b, \
+     winner, conversation_a, conversation_b, language, voter_id, ip_hash, identity_leak, \
+     turns, metadata";
+
 impl Store {
     /// Opens (creating it, and its parent directories, if need be) the SQLite database at
     /// `path`, and brings its schema up to date.
@@ -328,58 +486,31 @@ impl Store {
                 source,
             })?;
         }
-        let sql_err = |context: &str| {
-            let context = context.to_string();
-            move |source| StoreError::Sqlite {
-                path: path.to_path_buf(),
-                context,
-                source,
-            }
-        };
-        let mut conn = Connection::open(path).map_err(sql_err("cannot open"))?;
-        conn.busy_timeout(BUSY_TIMEOUT)
-            .map_err(sql_err("cannot set the busy timeout"))?;
-        let mode: String = conn
-            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-            .map_err(sql_err("cannot switch to WAL mode"))?;
-        // SQLite answers with the mode it is in; it keeps the old one when WAL is impossible
-        // (e.g. on some network filesystems), and we rely on WAL for readers during a run.
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Unsupported(format!(
-                "database {}: cannot use WAL mode (SQLite stays in {mode:?} mode); \
-                 put the database on a local filesystem",
-                path.display()
-            )));
-        }
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(sql_err("cannot set synchronous=NORMAL"))?;
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .map_err(sql_err("cannot turn foreign keys on"))?;
-        migrate_sqlite(&mut conn, path)?;
-        Ok(Store {
+        let conn = sqlite::open(path)?;
+        let store = Store {
             path: path.to_path_buf(),
             backend: Backend::Sqlite(Mutex::new(conn)),
-        })
+        };
+        store.migrate()?;
+        Ok(store)
     }
 
     /// Opens a database by URL: a plain path, `sqlite:PATH` or `sqlite://PATH`
-    /// (`sqlite:///abs/path` is absolute). `postgres://…` and `postgresql://…` are recognised
-    /// but answer [`StoreError::Unsupported`] until that backend is built.
+    /// (`sqlite:///abs/path` is absolute) for SQLite; `postgres://…` or `postgresql://…` for
+    /// PostgreSQL, e.g. `postgres://assay:PASSWORD@db.example:5432/assay`. The PostgreSQL
+    /// database must exist; its tables are created (migrated) here.
     pub fn open_url(url: &str) -> Result<Store, StoreError> {
         let url = url.trim();
+        if pg::is_postgres_url(url) {
+            return Store::open_postgres(url);
+        }
         if let Some((scheme, _)) = url.split_once("://") {
             let scheme = scheme.to_ascii_lowercase();
-            if scheme == "postgres" || scheme == "postgresql" {
-                // Only the scheme is echoed: the rest of the URL may hold a password.
-                return Err(StoreError::Unsupported(format!(
-                    "PostgreSQL support is not built yet: cannot open a {scheme}:// URL; \
-                     use a SQLite file (a path, sqlite:PATH or sqlite://PATH) for now"
-                )));
-            }
             if scheme != "sqlite" && scheme.chars().all(|c| c.is_ascii_alphanumeric()) {
                 return Err(StoreError::Unsupported(format!(
                     "unsupported database URL scheme {scheme}://; use a SQLite file \
-                     (a path, sqlite:PATH or sqlite://PATH)"
+                     (a path, sqlite:PATH or sqlite://PATH) or a PostgreSQL URL \
+                     (postgres://USER:PASSWORD@HOST:PORT/DATABASE)"
                 )));
             }
         }
@@ -395,30 +526,46 @@ impl Store {
         Store::open(Path::new(path))
     }
 
-    /// The database file.
+    fn open_postgres(url: &str) -> Result<Store, StoreError> {
+        // Only the redacted URL is ever echoed: the rest may hold a password.
+        let name = pg::redact(url);
+        let config = pg::config(url).map_err(|detail| {
+            StoreError::InvalidUrl(format!("database URL {name} is invalid: {detail}"))
+        })?;
+        let path = PathBuf::from(name);
+        let client = PgClient::connect(config)
+            .map_err(|e| db_error(&path, "cannot connect".to_string(), e))?;
+        let store = Store {
+            path,
+            backend: Backend::Postgres(Mutex::new(client)),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// The database file; for PostgreSQL, the database's URL without its password.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// The schema version of the open database (after migration, [`SCHEMA_VERSION`]).
     pub fn schema_version(&self) -> Result<i64, StoreError> {
-        let conn = self.lock();
-        current_version(&conn).map_err(self.sql_err(|| "cannot read the schema version".into()))
+        self.current_version(&mut self.session())
     }
 
     /// Creates a run; fails with [`StoreError::RunExists`] if its id is taken.
     pub fn create_run(&self, run: &NewRun) -> Result<(), StoreError> {
         let config = self.encode(&run.config, || format!("the config of run {:?}", run.id))?;
-        let conn = self.lock();
         // DO NOTHING plus a row count tells "exists" apart from real failures without parsing
-        // error messages, and works the same in PostgreSQL.
-        let inserted = conn
+        // error messages, and works the same on both backends.
+        let inserted = self
+            .session()
             .execute(
                 "INSERT INTO runs (id, created_at, finished_at, status, config) \
                  VALUES (?1, ?2, NULL, ?3, ?4) ON CONFLICT (id) DO NOTHING",
-                params![run.id, run.created_at, run.status, config],
+                params![&run.id, &run.created_at, &run.status, config],
             )
-            .map_err(self.sql_err(|| format!("cannot create run {:?}", run.id)))?;
+            .map_err(self.db_err(|| format!("cannot create run {:?}", run.id)))?;
         if inserted == 0 {
             return Err(StoreError::RunExists {
                 path: self.path.clone(),
@@ -436,13 +583,13 @@ impl Store {
         status: &str,
         finished_at: Option<&str>,
     ) -> Result<(), StoreError> {
-        let conn = self.lock();
-        let updated = conn
+        let updated = self
+            .session()
             .execute(
                 "UPDATE runs SET status = ?2, finished_at = ?3 WHERE id = ?1",
                 params![id, status, finished_at],
             )
-            .map_err(self.sql_err(|| format!("cannot set the status of run {id:?}")))?;
+            .map_err(self.db_err(|| format!("cannot set the status of run {id:?}")))?;
         if updated == 0 {
             return Err(self.unknown_run(id));
         }
@@ -451,44 +598,61 @@ impl Store {
 
     /// The run with this exact id, if any.
     pub fn run(&self, id: &str) -> Result<Option<RunRow>, StoreError> {
-        let conn = self.lock();
-        let raw = conn
-            .query_row(
-                "SELECT id, created_at, finished_at, status, config FROM runs WHERE id = ?1",
-                params![id],
-                raw_run,
-            )
-            .optional()
-            .map_err(self.sql_err(|| format!("cannot read run {id:?}")))?;
-        raw.map(|raw| self.run_row(raw)).transpose()
+        let raws = self.select(
+            &mut self.session(),
+            "SELECT id, created_at, finished_at, status, config FROM runs WHERE id = ?1",
+            params![id],
+            || format!("cannot read run {id:?}"),
+            "runs",
+            raw_run,
+        )?;
+        raws.into_iter()
+            .next()
+            .map(|raw| self.run_row(raw))
+            .transpose()
     }
 
     /// Every run with its counts, newest first (by `created_at`, then id).
     pub fn runs(&self) -> Result<Vec<RunSummary>, StoreError> {
-        let mut conn = self.lock();
+        let context = || "cannot list runs".to_string();
         // One read transaction, so the runs and their counts are one consistent snapshot even
         // while another process writes.
-        let tx = conn
-            .transaction()
-            .map_err(self.sql_err(|| "cannot list runs".into()))?;
-        let raws = {
-            let mut stmt = tx
-                .prepare("SELECT id, created_at, finished_at, status, config FROM runs")
-                .map_err(self.sql_err(|| "cannot list runs".into()))?;
-            let rows = stmt
-                .query_map([], raw_run)
-                .map_err(self.sql_err(|| "cannot list runs".into()))?;
-            rows.collect::<Result<Vec<_>, _>>()
-                .map_err(self.sql_err(|| "cannot list runs".into()))?
-        };
-        let mut summaries = Vec::with_capacity(raws.len());
-        for raw in raws {
-            let counts = self.counts(&tx, &raw.id)?;
-            summaries.push(RunSummary {
-                run: self.run_row(raw)?,
-                counts,
-            });
-        }
+        let (raws, counts) = self.transaction(TxKind::Read, context, |s| {
+            let raws = self.select(
+                s,
+                "SELECT id, created_at, finished_at, status, config FROM runs",
+                params![],
+                context,
+                "runs",
+                raw_run,
+            )?;
+            let counts = self.select(
+                s,
+                &format!(
+                    "SELECT a.run_id, {COUNT_COLUMNS} FROM answers a \
+                     JOIN ({ALL_LATEST_IDS}) l ON a.id = l.id GROUP BY a.run_id"
+                ),
+                params![],
+                context,
+                "answers",
+                |row| Ok((row.get::<String>(0)?, raw_counts(row, 1)?)),
+            )?;
+            Ok((raws, counts))
+        })?;
+        let mut counts: HashMap<String, (i64, i64, i64)> = counts.into_iter().collect();
+        let mut summaries = raws
+            .into_iter()
+            .map(|raw| {
+                let counts = match counts.remove(&raw.id) {
+                    Some(raw_counts) => self.run_counts_from(raw_counts, &raw.id)?,
+                    None => RunCounts::default(),
+                };
+                Ok(RunSummary {
+                    run: self.run_row(raw)?,
+                    counts,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
         sort_newest_first(&mut summaries, |s| (&s.run.created_at, &s.run.id));
         Ok(summaries)
     }
@@ -497,17 +661,14 @@ impl Store {
     /// that only one id starts with. When nothing matches the error lists the newest runs;
     /// when several do it lists them all.
     pub fn resolve_run(&self, reference: &str) -> Result<String, StoreError> {
-        let mut runs: Vec<(String, String)> = {
-            let conn = self.lock();
-            let mut stmt = conn
-                .prepare("SELECT id, created_at FROM runs")
-                .map_err(self.sql_err(|| "cannot list runs".into()))?;
-            let rows = stmt
-                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
-                .map_err(self.sql_err(|| "cannot list runs".into()))?;
-            rows.collect::<Result<_, _>>()
-                .map_err(self.sql_err(|| "cannot list runs".into()))?
-        };
+        let mut runs: Vec<(String, String)> = self.select(
+            &mut self.session(),
+            "SELECT id, created_at FROM runs",
+            params![],
+            || "cannot list runs".to_string(),
+            "runs",
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?;
         sort_newest_first(&mut runs, |(id, created_at)| (created_at, id));
         let ids: Vec<String> = runs.into_iter().map(|(id, _)| id).collect();
         let not_found = || StoreError::RunNotFound {
@@ -553,15 +714,11 @@ impl Store {
                 })
             })
             .collect::<Result<_, _>>()?;
-        let mut conn = self.lock();
         let context = || format!("cannot store the items of run {run_id:?}");
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(self.sql_err(context))?;
-        self.require_run(&tx, run_id)?;
-        {
-            let mut stmt = tx
-                .prepare(
+        self.transaction(TxKind::Write, context, |s| {
+            self.require_run(s, run_id)?;
+            for (item, choices) in items.iter().zip(choices) {
+                s.execute(
                     "INSERT INTO items (run_id, suite, item_id, lang, category, kind, expect, \
                      prompt, choices, answer_key) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
@@ -569,61 +726,53 @@ impl Store {
                      category = excluded.category, kind = excluded.kind, \
                      expect = excluded.expect, prompt = excluded.prompt, \
                      choices = excluded.choices, answer_key = excluded.answer_key",
+                    params![
+                        run_id,
+                        &item.suite,
+                        &item.item_id,
+                        &item.lang,
+                        &item.category,
+                        &item.kind,
+                        item.expect.as_deref(),
+                        &item.prompt,
+                        choices,
+                        item.answer_key.as_deref(),
+                    ],
                 )
-                .map_err(self.sql_err(context))?;
-            for (item, choices) in items.iter().zip(&choices) {
-                stmt.execute(params![
-                    run_id,
-                    item.suite,
-                    item.item_id,
-                    item.lang,
-                    item.category,
-                    item.kind,
-                    item.expect,
-                    item.prompt,
-                    choices,
-                    item.answer_key,
-                ])
-                .map_err(self.sql_err(|| {
+                .map_err(self.db_err(|| {
                     format!(
                         "cannot store item {}/{} ({}) of run {run_id:?}",
                         item.suite, item.item_id, item.lang
                     )
                 }))?;
             }
-        }
-        tx.commit().map_err(self.sql_err(context))
+            Ok(())
+        })
     }
 
     /// A run's items, ordered by suite, item id and language.
     pub fn items(&self, run_id: &str) -> Result<Vec<ItemRow>, StoreError> {
-        let context = || format!("cannot read the items of run {run_id:?}");
-        let raws: Vec<RawItem> = {
-            let conn = self.lock();
-            let mut stmt = conn
-                .prepare(
-                    "SELECT suite, item_id, category, kind, expect, lang, prompt, choices, \
-                     answer_key FROM items WHERE run_id = ?1",
-                )
-                .map_err(self.sql_err(context))?;
-            let rows = stmt
-                .query_map(params![run_id], |row| {
-                    Ok(RawItem {
-                        suite: row.get(0)?,
-                        item_id: row.get(1)?,
-                        category: row.get(2)?,
-                        kind: row.get(3)?,
-                        expect: row.get(4)?,
-                        lang: row.get(5)?,
-                        prompt: row.get(6)?,
-                        choices: row.get(7)?,
-                        answer_key: row.get(8)?,
-                    })
+        let raws = self.select(
+            &mut self.session(),
+            "SELECT suite, item_id, category, kind, expect, lang, prompt, choices, \
+             answer_key FROM items WHERE run_id = ?1",
+            params![run_id],
+            || format!("cannot read the items of run {run_id:?}"),
+            "items",
+            |row| {
+                Ok(RawItem {
+                    suite: row.get(0)?,
+                    item_id: row.get(1)?,
+                    category: row.get(2)?,
+                    kind: row.get(3)?,
+                    expect: row.get(4)?,
+                    lang: row.get(5)?,
+                    prompt: row.get(6)?,
+                    choices: row.get(7)?,
+                    answer_key: row.get(8)?,
                 })
-                .map_err(self.sql_err(context))?;
-            rows.collect::<Result<_, _>>()
-                .map_err(self.sql_err(context))?
-        };
+            },
+        )?;
         let mut items = raws
             .into_iter()
             .map(|raw| {
@@ -653,7 +802,7 @@ impl Store {
     pub fn record_answer(&self, answer: &AnswerRecord) -> Result<i64, StoreError> {
         let run_id = answer.run_id.as_str();
         let key = &answer.key;
-        // Everything that can fail without the database is done before taking the lock.
+        // Everything that can fail without the database is done before taking the connection.
         let what =
             |name: &'static str| move || format!("the {name} of an answer of run {run_id:?}");
         let seed = self.db_int(answer.seed, what("seed"))?;
@@ -679,15 +828,10 @@ impl Store {
                 key.model, key.suite, key.item_id, key.lang, key.sample
             )
         };
-        let mut conn = self.lock();
-        // IMMEDIATE takes the write lock up front, so a concurrent writer in another process
-        // waits (busy timeout) instead of failing on a read-to-write upgrade.
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(self.sql_err(context))?;
-        self.require_run(&tx, run_id)?;
-        let id: i64 = tx
-            .query_row(
+        self.transaction(TxKind::Write, context, |s| {
+            self.require_run(s, run_id)?;
+            let ids = self.select(
+                s,
                 "INSERT INTO answers (run_id, model, suite, item_id, lang, sample, seed, \
                  cache_key, request, text, error, finish_reason, prompt_tokens, \
                  completion_tokens, latency_ms, cached, started_at) \
@@ -695,46 +839,54 @@ impl Store {
                  ?17) RETURNING id",
                 params![
                     run_id,
-                    key.model,
-                    key.suite,
-                    key.item_id,
-                    key.lang,
+                    &key.model,
+                    &key.suite,
+                    &key.item_id,
+                    &key.lang,
                     i64::from(key.sample),
                     seed,
-                    answer.cache_key,
+                    &answer.cache_key,
                     request,
-                    answer.text,
-                    answer.error,
-                    answer.finish_reason,
+                    answer.text.as_deref(),
+                    answer.error.as_deref(),
+                    answer.finish_reason.as_deref(),
                     prompt_tokens,
                     completion_tokens,
                     latency_ms,
-                    i64::from(answer.cached),
-                    answer.started_at,
+                    answer.cached,
+                    &answer.started_at,
                 ],
-                |row| row.get(0),
-            )
-            .map_err(self.sql_err(context))?;
-        for (grade, detail) in answer.grades.iter().zip(&details) {
-            upsert_grade(&tx, id, grade, detail.as_deref()).map_err(self.sql_err(context))?;
-        }
-        if let (None, Some(text)) = (&answer.error, &answer.text) {
-            tx.execute(
-                UPSERT_CACHE,
-                params![
-                    answer.cache_key,
-                    text,
-                    answer.finish_reason,
-                    prompt_tokens,
-                    completion_tokens,
-                    latency_ms,
-                    answer.started_at,
-                ],
-            )
-            .map_err(self.sql_err(context))?;
-        }
-        tx.commit().map_err(self.sql_err(context))?;
-        Ok(id)
+                context,
+                "answers",
+                |row| row.get::<i64>(0),
+            )?;
+            let Some(&id) = ids.first() else {
+                return Err(self.corrupt(
+                    "the new answer's id".to_string(),
+                    "the insert returned no row".to_string(),
+                ));
+            };
+            for (grade, detail) in answer.grades.iter().zip(&details) {
+                self.upsert_grade(s, id, grade, detail.as_deref())
+                    .map_err(self.db_err(context))?;
+            }
+            if let (None, Some(text)) = (&answer.error, &answer.text) {
+                s.execute(
+                    UPSERT_CACHE,
+                    params![
+                        &answer.cache_key,
+                        text,
+                        answer.finish_reason.as_deref(),
+                        prompt_tokens,
+                        completion_tokens,
+                        latency_ms,
+                        &answer.started_at,
+                    ],
+                )
+                .map_err(self.db_err(context))?;
+            }
+            Ok(id)
+        })
     }
 
     /// Puts an answer in the cache that is not an audit answer of its own (a judge's verdict,
@@ -750,21 +902,20 @@ impl Store {
         let completion_tokens =
             self.db_int_opt(answer.completion_tokens, what("completion_tokens"))?;
         let latency_ms = self.db_int_opt(answer.latency_ms, what("latency_ms"))?;
-        let context = || format!("cannot write cache entry {cache_key:?}");
-        let conn = self.lock();
-        conn.execute(
-            UPSERT_CACHE,
-            params![
-                cache_key,
-                answer.text,
-                answer.finish_reason,
-                prompt_tokens,
-                completion_tokens,
-                latency_ms,
-                created_at,
-            ],
-        )
-        .map_err(self.sql_err(context))?;
+        self.session()
+            .execute(
+                UPSERT_CACHE,
+                params![
+                    cache_key,
+                    &answer.text,
+                    answer.finish_reason.as_deref(),
+                    prompt_tokens,
+                    completion_tokens,
+                    latency_ms,
+                    created_at,
+                ],
+            )
+            .map_err(self.db_err(|| format!("cannot write cache entry {cache_key:?}")))?;
         Ok(())
     }
 
@@ -783,76 +934,68 @@ impl Store {
                 grade.grader
             )
         };
-        let mut conn = self.lock();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(self.sql_err(context))?;
-        let exists = tx
-            .query_row(
+        self.transaction(TxKind::Write, context, |s| {
+            let found = self.select(
+                s,
                 "SELECT 1 FROM answers WHERE id = ?1",
                 params![answer_id],
+                context,
+                "answers",
                 |_| Ok(()),
-            )
-            .optional()
-            .map_err(self.sql_err(context))?
-            .is_some();
-        if !exists {
-            return Err(StoreError::UnknownAnswer {
-                path: self.path.clone(),
-                id: answer_id,
-            });
-        }
-        upsert_grade(&tx, answer_id, grade, detail.as_deref()).map_err(self.sql_err(context))?;
-        tx.commit().map_err(self.sql_err(context))
+            )?;
+            if found.is_empty() {
+                return Err(StoreError::UnknownAnswer {
+                    path: self.path.clone(),
+                    id: answer_id,
+                });
+            }
+            self.upsert_grade(s, answer_id, grade, detail.as_deref())
+                .map_err(self.db_err(context))?;
+            Ok(())
+        })
     }
 
     /// The latest attempt (highest id) of every request key of a run, with its grades
     /// (ordered by grader), ordered by model, suite, item id, language and sample.
     pub fn latest_answers(&self, run_id: &str) -> Result<Vec<StoredAnswer>, StoreError> {
         let context = || format!("cannot read the answers of run {run_id:?}");
-        let (raws, raw_grades) = {
-            let mut conn = self.lock();
-            // One read transaction so answers and grades are one snapshot.
-            let tx = conn.transaction().map_err(self.sql_err(context))?;
-            let raws: Vec<RawAnswer> = {
-                let mut stmt = tx
-                    .prepare(&format!(
-                        "SELECT {ANSWER_COLUMNS} FROM answers a JOIN ({LATEST_IDS}) l \
-                         ON a.id = l.id"
+        // One read transaction so answers and grades are one snapshot.
+        let (raws, raw_grades) = self.transaction(TxKind::Read, context, |s| {
+            let raws = self.select(
+                s,
+                &format!(
+                    "SELECT {ANSWER_COLUMNS} FROM answers a JOIN ({LATEST_IDS}) l \
+                     ON a.id = l.id"
+                ),
+                params![run_id],
+                context,
+                "answers",
+                raw_answer,
+            )?;
+            let raw_grades = self.select(
+                s,
+                &format!(
+                    "SELECT g.answer_id, g.grader, g.version, g.label, g.rule, g.detail \
+                     FROM grades g JOIN ({LATEST_IDS}) l ON g.answer_id = l.id"
+                ),
+                params![run_id],
+                context,
+                "grades",
+                |row| {
+                    Ok((
+                        row.get::<i64>(0)?,
+                        RawGrade {
+                            grader: row.get(1)?,
+                            version: row.get(2)?,
+                            label: row.get(3)?,
+                            rule: row.get(4)?,
+                            detail: row.get(5)?,
+                        },
                     ))
-                    .map_err(self.sql_err(context))?;
-                let rows = stmt
-                    .query_map(params![run_id], raw_answer)
-                    .map_err(self.sql_err(context))?;
-                rows.collect::<Result<_, _>>()
-                    .map_err(self.sql_err(context))?
-            };
-            let raw_grades: Vec<(i64, RawGrade)> = {
-                let mut stmt = tx
-                    .prepare(&format!(
-                        "SELECT g.answer_id, g.grader, g.version, g.label, g.rule, g.detail \
-                         FROM grades g JOIN ({LATEST_IDS}) l ON g.answer_id = l.id"
-                    ))
-                    .map_err(self.sql_err(context))?;
-                let rows = stmt
-                    .query_map(params![run_id], |row| {
-                        Ok((
-                            row.get(0)?,
-                            RawGrade {
-                                grader: row.get(1)?,
-                                version: row.get(2)?,
-                                label: row.get(3)?,
-                                rule: row.get(4)?,
-                                detail: row.get(5)?,
-                            },
-                        ))
-                    })
-                    .map_err(self.sql_err(context))?;
-                rows.collect::<Result<_, _>>()
-                    .map_err(self.sql_err(context))?
-            };
-            (raws, raw_grades)
-        };
+                },
+            )?;
+            Ok((raws, raw_grades))
+        })?;
 
         let mut grades: HashMap<i64, Vec<GradeRecord>> = HashMap::new();
         for (answer_id, raw) in raw_grades {
@@ -881,29 +1024,23 @@ impl Store {
     /// The request keys of a run that have at least one successful attempt (`error IS NULL`),
     /// whatever their latest attempt — what a resumed run need not ask again.
     pub fn answered_keys(&self, run_id: &str) -> Result<HashSet<RequestKey>, StoreError> {
-        let context = || format!("cannot read the answered requests of run {run_id:?}");
-        let raws: Vec<(String, String, String, String, i64)> = {
-            let conn = self.lock();
-            let mut stmt = conn
-                .prepare(
-                    "SELECT DISTINCT model, suite, item_id, lang, sample FROM answers \
-                     WHERE run_id = ?1 AND error IS NULL",
-                )
-                .map_err(self.sql_err(context))?;
-            let rows = stmt
-                .query_map(params![run_id], |row| {
-                    Ok((
-                        row.get(0)?,
-                        row.get(1)?,
-                        row.get(2)?,
-                        row.get(3)?,
-                        row.get(4)?,
-                    ))
-                })
-                .map_err(self.sql_err(context))?;
-            rows.collect::<Result<_, _>>()
-                .map_err(self.sql_err(context))?
-        };
+        let raws: Vec<(String, String, String, String, i64)> = self.select(
+            &mut self.session(),
+            "SELECT DISTINCT model, suite, item_id, lang, sample FROM answers \
+             WHERE run_id = ?1 AND error IS NULL",
+            params![run_id],
+            || format!("cannot read the answered requests of run {run_id:?}"),
+            "answers",
+            |row| {
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                ))
+            },
+        )?;
         raws.into_iter()
             .map(|(model, suite, item_id, lang, sample)| {
                 Ok(RequestKey {
@@ -919,7 +1056,6 @@ impl Store {
 
     /// The cached answer for a cache key, if a successful attempt stored one.
     pub fn cache_get(&self, cache_key: &str) -> Result<Option<CachedAnswer>, StoreError> {
-        let context = || format!("cannot read cache entry {cache_key:?}");
         type RawCached = (
             String,
             Option<String>,
@@ -927,26 +1063,25 @@ impl Store {
             Option<i64>,
             Option<i64>,
         );
-        let raw: Option<RawCached> = {
-            let conn = self.lock();
-            conn.query_row(
-                "SELECT text, finish_reason, prompt_tokens, completion_tokens, latency_ms \
-                 FROM cache WHERE cache_key = ?1",
-                params![cache_key],
-                |row| {
-                    Ok((
-                        row.get(0)?,
-                        row.get(1)?,
-                        row.get(2)?,
-                        row.get(3)?,
-                        row.get(4)?,
-                    ))
-                },
-            )
-            .optional()
-            .map_err(self.sql_err(context))?
-        };
-        let Some((text, finish_reason, prompt, completion, latency)) = raw else {
+        let raws: Vec<RawCached> = self.select(
+            &mut self.session(),
+            "SELECT text, finish_reason, prompt_tokens, completion_tokens, latency_ms \
+             FROM cache WHERE cache_key = ?1",
+            params![cache_key],
+            || format!("cannot read cache entry {cache_key:?}"),
+            "cache",
+            |row| {
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                ))
+            },
+        )?;
+        let Some((text, finish_reason, prompt, completion, latency)) = raws.into_iter().next()
+        else {
             return Ok(None);
         };
         let what = |column: &'static str| move || format!("{column} of cache entry {cache_key:?}");
@@ -961,31 +1096,172 @@ impl Store {
 
     /// A run's counts over the latest attempt of each request. Zero for an unknown run.
     pub fn run_counts(&self, run_id: &str) -> Result<RunCounts, StoreError> {
-        let conn = self.lock();
-        self.counts(&conn, run_id)
+        let raws = self.select(
+            &mut self.session(),
+            &format!("SELECT {COUNT_COLUMNS} FROM answers a JOIN ({LATEST_IDS}) l ON a.id = l.id"),
+            params![run_id],
+            || format!("cannot count the answers of run {run_id:?}"),
+            "answers",
+            |row| raw_counts(row, 0),
+        )?;
+        match raws.into_iter().next() {
+            Some(raw) => self.run_counts_from(raw, run_id),
+            None => Ok(RunCounts::default()),
+        }
+    }
+
+    /// Stores a vote, unless its battle already has one: then nothing is written and the
+    /// answer is `Ok(false)`. The database enforces one vote per battle (`battle_id` is
+    /// unique), so this holds across any number of instances sharing it. The timestamps are
+    /// normalised as [`VoteRecord`] says; a timestamp that is not RFC 3339, an empty battle
+    /// id or a winner not in [`VOTE_WINNERS`] is refused with [`StoreError::InvalidValue`].
+    pub fn record_vote(&self, vote: &VoteRecord) -> Result<bool, StoreError> {
+        let battle = vote.battle_id.as_str();
+        if battle.is_empty() {
+            return Err(self.invalid("a vote".to_string(), "its battle id is empty".to_string()));
+        }
+        if !VOTE_WINNERS.contains(&vote.winner.as_str()) {
+            return Err(self.invalid(
+                format!("the vote on battle {battle:?}"),
+                format!(
+                    "its winner {:?} is not one of {}",
+                    vote.winner,
+                    VOTE_WINNERS.map(|w| format!("{w:?}")).join(", ")
+                ),
+            ));
+        }
+        let what =
+            |name: &'static str| move || format!("the {name} of the vote on battle {battle:?}");
+        let created_at = self.timestamp(&vote.created_at, what("created_at"))?;
+        let started_at = self.timestamp(&vote.battle_started_at, what("battle_started_at"))?;
+        let conversation_a = self.encode(&vote.conversation_a, what("conversation_a"))?;
+        let conversation_b = self.encode(&vote.conversation_b, what("conversation_b"))?;
+        let metadata = self.encode(&vote.metadata, what("metadata"))?;
+        let inserted = self
+            .session()
+            .execute(
+                &format!(
+                    "INSERT INTO votes ({VOTE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, \
+                     ?9, ?10, ?11, ?12, ?13, ?14) ON CONFLICT (battle_id) DO NOTHING"
+                ),
+                params![
+                    battle,
+                    created_at,
+                    started_at,
+                    &vote.model_a,
+                    &vote.model_b,
+                    &vote.winner,
+                    conversation_a,
+                    conversation_b,
+                    &vote.language,
+                    &vote.voter_id,
+                    &vote.ip_hash,
+                    vote.identity_leak,
+                    i64::from(vote.turns),
+                    metadata,
+                ],
+            )
+            .map_err(self.db_err(|| format!("cannot record the vote on battle {battle:?}")))?;
+        Ok(inserted == 1)
+    }
+
+    /// Every vote, ordered by `created_at`, then battle id.
+    pub fn votes(&self) -> Result<Vec<VoteRecord>, StoreError> {
+        let raws = self.select(
+            &mut self.session(),
+            &format!("SELECT {VOTE_COLUMNS} FROM votes"),
+            params![],
+            || "cannot read the votes".to_string(),
+            "votes",
+            raw_vote,
+        )?;
+        let mut votes = raws
+            .into_iter()
+            .map(|raw| self.vote(raw))
+            .collect::<Result<Vec<_>, _>>()?;
+        votes.sort_by(|a, b| (&a.created_at, &a.battle_id).cmp(&(&b.created_at, &b.battle_id)));
+        Ok(votes)
+    }
+
+    /// How many votes `voter_id` cast at or after `since` (RFC 3339, any offset; normalised as
+    /// [`VoteRecord`] says, so compared at millisecond precision).
+    pub fn votes_by_voter_since(&self, voter_id: &str, since: &str) -> Result<u64, StoreError> {
+        let since = self.timestamp(since, || {
+            format!("the start time of a count of {voter_id:?}'s votes")
+        })?;
+        let counts = self.select(
+            &mut self.session(),
+            "SELECT COUNT(*) FROM votes WHERE voter_id = ?1 AND created_at >= ?2",
+            params![voter_id, &since],
+            || format!("cannot count the votes of {voter_id:?}"),
+            "votes",
+            |row| row.get::<i64>(0),
+        )?;
+        let count = counts.first().copied().unwrap_or(0);
+        self.read_int(count, || format!("the count of {voter_id:?}'s votes"))
     }
 
     // ---- helpers ----
 
-    /// The connection. A thread that panicked while holding the lock leaves it usable: an
-    /// open transaction is rolled back when it is dropped. So poisoning is ignored rather than
-    /// turning one panic into failures of every later call.
-    fn lock(&self) -> MutexGuard<'_, Connection> {
+    /// The connection, for one statement or a transaction. A thread that panicked while holding
+    /// it leaves it usable (an open transaction is rolled back when dropped), so poisoning is
+    /// ignored rather than turning one panic into failures of every later call.
+    fn session(&self) -> Session<'_> {
         match &self.backend {
-            Backend::Sqlite(conn) => conn.lock().unwrap_or_else(PoisonError::into_inner),
+            Backend::Sqlite(conn) => {
+                Session::Sqlite(conn.lock().unwrap_or_else(PoisonError::into_inner))
+            }
+            Backend::Postgres(client) => {
+                Session::Postgres(client.lock().unwrap_or_else(PoisonError::into_inner))
+            }
         }
     }
 
-    /// Wraps a SQLite error with this database's path and a description made on failure only.
-    fn sql_err<'a, F: FnOnce() -> String + 'a>(
+    /// Runs `f` in one transaction, committed when `f` succeeds and rolled back otherwise.
+    fn transaction<T>(
+        &self,
+        kind: TxKind,
+        context: impl FnOnce() -> String + Copy,
+        f: impl FnOnce(&mut Session<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut session = self.session();
+        session.begin(kind).map_err(self.db_err(context))?;
+        let mut tx = Transaction {
+            session: &mut session,
+            open: true,
+        };
+        let value = f(tx.session)?;
+        tx.session.end("COMMIT").map_err(self.db_err(context))?;
+        tx.open = false;
+        Ok(value)
+    }
+
+    /// Runs a query and reads its rows with `read`; a row it cannot read is
+    /// [`StoreError::Corrupt`], naming `table`.
+    fn select<T>(
+        &self,
+        session: &mut Session<'_>,
+        sql: &str,
+        params: &[Value],
+        context: impl FnOnce() -> String,
+        table: &str,
+        mut read: impl FnMut(&mut DbRow) -> Result<T, String>,
+    ) -> Result<Vec<T>, StoreError> {
+        let rows = session.query(sql, params).map_err(self.db_err(context))?;
+        rows.into_iter()
+            .map(|mut row| {
+                read(&mut row).map_err(|detail| self.corrupt(format!("a row of {table}"), detail))
+            })
+            .collect()
+    }
+
+    /// Wraps a database error with this database's name and a description made on failure
+    /// only.
+    fn db_err<'a, F: FnOnce() -> String + 'a>(
         &'a self,
         context: F,
-    ) -> impl FnOnce(rusqlite::Error) -> StoreError + 'a {
-        move |source| StoreError::Sqlite {
-            path: self.path.clone(),
-            context: context(),
-            source,
-        }
+    ) -> impl FnOnce(DbError) -> StoreError + 'a {
+        move |error| db_error(&self.path, context(), error)
     }
 
     fn unknown_run(&self, id: &str) -> StoreError {
@@ -997,35 +1273,121 @@ impl Store {
 
     /// Fails with [`StoreError::UnknownRun`] unless the run exists; clearer than the foreign
     /// key failure an insert would otherwise give.
-    fn require_run(&self, conn: &Connection, run_id: &str) -> Result<(), StoreError> {
-        let exists = conn
-            .query_row("SELECT 1 FROM runs WHERE id = ?1", params![run_id], |_| {
-                Ok(())
-            })
-            .optional()
-            .map_err(self.sql_err(|| format!("cannot look up run {run_id:?}")))?
-            .is_some();
-        if exists {
-            Ok(())
-        } else {
+    fn require_run(&self, session: &mut Session<'_>, run_id: &str) -> Result<(), StoreError> {
+        let found = self.select(
+            session,
+            "SELECT 1 FROM runs WHERE id = ?1",
+            params![run_id],
+            || format!("cannot look up run {run_id:?}"),
+            "runs",
+            |_| Ok(()),
+        )?;
+        if found.is_empty() {
             Err(self.unknown_run(run_id))
+        } else {
+            Ok(())
         }
     }
 
-    fn counts(&self, conn: &Connection, run_id: &str) -> Result<RunCounts, StoreError> {
-        let (answered, errors, cached): (i64, i64, i64) = conn
-            .query_row(
-                &format!(
-                    "SELECT \
-                     COALESCE(SUM(CASE WHEN a.error IS NULL THEN 1 ELSE 0 END), 0), \
-                     COALESCE(SUM(CASE WHEN a.error IS NOT NULL THEN 1 ELSE 0 END), 0), \
-                     COALESCE(SUM(CASE WHEN a.error IS NULL AND a.cached <> 0 THEN 1 ELSE 0 END), 0) \
-                     FROM answers a JOIN ({LATEST_IDS}) l ON a.id = l.id"
-                ),
-                params![run_id],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-            )
-            .map_err(self.sql_err(|| format!("cannot count the answers of run {run_id:?}")))?;
+    /// The highest applied migration, 0 for a new database.
+    fn current_version(&self, session: &mut Session<'_>) -> Result<i64, StoreError> {
+        let versions = self.select(
+            session,
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            params![],
+            || "cannot read the schema version".to_string(),
+            "schema_migrations",
+            |row| row.get::<i64>(0),
+        )?;
+        Ok(versions.first().copied().unwrap_or(0))
+    }
+
+    fn check_not_too_new(&self, current: i64) -> Result<(), StoreError> {
+        if current > SCHEMA_VERSION {
+            return Err(StoreError::SchemaTooNew {
+                path: self.path.clone(),
+                found: current,
+                known: SCHEMA_VERSION,
+            });
+        }
+        Ok(())
+    }
+
+    /// Applies the migrations the database lacks, each in its own transaction with its
+    /// version row. Each transaction reads the version again under the backend's migration
+    /// lock (SQLite's write lock; PostgreSQL's advisory lock), so instances opening one
+    /// database at once apply each migration once.
+    fn migrate(&self) -> Result<(), StoreError> {
+        let (migrations, create_table) = match &self.backend {
+            Backend::Sqlite(_) => (sqlite::MIGRATIONS, sqlite::CREATE_MIGRATIONS_TABLE),
+            Backend::Postgres(_) => (pg::MIGRATIONS, pg::CREATE_MIGRATIONS_TABLE),
+        };
+        let create_context = || "cannot create schema_migrations".to_string();
+        if let Backend::Sqlite(_) = &self.backend {
+            // The common case, an up-to-date file, needs no write lock. (On PostgreSQL the
+            // table is created under the advisory lock below: two concurrent
+            // `CREATE TABLE IF NOT EXISTS` can fail there.)
+            let mut session = self.session();
+            session
+                .batch(create_table)
+                .map_err(self.db_err(create_context))?;
+            let current = self.current_version(&mut session)?;
+            self.check_not_too_new(current)?;
+            if current == SCHEMA_VERSION {
+                return Ok(());
+            }
+        }
+        for (index, sql) in migrations.iter().enumerate() {
+            let version = i64::try_from(index + 1).unwrap_or(i64::MAX);
+            let context = || format!("cannot apply migration {version}");
+            self.transaction(TxKind::Migrate, context, |s| {
+                s.batch(create_table).map_err(self.db_err(create_context))?;
+                let current = self.current_version(s)?;
+                self.check_not_too_new(current)?;
+                if current >= version {
+                    return Ok(());
+                }
+                s.batch(sql)
+                    .map_err(self.db_err(|| format!("migration {version} failed")))?;
+                s.execute(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+                    params![version, now_rfc3339()],
+                )
+                .map_err(self.db_err(|| format!("cannot record migration {version}")))?;
+                Ok(())
+            })?;
+        }
+        Ok(())
+    }
+
+    fn upsert_grade(
+        &self,
+        session: &mut Session<'_>,
+        answer_id: i64,
+        grade: &GradeRecord,
+        detail: Option<&str>,
+    ) -> Result<u64, DbError> {
+        session.execute(
+            "INSERT INTO grades (answer_id, grader, version, label, rule, detail) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+             ON CONFLICT (answer_id, grader) DO UPDATE SET version = excluded.version, \
+             label = excluded.label, rule = excluded.rule, detail = excluded.detail",
+            params![
+                answer_id,
+                &grade.grader,
+                &grade.version,
+                &grade.label,
+                &grade.rule,
+                detail
+            ],
+        )
+    }
+
+    fn run_counts_from(
+        &self,
+        (answered, errors, cached): (i64, i64, i64),
+        run_id: &str,
+    ) -> Result<RunCounts, StoreError> {
         let what = |name: &'static str| move || format!("the {name} count of run {run_id:?}");
         Ok(RunCounts {
             answered: self.read_int(answered, what("answered"))?,
@@ -1078,6 +1440,51 @@ impl Store {
                 grades,
             },
         })
+    }
+
+    fn vote(&self, raw: RawVote) -> Result<VoteRecord, StoreError> {
+        let battle = raw.battle_id.as_str();
+        let what =
+            |column: &'static str| move || format!("{column} of the vote on battle {battle:?}");
+        Ok(VoteRecord {
+            conversation_a: self.decode(&raw.conversation_a, what("conversation_a"))?,
+            conversation_b: self.decode(&raw.conversation_b, what("conversation_b"))?,
+            metadata: self.decode(&raw.metadata, what("metadata"))?,
+            turns: self.read_int(raw.turns, what("turns"))?,
+            identity_leak: raw.identity_leak != 0,
+            battle_id: raw.battle_id,
+            created_at: raw.created_at,
+            battle_started_at: raw.battle_started_at,
+            model_a: raw.model_a,
+            model_b: raw.model_b,
+            winner: raw.winner,
+            language: raw.language,
+            voter_id: raw.voter_id,
+            ip_hash: raw.ip_hash,
+        })
+    }
+
+    /// An RFC 3339 timestamp in the one format votes are stored in: UTC, milliseconds, `Z`.
+    fn timestamp(&self, value: &str, what: impl FnOnce() -> String) -> Result<String, StoreError> {
+        chrono::DateTime::parse_from_rfc3339(value.trim())
+            .map(|t| {
+                t.with_timezone(&chrono::Utc)
+                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            })
+            .map_err(|e| {
+                self.invalid(
+                    what(),
+                    format!("{value:?} is not an RFC 3339 timestamp ({e})"),
+                )
+            })
+    }
+
+    fn invalid(&self, what: String, detail: String) -> StoreError {
+        StoreError::InvalidValue {
+            path: self.path.clone(),
+            what,
+            detail,
+        }
     }
 
     fn encode(
@@ -1160,99 +1567,30 @@ impl Store {
     }
 }
 
-/// Applies the migrations `conn` lacks, each in its own transaction with its version row.
-fn migrate_sqlite(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
-    let sql_err = |context: String| {
-        move |source| StoreError::Sqlite {
-            path: path.to_path_buf(),
+/// A database error as a [`StoreError`] naming the database (`path`) and what failed.
+fn db_error(path: &Path, context: String, error: DbError) -> StoreError {
+    let path = path.to_path_buf();
+    match error {
+        DbError::Sqlite(source) => StoreError::Sqlite {
+            path,
             context,
             source,
-        }
-    };
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations \
-         (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
-        [],
-    )
-    .map_err(sql_err("cannot create schema_migrations".into()))?;
-    // The common case, an up-to-date file, needs no write lock.
-    let current =
-        current_version(conn).map_err(sql_err("cannot read the schema version".into()))?;
-    if current > SCHEMA_VERSION {
-        return Err(StoreError::SchemaTooNew {
-            path: path.to_path_buf(),
-            found: current,
-            known: SCHEMA_VERSION,
-        });
+        },
+        DbError::Postgres(source) => StoreError::Postgres {
+            path,
+            context,
+            source,
+        },
+        DbError::Disconnected(detail) => StoreError::Disconnected {
+            path,
+            context,
+            detail,
+        },
     }
-    if current == SCHEMA_VERSION {
-        return Ok(());
-    }
-    for (index, sql) in SQLITE_MIGRATIONS.iter().enumerate() {
-        let version = i64::try_from(index + 1).unwrap_or(i64::MAX);
-        // IMMEDIATE, and the version read inside the transaction, so two processes opening a
-        // new file at once do not both apply the same migration.
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sql_err(format!("cannot start migration {version}")))?;
-        let current =
-            current_version(&tx).map_err(sql_err("cannot read the schema version".into()))?;
-        if current > SCHEMA_VERSION {
-            return Err(StoreError::SchemaTooNew {
-                path: path.to_path_buf(),
-                found: current,
-                known: SCHEMA_VERSION,
-            });
-        }
-        if current >= version {
-            continue;
-        }
-        tx.execute_batch(sql)
-            .map_err(sql_err(format!("migration {version} failed")))?;
-        tx.execute(
-            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
-            params![version, now_rfc3339()],
-        )
-        .map_err(sql_err(format!("cannot record migration {version}")))?;
-        tx.commit()
-            .map_err(sql_err(format!("cannot commit migration {version}")))?;
-    }
-    Ok(())
-}
-
-/// The highest applied migration, 0 for a new database.
-fn current_version(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.query_row(
-        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-        [],
-        |row| row.get(0),
-    )
 }
 
 fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-fn upsert_grade(
-    conn: &Connection,
-    answer_id: i64,
-    grade: &GradeRecord,
-    detail: Option<&str>,
-) -> rusqlite::Result<usize> {
-    conn.execute(
-        "INSERT INTO grades (answer_id, grader, version, label, rule, detail) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
-         ON CONFLICT (answer_id, grader) DO UPDATE SET version = excluded.version, \
-         label = excluded.label, rule = excluded.rule, detail = excluded.detail",
-        params![
-            answer_id,
-            grade.grader,
-            grade.version,
-            grade.label,
-            grade.rule,
-            detail
-        ],
-    )
 }
 
 /// Sorts by `(created_at, id)` descending. RFC 3339 timestamps in one offset sort
@@ -1265,8 +1603,8 @@ fn request_order(key: &RequestKey) -> (&str, &str, &str, &str, u32) {
     (&key.model, &key.suite, &key.item_id, &key.lang, key.sample)
 }
 
-/// Rows as read, before JSON and integer conversions (which can fail with a [`StoreError`],
-/// not a `rusqlite::Error`, and so happen outside the row callbacks).
+/// Rows as read, before JSON and integer conversions (which fail with a [`StoreError`] of
+/// their own, naming the value).
 struct RawRun {
     id: String,
     created_at: String,
@@ -1275,7 +1613,7 @@ struct RawRun {
     config: String,
 }
 
-fn raw_run(row: &Row<'_>) -> rusqlite::Result<RawRun> {
+fn raw_run(row: &mut DbRow) -> Result<RawRun, String> {
     Ok(RawRun {
         id: row.get(0)?,
         created_at: row.get(1)?,
@@ -1283,6 +1621,11 @@ fn raw_run(row: &Row<'_>) -> rusqlite::Result<RawRun> {
         status: row.get(3)?,
         config: row.get(4)?,
     })
+}
+
+/// The three [`COUNT_COLUMNS`], from column `first` on.
+fn raw_counts(row: &mut DbRow, first: usize) -> Result<(i64, i64, i64), String> {
+    Ok((row.get(first)?, row.get(first + 1)?, row.get(first + 2)?))
 }
 
 struct RawItem {
@@ -1327,7 +1670,7 @@ struct RawAnswer {
 }
 
 /// Reads a row selected with [`ANSWER_COLUMNS`].
-fn raw_answer(row: &Row<'_>) -> rusqlite::Result<RawAnswer> {
+fn raw_answer(row: &mut DbRow) -> Result<RawAnswer, String> {
     Ok(RawAnswer {
         id: row.get(0)?,
         run_id: row.get(1)?,
@@ -1347,6 +1690,43 @@ fn raw_answer(row: &Row<'_>) -> rusqlite::Result<RawAnswer> {
         latency_ms: row.get(15)?,
         cached: row.get(16)?,
         started_at: row.get(17)?,
+    })
+}
+
+struct RawVote {
+    battle_id: String,
+    created_at: String,
+    battle_started_at: String,
+    model_a: String,
+    model_b: String,
+    winner: String,
+    conversation_a: String,
+    conversation_b: String,
+    language: String,
+    voter_id: String,
+    ip_hash: String,
+    identity_leak: i64,
+    turns: i64,
+    metadata: String,
+}
+
+/// Reads a row selected with [`VOTE_COLUMNS`].
+fn raw_vote(row: &mut DbRow) -> Result<RawVote, String> {
+    Ok(RawVote {
+        battle_id: row.get(0)?,
+        created_at: row.get(1)?,
+        battle_started_at: row.get(2)?,
+        model_a: row.get(3)?,
+        model_b: row.get(4)?,
+        winner: row.get(5)?,
+        conversation_a: row.get(6)?,
+        conversation_b: row.get(7)?,
+        language: row.get(8)?,
+        voter_id: row.get(9)?,
+        ip_hash: row.get(10)?,
+        identity_leak: row.get(11)?,
+        turns: row.get(12)?,
+        metadata: row.get(13)?,
     })
 }
 

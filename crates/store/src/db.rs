@@ -1,0 +1,154 @@
+//! What both backends share: the values that go into and come out of statements, rows, and
+//! the errors a backend can answer with. The store's queries are written once against these;
+//! `sqlite.rs` and `postgres.rs` only move values in and out of their client libraries.
+
+/// A statement parameter or a column value. The schema only has TEXT and integer columns.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Value {
+    Null,
+    Int(i64),
+    Text(String),
+    /// A value of a type this crate never writes (a float, a blob, …), described for the
+    /// "invalid value" error that reading it gives.
+    Other(String),
+}
+
+impl From<i64> for Value {
+    fn from(value: i64) -> Value {
+        Value::Int(value)
+    }
+}
+
+impl From<bool> for Value {
+    fn from(value: bool) -> Value {
+        Value::Int(i64::from(value))
+    }
+}
+
+impl From<&str> for Value {
+    fn from(value: &str) -> Value {
+        Value::Text(value.to_string())
+    }
+}
+
+impl From<&String> for Value {
+    fn from(value: &String) -> Value {
+        Value::Text(value.clone())
+    }
+}
+
+impl From<String> for Value {
+    fn from(value: String) -> Value {
+        Value::Text(value)
+    }
+}
+
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(value: Option<T>) -> Value {
+        value.map_or(Value::Null, Into::into)
+    }
+}
+
+/// `params![a, b]`: statement parameters, each converted with `Value::from`.
+macro_rules! params {
+    ($($value:expr),* $(,)?) => {
+        &[$($crate::db::Value::from($value)),*][..]
+    };
+}
+pub(crate) use params;
+
+/// A Rust type a column is read as.
+pub(crate) trait FromValue: Sized {
+    /// What the column should hold, for error messages.
+    const EXPECTED: &'static str;
+    fn from_value(value: Value) -> Result<Self, Value>;
+}
+
+impl FromValue for i64 {
+    const EXPECTED: &'static str = "an integer";
+    fn from_value(value: Value) -> Result<Self, Value> {
+        match value {
+            Value::Int(i) => Ok(i),
+            other => Err(other),
+        }
+    }
+}
+
+impl FromValue for String {
+    const EXPECTED: &'static str = "text";
+    fn from_value(value: Value) -> Result<Self, Value> {
+        match value {
+            Value::Text(text) => Ok(text),
+            other => Err(other),
+        }
+    }
+}
+
+impl<T: FromValue> FromValue for Option<T> {
+    const EXPECTED: &'static str = T::EXPECTED;
+    fn from_value(value: Value) -> Result<Self, Value> {
+        match value {
+            Value::Null => Ok(None),
+            other => T::from_value(other).map(Some),
+        }
+    }
+}
+
+/// One result row, its columns in the order the query selected them.
+#[derive(Debug)]
+pub(crate) struct DbRow(pub(crate) Vec<Value>);
+
+impl DbRow {
+    /// Takes column `index` out of the row (each column is read once). The error describes the
+    /// mismatch, for a [`crate::StoreError::Corrupt`].
+    pub(crate) fn get<T: FromValue>(&mut self, index: usize) -> Result<T, String> {
+        let value = self
+            .0
+            .get_mut(index)
+            .map(|slot| std::mem::replace(slot, Value::Null))
+            .ok_or_else(|| format!("the row has no column {index}"))?;
+        T::from_value(value).map_err(|value| {
+            let found = match value {
+                Value::Null => "NULL".to_string(),
+                Value::Int(i) => format!("the integer {i}"),
+                Value::Text(_) => "text".to_string(),
+                Value::Other(what) => what,
+            };
+            format!("column {index} holds {found}, not {}", T::EXPECTED)
+        })
+    }
+}
+
+/// What kind of transaction to open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TxKind {
+    /// A consistent snapshot for several reads.
+    Read,
+    /// Writes; takes SQLite's write lock up front.
+    Write,
+    /// Schema migration: a write that, on PostgreSQL, also holds the migration advisory lock.
+    Migrate,
+}
+
+/// A failure of the database client, before the store adds which database and what it was
+/// doing.
+#[derive(Debug)]
+pub(crate) enum DbError {
+    Sqlite(rusqlite::Error),
+    Postgres(postgres::Error),
+    /// The PostgreSQL connection cannot be used (its worker thread stopped, or the connection
+    /// was lost inside a transaction).
+    Disconnected(String),
+}
+
+impl From<rusqlite::Error> for DbError {
+    fn from(e: rusqlite::Error) -> DbError {
+        DbError::Sqlite(e)
+    }
+}
+
+impl From<postgres::Error> for DbError {
+    fn from(e: postgres::Error) -> DbError {
+        DbError::Postgres(e)
+    }
+}

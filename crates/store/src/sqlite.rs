@@ -1,0 +1,118 @@
+//! The SQLite backend: one connection, used under the store's mutex.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{params_from_iter, Connection};
+
+use crate::db::{DbError, DbRow, TxKind, Value};
+use crate::StoreError;
+
+/// The migrations, in order; migration `i` (0-based) brings the schema to version `i + 1`.
+/// Append only: an applied migration must never change.
+pub(crate) const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/sqlite/0001_init.sql"),
+    include_str!("../migrations/sqlite/0002_votes.sql"),
+];
+
+pub(crate) const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \
+     (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)";
+
+/// How long a write waits for another process holding the database lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Opens the file (creating it) and configures the connection: WAL, `synchronous=NORMAL`, a
+/// busy timeout and foreign keys.
+pub(crate) fn open(path: &Path) -> Result<Connection, StoreError> {
+    let sql_err = |context: &str| {
+        let context = context.to_string();
+        move |source| StoreError::Sqlite {
+            path: path.to_path_buf(),
+            context,
+            source,
+        }
+    };
+    let conn = Connection::open(path).map_err(sql_err("cannot open"))?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(sql_err("cannot set the busy timeout"))?;
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .map_err(sql_err("cannot switch to WAL mode"))?;
+    // SQLite answers with the mode it is in; it keeps the old one when WAL is impossible
+    // (e.g. on some network filesystems), and we rely on WAL for readers during a run.
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Unsupported(format!(
+            "database {}: cannot use WAL mode (SQLite stays in {mode:?} mode); \
+             put the database on a local filesystem",
+            path.display()
+        )));
+    }
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(sql_err("cannot set synchronous=NORMAL"))?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(sql_err("cannot turn foreign keys on"))?;
+    Ok(conn)
+}
+
+pub(crate) fn begin_sql(kind: TxKind) -> &'static str {
+    match kind {
+        TxKind::Read => "BEGIN DEFERRED",
+        // IMMEDIATE takes the write lock up front, so a concurrent writer in another process
+        // waits (busy timeout) instead of failing on a read-to-write upgrade, and two
+        // processes migrating a new file at once do not both apply the same migration.
+        TxKind::Write | TxKind::Migrate => "BEGIN IMMEDIATE",
+    }
+}
+
+pub(crate) fn execute(conn: &Connection, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let changed = stmt.execute(params_from_iter(params))?;
+    Ok(changed as u64)
+}
+
+pub(crate) fn query(conn: &Connection, sql: &str, params: &[Value]) -> Result<Vec<DbRow>, DbError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let columns = stmt.column_count();
+    let mut rows = stmt.query(params_from_iter(params))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let values = (0..columns)
+            .map(|i| row.get_ref(i).map(from_sqlite))
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        out.push(DbRow(values));
+    }
+    Ok(out)
+}
+
+pub(crate) fn batch(conn: &Connection, sql: &str) -> Result<(), DbError> {
+    Ok(conn.execute_batch(sql)?)
+}
+
+fn from_sqlite(value: ValueRef<'_>) -> Value {
+    match value {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Int(i),
+        ValueRef::Text(bytes) => match std::str::from_utf8(bytes) {
+            Ok(text) => Value::Text(text.to_string()),
+            Err(_) => Value::Other("text that is not UTF-8".to_string()),
+        },
+        ValueRef::Real(f) => Value::Other(format!("the real number {f}")),
+        ValueRef::Blob(_) => Value::Other("a blob".to_string()),
+    }
+}
+
+impl rusqlite::ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Value::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
+            Value::Text(text) => ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes())),
+            Value::Other(what) => {
+                return Err(rusqlite::Error::ToSqlConversionFailure(
+                    format!("cannot store {what}").into(),
+                ))
+            }
+        })
+    }
+}
