@@ -1,5 +1,7 @@
 //! The `assay` binary: argument parsing and wiring; the work happens in the library crates.
 
+mod arena;
+mod arena_ratings;
 mod audit;
 
 use std::io::Write;
@@ -48,6 +50,9 @@ enum Command {
     /// Turn another data set (XSTest, CCP-sensitive-prompts, C-Eval/CMMLU, any CSV/JSONL)
     /// into a suite directory.
     Import(audit::ImportArgs),
+    /// Blind side-by-side battles between models in the browser, votes, and a leaderboard.
+    /// `assay arena --models a,b,...` serves the web app.
+    Arena(arena::ArenaArgs),
     /// List the built-in suites.
     Suites,
     /// The local model catalogue.
@@ -171,6 +176,7 @@ async fn run(cli: Cli) -> Result<()> {
             command: GradeCommand::Refusal(args),
         } => audit::grade_refusal(args),
         Command::Import(args) => audit::import(args),
+        Command::Arena(args) => arena::arena(args, cli.api_key_env).await,
         Command::Suites => suites_list(),
         Command::Models {
             command: ModelsCommand::List,

@@ -1,0 +1,211 @@
+//! `assay arena`: the blind-battle web app over any models.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use assay_core::{ChatRequest, ChatResponse, GenParams, ModelName, ModelSpec};
+use assay_models::{ChatModel, EventStream, Load, ModelError};
+use assay_store::Store;
+use assay_web::{ArenaModel, ModelsConfig, WebConfig};
+use clap::{Args, Subcommand};
+
+use crate::EngineArgs;
+
+/// `assay arena [serve options]`, or `assay arena <subcommand>`.
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ArenaArgs {
+    #[command(subcommand)]
+    pub command: Option<ArenaCommand>,
+    #[command(flatten)]
+    pub serve: ArenaServeArgs,
+}
+
+/// Arena subcommands besides serving (`assay arena` alone serves).
+#[derive(Subcommand)]
+pub enum ArenaCommand {
+    /// Print a leaderboard from a battle file (our export or the LMSYS dump) or a store's votes.
+    Ratings(crate::arena_ratings::RatingsArgs),
+}
+
+#[derive(Args)]
+pub struct ArenaServeArgs {
+    /// Models that battle, comma-separated (or repeat the option), e.g.
+    /// `local:smollm2,http://127.0.0.1:8000/v1#qwen2.5-7b-instruct`. Without it, the models of
+    /// --models-config with a weight above 0.
+    #[arg(long, value_delimiter = ',', value_name = "MODEL,...")]
+    pub models: Vec<String>,
+    /// TOML file of `[[models]]` tables: name (the model string), display, organization,
+    /// license, weight, boost.
+    #[arg(long, value_name = "FILE")]
+    pub models_config: Option<PathBuf>,
+    /// Where votes go: a SQLite file, sqlite:PATH or postgres://… (default
+    /// $ASSAY_HOME/assay.db).
+    #[arg(long, value_name = "PATH|URL")]
+    pub db: Option<String>,
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on; 0 picks a free one (printed at start).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Votes one voter may cast in 24 hours.
+    #[arg(long, default_value_t = 200)]
+    pub daily_cap: u64,
+    /// Largest prompt, in bytes.
+    #[arg(long, default_value_t = 16 * 1024)]
+    pub max_prompt_bytes: usize,
+    /// Turns per battle.
+    #[arg(long, default_value_t = 8)]
+    pub max_turns: u32,
+    /// Seconds a model that failed sits out of new battles (0: never).
+    #[arg(long, default_value_t = 300)]
+    pub bench_seconds: u64,
+    /// Bootstrap rounds for the leaderboard's confidence intervals.
+    #[arg(long, default_value_t = 200)]
+    pub bootstrap_rounds: usize,
+    /// Rated votes a language needs for its own leaderboard tab.
+    #[arg(long, default_value_t = 10)]
+    pub min_language_votes: u64,
+    /// Salt for the stored hash of voters' IP addresses (default: random at each start).
+    #[arg(long, env = "ASSAY_ARENA_IP_SALT", hide_env_values = true)]
+    pub ip_salt: Option<String>,
+    /// Mark cookies Secure (when served over HTTPS, e.g. behind a TLS proxy).
+    #[arg(long)]
+    pub secure_cookies: bool,
+    /// Take voters' addresses from X-Forwarded-For (only behind a proxy that sets it).
+    #[arg(long)]
+    pub trust_forwarded_for: bool,
+    /// Seed for the model sampler (default: random).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+/// Runs `assay arena`.
+pub async fn arena(args: ArenaArgs, api_key_env: Option<String>) -> Result<()> {
+    match args.command {
+        None => serve(args.serve, api_key_env).await,
+        Some(ArenaCommand::Ratings(args)) => crate::arena_ratings::ratings(args),
+    }
+}
+
+/// A model with parameters of its own in front of a shared client: two variants of one local
+/// model (`local:smollm2?temperature=0.2`, `local:smollm2?temperature=1.0`) share one engine.
+struct WithParams {
+    inner: Arc<dyn ChatModel>,
+    params: GenParams,
+}
+
+#[async_trait::async_trait]
+impl ChatModel for WithParams {
+    fn id(&self) -> &str {
+        self.inner.id()
+    }
+    async fn complete(&self, mut request: ChatRequest) -> Result<ChatResponse, ModelError> {
+        request.params = request.params.or(&self.params);
+        self.inner.complete(request).await
+    }
+    async fn stream(&self, mut request: ChatRequest) -> Result<EventStream, ModelError> {
+        request.params = request.params.or(&self.params);
+        self.inner.stream(request).await
+    }
+    fn load(&self) -> Option<Load> {
+        self.inner.load()
+    }
+}
+
+fn open_store(db: Option<&str>) -> Result<Store> {
+    match db {
+        Some(url) => Store::open_url(url).with_context(|| format!("cannot open store {url}")),
+        None => {
+            let path = assay_models::local::catalogue::assay_home().join("assay.db");
+            Store::open(&path).with_context(|| format!("cannot open store {}", path.display()))
+        }
+    }
+}
+
+/// Serves the arena until Ctrl-C.
+pub async fn serve(args: ArenaServeArgs, api_key_env: Option<String>) -> Result<()> {
+    let config = match &args.models_config {
+        Some(path) => Some(ModelsConfig::load(path)?),
+        None => None,
+    };
+    let (plans, infos) = assay_web::plan_models(&args.models, config.as_ref())?;
+    let store = Arc::new(open_store(args.db.as_deref())?);
+    let options = crate::open_options(api_key_env, &args.engine);
+
+    // Local engines are loaded once per file, whatever parameters their variants carry.
+    let mut engines: Vec<(ModelName, Arc<dyn ChatModel>)> = Vec::new();
+    let mut models = Vec::with_capacity(plans.len());
+    for plan in plans {
+        let client: Arc<dyn ChatModel> = match &plan.spec.name {
+            ModelName::Local(_) => {
+                let engine = match engines.iter().find(|(name, _)| *name == plan.spec.name) {
+                    Some((_, engine)) => engine.clone(),
+                    None => {
+                        let bare = ModelSpec {
+                            params: GenParams::default(),
+                            ..plan.spec.clone()
+                        };
+                        let engine = assay_models::open(&bare, &options)
+                            .await
+                            .with_context(|| format!("cannot open model {}", plan.spec))?;
+                        engines.push((plan.spec.name.clone(), engine.clone()));
+                        engine
+                    }
+                };
+                Arc::new(WithParams {
+                    inner: engine,
+                    params: plan.spec.params.clone(),
+                })
+            }
+            _ => crate::open_model(&plan.spec.raw, &options).await?,
+        };
+        models.push(ArenaModel { plan, client });
+    }
+
+    if args.ip_salt.is_none() {
+        eprintln!(
+            "assay arena: no --ip-salt (or ASSAY_ARENA_IP_SALT) given: voters' IP hashes use a \
+             random salt and will not match across restarts"
+        );
+    }
+    let web = WebConfig {
+        max_prompt_bytes: args.max_prompt_bytes,
+        max_turns: args.max_turns,
+        daily_cap: args.daily_cap,
+        bench_for: Duration::from_secs(args.bench_seconds),
+        bootstrap_rounds: args.bootstrap_rounds,
+        min_language_votes: args.min_language_votes,
+        ip_salt: args.ip_salt.clone(),
+        seed: args.seed,
+        secure_cookies: args.secure_cookies,
+        trust_forwarded_for: args.trust_forwarded_for,
+        ..WebConfig::default()
+    };
+    let count = models.len();
+    let router = assay_web::router(models, infos, store.clone(), web)?;
+    let addr: SocketAddr = format!("{}:{}", args.host, args.port)
+        .parse()
+        .with_context(|| format!("invalid --host/--port {}:{}", args.host, args.port))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    println!(
+        "assay arena: {count} models listening on http://{local}/ (leaderboard at /leaderboard; votes in {}; Ctrl-C stops)",
+        store.path().display()
+    );
+    std::io::stdout().flush()?;
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    assay_web::serve(listener, router, shutdown)
+        .await
+        .context("arena server failed")
+}

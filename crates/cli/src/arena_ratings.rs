@@ -1,0 +1,136 @@
+//! `assay arena ratings`: a leaderboard from a battle file (our vote export or the public LMSYS
+//! dump) or from the votes in a store.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use assay_arena::battle::{self, Battle};
+use assay_arena::bt::BtOptions;
+use assay_arena::leaderboard::{self, CiMethod, LeaderboardOptions};
+use clap::{Args, ValueEnum};
+
+#[derive(Args)]
+pub struct RatingsArgs {
+    /// Battles: a JSON array (the LMSYS dump, clean_battle_*.json) or JSON Lines (our export).
+    #[arg(long, value_name = "FILE", conflicts_with = "db")]
+    input: Option<PathBuf>,
+    /// Read the votes of an arena's store instead (SQLite path or postgres://...).
+    #[arg(long, value_name = "PATH|URL")]
+    db: Option<String>,
+    /// Bootstrap rounds for the 95% intervals (0: no intervals).
+    #[arg(long, default_value_t = 1000)]
+    bootstrap: usize,
+    /// How to compute the intervals.
+    #[arg(long, value_enum, default_value_t = Ci::Bootstrap)]
+    ci: Ci,
+    /// Control for answer length and Markdown (headers, lists, bold), as LMSYS does.
+    #[arg(long)]
+    style_control: bool,
+    /// Keep only some battles: language=Chinese, anony=true, turn=1 | 2+ | 1-3, model=a|b.
+    #[arg(long)]
+    filter: Option<String>,
+    /// Pin a model's score: MODEL=SCORE (default: the mean is 1000).
+    #[arg(long, value_name = "MODEL=SCORE")]
+    anchor: Option<String>,
+    /// The arena's models file (`[[models]]` with name, display, organization, license).
+    #[arg(long, value_name = "FILE")]
+    models_config: Option<PathBuf>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Bootstrap threads (0: all cores).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Print JSON (rows, coefficients, timings) instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Ci {
+    Bootstrap,
+    Sandwich,
+}
+
+pub fn ratings(args: RatingsArgs) -> Result<()> {
+    let started = Instant::now();
+    let mut battles = match (&args.input, &args.db) {
+        (Some(path), _) => battle::load_battles(path)?,
+        (None, Some(db)) => votes_as_battles(db)?,
+        (None, None) => bail!("give --input FILE or --db PATH|URL"),
+    };
+    if let Some(filter) = &args.filter {
+        battles = battle::parse_filter(filter)?.apply(battles);
+    }
+    let load_s = started.elapsed().as_secs_f64();
+
+    let mut bt = BtOptions::default();
+    if let Some(anchor) = &args.anchor {
+        let (model, score) = anchor
+            .rsplit_once('=')
+            .context("--anchor: expected MODEL=SCORE")?;
+        let score: f64 = score
+            .parse()
+            .with_context(|| format!("--anchor: {score:?} is not a number"))?;
+        bt.anchor = Some((model.to_string(), score));
+    }
+    let options = LeaderboardOptions {
+        bootstrap_rounds: args.bootstrap,
+        seed: args.seed,
+        threads: args.threads,
+        style_control: args.style_control,
+        bt,
+        ci: match args.ci {
+            Ci::Bootstrap => CiMethod::Bootstrap,
+            Ci::Sandwich => CiMethod::Sandwich,
+        },
+        ..LeaderboardOptions::default()
+    };
+    let fitted = Instant::now();
+    let mut board = leaderboard::compute(&battles, &options)?;
+    let compute_s = fitted.elapsed().as_secs_f64();
+    if let Some(path) = &args.models_config {
+        let info = assay_web::ModelsConfig::load(path)?
+            .infos()
+            .into_iter()
+            .map(|i| {
+                let info = leaderboard::ModelInfo {
+                    organization: i.organization,
+                    license: i.license,
+                };
+                (i.display, info)
+            })
+            .collect();
+        leaderboard::set_info(&mut board, &info);
+    }
+    for warning in &board.warnings {
+        eprintln!("warning: {warning}");
+    }
+    if args.json {
+        let mut json = board.to_json();
+        json["timings"] = serde_json::json!({
+            "load_s": load_s,
+            "fit_and_intervals_s": compute_s,
+            "total_s": started.elapsed().as_secs_f64(),
+        });
+        println!("{json}");
+    } else {
+        print!("{}", leaderboard::render_table(&board));
+        eprintln!(
+            "{} battles loaded in {load_s:.2} s; ratings and intervals in {compute_s:.2} s",
+            battles.len()
+        );
+    }
+    Ok(())
+}
+
+/// The votes of a store as battles; votes whose answers named a model stay out of the ratings.
+fn votes_as_battles(db: &str) -> Result<Vec<Battle>> {
+    let store =
+        assay_store::Store::open_url(db).with_context(|| format!("cannot open store {db}"))?;
+    Ok(store
+        .votes()?
+        .iter()
+        .filter_map(assay_web::battle_from_vote)
+        .collect())
+}

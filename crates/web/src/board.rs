@@ -1,0 +1,265 @@
+//! The leaderboard as the pages show it: votes from the store → battles → ratings, per
+//! language, with or without style control, cached until the vote count changes (or the TTL
+//! passes).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use assay_arena::battle::{Battle, Style, Winner};
+use assay_arena::leaderboard::{compute, pairwise, Leaderboard, LeaderboardOptions, Pairwise};
+use assay_store::{Store, VoteRecord};
+use serde_json::{json, Value};
+
+use crate::config::ModelInfo;
+
+/// A vote as a battle for the ratings: `excluded` when an answer leaked a model's identity;
+/// style features from the vote's metadata (or, for votes without them, from its
+/// conversations). `None` for a vote whose winner is not one of the four outcomes.
+pub fn battle_from_vote(vote: &VoteRecord) -> Option<Battle> {
+    let winner = Winner::parse(&vote.winner)?;
+    let tstamp = chrono::DateTime::parse_from_rfc3339(&vote.created_at)
+        .map(|t| t.timestamp_millis() as f64 / 1000.0)
+        .unwrap_or(0.0);
+    let style = style_from_metadata(&vote.metadata).or_else(|| {
+        let a = assistant_text(&vote.conversation_a);
+        let b = assistant_text(&vote.conversation_b);
+        Some((
+            Style::from_markdown(&a, estimate_tokens(&a)),
+            Style::from_markdown(&b, estimate_tokens(&b)),
+        ))
+    });
+    Some(Battle {
+        model_a: vote.model_a.clone(),
+        model_b: vote.model_b.clone(),
+        winner,
+        language: Some(vote.language.clone()).filter(|l| !l.is_empty()),
+        anony: vote
+            .metadata
+            .get("anony")
+            .and_then(Value::as_bool)
+            .unwrap_or(true),
+        turn: vote.turns.max(1),
+        tstamp,
+        style,
+        excluded: vote.identity_leak,
+    })
+}
+
+fn style_from_metadata(metadata: &Value) -> Option<(Style, Style)> {
+    let m = metadata.get("conv_metadata")?;
+    let n = |key: &str| m.get(key).and_then(Value::as_f64);
+    Some((
+        Style {
+            tokens: n("sum_assistant_a_tokens")?,
+            headers: n("header_count_a")?,
+            lists: n("list_count_a")?,
+            bold: n("bold_count_a")?,
+        },
+        Style {
+            tokens: n("sum_assistant_b_tokens")?,
+            headers: n("header_count_b")?,
+            lists: n("list_count_b")?,
+            bold: n("bold_count_b")?,
+        },
+    ))
+}
+
+fn assistant_text(conversation: &Value) -> String {
+    conversation
+        .as_array()
+        .map(|messages| {
+            messages
+                .iter()
+                .filter(|m| m.get("role").and_then(Value::as_str) == Some("assistant"))
+                .filter_map(|m| m.get("content").and_then(Value::as_str))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}
+
+fn estimate_tokens(text: &str) -> f64 {
+    let ascii = text.bytes().filter(u8::is_ascii).count();
+    let other = text.chars().filter(|c| !c.is_ascii()).count();
+    (ascii.div_ceil(4) + other) as f64
+}
+
+/// What a leaderboard request asks for.
+pub struct Request {
+    pub language: Option<String>,
+    pub style_control: bool,
+    pub bootstrap_rounds: usize,
+    pub min_language_votes: u64,
+    pub ttl: Duration,
+}
+
+/// One leaderboard, ready to show.
+#[derive(Debug)]
+pub struct LeaderboardView {
+    /// The language tab (`None`: overall).
+    pub language: Option<String>,
+    pub style_control: bool,
+    /// Every vote in the store.
+    pub total_votes: u64,
+    /// Votes of this tab (rated or excluded).
+    pub tab_votes: u64,
+    /// Languages with enough rated votes for a tab of their own, with their counts.
+    pub languages: Vec<(String, u64)>,
+    pub min_language_votes: u64,
+    pub bootstrap_rounds: usize,
+    /// The ratings, when there is anything to rate.
+    pub board: Option<Leaderboard>,
+    /// Why there is no board (no votes yet, …).
+    pub message: Option<String>,
+    pub pairwise: Option<Pairwise>,
+    /// RFC 3339.
+    pub computed_at: String,
+}
+
+impl LeaderboardView {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "language": self.language,
+            "style_control": self.style_control,
+            "total_votes": self.total_votes,
+            "tab_votes": self.tab_votes,
+            "languages": self.languages.iter().map(|(l, n)| json!({"name": l, "votes": n})).collect::<Vec<_>>(),
+            "min_language_votes": self.min_language_votes,
+            "bootstrap_rounds": self.bootstrap_rounds,
+            "leaderboard": self.board.as_ref().map(Leaderboard::to_json),
+            "message": self.message,
+            "pairwise": self.pairwise.as_ref().map(|p| serde_json::to_value(p).unwrap_or(Value::Null)),
+            "computed_at": self.computed_at,
+        })
+    }
+}
+
+type Key = (Option<String>, bool);
+
+struct Entry {
+    votes: usize,
+    at: Instant,
+    view: Arc<LeaderboardView>,
+}
+
+/// Computed leaderboards by (language, style control).
+#[derive(Default)]
+pub struct Cache {
+    entries: tokio::sync::Mutex<HashMap<Key, Entry>>,
+}
+
+/// The leaderboard for `request`, from the cache when the vote count has not changed since
+/// it was computed and it is younger than the TTL.
+pub async fn view(
+    cache: &Cache,
+    store: Arc<Store>,
+    infos: &[ModelInfo],
+    request: Request,
+) -> Result<Arc<LeaderboardView>, String> {
+    // One computation at a time: a burst of page loads after a vote computes once.
+    let mut entries = cache.entries.lock().await;
+    let votes = tokio::task::spawn_blocking(move || store.votes())
+        .await
+        .map_err(|e| format!("reading votes: {e}"))?
+        .map_err(|e| format!("reading votes: {e}"))?;
+    let key: Key = (request.language.clone(), request.style_control);
+    if let Some(entry) = entries.get(&key) {
+        if entry.votes == votes.len() && entry.at.elapsed() < request.ttl {
+            return Ok(entry.view.clone());
+        }
+    }
+    let count = votes.len();
+    let infos = infos.to_vec();
+    let view = tokio::task::spawn_blocking(move || build(&votes, &infos, &request))
+        .await
+        .map_err(|e| format!("computing the leaderboard: {e}"))?;
+    let view = Arc::new(view);
+    entries.insert(
+        key,
+        Entry {
+            votes: count,
+            at: Instant::now(),
+            view: view.clone(),
+        },
+    );
+    Ok(view)
+}
+
+fn build(votes: &[VoteRecord], infos: &[ModelInfo], request: &Request) -> LeaderboardView {
+    let all: Vec<Battle> = votes.iter().filter_map(battle_from_vote).collect();
+    let mut by_language: BTreeMap<String, u64> = BTreeMap::new();
+    for b in all.iter().filter(|b| !b.excluded) {
+        if let Some(l) = &b.language {
+            *by_language.entry(l.clone()).or_default() += 1;
+        }
+    }
+    let mut languages: Vec<(String, u64)> = by_language
+        .into_iter()
+        .filter(|(l, n)| *n >= request.min_language_votes && l != "unknown")
+        .collect();
+    languages.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let battles: Vec<Battle> = match &request.language {
+        Some(l) => all
+            .into_iter()
+            .filter(|b| {
+                b.language
+                    .as_deref()
+                    .is_some_and(|bl| bl.eq_ignore_ascii_case(l))
+            })
+            .collect(),
+        None => all,
+    };
+    let options = LeaderboardOptions {
+        bootstrap_rounds: request.bootstrap_rounds,
+        seed: 0,
+        threads: 0,
+        style_control: request.style_control,
+        ..LeaderboardOptions::default()
+    };
+    let rated = battles.iter().filter(|b| !b.excluded).count();
+    let (board, message) = if rated == 0 {
+        let message = if battles.is_empty() {
+            "No votes yet. Battle some models and vote!".to_string()
+        } else {
+            format!(
+                "No rated votes yet: {} vote(s) excluded because an answer revealed a model's identity.",
+                battles.len()
+            )
+        };
+        (None, Some(message))
+    } else {
+        match compute(&battles, &options) {
+            Ok(mut board) => {
+                for row in &mut board.rows {
+                    if let Some(info) = infos.iter().find(|i| i.display == row.model) {
+                        row.organization = info.organization.clone();
+                        row.license = info.license.clone();
+                    }
+                }
+                (Some(board), None)
+            }
+            Err(e) => (
+                None,
+                Some(format!("The ratings cannot be computed yet: {e}.")),
+            ),
+        }
+    };
+    let pairwise = board.as_ref().map(|b| {
+        let order: Vec<String> = b.rows.iter().map(|r| r.model.clone()).collect();
+        pairwise(&battles, &order)
+    });
+    LeaderboardView {
+        language: request.language.clone(),
+        style_control: request.style_control,
+        total_votes: votes.len() as u64,
+        tab_votes: battles.len() as u64,
+        languages,
+        min_language_votes: request.min_language_votes,
+        bootstrap_rounds: request.bootstrap_rounds,
+        board,
+        message,
+        pairwise,
+        computed_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    }
+}

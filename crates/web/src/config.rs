@@ -1,0 +1,332 @@
+//! The arena's models: which battle, under which name, with what weight, and what the
+//! leaderboard says about them.
+//!
+//! Models are named on the command line (`--models a,b,c`) with the usual model strings. An
+//! optional TOML file (`--models-config`) adds what a model string cannot say:
+//!
+//! ```toml
+//! [[models]]
+//! name = "http://127.0.0.1:8000/v1#qwen2.5-7b-instruct"   # the string given in --models
+//! display = "Qwen2.5-7B-Instruct"                          # shown after the vote and on the leaderboard
+//! organization = "Alibaba"
+//! license = "Apache-2.0"
+//! weight = 1.0                                             # relative chance to battle
+//! boost = 4.0                                              # new model: weight × (1 + boost)
+//! ```
+//!
+//! Without `--models`, every model of the file with a weight above 0 battles. A model with
+//! `weight = 0` never battles but keeps its organization and license on the leaderboard (for
+//! retired models that still have votes).
+//!
+//! A model's display name defaults to its identifier plus its parameters:
+//! `http://127.0.0.1:8080/v1#smollm2?temperature=0.2` shows as `smollm2?temperature=0.2`. Votes
+//! are stored under display names, so a model keeps its ratings when its server moves.
+
+use std::path::Path;
+
+use assay_core::ModelSpec;
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read models config {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("models config {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The `--models-config` file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelsConfig {
+    #[serde(default)]
+    pub models: Vec<ModelEntry>,
+}
+
+/// One `[[models]]` table.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelEntry {
+    /// The model string, as given in `--models`.
+    pub name: String,
+    pub display: Option<String>,
+    pub organization: Option<String>,
+    pub license: Option<String>,
+    #[serde(default = "one")]
+    pub weight: f64,
+    #[serde(default)]
+    pub boost: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+impl ModelsConfig {
+    pub fn load(path: &Path) -> Result<ModelsConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        ModelsConfig::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses the TOML text of a models config; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<ModelsConfig, ConfigError> {
+        let config: ModelsConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: origin.to_string(),
+            message: e.to_string(),
+        })?;
+        for (i, entry) in config.models.iter().enumerate() {
+            let at = || {
+                format!(
+                    "models config {origin}: [[models]] #{} ({:?})",
+                    i + 1,
+                    entry.name
+                )
+            };
+            ModelSpec::parse(&entry.name)
+                .map_err(|e| ConfigError::Invalid(format!("{}: name: {e}", at())))?;
+            for (field, value) in [("weight", entry.weight), ("boost", entry.boost)] {
+                if !value.is_finite() || value < 0.0 {
+                    return Err(ConfigError::Invalid(format!(
+                        "{}: {field} = {value} must be a number ≥ 0",
+                        at()
+                    )));
+                }
+            }
+            if entry
+                .display
+                .as_deref()
+                .is_some_and(|d| d.trim().is_empty())
+            {
+                return Err(ConfigError::Invalid(format!("{}: display is empty", at())));
+            }
+            if config.models[..i]
+                .iter()
+                .any(|e| e.name.trim() == entry.name.trim())
+            {
+                return Err(ConfigError::Invalid(format!("{}: listed twice", at())));
+            }
+        }
+        Ok(config)
+    }
+
+    /// Leaderboard facts for every model of the file, under the names its votes are stored by
+    /// (its display name, or the default one).
+    pub fn infos(&self) -> Vec<ModelInfo> {
+        self.models
+            .iter()
+            .filter_map(|entry| {
+                let spec = ModelSpec::parse(&entry.name).ok()?;
+                Some(ModelInfo {
+                    display: entry
+                        .display
+                        .clone()
+                        .unwrap_or_else(|| default_display(&spec)),
+                    organization: entry.organization.clone(),
+                    license: entry.license.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// The entry for model string `name`.
+    pub fn entry(&self, name: &str) -> Option<&ModelEntry> {
+        self.models.iter().find(|e| e.name.trim() == name.trim())
+    }
+}
+
+/// A model's identifier plus the parameters of its model string: `smollm2?temperature=0.2`.
+pub fn default_display(spec: &ModelSpec) -> String {
+    let raw = spec.raw.as_str();
+    // Parameters follow the last '?' after the '#' of an HTTP name (as ModelSpec::parse reads it).
+    let from = raw.find('#').unwrap_or(0);
+    match raw[from..].find('?') {
+        Some(i) => format!("{}{}", spec.model_id(), &raw[from + i..]),
+        None => spec.model_id().to_string(),
+    }
+}
+
+/// Everything about one arena model except the opened client.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelPlan {
+    pub spec: ModelSpec,
+    pub display: String,
+    pub organization: Option<String>,
+    pub license: Option<String>,
+    pub weight: f64,
+    pub boost: f64,
+}
+
+/// Leaderboard facts about a model that may no longer battle.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelInfo {
+    pub display: String,
+    pub organization: Option<String>,
+    pub license: Option<String>,
+}
+
+/// The models that battle: those of `--models` (in order), or, when none are given, those of
+/// the config with a weight above 0. Also returns what the config says about every model it
+/// lists, for the leaderboard.
+pub fn plan_models(
+    models: &[String],
+    config: Option<&ModelsConfig>,
+) -> Result<(Vec<ModelPlan>, Vec<ModelInfo>), ConfigError> {
+    let empty = ModelsConfig::default();
+    let config = config.unwrap_or(&empty);
+    let names: Vec<String> = if models.is_empty() {
+        config
+            .models
+            .iter()
+            .filter(|e| e.weight > 0.0)
+            .map(|e| e.name.clone())
+            .collect()
+    } else {
+        models
+            .iter()
+            .map(|m| m.trim().to_string())
+            .filter(|m| !m.is_empty())
+            .collect()
+    };
+    let mut plans: Vec<ModelPlan> = Vec::new();
+    for name in &names {
+        let spec = ModelSpec::parse(name).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let entry = config.entry(name);
+        let display = entry
+            .and_then(|e| e.display.clone())
+            .unwrap_or_else(|| default_display(&spec));
+        if let Some(other) = plans.iter().find(|p| p.display == display) {
+            return Err(ConfigError::Invalid(format!(
+                "models {:?} and {:?} would both be shown as {display:?}; give one of them \
+                 another `display` name in --models-config",
+                other.spec.raw, spec.raw
+            )));
+        }
+        plans.push(ModelPlan {
+            display,
+            organization: entry.and_then(|e| e.organization.clone()),
+            license: entry.and_then(|e| e.license.clone()),
+            weight: entry.map_or(1.0, |e| e.weight),
+            boost: entry.map_or(0.0, |e| e.boost),
+            spec,
+        });
+    }
+    if plans.len() < 2 {
+        return Err(ConfigError::Invalid(format!(
+            "an arena needs at least two models (--models a,b or [[models]] in \
+             --models-config), got {}",
+            plans.len()
+        )));
+    }
+    let mut infos: Vec<ModelInfo> = plans
+        .iter()
+        .map(|p| ModelInfo {
+            display: p.display.clone(),
+            organization: p.organization.clone(),
+            license: p.license.clone(),
+        })
+        .collect();
+    for info in config.infos() {
+        if !infos.iter().any(|i| i.display == info.display) {
+            infos.push(info);
+        }
+    }
+    Ok((plans, infos))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_display_names() {
+        let d = |s: &str| default_display(&ModelSpec::parse(s).unwrap());
+        assert_eq!(
+            d("http://127.0.0.1:8080/v1#smollm2?temperature=0.2&max_tokens=48"),
+            "smollm2?temperature=0.2&max_tokens=48"
+        );
+        assert_eq!(d("http://h:1/v1?x=1#qwen"), "qwen");
+        assert_eq!(d("local:smollm2"), "smollm2");
+        assert_eq!(
+            d("openai:gpt-4o-mini?temperature=0"),
+            "gpt-4o-mini?temperature=0"
+        );
+    }
+
+    #[test]
+    fn config_file() {
+        let text = r#"
+[[models]]
+name = "http://127.0.0.1:8000/v1#qwen"
+display = "Qwen"
+organization = "Alibaba"
+license = "Apache-2.0"
+boost = 4.0
+
+[[models]]
+name = "local:smollm2"
+organization = "Hugging Face"
+
+[[models]]
+name = "openai:gpt-3.5-turbo"
+display = "GPT-3.5"
+weight = 0
+"#;
+        let config = ModelsConfig::parse(text, "arena.toml").unwrap();
+        assert_eq!(config.models[0].weight, 1.0);
+        assert_eq!(config.models[0].boost, 4.0);
+
+        // Without --models: the weighted models of the file.
+        let (plans, infos) = plan_models(&[], Some(&config)).unwrap();
+        assert_eq!(plans.len(), 2);
+        assert_eq!(plans[0].display, "Qwen");
+        assert_eq!(plans[1].display, "smollm2");
+        assert_eq!(plans[1].organization.as_deref(), Some("Hugging Face"));
+        assert_eq!(infos.len(), 3);
+        assert_eq!(infos[2].display, "GPT-3.5");
+        assert_eq!(config.infos()[1].display, "smollm2");
+        assert_eq!(config.infos()[0].organization.as_deref(), Some("Alibaba"));
+
+        // With --models: those, described by the file where it knows them.
+        let models = vec![
+            "local:smollm2".to_string(),
+            "local:smollm2?temperature=1".to_string(),
+        ];
+        let (plans, _) = plan_models(&models, Some(&config)).unwrap();
+        assert_eq!(plans[0].organization.as_deref(), Some("Hugging Face"));
+        assert_eq!(plans[1].display, "smollm2?temperature=1");
+        assert_eq!(plans[1].organization, None);
+    }
+
+    #[test]
+    fn bad_configs() {
+        let err = ModelsConfig::parse("[[models]]\nname = \"local:x\"\nwieght = 2\n", "a.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("a.toml") && err.contains("wieght"), "{err}");
+        let err = ModelsConfig::parse("[[models]]\nname = \"nope\"\n", "a.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("#1") && err.contains("nope"), "{err}");
+        let err = ModelsConfig::parse("[[models]]\nname = \"local:x\"\nweight = -1\n", "a.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("weight"), "{err}");
+        let err = plan_models(&["local:a".into()], None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("at least two"), "{err}");
+        let err = plan_models(&["local:a".into(), "http://h:1/v1#a".into()], None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("both be shown as \"a\""), "{err}");
+    }
+}

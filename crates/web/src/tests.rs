@@ -1,0 +1,958 @@
+//! The arena's HTTP behaviour, against fake models (a real model is exercised by the browser
+//! test of the `assay` binary). Fakes let these tests force what a real model does only
+//! sometimes: hostile HTML, naming itself, failing.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use assay_core::{ChatResponse, FinishReason, ModelSpec, Role, Usage};
+use axum::body::Body;
+use axum::http::{Request as HttpRequest, StatusCode};
+use serde_json::Value;
+use tower::ServiceExt;
+
+use super::*;
+
+/// A model that answers `respond(prompt, turn)` in small pieces, or fails when told to.
+struct Fake {
+    id: String,
+    respond: fn(&str, usize) -> String,
+    fail: Arc<AtomicBool>,
+    /// Number of messages of every request it got.
+    seen: Arc<Mutex<Vec<usize>>>,
+}
+
+#[async_trait::async_trait]
+impl ChatModel for Fake {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    async fn complete(&self, _request: ChatRequest) -> Result<ChatResponse, ModelError> {
+        unreachable!("the arena streams")
+    }
+
+    async fn stream(&self, request: ChatRequest) -> Result<EventStream, ModelError> {
+        lock(&self.seen).push(request.messages.len());
+        if self.fail.load(Ordering::SeqCst) {
+            return Err(ModelError::Connect {
+                url: format!("http://127.0.0.1:9/v1 ({})", self.id),
+                message: format!("{} is down", self.id),
+            });
+        }
+        let prompt = request
+            .messages
+            .iter()
+            .rev()
+            .find(|m| m.role == Role::User)
+            .map(|m| m.content.clone())
+            .unwrap_or_default();
+        let turn = request
+            .messages
+            .iter()
+            .filter(|m| m.role == Role::User)
+            .count();
+        let answer = (self.respond)(&prompt, turn);
+        let chars: Vec<char> = answer.chars().collect();
+        let mut events: Vec<Result<ChatEvent, ModelError>> = chars
+            .chunks(4)
+            .map(|c| Ok(ChatEvent::Delta(c.iter().collect())))
+            .collect();
+        events.push(Ok(ChatEvent::Done {
+            finish_reason: FinishReason::Stop,
+            usage: Usage {
+                prompt_tokens: 3,
+                completion_tokens: (chars.len() / 4) as u32 + 1,
+            },
+        }));
+        Ok(Box::pin(futures::stream::iter(events)))
+    }
+}
+
+/// Model names that must never show before a vote.
+const SECRET: [&str; 4] = ["zebra", "yak", "temperature", "127.0.0.1:9"];
+
+fn respond_plain(prompt: &str, turn: usize) -> String {
+    if prompt.contains("hostile") {
+        "Here: <img src=x onerror=alert(1)> and [x](javascript:alert(1)) **bold**".into()
+    } else if prompt.contains("who are you") {
+        "I am Claude, made by Anthropic.".into()
+    } else {
+        format!("Answer to turn {turn}: **Paris** is the capital of France.\n\n- one\n- two")
+    }
+}
+
+struct Arena {
+    router: Router,
+    store: Arc<Store>,
+    fails: Vec<Arc<AtomicBool>>,
+    seen: Vec<Arc<Mutex<Vec<usize>>>>,
+    _dir: tempfile::TempDir,
+}
+
+const IDS: [&str; 3] = ["zebra-model-x", "yak-model-y", "zebra-model-z"];
+
+fn arena_with(n: usize, config: WebConfig) -> Arena {
+    let mut fails = Vec::new();
+    let mut seen = Vec::new();
+    let mut clients: Vec<Arc<dyn ChatModel>> = Vec::new();
+    for id in &IDS[..n] {
+        let fail = Arc::new(AtomicBool::new(false));
+        let log = Arc::new(Mutex::new(Vec::new()));
+        fails.push(fail.clone());
+        seen.push(log.clone());
+        clients.push(Arc::new(Fake {
+            id: id.to_string(),
+            respond: respond_plain,
+            fail,
+            seen: log,
+        }));
+    }
+    let mut arena = arena_of(clients, config);
+    arena.fails = fails;
+    arena.seen = seen;
+    arena
+}
+
+/// An arena over `clients`, named after [`IDS`].
+fn arena_of(clients: Vec<Arc<dyn ChatModel>>, config: WebConfig) -> Arena {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(&dir.path().join("arena.db")).unwrap());
+    let models = clients
+        .into_iter()
+        .zip(IDS)
+        .map(|(client, id)| {
+            let spec =
+                ModelSpec::parse(&format!("http://127.0.0.1:9/v1#{id}?temperature=0.5")).unwrap();
+            ArenaModel {
+                plan: ModelPlan {
+                    display: config::default_display(&spec),
+                    organization: Some("Zoo Labs".into()),
+                    license: Some("MIT".into()),
+                    weight: 1.0,
+                    boost: 0.0,
+                    spec,
+                },
+                client,
+            }
+        })
+        .collect();
+    let router = router(models, Vec::new(), store.clone(), config).unwrap();
+    Arena {
+        router,
+        store,
+        fails: Vec::new(),
+        seen: Vec::new(),
+        _dir: dir,
+    }
+}
+
+fn arena() -> Arena {
+    arena_with(
+        2,
+        WebConfig {
+            seed: Some(1),
+            bootstrap_rounds: 20,
+            ..WebConfig::default()
+        },
+    )
+}
+
+/// A browser: cookies from the battle page, and the CSRF token of its `<meta>`.
+struct Browser {
+    cookies: String,
+    csrf: String,
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+
+    /// Everything a browser would see: status line aside, headers and body.
+    fn visible(&self) -> String {
+        let mut s = String::new();
+        for (k, v) in &self.headers {
+            s.push_str(k.as_str());
+            s.push_str(": ");
+            s.push_str(v.to_str().unwrap_or_default());
+            s.push('\n');
+        }
+        s.push_str(&self.body);
+        s
+    }
+
+    fn assert_no_secret(&self, what: &str) {
+        let visible = self.visible().to_lowercase();
+        for secret in SECRET {
+            assert!(
+                !visible.contains(secret),
+                "{what} shows {secret:?} before the vote:\n{}",
+                self.visible()
+            );
+        }
+    }
+
+    /// (event, data) of an event stream.
+    fn events(&self) -> Vec<(String, Value)> {
+        self.body
+            .split("\n\n")
+            .filter_map(|block| {
+                let mut name = "message".to_string();
+                let mut data = String::new();
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        name = v.trim().to_string();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim_start());
+                    }
+                }
+                (!data.is_empty()).then(|| (name, serde_json::from_str(&data).unwrap()))
+            })
+            .collect()
+    }
+}
+
+async fn send(router: &Router, request: HttpRequest<Body>) -> Reply {
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    Reply {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+async fn get(router: &Router, path: &str, cookies: &str) -> Reply {
+    let mut request = HttpRequest::get(path);
+    if !cookies.is_empty() {
+        request = request.header("cookie", cookies);
+    }
+    send(router, request.body(Body::empty()).unwrap()).await
+}
+
+impl Browser {
+    async fn open(router: &Router) -> (Browser, Reply) {
+        let page = get(router, "/", "").await;
+        assert_eq!(page.status, StatusCode::OK);
+        let cookies: Vec<String> = page
+            .headers
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string())
+            .collect();
+        let csrf = page
+            .body
+            .split(r#"<meta name="csrf-token" content=""#)
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap()
+            .to_string();
+        (
+            Browser {
+                cookies: cookies.join("; "),
+                csrf,
+            },
+            page,
+        )
+    }
+
+    async fn post_with(
+        &self,
+        router: &Router,
+        path: &str,
+        body: String,
+        cookies: Option<&str>,
+        csrf: Option<&str>,
+    ) -> Reply {
+        let mut request = HttpRequest::post(path).header("content-type", "application/json");
+        if let Some(c) = cookies {
+            request = request.header("cookie", c);
+        }
+        if let Some(t) = csrf {
+            request = request.header("x-csrf-token", t);
+        }
+        send(router, request.body(Body::from(body)).unwrap()).await
+    }
+
+    async fn post(&self, router: &Router, path: &str, body: Value) -> Reply {
+        self.post_with(
+            router,
+            path,
+            body.to_string(),
+            Some(&self.cookies),
+            Some(&self.csrf),
+        )
+        .await
+    }
+
+    /// Starts (or continues) a battle; returns its id and the stream.
+    async fn chat(&self, router: &Router, battle: Option<&str>, prompt: &str) -> (String, Reply) {
+        let reply = self
+            .post(
+                router,
+                "/api/chat",
+                json!({"battle_id": battle, "prompt": prompt}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let events = reply.events();
+        assert_eq!(events[0].0, "battle", "{}", reply.body);
+        let id = events[0].1["battle_id"].as_str().unwrap().to_string();
+        (id, reply)
+    }
+
+    async fn vote(&self, router: &Router, battle: &str, winner: &str) -> Reply {
+        self.post(
+            router,
+            "/api/vote",
+            json!({"battle_id": battle, "winner": winner}),
+        )
+        .await
+    }
+}
+
+/// The final HTML of each side.
+fn answers(reply: &Reply) -> [String; 2] {
+    let mut out = [String::new(), String::new()];
+    for (name, data) in reply.events() {
+        if name == "answer" && data["done"] == true {
+            let i = usize::from(data["side"] == "b");
+            out[i] = data["html"].as_str().unwrap().to_string();
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn names_stay_hidden_until_the_vote_reveals_them() {
+    let arena = arena();
+    let (browser, page) = Browser::open(&arena.router).await;
+    page.assert_no_secret("the battle page");
+    // The page carries a strict CSP whose nonce is on its script and style.
+    let csp = page.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("script-src 'nonce-"),
+        "{csp}"
+    );
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .unwrap()
+        .split('\'')
+        .next()
+        .unwrap();
+    assert!(page.body.contains(&format!(r#"<script nonce="{nonce}">"#)));
+    assert!(!csp.contains("unsafe-inline"));
+
+    let (id, stream) = browser
+        .chat(&arena.router, None, "What is the capital of France?")
+        .await;
+    stream.assert_no_secret("the answer stream");
+    assert_eq!(stream.headers["content-type"], "text/event-stream");
+    let [a, b] = answers(&stream);
+    assert!(
+        a.contains("<strong>Paris</strong>") && b.contains("<li>one</li>"),
+        "{a} {b}"
+    );
+    let end = stream.events().pop().unwrap();
+    assert_eq!(end.0, "end");
+    assert_eq!(end.1["can_vote"], true);
+
+    // Errors name no model either.
+    let early = browser.vote(&arena.router, "nope", "model_a").await;
+    assert_eq!(early.status, StatusCode::NOT_FOUND);
+    early.assert_no_secret("an error");
+
+    let vote = browser.vote(&arena.router, &id, "model_a").await;
+    assert_eq!(vote.status, StatusCode::OK, "{}", vote.body);
+    let v = vote.json();
+    let mut names = [
+        v["model_a"].as_str().unwrap().to_string(),
+        v["model_b"].as_str().unwrap().to_string(),
+    ];
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "yak-model-y?temperature=0.5".to_string(),
+            "zebra-model-x?temperature=0.5".to_string()
+        ]
+    );
+    assert_eq!(v["identity_leak"], false);
+
+    // Stored with both conversations, language, voter, hashed IP.
+    let votes = arena.store.votes().unwrap();
+    assert_eq!(votes.len(), 1);
+    let stored = &votes[0];
+    assert_eq!(stored.battle_id, id);
+    assert_eq!(stored.winner, "model_a");
+    assert_eq!(stored.language, "English");
+    assert_eq!(stored.turns, 1);
+    assert_eq!(stored.model_a, v["model_a"].as_str().unwrap());
+    assert_eq!(
+        stored.conversation_a[0]["content"],
+        "What is the capital of France?"
+    );
+    assert_eq!(stored.conversation_a[1]["role"], "assistant");
+    assert!(security::well_formed(&stored.voter_id, 64));
+    assert_eq!(stored.ip_hash.len(), 64);
+    assert!(!stored.identity_leak);
+    assert!(
+        stored.metadata["conv_metadata"]["list_count_a"]
+            .as_f64()
+            .unwrap()
+            >= 2.0
+    );
+}
+
+#[tokio::test]
+async fn one_vote_per_battle() {
+    let arena = arena();
+    let (browser, _) = Browser::open(&arena.router).await;
+    let (id, _) = browser.chat(&arena.router, None, "hello").await;
+    assert_eq!(
+        browser.vote(&arena.router, &id, "tie").await.status,
+        StatusCode::OK
+    );
+    let again = browser.vote(&arena.router, &id, "model_b").await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    assert!(again.body.contains("already been voted"), "{}", again.body);
+    // Nor can the battle go on.
+    let more = browser
+        .post(
+            &arena.router,
+            "/api/chat",
+            json!({"battle_id": id, "prompt": "more"}),
+        )
+        .await;
+    assert_eq!(more.status, StatusCode::CONFLICT);
+    assert_eq!(arena.store.votes().unwrap().len(), 1);
+
+    // The store refuses a second vote on the battle even when the memory forgot it (another
+    // instance, a restart).
+    let mut record = arena.store.votes().unwrap().remove(0);
+    record.winner = "model_b".into();
+    assert!(!arena.store.record_vote(&record).unwrap());
+}
+
+#[tokio::test]
+async fn csrf_is_required() {
+    let arena = arena();
+    let (browser, _) = Browser::open(&arena.router).await;
+    let body = json!({"prompt": "hi"}).to_string();
+    let r = &arena.router;
+    // No header.
+    let reply = browser
+        .post_with(r, "/api/chat", body.clone(), Some(&browser.cookies), None)
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+    assert!(reply.body.contains("X-CSRF-Token"), "{}", reply.body);
+    // Wrong header.
+    let wrong = security::random_token();
+    let reply = browser
+        .post_with(
+            r,
+            "/api/chat",
+            body.clone(),
+            Some(&browser.cookies),
+            Some(&wrong),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    // No cookie (a cross-site request cannot send one with SameSite=Strict).
+    let reply = browser
+        .post_with(r, "/api/chat", body.clone(), None, Some(&browser.csrf))
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    // Votes too.
+    let (id, _) = browser.chat(r, None, "hi").await;
+    let vote = json!({"battle_id": id, "winner": "model_a"}).to_string();
+    let reply = browser
+        .post_with(
+            r,
+            "/api/vote",
+            vote.clone(),
+            Some(&browser.cookies),
+            Some(&wrong),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    // A form post (not JSON) is refused before anything else.
+    let reply = send(
+        r,
+        HttpRequest::post("/api/vote")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", &browser.cookies)
+            .body(Body::from("battle_id=x&winner=model_a"))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(arena.store.votes().unwrap().is_empty());
+    // With the token it works.
+    let reply = browser
+        .post_with(
+            r,
+            "/api/vote",
+            vote,
+            Some(&browser.cookies),
+            Some(&browser.csrf),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn battles_belong_to_their_browser() {
+    let arena = arena();
+    let (alice, _) = Browser::open(&arena.router).await;
+    let (mallory, _) = Browser::open(&arena.router).await;
+    assert_ne!(alice.cookies, mallory.cookies);
+    let (id, _) = alice.chat(&arena.router, None, "hi").await;
+    assert_eq!(
+        mallory.vote(&arena.router, &id, "model_a").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        alice.vote(&arena.router, &id, "model_a").await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn daily_cap() {
+    let arena = arena_with(
+        2,
+        WebConfig {
+            daily_cap: 2,
+            ..WebConfig::default()
+        },
+    );
+    let (browser, _) = Browser::open(&arena.router).await;
+    for _ in 0..2 {
+        let (id, _) = browser.chat(&arena.router, None, "hi").await;
+        assert_eq!(
+            browser.vote(&arena.router, &id, "tie").await.status,
+            StatusCode::OK
+        );
+    }
+    let (id, _) = browser.chat(&arena.router, None, "hi").await;
+    let capped = browser.vote(&arena.router, &id, "tie").await;
+    assert_eq!(
+        capped.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        capped.body
+    );
+    assert!(capped.body.contains("24 hours"), "{}", capped.body);
+    // Another voter is not capped.
+    let (other, _) = Browser::open(&arena.router).await;
+    let (id, _) = other.chat(&arena.router, None, "hi").await;
+    assert_eq!(
+        other.vote(&arena.router, &id, "tie").await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn identity_leaks_are_kept_but_excluded() {
+    let arena = arena();
+    let (browser, _) = Browser::open(&arena.router).await;
+    let (id, _) = browser.chat(&arena.router, None, "who are you").await;
+    let vote = browser.vote(&arena.router, &id, "model_b").await;
+    assert_eq!(vote.status, StatusCode::OK);
+    assert_eq!(vote.json()["identity_leak"], true);
+    assert_eq!(vote.json()["identity_leak_name"], "Claude");
+    let stored = arena.store.votes().unwrap().remove(0);
+    assert!(stored.identity_leak);
+    assert_eq!(stored.metadata["identity_leak_name"], "Claude");
+    let battle = battle_from_vote(&stored).unwrap();
+    assert!(battle.excluded);
+
+    let board = get(&arena.router, "/api/leaderboard", "").await.json();
+    assert_eq!(board["total_votes"], 1);
+    assert!(board["leaderboard"].is_null());
+    assert!(board["message"].as_str().unwrap().contains("excluded"));
+}
+
+#[tokio::test]
+async fn oversized_prompts_get_413() {
+    let arena = arena();
+    let (browser, _) = Browser::open(&arena.router).await;
+    let prompt = "x".repeat(16 * 1024 + 1);
+    let reply = browser
+        .post(&arena.router, "/api/chat", json!({"prompt": prompt}))
+        .await;
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(reply.body.contains("16 KiB"), "{}", reply.body);
+    // A body far past the limit is refused without being read whole.
+    let huge = json!({"prompt": "y".repeat(1024 * 1024)});
+    let reply = browser.post(&arena.router, "/api/chat", huge).await;
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+    // Just under the limit is fine (multi-byte characters count as bytes).
+    let ok = "好".repeat(16 * 1024 / 3);
+    let (_, reply) = browser.chat(&arena.router, None, &ok).await;
+    assert_eq!(reply.events().last().unwrap().1["can_vote"], true);
+    // Empty prompts are refused.
+    let reply = browser
+        .post(&arena.router, "/api/chat", json!({"prompt": "  "}))
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn hostile_answers_are_sanitized() {
+    let arena = arena();
+    let (browser, _) = Browser::open(&arena.router).await;
+    let (_, reply) = browser
+        .chat(&arena.router, None, "say something hostile")
+        .await;
+    for (name, data) in reply.events() {
+        if name == "answer" {
+            let html = data["html"].as_str().unwrap();
+            crate::render::tests::assert_only_safe_tags(html, "hostile answer");
+            assert!(
+                html.contains("&lt;img src=x onerror=alert(1)&gt;"),
+                "{html}"
+            );
+            assert!(!html.contains("javascript:"), "{html}");
+        }
+    }
+    assert!(answers(&reply)[0].contains("<strong>bold</strong>"));
+}
+
+#[tokio::test]
+async fn multi_turn_keeps_the_pair_and_the_conversation() {
+    let arena = arena();
+    let (browser, _) = Browser::open(&arena.router).await;
+    let (id, _) = browser.chat(&arena.router, None, "first").await;
+    let (id2, reply) = browser.chat(&arena.router, Some(&id), "second").await;
+    assert_eq!(id, id2);
+    let [a, b] = answers(&reply);
+    assert!(a.contains("turn 2") && b.contains("turn 2"), "{a} | {b}");
+    // Each model saw 1 message, then 3 (user, its own answer, user).
+    for seen in &arena.seen {
+        assert_eq!(*lock(seen), vec![1, 3]);
+    }
+    let vote = browser.vote(&arena.router, &id, "model_a").await;
+    assert_eq!(vote.status, StatusCode::OK);
+    let stored = arena.store.votes().unwrap().remove(0);
+    assert_eq!(stored.turns, 2);
+    assert_eq!(stored.conversation_b.as_array().unwrap().len(), 4);
+}
+
+#[tokio::test]
+async fn chinese_prompts_are_detected() {
+    let arena = arena();
+    let (browser, _) = Browser::open(&arena.router).await;
+    let (id, _) = browser
+        .chat(&arena.router, None, "法国的首都是哪里？")
+        .await;
+    browser.vote(&arena.router, &id, "model_a").await;
+    assert_eq!(arena.store.votes().unwrap()[0].language, "Chinese");
+}
+
+#[tokio::test]
+async fn failing_models_void_the_battle_and_are_benched() {
+    let arena = arena();
+    arena.fails[1].store(true, Ordering::SeqCst);
+    let (browser, _) = Browser::open(&arena.router).await;
+    let (id, reply) = browser.chat(&arena.router, None, "hi").await;
+    // The error says which side failed, never which model or where.
+    reply.assert_no_secret("a failure");
+    let events = reply.events();
+    assert!(events.iter().any(|(n, _)| n == "failed"), "{}", reply.body);
+    assert_eq!(events.last().unwrap().1["can_vote"], false);
+    let vote = browser.vote(&arena.router, &id, "model_a").await;
+    assert_eq!(vote.status, StatusCode::CONFLICT);
+    // With one of two models benched, no battle can start for now.
+    arena.fails[1].store(false, Ordering::SeqCst);
+    let reply = browser
+        .post(&arena.router, "/api/chat", json!({"prompt": "again"}))
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        reply.body
+    );
+    reply.assert_no_secret("the 503");
+}
+
+#[tokio::test]
+async fn benched_models_leave_the_others_battling() {
+    let arena = arena_with(
+        3,
+        WebConfig {
+            seed: Some(3),
+            ..WebConfig::default()
+        },
+    );
+    arena.fails[2].store(true, Ordering::SeqCst);
+    let (browser, _) = Browser::open(&arena.router).await;
+    let mut failures = 0;
+    for _ in 0..12 {
+        let (_, reply) = browser.chat(&arena.router, None, "hi").await;
+        if reply.events().iter().any(|(n, _)| n == "failed") {
+            failures += 1;
+        }
+    }
+    // The failing model fails at most once, then sits out.
+    assert!(failures <= 1, "{failures}");
+    assert!(lock(&arena.seen[2]).len() <= 1);
+}
+
+#[tokio::test]
+async fn leaderboard_shows_votes() {
+    let arena = arena();
+    let (browser, _) = Browser::open(&arena.router).await;
+    for winner in ["model_a", "model_b", "tie"] {
+        let (id, _) = browser.chat(&arena.router, None, "hello").await;
+        assert_eq!(
+            browser.vote(&arena.router, &id, winner).await.status,
+            StatusCode::OK
+        );
+    }
+    let board = get(&arena.router, "/api/leaderboard", "").await;
+    assert_eq!(board.status, StatusCode::OK, "{}", board.body);
+    let json = board.json();
+    assert_eq!(json["total_votes"], 3);
+    let rows = json["leaderboard"]["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    for row in rows {
+        assert_eq!(row["votes"], 3);
+        assert_eq!(row["organization"], "Zoo Labs");
+        assert_eq!(row["rank"], 1);
+    }
+    assert_eq!(json["pairwise"]["battles"][0][1], 3);
+
+    let page = get(&arena.router, "/leaderboard", "").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("zebra-model-x?temperature=0.5"));
+    assert!(page.body.contains("yak-model-y?temperature=0.5"));
+    assert!(page.body.contains("<svg"), "heatmaps");
+    assert!(
+        page.body
+            .contains("Votes in total: 3 · rated in this view: 3"),
+        "{}",
+        page.body
+    );
+    let csp = page.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'none'"), "{csp}");
+
+    // Style control and language tabs.
+    let styled = get(&arena.router, "/api/leaderboard?style=on", "")
+        .await
+        .json();
+    assert_eq!(styled["style_control"], true);
+    assert!(
+        styled["leaderboard"]["style_coefficients"].is_array(),
+        "{styled}"
+    );
+    let page = get(&arena.router, "/leaderboard?lang=English&style=on", "").await;
+    assert!(page.body.contains("Leaderboard · English"));
+    let zh = get(&arena.router, "/api/leaderboard?lang=Chinese", "")
+        .await
+        .json();
+    assert_eq!(zh["tab_votes"], 0);
+    assert!(zh["leaderboard"].is_null());
+}
+
+#[tokio::test]
+async fn language_tabs_need_enough_votes() {
+    let arena = arena_with(
+        2,
+        WebConfig {
+            min_language_votes: 2,
+            bootstrap_rounds: 10,
+            ..WebConfig::default()
+        },
+    );
+    let (browser, _) = Browser::open(&arena.router).await;
+    for prompt in ["法国的首都是哪里？", "你好", "hello"] {
+        let (id, _) = browser.chat(&arena.router, None, prompt).await;
+        browser.vote(&arena.router, &id, "model_a").await;
+    }
+    let json = get(&arena.router, "/api/leaderboard", "").await.json();
+    let tabs: Vec<&str> = json["languages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(tabs, ["Chinese"]);
+    let page = get(&arena.router, "/leaderboard", "").await;
+    assert!(
+        page.body
+            .contains(r#"href="/leaderboard?lang=Chinese">Chinese (2)</a>"#),
+        "{}",
+        page.body
+    );
+}
+
+#[tokio::test]
+async fn leaderboard_is_cached_until_a_vote() {
+    let arena = arena();
+    let (browser, _) = Browser::open(&arena.router).await;
+    let (id, _) = browser.chat(&arena.router, None, "hello").await;
+    browser.vote(&arena.router, &id, "model_a").await;
+    let first = get(&arena.router, "/api/leaderboard", "").await.json();
+    let again = get(&arena.router, "/api/leaderboard", "").await.json();
+    assert_eq!(first, again);
+    let (id, _) = browser.chat(&arena.router, None, "hello").await;
+    browser.vote(&arena.router, &id, "model_b").await;
+    let after = get(&arena.router, "/api/leaderboard", "").await.json();
+    assert_eq!(after["total_votes"], 2);
+}
+
+#[tokio::test]
+async fn unknown_routes_and_health() {
+    let arena = arena();
+    let reply = get(&arena.router, "/nope", "").await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    let health = get(&arena.router, "/health", "").await;
+    assert_eq!(health.json()["status"], "ok");
+    health.assert_no_secret("health");
+}
+
+/// A model that never stops talking (a delta every few milliseconds) and notes when its
+/// stream is dropped, i.e. when generation is cancelled.
+struct Endless {
+    dropped: Arc<AtomicBool>,
+}
+
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+#[async_trait::async_trait]
+impl ChatModel for Endless {
+    fn id(&self) -> &str {
+        "endless"
+    }
+
+    async fn complete(&self, _request: ChatRequest) -> Result<ChatResponse, ModelError> {
+        unreachable!("the arena streams")
+    }
+
+    async fn stream(&self, _request: ChatRequest) -> Result<EventStream, ModelError> {
+        let guard = SetOnDrop(self.dropped.clone());
+        Ok(Box::pin(futures::stream::unfold(
+            guard,
+            |guard| async move {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                Some((Ok(ChatEvent::Delta("blah ".into())), guard))
+            },
+        )))
+    }
+}
+
+fn endless_arena(config: WebConfig) -> (Arena, [Arc<AtomicBool>; 2]) {
+    let flags = [
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    ];
+    let clients: Vec<Arc<dyn ChatModel>> = flags
+        .iter()
+        .map(|f| Arc::new(Endless { dropped: f.clone() }) as Arc<dyn ChatModel>)
+        .collect();
+    (arena_of(clients, config), flags)
+}
+
+#[tokio::test]
+async fn answers_are_cut_at_the_size_limit() {
+    let (arena, dropped) = endless_arena(WebConfig {
+        max_answer_bytes: 100,
+        ..WebConfig::default()
+    });
+    let (browser, _) = Browser::open(&arena.router).await;
+    let (id, reply) = browser.chat(&arena.router, None, "talk").await;
+    let events = reply.events();
+    let done: Vec<&Value> = events
+        .iter()
+        .filter(|(n, _)| n == "done")
+        .map(|(_, d)| d)
+        .collect();
+    assert_eq!(done.len(), 2, "{}", reply.body);
+    assert!(done.iter().all(|d| d["finish"] == "length"));
+    // Generation stopped there.
+    assert!(dropped.iter().all(|d| d.load(Ordering::SeqCst)));
+    browser.vote(&arena.router, &id, "tie").await;
+    let stored = arena.store.votes().unwrap().remove(0);
+    let answer = stored.conversation_a[1]["content"].as_str().unwrap();
+    assert!(answer.len() <= 100 && answer.len() > 90, "{}", answer.len());
+}
+
+#[tokio::test]
+async fn slow_answers_time_out() {
+    let (arena, _) = endless_arena(WebConfig {
+        answer_timeout: Duration::from_millis(150),
+        ..WebConfig::default()
+    });
+    let (browser, _) = Browser::open(&arena.router).await;
+    let (id, reply) = browser.chat(&arena.router, None, "talk").await;
+    let failed = reply.events().iter().filter(|(n, _)| n == "failed").count();
+    assert_eq!(failed, 2, "{}", reply.body);
+    assert_eq!(
+        browser.vote(&arena.router, &id, "tie").await.status,
+        StatusCode::CONFLICT
+    );
+}
+
+#[tokio::test]
+async fn leaving_cancels_generation_and_undoes_the_turn() {
+    let (arena, dropped) = endless_arena(WebConfig::default());
+    let (browser, _) = Browser::open(&arena.router).await;
+    let request = HttpRequest::post("/api/chat")
+        .header("content-type", "application/json")
+        .header("cookie", &browser.cookies)
+        .header("x-csrf-token", &browser.csrf)
+        .body(Body::from(json!({"prompt": "talk"}).to_string()))
+        .unwrap();
+    let response = arena.router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.into_body().into_data_stream();
+    let first = body.next().await.unwrap().unwrap();
+    let first = String::from_utf8_lossy(&first).into_owned();
+    let id = first
+        .split("\"battle_id\":\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    // Read a little of the answers, then go away.
+    let _ = body.next().await;
+    drop(body);
+    for _ in 0..200 {
+        if dropped.iter().all(|d| d.load(Ordering::SeqCst)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        dropped.iter().all(|d| d.load(Ordering::SeqCst)),
+        "generation goes on after the browser left"
+    );
+    // The unfinished first turn is undone: the battle is gone.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let vote = browser.vote(&arena.router, &id, "tie").await;
+    assert_eq!(vote.status, StatusCode::NOT_FOUND, "{}", vote.body);
+    assert!(arena.store.votes().unwrap().is_empty());
+}
