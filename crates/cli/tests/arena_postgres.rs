@@ -1,0 +1,183 @@
+//! Two `assay arena` processes sharing one PostgreSQL database (a throwaway server the test
+//! starts): votes cast on either appear in the leaderboard of both.
+
+mod common;
+
+#[allow(dead_code)] // the store tests use the rest
+#[path = "../../store/tests/common/postgres.rs"]
+mod pg_server;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use common::Server;
+use serde_json::{json, Value};
+
+/// A running `assay arena`, killed when dropped.
+struct Arena {
+    child: Child,
+    url: String,
+}
+
+impl Arena {
+    fn start(models: &str, db: &str) -> Arena {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_assay"))
+            .args(["arena", "--models", models, "--host", "127.0.0.1"])
+            .args(["--port", "0", "--db", db])
+            .args(["--ip-salt", "postgres-test", "--bootstrap-rounds", "20"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("assay arena starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("assay arena prints its address");
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .trim_end_matches('/')
+            .to_string();
+        Arena { child, url }
+    }
+}
+
+impl Drop for Arena {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One voter: the cookies and CSRF token the battle page hands out.
+struct Voter {
+    http: reqwest::Client,
+    cookies: String,
+    csrf: String,
+}
+
+impl Voter {
+    async fn open(arena: &Arena) -> Voter {
+        let http = reqwest::Client::new();
+        let page = http.get(format!("{}/", arena.url)).send().await.unwrap();
+        assert!(page.status().is_success(), "{}", page.status());
+        let cookies: Vec<String> = page
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_string))
+            .collect();
+        let body = page.text().await.unwrap();
+        let csrf = body
+            .split(r#"<meta name="csrf-token" content=""#)
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_else(|| panic!("no CSRF token in the battle page"))
+            .to_string();
+        Voter {
+            http,
+            cookies: cookies.join("; "),
+            csrf,
+        }
+    }
+
+    async fn post(&self, arena: &Arena, path: &str, body: Value) -> (reqwest::StatusCode, String) {
+        let reply = self
+            .http
+            .post(format!("{}{path}", arena.url))
+            .header("content-type", "application/json")
+            .header("cookie", &self.cookies)
+            .header("x-csrf-token", &self.csrf)
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        (reply.status(), reply.text().await.unwrap())
+    }
+
+    /// Battles once on `arena` and votes `winner`.
+    async fn battle_and_vote(&self, arena: &Arena, prompt: &str, winner: &str) {
+        let (status, stream) = self
+            .post(
+                arena,
+                "/api/chat",
+                json!({"battle_id": null, "prompt": prompt}),
+            )
+            .await;
+        assert!(status.is_success(), "{status}: {stream}");
+        let battle: Value = stream
+            .lines()
+            .find_map(|l| l.strip_prefix("data:"))
+            .and_then(|data| serde_json::from_str(data.trim()).ok())
+            .unwrap_or_else(|| panic!("no battle event in {stream}"));
+        let id = battle["battle_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no battle id in {battle}"));
+        assert!(
+            stream.contains("event: answer") || stream.contains("event:answer"),
+            "{stream}"
+        );
+        let (status, body) = self
+            .post(
+                arena,
+                "/api/vote",
+                json!({"battle_id": id, "winner": winner}),
+            )
+            .await;
+        assert!(status.is_success(), "{status}: {body}");
+    }
+}
+
+async fn leaderboard(arena: &Arena) -> Value {
+    reqwest::get(format!("{}/api/leaderboard", arena.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn votes_on_two_instances_meet_in_one_leaderboard() {
+    let pg = pg_server::PgServer::start();
+    let db = pg.create_database();
+    let server = Server::start(&[]);
+    let models = format!(
+        "{base}/v1#smollm2?temperature=0.2&max_tokens=24,{base}/v1#smollm2?temperature=1.0&max_tokens=24",
+        base = server.base
+    );
+    let first = Arena::start(&models, &db);
+    let second = Arena::start(&models, &db);
+
+    Voter::open(&first)
+        .await
+        .battle_and_vote(&first, "What is 2 + 2?", "model_a")
+        .await;
+    // The first instance has computed (and cached) a board with one vote...
+    assert_eq!(leaderboard(&first).await["total_votes"], 1);
+    Voter::open(&second)
+        .await
+        .battle_and_vote(&second, "Name a colour.", "tie")
+        .await;
+
+    // ...and both now show the two votes.
+    for arena in [&first, &second] {
+        let board = leaderboard(arena).await;
+        assert_eq!(board["total_votes"], 2, "{board}");
+        let rated = &board["leaderboard"];
+        let battles = rated["battles"].as_u64().unwrap() + rated["excluded"].as_u64().unwrap();
+        assert_eq!(battles, 2, "{board}");
+        let rows = rated["rows"].as_array().unwrap();
+        assert_eq!(rows.len(), 2, "{board}");
+        for row in rows {
+            let model = row["model"].as_str().unwrap();
+            assert!(model.starts_with("smollm2?temperature="), "{model}");
+        }
+    }
+    let votes = assay_store::Store::open_url(&db).unwrap().votes().unwrap();
+    let mut winners: Vec<&str> = votes.iter().map(|v| v.winner.as_str()).collect();
+    winners.sort_unstable();
+    assert_eq!(winners, ["model_a", "tie"]);
+}
