@@ -30,6 +30,8 @@ pub struct ArenaArgs {
 pub enum ArenaCommand {
     /// Print a leaderboard from a battle file (our export or the LMSYS dump) or a store's votes.
     Ratings(crate::arena_ratings::RatingsArgs),
+    /// Write a store's votes as JSON Lines in the LMSYS battle layout (what `ratings` reads).
+    Export(crate::arena_ratings::ExportArgs),
 }
 
 #[derive(Args)]
@@ -91,6 +93,7 @@ pub async fn arena(args: ArenaArgs, api_key_env: Option<String>) -> Result<()> {
     match args.command {
         None => serve(args.serve, api_key_env).await,
         Some(ArenaCommand::Ratings(args)) => crate::arena_ratings::ratings(args),
+        Some(ArenaCommand::Export(args)) => crate::arena_ratings::export(args),
     }
 }
 
@@ -119,7 +122,7 @@ impl ChatModel for WithParams {
     }
 }
 
-fn open_store(db: Option<&str>) -> Result<Store> {
+pub(crate) fn open_store(db: Option<&str>) -> Result<Store> {
     match db {
         Some(url) => Store::open_url(url).with_context(|| format!("cannot open store {url}")),
         None => {

@@ -1,6 +1,8 @@
 //! `assay arena ratings`: a leaderboard from a battle file (our vote export or the public LMSYS
-//! dump) or from the votes in a store.
+//! dump) or from the votes in a store; `assay arena export`: a store's votes as that file.
 
+use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -126,11 +128,59 @@ pub fn ratings(args: RatingsArgs) -> Result<()> {
 
 /// The votes of a store as battles; votes whose answers named a model stay out of the ratings.
 fn votes_as_battles(db: &str) -> Result<Vec<Battle>> {
-    let store =
-        assay_store::Store::open_url(db).with_context(|| format!("cannot open store {db}"))?;
+    let store = crate::arena::open_store(Some(db))?;
     Ok(store
         .votes()?
         .iter()
         .filter_map(assay_web::battle_from_vote)
         .collect())
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    /// The arena's store: a SQLite path or postgres://... (default $ASSAY_HOME/assay.db).
+    #[arg(long, value_name = "PATH|URL")]
+    db: Option<String>,
+    /// Where to write (default: standard output).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Add both conversations (`conversation_a`, `conversation_b`) to each record.
+    #[arg(long)]
+    conversations: bool,
+}
+
+/// One JSON line per vote: the battle fields `ratings` reads (votes whose answers named a model
+/// carry `"excluded": true`), plus `question_id` (the battle) and, on request, the
+/// conversations. Voter ids and IP hashes stay in the store.
+pub fn export(args: ExportArgs) -> Result<()> {
+    let store = crate::arena::open_store(args.db.as_deref())?;
+    let votes = store.votes()?;
+    let mut out: Box<dyn Write> = match &args.out {
+        Some(path) => Box::new(BufWriter::new(
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+    };
+    let mut written = 0usize;
+    for vote in &votes {
+        let Some(battle) = assay_web::battle_from_vote(vote) else {
+            eprintln!(
+                "warning: vote on battle {} has an unknown winner {:?}; skipped",
+                vote.battle_id, vote.winner
+            );
+            continue;
+        };
+        let mut record = battle.to_json();
+        record["question_id"] = vote.battle_id.clone().into();
+        if args.conversations {
+            record["conversation_a"] = vote.conversation_a.clone();
+            record["conversation_b"] = vote.conversation_b.clone();
+        }
+        serde_json::to_writer(&mut out, &record)?;
+        out.write_all(b"\n")?;
+        written += 1;
+    }
+    out.flush().context("cannot write the export")?;
+    eprintln!("{written} votes exported from {}", store.path().display());
+    Ok(())
 }
