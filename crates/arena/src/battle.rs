@@ -317,32 +317,84 @@ fn place(file: &str, line: Option<usize>, index: Option<usize>) -> String {
 /// Reads a battle file: a JSON array (`clean_battle_*.json`) or JSON Lines, told apart by the
 /// first non-space byte.
 pub fn load_battles(path: &Path) -> Result<Vec<Battle>, LoadError> {
+    load_battles_with(path, true)
+}
+
+/// [`load_battles`], reading the style features of `conv_metadata` only if `read_style` (only
+/// style control needs them; without, every battle's `style` is `None`).
+pub fn load_battles_with(path: &Path, read_style: bool) -> Result<Vec<Battle>, LoadError> {
     let origin = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+    let io = |source| LoadError::Io {
         file: origin.clone(),
         source,
-    })?;
-    parse_battles_json(&text, &origin)
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let metadata = file.metadata().map_err(io)?;
+    if metadata.is_file() && metadata.len() > 0 {
+        // SAFETY: the map is only read, and only while this function runs. Another process
+        // truncating the file meanwhile would be undefined behaviour, as for every reader that
+        // maps files (ripgrep does the same); LMSYS dumps are hundreds of MB, and mapping them
+        // saves copying and zeroing that much memory before the parse threads start.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
+        return parse_bytes(&map, &origin, read_style);
+    }
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut &file, &mut bytes).map_err(io)?;
+    parse_bytes(&bytes, &origin, read_style)
 }
 
 /// Parses battles from text (a JSON array or JSON Lines); `origin` names the source in errors.
 pub fn parse_battles_json(text: &str, origin: &str) -> Result<Vec<Battle>, LoadError> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    match text.trim_start().chars().next() {
+    parse_battles_bytes(text.as_bytes(), origin)
+}
+
+/// [`parse_battles_json`] on bytes, which are checked to be UTF-8 piece by piece as they are
+/// parsed (in parallel for big inputs).
+pub fn parse_battles_bytes(bytes: &[u8], origin: &str) -> Result<Vec<Battle>, LoadError> {
+    parse_bytes(bytes, origin, true)
+}
+
+fn parse_bytes(bytes: &[u8], origin: &str, read_style: bool) -> Result<Vec<Battle>, LoadError> {
+    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
         None => Ok(Vec::new()),
-        Some('[') => parse_array(text, origin),
-        Some('{') => parse_lines(text, origin),
-        Some(found) => Err(LoadError::Format {
-            file: origin.to_string(),
-            found,
-        }),
+        Some(b'[') => {
+            if let Some(battles) = parse_array_by_lines(bytes, origin, read_style) {
+                return Ok(battles);
+            }
+            parse_array(utf8(bytes, origin, 0)?, origin)
+        }
+        Some(b'{') => parse_lines_of(bytes, origin, LineLayout::JsonLines, read_style),
+        Some(_) => {
+            let text = String::from_utf8_lossy(&bytes[..bytes.len().min(64)]);
+            Err(LoadError::Format {
+                file: origin.to_string(),
+                found: text.trim_start().chars().next().unwrap_or('?'),
+            })
+        }
     }
 }
 
+/// `bytes` as text, or a syntax error at the first invalid byte (lines counted from
+/// `line_offset` + 1).
+fn utf8<'a>(bytes: &'a [u8], origin: &str, line_offset: usize) -> Result<&'a str, LoadError> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let before = &bytes[..e.valid_up_to()];
+        let line_start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        LoadError::Syntax {
+            file: origin.to_string(),
+            line: line_offset + 1 + before.iter().filter(|&&b| b == b'\n').count(),
+            column: before.len() - line_start + 1,
+            message: "invalid UTF-8".to_string(),
+        }
+    })
+}
+
+/// The general path for a JSON array (any layout), which also locates errors precisely.
 fn parse_array(text: &str, origin: &str) -> Result<Vec<Battle>, LoadError> {
-    if let Some(battles) = parse_array_by_lines(text, origin) {
-        return Ok(battles);
-    }
     let typed_error = match serde_json::from_str::<Vec<RawBattle>>(text) {
         Ok(raw) => {
             return raw
@@ -385,9 +437,9 @@ fn parse_array(text: &str, origin: &str) -> Result<Vec<Battle>, LoadError> {
 /// The fast path for arrays written one element per line (`[{...},\n{...}\n]`, as compact
 /// exports are): the lines are parsed in parallel like JSON Lines. Any other layout, and any
 /// error, falls back to the general parser, which also locates the error precisely.
-fn parse_array_by_lines(text: &str, origin: &str) -> Option<Vec<Battle>> {
-    let body = text.trim().strip_prefix('[')?.strip_suffix(']')?;
-    parse_lines_of(body, origin, LineLayout::ArrayElements).ok()
+fn parse_array_by_lines(bytes: &[u8], origin: &str, read_style: bool) -> Option<Vec<Battle>> {
+    let body = bytes.trim_ascii().strip_prefix(b"[")?.strip_suffix(b"]")?;
+    parse_lines_of(body, origin, LineLayout::ArrayElements, read_style).ok()
 }
 
 /// How records sit on lines.
@@ -402,35 +454,39 @@ enum LineLayout {
 /// JSON Lines below this size are parsed on one thread.
 const PARALLEL_PARSE_BYTES: usize = 8 << 20;
 
-/// Parses JSON Lines; big inputs are cut at line breaks into one chunk per core and parsed on
-/// scoped threads (parsing dominates loading an LMSYS-sized export), then joined in order.
-fn parse_lines(text: &str, origin: &str) -> Result<Vec<Battle>, LoadError> {
-    parse_lines_of(text, origin, LineLayout::JsonLines)
-}
-
-fn parse_lines_of(text: &str, origin: &str, layout: LineLayout) -> Result<Vec<Battle>, LoadError> {
+/// Parses JSON Lines; big inputs are cut at line breaks into one chunk per core and checked
+/// and parsed on scoped threads (parsing dominates loading an LMSYS-sized export), then joined
+/// in order.
+fn parse_lines_of(
+    bytes: &[u8],
+    origin: &str,
+    layout: LineLayout,
+    read_style: bool,
+) -> Result<Vec<Battle>, LoadError> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if threads == 1 || text.len() < PARALLEL_PARSE_BYTES {
-        return parse_line_chunk(text, origin, layout);
+    let parse_chunk =
+        |chunk: &[u8]| parse_line_chunk(utf8(chunk, origin, 0)?, origin, layout, read_style);
+    if threads == 1 || bytes.len() < PARALLEL_PARSE_BYTES {
+        return parse_chunk(bytes);
     }
     let mut chunks = Vec::with_capacity(threads);
     let mut start = 0;
     for k in 1..=threads {
-        let target = (text.len() * k / threads).max(start);
-        let end = match text.as_bytes()[target..].iter().position(|&b| b == b'\n') {
+        let target = (bytes.len() * k / threads).max(start);
+        let end = match bytes[target..].iter().position(|&b| b == b'\n') {
             Some(offset) if k < threads => target + offset + 1,
-            _ => text.len(),
+            _ => bytes.len(),
         };
-        chunks.push((start, &text[start..end]));
+        chunks.push((start, &bytes[start..end]));
         start = end;
-        if start == text.len() {
+        if start == bytes.len() {
             break;
         }
     }
     let results: Vec<Result<Vec<Battle>, LoadError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = chunks
             .iter()
-            .map(|&(_, chunk)| scope.spawn(move || parse_line_chunk(chunk, origin, layout)))
+            .map(|&(_, chunk)| scope.spawn(move || parse_chunk(chunk)))
             .collect();
         handles
             .into_iter()
@@ -447,10 +503,7 @@ fn parse_lines_of(text: &str, origin: &str, layout: LineLayout) -> Result<Vec<Ba
             // The first failing chunk holds the first bad line; its lines count from the
             // chunk start, so add the lines before it.
             Err(e) => {
-                let before = text.as_bytes()[..*offset]
-                    .iter()
-                    .filter(|&&b| b == b'\n')
-                    .count();
+                let before = bytes[..*offset].iter().filter(|&&b| b == b'\n').count();
                 return Err(shift_line(e, before));
             }
         }
@@ -493,6 +546,7 @@ fn parse_line_chunk(
     text: &str,
     origin: &str,
     layout: LineLayout,
+    read_style: bool,
 ) -> Result<Vec<Battle>, LoadError> {
     let mut battles = Vec::new();
     for (number, line) in text.lines().enumerate() {
@@ -514,8 +568,13 @@ fn parse_line_chunk(
             field: e.field,
             message: e.message,
         };
-        match serde_json::from_str::<RawBattle>(line) {
-            Ok(raw) => battles.push(Battle::try_from(raw).map_err(field_error)?),
+        let parsed = if read_style {
+            serde_json::from_str::<RawBattle>(line).map(Battle::try_from)
+        } else {
+            serde_json::from_str::<RawBattle<de::IgnoredAny>>(line).map(Battle::try_from)
+        };
+        match parsed {
+            Ok(battle) => battles.push(battle.map_err(field_error)?),
             Err(typed_error) => {
                 let value: Value =
                     serde_json::from_str(line).map_err(|e| syntax_error(origin, &e, number))?;
@@ -559,9 +618,11 @@ impl fmt::Display for FieldError {
     }
 }
 
-/// The record as it is on the wire; the fast, typed path.
+/// The record as it is on the wire; the fast, typed path. `M` is what `conv_metadata` is read
+/// as: [`RawMeta`], or [`de::IgnoredAny`] when the style features are not wanted (skipping them
+/// is a fifth of the parse).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct RawBattle {
+struct RawBattle<M = RawMeta> {
     model_a: String,
     model_b: String,
     winner: Winner,
@@ -574,7 +635,7 @@ struct RawBattle {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     tstamp: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    conv_metadata: Option<RawMeta>,
+    conv_metadata: Option<M>,
     #[serde(default, skip_serializing_if = "is_false")]
     excluded: Option<bool>,
 }
@@ -647,42 +708,57 @@ impl<'de> Deserialize<'de> for Count {
     }
 }
 
-impl TryFrom<RawBattle> for Battle {
+/// The style features a record's `conv_metadata` gives, if any.
+trait ReadStyle {
+    fn style(self) -> Option<(Style, Style)>;
+}
+
+impl ReadStyle for de::IgnoredAny {
+    fn style(self) -> Option<(Style, Style)> {
+        None
+    }
+}
+
+impl ReadStyle for RawMeta {
+    fn style(self) -> Option<(Style, Style)> {
+        let side = |tokens: Option<Count>,
+                    headers: Option<Count>,
+                    lists: Option<Count>,
+                    bold: Option<Count>| {
+            Some(Style {
+                tokens: tokens?.0,
+                headers: headers?.0,
+                lists: lists?.0,
+                bold: bold?.0,
+            })
+        };
+        let a = side(
+            self.sum_assistant_a_tokens,
+            self.header_count_a,
+            self.list_count_a,
+            self.bold_count_a,
+        )?;
+        let b = side(
+            self.sum_assistant_b_tokens,
+            self.header_count_b,
+            self.list_count_b,
+            self.bold_count_b,
+        )?;
+        Some((a, b))
+    }
+}
+
+impl<M: ReadStyle> TryFrom<RawBattle<M>> for Battle {
     type Error = FieldError;
 
-    fn try_from(raw: RawBattle) -> Result<Battle, FieldError> {
+    fn try_from(raw: RawBattle<M>) -> Result<Battle, FieldError> {
         if raw.model_a.is_empty() {
             return Err(FieldError::new("model_a", "empty model name"));
         }
         if raw.model_b.is_empty() {
             return Err(FieldError::new("model_b", "empty model name"));
         }
-        let style = raw.conv_metadata.and_then(|m| {
-            let side = |tokens: Option<Count>,
-                        headers: Option<Count>,
-                        lists: Option<Count>,
-                        bold: Option<Count>| {
-                Some(Style {
-                    tokens: tokens?.0,
-                    headers: headers?.0,
-                    lists: lists?.0,
-                    bold: bold?.0,
-                })
-            };
-            let a = side(
-                m.sum_assistant_a_tokens,
-                m.header_count_a,
-                m.list_count_a,
-                m.bold_count_a,
-            )?;
-            let b = side(
-                m.sum_assistant_b_tokens,
-                m.header_count_b,
-                m.list_count_b,
-                m.bold_count_b,
-            )?;
-            Some((a, b))
-        });
+        let style = raw.conv_metadata.and_then(ReadStyle::style);
         Ok(Battle {
             model_a: raw.model_a,
             model_b: raw.model_b,

@@ -749,6 +749,26 @@ impl Objective for PairObjective<'_> {
     }
 }
 
+impl PairObjective<'_> {
+    /// The gradient alone (what [`maximize`] gets with the Hessian), for iterations that reuse
+    /// a factored Hessian.
+    pub(crate) fn gradient(&self, s: &[f64], g: &mut [f64]) {
+        g.iter_mut().for_each(|x| *x = 0.0);
+        for r in &self.data.rows {
+            if r.n == 0.0 {
+                continue;
+            }
+            let (p, q) = sigmoids(s[r.i] - s[r.j]);
+            let resid = r.w * q - (r.n - r.w) * p;
+            g[r.i] += resid;
+            g[r.j] -= resid;
+        }
+        for (gi, si) in g.iter_mut().zip(s) {
+            *gi -= self.ridge * si;
+        }
+    }
+}
+
 /// Newton–Raphson for BT from `start` (mean zero); returns mean-zero natural strengths.
 pub(crate) fn newton(
     data: &PairData,

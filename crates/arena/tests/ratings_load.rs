@@ -5,8 +5,8 @@ mod ratings_support;
 use std::io::Write;
 
 use assay_arena::battle::{
-    load_battles, parse_battles_json, parse_filter, write_jsonl, Battle, Filter, LoadError, Style,
-    Winner,
+    load_battles, load_battles_with, parse_battles_json, parse_filter, write_jsonl, Battle, Filter,
+    LoadError, Style, Winner,
 };
 use ratings_support::fixture;
 
@@ -282,4 +282,47 @@ fn big_json_lines_keep_order_and_line_numbers() {
     text.replace_range(at..at + needle.len(), "\"tstamp\":\"soon\"");
     let (line, _, field, _) = field_error(&text);
     assert_eq!((line, field.as_str()), (Some(30_001), "tstamp"));
+}
+
+#[test]
+fn style_features_are_read_only_when_asked_for() {
+    let with = load_battles(&fixture("battles_small.json")).expect("fixture");
+    let without = load_battles_with(&fixture("battles_small.json"), false).expect("fixture");
+    assert_eq!(with.len(), without.len());
+    assert!(without.iter().all(|b| b.style.is_none()));
+    for (a, b) in with.iter().zip(&without) {
+        assert_eq!(
+            (
+                &a.model_a,
+                &a.model_b,
+                a.winner,
+                &a.language,
+                a.turn,
+                a.tstamp
+            ),
+            (
+                &b.model_a,
+                &b.model_b,
+                b.winner,
+                &b.language,
+                b.turn,
+                b.tstamp
+            )
+        );
+    }
+}
+
+#[test]
+fn invalid_utf8_is_refused_naming_the_line() {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(b"{\"model_a\":\"a\",\"model_b\":\"b\",\"winner\":\"tie\"}\n")
+        .unwrap();
+    file.write_all(b"{\"model_a\":\"\xff\",\"model_b\":\"b\",\"winner\":\"tie\"}\n")
+        .unwrap();
+    let err = load_battles(file.path()).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains(":2:") && message.contains("UTF-8"),
+        "{message}"
+    );
 }

@@ -69,7 +69,8 @@ pub struct ArenaServeArgs {
     /// Bootstrap rounds for the leaderboard's confidence intervals.
     #[arg(long, default_value_t = 200)]
     pub bootstrap_rounds: usize,
-    /// Rated votes a language needs for its own leaderboard tab.
+    /// Rated votes a language or a category (coding, multi-turn, long query) needs for its own
+    /// leaderboard tab.
     #[arg(long, default_value_t = 10)]
     pub min_language_votes: u64,
     /// Salt for the stored hash of voters' IP addresses (default: random at each start).

@@ -57,7 +57,7 @@ enum Ci {
 pub fn ratings(args: RatingsArgs) -> Result<()> {
     let started = Instant::now();
     let mut battles = match (&args.input, &args.db) {
-        (Some(path), _) => battle::load_battles(path)?,
+        (Some(path), _) => battle::load_battles_with(path, args.style_control)?,
         (None, Some(db)) => votes_as_battles(db)?,
         (None, None) => bail!("give --input FILE or --db PATH|URL"),
     };

@@ -172,7 +172,12 @@ fn vote(i: usize, a: &str, b: &str, winner: &str, leak: bool) -> VoteRecord {
         winner: winner.to_string(),
         conversation_a: json!([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": format!("**Hello** from A {i}")}]),
         conversation_b: json!([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "- hello\n- from B"}]),
-        language: if i.is_multiple_of(3) { "Chinese" } else { "English" }.to_string(),
+        language: if i.is_multiple_of(3) {
+            "Chinese"
+        } else {
+            "English"
+        }
+        .to_string(),
         voter_id: format!("voter-{}", i % 4),
         ip_hash: "secret-ip-hash".to_string(),
         identity_leak: leak,

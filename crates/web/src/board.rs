@@ -1,5 +1,5 @@
 //! The leaderboard as the pages show it: votes from the store → battles → ratings, per
-//! language, with or without style control, cached until the vote count changes (or the TTL
+//! language and category, with or without style control, cached until the vote count changes (or the TTL
 //! passes).
 
 use std::collections::{BTreeMap, HashMap};
@@ -11,6 +11,7 @@ use assay_arena::leaderboard::{compute, pairwise, Leaderboard, LeaderboardOption
 use assay_store::{Store, VoteRecord};
 use serde_json::{json, Value};
 
+use crate::category::{categories_of, CATEGORIES};
 use crate::config::ModelInfo;
 
 /// A vote as a battle for the ratings: `excluded` when an answer leaked a model's identity;
@@ -88,6 +89,8 @@ fn estimate_tokens(text: &str) -> f64 {
 /// What a leaderboard request asks for.
 pub struct Request {
     pub language: Option<String>,
+    /// A category id of [`crate::category::CATEGORIES`].
+    pub category: Option<String>,
     pub style_control: bool,
     pub bootstrap_rounds: usize,
     pub min_language_votes: u64,
@@ -97,8 +100,10 @@ pub struct Request {
 /// One leaderboard, ready to show.
 #[derive(Debug)]
 pub struct LeaderboardView {
-    /// The language tab (`None`: overall).
+    /// The language tab (`None`: every language).
     pub language: Option<String>,
+    /// The category tab (`None`: every category).
+    pub category: Option<String>,
     pub style_control: bool,
     /// Every vote in the store.
     pub total_votes: u64,
@@ -106,6 +111,8 @@ pub struct LeaderboardView {
     pub tab_votes: u64,
     /// Languages with enough rated votes for a tab of their own, with their counts.
     pub languages: Vec<(String, u64)>,
+    /// Categories (id, label, rated votes) with enough rated votes for a tab of their own.
+    pub categories: Vec<(String, String, u64)>,
     pub min_language_votes: u64,
     pub bootstrap_rounds: usize,
     /// The ratings, when there is anything to rate.
@@ -121,10 +128,12 @@ impl LeaderboardView {
     pub fn to_json(&self) -> Value {
         json!({
             "language": self.language,
+            "category": self.category,
             "style_control": self.style_control,
             "total_votes": self.total_votes,
             "tab_votes": self.tab_votes,
             "languages": self.languages.iter().map(|(l, n)| json!({"name": l, "votes": n})).collect::<Vec<_>>(),
+            "categories": self.categories.iter().map(|(id, label, n)| json!({"id": id, "name": label, "votes": n})).collect::<Vec<_>>(),
             "min_language_votes": self.min_language_votes,
             "bootstrap_rounds": self.bootstrap_rounds,
             "leaderboard": self.board.as_ref().map(Leaderboard::to_json),
@@ -135,7 +144,7 @@ impl LeaderboardView {
     }
 }
 
-type Key = (Option<String>, bool);
+type Key = (Option<String>, Option<String>, bool);
 
 struct Entry {
     votes: usize,
@@ -163,7 +172,11 @@ pub async fn view(
         .await
         .map_err(|e| format!("reading votes: {e}"))?
         .map_err(|e| format!("reading votes: {e}"))?;
-    let key: Key = (request.language.clone(), request.style_control);
+    let key: Key = (
+        request.language.clone(),
+        request.category.clone(),
+        request.style_control,
+    );
     if let Some(entry) = entries.get(&key) {
         if entry.votes == votes.len() && entry.at.elapsed() < request.ttl {
             return Ok(entry.view.clone());
@@ -187,11 +200,18 @@ pub async fn view(
 }
 
 fn build(votes: &[VoteRecord], infos: &[ModelInfo], request: &Request) -> LeaderboardView {
-    let all: Vec<Battle> = votes.iter().filter_map(battle_from_vote).collect();
+    let all: Vec<(Battle, Vec<&'static str>)> = votes
+        .iter()
+        .filter_map(|v| Some((battle_from_vote(v)?, categories_of(v))))
+        .collect();
     let mut by_language: BTreeMap<String, u64> = BTreeMap::new();
-    for b in all.iter().filter(|b| !b.excluded) {
+    let mut by_category: BTreeMap<&'static str, u64> = BTreeMap::new();
+    for (b, categories) in all.iter().filter(|(b, _)| !b.excluded) {
         if let Some(l) = &b.language {
             *by_language.entry(l.clone()).or_default() += 1;
+        }
+        for c in categories {
+            *by_category.entry(c).or_default() += 1;
         }
     }
     let mut languages: Vec<(String, u64)> = by_language
@@ -199,17 +219,29 @@ fn build(votes: &[VoteRecord], infos: &[ModelInfo], request: &Request) -> Leader
         .filter(|(l, n)| *n >= request.min_language_votes && l != "unknown")
         .collect();
     languages.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    let battles: Vec<Battle> = match &request.language {
-        Some(l) => all
-            .into_iter()
-            .filter(|b| {
+    let categories: Vec<(String, String, u64)> = CATEGORIES
+        .iter()
+        .filter_map(|(id, label)| {
+            let n = by_category.get(id).copied().unwrap_or(0);
+            (n >= request.min_language_votes).then(|| (id.to_string(), label.to_string(), n))
+        })
+        .collect();
+    let battles: Vec<Battle> = all
+        .into_iter()
+        .filter(|(b, categories)| {
+            let language_ok = request.language.as_deref().is_none_or(|l| {
                 b.language
                     .as_deref()
                     .is_some_and(|bl| bl.eq_ignore_ascii_case(l))
-            })
-            .collect(),
-        None => all,
-    };
+            });
+            let category_ok = request
+                .category
+                .as_deref()
+                .is_none_or(|c| categories.iter().any(|bc| bc.eq_ignore_ascii_case(c)));
+            language_ok && category_ok
+        })
+        .map(|(b, _)| b)
+        .collect();
     let options = LeaderboardOptions {
         bootstrap_rounds: request.bootstrap_rounds,
         seed: 0,
@@ -251,10 +283,12 @@ fn build(votes: &[VoteRecord], infos: &[ModelInfo], request: &Request) -> Leader
     });
     LeaderboardView {
         language: request.language.clone(),
+        category: request.category.clone(),
         style_control: request.style_control,
         total_votes: votes.len() as u64,
         tab_votes: battles.len() as u64,
         languages,
+        categories,
         min_language_votes: request.min_language_votes,
         bootstrap_rounds: request.bootstrap_rounds,
         board,

@@ -8,7 +8,7 @@
 //! | `GET /` | the battle page |
 //! | `POST /api/chat` | `{"battle_id"?, "prompt"}` → an event stream of both answers (see below) |
 //! | `POST /api/vote` | `{"battle_id", "winner": "model_a"\|"model_b"\|"tie"\|"tie (bothbad)"}` → the names |
-//! | `GET /leaderboard` | the leaderboard page (`?lang=Chinese`, `?style=on`) |
+//! | `GET /leaderboard` | the leaderboard page (`?lang=Chinese`, `?cat=coding`, `?style=on`) |
 //! | `GET /api/leaderboard` | the same as JSON |
 //! | `GET /health` | liveness |
 //!
@@ -36,6 +36,7 @@
 
 mod battles;
 mod board;
+mod category;
 pub mod config;
 mod pages;
 pub mod render;
@@ -97,7 +98,7 @@ pub struct WebConfig {
     pub daily_cap: u64,
     /// How long a model that failed sits out (5 min; zero: never).
     pub bench_for: Duration,
-    /// Votes a language needs to get its own leaderboard tab (10).
+    /// Rated votes a language or a category needs to get its own leaderboard tab (10).
     pub min_language_votes: u64,
     /// Bootstrap rounds for the leaderboard's confidence intervals (200).
     pub bootstrap_rounds: usize,
@@ -1082,6 +1083,7 @@ async fn record_vote(
 #[derive(Deserialize, Default)]
 struct BoardQuery {
     lang: Option<String>,
+    cat: Option<String>,
     style: Option<String>,
 }
 
@@ -1099,6 +1101,22 @@ impl BoardQuery {
             .filter(|l| !l.is_empty() && !l.eq_ignore_ascii_case("overall"))
             .map(str::to_string)
     }
+    fn category(&self) -> Result<Option<String>, WebError> {
+        match self.cat.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(c) => match category::label(c) {
+                Some(_) => Ok(Some(c.to_ascii_lowercase())),
+                None => Err(WebError::new(
+                    StatusCode::BAD_REQUEST,
+                    "category",
+                    format!(
+                        "unknown category {c:?}; known: {}",
+                        category::CATEGORIES.map(|(id, _)| id).join(", ")
+                    ),
+                )),
+            },
+        }
+    }
 }
 
 async fn leaderboard_view(
@@ -1111,6 +1129,7 @@ async fn leaderboard_view(
         &arena.infos,
         board::Request {
             language: query.language(),
+            category: query.category()?,
             style_control: query.style_control(),
             bootstrap_rounds: arena.config.bootstrap_rounds,
             min_language_votes: arena.config.min_language_votes,
@@ -1134,6 +1153,7 @@ async fn leaderboard_page(
 ) -> Result<Response, WebError> {
     let query = BoardQuery {
         lang: query.get("lang").cloned(),
+        cat: query.get("cat").cloned(),
         style: query.get("style").cloned(),
     };
     let view = leaderboard_view(&arena, &query).await?;
@@ -1148,6 +1168,7 @@ async fn leaderboard_json(
 ) -> Result<Response, WebError> {
     let query = BoardQuery {
         lang: query.get("lang").cloned(),
+        cat: query.get("cat").cloned(),
         style: query.get("style").cloned(),
     };
     let view = leaderboard_view(&arena, &query).await?;

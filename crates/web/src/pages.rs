@@ -311,13 +311,15 @@ pub fn battle_page(nonce: &str, csrf: &str, config: &WebConfig) -> String {
         )
 }
 
-fn board_link(language: Option<&str>, style: bool) -> String {
+/// The leaderboard's URL for a language tab, a category tab and the style toggle.
+fn board_link(language: Option<&str>, category: Option<&str>, style: bool) -> String {
+    let encode = |v: &str| url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
     let mut query: Vec<String> = Vec::new();
     if let Some(l) = language {
-        query.push(format!(
-            "lang={}",
-            url::form_urlencoded::byte_serialize(l.as_bytes()).collect::<String>()
-        ));
+        query.push(format!("lang={}", encode(l)));
+    }
+    if let Some(c) = category {
+        query.push(format!("cat={}", encode(c)));
     }
     if style {
         query.push("style=on".into());
@@ -327,6 +329,39 @@ fn board_link(language: Option<&str>, style: bool) -> String {
     } else {
         format!("/leaderboard?{}", query.join("&"))
     }
+}
+
+/// One row of tabs: "All" (`all_label`), then `(value, label, votes)`; `current` is active.
+fn tab_row(
+    s: &mut String,
+    aria: &str,
+    all_label: &str,
+    tabs: &[(String, String, Option<u64>)],
+    current: Option<&str>,
+    link: impl Fn(Option<&str>) -> String,
+) {
+    let _ = write!(
+        s,
+        r#"<nav class="tabs" aria-label="{aria}"><a href="{}"{}>{all_label}</a>"#,
+        escape_html(&link(None)),
+        if current.is_none() {
+            r#" class="active""#
+        } else {
+            ""
+        }
+    );
+    for (value, label, votes) in tabs {
+        let active = current.is_some_and(|c| c.eq_ignore_ascii_case(value));
+        let _ = write!(
+            s,
+            r#"<a href="{}"{}>{}{}</a>"#,
+            escape_html(&link(Some(value))),
+            if active { r#" class="active""# } else { "" },
+            escape_html(label),
+            votes.map_or(String::new(), |n| format!(" ({n})"))
+        );
+    }
+    s.push_str("</nav>\n");
 }
 
 fn fmt_score(x: f64) -> String {
@@ -340,9 +375,13 @@ fn fmt_score(x: f64) -> String {
 /// The leaderboard page (no script at all).
 pub fn leaderboard_page(nonce: &str, view: &LeaderboardView) -> String {
     let mut s = String::new();
-    let title = match &view.language {
-        Some(l) => format!("Leaderboard · {l}"),
-        None => "Leaderboard · Overall".to_string(),
+    let category = view.category.as_deref();
+    let category_label = category.map(|c| crate::category::label(c).unwrap_or(c));
+    let title = match (view.language.as_deref(), category_label) {
+        (None, None) => "Leaderboard · Overall".to_string(),
+        (Some(l), None) => format!("Leaderboard · {l}"),
+        (None, Some(c)) => format!("Leaderboard · {c}"),
+        (Some(l), Some(c)) => format!("Leaderboard · {l} · {c}"),
     };
     let _ = write!(
         s,
@@ -364,46 +403,45 @@ pub fn leaderboard_page(nonce: &str, view: &LeaderboardView) -> String {
         escape_html(&title)
     );
 
-    // Tabs: overall, then each language with enough votes (and the current one in any case).
-    s.push_str(r#"<nav class="tabs" aria-label="Language">"#);
+    // Tabs: every language, then each language with enough votes (and the current one in any
+    // case); the same for categories. The two combine.
     let current = view.language.as_deref();
-    let _ = write!(
-        s,
-        r#"<a href="{}"{}>Overall</a>"#,
-        escape_html(&board_link(None, view.style_control)),
-        if current.is_none() {
-            r#" class="active""#
-        } else {
-            ""
-        }
-    );
-    let mut tabs: Vec<(String, Option<u64>)> = view
+    let mut languages: Vec<(String, String, Option<u64>)> = view
         .languages
         .iter()
-        .map(|(l, n)| (l.clone(), Some(*n)))
+        .map(|(l, n)| (l.clone(), l.clone(), Some(*n)))
         .collect();
     if let Some(l) = current {
-        if !tabs.iter().any(|(t, _)| t.eq_ignore_ascii_case(l)) {
-            tabs.push((l.to_string(), None));
+        if !languages.iter().any(|(t, _, _)| t.eq_ignore_ascii_case(l)) {
+            languages.push((l.to_string(), l.to_string(), None));
         }
     }
-    for (language, votes) in &tabs {
-        let active = current.is_some_and(|c| c.eq_ignore_ascii_case(language));
-        let _ = write!(
-            s,
-            r#"<a href="{}"{}>{}{}</a>"#,
-            escape_html(&board_link(Some(language), view.style_control)),
-            if active { r#" class="active""# } else { "" },
-            escape_html(language),
-            votes.map_or(String::new(), |n| format!(" ({n})"))
-        );
+    tab_row(&mut s, "Language", "Overall", &languages, current, |l| {
+        board_link(l, category, view.style_control)
+    });
+    let mut categories: Vec<(String, String, Option<u64>)> = view
+        .categories
+        .iter()
+        .map(|(id, label, n)| (id.clone(), label.clone(), Some(*n)))
+        .collect();
+    if let (Some(c), Some(label)) = (category, category_label) {
+        if !categories.iter().any(|(t, _, _)| t.eq_ignore_ascii_case(c)) {
+            categories.push((c.to_string(), label.to_string(), None));
+        }
     }
-    s.push_str("</nav>\n");
+    tab_row(
+        &mut s,
+        "Category",
+        "All categories",
+        &categories,
+        category,
+        |c| board_link(current, c, view.style_control),
+    );
     let _ = writeln!(
         s,
         r#"<p class="note">Style control: <strong>{}</strong> · <a href="{}">{}</a>. With style control, scores are adjusted for answer length and Markdown (headers, lists, bold), so a model does not win by formatting alone.</p>"#,
         if view.style_control { "on" } else { "off" },
-        escape_html(&board_link(current, !view.style_control)),
+        escape_html(&board_link(current, category, !view.style_control)),
         if view.style_control {
             "turn it off"
         } else {
@@ -476,14 +514,14 @@ pub fn leaderboard_page(nonce: &str, view: &LeaderboardView) -> String {
     }
     let _ = write!(
         s,
-        r#"<p class="note">Language tabs appear once a language has {} rated votes. Computed {}. JSON: <a href="{}">/api/leaderboard</a>.</p>
+        r#"<p class="note">Language and category tabs appear once they have {} rated votes; categories (coding, multi-turn, long query) are decided from the prompts, locally. Computed {}. JSON: <a href="{}">/api/leaderboard</a>.</p>
 </main>
 </body>
 </html>
 "#,
         view.min_language_votes,
         escape_html(&view.computed_at),
-        escape_html(&board_link(current, view.style_control).replacen(
+        escape_html(&board_link(current, category, view.style_control).replacen(
             "/leaderboard",
             "/api/leaderboard",
             1

@@ -956,3 +956,58 @@ async fn leaving_cancels_generation_and_undoes_the_turn() {
     assert_eq!(vote.status, StatusCode::NOT_FOUND, "{}", vote.body);
     assert!(arena.store.votes().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn category_tabs() {
+    let arena = arena_with(
+        2,
+        WebConfig {
+            min_language_votes: 2,
+            bootstrap_rounds: 10,
+            ..WebConfig::default()
+        },
+    );
+    let (browser, _) = Browser::open(&arena.router).await;
+    for prompt in [
+        "Write a Python function that sorts a list",
+        "用 Rust 写一个快速排序",
+        "What is the capital of France?",
+    ] {
+        let (id, _) = browser.chat(&arena.router, None, prompt).await;
+        browser.vote(&arena.router, &id, "model_a").await;
+    }
+    let json = get(&arena.router, "/api/leaderboard", "").await.json();
+    assert_eq!(
+        json["categories"],
+        serde_json::json!([{"id": "coding", "name": "Coding", "votes": 2}])
+    );
+    let coding = get(&arena.router, "/api/leaderboard?cat=coding", "")
+        .await
+        .json();
+    assert_eq!(coding["tab_votes"], 2);
+    assert_eq!(coding["leaderboard"]["battles"], 2);
+    // Language and category combine.
+    let both = get(
+        &arena.router,
+        "/api/leaderboard?cat=coding&lang=Chinese",
+        "",
+    )
+    .await
+    .json();
+    assert_eq!(both["tab_votes"], 1, "{both}");
+
+    let page = get(&arena.router, "/leaderboard?cat=coding", "").await;
+    assert!(page.body.contains("Leaderboard · Coding"), "{}", page.body);
+    assert!(
+        page.body
+            .contains(r#"<a href="/leaderboard?cat=coding" class="active">Coding (2)</a>"#),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        get(&arena.router, "/api/leaderboard?cat=poetry", "")
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+}
