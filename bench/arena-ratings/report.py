@@ -101,7 +101,8 @@ def assay_timings(doc) -> dict:
         return None
 
     return {"load_s": pick("load_s", "parse_s", "read_s"), "fit_s": pick("fit_s"),
-            "bootstrap_s": pick("bootstrap_s", "boot_s")}
+            "bootstrap_s": pick("bootstrap_s", "boot_s"),
+            "fit_and_intervals_s": pick("fit_and_intervals_s")}
 
 
 def collect_assay(work: str) -> dict:
@@ -231,6 +232,14 @@ def main(argv: list[str]) -> int:
         fit_label = None
         r0 = fit_ok[0]["rounds"] if fit_ok else None  # rounds of the short runs (0 or 10)
         short = med(r["wall_s"] for r in fit_ok) if fit_ok else None
+        # assay times itself: load, then fit + intervals in one span. The `--bootstrap 0` runs'
+        # span is the fit alone; the difference to the full runs' span is the bootstrap.
+        fit_spans = [assay_timings(r["doc"]).get("fit_and_intervals_s") for r in fit_ok]
+        full_spans = [t.get("fit_and_intervals_s") for t in tim]
+        if (boot is None and fit is None and r0 == 0 and fit_spans and None not in fit_spans
+                and None not in full_spans):
+            fit = med(fit_spans)
+            boot = med(full_spans) - fit
         if boot is not None:
             per_round = boot / B
         elif fit_ok and B > r0:

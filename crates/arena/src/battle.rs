@@ -496,9 +496,11 @@ fn parse_lines_of(
             })
             .collect()
     });
-    let mut battles = Vec::new();
+    let mut battles: Vec<Battle> = Vec::new();
     for ((offset, _), result) in chunks.iter().zip(results) {
         match result {
+            // The first part becomes the whole, so only the others are moved.
+            Ok(part) if battles.is_empty() => battles = part,
             Ok(part) => battles.extend(part),
             // The first failing chunk holds the first bad line; its lines count from the
             // chunk start, so add the lines before it.
