@@ -65,6 +65,16 @@ pub fn ratings(args: RatingsArgs) -> Result<()> {
         battles = battle::parse_filter(filter)?.apply(battles);
     }
     let load_s = started.elapsed().as_secs_f64();
+    if battles.is_empty() {
+        let source = match (&args.input, &args.db) {
+            (Some(path), _) => path.display().to_string(),
+            (None, db) => db.clone().unwrap_or_default(),
+        };
+        match &args.filter {
+            Some(filter) => bail!("{source}: no battles left to rate after --filter {filter}"),
+            None => bail!("{source}: no battles to rate (no votes yet?)"),
+        }
+    }
 
     let mut bt = BtOptions::default();
     if let Some(anchor) = &args.anchor {
