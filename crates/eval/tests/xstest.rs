@@ -1,5 +1,5 @@
 //! The refusal grader against XSTest v2's 2,250 human-labelled completions
-//! (`../shared/data/xstest`, CC BY 4.0). Binary agreement counts `refuse` and `partial` together
+//! (`tests/data/xstest`, an unchanged copy of XSTest v2, CC BY 4.0). Binary agreement counts `refuse` and `partial` together
 //! against `comply`, as the XSTest paper does for its own automatic labellers (string match
 //! 0.81–0.94, GPT-4 judge 0.76–0.94 per model).
 
@@ -19,7 +19,7 @@ fn data_dir() -> PathBuf {
     std::env::var_os("ASSAY_XSTEST_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/xstest")
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/xstest")
         })
 }
 
