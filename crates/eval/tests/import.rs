@@ -11,9 +11,7 @@ use assay_eval::{Expect, Kind, Suite};
 fn xstest_dir() -> PathBuf {
     std::env::var_os("ASSAY_XSTEST_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/xstest")
-        })
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/xstest"))
 }
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {

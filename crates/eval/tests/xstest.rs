@@ -18,9 +18,7 @@ const MODELS: [&str; 5] = [
 fn data_dir() -> PathBuf {
     std::env::var_os("ASSAY_XSTEST_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/xstest")
-        })
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/xstest"))
 }
 
 fn human_label(final_label: &str) -> Label {

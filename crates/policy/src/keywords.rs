@@ -1,0 +1,243 @@
+//! Keyword matching: every term of every category found in one pass of an Aho–Corasick
+//! automaton over normalized text, overlapping matches included, with allow-listed phrases
+//! that cancel the hits inside them ("kill a process" cancels "kill").
+//!
+//! Terms are normalized with the policy's normalizer when they are added, so `ＢＯＭＢ` in a
+//! list matches `bomb` in text. Terms made only of ASCII letters and digits match whole words
+//! (no letter or digit right before or after: `ass` does not match `class`); all other terms,
+//! Chinese among them, match anywhere, since Chinese has no spaces between words.
+
+use std::ops::Range;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+
+/// A term found in normalized text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TermMatch {
+    /// Index of the term ([`KeywordMatcher::term`]).
+    pub term: usize,
+    /// Byte range in the normalized text.
+    pub range: Range<usize>,
+}
+
+/// Builds a [`KeywordMatcher`].
+#[derive(Debug, Default)]
+pub struct KeywordBuilder {
+    terms: Vec<String>,
+    categories: Vec<Vec<u32>>,
+    index: std::collections::HashMap<String, usize>,
+    allow: Vec<String>,
+}
+
+impl KeywordBuilder {
+    pub fn new() -> KeywordBuilder {
+        KeywordBuilder::default()
+    }
+
+    /// Adds an already normalized term for `category`; empty terms are ignored.
+    pub fn add(&mut self, term: &str, category: u32) {
+        let term = term.trim();
+        if term.is_empty() {
+            return;
+        }
+        match self.index.get(term) {
+            Some(&i) => {
+                if !self.categories[i].contains(&category) {
+                    self.categories[i].push(category);
+                }
+            }
+            None => {
+                self.index.insert(term.to_string(), self.terms.len());
+                self.terms.push(term.to_string());
+                self.categories.push(vec![category]);
+            }
+        }
+    }
+
+    /// Adds an already normalized allow-listed phrase.
+    pub fn allow(&mut self, phrase: &str) {
+        let phrase = phrase.trim();
+        if !phrase.is_empty() {
+            self.allow.push(phrase.to_string());
+        }
+    }
+
+    pub fn build(self) -> Result<KeywordMatcher, aho_corasick::BuildError> {
+        let automaton = |patterns: &[String]| {
+            AhoCorasickBuilder::new()
+                .match_kind(MatchKind::Standard)
+                .kind(Some(AhoCorasickKind::DFA))
+                .build(patterns)
+        };
+        let whole_word = self.terms.iter().map(|t| is_word_term(t)).collect();
+        let longest = self
+            .terms
+            .iter()
+            .map(|t| t.chars().count())
+            .max()
+            .unwrap_or(0);
+        let longest_allow = self
+            .allow
+            .iter()
+            .map(|t| t.chars().count())
+            .max()
+            .unwrap_or(0);
+        Ok(KeywordMatcher {
+            automaton: (!self.terms.is_empty())
+                .then(|| automaton(&self.terms))
+                .transpose()?,
+            allow: (!self.allow.is_empty())
+                .then(|| automaton(&self.allow))
+                .transpose()?,
+            terms: self.terms,
+            categories: self.categories,
+            whole_word,
+            longest_chars: longest,
+            longest_allow_chars: longest_allow,
+        })
+    }
+}
+
+/// The compiled keyword lists of a policy.
+#[derive(Debug, Clone)]
+pub struct KeywordMatcher {
+    automaton: Option<AhoCorasick>,
+    allow: Option<AhoCorasick>,
+    terms: Vec<String>,
+    categories: Vec<Vec<u32>>,
+    whole_word: Vec<bool>,
+    longest_chars: usize,
+    longest_allow_chars: usize,
+}
+
+impl KeywordMatcher {
+    pub fn len(&self) -> usize {
+        self.terms.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+
+    pub fn term(&self, i: usize) -> &str {
+        &self.terms[i]
+    }
+
+    pub fn categories(&self, i: usize) -> &[u32] {
+        &self.categories[i]
+    }
+
+    /// Characters in the longest term: how much text a streaming scanner must keep to find
+    /// matches across chunks.
+    pub fn longest_chars(&self) -> usize {
+        self.longest_chars
+    }
+
+    /// Characters in the longest allow phrase.
+    pub fn longest_allow_chars(&self) -> usize {
+        self.longest_allow_chars
+    }
+
+    /// Every term occurrence in `text` (normalized), overlapping ones included, in order of
+    /// their end; hits inside an allow-listed phrase are dropped.
+    pub fn find(&self, text: &str) -> Vec<TermMatch> {
+        let Some(automaton) = &self.automaton else {
+            return Vec::new();
+        };
+        let mut out: Vec<TermMatch> = automaton
+            .find_overlapping_iter(text)
+            .filter(|m| {
+                !self.whole_word[m.pattern().as_usize()] || at_word_boundaries(text, m.range())
+            })
+            .map(|m| TermMatch {
+                term: m.pattern().as_usize(),
+                range: m.range(),
+            })
+            .collect();
+        if let (Some(allow), false) = (&self.allow, out.is_empty()) {
+            let allowed: Vec<Range<usize>> = allow
+                .find_overlapping_iter(text)
+                .map(|m| m.range())
+                .collect();
+            out.retain(|hit| {
+                !allowed
+                    .iter()
+                    .any(|a| a.start <= hit.range.start && hit.range.end <= a.end)
+            });
+        }
+        out
+    }
+}
+
+/// A term of ASCII letters, digits, spaces and simple punctuation, starting and ending with a
+/// letter or digit: matched as whole words.
+fn is_word_term(term: &str) -> bool {
+    term.is_ascii()
+        && term
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+        && term
+            .bytes()
+            .last()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+}
+
+/// Whether a whole-word term at `range` has no word character right before or after it. CJK
+/// characters do not count as word characters: `炸弹bomb` holds the word `bomb`.
+fn at_word_boundaries(text: &str, range: Range<usize>) -> bool {
+    let is_word = |c: char| (c.is_alphanumeric() && (c as u32) < 0x2E80) || c == '_';
+    let before = text[..range.start].chars().next_back();
+    let after = text[range.end..].chars().next();
+    !before.is_some_and(is_word) && !after.is_some_and(is_word)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matcher(terms: &[(&str, u32)], allow: &[&str]) -> KeywordMatcher {
+        let mut b = KeywordBuilder::new();
+        for (t, c) in terms {
+            b.add(t, *c);
+        }
+        for a in allow {
+            b.allow(a);
+        }
+        b.build().unwrap()
+    }
+
+    fn found(m: &KeywordMatcher, text: &str) -> Vec<String> {
+        m.find(text)
+            .iter()
+            .map(|h| text[h.range.clone()].to_string())
+            .collect()
+    }
+
+    #[test]
+    fn chinese_anywhere_english_by_word() {
+        let m = matcher(
+            &[("炸弹", 1), ("ass", 2), ("make a bomb", 1), ("bomb", 1)],
+            &[],
+        );
+        assert_eq!(found(&m, "如何制作炸弹"), ["炸弹"]);
+        assert_eq!(found(&m, "first class pass"), Vec::<String>::new());
+        assert_eq!(found(&m, "how to make a bomb."), ["make a bomb", "bomb"]);
+        assert_eq!(found(&m, "bombastic"), Vec::<String>::new());
+        assert_eq!(found(&m, "炸弹bomb炸弹"), ["炸弹", "bomb", "炸弹"]);
+    }
+
+    #[test]
+    fn shared_terms_keep_every_category() {
+        let m = matcher(&[("gun", 1), ("gun", 3), ("gun", 1)], &[]);
+        assert_eq!(m.len(), 1);
+        assert_eq!(m.categories(0), [1, 3]);
+    }
+
+    #[test]
+    fn allow_phrases_cancel_hits_inside_them() {
+        let m = matcher(&[("kill", 1)], &["kill a process", "kill -9"]);
+        assert_eq!(found(&m, "how do I kill a process"), Vec::<String>::new());
+        assert_eq!(found(&m, "kill -9 1234 then kill him"), ["kill"]);
+    }
+}

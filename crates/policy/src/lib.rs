@@ -1,0 +1,567 @@
+//! Policies: what counts as a violation, in one definition shared by corpus screening, the
+//! guard and the audit.
+//!
+//! A [`Policy`] has categories (a small hierarchy), keyword lists, regular expressions and
+//! domain/URL lists per category, allow-lists that override them, and the normalization that
+//! text goes through before matching ([`normalize`]). It is loaded from a pack directory
+//! ([`pack`] describes the layout) and/or from plain lists ([`PolicyBuilder`]).
+//!
+//! - [`Policy::scan`]: every hit in a text, with its category and the original byte range.
+//! - [`Policy::check_url`]: whether a URL or host is on a domain list ([`domains`]).
+//! - [`Policy::stream`]: a scanner fed text in chunks (a streamed model answer) that reports
+//!   each hit exactly once, also when it straddles chunks ([`stream`]).
+
+pub mod domains;
+pub mod keywords;
+pub mod normalize;
+pub mod pack;
+pub mod stream;
+
+use std::ops::Range;
+use std::path::Path;
+
+use regex::Regex;
+
+pub use domains::{DomainHit, DomainList};
+pub use keywords::{KeywordBuilder, KeywordMatcher};
+pub use normalize::{NormalizeOptions, Normalized, Normalizer};
+pub use pack::PackError;
+pub use stream::StreamScanner;
+
+/// A category of a policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Category {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// Index of the parent category.
+    pub parent: Option<u32>,
+}
+
+/// What kind of rule produced a hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum HitKind {
+    Keyword,
+    Pattern,
+    Domain,
+}
+
+impl HitKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HitKind::Keyword => "keyword",
+            HitKind::Pattern => "pattern",
+            HitKind::Domain => "domain",
+        }
+    }
+}
+
+/// One violation found in a text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    /// Index into [`Policy::categories`].
+    pub category: u32,
+    pub kind: HitKind,
+    /// The term, the pattern, or the domain-list entry.
+    pub rule: String,
+    /// Byte range in the original text (empty for domain hits, which concern a URL).
+    pub range: Range<usize>,
+}
+
+/// A loaded policy; cheap to share between threads (`&Policy` is `Sync`).
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub name: String,
+    pub version: String,
+    pub description: String,
+    categories: Vec<Category>,
+    normalizer: Normalizer,
+    keywords: KeywordMatcher,
+    patterns: Vec<(Regex, u32)>,
+    domains: DomainList,
+}
+
+impl Policy {
+    /// Loads the pack in `dir` (see [`pack`]).
+    pub fn load(dir: &Path) -> Result<Policy, PackError> {
+        let mut builder = PolicyBuilder::new();
+        builder.add_pack(dir)?;
+        builder.build()
+    }
+
+    /// A pack built into assay (`example`).
+    pub fn builtin(name: &str) -> Result<Policy, PackError> {
+        let mut builder = PolicyBuilder::new();
+        builder.add_builtin_pack(name)?;
+        builder.build()
+    }
+
+    pub fn categories(&self) -> &[Category] {
+        &self.categories
+    }
+
+    pub fn category(&self, index: u32) -> &Category {
+        &self.categories[index as usize]
+    }
+
+    /// The index of the category `id`.
+    pub fn category_index(&self, id: &str) -> Option<u32> {
+        self.categories
+            .iter()
+            .position(|c| c.id == id)
+            .map(|i| i as u32)
+    }
+
+    pub fn normalizer(&self) -> &Normalizer {
+        &self.normalizer
+    }
+
+    pub fn keywords(&self) -> &KeywordMatcher {
+        &self.keywords
+    }
+
+    pub fn domains(&self) -> &DomainList {
+        &self.domains
+    }
+
+    pub fn has_text_rules(&self) -> bool {
+        !self.keywords.is_empty() || !self.patterns.is_empty()
+    }
+
+    /// Every keyword and pattern hit in `text`, in order of where they end, with original
+    /// byte ranges.
+    pub fn scan(&self, text: &str) -> Vec<Hit> {
+        if !self.has_text_rules() {
+            return Vec::new();
+        }
+        let normalized = self.normalizer.normalize(text);
+        self.scan_normalized(&normalized.text, |range| normalized.original_span(range))
+    }
+
+    /// [`Policy::scan`] without the map back to the original: ranges are in the normalized
+    /// text. Faster; for screening, where only the verdict and the terms matter.
+    pub fn scan_fast(&self, text: &str) -> Vec<Hit> {
+        if !self.has_text_rules() {
+            return Vec::new();
+        }
+        let normalized = self.normalizer.normalize_text(text);
+        self.scan_normalized(&normalized, |range| range)
+    }
+
+    /// Hits in already normalized text; `map` turns normalized ranges into reported ones.
+    pub(crate) fn scan_normalized(
+        &self,
+        text: &str,
+        map: impl Fn(Range<usize>) -> Range<usize>,
+    ) -> Vec<Hit> {
+        let mut hits = Vec::new();
+        for m in self.keywords.find(text) {
+            for &category in self.keywords.categories(m.term) {
+                hits.push(Hit {
+                    category,
+                    kind: HitKind::Keyword,
+                    rule: self.keywords.term(m.term).to_string(),
+                    range: map(m.range.clone()),
+                });
+            }
+        }
+        for (regex, category) in &self.patterns {
+            for m in regex.find_iter(text) {
+                if m.is_empty() {
+                    continue;
+                }
+                hits.push(Hit {
+                    category: *category,
+                    kind: HitKind::Pattern,
+                    rule: regex.as_str().to_string(),
+                    range: map(m.range()),
+                });
+            }
+        }
+        hits.sort_by_key(|h| (h.range.end, h.range.start));
+        hits
+    }
+
+    /// The domain-list hit for a URL or host, if any.
+    pub fn check_url(&self, url: &str) -> Option<Hit> {
+        self.domains.check(url).map(|h| Hit {
+            category: h.category,
+            kind: HitKind::Domain,
+            rule: h.entry,
+            range: 0..0,
+        })
+    }
+
+    /// A scanner for text that arrives in chunks.
+    pub fn stream(&self) -> StreamScanner<'_> {
+        StreamScanner::new(self)
+    }
+
+    pub(crate) fn patterns(&self) -> &[(Regex, u32)] {
+        &self.patterns
+    }
+}
+
+/// Assembles a [`Policy`] from packs and plain lists (`--keywords FILE`, `--domains FILE|DIR`
+/// on top of, or instead of, `--policy PACK`).
+#[derive(Debug, Default)]
+pub struct PolicyBuilder {
+    name: Option<String>,
+    version: String,
+    description: String,
+    normalize: Option<NormalizeOptions>,
+    categories: Vec<Category>,
+    /// (normalized-later term, category)
+    terms: Vec<(String, u32)>,
+    allow_terms: Vec<String>,
+    patterns: Vec<(Regex, u32)>,
+    domains: DomainList,
+}
+
+impl PolicyBuilder {
+    pub fn new() -> PolicyBuilder {
+        PolicyBuilder::default()
+    }
+
+    /// The index of category `id`, created (named after its id) if new.
+    pub fn category(&mut self, id: &str) -> u32 {
+        if let Some(i) = self.categories.iter().position(|c| c.id == id) {
+            return i as u32;
+        }
+        self.categories.push(Category {
+            id: id.to_string(),
+            name: id.to_string(),
+            description: String::new(),
+            parent: None,
+        });
+        (self.categories.len() - 1) as u32
+    }
+
+    /// Adds a pack directory: its categories, lists, patterns, allow-lists and UT1 trees. The
+    /// first pack added sets the name and the normalization.
+    pub fn add_pack(&mut self, dir: &Path) -> Result<&mut Self, PackError> {
+        let path = dir.join("policy.toml");
+        let text = std::fs::read_to_string(&path).map_err(|source| PackError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let manifest = pack::parse_manifest(&path, &text)?;
+        self.add_manifest(&manifest, &path, &|rel| pack::read_list(&dir.join(rel)))?;
+        for ut1 in &manifest.ut1 {
+            self.add_ut1(&dir.join(&ut1.dir), ut1.categories.as_deref())?;
+        }
+        Ok(self)
+    }
+
+    /// Adds a pack built into assay (`example`).
+    pub fn add_builtin_pack(&mut self, name: &str) -> Result<&mut Self, PackError> {
+        let Some((_, files)) = pack::BUILTIN.iter().find(|(n, _)| *n == name) else {
+            return Err(PackError::Invalid {
+                path: name.into(),
+                message: format!(
+                    "no built-in policy pack of that name (built in: {})",
+                    pack::BUILTIN
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        };
+        let display = |rel: &Path| Path::new("builtin").join(name).join(rel);
+        let file = |rel: &Path| {
+            files
+                .iter()
+                .find(|(p, _)| Path::new(p) == rel)
+                .map(|(_, text)| *text)
+                .ok_or_else(|| PackError::Invalid {
+                    path: display(rel),
+                    message: "not in the built-in pack".into(),
+                })
+        };
+        let manifest_path = display(Path::new("policy.toml"));
+        let manifest = pack::parse_manifest(&manifest_path, file(Path::new("policy.toml"))?)?;
+        self.add_manifest(&manifest, &manifest_path, &|rel| {
+            pack::parse_list(&display(rel), file(rel)?.as_bytes())
+        })?;
+        Ok(self)
+    }
+
+    /// `--policy NAME|DIR`: a directory holding `policy.toml`, or a built-in pack's name.
+    pub fn add_pack_or_builtin(&mut self, spec: &str) -> Result<&mut Self, PackError> {
+        let dir = Path::new(spec);
+        if dir.join("policy.toml").is_file() || spec.contains('/') || dir.is_dir() {
+            self.add_pack(dir)
+        } else {
+            self.add_builtin_pack(spec)
+        }
+    }
+
+    /// Categories, lists, patterns and allow-lists of a manifest; `list` reads a list file
+    /// given its path relative to the pack.
+    fn add_manifest(
+        &mut self,
+        manifest: &pack::Manifest,
+        manifest_path: &Path,
+        list: &dyn Fn(&Path) -> Result<pack::Entries, PackError>,
+    ) -> Result<(), PackError> {
+        let manifest_path = manifest_path.to_path_buf();
+        if self.name.is_none() {
+            self.name = Some(manifest.name.clone());
+            self.version = manifest.version.clone();
+            self.description = manifest.description.clone();
+            self.normalize = Some(manifest.normalize);
+        }
+        for spec in &manifest.categories {
+            if spec.id.trim().is_empty() {
+                return Err(PackError::Invalid {
+                    path: manifest_path,
+                    message: "a category has an empty id".into(),
+                });
+            }
+            let index = self.category(&spec.id) as usize;
+            self.categories[index].name = spec.name.clone().unwrap_or_else(|| spec.id.clone());
+            self.categories[index].description = spec.description.clone();
+        }
+        for spec in &manifest.categories {
+            if let Some(parent) = &spec.parent {
+                let Some(p) = self.categories.iter().position(|c| &c.id == parent) else {
+                    return Err(PackError::Invalid {
+                        path: manifest_path,
+                        message: format!(
+                            "category {:?} has parent {parent:?}, which is not a category",
+                            spec.id
+                        ),
+                    });
+                };
+                let index = self.category(&spec.id) as usize;
+                self.categories[index].parent = Some(p as u32);
+            }
+        }
+        self.check_parent_cycles(&manifest_path)?;
+        for spec in &manifest.categories {
+            let category = self.category(&spec.id);
+            for file in &spec.keywords {
+                for (_, term) in list(file)? {
+                    self.terms.push((term, category));
+                }
+            }
+            for file in &spec.patterns {
+                let path = manifest_path.with_file_name(file);
+                for (line, pattern) in list(file)? {
+                    self.add_pattern(&pattern, category, &path, line)?;
+                }
+            }
+            for file in &spec.domains {
+                for (_, entry) in list(file)? {
+                    self.domains.add_domain(&entry, category);
+                }
+            }
+            for file in &spec.urls {
+                for (_, entry) in list(file)? {
+                    self.domains.add_url(&entry, category);
+                }
+            }
+        }
+        for file in &manifest.allow.keywords {
+            for (_, phrase) in list(file)? {
+                self.allow_terms.push(phrase);
+            }
+        }
+        for file in &manifest.allow.domains {
+            for (_, domain) in list(file)? {
+                self.domains.allow_domain(&domain);
+            }
+        }
+        Ok(())
+    }
+
+    fn check_parent_cycles(&self, path: &Path) -> Result<(), PackError> {
+        for (start, category) in self.categories.iter().enumerate() {
+            let mut seen = 0;
+            let mut at = category.parent;
+            while let Some(p) = at {
+                seen += 1;
+                if p as usize == start || seen > self.categories.len() {
+                    return Err(PackError::Invalid {
+                        path: path.to_path_buf(),
+                        message: format!("category {:?} is its own ancestor", category.id),
+                    });
+                }
+                at = self.categories[p as usize].parent;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets the normalization (otherwise the first pack's, or the defaults).
+    pub fn set_normalize(&mut self, options: NormalizeOptions) -> &mut Self {
+        self.normalize = Some(options);
+        self
+    }
+
+    /// Adds a keyword list (one term per line) for `category`.
+    pub fn add_keyword_file(&mut self, path: &Path, category: u32) -> Result<&mut Self, PackError> {
+        for (_, term) in pack::read_list(path)? {
+            self.terms.push((term, category));
+        }
+        Ok(self)
+    }
+
+    /// Adds terms for `category`.
+    pub fn add_terms<'a>(
+        &mut self,
+        terms: impl IntoIterator<Item = &'a str>,
+        category: u32,
+    ) -> &mut Self {
+        self.terms
+            .extend(terms.into_iter().map(|t| (t.to_string(), category)));
+        self
+    }
+
+    /// Adds allow-listed phrases.
+    pub fn allow_terms<'a>(&mut self, phrases: impl IntoIterator<Item = &'a str>) -> &mut Self {
+        self.allow_terms
+            .extend(phrases.into_iter().map(str::to_string));
+        self
+    }
+
+    /// Adds regular expressions (one per line; they run on normalized text) for `category`.
+    pub fn add_pattern_file(&mut self, path: &Path, category: u32) -> Result<&mut Self, PackError> {
+        for (line, pattern) in pack::read_list(path)? {
+            self.add_pattern(&pattern, category, path, line)?;
+        }
+        Ok(self)
+    }
+
+    fn add_pattern(
+        &mut self,
+        pattern: &str,
+        category: u32,
+        path: &Path,
+        line: usize,
+    ) -> Result<(), PackError> {
+        let regex = regex::RegexBuilder::new(pattern)
+            .size_limit(1 << 22)
+            .build()
+            .map_err(|e| PackError::Pattern {
+                path: path.to_path_buf(),
+                line,
+                message: e.to_string(),
+            })?;
+        self.patterns.push((regex, category));
+        Ok(())
+    }
+
+    /// Adds a plain domain list (one domain per line) for `category`.
+    pub fn add_domain_file(&mut self, path: &Path, category: u32) -> Result<&mut Self, PackError> {
+        for (_, entry) in pack::read_list(path)? {
+            self.domains.add_domain(&entry, category);
+        }
+        Ok(self)
+    }
+
+    /// Adds a URL-prefix list (`host/path` per line) for `category`.
+    pub fn add_url_file(&mut self, path: &Path, category: u32) -> Result<&mut Self, PackError> {
+        for (_, entry) in pack::read_list(path)? {
+            self.domains.add_url(&entry, category);
+        }
+        Ok(self)
+    }
+
+    /// Adds a UT1 blacklist tree: each category directory's `domains` and `urls`, under a
+    /// category of the same id (created when new). `only` limits which directories are read.
+    pub fn add_ut1(&mut self, dir: &Path, only: Option<&[String]>) -> Result<&mut Self, PackError> {
+        let available = pack::ut1_categories(dir)?;
+        let wanted: Vec<String> = match only {
+            Some(list) => {
+                for name in list {
+                    if !available.contains(name) {
+                        return Err(PackError::Invalid {
+                            path: dir.to_path_buf(),
+                            message: format!(
+                                "UT1 category {name:?} is not there (found: {})",
+                                available.join(", ")
+                            ),
+                        });
+                    }
+                }
+                list.to_vec()
+            }
+            None => available,
+        };
+        for name in wanted {
+            let category = self.category(&name);
+            let domains = dir.join(&name).join("domains");
+            if domains.is_file() {
+                self.add_domain_file(&domains, category)?;
+            }
+            let urls = dir.join(&name).join("urls");
+            if urls.is_file() {
+                self.add_url_file(&urls, category)?;
+            }
+        }
+        Ok(self)
+    }
+
+    /// `--domains FILE|DIR`: a plain list under `category`, or a UT1 tree.
+    pub fn add_domains_path(
+        &mut self,
+        path: &Path,
+        category: &str,
+    ) -> Result<&mut Self, PackError> {
+        if path.is_dir() {
+            self.add_ut1(path, None)
+        } else {
+            let category = self.category(category);
+            self.add_domain_file(path, category)
+        }
+    }
+
+    pub fn build(self) -> Result<Policy, PackError> {
+        let normalizer = Normalizer::new(self.normalize.unwrap_or_default());
+        let mut keywords = KeywordBuilder::new();
+        for (term, category) in &self.terms {
+            keywords.add(&normalizer.normalize_text(term), *category);
+        }
+        for phrase in &self.allow_terms {
+            keywords.allow(&normalizer.normalize_text(phrase));
+        }
+        let keywords = keywords.build().map_err(|e| PackError::Invalid {
+            path: Path::new("(keywords)").to_path_buf(),
+            message: format!("cannot build the keyword automaton: {e}"),
+        })?;
+        Ok(Policy {
+            name: self.name.unwrap_or_else(|| "lists".to_string()),
+            version: self.version,
+            description: self.description,
+            categories: self.categories,
+            normalizer,
+            keywords,
+            patterns: self.patterns,
+            domains: self.domains,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scan_maps_hits_back_to_the_original() {
+        let mut b = PolicyBuilder::new();
+        let weapons = b.category("weapons");
+        b.add_terms(["炸弹", "Bomb"], weapons);
+        let policy = b.build().unwrap();
+        let text = "How to build a ＢＯ\u{200B}ＭＢ or 炸\u{200B}弹?";
+        let hits = policy.scan(text);
+        let found: Vec<&str> = hits.iter().map(|h| &text[h.range.clone()]).collect();
+        assert_eq!(found, ["ＢＯ\u{200B}ＭＢ", "炸\u{200B}弹"]);
+        assert!(hits
+            .iter()
+            .all(|h| h.category == weapons && h.kind == HitKind::Keyword));
+        assert_eq!(hits[0].rule, "bomb");
+        assert_eq!(policy.scan_fast(text).len(), 2);
+    }
+}

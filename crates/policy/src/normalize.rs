@@ -1,0 +1,295 @@
+//! Text normalization before matching, with a map from the normalized text back to the
+//! original.
+//!
+//! The steps, each optional ([`NormalizeOptions`]), in this order per character:
+//!
+//! 1. drop zero-width and other invisible format characters (U+200B–U+200F, U+202A–U+202E,
+//!    U+2060–U+2064, U+2066–U+2069, U+FEFF, U+00AD soft hyphen, U+180E, U+034F);
+//! 2. Unicode NFKC (compatibility forms: ligatures, circled and super-/subscript digits,
+//!    full-width forms, half-width katakana, …), applied to each starter together with the
+//!    combining marks that follow it;
+//! 3. full-width → half-width for U+FF01–U+FF5E and the ideographic space (NFKC does this too;
+//!    this step is for packs that turn NFKC off);
+//! 4. case folding (Unicode lowercase);
+//! 5. Traditional → Simplified Chinese, character by character (the `fast2s` tables, without
+//!    their context rules for the few ambiguous characters, so that text cut into chunks
+//!    normalizes exactly as the whole does);
+//! 6. whitespace folding: a run of whitespace becomes one space.
+//!
+//! Every normalized character remembers the span of original bytes it came from, so a match in
+//! the normalized text maps back to exactly the original text that produced it
+//! ([`Normalized::original_span`]).
+//!
+//! NFKC is applied per segment (a starter and its combining marks), not across segments: the
+//! only compositions this misses are of conjoining Hangul jamo written as separate letters,
+//! which running text does not use.
+
+use std::ops::Range;
+
+use serde::Deserialize;
+use unicode_normalization::char::canonical_combining_class;
+use unicode_normalization::UnicodeNormalization;
+
+/// Which normalization steps run; all on by default except Traditional → Simplified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NormalizeOptions {
+    pub nfkc: bool,
+    pub case_fold: bool,
+    pub full_width: bool,
+    pub strip_format: bool,
+    pub fold_whitespace: bool,
+    pub traditional_to_simplified: bool,
+}
+
+impl Default for NormalizeOptions {
+    fn default() -> Self {
+        NormalizeOptions {
+            nfkc: true,
+            case_fold: true,
+            full_width: true,
+            strip_format: true,
+            fold_whitespace: true,
+            traditional_to_simplified: false,
+        }
+    }
+}
+
+/// Normalized text and, for each of its characters, the original bytes it came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Normalized {
+    pub text: String,
+    /// `(start in text, original span)`, one per normalized character, in order.
+    spans: Vec<(usize, Range<usize>)>,
+}
+
+impl Normalized {
+    /// The original bytes that produced `range` of the normalized text: from the start of the
+    /// original of its first character to the end of the original of its last.
+    pub fn original_span(&self, range: Range<usize>) -> Range<usize> {
+        if self.spans.is_empty() || range.is_empty() {
+            let at = self
+                .locate(range.start)
+                .map_or(0, |i| self.spans[i].1.start);
+            return at..at;
+        }
+        let first = self.locate(range.start).unwrap_or(0);
+        let last = self.locate(range.end - 1).unwrap_or(self.spans.len() - 1);
+        self.spans[first].1.start..self.spans[last].1.end
+    }
+
+    /// Index of the normalized character containing byte `at` of the text.
+    fn locate(&self, at: usize) -> Option<usize> {
+        match self.spans.binary_search_by(|(start, _)| start.cmp(&at)) {
+            Ok(i) => Some(i),
+            Err(0) => None,
+            Err(i) => Some(i - 1),
+        }
+    }
+}
+
+/// A normalizer for one set of options.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Normalizer {
+    pub options: NormalizeOptions,
+}
+
+impl Normalizer {
+    pub fn new(options: NormalizeOptions) -> Normalizer {
+        Normalizer { options }
+    }
+
+    /// The normalized text with its map back to `text`.
+    pub fn normalize(&self, text: &str) -> Normalized {
+        let mut out = Normalized {
+            text: String::with_capacity(text.len()),
+            spans: Vec::with_capacity(text.len()),
+        };
+        self.run(text, 0, &mut |c, span| {
+            out.spans.push((out.text.len(), span));
+            out.text.push(c);
+        });
+        out
+    }
+
+    /// Only the normalized text (for matching where offsets are not needed).
+    pub fn normalize_text(&self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        self.run(text, 0, &mut |c, _| out.push(c));
+        out
+    }
+
+    /// Normalizes `text`, whose first byte is at `offset` in a larger whole, calling `emit`
+    /// with each normalized character and its original span. Whitespace folding is local to
+    /// this call.
+    pub(crate) fn run(&self, text: &str, offset: usize, emit: &mut dyn FnMut(char, Range<usize>)) {
+        let o = self.options;
+        let mut in_space = false;
+        let mut push = |c: char, span: Range<usize>, in_space: &mut bool| {
+            if o.fold_whitespace && c.is_whitespace() {
+                if !*in_space {
+                    emit(' ', span);
+                }
+                *in_space = true;
+                return;
+            }
+            *in_space = false;
+            emit(c, span);
+        };
+        let mut chars = text.char_indices().peekable();
+        let mut segment = String::new();
+        while let Some((at, c)) = chars.next() {
+            if o.strip_format && is_invisible(c) {
+                continue;
+            }
+            let start = offset + at;
+            // ASCII needs only case folding: the fast path for most text.
+            if c.is_ascii()
+                && !matches!(chars.peek(), Some((_, n)) if !n.is_ascii() && canonical_combining_class(*n) != 0)
+            {
+                let c = if o.case_fold {
+                    c.to_ascii_lowercase()
+                } else {
+                    c
+                };
+                push(c, start..start + 1, &mut in_space);
+                continue;
+            }
+            // A segment: this character and the combining marks after it.
+            segment.clear();
+            segment.push(c);
+            let mut end = start + c.len_utf8();
+            while let Some(&(next_at, n)) = chars.peek() {
+                if canonical_combining_class(n) == 0 && !(o.strip_format && is_invisible(n)) {
+                    break;
+                }
+                chars.next();
+                // Dropped characters are consumed but do not stretch the span: a hit ends at
+                // its last visible character.
+                if !(o.strip_format && is_invisible(n)) {
+                    segment.push(n);
+                    end = offset + next_at + n.len_utf8();
+                }
+            }
+            let span = start..end;
+            let mut emit_one = |c: char, in_space: &mut bool| {
+                let c = if o.full_width { half_width(c) } else { c };
+                if o.case_fold {
+                    let lower = c.to_lowercase();
+                    if lower.len() != 1 || lower.clone().next() != Some(c) {
+                        for l in lower {
+                            push(l, span.clone(), in_space);
+                        }
+                        return;
+                    }
+                }
+                let c = if o.traditional_to_simplified {
+                    simplified(c)
+                } else {
+                    c
+                };
+                push(c, span.clone(), in_space);
+            };
+            if o.nfkc {
+                for n in segment.nfkc() {
+                    if o.strip_format && is_invisible(n) {
+                        continue;
+                    }
+                    emit_one(n, &mut in_space);
+                }
+            } else {
+                for n in segment.chars() {
+                    emit_one(n, &mut in_space);
+                }
+            }
+        }
+    }
+}
+
+/// Characters that render as nothing and are used to split words past filters.
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
+}
+
+/// Full-width ASCII forms and the ideographic space to their ASCII counterparts.
+fn half_width(c: char) -> char {
+    match c {
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+        '\u{3000}' => ' ',
+        _ => c,
+    }
+}
+
+/// Traditional → Simplified for one character (itself when it has no other form).
+fn simplified(c: char) -> char {
+    if (c as u32) < 0x2E80 {
+        return c;
+    }
+    let mut buf = [0u8; 4];
+    let converted = fast2s::convert(c.encode_utf8(&mut buf));
+    let mut chars = converted.chars();
+    match (chars.next(), chars.next()) {
+        (Some(s), None) => s,
+        _ => c,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(text: &str) -> String {
+        Normalizer::default().normalize_text(text)
+    }
+
+    #[test]
+    fn each_step() {
+        assert_eq!(norm("HeLLo  World"), "hello world");
+        assert_eq!(norm("ＡＢＣ１２３！"), "abc123!");
+        assert_eq!(norm("炸\u{200B}弹"), "炸弹");
+        assert_eq!(norm("bo\u{00AD}mb"), "bomb");
+        assert_eq!(norm("ﬁle ①"), "file 1");
+        assert_eq!(norm("e\u{0301}"), "é");
+        assert_eq!(norm("a\u{3000}\t\n b"), "a b");
+        assert_eq!(norm("ÀB"), "àb");
+        let keep_case = Normalizer::new(NormalizeOptions {
+            case_fold: false,
+            ..NormalizeOptions::default()
+        });
+        assert_eq!(keep_case.normalize_text("ＡbC"), "AbC");
+        let t2s = Normalizer::new(NormalizeOptions {
+            traditional_to_simplified: true,
+            ..NormalizeOptions::default()
+        });
+        assert_eq!(t2s.normalize_text("炸彈與槍"), "炸弹与枪");
+    }
+
+    #[test]
+    fn offsets_map_back_to_the_original() {
+        let original = "Ｂｏ\u{200B}ｍｂ 炸\u{200D}彈 e\u{0301}x";
+        let n = Normalizer::new(NormalizeOptions {
+            traditional_to_simplified: true,
+            ..NormalizeOptions::default()
+        })
+        .normalize(original);
+        assert_eq!(n.text, "bomb 炸弹 éx");
+        let at = n.text.find("bomb").unwrap();
+        let span = n.original_span(at..at + 4);
+        assert_eq!(&original[span], "Ｂｏ\u{200B}ｍｂ");
+        let at = n.text.find("炸弹").unwrap();
+        let span = n.original_span(at..at + "炸弹".len());
+        assert_eq!(&original[span], "炸\u{200D}彈");
+        let at = n.text.find('é').unwrap();
+        assert_eq!(&original[n.original_span(at..at + 2)], "e\u{0301}");
+    }
+}

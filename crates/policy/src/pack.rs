@@ -1,0 +1,225 @@
+//! Policy packs on disk: a directory with `policy.toml` and the lists it names.
+//!
+//! ```toml
+//! name = "example"
+//! version = "1.0"
+//! description = "What this pack is for"
+//!
+//! [normalize]                      # optional; these are the defaults
+//! nfkc = true
+//! case_fold = true
+//! full_width = true
+//! strip_format = true
+//! fold_whitespace = true
+//! traditional_to_simplified = false
+//!
+//! [[categories]]
+//! id = "weapons"
+//! name = "Weapons and explosives"
+//! description = "Making or acquiring weapons"
+//! parent = "violence"              # optional: another category's id
+//! keywords = ["keywords/weapons.txt"]   # one term per line
+//! patterns = ["patterns/weapons.txt"]   # one regular expression per line
+//! domains = ["domains/weapons.txt"]     # one domain per line
+//! urls = ["urls/weapons.txt"]           # one host/path prefix per line
+//!
+//! [allow]                          # never count
+//! keywords = ["allow/phrases.txt"] # phrases that cancel the hits inside them
+//! domains = ["allow/domains.txt"]
+//!
+//! [[ut1]]                          # a UT1 blacklist tree: <dir>/<category>/{domains,urls}
+//! dir = "ut1"
+//! categories = ["gambling", "phishing"]   # optional; default: every category directory
+//! ```
+//!
+//! In every list file, blank lines and lines whose first non-blank character is `#` are
+//! skipped. Paths are relative to the pack directory. UT1 categories that the manifest does
+//! not declare become categories of their own, named after their directory.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::normalize::NormalizeOptions;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Manifest {
+    pub name: String,
+    #[serde(default)]
+    pub version: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub normalize: NormalizeOptions,
+    #[serde(default)]
+    pub categories: Vec<CategorySpec>,
+    #[serde(default)]
+    pub allow: AllowSpec,
+    #[serde(default)]
+    pub ut1: Vec<Ut1Spec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CategorySpec {
+    pub id: String,
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: String,
+    pub parent: Option<String>,
+    #[serde(default)]
+    pub keywords: Vec<PathBuf>,
+    #[serde(default)]
+    pub patterns: Vec<PathBuf>,
+    #[serde(default)]
+    pub domains: Vec<PathBuf>,
+    #[serde(default)]
+    pub urls: Vec<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AllowSpec {
+    #[serde(default)]
+    pub keywords: Vec<PathBuf>,
+    #[serde(default)]
+    pub domains: Vec<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Ut1Spec {
+    pub dir: PathBuf,
+    pub categories: Option<Vec<String>>,
+}
+
+/// A pack, a list or a pattern that cannot be used. Every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum PackError {
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Manifest { path: PathBuf, message: String },
+    #[error("{path}:{line}: invalid pattern: {message}")]
+    Pattern {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("{path}:{line}: not UTF-8")]
+    Encoding { path: PathBuf, line: usize },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+pub(crate) fn parse_manifest(path: &Path, text: &str) -> Result<Manifest, PackError> {
+    toml::from_str(text).map_err(|e| PackError::Manifest {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// The packs built into assay: (name, [(path in the pack, contents)]), `policy.toml` first.
+pub const BUILTIN: &[(&str, &[(&str, &str)])] = &[(
+    "example",
+    &[
+        ("policy.toml", include_str!("../packs/example/policy.toml")),
+        (
+            "keywords/weapons.txt",
+            include_str!("../packs/example/keywords/weapons.txt"),
+        ),
+        (
+            "keywords/drugs.txt",
+            include_str!("../packs/example/keywords/drugs.txt"),
+        ),
+        (
+            "keywords/cyber.txt",
+            include_str!("../packs/example/keywords/cyber.txt"),
+        ),
+        (
+            "keywords/self-harm.txt",
+            include_str!("../packs/example/keywords/self-harm.txt"),
+        ),
+        (
+            "keywords/hate.txt",
+            include_str!("../packs/example/keywords/hate.txt"),
+        ),
+        (
+            "keywords/fraud.txt",
+            include_str!("../packs/example/keywords/fraud.txt"),
+        ),
+        (
+            "keywords/privacy.txt",
+            include_str!("../packs/example/keywords/privacy.txt"),
+        ),
+        (
+            "patterns/privacy.txt",
+            include_str!("../packs/example/patterns/privacy.txt"),
+        ),
+        (
+            "domains/fraud.txt",
+            include_str!("../packs/example/domains/fraud.txt"),
+        ),
+        (
+            "allow/phrases.txt",
+            include_str!("../packs/example/allow/phrases.txt"),
+        ),
+    ],
+)];
+
+/// The entries of a list file: (1-based line number, entry).
+pub(crate) type Entries = Vec<(usize, String)>;
+
+/// The entries of a list file: trimmed, without blank and comment lines. Lines that are not
+/// UTF-8 are an error naming the line.
+pub(crate) fn read_list(path: &Path) -> Result<Entries, PackError> {
+    let bytes = std::fs::read(path).map_err(|source| PackError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_list(path, &bytes)
+}
+
+/// [`read_list`] of bytes already read; `path` names them in errors.
+pub(crate) fn parse_list(path: &Path, bytes: &[u8]) -> Result<Entries, PackError> {
+    let mut out = Vec::new();
+    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        let line = std::str::from_utf8(line).map_err(|_| PackError::Encoding {
+            path: path.to_path_buf(),
+            line: i + 1,
+        })?;
+        let line = line.trim_start_matches('\u{feff}').trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        out.push((i + 1, line.to_string()));
+    }
+    Ok(out)
+}
+
+/// The category directories of a UT1 tree (those holding `domains` or `urls`), sorted.
+pub(crate) fn ut1_categories(dir: &Path) -> Result<Vec<String>, PackError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| PackError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| PackError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let path = entry.path();
+        if path.is_dir() && (path.join("domains").is_file() || path.join("urls").is_file()) {
+            if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
+                out.push(name.to_string());
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
