@@ -3,6 +3,7 @@
 mod arena;
 mod arena_ratings;
 mod audit;
+mod screen;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -53,6 +54,9 @@ enum Command {
     /// Blind side-by-side battles between models in the browser, votes, and a leaderboard.
     /// `assay arena --models a,b,...` serves the web app.
     Arena(arena::ArenaArgs),
+    /// Screen a corpus (JSON Lines, plain/.gz/.zst) against a policy: blocked sources,
+    /// keywords, patterns; kept and removed shards, per-source rates, sampled acceptance.
+    Screen(screen::ScreenArgs),
     /// List the built-in suites.
     Suites,
     /// The local model catalogue.
@@ -177,6 +181,7 @@ async fn run(cli: Cli) -> Result<()> {
         } => audit::grade_refusal(args),
         Command::Import(args) => audit::import(args),
         Command::Arena(args) => arena::arena(args, cli.api_key_env).await,
+        Command::Screen(args) => screen::screen(args),
         Command::Suites => suites_list(),
         Command::Models {
             command: ModelsCommand::List,

@@ -1,0 +1,289 @@
+//! `assay screen`: corpus screening against a policy, and its sample / accept / merge steps.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use assay_policy::{Policy, PolicyBuilder};
+use assay_screen::doc::FieldNames;
+use assay_screen::{report, ScreenConfig};
+use clap::{Args, Subcommand};
+
+/// `assay screen INPUTS... --out DIR`, or `assay screen <step>`.
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ScreenArgs {
+    #[command(subcommand)]
+    pub command: Option<ScreenCommand>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Subcommand)]
+pub enum ScreenCommand {
+    /// Write the acceptance samples of a screening output as CSV for human review.
+    Sample {
+        /// The screening output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Where to write the CSV (default: OUT/sample.csv).
+        #[arg(long)]
+        csv: Option<PathBuf>,
+    },
+    /// Turn reviewed sample labels into a pass/fail verdict with its interval.
+    Accept {
+        /// The reviewed CSV (its `label` column: pass / fail).
+        #[arg(long)]
+        labels: PathBuf,
+        /// Pass rate a batch needs.
+        #[arg(long, default_value_t = 0.96)]
+        threshold: f64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Combine the outputs of shards (one directory, or several) into one report.
+    Merge {
+        /// Shard output directories; the report goes into the first.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        #[arg(long, default_value_t = 0.05)]
+        source_threshold: f64,
+        #[arg(long, default_value_t = 0.96)]
+        pass_threshold: f64,
+    },
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// JSON Lines files (plain, .gz, .zst), directories or glob patterns.
+    pub inputs: Vec<String>,
+    /// A policy pack: a directory holding policy.toml, or a built-in pack (`example`).
+    #[arg(long)]
+    pub policy: Option<String>,
+    /// A keyword list (one term per line), alone or on top of --policy.
+    #[arg(long)]
+    pub keywords: Option<PathBuf>,
+    /// A domain list (one per line) or a UT1 blacklist directory.
+    #[arg(long)]
+    pub domains: Option<PathBuf>,
+    /// Where kept/, removed/, the markers and the report go.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long, default_value = "text")]
+    pub text_field: String,
+    #[arg(long, default_value = "url")]
+    pub url_field: String,
+    /// Field naming a document's source (default: its URL's registered domain).
+    #[arg(long)]
+    pub source_field: Option<String>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Lines longer than this are bad input.
+    #[arg(long, default_value_t = 16 << 20)]
+    pub max_line_bytes: usize,
+    /// Stop at the first bad line instead of counting it.
+    #[arg(long)]
+    pub strict: bool,
+    /// Flag sources with more violating documents than this share.
+    #[arg(long, default_value_t = 0.05)]
+    pub source_threshold: f64,
+    /// Move every document of a flagged source to removed/ (a second pass).
+    #[arg(long)]
+    pub drop_flagged_sources: bool,
+    /// Documents sampled per batch for acceptance.
+    #[arg(long, default_value_t = 400)]
+    pub sample: usize,
+    /// A batch is this many documents (default: one batch per file).
+    #[arg(long)]
+    pub batch_docs: Option<u64>,
+    /// Sample pass rate a batch needs.
+    #[arg(long, default_value_t = 0.96)]
+    pub pass_threshold: f64,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Screen only shard i of n of the inputs (`i/n`), or `auto` from Slurm / Kubernetes.
+    #[arg(long)]
+    pub shard: Option<String>,
+    /// No progress line on stderr.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+pub fn screen(args: ScreenArgs) -> Result<()> {
+    match args.command {
+        Some(ScreenCommand::Sample { out, csv }) => {
+            let summaries = assay_screen::read_markers(&out)?;
+            let path = csv.unwrap_or_else(|| out.join("sample.csv"));
+            let rows = report::write_sample_csv(&summaries, &path)?;
+            eprintln!(
+                "{rows} sampled documents written to {}; fill in the label column (pass/fail)",
+                path.display()
+            );
+            Ok(())
+        }
+        Some(ScreenCommand::Accept {
+            labels,
+            threshold,
+            json,
+        }) => {
+            let a = report::accept(&labels, threshold)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&a)?);
+            } else {
+                for (batch, rate, pass) in &a.batches {
+                    println!(
+                        "{batch}: {}/{} pass = {:.2}% [{:.2}–{:.2}] {}",
+                        rate.k,
+                        rate.n,
+                        100.0 * rate.p,
+                        100.0 * rate.lo,
+                        100.0 * rate.hi,
+                        if *pass { "PASS" } else { "FAIL" }
+                    );
+                }
+                println!(
+                    "overall: {}/{} pass = {:.2}% [{:.2}–{:.2}] against {:.1}%: {}",
+                    a.overall.k,
+                    a.overall.n,
+                    100.0 * a.overall.p,
+                    100.0 * a.overall.lo,
+                    100.0 * a.overall.hi,
+                    100.0 * a.threshold,
+                    if a.pass { "PASS" } else { "FAIL" }
+                );
+                if a.unlabelled > 0 {
+                    eprintln!(
+                        "warning: {} rows have no pass/fail label and were left out",
+                        a.unlabelled
+                    );
+                }
+            }
+            if !a.pass {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Some(ScreenCommand::Merge {
+            dirs,
+            source_threshold,
+            pass_threshold,
+        }) => {
+            let mut summaries = Vec::new();
+            for dir in &dirs {
+                summaries.extend(assay_screen::read_markers(dir)?);
+            }
+            summaries.sort_by(|a, b| a.input.cmp(&b.input));
+            summaries.dedup_by(|a, b| a.input == b.input);
+            let r = report::build("(merged)", &summaries, source_threshold, pass_threshold);
+            report::write(&r, &dirs[0])?;
+            print_summary(&r, &dirs[0]);
+            Ok(())
+        }
+        None => run(args.run),
+    }
+}
+
+fn load_policy(args: &RunArgs) -> Result<Policy> {
+    let mut builder = PolicyBuilder::new();
+    if let Some(policy) = &args.policy {
+        builder
+            .add_pack_or_builtin(policy)
+            .with_context(|| format!("cannot load policy {policy}"))?;
+    }
+    if let Some(path) = &args.keywords {
+        let category = builder.category("keywords");
+        builder.add_keyword_file(path, category)?;
+    }
+    if let Some(path) = &args.domains {
+        builder.add_domains_path(path, "domains")?;
+    }
+    if args.policy.is_none() && args.keywords.is_none() && args.domains.is_none() {
+        bail!("give --policy PACK (e.g. --policy example), --keywords FILE or --domains FILE|DIR");
+    }
+    Ok(builder.build()?)
+}
+
+fn run(args: RunArgs) -> Result<()> {
+    if args.inputs.is_empty() {
+        bail!("give the inputs to screen: JSON Lines files, directories or globs");
+    }
+    let Some(out) = args.out.clone() else {
+        bail!("give --out DIR for the kept and removed documents and the report");
+    };
+    let policy = load_policy(&args)?;
+    let shard = args
+        .shard
+        .as_deref()
+        .map(assay_screen::parse_shard)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let config = ScreenConfig {
+        inputs: args.inputs.clone(),
+        out: out.clone(),
+        fields: FieldNames {
+            text: args.text_field.clone(),
+            url: args.url_field.clone(),
+            source: args.source_field.clone(),
+        },
+        threads: args
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        max_line_bytes: args.max_line_bytes,
+        strict: args.strict,
+        source_threshold: args.source_threshold,
+        sample_size: args.sample,
+        batch_docs: args.batch_docs,
+        seed: args.seed,
+        shard,
+        progress: !args.quiet,
+    };
+    let summaries = assay_screen::screen(&policy, &config)?;
+    // The report covers every finished file in OUT (all shards written there so far).
+    let all = assay_screen::read_markers(&out)?;
+    let r = report::build(
+        &policy.name,
+        &all,
+        args.source_threshold,
+        args.pass_threshold,
+    );
+    report::write(&r, &out)?;
+    if args.drop_flagged_sources {
+        let flagged = r.sources_flagged.iter().map(|s| s.source.clone()).collect();
+        let moved = assay_screen::drop_flagged_sources(&config, &summaries, &flagged)?;
+        println!(
+            "--drop-flagged-sources: {moved} kept documents of {} flagged sources moved to {}",
+            r.sources_flagged.len(),
+            out.join("removed-sources").display()
+        );
+    }
+    if shard.is_some() {
+        eprintln!("this shard screened {} files", summaries.len());
+    }
+    print_summary(&r, &out);
+    Ok(())
+}
+
+fn print_summary(r: &report::Report, out: &std::path::Path) {
+    println!(
+        "{} files, {} documents, {:.1} MB; removed {} = {:.2}% [{:.2}–{:.2}]; {} of {} sources over {:.1}%; bad input: {}",
+        r.files,
+        r.docs,
+        r.bytes as f64 / 1e6,
+        r.removed.k,
+        100.0 * r.removed.p,
+        100.0 * r.removed.lo,
+        100.0 * r.removed.hi,
+        r.sources_flagged.len(),
+        r.sources,
+        100.0 * r.source_threshold,
+        r.bad.values().sum::<u64>()
+    );
+    let failed = r.batches.iter().filter(|b| !b.pass).count();
+    println!(
+        "acceptance: {} of {} batches pass their sample at {:.1}%",
+        r.batches.len() - failed,
+        r.batches.len(),
+        100.0 * r.pass_threshold
+    );
+    println!("report: {}", out.join("report.html").display());
+}

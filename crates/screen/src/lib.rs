@@ -1,0 +1,712 @@
+//! Corpus screening: every document of JSON Lines inputs checked against a policy (blocked
+//! source domains, keywords, patterns), kept and removed documents written apart, per-source
+//! violation rates, seeded samples for acceptance, and a report.
+//!
+//! The unit of work, of resumption and of sharding is the input file: each finished file
+//! leaves a marker (`.done/<file>.json`, holding that file's whole summary) next to its
+//! outputs, a rerun skips marked files, shards split the sorted file list, and the report is
+//! always computed from the markers, so shards merged give the unsharded report exactly.
+
+pub mod doc;
+pub mod input;
+pub mod report;
+pub mod sample;
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use assay_policy::{Hit, Policy};
+use serde::{Deserialize, Serialize};
+
+use doc::FieldNames;
+use input::{Compression, InputFile, Line};
+use sample::{BatchSample, Sampler};
+
+/// Errors that stop a screening run. Bad documents do not: they are counted and reported
+/// (unless `--strict`).
+#[derive(Debug, thiserror::Error)]
+pub enum ScreenError {
+    #[error("{path}: {message}")]
+    Input { path: PathBuf, message: String },
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{path}:{line}: {message} (--strict)")]
+    Strict {
+        path: PathBuf,
+        line: u64,
+        message: String,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+fn io_error(path: &Path) -> impl FnOnce(io::Error) -> ScreenError + '_ {
+    move |source| ScreenError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// How to screen.
+#[derive(Debug, Clone)]
+pub struct ScreenConfig {
+    pub inputs: Vec<String>,
+    pub out: PathBuf,
+    pub fields: FieldNames,
+    /// Worker threads (files are processed in parallel).
+    pub threads: usize,
+    /// Longer lines are bad input.
+    pub max_line_bytes: usize,
+    /// Make bad input fatal.
+    pub strict: bool,
+    /// Sources whose share of violating documents exceeds this are flagged.
+    pub source_threshold: f64,
+    /// Documents sampled per batch for acceptance (0: none).
+    pub sample_size: usize,
+    /// A batch is a file, or this many documents of one.
+    pub batch_docs: Option<u64>,
+    pub seed: u64,
+    /// `(index, count)`: screen only the files of this shard.
+    pub shard: Option<(usize, usize)>,
+    /// Print progress to stderr.
+    pub progress: bool,
+}
+
+/// Documents and bytes of one source, and how many violated the policy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceStats {
+    pub docs: u64,
+    pub bytes: u64,
+    pub violating_docs: u64,
+    pub violating_bytes: u64,
+}
+
+/// A bad line or file, for the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BadExample {
+    pub file: String,
+    /// 1-based line, when the problem is a line.
+    pub line: Option<u64>,
+    pub kind: String,
+    pub message: String,
+}
+
+/// Examples kept per file and kind of bad input.
+const BAD_EXAMPLES: usize = 5;
+
+/// Everything screening learned from one input file (also its completion marker).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FileSummary {
+    pub input: String,
+    pub docs: u64,
+    pub bytes: u64,
+    pub kept_docs: u64,
+    pub removed_docs: u64,
+    pub removed_bytes: u64,
+    /// Documents with at least one hit, per category id.
+    pub categories: BTreeMap<String, u64>,
+    /// Hits per `category\trule`.
+    pub rules: BTreeMap<String, u64>,
+    pub sources: BTreeMap<String, SourceStats>,
+    /// Bad input per kind.
+    pub bad: BTreeMap<String, u64>,
+    pub bad_examples: Vec<BadExample>,
+    pub batches: Vec<BatchSample>,
+}
+
+/// Screens the inputs of `config` with `policy`; answers the summaries of every file in this
+/// shard (screened now or earlier).
+pub fn screen(policy: &Policy, config: &ScreenConfig) -> Result<Vec<FileSummary>, ScreenError> {
+    let mut files = input::discover(&config.inputs)?;
+    if let Some((index, count)) = config.shard {
+        files = shard_files(files, index, count);
+    }
+    fs::create_dir_all(config.out.join(".done")).map_err(io_error(&config.out))?;
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Result<FileSummary, ScreenError>>> = Mutex::new(Vec::new());
+    let total_bytes: u64 = files
+        .iter()
+        .map(|f| fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0))
+        .sum();
+    let progress = Progress::new(config.progress, files.len(), total_bytes);
+    let threads = config.threads.max(1).min(files.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(file) = files.get(i) else { break };
+                let result = screen_file_once(policy, config, file, &progress);
+                let failed = result.is_err();
+                results
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(result);
+                if failed {
+                    // Stop handing out files; the others finish theirs.
+                    next.store(files.len(), Ordering::SeqCst);
+                }
+            });
+        }
+    });
+    progress.finish();
+    let mut summaries = Vec::new();
+    for result in results.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        summaries.push(result?);
+    }
+    summaries.sort_by(|a, b| a.input.cmp(&b.input));
+    Ok(summaries)
+}
+
+/// The files of shard `index` of `count`: every `count`-th of the sorted list.
+pub fn shard_files(files: Vec<InputFile>, index: usize, count: usize) -> Vec<InputFile> {
+    files
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| count > 0 && i % count == index)
+        .map(|(_, f)| f)
+        .collect()
+}
+
+/// `--shard i/n` or `--shard auto` (Slurm array or Kubernetes indexed job).
+pub fn parse_shard(spec: &str) -> Result<(usize, usize), String> {
+    if spec == "auto" {
+        let var = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.trim().parse::<usize>().ok())
+        };
+        if let (Some(i), Some(n)) = (var("SLURM_ARRAY_TASK_ID"), var("SLURM_ARRAY_TASK_COUNT")) {
+            // Slurm arrays may start at any index; SLURM_ARRAY_TASK_MIN says where.
+            let min = var("SLURM_ARRAY_TASK_MIN").unwrap_or(0);
+            return check_shard(i.saturating_sub(min), n);
+        }
+        if let (Some(i), Some(n)) = (var("JOB_COMPLETION_INDEX"), var("ASSAY_SHARD_COUNT")) {
+            return check_shard(i, n);
+        }
+        return Err(
+            "--shard auto: set SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT (Slurm), or \
+                    JOB_COMPLETION_INDEX and ASSAY_SHARD_COUNT (Kubernetes indexed job)"
+                .into(),
+        );
+    }
+    let (i, n) = spec
+        .split_once('/')
+        .ok_or_else(|| format!("--shard {spec:?}: expected i/n or auto"))?;
+    let parse = |s: &str| {
+        s.trim()
+            .parse::<usize>()
+            .map_err(|_| format!("--shard {spec:?}: {s:?} is not a number"))
+    };
+    check_shard(parse(i)?, parse(n)?)
+}
+
+fn check_shard(i: usize, n: usize) -> Result<(usize, usize), String> {
+    if n == 0 || i >= n {
+        return Err(format!("shard {i}/{n}: the index must be below the count"));
+    }
+    Ok((i, n))
+}
+
+/// Where the marker of `file` lives.
+fn marker_path(out: &Path, file: &InputFile) -> PathBuf {
+    let mut name = file.relative.as_os_str().to_os_string();
+    name.push(".json");
+    out.join(".done").join(name)
+}
+
+/// Reads the summaries left by finished files (of any shard).
+pub fn read_markers(out: &Path) -> Result<Vec<FileSummary>, ScreenError> {
+    let mut summaries = Vec::new();
+    let done = out.join(".done");
+    let mut stack = vec![done.clone()];
+    while let Some(dir) = stack.pop() {
+        let entries = fs::read_dir(&dir).map_err(io_error(&dir))?;
+        for entry in entries {
+            let path = entry.map_err(io_error(&dir))?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "json") {
+                let text = fs::read_to_string(&path).map_err(io_error(&path))?;
+                let summary: FileSummary =
+                    serde_json::from_str(&text).map_err(|e| ScreenError::Input {
+                        path: path.clone(),
+                        message: format!("not a screening marker: {e}"),
+                    })?;
+                summaries.push(summary);
+            }
+        }
+    }
+    summaries.sort_by(|a, b| a.input.cmp(&b.input));
+    Ok(summaries)
+}
+
+/// Screens `file` unless its marker says it is done.
+fn screen_file_once(
+    policy: &Policy,
+    config: &ScreenConfig,
+    file: &InputFile,
+    progress: &Progress,
+) -> Result<FileSummary, ScreenError> {
+    let marker = marker_path(&config.out, file);
+    if let Ok(text) = fs::read_to_string(&marker) {
+        if let Ok(summary) = serde_json::from_str::<FileSummary>(&text) {
+            progress.file_done(summary.bytes);
+            return Ok(summary);
+        }
+    }
+    let summary = screen_file(policy, config, file, progress)?;
+    if let Some(parent) = marker.parent() {
+        fs::create_dir_all(parent).map_err(io_error(parent))?;
+    }
+    let tmp = marker.with_extension("json.partial");
+    let json =
+        serde_json::to_vec_pretty(&summary).map_err(|e| ScreenError::Other(e.to_string()))?;
+    fs::write(&tmp, json).map_err(io_error(&tmp))?;
+    fs::rename(&tmp, &marker).map_err(io_error(&marker))?;
+    progress.file_done(0);
+    Ok(summary)
+}
+
+/// An output shard written beside its final name and renamed when complete, so a killed run
+/// never leaves a file that looks finished.
+struct Output {
+    path: PathBuf,
+    partial: PathBuf,
+    writer: Option<Box<dyn Write + Send>>,
+}
+
+impl Output {
+    fn create(path: PathBuf) -> Result<Output, ScreenError> {
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(io_error(parent))?;
+        }
+        let mut partial = path.clone().into_os_string();
+        partial.push(".partial");
+        let partial = PathBuf::from(partial);
+        let file = File::create(&partial).map_err(io_error(&partial))?;
+        let raw = BufWriter::with_capacity(1 << 20, file);
+        let writer: Box<dyn Write + Send> = match Compression::of(&path) {
+            Compression::None => Box::new(raw),
+            Compression::Gzip => Box::new(flate2::write::GzEncoder::new(
+                raw,
+                flate2::Compression::fast(),
+            )),
+            Compression::Zstd => Box::new(
+                zstd::stream::write::Encoder::new(raw, 3)
+                    .map_err(io_error(&partial))?
+                    .auto_finish(),
+            ),
+        };
+        Ok(Output {
+            path,
+            partial,
+            writer: Some(writer),
+        })
+    }
+
+    fn write_line(&mut self, line: &[u8]) -> Result<(), ScreenError> {
+        if let Some(w) = &mut self.writer {
+            w.write_all(line)
+                .and_then(|_| w.write_all(b"\n"))
+                .map_err(io_error(&self.partial))?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<(), ScreenError> {
+        if let Some(mut w) = self.writer.take() {
+            w.flush().map_err(io_error(&self.partial))?;
+            drop(w);
+        }
+        fs::rename(&self.partial, &self.path).map_err(io_error(&self.path))
+    }
+}
+
+/// The source of a document: its source field, else its URL's registered domain.
+fn source_of(fields: &doc::Fields<'_>) -> String {
+    if let Some(s) = fields.source.as_deref().filter(|s| !s.is_empty()) {
+        return s.to_string();
+    }
+    fields
+        .url
+        .as_deref()
+        .and_then(assay_policy::domains::normalize_host)
+        .map(|host| registered_domain(&host))
+        .unwrap_or_else(|| "(no source)".to_string())
+}
+
+/// The registrable domain of a host by the Public Suffix List (`news.bbc.co.uk` →
+/// `bbc.co.uk`); the host itself when the list does not know it (IP addresses).
+pub fn registered_domain(host: &str) -> String {
+    let is_ip = host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[');
+    if is_ip {
+        return host.to_string();
+    }
+    psl::domain_str(host).unwrap_or(host).to_string()
+}
+
+/// The removed document, with the reasons added as an `assay_screen` field.
+fn annotate(line: &[u8], hits: &[(String, Hit)]) -> Vec<u8> {
+    let reasons: Vec<serde_json::Value> = hits
+        .iter()
+        .map(|(category, h)| {
+            serde_json::json!({"category": category, "kind": h.kind.as_str(), "rule": h.rule})
+        })
+        .collect();
+    let extra = serde_json::json!({"reasons": reasons}).to_string();
+    let trimmed = line.trim_ascii_end();
+    match trimmed.strip_suffix(b"}") {
+        Some(body) => {
+            let body_trimmed = body.trim_ascii_end();
+            let mut out = Vec::with_capacity(line.len() + extra.len() + 20);
+            out.extend_from_slice(body);
+            if !body_trimmed.ends_with(b"{") {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"\"assay_screen\":");
+            out.extend_from_slice(extra.as_bytes());
+            out.push(b'}');
+            out
+        }
+        None => line.to_vec(),
+    }
+}
+
+fn screen_file(
+    policy: &Policy,
+    config: &ScreenConfig,
+    file: &InputFile,
+    progress: &Progress,
+) -> Result<FileSummary, ScreenError> {
+    let relative = file.relative.display().to_string();
+    let mut summary = FileSummary {
+        input: relative.clone(),
+        ..FileSummary::default()
+    };
+    let bad = |summary: &mut FileSummary, line: Option<u64>, kind: &str, message: String| {
+        *summary.bad.entry(kind.to_string()).or_default() += 1;
+        let same_kind = summary
+            .bad_examples
+            .iter()
+            .filter(|e| e.kind == kind)
+            .count();
+        if same_kind < BAD_EXAMPLES {
+            summary.bad_examples.push(BadExample {
+                file: relative.clone(),
+                line,
+                kind: kind.to_string(),
+                message,
+            });
+        }
+    };
+    let mut reader = input::open(&file.path).map_err(io_error(&file.path))?;
+    let mut kept = Output::create(config.out.join("kept").join(&file.relative))?;
+    let mut removed = Output::create(config.out.join("removed").join(&file.relative))?;
+    let mut sampler = Sampler::new(
+        config.seed,
+        &relative,
+        config.sample_size,
+        config.batch_docs,
+    );
+    let mut buf = Vec::new();
+    let mut line_no = 0u64;
+    let mut any_line = false;
+    loop {
+        let read = match input::read_line_capped(&mut reader, &mut buf, config.max_line_bytes) {
+            Ok(r) => r,
+            Err(e) => {
+                // A truncated or corrupt compressed stream: what was read stays screened.
+                let message = format!("cannot read past line {line_no}: {e}");
+                if config.strict {
+                    return Err(ScreenError::Strict {
+                        path: file.path.clone(),
+                        line: line_no,
+                        message,
+                    });
+                }
+                bad(&mut summary, Some(line_no + 1), "read error", message);
+                break;
+            }
+        };
+        let line_len = match read {
+            Line::Eof => break,
+            Line::TooLong(n) => n,
+            Line::Read => buf.len(),
+        };
+        line_no += 1;
+        any_line = true;
+        progress.add_bytes(line_len as u64 + 1);
+        let problem = match read {
+            Line::TooLong(n) => Some((
+                "line too long",
+                format!("{n} bytes, over the {} byte cap", config.max_line_bytes),
+            )),
+            _ if buf.trim_ascii().is_empty() => None,
+            _ => None,
+        };
+        if let Some((kind, message)) = problem {
+            if config.strict {
+                return Err(ScreenError::Strict {
+                    path: file.path.clone(),
+                    line: line_no,
+                    message,
+                });
+            }
+            bad(&mut summary, Some(line_no), kind, message);
+            continue;
+        }
+        if buf.trim_ascii().is_empty() {
+            continue;
+        }
+        let text = match std::str::from_utf8(&buf) {
+            Ok(t) => t,
+            Err(e) => {
+                let message = format!("invalid UTF-8 at byte {} of the line", e.valid_up_to());
+                if config.strict {
+                    return Err(ScreenError::Strict {
+                        path: file.path.clone(),
+                        line: line_no,
+                        message,
+                    });
+                }
+                bad(&mut summary, Some(line_no), "invalid UTF-8", message);
+                continue;
+            }
+        };
+        let fields = match doc::extract(text, &config.fields) {
+            Ok(f) => f,
+            Err(e) => {
+                let message = format!("malformed JSON: {e}");
+                if config.strict {
+                    return Err(ScreenError::Strict {
+                        path: file.path.clone(),
+                        line: line_no,
+                        message,
+                    });
+                }
+                bad(&mut summary, Some(line_no), "malformed JSON", message);
+                continue;
+            }
+        };
+        if fields.text.is_none() {
+            bad(
+                &mut summary,
+                Some(line_no),
+                "missing text",
+                format!("no string field {:?}", config.fields.text),
+            );
+        }
+        let mut hits: Vec<(String, Hit)> = Vec::new();
+        if let Some(url) = fields.url.as_deref() {
+            if let Some(hit) = policy.check_url(url) {
+                hits.push((policy.category(hit.category).id.clone(), hit));
+            }
+        }
+        if let Some(body) = fields.text.as_deref() {
+            for hit in policy.scan_fast(body) {
+                hits.push((policy.category(hit.category).id.clone(), hit));
+            }
+        }
+        let source = source_of(&fields);
+        let bytes = buf.len() as u64;
+        summary.docs += 1;
+        summary.bytes += bytes;
+        let stats = summary.sources.entry(source.clone()).or_default();
+        stats.docs += 1;
+        stats.bytes += bytes;
+        if hits.is_empty() {
+            summary.kept_docs += 1;
+            kept.write_line(&buf)?;
+        } else {
+            stats.violating_docs += 1;
+            stats.violating_bytes += bytes;
+            summary.removed_docs += 1;
+            summary.removed_bytes += bytes;
+            let mut seen: Vec<&str> = Vec::new();
+            for (category, hit) in &hits {
+                if !seen.contains(&category.as_str()) {
+                    seen.push(category);
+                    *summary.categories.entry(category.clone()).or_default() += 1;
+                }
+                *summary
+                    .rules
+                    .entry(format!("{category}\t{}", hit.rule))
+                    .or_default() += 1;
+            }
+            removed.write_line(&annotate(&buf, &hits))?;
+        }
+        sampler.offer(line_no, &source, &fields, &hits);
+    }
+    if !any_line {
+        bad(
+            &mut summary,
+            None,
+            "empty file",
+            "the file has no lines".to_string(),
+        );
+    }
+    kept.finish()?;
+    removed.finish()?;
+    summary.batches = sampler.finish();
+    Ok(summary)
+}
+
+/// The second pass of `--drop-flagged-sources`: every kept document of a flagged source moves
+/// to `removed-sources/` (annotated with its source), for the files of `summaries`. Answers
+/// the documents moved.
+pub fn drop_flagged_sources(
+    config: &ScreenConfig,
+    summaries: &[FileSummary],
+    flagged: &std::collections::HashSet<String>,
+) -> Result<u64, ScreenError> {
+    let mut moved = 0;
+    for summary in summaries {
+        if !summary.sources.keys().any(|s| flagged.contains(s)) {
+            continue;
+        }
+        let kept_path = config.out.join("kept").join(&summary.input);
+        let mut reader = input::open(&kept_path).map_err(io_error(&kept_path))?;
+        let mut kept = Output::create(kept_path.clone())?;
+        let mut dropped = Output::create(config.out.join("removed-sources").join(&summary.input))?;
+        let mut buf = Vec::new();
+        loop {
+            let read = input::read_line_capped(&mut reader, &mut buf, usize::MAX)
+                .map_err(io_error(&kept_path))?;
+            if read == Line::Eof {
+                break;
+            }
+            // Kept documents were all read and parsed once already.
+            let source = std::str::from_utf8(&buf)
+                .ok()
+                .and_then(|t| doc::extract(t, &config.fields).ok())
+                .map(|f| source_of(&f));
+            match source {
+                Some(source) if flagged.contains(&source) => {
+                    let hit = Hit {
+                        category: 0,
+                        kind: assay_policy::HitKind::Domain,
+                        rule: format!("flagged source {source}"),
+                        range: 0..0,
+                    };
+                    dropped.write_line(&annotate(&buf, &[("source".to_string(), hit)]))?;
+                    moved += 1;
+                }
+                _ => kept.write_line(&buf)?,
+            }
+        }
+        kept.finish()?;
+        dropped.finish()?;
+    }
+    Ok(moved)
+}
+
+/// Progress on stderr: files, MB/s, ETA; at most every half second.
+struct Progress {
+    enabled: bool,
+    files: usize,
+    files_done: AtomicUsize,
+    total: u64,
+    done: AtomicU64,
+    started: std::time::Instant,
+    last: Mutex<std::time::Instant>,
+}
+
+impl Progress {
+    fn new(enabled: bool, files: usize, total: u64) -> Progress {
+        let now = std::time::Instant::now();
+        Progress {
+            enabled,
+            files,
+            files_done: AtomicUsize::new(0),
+            total,
+            done: AtomicU64::new(0),
+            started: now,
+            last: Mutex::new(now),
+        }
+    }
+
+    fn add_bytes(&self, n: u64) {
+        self.done.fetch_add(n, Ordering::Relaxed);
+        self.maybe_print();
+    }
+
+    fn file_done(&self, skipped_bytes: u64) {
+        self.files_done.fetch_add(1, Ordering::Relaxed);
+        self.done.fetch_add(skipped_bytes, Ordering::Relaxed);
+        self.maybe_print();
+    }
+
+    fn maybe_print(&self) {
+        if !self.enabled {
+            return;
+        }
+        let Ok(mut last) = self.last.try_lock() else {
+            return;
+        };
+        if last.elapsed().as_millis() < 500 {
+            return;
+        }
+        *last = std::time::Instant::now();
+        self.print();
+    }
+
+    fn print(&self) {
+        let done = self.done.load(Ordering::Relaxed);
+        let secs = self.started.elapsed().as_secs_f64().max(1e-9);
+        let rate = done as f64 / secs / 1e6;
+        // Compressed inputs count their uncompressed bytes, so the share can pass 100%.
+        let eta = if done > 0 && self.total > done {
+            format!("{:.0} s", (self.total - done) as f64 / (done as f64 / secs))
+        } else {
+            "–".into()
+        };
+        eprint!(
+            "\rscreen: {}/{} files, {:.1} MB, {rate:.1} MB/s, ETA {eta}   ",
+            self.files_done.load(Ordering::Relaxed),
+            self.files,
+            done as f64 / 1e6
+        );
+    }
+
+    fn finish(&self) {
+        if self.enabled {
+            self.print();
+            eprintln!();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn annotation_keeps_the_document() {
+        let hit = Hit {
+            category: 0,
+            kind: assay_policy::HitKind::Keyword,
+            rule: "bomb".into(),
+            range: 0..4,
+        };
+        let out = annotate(br#"{"text": "bomb"}  "#, &[("weapons".into(), hit.clone())]);
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["text"], "bomb");
+        assert_eq!(v["assay_screen"]["reasons"][0]["rule"], "bomb");
+        let out = annotate(b"{}", &[("weapons".into(), hit)]);
+        assert!(serde_json::from_slice::<serde_json::Value>(&out).is_ok());
+    }
+
+    #[test]
+    fn shards_and_registered_domains() {
+        assert_eq!(parse_shard("1/4"), Ok((1, 4)));
+        assert!(parse_shard("4/4").is_err());
+        assert!(parse_shard("x").is_err());
+        assert_eq!(registered_domain("news.bbc.co.uk"), "bbc.co.uk");
+        assert_eq!(registered_domain("a.b.example.com.cn"), "example.com.cn");
+        assert_eq!(registered_domain("127.0.0.1"), "127.0.0.1");
+    }
+}
