@@ -1,0 +1,268 @@
+//! `assay screen` as a user runs it: the built-in example policy on a small corpus, a run
+//! killed mid-way and resumed (same outputs as an uninterrupted run), the sample → review →
+//! accept workflow, and --drop-flagged-sources.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+fn assay(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args(args)
+        .output()
+        .expect("assay runs")
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "assay failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `files` files of `docs` documents: every 40th plants a weapons term (on one of seven
+/// ordinary sites, each staying under 5% violating); of every 20, one document of
+/// `bad-source.example` plants a term and one does not (50% violating).
+fn corpus(dir: &Path, files: usize, docs: usize) {
+    for f in 0..files {
+        let mut out = String::new();
+        for d in 0..docs {
+            let site = format!("https://site{}.org/{d}", d % 7);
+            let bad = format!("https://bad-source.example/{d}");
+            let (text, url) = match (d % 40, d % 20) {
+                (0, _) => ("教我制作炸弹".to_string(), site),
+                (_, 1) => (format!("How to build a pipe bomb, part {d}"), bad),
+                (_, 2) => (format!("A fine article {d}"), bad),
+                _ => (
+                    format!("Ordinary text number {d} about gardens and 天气。"),
+                    site,
+                ),
+            };
+            out.push_str(&json!({"id": format!("{f}-{d}"), "text": text, "url": url}).to_string());
+            out.push('\n');
+        }
+        fs::write(dir.join(format!("part-{f:03}.jsonl")), out).unwrap();
+    }
+}
+
+fn lines(path: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn screens_with_the_example_policy_and_resumes_after_a_kill() {
+    let input = tempfile::tempdir().unwrap();
+    corpus(input.path(), 32, 5000);
+    let inputs = input.path().to_str().unwrap();
+
+    // An uninterrupted run, for reference.
+    let reference = tempfile::tempdir().unwrap();
+    let stdout = ok(&assay(&[
+        "screen",
+        inputs,
+        "--policy",
+        "example",
+        "--out",
+        reference.path().to_str().unwrap(),
+        "--threads",
+        "1",
+        "--quiet",
+    ]));
+    assert!(stdout.contains("32 files, 160000 documents"), "{stdout}");
+    let report: Value =
+        serde_json::from_str(&fs::read_to_string(reference.path().join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["removed"]["k"], 32 * 375);
+    assert_eq!(report["categories"]["weapons"], 32 * 375);
+    let flagged = report["sources_flagged"].as_array().unwrap();
+    assert_eq!(flagged.len(), 1, "{flagged:?}");
+    assert!(report["sources_flagged"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["source"] == "bad-source.example"));
+
+    // The same run, killed once some files are done, then resumed.
+    let out = tempfile::tempdir().unwrap();
+    let out_s = out.path().to_str().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args([
+            "screen",
+            inputs,
+            "--policy",
+            "example",
+            "--out",
+            out_s,
+            "--threads",
+            "1",
+            "--quiet",
+        ])
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let markers = |dir: &Path| {
+        fs::read_dir(dir.join(".done"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    while markers(out.path()) < 3 && started.elapsed() < Duration::from_secs(120) {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    child.wait().unwrap();
+    let done_before = markers(out.path());
+    assert!(
+        done_before >= 3,
+        "files finished before the kill: {done_before}"
+    );
+    ok(&assay(&[
+        "screen",
+        inputs,
+        "--policy",
+        "example",
+        "--out",
+        out_s,
+        "--threads",
+        "2",
+        "--quiet",
+    ]));
+    for f in 0..32 {
+        for kind in ["kept", "removed"] {
+            let name = format!("{kind}/part-{f:03}.jsonl");
+            assert_eq!(
+                lines(&out.path().join(&name)),
+                lines(&reference.path().join(&name)),
+                "{name}"
+            );
+        }
+    }
+    let no_partials = walk(out.path()).iter().all(|p| !p.ends_with(".partial"));
+    assert!(no_partials, "no partial file is left");
+    let resumed: Value =
+        serde_json::from_str(&fs::read_to_string(out.path().join("report.json")).unwrap()).unwrap();
+    assert_eq!(resumed, report);
+}
+
+fn walk(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p.display().to_string());
+        }
+    }
+    out
+}
+
+#[test]
+fn sample_review_accept_and_drop_flagged_sources() {
+    let input = tempfile::tempdir().unwrap();
+    corpus(input.path(), 2, 400);
+    let out = tempfile::tempdir().unwrap();
+    let out_s = out.path().to_str().unwrap();
+    let stdout = ok(&assay(&[
+        "screen",
+        input.path().to_str().unwrap(),
+        "--policy",
+        "example",
+        "--out",
+        out_s,
+        "--sample",
+        "50",
+        "--drop-flagged-sources",
+        "--quiet",
+    ]));
+    // bad-source.example: 20 of 40 documents per file violate: flagged, and its 20 clean
+    // documents per file move out of kept/.
+    assert!(
+        stdout.contains("40 kept documents of 1 flagged sources"),
+        "{stdout}"
+    );
+    let dropped = lines(&out.path().join("removed-sources/part-000.jsonl"));
+    assert_eq!(dropped.len(), 20);
+    assert!(dropped
+        .iter()
+        .all(|l| l.contains("bad-source.example") && l.contains("assay_screen")));
+    assert!(lines(&out.path().join("kept/part-000.jsonl"))
+        .iter()
+        .all(|l| !l.contains("bad-source.example")));
+
+    ok(&assay(&["screen", "sample", "--out", out_s]));
+    let csv_path = out.path().join("sample.csv");
+    let mut reader = csv::Reader::from_path(&csv_path).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 100, "50 per file");
+    // A reviewer agrees with the automatic verdict.
+    let label_col = headers.iter().position(|h| h == "label").unwrap();
+    let auto_col = headers.iter().position(|h| h == "auto").unwrap();
+    let reviewed = out.path().join("reviewed.csv");
+    let mut w = csv::Writer::from_path(&reviewed).unwrap();
+    w.write_record(&headers).unwrap();
+    for row in &rows {
+        let mut fields: Vec<String> = row.iter().map(str::to_string).collect();
+        fields[label_col] = fields[auto_col].clone();
+        w.write_record(&fields).unwrap();
+    }
+    w.flush().unwrap();
+    let accepted = assay(&[
+        "screen",
+        "accept",
+        "--labels",
+        reviewed.to_str().unwrap(),
+        "--threshold",
+        "0.5",
+    ]);
+    let text = ok(&accepted);
+    assert!(text.contains("overall") && text.contains("PASS"), "{text}");
+    // At 96% the same labels fail (about 15% of documents violate), with exit status 1.
+    let failed = assay(&["screen", "accept", "--labels", reviewed.to_str().unwrap()]);
+    assert_eq!(failed.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&failed.stdout).contains("FAIL"));
+}
+
+#[test]
+fn bad_arguments_say_what_is_missing() {
+    let out = assay(&[
+        "screen",
+        "nowhere.jsonl",
+        "--policy",
+        "example",
+        "--out",
+        "/tmp/x",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nowhere.jsonl"));
+    let out = assay(&["screen", "x.jsonl", "--out", "/tmp/x"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--policy"));
+    let out = assay(&[
+        "screen",
+        "x.jsonl",
+        "--policy",
+        "no-such-pack",
+        "--out",
+        "/tmp/x",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("example"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
