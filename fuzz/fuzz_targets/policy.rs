@@ -1,0 +1,59 @@
+//! The normalizer and matcher must never panic, every hit must map back to a valid range of
+//! the original text, and streaming the text in chunks must find exactly what scanning it whole
+//! finds.
+//!
+//! Input layout: the first byte picks a chunk size for the streamed scan; the rest (as UTF-8,
+//! lossily) is the text.
+
+#![no_main]
+
+use std::sync::OnceLock;
+
+use assay_policy::{NormalizeOptions, Policy, PolicyBuilder};
+use libfuzzer_sys::fuzz_target;
+
+fn policy() -> &'static Policy {
+    static POLICY: OnceLock<Policy> = OnceLock::new();
+    POLICY.get_or_init(|| {
+        let mut b = PolicyBuilder::new();
+        let c = b.category("c");
+        b.add_terms(["bomb", "make a bomb", "炸弹", "枪支", "kill", "é", "ﬁle", "a b"], c);
+        b.allow_terms(["kill a process"]);
+        b.set_normalize(NormalizeOptions {
+            traditional_to_simplified: true,
+            ..NormalizeOptions::default()
+        });
+        b.build().expect("the fuzz policy builds")
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&first, rest)) = data.split_first() else {
+        return;
+    };
+    let text = String::from_utf8_lossy(rest);
+    let policy = policy();
+    let mut whole: Vec<_> = policy.scan(&text).into_iter().map(|h| (h.range, h.rule)).collect();
+    for (range, _) in &whole {
+        assert!(range.start < range.end && range.end <= text.len());
+        assert!(text.is_char_boundary(range.start) && text.is_char_boundary(range.end));
+    }
+    let step = usize::from(first % 16) + 1;
+    let mut scanner = policy.stream();
+    let mut streamed = Vec::new();
+    let mut at = 0;
+    while at < text.len() {
+        let mut end = (at + step).min(text.len());
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
+        streamed.extend(scanner.feed(&text[at..end]));
+        at = end;
+    }
+    streamed.extend(scanner.finish());
+    let mut streamed: Vec<_> = streamed.into_iter().map(|h| (h.range, h.rule)).collect();
+    let key = |h: &(std::ops::Range<usize>, String)| (h.0.end, h.0.start, h.1.clone());
+    whole.sort_by_key(key);
+    streamed.sort_by_key(key);
+    assert_eq!(whole, streamed);
+});
