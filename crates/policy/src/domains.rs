@@ -11,7 +11,7 @@
 //!   matches the entry's host as above and its path starts with the entry's path at a `/`
 //!   boundary (`example.com/forum` matches `/forum` and `/forum/x`, not `/forums`).
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 /// A host as lists compare it, or `None` when `input` has no usable host.
 ///
@@ -21,6 +21,9 @@ pub fn normalize_host(input: &str) -> Option<String> {
     let input = input.trim();
     if input.is_empty() {
         return None;
+    }
+    if let Some(host) = plain_host(input) {
+        return Some(host);
     }
     let with_scheme;
     let parsed = if input.contains("://") {
@@ -36,6 +39,33 @@ pub fn normalize_host(input: &str) -> Option<String> {
     };
     let host = host.trim_end_matches('.').to_ascii_lowercase();
     let host = host.strip_prefix("www.").unwrap_or(&host).to_string();
+    (!host.is_empty()).then_some(host)
+}
+
+/// The fast path of [`normalize_host`] for the common case: an ASCII host of letters, digits,
+/// `-` and `.` (optionally after `http://` or `https://`, before a `/`, `?` or `#`), with
+/// no user-info, port, percent-escape or punycode-worthy character. `None` sends everything
+/// else to the URL parser.
+fn plain_host(input: &str) -> Option<String> {
+    let rest = input
+        .strip_prefix("https://")
+        .or_else(|| input.strip_prefix("http://"))
+        .unwrap_or(input);
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let host = &rest[..end];
+    let plain = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        && !host.starts_with('.')
+        && !host.contains("..")
+        // Dotted numbers may be IPv4 in shorthand forms the URL parser normalizes.
+        && !host.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    if !plain || input.contains("://") && !input.starts_with("http") {
+        return None;
+    }
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let host = host.strip_prefix("www.").map(str::to_string).unwrap_or(host);
     (!host.is_empty()).then_some(host)
 }
 
@@ -75,6 +105,12 @@ pub struct DomainHit {
 impl DomainList {
     pub fn new() -> DomainList {
         DomainList::default()
+    }
+
+    /// Room for `n` more domain entries (loading a big list rehashes once instead of ~20
+    /// times).
+    pub fn reserve(&mut self, n: usize) {
+        self.domains.reserve(n);
     }
 
     /// Adds a domain entry; returns false (and adds nothing) when it has no usable host.

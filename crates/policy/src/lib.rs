@@ -455,7 +455,9 @@ impl PolicyBuilder {
 
     /// Adds a plain domain list (one domain per line) for `category`.
     pub fn add_domain_file(&mut self, path: &Path, category: u32) -> Result<&mut Self, PackError> {
-        for (_, entry) in pack::read_list(path)? {
+        let entries = pack::read_list(path)?;
+        self.domains.reserve(entries.len());
+        for (_, entry) in entries {
             self.domains.add_domain(&entry, category);
         }
         Ok(self)

@@ -112,19 +112,74 @@ impl Normalizer {
         out
     }
 
-    /// Only the normalized text (for matching where offsets are not needed).
+    /// Only the normalized text (for matching where offsets are not needed). Runs of ASCII
+    /// go through a byte loop; the rest through [`Normalizer::run`]. Same result as
+    /// `normalize(text).text`.
     pub fn normalize_text(&self, text: &str) -> String {
+        let o = self.options;
+        let bytes = text.as_bytes();
         let mut out = String::with_capacity(text.len());
-        self.run(text, 0, &mut |c, _| out.push(c));
+        let mut in_space = false;
+        let mut i = 0;
+        while i < bytes.len() {
+            let ascii_end = bytes[i..]
+                .iter()
+                .position(|b| !b.is_ascii())
+                .map_or(bytes.len(), |n| i + n);
+            // An ASCII character followed by a combining mark belongs to its segment: leave
+            // it to the general path.
+            let mut end = ascii_end;
+            if ascii_end < bytes.len() && ascii_end > i {
+                let next = text[ascii_end..].chars().next().unwrap_or(' ');
+                if canonical_combining_class(next) != 0 {
+                    end -= 1;
+                }
+            }
+            for &b in &bytes[i..end] {
+                if o.fold_whitespace && matches!(b, b' ' | b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r') {
+                    if !in_space {
+                        out.push(' ');
+                    }
+                    in_space = true;
+                } else {
+                    in_space = false;
+                    out.push(if o.case_fold { b.to_ascii_lowercase() } else { b } as char);
+                }
+            }
+            i = end;
+            if i >= bytes.len() {
+                break;
+            }
+            // The non-ASCII stretch (with the held-back ASCII character) up to the next
+            // ASCII byte, which starts a new segment.
+            let stretch_end = bytes[i + 1..]
+                .iter()
+                .position(|b| b.is_ascii())
+                .map_or(bytes.len(), |n| i + 1 + n);
+            in_space = self.run_from(&text[i..stretch_end], i, in_space, &mut |c, _| out.push(c));
+            i = stretch_end;
+        }
         out
     }
 
     /// Normalizes `text`, whose first byte is at `offset` in a larger whole, calling `emit`
     /// with each normalized character and its original span. Whitespace folding is local to
     /// this call.
-    pub(crate) fn run(&self, text: &str, offset: usize, emit: &mut dyn FnMut(char, Range<usize>)) {
+    pub(crate) fn run<F: FnMut(char, Range<usize>)>(&self, text: &str, offset: usize, emit: &mut F) {
+        self.run_from(text, offset, false, emit);
+    }
+
+    /// [`Normalizer::run`] continuing text whose last emitted character was a folded space
+    /// (`in_space`); answers the same for the end of `text`.
+    fn run_from<F: FnMut(char, Range<usize>)>(
+        &self,
+        text: &str,
+        offset: usize,
+        in_space: bool,
+        emit: &mut F,
+    ) -> bool {
         let o = self.options;
-        let mut in_space = false;
+        let mut in_space = in_space;
         let mut push = |c: char, span: Range<usize>, in_space: &mut bool| {
             if o.fold_whitespace && c.is_whitespace() {
                 if !*in_space {
@@ -143,10 +198,21 @@ impl Normalizer {
                 continue;
             }
             let start = offset + at;
-            // ASCII needs only case folding: the fast path for most text.
-            if c.is_ascii()
-                && !matches!(chars.peek(), Some((_, n)) if !n.is_ascii() && canonical_combining_class(*n) != 0)
-            {
+            let next_is_mark = matches!(chars.peek(), Some((_, n)) if !n.is_ascii() && canonical_combining_class(*n) != 0);
+            // CJK ideographs are NFKC-stable, caseless and of one width: only Traditional →
+            // Simplified applies. With ASCII below, the fast paths for most text.
+            if is_cjk_ideograph(c) && !next_is_mark {
+                let span = start..start + c.len_utf8();
+                let c = if o.traditional_to_simplified {
+                    simplified(c)
+                } else {
+                    c
+                };
+                push(c, span, &mut in_space);
+                continue;
+            }
+            // ASCII needs only case folding.
+            if c.is_ascii() && !next_is_mark {
                 let c = if o.case_fold {
                     c.to_ascii_lowercase()
                 } else {
@@ -203,7 +269,14 @@ impl Normalizer {
                 }
             }
         }
+        in_space
     }
+}
+
+/// CJK Unified Ideographs and Extension A (NFKC maps none of them; the compatibility
+/// ideographs at U+F900 are elsewhere).
+fn is_cjk_ideograph(c: char) -> bool {
+    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}')
 }
 
 /// Characters that render as nothing and are used to split words past filters.

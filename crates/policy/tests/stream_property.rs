@@ -37,6 +37,10 @@ const PIECES: &[&str] = &[
     "枪支",
     "槍支",
     "\u{FEFF}",
+    "\u{3000}",
+    "\u{00A0}",
+    "ＡＢ",
+    "\u{0301}",
     "ab",
     "s",
 ];
@@ -106,6 +110,23 @@ fn chunked_equals_whole() {
                 chunked, whole,
                 "case {case} (t2s {t2s}): {text:?} cut at {cuts:?}"
             );
+        }
+    }
+}
+
+#[test]
+fn fast_normalization_equals_the_mapped_one() {
+    use assay_policy::Normalizer;
+    let mut rng = StdRng::seed_from_u64(7);
+    for t2s in [false, true] {
+        let n = Normalizer::new(NormalizeOptions {
+            traditional_to_simplified: t2s,
+            ..NormalizeOptions::default()
+        });
+        for _ in 0..2000 {
+            let k = rng.gen_range(1..40);
+            let text: String = (0..k).map(|_| PIECES[rng.gen_range(0..PIECES.len())]).collect();
+            assert_eq!(n.normalize_text(&text), n.normalize(&text).text, "{text:?}");
         }
     }
 }
