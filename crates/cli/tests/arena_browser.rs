@@ -8,11 +8,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
-use common::Server;
+use common::{Arena, Server};
 
 fn browser_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
@@ -69,52 +68,6 @@ fn check_prerequisites() {
     );
 }
 
-/// A running `assay arena`, killed when dropped.
-struct Arena {
-    child: Child,
-    url: String,
-}
-
-impl Arena {
-    fn start(models: &str, db: &Path) -> Arena {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_assay"))
-            .args([
-                "arena",
-                "--models",
-                models,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "0",
-            ])
-            .arg("--db")
-            .arg(db)
-            .args(["--ip-salt", "browser-test", "--bootstrap-rounds", "20"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("assay arena starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("assay arena prints its address");
-        let url = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no address in {line:?}"))
-            .to_string();
-        Arena { child, url }
-    }
-}
-
-impl Drop for Arena {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn arena_in_a_real_browser() {
     check_prerequisites();
@@ -125,7 +78,7 @@ fn arena_in_a_real_browser() {
         "{base}/v1#smollm2?temperature=0.2&max_tokens=48,{base}/v1#smollm2?temperature=1.0&max_tokens=48",
         base = server.base
     );
-    let arena = Arena::start(&models, &db);
+    let arena = Arena::start(&models, db.to_str().unwrap());
     let model_address = server.base.trim_start_matches("http://").to_string();
 
     // What must not reach the browser before a vote: the display names (in any escaping a page

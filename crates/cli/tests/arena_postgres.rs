@@ -7,49 +7,8 @@ mod common;
 #[path = "../../store/tests/common/postgres.rs"]
 mod pg_server;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
-use common::Server;
+use common::{Arena, Server};
 use serde_json::{json, Value};
-
-/// A running `assay arena`, killed when dropped.
-struct Arena {
-    child: Child,
-    url: String,
-}
-
-impl Arena {
-    fn start(models: &str, db: &str) -> Arena {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_assay"))
-            .args(["arena", "--models", models, "--host", "127.0.0.1"])
-            .args(["--port", "0", "--db", db])
-            .args(["--ip-salt", "postgres-test", "--bootstrap-rounds", "20"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("assay arena starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("assay arena prints its address");
-        let url = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no address in {line:?}"))
-            .trim_end_matches('/')
-            .to_string();
-        Arena { child, url }
-    }
-}
-
-impl Drop for Arena {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// One voter: the cookies and CSRF token the battle page hands out.
 struct Voter {

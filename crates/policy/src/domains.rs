@@ -65,7 +65,10 @@ fn plain_host(input: &str) -> Option<String> {
         return None;
     }
     let host = host.trim_end_matches('.').to_ascii_lowercase();
-    let host = host.strip_prefix("www.").map(str::to_string).unwrap_or(host);
+    let host = host
+        .strip_prefix("www.")
+        .map(str::to_string)
+        .unwrap_or(host);
     (!host.is_empty()).then_some(host)
 }
 

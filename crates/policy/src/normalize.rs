@@ -136,14 +136,20 @@ impl Normalizer {
                 }
             }
             for &b in &bytes[i..end] {
-                if o.fold_whitespace && matches!(b, b' ' | b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r') {
+                if o.fold_whitespace
+                    && matches!(b, b' ' | b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r')
+                {
                     if !in_space {
                         out.push(' ');
                     }
                     in_space = true;
                 } else {
                     in_space = false;
-                    out.push(if o.case_fold { b.to_ascii_lowercase() } else { b } as char);
+                    out.push(if o.case_fold {
+                        b.to_ascii_lowercase()
+                    } else {
+                        b
+                    } as char);
                 }
             }
             i = end;
@@ -165,7 +171,12 @@ impl Normalizer {
     /// Normalizes `text`, whose first byte is at `offset` in a larger whole, calling `emit`
     /// with each normalized character and its original span. Whitespace folding is local to
     /// this call.
-    pub(crate) fn run<F: FnMut(char, Range<usize>)>(&self, text: &str, offset: usize, emit: &mut F) {
+    pub(crate) fn run<F: FnMut(char, Range<usize>)>(
+        &self,
+        text: &str,
+        offset: usize,
+        emit: &mut F,
+    ) {
         self.run_from(text, offset, false, emit);
     }
 

@@ -125,7 +125,9 @@ fn fast_normalization_equals_the_mapped_one() {
         });
         for _ in 0..2000 {
             let k = rng.gen_range(1..40);
-            let text: String = (0..k).map(|_| PIECES[rng.gen_range(0..PIECES.len())]).collect();
+            let text: String = (0..k)
+                .map(|_| PIECES[rng.gen_range(0..PIECES.len())])
+                .collect();
             assert_eq!(n.normalize_text(&text), n.normalize(&text).text, "{text:?}");
         }
     }

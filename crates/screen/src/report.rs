@@ -7,36 +7,14 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use assay_eval::stats::{wilson_z, Z95};
+pub use assay_eval::results::Rate;
+use assay_eval::stats::wilson;
 use serde::{Deserialize, Serialize};
 
 use crate::{BadExample, FileSummary, ScreenError, SourceStats};
 
 /// Rules listed in the report.
 const TOP_RULES: usize = 50;
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Rate {
-    pub k: u64,
-    pub n: u64,
-    pub p: f64,
-    /// Wilson 95% interval.
-    pub lo: f64,
-    pub hi: f64,
-}
-
-impl Rate {
-    pub fn of(k: u64, n: u64) -> Rate {
-        let (lo, hi) = wilson_z(k, n, Z95);
-        Rate {
-            k,
-            n,
-            p: if n == 0 { 0.0 } else { k as f64 / n as f64 },
-            lo,
-            hi,
-        }
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SourceRow {
@@ -118,7 +96,7 @@ pub fn build(
         bad_examples.extend(s.bad_examples.iter().cloned());
         for b in &s.batches {
             let passes = b.sample.iter().filter(|d| d.auto_pass).count() as u64;
-            let rate = Rate::of(passes, b.sample.len() as u64);
+            let rate = wilson(passes, b.sample.len() as u64);
             batches.push(BatchRow {
                 id: b.id.clone(),
                 docs: b.docs,
@@ -144,7 +122,7 @@ pub fn build(
             source: name.clone(),
             docs: s.docs,
             bytes: s.bytes,
-            violating: Rate::of(s.violating_docs, s.docs),
+            violating: wilson(s.violating_docs, s.docs),
             flagged: true,
         })
         .collect();
@@ -159,7 +137,7 @@ pub fn build(
         files: summaries.len() as u64,
         docs,
         bytes,
-        removed: Rate::of(removed, docs),
+        removed: wilson(removed, docs),
         removed_bytes,
         categories,
         top_rules,
@@ -403,12 +381,12 @@ pub fn accept(labels: &Path, threshold: f64) -> Result<Acceptance, ScreenError> 
         .map(|(b, (pk, pn))| {
             k += pk;
             n += pn;
-            let rate = Rate::of(pk, pn);
+            let rate = wilson(pk, pn);
             let pass = rate.p >= threshold;
             (b, rate, pass)
         })
         .collect();
-    let overall = Rate::of(k, n);
+    let overall = wilson(k, n);
     Ok(Acceptance {
         threshold,
         batches,
