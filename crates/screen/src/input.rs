@@ -1,5 +1,6 @@
-//! Finding and reading inputs: JSON Lines files, plain, gzip or zstd, given as files,
-//! directories (searched recursively) or glob patterns; lines read with a size cap.
+//! Finding and reading inputs: JSON Lines files (plain, gzip or zstd) and Parquet files,
+//! given as files, directories (searched recursively) or glob patterns; lines read with a
+//! size cap.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
@@ -33,8 +34,16 @@ pub struct InputFile {
     pub path: PathBuf,
 }
 
-/// Names that look like JSON Lines, possibly compressed.
+/// A Parquet file (by its name).
+pub fn is_parquet(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "parquet")
+}
+
+/// Names that look like JSON Lines, possibly compressed, or Parquet.
 fn is_jsonl_name(path: &Path) -> bool {
+    if is_parquet(path) {
+        return true;
+    }
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let base = name
         .strip_suffix(".gz")

@@ -9,6 +9,7 @@
 
 pub mod doc;
 pub mod input;
+mod parquet;
 pub mod report;
 pub mod sample;
 
@@ -376,6 +377,70 @@ fn annotate(line: &[u8], hits: &[(String, Hit)]) -> Vec<u8> {
     }
 }
 
+/// Every hit of one document: its URL against the domain lists, its text against the
+/// keywords and patterns; each with its category id.
+pub(crate) fn judge(policy: &Policy, fields: &doc::Fields<'_>) -> Vec<(String, Hit)> {
+    let mut hits: Vec<(String, Hit)> = Vec::new();
+    if let Some(url) = fields.url.as_deref() {
+        if let Some(hit) = policy.check_url(url) {
+            hits.push((policy.category(hit.category).id.clone(), hit));
+        }
+    }
+    if let Some(body) = fields.text.as_deref() {
+        for hit in policy.scan_fast(body) {
+            hits.push((policy.category(hit.category).id.clone(), hit));
+        }
+    }
+    hits
+}
+
+/// Counts one document of `bytes` from `source` with its `hits` into `summary`.
+pub(crate) fn record(summary: &mut FileSummary, source: &str, bytes: u64, hits: &[(String, Hit)]) {
+    summary.docs += 1;
+    summary.bytes += bytes;
+    let stats = summary.sources.entry(source.to_string()).or_default();
+    stats.docs += 1;
+    stats.bytes += bytes;
+    if hits.is_empty() {
+        summary.kept_docs += 1;
+        return;
+    }
+    stats.violating_docs += 1;
+    stats.violating_bytes += bytes;
+    summary.removed_docs += 1;
+    summary.removed_bytes += bytes;
+    let mut seen: Vec<&str> = Vec::new();
+    for (category, hit) in hits {
+        if !seen.contains(&category.as_str()) {
+            seen.push(category);
+            *summary.categories.entry(category.clone()).or_default() += 1;
+        }
+        *summary
+            .rules
+            .entry(format!("{category}\t{}", hit.rule))
+            .or_default() += 1;
+    }
+}
+
+/// Counts bad input of `kind` in `summary`, keeping the first few examples.
+pub(crate) fn bad_input(summary: &mut FileSummary, line: Option<u64>, kind: &str, message: String) {
+    *summary.bad.entry(kind.to_string()).or_default() += 1;
+    let same_kind = summary
+        .bad_examples
+        .iter()
+        .filter(|e| e.kind == kind)
+        .count();
+    if same_kind < BAD_EXAMPLES {
+        let file = summary.input.clone();
+        summary.bad_examples.push(BadExample {
+            file,
+            line,
+            kind: kind.to_string(),
+            message,
+        });
+    }
+}
+
 fn screen_file(
     policy: &Policy,
     config: &ScreenConfig,
@@ -387,22 +452,10 @@ fn screen_file(
         input: relative.clone(),
         ..FileSummary::default()
     };
-    let bad = |summary: &mut FileSummary, line: Option<u64>, kind: &str, message: String| {
-        *summary.bad.entry(kind.to_string()).or_default() += 1;
-        let same_kind = summary
-            .bad_examples
-            .iter()
-            .filter(|e| e.kind == kind)
-            .count();
-        if same_kind < BAD_EXAMPLES {
-            summary.bad_examples.push(BadExample {
-                file: relative.clone(),
-                line,
-                kind: kind.to_string(),
-                message,
-            });
-        }
-    };
+    if input::is_parquet(&file.path) {
+        return parquet::screen_parquet(policy, config, file, summary, progress);
+    }
+    let bad = bad_input;
     let mut reader = input::open(&file.path).map_err(io_error(&file.path))?;
     let mut kept = Output::create(config.out.join("kept").join(&file.relative))?;
     let mut removed = Output::create(config.out.join("removed").join(&file.relative))?;
@@ -500,43 +553,12 @@ fn screen_file(
                 format!("no string field {:?}", config.fields.text),
             );
         }
-        let mut hits: Vec<(String, Hit)> = Vec::new();
-        if let Some(url) = fields.url.as_deref() {
-            if let Some(hit) = policy.check_url(url) {
-                hits.push((policy.category(hit.category).id.clone(), hit));
-            }
-        }
-        if let Some(body) = fields.text.as_deref() {
-            for hit in policy.scan_fast(body) {
-                hits.push((policy.category(hit.category).id.clone(), hit));
-            }
-        }
+        let hits = judge(policy, &fields);
         let source = source_of(&fields);
-        let bytes = buf.len() as u64;
-        summary.docs += 1;
-        summary.bytes += bytes;
-        let stats = summary.sources.entry(source.clone()).or_default();
-        stats.docs += 1;
-        stats.bytes += bytes;
+        record(&mut summary, &source, buf.len() as u64, &hits);
         if hits.is_empty() {
-            summary.kept_docs += 1;
             kept.write_line(&buf)?;
         } else {
-            stats.violating_docs += 1;
-            stats.violating_bytes += bytes;
-            summary.removed_docs += 1;
-            summary.removed_bytes += bytes;
-            let mut seen: Vec<&str> = Vec::new();
-            for (category, hit) in &hits {
-                if !seen.contains(&category.as_str()) {
-                    seen.push(category);
-                    *summary.categories.entry(category.clone()).or_default() += 1;
-                }
-                *summary
-                    .rules
-                    .entry(format!("{category}\t{}", hit.rule))
-                    .or_default() += 1;
-            }
             removed.write_line(&annotate(&buf, &hits))?;
         }
         sampler.offer(line_no, &source, &fields, &hits);
@@ -605,7 +627,7 @@ pub fn drop_flagged_sources(
 }
 
 /// Progress on stderr: files, MB/s, ETA; at most every half second.
-struct Progress {
+pub(crate) struct Progress {
     enabled: bool,
     files: usize,
     files_done: AtomicUsize,
@@ -629,7 +651,7 @@ impl Progress {
         }
     }
 
-    fn add_bytes(&self, n: u64) {
+    pub(crate) fn add_bytes(&self, n: u64) {
         self.done.fetch_add(n, Ordering::Relaxed);
         self.maybe_print();
     }
