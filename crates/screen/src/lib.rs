@@ -455,7 +455,18 @@ fn screen_file(
     if input::is_parquet(&file.path) {
         return parquet::screen_parquet(policy, config, file, summary, progress);
     }
-    let bad = bad_input;
+    // Bad input is counted (or, with --strict, fatal, naming the line).
+    let reject = |summary: &mut FileSummary, line: u64, kind: &str, message: String| {
+        if config.strict {
+            return Err(ScreenError::Strict {
+                path: file.path.clone(),
+                line,
+                message,
+            });
+        }
+        bad_input(summary, Some(line), kind, message);
+        Ok(())
+    };
     let mut reader = input::open(&file.path).map_err(io_error(&file.path))?;
     let mut kept = Output::create(config.out.join("kept").join(&file.relative))?;
     let mut removed = Output::create(config.out.join("removed").join(&file.relative))?;
@@ -474,14 +485,7 @@ fn screen_file(
             Err(e) => {
                 // A truncated or corrupt compressed stream: what was read stays screened.
                 let message = format!("cannot read past line {line_no}: {e}");
-                if config.strict {
-                    return Err(ScreenError::Strict {
-                        path: file.path.clone(),
-                        line: line_no,
-                        message,
-                    });
-                }
-                bad(&mut summary, Some(line_no + 1), "read error", message);
+                reject(&mut summary, line_no + 1, "read error", message)?;
                 break;
             }
         };
@@ -493,23 +497,9 @@ fn screen_file(
         line_no += 1;
         any_line = true;
         progress.add_bytes(line_len as u64 + 1);
-        let problem = match read {
-            Line::TooLong(n) => Some((
-                "line too long",
-                format!("{n} bytes, over the {} byte cap", config.max_line_bytes),
-            )),
-            _ if buf.trim_ascii().is_empty() => None,
-            _ => None,
-        };
-        if let Some((kind, message)) = problem {
-            if config.strict {
-                return Err(ScreenError::Strict {
-                    path: file.path.clone(),
-                    line: line_no,
-                    message,
-                });
-            }
-            bad(&mut summary, Some(line_no), kind, message);
+        if let Line::TooLong(n) = read {
+            let message = format!("{n} bytes, over the {} byte cap", config.max_line_bytes);
+            reject(&mut summary, line_no, "line too long", message)?;
             continue;
         }
         if buf.trim_ascii().is_empty() {
@@ -519,39 +509,25 @@ fn screen_file(
             Ok(t) => t,
             Err(e) => {
                 let message = format!("invalid UTF-8 at byte {} of the line", e.valid_up_to());
-                if config.strict {
-                    return Err(ScreenError::Strict {
-                        path: file.path.clone(),
-                        line: line_no,
-                        message,
-                    });
-                }
-                bad(&mut summary, Some(line_no), "invalid UTF-8", message);
+                reject(&mut summary, line_no, "invalid UTF-8", message)?;
                 continue;
             }
         };
         let fields = match doc::extract(text, &config.fields) {
             Ok(f) => f,
             Err(e) => {
-                let message = format!("malformed JSON: {e}");
-                if config.strict {
-                    return Err(ScreenError::Strict {
-                        path: file.path.clone(),
-                        line: line_no,
-                        message,
-                    });
-                }
-                bad(&mut summary, Some(line_no), "malformed JSON", message);
+                reject(
+                    &mut summary,
+                    line_no,
+                    "malformed JSON",
+                    format!("malformed JSON: {e}"),
+                )?;
                 continue;
             }
         };
         if fields.text.is_none() {
-            bad(
-                &mut summary,
-                Some(line_no),
-                "missing text",
-                format!("no string field {:?}", config.fields.text),
-            );
+            let message = format!("no string field {:?}", config.fields.text);
+            bad_input(&mut summary, Some(line_no), "missing text", message);
         }
         let hits = judge(policy, &fields);
         let source = source_of(&fields);
@@ -564,11 +540,11 @@ fn screen_file(
         sampler.offer(line_no, &source, &fields, &hits);
     }
     if !any_line {
-        bad(
+        bad_input(
             &mut summary,
             None,
             "empty file",
-            "the file has no lines".to_string(),
+            "the file has no lines".into(),
         );
     }
     kept.finish()?;
