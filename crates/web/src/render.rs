@@ -18,41 +18,42 @@ use std::sync::OnceLock;
 use ammonia::{Builder, UrlRelative};
 use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd};
 
+/// The HTML elements an answer may contain after sanitizing.
+const ALLOWED_TAGS: [&str; 28] = [
+    "p",
+    "br",
+    "hr",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "strong",
+    "em",
+    "del",
+    "s",
+    "code",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "a",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "sup",
+    "sub",
+];
+
 fn sanitizer() -> &'static Builder<'static> {
     static SANITIZER: OnceLock<Builder<'static>> = OnceLock::new();
     SANITIZER.get_or_init(|| {
-        let tags: HashSet<&'static str> = [
-            "p",
-            "br",
-            "hr",
-            "h1",
-            "h2",
-            "h3",
-            "h4",
-            "h5",
-            "h6",
-            "strong",
-            "em",
-            "del",
-            "s",
-            "code",
-            "pre",
-            "blockquote",
-            "ul",
-            "ol",
-            "li",
-            "a",
-            "table",
-            "thead",
-            "tbody",
-            "tr",
-            "th",
-            "td",
-            "sup",
-            "sub",
-        ]
-        .into_iter()
-        .collect();
+        let tags: HashSet<&'static str> = ALLOWED_TAGS.into_iter().collect();
         let mut tag_attributes: HashMap<&'static str, HashSet<&'static str>> = HashMap::new();
         tag_attributes.insert("a", ["href"].into_iter().collect());
         tag_attributes.insert("ol", ["start"].into_iter().collect());
@@ -144,37 +145,7 @@ pub(crate) mod tests {
                 .next()
                 .unwrap_or_default();
             assert!(
-                [
-                    "p",
-                    "br",
-                    "hr",
-                    "h1",
-                    "h2",
-                    "h3",
-                    "h4",
-                    "h5",
-                    "h6",
-                    "strong",
-                    "em",
-                    "del",
-                    "s",
-                    "code",
-                    "pre",
-                    "blockquote",
-                    "ul",
-                    "ol",
-                    "li",
-                    "a",
-                    "table",
-                    "thead",
-                    "tbody",
-                    "tr",
-                    "th",
-                    "td",
-                    "sup",
-                    "sub"
-                ]
-                .contains(&name),
+                ALLOWED_TAGS.contains(&name),
                 "{input:?} rendered tag <{tag}> in {html:?}"
             );
             for attr in tag.split_whitespace().skip(1) {
