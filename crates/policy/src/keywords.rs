@@ -17,6 +17,8 @@ use std::ops::Range;
 
 use daachorse::CharwiseDoubleArrayAhoCorasick;
 
+use crate::prefilter::{is_word_char, Prefilter};
+
 /// A term found in normalized text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TermMatch {
@@ -86,6 +88,12 @@ impl KeywordBuilder {
             .map(|t| t.chars().count())
             .max()
             .unwrap_or(0);
+        let prefilter = Prefilter::new(
+            self.terms
+                .iter()
+                .zip(&whole_word)
+                .map(|(t, &w)| (t.as_str(), w)),
+        );
         Ok(KeywordMatcher {
             automaton: (!self.terms.is_empty())
                 .then(|| automaton(&self.terms))
@@ -98,6 +106,7 @@ impl KeywordBuilder {
             whole_word,
             longest_chars: longest,
             longest_allow_chars: longest_allow,
+            prefilter,
         })
     }
 }
@@ -112,6 +121,7 @@ pub struct KeywordMatcher {
     whole_word: Vec<bool>,
     longest_chars: usize,
     longest_allow_chars: usize,
+    prefilter: Prefilter,
 }
 
 impl std::fmt::Debug for KeywordMatcher {
@@ -152,19 +162,42 @@ impl KeywordMatcher {
     }
 
     /// Every term occurrence in `text` (normalized), overlapping ones included, in order of
-    /// their end; hits inside an allow-listed phrase are dropped.
+    /// their end (then start); hits inside an allow-listed phrase are dropped.
     pub fn find(&self, text: &str) -> Vec<TermMatch> {
+        self.find_with(text, Scan::Auto)
+    }
+
+    /// [`KeywordMatcher::find`] by a given way of scanning (all give the same result, which
+    /// the tests check).
+    fn find_with(&self, text: &str, scan: Scan) -> Vec<TermMatch> {
         let Some(automaton) = &self.automaton else {
             return Vec::new();
         };
-        let mut out: Vec<TermMatch> = automaton
-            .find_overlapping_iter(text)
-            .map(|m| TermMatch {
-                term: m.value() as usize,
-                range: m.start()..m.end(),
-            })
-            .filter(|m| !self.whole_word[m.term] || at_word_boundaries(text, m.range.clone()))
-            .collect();
+        // Past about one read of the text in comparisons, one pass of the automaton is
+        // cheaper.
+        let found = match scan {
+            Scan::Full => None,
+            Scan::Auto => self.prefilter.find(text, &self.terms, text.len() + 256),
+            Scan::Candidates => self.prefilter.find(text, &self.terms, usize::MAX),
+        };
+        let mut out: Vec<TermMatch> = match found {
+            Some(found) => found
+                .into_iter()
+                .map(|(start, term)| TermMatch {
+                    term: term as usize,
+                    range: start..start + self.terms[term as usize].len(),
+                })
+                .collect(),
+            None => automaton
+                .find_overlapping_iter(text)
+                .map(|m| TermMatch {
+                    term: m.value() as usize,
+                    range: m.start()..m.end(),
+                })
+                .collect(),
+        };
+        out.sort_unstable_by_key(|m| (m.range.end, m.range.start));
+        out.retain(|m| !self.whole_word[m.term] || at_word_boundaries(text, m.range.clone()));
         if let (Some(allow), false) = (&self.allow, out.is_empty()) {
             let allowed: Vec<Range<usize>> = allow
                 .find_overlapping_iter(text)
@@ -178,6 +211,19 @@ impl KeywordMatcher {
         }
         out
     }
+}
+
+/// How [`KeywordMatcher::find_with`] looks for terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scan {
+    /// The automaton over the whole text (tests compare the others with it).
+    #[cfg_attr(not(test), allow(dead_code))]
+    Full,
+    /// The prefilter, however dense the candidates.
+    #[cfg_attr(not(test), allow(dead_code))]
+    Candidates,
+    /// The prefilter, unless candidates are so dense that the automaton is cheaper.
+    Auto,
 }
 
 /// A term of ASCII letters, digits, spaces and simple punctuation, starting and ending with a
@@ -194,13 +240,11 @@ fn is_word_term(term: &str) -> bool {
             .is_some_and(|b| b.is_ascii_alphanumeric())
 }
 
-/// Whether a whole-word term at `range` has no word character right before or after it. CJK
-/// characters do not count as word characters: `炸弹bomb` holds the word `bomb`.
+/// Whether a whole-word term at `range` has no word character right before or after it.
 fn at_word_boundaries(text: &str, range: Range<usize>) -> bool {
-    let is_word = |c: char| (c.is_alphanumeric() && (c as u32) < 0x2E80) || c == '_';
     let before = text[..range.start].chars().next_back();
     let after = text[range.end..].chars().next();
-    !before.is_some_and(is_word) && !after.is_some_and(is_word)
+    !before.is_some_and(is_word_char) && !after.is_some_and(is_word_char)
 }
 
 #[cfg(test)]
@@ -243,6 +287,44 @@ mod tests {
         let m = matcher(&[("gun", 1), ("gun", 3), ("gun", 1)], &[]);
         assert_eq!(m.len(), 1);
         assert_eq!(m.categories(0), [1, 3]);
+    }
+
+    /// The prefilter only skips work: random terms of every kind (words, phrases,
+    /// punctuation, Chinese, accented letters) over random text from the same pieces find the
+    /// same hits with it as without.
+    #[test]
+    fn prefilter_finds_what_a_full_scan_finds() {
+        use rand::rngs::StdRng;
+        use rand::{Rng, SeedableRng};
+        let pieces = [
+            "a", "b", "ab", "ba", "9", "_", " ", " ", "-", ".", "é", "炸", "弹", "国", "“", "𝄞",
+            "x",
+        ];
+        let mut rng = StdRng::seed_from_u64(7);
+        let draw = |rng: &mut StdRng, max: usize| -> String {
+            (0..rng.gen_range(1..=max))
+                .map(|_| pieces[rng.gen_range(0..pieces.len())])
+                .collect()
+        };
+        for round in 0..300 {
+            let mut b = KeywordBuilder::new();
+            for _ in 0..rng.gen_range(1..12) {
+                b.add(&draw(&mut rng, 4), 0);
+            }
+            if round % 3 == 0 {
+                b.allow(&draw(&mut rng, 6));
+            }
+            let m = b.build().unwrap();
+            for _ in 0..20 {
+                let text = draw(&mut rng, 60);
+                assert_eq!(
+                    m.find_with(&text, Scan::Candidates),
+                    m.find_with(&text, Scan::Full),
+                    "terms {:?}, text {text:?}",
+                    m.terms
+                );
+            }
+        }
     }
 
     #[test]

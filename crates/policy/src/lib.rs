@@ -15,7 +15,9 @@ pub mod domains;
 pub mod keywords;
 pub mod normalize;
 pub mod pack;
+mod prefilter;
 pub mod stream;
+mod swar;
 
 use std::ops::Range;
 use std::path::Path;

@@ -27,6 +27,8 @@
 use std::ops::Range;
 
 use serde::Deserialize;
+
+use crate::swar;
 use unicode_normalization::char::canonical_combining_class;
 use unicode_normalization::UnicodeNormalization;
 
@@ -113,59 +115,100 @@ impl Normalizer {
     }
 
     /// Only the normalized text (for matching where offsets are not needed). Runs of ASCII
-    /// go through a byte loop; the rest through [`Normalizer::run`]. Same result as
-    /// `normalize(text).text`.
+    /// and of CJK ideographs go through byte loops that copy what needs no change in bulk;
+    /// the rest through [`Normalizer::run`]. Same result as `normalize(text).text`.
     pub fn normalize_text(&self, text: &str) -> String {
-        let o = self.options;
         let bytes = text.as_bytes();
         let mut out = String::with_capacity(text.len());
         let mut in_space = false;
         let mut i = 0;
         while i < bytes.len() {
-            let ascii_end = bytes[i..]
-                .iter()
-                .position(|b| !b.is_ascii())
-                .map_or(bytes.len(), |n| i + n);
-            // An ASCII character followed by a combining mark belongs to its segment: leave
-            // it to the general path.
-            let mut end = ascii_end;
-            if ascii_end < bytes.len() && ascii_end > i {
-                let next = text[ascii_end..].chars().next().unwrap_or(' ');
+            let mut end = i;
+            while end < bytes.len() && self.is_fast_lead(bytes[end]) {
+                end += if bytes[end] < 0x80 { 1 } else { 3 };
+            }
+            // A character followed by a combining mark belongs to its segment: leave it to
+            // the general path.
+            if end < bytes.len() && end > i {
+                let next = text[end..].chars().next().unwrap_or(' ');
                 if canonical_combining_class(next) != 0 {
-                    end -= 1;
+                    end -= if bytes[end - 1] < 0x80 { 1 } else { 3 };
                 }
             }
-            for &b in &bytes[i..end] {
-                if o.fold_whitespace
-                    && matches!(b, b' ' | b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r')
-                {
-                    if !in_space {
-                        out.push(' ');
-                    }
-                    in_space = true;
-                } else {
-                    in_space = false;
-                    out.push(if o.case_fold {
-                        b.to_ascii_lowercase()
-                    } else {
-                        b
-                    } as char);
-                }
-            }
+            in_space = self.fast_run(&text[i..end], in_space, &mut out);
             i = end;
             if i >= bytes.len() {
                 break;
             }
-            // The non-ASCII stretch (with the held-back ASCII character) up to the next
-            // ASCII byte, which starts a new segment.
+            // The stretch up to the next character the fast path takes (every such character
+            // starts a new segment), the held-back one included.
             let stretch_end = bytes[i + 1..]
                 .iter()
-                .position(|b| b.is_ascii())
+                .position(|&b| self.is_fast_lead(b))
                 .map_or(bytes.len(), |n| i + 1 + n);
             in_space = self.run_from(&text[i..stretch_end], i, in_space, &mut |c, _| out.push(c));
             i = stretch_end;
         }
         out
+    }
+
+    /// Whether `b` starts a character [`Normalizer::fast_run`] takes: ASCII, or U+4000–U+9FFF
+    /// (CJK ideographs and Yijing hexagrams, which every step but Traditional → Simplified
+    /// leaves as they are). Continuation bytes are not.
+    fn is_fast_lead(&self, b: u8) -> bool {
+        b < 0x80 || ((0xE4..=0xE9).contains(&b) && !self.options.traditional_to_simplified)
+    }
+
+    /// Normalizes a run of ASCII and CJK ideographs (none followed by a combining mark) onto
+    /// `out`, copying stretches that need no change at once; `in_space`: whether the last
+    /// character out is a folded space. Answers the same for the end of the run.
+    fn fast_run(&self, run: &str, mut in_space: bool, out: &mut String) -> bool {
+        let (fold_whitespace, case_fold) = (self.options.fold_whitespace, self.options.case_fold);
+        let bytes = run.as_bytes();
+        let mut copied = 0;
+        let mut i = 0;
+        while i < bytes.len() {
+            // Eight bytes that need no change (no capital, no control character, no space
+            // after a space) are stepped over at once.
+            if let Some(x) = swar::load(bytes, i) {
+                let spaces = swar::ascii_in(x, b' ', b' ');
+                let changes = (case_fold && swar::ascii_in(x, b'A', b'Z') != 0)
+                    || (fold_whitespace
+                        && (swar::ascii_in(x, 0, 0x1F) != 0
+                            || spaces & (spaces >> 8) != 0
+                            || (in_space && spaces & 0x80 != 0)));
+                if !changes {
+                    in_space = fold_whitespace && spaces >> 63 != 0;
+                    i += 8;
+                    continue;
+                }
+            }
+            let end = (i + 8).min(bytes.len());
+            while i < end {
+                let b = bytes[i];
+                // Without branches on what is common (spaces between words come at random),
+                // so that only changes, which are rare, cost a branch.
+                let class = FAST_CLASS[b as usize];
+                let space = fold_whitespace & (class == SPACE);
+                let other_space = fold_whitespace & (class == OTHER_SPACE);
+                let upper = case_fold & (class == UPPER);
+                let change = ((space | other_space) & in_space) | (other_space & !in_space) | upper;
+                let was_in_space = in_space;
+                in_space = space | other_space;
+                if change {
+                    out.push_str(&run[copied..i]);
+                    if upper {
+                        out.push(b.to_ascii_lowercase() as char);
+                    } else if !was_in_space {
+                        out.push(' ');
+                    }
+                    copied = i + 1;
+                }
+                i += 1;
+            }
+        }
+        out.push_str(&run[copied..]);
+        in_space
     }
 
     /// Normalizes `text`, whose first byte is at `offset` in a larger whole, calling `emit`
@@ -283,6 +326,27 @@ impl Normalizer {
         in_space
     }
 }
+
+/// Byte classes of [`Normalizer::fast_run`]: everything else (other ASCII, and the bytes of
+/// ideographs) is copied as is.
+const SPACE: u8 = 1;
+const OTHER_SPACE: u8 = 2;
+const UPPER: u8 = 3;
+const FAST_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b' ' as usize] = SPACE;
+    let mut b = 0;
+    while b < 128 {
+        if matches!(b as u8, b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r') {
+            t[b] = OTHER_SPACE;
+        }
+        if (b as u8).is_ascii_uppercase() {
+            t[b] = UPPER;
+        }
+        b += 1;
+    }
+    t
+};
 
 /// CJK Unified Ideographs and Extension A (NFKC maps none of them; the compatibility
 /// ideographs at U+F900 are elsewhere).

@@ -1,0 +1,430 @@
+//! Where keywords start: one cheap pass over normalized text that finds the few positions
+//! where a term could start, each confirmed by comparing the terms that could start there.
+//!
+//! Running an Aho–Corasick automaton over every byte costs about 4 ns a byte with 10,000
+//! terms: most of a corpus screen. Yet almost no position starts a term. The terms are keyed
+//! by how they begin, and each kind of key has a one-hash Bloom filter (a bit array) that
+//! says which positions might start a term:
+//!
+//! - whole-word terms (ASCII, see [`crate::keywords`]) start at a word start, and the words
+//!   of the text there are the words of the term: the key is the first word of a one-word
+//!   term and the first two words of a longer one, and the text is cut into words;
+//! - every other term (Chinese ones, say) is keyed by its first three characters (or all of
+//!   them when it has fewer), and only positions whose first byte can start such a term are
+//!   looked at.
+//!
+//! A filter can answer "maybe" for a position where no term starts, never "no" for one where a
+//! term does; each "maybe" looks its key up and compares the terms filed under it with the
+//! text. What is found is exactly what the automaton finds over the whole text (the tests
+//! check it), and when the comparisons would cost more than one pass of the automaton (text
+//! dense with term beginnings), [`Prefilter::find`] says so and the caller runs it instead.
+
+use rustc_hash::FxHashMap;
+
+use crate::swar;
+
+/// Bits indexed by a hash.
+#[derive(Debug, Clone)]
+struct Bits {
+    words: Vec<u64>,
+    /// 64 minus log2 of the number of bits: the top bits of a multiplied hash index it.
+    shift: u32,
+    entries: usize,
+}
+
+/// An odd constant with well-mixed bits (2^64 / φ) for multiplicative hashing.
+const MIX: u64 = 0x9E37_79B9_7F4A_7C15;
+
+impl Bits {
+    /// About 64 bits per entry, so that a position of text that starts no entry is a false
+    /// candidate about 1.5% of the time; at most 8 MB.
+    fn of(hashes: &[u64]) -> Bits {
+        let bits = (hashes.len().max(1) * 64)
+            .next_power_of_two()
+            .clamp(1 << 12, 1 << 26);
+        let mut out = Bits {
+            words: vec![0; bits / 64],
+            shift: 64 - bits.trailing_zeros(),
+            entries: hashes.len(),
+        };
+        for &hash in hashes {
+            let i = out.index(hash);
+            out.words[i / 64] |= 1 << (i % 64);
+        }
+        out
+    }
+
+    fn is_empty(&self) -> bool {
+        self.entries == 0
+    }
+
+    fn index(&self, hash: u64) -> usize {
+        (hash.wrapping_mul(MIX) >> self.shift) as usize
+    }
+
+    fn contains(&self, hash: u64) -> bool {
+        let i = self.index(hash);
+        self.words[i / 64] & (1 << (i % 64)) != 0
+    }
+}
+
+/// The kinds of keys, each with its filter.
+const WORD_ONE: usize = 0;
+const WORD_TWO: usize = 1;
+const CHAR_ONE: usize = 2;
+const CHAR_TWO: usize = 3;
+const CHAR_THREE: usize = 4;
+
+/// A key made distinct across kinds (a word's hash could equal a character's code point).
+fn tagged(kind: usize, key: u64) -> u64 {
+    key ^ (kind as u64 + 1).wrapping_mul(MIX)
+}
+
+/// The terms of one matcher, filed by how they begin.
+#[derive(Debug, Clone)]
+pub(crate) struct Prefilter {
+    /// One filter per kind of key (`WORD_ONE` …).
+    filters: [Bits; 5],
+    /// Bytes that begin the first character of a term that is not whole-word.
+    char_lead: [bool; 256],
+    /// Term indices by tagged key.
+    terms_by_key: FxHashMap<u64, Vec<u32>>,
+}
+
+impl Prefilter {
+    /// Files `terms` (with, for each, whether it matches as whole words) by their keys.
+    pub(crate) fn new<'a>(terms: impl Iterator<Item = (&'a str, bool)>) -> Prefilter {
+        let mut keys: [Vec<u64>; 5] = Default::default();
+        let mut char_lead = [false; 256];
+        let mut terms_by_key: FxHashMap<u64, Vec<u32>> = FxHashMap::default();
+        for (index, (term, whole_word)) in terms.enumerate() {
+            let key = if whole_word {
+                let mut words = Words::new(term).map(|(_, w)| word_hash(w));
+                match (words.next(), words.next()) {
+                    (Some(a), None) => Some((WORD_ONE, a)),
+                    (Some(a), Some(b)) => Some((WORD_TWO, pair_hash(a, b))),
+                    // A whole-word term starts with a letter or digit: it has a first word.
+                    (None, _) => None,
+                }
+            } else {
+                if let Some(&lead) = term.as_bytes().first() {
+                    char_lead[lead as usize] = true;
+                }
+                let mut chars = term.chars().map(|c| c as u32);
+                match (chars.next(), chars.next(), chars.next()) {
+                    (Some(a), None, _) => Some((CHAR_ONE, a as u64)),
+                    (Some(a), Some(b), None) => Some((CHAR_TWO, char_pair(a, b))),
+                    (Some(a), Some(b), Some(c)) => Some((CHAR_THREE, char_triple(a, b, c))),
+                    (None, ..) => None,
+                }
+            };
+            if let Some((kind, key)) = key {
+                keys[kind].push(key);
+                terms_by_key
+                    .entry(tagged(kind, key))
+                    .or_default()
+                    .push(index as u32);
+            }
+        }
+        Prefilter {
+            filters: keys.map(|k| Bits::of(&k)),
+            char_lead,
+            terms_by_key,
+        }
+    }
+
+    /// Every `(start, term)` of `terms` (the matcher's, in the order given to
+    /// [`Prefilter::new`]) in `text`, unordered; `None` once comparing candidates has cost
+    /// more than `budget` bytes.
+    pub(crate) fn find(
+        &self,
+        text: &str,
+        terms: &[String],
+        budget: usize,
+    ) -> Option<Vec<(usize, u32)>> {
+        let mut candidates = Vec::new();
+        let filters = &self.filters;
+        if !filters[WORD_ONE].is_empty() || !filters[WORD_TWO].is_empty() {
+            self.word_candidates(text, &mut candidates);
+        }
+        if self.char_lead.contains(&true) {
+            self.char_candidates(text.as_bytes(), &mut candidates);
+        }
+        let mut found = Vec::new();
+        let mut cost = 0usize;
+        for (start, key) in candidates {
+            let Some(filed) = self.terms_by_key.get(&key) else {
+                continue;
+            };
+            for &term in filed {
+                let term_text = terms[term as usize].as_str();
+                cost += term_text.len();
+                if cost > budget {
+                    return None;
+                }
+                if text.as_bytes()[start..].starts_with(term_text.as_bytes()) {
+                    found.push((start, term));
+                }
+            }
+        }
+        Some(found)
+    }
+
+    fn word_candidates(&self, text: &str, out: &mut Vec<(usize, u64)>) {
+        let [one, two, ..] = &self.filters;
+        let mut previous: Option<(usize, u64)> = None;
+        for (start, word) in Words::new(text) {
+            let hash = word_hash(word);
+            if one.contains(hash) {
+                out.push((start, tagged(WORD_ONE, hash)));
+            }
+            if let Some((previous_start, previous_hash)) = previous {
+                let pair = pair_hash(previous_hash, hash);
+                if two.contains(pair) {
+                    out.push((previous_start, tagged(WORD_TWO, pair)));
+                }
+            }
+            previous = Some((start, hash));
+        }
+    }
+
+    fn char_candidates(&self, bytes: &[u8], out: &mut Vec<(usize, u64)>) {
+        let [_, _, one, two, three] = &self.filters;
+        let (has_one, has_two, has_three) = (!one.is_empty(), !two.is_empty(), !three.is_empty());
+        let at = |i: usize| (i < bytes.len()).then(|| decode(bytes, i));
+        let mut i = 0;
+        // The characters at `i` and after it, when the previous step decoded them.
+        let mut known: (Option<(u32, usize)>, Option<(u32, usize)>) = (None, None);
+        while i < bytes.len() {
+            // Continuation bytes never start a term's first character, so stepping one byte
+            // at a time over text that cannot start one stays on character starts where it
+            // matters.
+            if !self.char_lead[bytes[i] as usize] {
+                i += 1;
+                known = (None, None);
+                continue;
+            }
+            let first = known.0.unwrap_or_else(|| decode(bytes, i));
+            let second = if has_two || has_three {
+                known.1.or_else(|| at(i + first.1))
+            } else {
+                None
+            };
+            let third = if has_three {
+                second.and_then(|s| at(i + first.1 + s.1))
+            } else {
+                None
+            };
+            if has_one && one.contains(first.0 as u64) {
+                out.push((i, tagged(CHAR_ONE, first.0 as u64)));
+            }
+            if let (true, Some(s)) = (has_two, second) {
+                let key = char_pair(first.0, s.0);
+                if two.contains(key) {
+                    out.push((i, tagged(CHAR_TWO, key)));
+                }
+            }
+            if let (Some(s), Some(t)) = (second, third) {
+                let key = char_triple(first.0, s.0, t.0);
+                if three.contains(key) {
+                    out.push((i, tagged(CHAR_THREE, key)));
+                }
+            }
+            known = (second, third);
+            i += first.1;
+        }
+    }
+}
+
+/// Whether `c` is part of a word for whole-word matching. CJK characters are not: `炸弹bomb`
+/// holds the word `bomb`.
+pub(crate) fn is_word_char(c: char) -> bool {
+    (c.is_alphanumeric() && (c as u32) < 0x2E80) || c == '_'
+}
+
+/// The words of a text (maximal runs of [`is_word_char`]) with their byte offsets.
+struct Words<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> Words<'a> {
+    fn new(text: &'a str) -> Words<'a> {
+        Words { text, at: 0 }
+    }
+
+    /// Whether the character at byte `i` is a word character, and its length; a byte inside
+    /// a character counts as a one-byte non-word character (stepping over them one by one
+    /// reaches the next character). Decodes only what could be a word character: ASCII is
+    /// read from a table, and nothing from U+2E80 up is one.
+    #[inline]
+    fn word_char_at(bytes: &[u8], i: usize) -> (bool, usize) {
+        let b = bytes[i];
+        match BYTE_CLASS[b as usize] {
+            ByteClass::Word => (true, 1),
+            ByteClass::NotWord => (false, 1),
+            ByteClass::Decode if b == 0xE2 && bytes[i + 1] >= 0xBA => (false, 1),
+            ByteClass::Decode => {
+                let (c, len) = decode(bytes, i);
+                (char::from_u32(c).is_some_and(is_word_char), len)
+            }
+        }
+    }
+}
+
+impl<'a> Iterator for Words<'a> {
+    type Item = (usize, &'a str);
+
+    fn next(&mut self) -> Option<(usize, &'a str)> {
+        let bytes = self.text.as_bytes();
+        let mut i = self.at;
+        loop {
+            // Runs of CJK eight bytes at a time, other bytes by table; only characters below
+            // U+3000 are decoded.
+            while let Some(x) = swar::load(bytes, i) {
+                if !swar::all_from_u3000(x) {
+                    break;
+                }
+                i += 8;
+            }
+            while i < bytes.len() && BYTE_CLASS[bytes[i] as usize] == ByteClass::NotWord {
+                i += 1;
+            }
+            if i >= bytes.len() {
+                self.at = i;
+                return None;
+            }
+            let (word, len) = Words::word_char_at(bytes, i);
+            if word {
+                break;
+            }
+            i += len;
+        }
+        let start = i;
+        loop {
+            // Lowercase letters eight at a time.
+            while let Some(x) = swar::load(bytes, i) {
+                let other = !swar::ascii_in(x, b'a', b'z') & swar::HIGH;
+                if other != 0 {
+                    i += other.trailing_zeros() as usize / 8;
+                    break;
+                }
+                i += 8;
+            }
+            while i < bytes.len() && BYTE_CLASS[bytes[i] as usize] == ByteClass::Word {
+                i += 1;
+            }
+            if i >= bytes.len() {
+                break;
+            }
+            let (word, len) = Words::word_char_at(bytes, i);
+            if !word {
+                break;
+            }
+            i += len;
+        }
+        self.at = i;
+        Some((start, &self.text[start..i]))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ByteClass {
+    /// An ASCII letter, digit or `_`.
+    Word,
+    /// Other ASCII, a byte inside a character, or the first byte of a character from U+3000
+    /// up.
+    NotWord,
+    /// The first byte of a character below U+3000, which may be a letter.
+    Decode,
+}
+
+const BYTE_CLASS: [ByteClass; 256] = {
+    let mut t = [ByteClass::NotWord; 256];
+    let mut b = 0;
+    while b < 256 {
+        if b < 128 {
+            if (b as u8).is_ascii_alphanumeric() || b == b'_' as usize {
+                t[b] = ByteClass::Word;
+            }
+        } else if b >= 0xC2 && b <= 0xE2 {
+            t[b] = ByteClass::Decode;
+        }
+        b += 1;
+    }
+    t
+};
+
+/// A hash of a word from its length and its first and last (up to) eight bytes: one load and
+/// one multiply, where hashing byte by byte would cost a multiply a byte. Collisions only
+/// make extra candidates.
+fn word_hash(word: &str) -> u64 {
+    let b = word.as_bytes();
+    let n = b.len();
+    let (head, tail) = if n >= 8 {
+        (swar::load(b, 0), swar::load(b, n - 8))
+    } else {
+        let mut short = [0u8; 8];
+        short[..n].copy_from_slice(b);
+        (Some(u64::from_le_bytes(short)), Some(0))
+    };
+    let (head, tail) = (head.unwrap_or(0), tail.unwrap_or(0));
+    (head ^ (n as u64) << 59).wrapping_mul(MIX) ^ tail
+}
+
+fn pair_hash(first: u64, second: u64) -> u64 {
+    first.rotate_left(23).wrapping_mul(MIX) ^ second
+}
+
+fn char_pair(first: u32, second: u32) -> u64 {
+    ((first as u64) << 32) | second as u64
+}
+
+/// Code points have 21 bits.
+fn char_triple(first: u32, second: u32, third: u32) -> u64 {
+    ((first as u64) << 42) | ((second as u64) << 21) | third as u64
+}
+
+/// The code point starting at byte `i` of valid UTF-8, and its length.
+fn decode(b: &[u8], i: usize) -> (u32, usize) {
+    let x = b[i] as u32;
+    let cont = |k: usize| (b[i + k] & 0x3F) as u32;
+    if x < 0x80 {
+        (x, 1)
+    } else if x < 0xE0 {
+        (((x & 0x1F) << 6) | cont(1), 2)
+    } else if x < 0xF0 {
+        (((x & 0x0F) << 12) | (cont(1) << 6) | cont(2), 3)
+    } else {
+        (
+            ((x & 0x07) << 18) | (cont(1) << 12) | (cont(2) << 6) | cont(3),
+            4,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_split_like_word_boundaries() {
+        let words: Vec<&str> = Words::new("炸弹bomb, café_au-lait “x”9…")
+            .map(|(_, w)| w)
+            .collect();
+        assert_eq!(words, ["bomb", "café_au", "lait", "x", "9"]);
+        let starts: Vec<usize> = Words::new("a  bc").map(|(s, _)| s).collect();
+        assert_eq!(starts, [0, 3]);
+    }
+
+    #[test]
+    fn decode_matches_std() {
+        let text = "aé炸𝄞";
+        let mut i = 0;
+        for c in text.chars() {
+            let (code, len) = decode(text.as_bytes(), i);
+            assert_eq!((code, len), (c as u32, c.len_utf8()));
+            i += len;
+        }
+    }
+}

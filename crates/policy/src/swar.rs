@@ -1,0 +1,75 @@
+//! Eight bytes at a time in a `u64` ("SIMD within a register"): exact masks of the bytes in
+//! an ASCII range, so that the scanners can step over text that needs nothing from them
+//! (lowercase words, runs of CJK) without a branch per byte.
+
+/// The high bit of every byte.
+pub(crate) const HIGH: u64 = 0x8080_8080_8080_8080;
+const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+
+const fn splat(b: u8) -> u64 {
+    (b as u64) * 0x0101_0101_0101_0101
+}
+
+/// The eight bytes from `i`, as a little-endian `u64`, when there are eight.
+#[inline]
+pub(crate) fn load(bytes: &[u8], i: usize) -> Option<u64> {
+    let chunk: [u8; 8] = bytes.get(i..i + 8)?.try_into().ok()?;
+    Some(u64::from_le_bytes(chunk))
+}
+
+/// The high bit set in each byte of `x` whose low seven bits lie in `lo..=hi` (`hi < 0x80`),
+/// whatever its own high bit. No carry crosses a byte: each sum stays below 0x100.
+#[inline]
+fn low7_in(x: u64, lo: u8, hi: u8) -> u64 {
+    let low = x & LOW7;
+    (low + splat(0x80 - lo)) & !(low + splat(0x80 - (hi + 1))) & HIGH
+}
+
+/// The high bit set in each ASCII byte of `x` in `lo..=hi` (`hi < 0x80`).
+#[inline]
+pub(crate) fn ascii_in(x: u64, lo: u8, hi: u8) -> u64 {
+    low7_in(x, lo, hi) & !x
+}
+
+/// Whether every byte of `x` is a UTF-8 continuation byte or the first byte of a character
+/// from U+3000 up (0xE3 and above): text no word character can be in.
+#[inline]
+pub(crate) fn all_from_u3000(x: u64) -> bool {
+    // Non-ASCII bytes whose low bits are 0x40..=0x62 are 0xC0..=0xE2.
+    x & HIGH == HIGH && low7_in(x, 0x40, 0x62) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_agree_with_byte_checks() {
+        let mut seed = 0x1234_5678_9ABC_DEF0u64;
+        for _ in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let bytes = seed.to_le_bytes();
+            let expect = |f: &dyn Fn(u8) -> bool| {
+                bytes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &b)| f(b))
+                    .fold(0u64, |m, (k, _)| m | 0x80 << (8 * k))
+            };
+            assert_eq!(
+                ascii_in(seed, b'a', b'z'),
+                expect(&|b| b.is_ascii_lowercase())
+            );
+            assert_eq!(ascii_in(seed, b' ', b' '), expect(&|b| b == b' '));
+            assert_eq!(ascii_in(seed, 0, 0x1F), expect(&|b| b < 0x20));
+            assert_eq!(
+                all_from_u3000(seed),
+                bytes
+                    .iter()
+                    .all(|&b| (0x80..0xC0).contains(&b) || b >= 0xE3)
+            );
+        }
+    }
+}
