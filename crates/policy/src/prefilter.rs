@@ -194,19 +194,19 @@ impl Prefilter {
         let at = |i: usize| (i < bytes.len()).then(|| decode(bytes, i));
         let mut i = 0;
         // The characters at `i` and after it, when the previous step decoded them.
-        let mut known: (Option<(u32, usize)>, Option<(u32, usize)>) = (None, None);
+        let mut known: [Option<Decoded>; 2] = [None, None];
         while i < bytes.len() {
             // Continuation bytes never start a term's first character, so stepping one byte
             // at a time over text that cannot start one stays on character starts where it
             // matters.
             if !self.char_lead[bytes[i] as usize] {
                 i += 1;
-                known = (None, None);
+                known = [None, None];
                 continue;
             }
-            let first = known.0.unwrap_or_else(|| decode(bytes, i));
+            let first = known[0].unwrap_or_else(|| decode(bytes, i));
             let second = if has_two || has_three {
-                known.1.or_else(|| at(i + first.1))
+                known[1].or_else(|| at(i + first.1))
             } else {
                 None
             };
@@ -230,7 +230,7 @@ impl Prefilter {
                     out.push((i, tagged(CHAR_THREE, key)));
                 }
             }
-            known = (second, third);
+            known = [second, third];
             i += first.1;
         }
     }
@@ -385,8 +385,11 @@ fn char_triple(first: u32, second: u32, third: u32) -> u64 {
     ((first as u64) << 42) | ((second as u64) << 21) | third as u64
 }
 
+/// A code point and the length of its UTF-8.
+type Decoded = (u32, usize);
+
 /// The code point starting at byte `i` of valid UTF-8, and its length.
-fn decode(b: &[u8], i: usize) -> (u32, usize) {
+fn decode(b: &[u8], i: usize) -> Decoded {
     let x = b[i] as u32;
     let cont = |k: usize| (b[i + k] & 0x3F) as u32;
     if x < 0x80 {
