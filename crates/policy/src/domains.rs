@@ -64,12 +64,12 @@ fn plain_host(input: &str) -> Option<String> {
     if !plain || input.contains("://") && !input.starts_with("http") {
         return None;
     }
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    let host = host
-        .strip_prefix("www.")
-        .map(str::to_string)
-        .unwrap_or(host);
-    (!host.is_empty()).then_some(host)
+    let host = host.trim_end_matches('.');
+    let host = match host.get(..4) {
+        Some(www) if www.eq_ignore_ascii_case("www.") => &host[4..],
+        _ => host,
+    };
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }
 
 /// The path of a URL or `host/path` entry, without query or fragment ("/" when none).
@@ -169,6 +169,14 @@ impl DomainList {
         }
         let host = normalize_host(url)?;
         self.check_host_path(&host, || normalize_path(url))
+    }
+
+    /// [`DomainList::check`] for a URL whose host is already normalized.
+    pub fn check_with_host(&self, url: &str, host: &str) -> Option<DomainHit> {
+        if self.is_empty() {
+            return None;
+        }
+        self.check_host_path(host, || normalize_path(url))
     }
 
     /// [`DomainList::check`] for an already normalized host.

@@ -70,6 +70,17 @@ pub struct Hit {
     pub range: Range<usize>,
 }
 
+impl From<DomainHit> for Hit {
+    fn from(h: DomainHit) -> Hit {
+        Hit {
+            category: h.category,
+            kind: HitKind::Domain,
+            rule: h.entry,
+            range: 0..0,
+        }
+    }
+}
+
 /// A loaded policy; cheap to share between threads (`&Policy` is `Sync`).
 #[derive(Debug, Clone)]
 pub struct Policy {
@@ -186,12 +197,13 @@ impl Policy {
 
     /// The domain-list hit for a URL or host, if any.
     pub fn check_url(&self, url: &str) -> Option<Hit> {
-        self.domains.check(url).map(|h| Hit {
-            category: h.category,
-            kind: HitKind::Domain,
-            rule: h.entry,
-            range: 0..0,
-        })
+        self.domains.check(url).map(Hit::from)
+    }
+
+    /// [`Policy::check_url`] for a URL whose host is already normalized
+    /// ([`domains::normalize_host`]).
+    pub fn check_url_host(&self, url: &str, host: &str) -> Option<Hit> {
+        self.domains.check_with_host(url, host).map(Hit::from)
     }
 
     /// A scanner for text that arrives in chunks.
@@ -457,11 +469,16 @@ impl PolicyBuilder {
 
     /// Adds a plain domain list (one domain per line) for `category`.
     pub fn add_domain_file(&mut self, path: &Path, category: u32) -> Result<&mut Self, PackError> {
-        let entries = pack::read_list(path)?;
-        self.domains.reserve(entries.len());
-        for (_, entry) in entries {
-            self.domains.add_domain(&entry, category);
-        }
+        let bytes = std::fs::read(path).map_err(|source| PackError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        self.domains
+            .reserve(bytes.iter().filter(|&&b| b == b'\n').count() + 1);
+        let domains = &mut self.domains;
+        pack::for_each_entry(path, &bytes, |_, entry| {
+            domains.add_domain(entry, category);
+        })?;
         Ok(self)
     }
 

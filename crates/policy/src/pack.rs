@@ -187,6 +187,19 @@ pub(crate) fn read_list(path: &Path) -> Result<Entries, PackError> {
 /// [`read_list`] of bytes already read; `path` names them in errors.
 pub(crate) fn parse_list(path: &Path, bytes: &[u8]) -> Result<Entries, PackError> {
     let mut out = Vec::new();
+    for_each_entry(path, bytes, |line, entry| {
+        out.push((line, entry.to_string()))
+    })?;
+    Ok(out)
+}
+
+/// Calls `visit` with each entry of a list file's bytes and its 1-based line number, without
+/// collecting them (a million-domain list is read this way).
+pub(crate) fn for_each_entry(
+    path: &Path,
+    bytes: &[u8],
+    mut visit: impl FnMut(usize, &str),
+) -> Result<(), PackError> {
     for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
         let line = std::str::from_utf8(line).map_err(|_| PackError::Encoding {
             path: path.to_path_buf(),
@@ -196,9 +209,9 @@ pub(crate) fn parse_list(path: &Path, bytes: &[u8]) -> Result<Entries, PackError
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        out.push((i + 1, line.to_string()));
+        visit(i + 1, line);
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The category directories of a UT1 tree (those holding `domains` or `urls`), sorted.

@@ -87,6 +87,8 @@ pub(crate) struct Prefilter {
     filters: [Bits; 5],
     /// Bytes that begin the first character of a term that is not whole-word.
     char_lead: [bool; 256],
+    /// Whether any of those is ASCII.
+    ascii_lead: bool,
     /// Term indices by tagged key.
     terms_by_key: FxHashMap<u64, Vec<u32>>,
 }
@@ -128,6 +130,7 @@ impl Prefilter {
         }
         Prefilter {
             filters: keys.map(|k| Bits::of(&k)),
+            ascii_lead: char_lead[..0x80].contains(&true),
             char_lead,
             terms_by_key,
         }
@@ -174,7 +177,7 @@ impl Prefilter {
         let [one, two, ..] = &self.filters;
         let mut previous: Option<(usize, u64)> = None;
         for (start, word) in Words::new(text) {
-            let hash = word_hash(word);
+            let hash = word_hash_at(text.as_bytes(), start, word.len());
             if one.contains(hash) {
                 out.push((start, tagged(WORD_ONE, hash)));
             }
@@ -201,6 +204,15 @@ impl Prefilter {
             // matters.
             if !self.char_lead[bytes[i] as usize] {
                 i += 1;
+                // ASCII eight bytes at a time, when no such term starts with ASCII.
+                if !self.ascii_lead {
+                    while let Some(x) = swar::load(bytes, i) {
+                        if x & swar::HIGH != 0 {
+                            break;
+                        }
+                        i += 8;
+                    }
+                }
                 known = [None, None];
                 continue;
             }
@@ -359,13 +371,20 @@ const BYTE_CLASS: [ByteClass; 256] = {
 /// one multiply, where hashing byte by byte would cost a multiply a byte. Collisions only
 /// make extra candidates.
 fn word_hash(word: &str) -> u64 {
-    let b = word.as_bytes();
-    let n = b.len();
+    word_hash_at(word.as_bytes(), 0, word.len())
+}
+
+/// [`word_hash`] of the `n` bytes from `start` in `bytes`, read with whole loads where the
+/// bytes after the word allow it.
+#[inline]
+fn word_hash_at(bytes: &[u8], start: usize, n: usize) -> u64 {
     let (head, tail) = if n >= 8 {
-        (swar::load(b, 0), swar::load(b, n - 8))
+        (swar::load(bytes, start), swar::load(bytes, start + n - 8))
+    } else if let Some(x) = swar::load(bytes, start) {
+        (Some(x & ((1u64 << (8 * n)) - 1)), Some(0))
     } else {
         let mut short = [0u8; 8];
-        short[..n].copy_from_slice(b);
+        short[..n].copy_from_slice(&bytes[start..start + n]);
         (Some(u64::from_le_bytes(short)), Some(0))
     };
     let (head, tail) = (head.unwrap_or(0), tail.unwrap_or(0));

@@ -329,14 +329,19 @@ impl Output {
 
 /// The source of a document: its source field, else its URL's registered domain.
 fn source_of(fields: &doc::Fields<'_>) -> String {
+    let host = fields
+        .url
+        .as_deref()
+        .and_then(assay_policy::domains::normalize_host);
+    source_with_host(fields, host.as_deref())
+}
+
+/// [`source_of`] given the URL's normalized host.
+fn source_with_host(fields: &doc::Fields<'_>, host: Option<&str>) -> String {
     if let Some(s) = fields.source.as_deref().filter(|s| !s.is_empty()) {
         return s.to_string();
     }
-    fields
-        .url
-        .as_deref()
-        .and_then(assay_policy::domains::normalize_host)
-        .map(|host| registered_domain(&host))
+    host.map(registered_domain)
         .unwrap_or_else(|| "(no source)".to_string())
 }
 
@@ -377,12 +382,16 @@ fn annotate(line: &[u8], hits: &[(String, Hit)]) -> Vec<u8> {
     }
 }
 
-/// Every hit of one document: its URL against the domain lists, its text against the
-/// keywords and patterns; each with its category id.
-pub(crate) fn judge(policy: &Policy, fields: &doc::Fields<'_>) -> Vec<(String, Hit)> {
+/// Every hit of one document (its URL against the domain lists, its text against the
+/// keywords and patterns; each with its category id), and its source.
+pub(crate) fn judge(policy: &Policy, fields: &doc::Fields<'_>) -> (Vec<(String, Hit)>, String) {
     let mut hits: Vec<(String, Hit)> = Vec::new();
-    if let Some(url) = fields.url.as_deref() {
-        if let Some(hit) = policy.check_url(url) {
+    let host = fields
+        .url
+        .as_deref()
+        .and_then(assay_policy::domains::normalize_host);
+    if let (Some(url), Some(host)) = (fields.url.as_deref(), host.as_deref()) {
+        if let Some(hit) = policy.check_url_host(url, host) {
             hits.push((policy.category(hit.category).id.clone(), hit));
         }
     }
@@ -391,14 +400,21 @@ pub(crate) fn judge(policy: &Policy, fields: &doc::Fields<'_>) -> Vec<(String, H
             hits.push((policy.category(hit.category).id.clone(), hit));
         }
     }
-    hits
+    (hits, source_with_host(fields, host.as_deref()))
 }
 
 /// Counts one document of `bytes` from `source` with its `hits` into `summary`.
 pub(crate) fn record(summary: &mut FileSummary, source: &str, bytes: u64, hits: &[(String, Hit)]) {
     summary.docs += 1;
     summary.bytes += bytes;
-    let stats = summary.sources.entry(source.to_string()).or_default();
+    if !summary.sources.contains_key(source) {
+        summary
+            .sources
+            .insert(source.to_string(), SourceStats::default());
+    }
+    let Some(stats) = summary.sources.get_mut(source) else {
+        return;
+    };
     stats.docs += 1;
     stats.bytes += bytes;
     if hits.is_empty() {
@@ -529,8 +545,7 @@ fn screen_file(
             let message = format!("no string field {:?}", config.fields.text);
             bad_input(&mut summary, Some(line_no), "missing text", message);
         }
-        let hits = judge(policy, &fields);
-        let source = source_of(&fields);
+        let (hits, source) = judge(policy, &fields);
         record(&mut summary, &source, buf.len() as u64, &hits);
         if hits.is_empty() {
             kept.write_line(&buf)?;

@@ -17,9 +17,7 @@ use parquet::arrow::ArrowWriter;
 use crate::doc::Fields;
 use crate::input::InputFile;
 use crate::sample::Sampler;
-use crate::{
-    bad_input, io_error, judge, record, source_of, FileSummary, Progress, ScreenConfig, ScreenError,
-};
+use crate::{bad_input, io_error, judge, record, FileSummary, Progress, ScreenConfig, ScreenError};
 
 /// A Parquet output written beside its final name and renamed when complete.
 struct ParquetOutput {
@@ -167,8 +165,7 @@ pub(crate) fn screen_parquet(
             };
             let bytes = fields.text.as_deref().map_or(0, str::len) as u64;
             progress.add_bytes(bytes);
-            let hits = judge(policy, &fields);
-            let source = source_of(&fields);
+            let (hits, source) = judge(policy, &fields);
             record(&mut summary, &source, bytes, &hits);
             sampler.offer(row_no, &source, &fields, &hits);
             keep.push(hits.is_empty());
