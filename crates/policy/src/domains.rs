@@ -11,7 +11,10 @@
 //!   matches the entry's host as above and its path starts with the entry's path at a `/`
 //!   boundary (`example.com/forum` matches `/forum` and `/forum/x`, not `/forums`).
 
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::hash::BuildHasher;
+
+use hashbrown::hash_table::{Entry, HashTable};
+use rustc_hash::{FxBuildHasher, FxHashMap as HashMap, FxHashSet as HashSet};
 
 /// A host as lists compare it, or `None` when `input` has no usable host.
 ///
@@ -91,10 +94,73 @@ pub fn suffixes(host: &str) -> impl Iterator<Item = &str> {
 /// Domains (with their subdomains) and URL prefixes, each with a category.
 #[derive(Debug, Default, Clone)]
 pub struct DomainList {
-    domains: HashMap<String, u32>,
+    domains: HostTable,
     /// host → [(path prefix, category)].
     urls: HashMap<String, Vec<(String, u32)>>,
     allowed: HashSet<String>,
+}
+
+/// Hosts with a category each, kept in one string: a million-domain list costs a few
+/// allocations instead of one per domain (loading one took half a second, mostly in `malloc`
+/// and `free`).
+#[derive(Debug, Default, Clone)]
+struct HostTable {
+    text: String,
+    /// Where each host ends in `text` (it starts where the previous one ends), and its
+    /// category.
+    entries: Vec<(usize, u32)>,
+    /// Indices into `entries`, by the hash of the host.
+    index: HashTable<u32>,
+}
+
+impl HostTable {
+    fn hash(host: &str) -> u64 {
+        FxBuildHasher.hash_one(host)
+    }
+
+    fn host<'a>(text: &'a str, entries: &[(usize, u32)], i: u32) -> &'a str {
+        let i = i as usize;
+        let start = if i == 0 { 0 } else { entries[i - 1].0 };
+        &text[start..entries[i].0]
+    }
+
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    fn reserve(&mut self, n: usize) {
+        let (text, entries) = (&self.text, &self.entries);
+        self.index
+            .reserve(n, |&i| HostTable::hash(HostTable::host(text, entries, i)));
+        self.entries.reserve(n);
+    }
+
+    fn get(&self, host: &str) -> Option<u32> {
+        let (text, entries) = (&self.text, &self.entries);
+        self.index
+            .find(HostTable::hash(host), |&i| {
+                HostTable::host(text, entries, i) == host
+            })
+            .map(|&i| entries[i as usize].1)
+    }
+
+    /// Adds `host` unless it is there (the first category given for a host stays).
+    fn insert_if_absent(&mut self, host: &str, category: u32) {
+        let hash = HostTable::hash(host);
+        let (text, entries) = (&mut self.text, &mut self.entries);
+        match self.index.entry(
+            hash,
+            |&i| HostTable::host(text, entries, i) == host,
+            |&i| HostTable::hash(HostTable::host(text, entries, i)),
+        ) {
+            Entry::Occupied(_) => {}
+            Entry::Vacant(slot) => {
+                text.push_str(host);
+                entries.push((text.len(), category));
+                slot.insert((entries.len() - 1) as u32);
+            }
+        }
+    }
 }
 
 /// Why a URL matched.
@@ -120,7 +186,7 @@ impl DomainList {
     pub fn add_domain(&mut self, entry: &str, category: u32) -> bool {
         match normalize_host(entry) {
             Some(host) => {
-                self.domains.entry(host).or_insert(category);
+                self.domains.insert_if_absent(&host, category);
                 true
             }
             None => false,
@@ -135,7 +201,7 @@ impl DomainList {
         let path = normalize_path(entry);
         if path == "/" {
             // A bare host in a URL list blocks the whole host.
-            self.domains.entry(host).or_insert(category);
+            self.domains.insert_if_absent(&host, category);
         } else {
             self.urls.entry(host).or_default().push((path, category));
         }
@@ -204,7 +270,7 @@ impl DomainList {
             }
         }
         suffixes(host).find_map(|suffix| {
-            self.domains.get(suffix).map(|&category| DomainHit {
+            self.domains.get(suffix).map(|category| DomainHit {
                 category,
                 entry: suffix.to_string(),
             })

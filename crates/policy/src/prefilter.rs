@@ -101,7 +101,7 @@ impl Prefilter {
         let mut terms_by_key: FxHashMap<u64, Vec<u32>> = FxHashMap::default();
         for (index, (term, whole_word)) in terms.enumerate() {
             let key = if whole_word {
-                let mut words = Words::new(term).map(|(_, w)| word_hash(w));
+                let mut words = words(term).into_iter().map(word_hash);
                 match (words.next(), words.next()) {
                     (Some(a), None) => Some((WORD_ONE, a)),
                     (Some(a), Some(b)) => Some((WORD_TWO, pair_hash(a, b))),
@@ -176,8 +176,8 @@ impl Prefilter {
     fn word_candidates(&self, text: &str, out: &mut Vec<(usize, u64)>) {
         let [one, two, ..] = &self.filters;
         let mut previous: Option<(usize, u64)> = None;
-        for (start, word) in Words::new(text) {
-            let hash = word_hash_at(text.as_bytes(), start, word.len());
+        for_each_word(text, |start, end| {
+            let hash = word_hash_at(text.as_bytes(), start, end - start);
             if one.contains(hash) {
                 out.push((start, tagged(WORD_ONE, hash)));
             }
@@ -188,7 +188,7 @@ impl Prefilter {
                 }
             }
             previous = Some((start, hash));
-        }
+        });
     }
 
     fn char_candidates(&self, bytes: &[u8], out: &mut Vec<(usize, u64)>) {
@@ -254,89 +254,108 @@ pub(crate) fn is_word_char(c: char) -> bool {
     (c.is_alphanumeric() && (c as u32) < 0x2E80) || c == '_'
 }
 
-/// The words of a text (maximal runs of [`is_word_char`]) with their byte offsets.
-struct Words<'a> {
-    text: &'a str,
-    at: usize,
+/// Calls `visit(start, end)` with the byte range of each word of `text` (maximal runs of
+/// [`is_word_char`]), in order.
+///
+/// The text is read in blocks of 64 bytes: a bit per byte says whether it is part of a word
+/// (eight ASCII bytes at a time; other bytes one by one, decoding only characters below
+/// U+2E80), and words begin and end where the bits change.
+fn for_each_word(text: &str, mut visit: impl FnMut(usize, usize)) {
+    let bytes = text.as_bytes();
+    let mut marker = WordMarker::default();
+    let mut open: Option<usize> = None;
+    let mut previous_bit = 0u64;
+    let mut block = 0;
+    while block < bytes.len() {
+        let len = (bytes.len() - block).min(64);
+        let mask = marker.block(bytes, block, len);
+        let mut changes = mask ^ ((mask << 1) | previous_bit);
+        if len < 64 {
+            changes &= (1u64 << len) - 1;
+        }
+        while changes != 0 {
+            let k = changes.trailing_zeros() as usize;
+            changes &= changes - 1;
+            if mask >> k & 1 == 1 {
+                open = Some(block + k);
+            } else if let Some(start) = open.take() {
+                visit(start, block + k);
+            }
+        }
+        previous_bit = mask >> (len - 1) & 1;
+        block += len;
+    }
+    if let Some(start) = open {
+        visit(start, bytes.len());
+    }
 }
 
-impl<'a> Words<'a> {
-    fn new(text: &'a str) -> Words<'a> {
-        Words { text, at: 0 }
+/// The words of `text` (see [`for_each_word`]).
+fn words(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    for_each_word(text, |start, end| out.push(&text[start..end]));
+    out
+}
+
+/// Marks the bytes of word characters, block by block; remembers a character that runs into
+/// the next block.
+#[derive(Default)]
+struct WordMarker {
+    /// Bytes of the current character still to mark, and whether it is a word character.
+    pending: usize,
+    pending_word: bool,
+}
+
+impl WordMarker {
+    /// Bit `k` set when byte `at + k` belongs to a word character (`len` ≤ 64).
+    fn block(&mut self, bytes: &[u8], at: usize, len: usize) -> u64 {
+        let mut mask = 0u64;
+        let mut k = 0;
+        while k < len {
+            if self.pending == 0 && k + 8 <= len {
+                if let Some(x) = swar::load(bytes, at + k) {
+                    if x & swar::HIGH == 0 {
+                        let letters = swar::ascii_in(x | 0x2020_2020_2020_2020, b'a', b'z');
+                        let word =
+                            letters | swar::ascii_in(x, b'0', b'9') | swar::ascii_in(x, b'_', b'_');
+                        mask |= swar::pack_high_bits(word) << k;
+                        k += 8;
+                        continue;
+                    }
+                    if swar::all_from_u3000(x) {
+                        k += 8;
+                        continue;
+                    }
+                }
+            }
+            if self.mark(bytes, at + k) {
+                mask |= 1 << k;
+            }
+            k += 1;
+        }
+        mask
     }
 
-    /// Whether the character at byte `i` is a word character, and its length; a byte inside
-    /// a character counts as a one-byte non-word character (stepping over them one by one
-    /// reaches the next character). Decodes only what could be a word character: ASCII is
-    /// read from a table, and nothing from U+2E80 up is one.
-    #[inline]
-    fn word_char_at(bytes: &[u8], i: usize) -> (bool, usize) {
+    /// Whether byte `i` belongs to a word character.
+    fn mark(&mut self, bytes: &[u8], i: usize) -> bool {
+        if self.pending > 0 {
+            self.pending -= 1;
+            return self.pending_word;
+        }
         let b = bytes[i];
         match BYTE_CLASS[b as usize] {
-            ByteClass::Word => (true, 1),
-            ByteClass::NotWord => (false, 1),
-            ByteClass::Decode if b == 0xE2 && bytes[i + 1] >= 0xBA => (false, 1),
+            ByteClass::Word => true,
+            ByteClass::NotWord => false,
+            // U+2E80 and up.
+            ByteClass::Decode if b == 0xE2 && bytes[i + 1] >= 0xBA => false,
             ByteClass::Decode => {
                 let (c, len) = decode(bytes, i);
-                (char::from_u32(c).is_some_and(is_word_char), len)
+                let word = char::from_u32(c).is_some_and(is_word_char);
+                self.pending = len - 1;
+                self.pending_word = word;
+                word
             }
         }
-    }
-}
-
-impl<'a> Iterator for Words<'a> {
-    type Item = (usize, &'a str);
-
-    fn next(&mut self) -> Option<(usize, &'a str)> {
-        let bytes = self.text.as_bytes();
-        let mut i = self.at;
-        loop {
-            // Runs of CJK eight bytes at a time, other bytes by table; only characters below
-            // U+3000 are decoded.
-            while let Some(x) = swar::load(bytes, i) {
-                if !swar::all_from_u3000(x) {
-                    break;
-                }
-                i += 8;
-            }
-            while i < bytes.len() && BYTE_CLASS[bytes[i] as usize] == ByteClass::NotWord {
-                i += 1;
-            }
-            if i >= bytes.len() {
-                self.at = i;
-                return None;
-            }
-            let (word, len) = Words::word_char_at(bytes, i);
-            if word {
-                break;
-            }
-            i += len;
-        }
-        let start = i;
-        loop {
-            // Lowercase letters eight at a time.
-            while let Some(x) = swar::load(bytes, i) {
-                let other = !swar::ascii_in(x, b'a', b'z') & swar::HIGH;
-                if other != 0 {
-                    i += other.trailing_zeros() as usize / 8;
-                    break;
-                }
-                i += 8;
-            }
-            while i < bytes.len() && BYTE_CLASS[bytes[i] as usize] == ByteClass::Word {
-                i += 1;
-            }
-            if i >= bytes.len() {
-                break;
-            }
-            let (word, len) = Words::word_char_at(bytes, i);
-            if !word {
-                break;
-            }
-            i += len;
-        }
-        self.at = i;
-        Some((start, &self.text[start..i]))
     }
 }
 
@@ -431,12 +450,48 @@ mod tests {
 
     #[test]
     fn words_split_like_word_boundaries() {
-        let words: Vec<&str> = Words::new("炸弹bomb, café_au-lait “x”9…")
-            .map(|(_, w)| w)
-            .collect();
-        assert_eq!(words, ["bomb", "café_au", "lait", "x", "9"]);
-        let starts: Vec<usize> = Words::new("a  bc").map(|(s, _)| s).collect();
+        assert_eq!(
+            words("炸弹bomb, café_au-lait “x”9…"),
+            ["bomb", "café_au", "lait", "x", "9"]
+        );
+        let mut starts = Vec::new();
+        for_each_word("a  bc", |start, _| starts.push(start));
         assert_eq!(starts, [0, 3]);
+    }
+
+    /// Against a plain character-by-character split, over random text long enough to
+    /// cross many 64-byte blocks, with characters of every length straddling them.
+    #[test]
+    fn words_equal_a_plain_split() {
+        let pieces = [
+            "a", "Z", "0", "_", " ", ".", "é", "ß", "ж", "炸", "“", "\u{2E80}", "𝄞", "ab", "\n",
+        ];
+        let mut seed = 0x9E37_79B9u64;
+        for _ in 0..500 {
+            let mut text = String::new();
+            for _ in 0..(seed % 200) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                text.push_str(pieces[(seed % pieces.len() as u64) as usize]);
+            }
+            let mut expected = Vec::new();
+            let mut open = None;
+            for (i, c) in text.char_indices() {
+                match (is_word_char(c), open) {
+                    (true, None) => open = Some(i),
+                    (false, Some(start)) => {
+                        expected.push(&text[start..i]);
+                        open = None;
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(start) = open {
+                expected.push(&text[start..]);
+            }
+            assert_eq!(words(&text), expected, "{text:?}");
+        }
     }
 
     #[test]

@@ -31,6 +31,13 @@ pub(crate) fn ascii_in(x: u64, lo: u8, hi: u8) -> u64 {
     low7_in(x, lo, hi) & !x
 }
 
+/// The high bits of the bytes of `x` (bits 7, 15, … 63) packed into its low eight bits,
+/// byte `k`'s in bit `k`.
+#[inline]
+pub(crate) fn pack_high_bits(mask: u64) -> u64 {
+    ((mask >> 7) & 0x0101_0101_0101_0101).wrapping_mul(0x0102_0408_1020_4080) >> 56
+}
+
 /// Whether every byte of `x` is a UTF-8 continuation byte or the first byte of a character
 /// from U+3000 up (0xE3 and above): text no word character can be in.
 #[inline]
@@ -64,6 +71,9 @@ mod tests {
             );
             assert_eq!(ascii_in(seed, b' ', b' '), expect(&|b| b == b' '));
             assert_eq!(ascii_in(seed, 0, 0x1F), expect(&|b| b < 0x20));
+            let high = seed & HIGH;
+            let packed = (0..8).fold(0, |p, k| p | ((high >> (8 * k + 7)) & 1) << k);
+            assert_eq!(pack_high_bits(high), packed);
             assert_eq!(
                 all_from_u3000(seed),
                 bytes

@@ -214,7 +214,7 @@ pub fn read_line_capped<R: BufRead + ?Sized>(
 }
 
 fn memchr(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| b == b'\n')
+    memchr::memchr(b'\n', bytes)
 }
 
 #[cfg(test)]

@@ -1,0 +1,70 @@
+//! Where the time of a corpus screen goes inside the policy: normalization and keyword search
+//! timed apart over the `text` fields of a JSON Lines file, English and Chinese documents
+//! apart (a document is Chinese when most of its bytes are not ASCII).
+//!
+//! `cargo run --release -p assay-policy --example scan -- KEYWORDS.txt CORPUS.jsonl`
+//! (bench/screen/work has both after bench/screen/run.sh).
+
+use std::time::Instant;
+
+use assay_policy::{Policy, PolicyBuilder};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [keywords, corpus] = args.as_slice() else {
+        return Err("usage: scan KEYWORDS.txt CORPUS.jsonl".into());
+    };
+    let mut builder = PolicyBuilder::new();
+    let category = builder.category("listed");
+    builder.add_keyword_file(keywords.as_ref(), category)?;
+    let policy = builder.build()?;
+    let (mut english, mut chinese) = (Vec::new(), Vec::new());
+    for line in std::fs::read_to_string(corpus)?.lines() {
+        let doc: serde_json::Value = serde_json::from_str(line)?;
+        let text = doc["text"].as_str().unwrap_or_default().to_string();
+        if text.bytes().filter(|b| b.is_ascii()).count() * 2 > text.len() {
+            english.push(text);
+        } else {
+            chinese.push(text);
+        }
+    }
+    for (name, docs) in [("English", &english), ("Chinese", &chinese)] {
+        measure(&policy, name, docs);
+    }
+    Ok(())
+}
+
+fn measure(policy: &Policy, name: &str, docs: &[String]) {
+    let bytes: usize = docs.iter().map(String::len).sum();
+    let mb = bytes as f64 / 1e6;
+    let normalized: Vec<String> = docs
+        .iter()
+        .map(|d| policy.normalizer().normalize_text(d))
+        .collect();
+    let best = |f: &dyn Fn() -> usize| {
+        (0..5)
+            .map(|_| {
+                let start = Instant::now();
+                let n = f();
+                (start.elapsed().as_secs_f64(), n)
+            })
+            .fold((f64::MAX, 0), |a, b| if b.0 < a.0 { b } else { a })
+    };
+    let (normalize, _) = best(&|| {
+        docs.iter()
+            .map(|d| policy.normalizer().normalize_text(d).len())
+            .sum()
+    });
+    let (find, hits) = best(&|| {
+        normalized
+            .iter()
+            .map(|d| policy.keywords().find(d).len())
+            .sum()
+    });
+    println!(
+        "{name}: {} documents, {mb:.1} MB; normalize {:.0} MB/s, find {:.0} MB/s ({hits} hits)",
+        docs.len(),
+        mb / normalize,
+        mb / find
+    );
+}
