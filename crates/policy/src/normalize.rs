@@ -123,7 +123,7 @@ impl Normalizer {
         let mut in_space = false;
         let mut i = 0;
         while i < bytes.len() {
-            let mut end = i;
+            let mut end = self.skip_fast_chunks(text, i);
             while end < bytes.len() && self.is_fast_lead(bytes[end]) {
                 end += if bytes[end] < 0x80 { 1 } else { 3 };
             }
@@ -150,6 +150,31 @@ impl Normalizer {
             i = stretch_end;
         }
         out
+    }
+
+    /// How far from `i` (a character start) the text is, eight bytes at a time, made only of
+    /// characters [`Normalizer::fast_run`] takes; answers a character start.
+    fn skip_fast_chunks(&self, text: &str, i: usize) -> usize {
+        let bytes = text.as_bytes();
+        let cjk = !self.options.traditional_to_simplified;
+        let mut end = i;
+        while let Some(x) = swar::load(bytes, end) {
+            // First bytes of multi-byte characters (0xC0 and up) must be 0xE4..=0xE9.
+            let leads = x & (x << 1) & swar::HIGH;
+            let fine = if cjk {
+                leads & !swar::low7_in(x, 0x64, 0x69) == 0
+            } else {
+                x & swar::HIGH == 0
+            };
+            if !fine {
+                break;
+            }
+            end += 8;
+        }
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        end
     }
 
     /// Whether `b` starts a character [`Normalizer::fast_run`] takes: ASCII, or U+4000–U+9FFF

@@ -23,11 +23,14 @@ use rustc_hash::FxHashMap;
 
 use crate::swar;
 
-/// Bits indexed by a hash.
+/// A blocked Bloom filter: two bits per entry, both in one 64-bit word, so that a probe is one
+/// load. At 16 bits per entry the filter of 10,000 terms stays in the L1 cache and a position
+/// that starts no term passes about 0.7% of the time.
 #[derive(Debug, Clone)]
 struct Bits {
     words: Vec<u64>,
-    /// 64 minus log2 of the number of bits: the top bits of a multiplied hash index it.
+    /// 64 minus log2 of the number of words: the top bits of a multiplied hash pick the word,
+    /// the twelve below them the two bits.
     shift: u32,
     entries: usize,
 }
@@ -36,20 +39,18 @@ struct Bits {
 const MIX: u64 = 0x9E37_79B9_7F4A_7C15;
 
 impl Bits {
-    /// About 64 bits per entry, so that a position of text that starts no entry is a false
-    /// candidate about 1.5% of the time; at most 8 MB.
     fn of(hashes: &[u64]) -> Bits {
-        let bits = (hashes.len().max(1) * 64)
+        let words = (hashes.len() * 16 / 64)
             .next_power_of_two()
-            .clamp(1 << 12, 1 << 26);
+            .clamp(64, 1 << 20);
         let mut out = Bits {
-            words: vec![0; bits / 64],
-            shift: 64 - bits.trailing_zeros(),
+            words: vec![0; words],
+            shift: 64 - words.trailing_zeros(),
             entries: hashes.len(),
         };
         for &hash in hashes {
-            let i = out.index(hash);
-            out.words[i / 64] |= 1 << (i % 64);
+            let (word, mask) = out.probe(hash);
+            out.words[word] |= mask;
         }
         out
     }
@@ -58,13 +59,18 @@ impl Bits {
         self.entries == 0
     }
 
-    fn index(&self, hash: u64) -> usize {
-        (hash.wrapping_mul(MIX) >> self.shift) as usize
+    #[inline]
+    fn probe(&self, hash: u64) -> (usize, u64) {
+        let h = hash.wrapping_mul(MIX);
+        let below = h << (64 - self.shift) >> 52;
+        let mask = (1 << (below & 63)) | (1 << (below >> 6));
+        ((h >> self.shift) as usize, mask)
     }
 
+    #[inline]
     fn contains(&self, hash: u64) -> bool {
-        let i = self.index(hash);
-        self.words[i / 64] & (1 << (i % 64)) != 0
+        let (word, mask) = self.probe(hash);
+        self.words[word] & mask == mask
     }
 }
 
@@ -175,35 +181,40 @@ impl Prefilter {
 
     fn word_candidates(&self, text: &str, out: &mut Vec<(usize, u64)>) {
         let [one, two, ..] = &self.filters;
-        let mut previous: Option<(usize, u64)> = None;
+        let (has_one, has_two) = (!one.is_empty(), !two.is_empty());
+        // The previous word's start and hash (none before the first word).
+        let (mut previous_start, mut previous_hash) = (usize::MAX, 0);
         for_each_word(text, |start, end| {
             let hash = word_hash_at(text.as_bytes(), start, end - start);
-            if one.contains(hash) {
+            if has_one && one.contains(hash) {
                 out.push((start, tagged(WORD_ONE, hash)));
             }
-            if let Some((previous_start, previous_hash)) = previous {
+            if has_two && previous_start != usize::MAX {
                 let pair = pair_hash(previous_hash, hash);
                 if two.contains(pair) {
                     out.push((previous_start, tagged(WORD_TWO, pair)));
                 }
             }
-            previous = Some((start, hash));
+            (previous_start, previous_hash) = (start, hash);
         });
     }
 
     fn char_candidates(&self, bytes: &[u8], out: &mut Vec<(usize, u64)>) {
         let [_, _, one, two, three] = &self.filters;
         let (has_one, has_two, has_three) = (!one.is_empty(), !two.is_empty(), !three.is_empty());
-        let at = |i: usize| (i < bytes.len()).then(|| decode(bytes, i));
+        let n = bytes.len();
         let mut i = 0;
-        // The characters at `i` and after it, when the previous step decoded them.
-        let mut known: [Option<Decoded>; 2] = [None, None];
-        while i < bytes.len() {
+        // The next characters after `i` when the previous step decoded them (how many are
+        // valid, and each code point with its length): each character is decoded once.
+        let mut ahead = 0;
+        let (mut next, mut after) = ((0u32, 0usize), (0u32, 0usize));
+        while i < n {
             // Continuation bytes never start a term's first character, so stepping one byte
             // at a time over text that cannot start one stays on character starts where it
             // matters.
             if !self.char_lead[bytes[i] as usize] {
                 i += 1;
+                ahead = 0;
                 // ASCII eight bytes at a time, when no such term starts with ASCII.
                 if !self.ascii_lead {
                     while let Some(x) = swar::load(bytes, i) {
@@ -213,37 +224,47 @@ impl Prefilter {
                         i += 8;
                     }
                 }
-                known = [None, None];
                 continue;
             }
-            let first = known[0].unwrap_or_else(|| decode(bytes, i));
-            let second = if has_two || has_three {
-                known[1].or_else(|| at(i + first.1))
+            let first = if ahead > 0 { next } else { decode(bytes, i) };
+            let j = i + first.1;
+            let second = if ahead > 1 {
+                after
+            } else if j < n {
+                decode(bytes, j)
             } else {
-                None
+                (0, 0)
             };
-            let third = if has_three {
-                second.and_then(|s| at(i + first.1 + s.1))
+            let k = j + second.1;
+            let third = if second.1 > 0 && k < n && has_three {
+                decode(bytes, k)
             } else {
-                None
+                (0, 0)
             };
             if has_one && one.contains(first.0 as u64) {
                 out.push((i, tagged(CHAR_ONE, first.0 as u64)));
             }
-            if let (true, Some(s)) = (has_two, second) {
-                let key = char_pair(first.0, s.0);
+            if has_two && second.1 > 0 {
+                let key = char_pair(first.0, second.0);
                 if two.contains(key) {
                     out.push((i, tagged(CHAR_TWO, key)));
                 }
             }
-            if let (Some(s), Some(t)) = (second, third) {
-                let key = char_triple(first.0, s.0, t.0);
+            if third.1 > 0 {
+                let key = char_triple(first.0, second.0, third.0);
                 if three.contains(key) {
                     out.push((i, tagged(CHAR_THREE, key)));
                 }
             }
-            known = [second, third];
-            i += first.1;
+            ahead = if second.1 == 0 {
+                0
+            } else if third.1 == 0 {
+                1
+            } else {
+                2
+            };
+            (next, after) = (second, third);
+            i = j;
         }
     }
 }
@@ -423,11 +444,9 @@ fn char_triple(first: u32, second: u32, third: u32) -> u64 {
     ((first as u64) << 42) | ((second as u64) << 21) | third as u64
 }
 
-/// A code point and the length of its UTF-8.
-type Decoded = (u32, usize);
-
 /// The code point starting at byte `i` of valid UTF-8, and its length.
-fn decode(b: &[u8], i: usize) -> Decoded {
+#[inline(always)]
+fn decode(b: &[u8], i: usize) -> (u32, usize) {
     let x = b[i] as u32;
     let cont = |k: usize| (b[i + k] & 0x3F) as u32;
     if x < 0x80 {

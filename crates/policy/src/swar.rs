@@ -20,7 +20,7 @@ pub(crate) fn load(bytes: &[u8], i: usize) -> Option<u64> {
 /// The high bit set in each byte of `x` whose low seven bits lie in `lo..=hi` (`hi < 0x80`),
 /// whatever its own high bit. No carry crosses a byte: each sum stays below 0x100.
 #[inline]
-fn low7_in(x: u64, lo: u8, hi: u8) -> u64 {
+pub(crate) fn low7_in(x: u64, lo: u8, hi: u8) -> u64 {
     let low = x & LOW7;
     (low + splat(0x80 - lo)) & !(low + splat(0x80 - (hi + 1))) & HIGH
 }
