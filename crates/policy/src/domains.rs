@@ -11,16 +11,24 @@
 //!   matches the entry's host as above and its path starts with the entry's path at a `/`
 //!   boundary (`example.com/forum` matches `/forum` and `/forum/x`, not `/forums`).
 
+use std::borrow::Cow;
 use std::hash::BuildHasher;
 
 use hashbrown::hash_table::{Entry, HashTable};
-use rustc_hash::{FxBuildHasher, FxHashMap as HashMap, FxHashSet as HashSet};
+use hashbrown::DefaultHashBuilder;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 /// A host as lists compare it, or `None` when `input` has no usable host.
 ///
 /// `input` may be a URL (`https://user@Www.Example.COM:8080/x`), a bare host
 /// (`example.com`), or a host with a path (`example.com/a`).
 pub fn normalize_host(input: &str) -> Option<String> {
+    normalize_host_cow(input).map(Cow::into_owned)
+}
+
+/// [`normalize_host`], borrowing the host from `input` when it needs no change (loading a
+/// million-domain list then allocates nothing per entry).
+fn normalize_host_cow(input: &str) -> Option<Cow<'_, str>> {
     let input = input.trim();
     if input.is_empty() {
         return None;
@@ -42,14 +50,14 @@ pub fn normalize_host(input: &str) -> Option<String> {
     };
     let host = host.trim_end_matches('.').to_ascii_lowercase();
     let host = host.strip_prefix("www.").unwrap_or(&host).to_string();
-    (!host.is_empty()).then_some(host)
+    (!host.is_empty()).then_some(Cow::Owned(host))
 }
 
 /// The fast path of [`normalize_host`] for the common case: an ASCII host of letters, digits,
 /// `-` and `.` (optionally after `http://` or `https://`, before a `/`, `?` or `#`), with
 /// no user-info, port, percent-escape or punycode-worthy character. `None` sends everything
 /// else to the URL parser.
-fn plain_host(input: &str) -> Option<String> {
+fn plain_host(input: &str) -> Option<Cow<'_, str>> {
     let rest = input
         .strip_prefix("https://")
         .or_else(|| input.strip_prefix("http://"))
@@ -64,7 +72,8 @@ fn plain_host(input: &str) -> Option<String> {
         && !host.contains("..")
         // Dotted numbers may be IPv4 in shorthand forms the URL parser normalizes.
         && !host.bytes().all(|b| b.is_ascii_digit() || b == b'.');
-    if !plain || input.contains("://") && !input.starts_with("http") {
+    // Another scheme (`ftp://`) leaves `ftp:` as the host, which is not plain.
+    if !plain {
         return None;
     }
     let host = host.trim_end_matches('.');
@@ -72,7 +81,13 @@ fn plain_host(input: &str) -> Option<String> {
         Some(www) if www.eq_ignore_ascii_case("www.") => &host[4..],
         _ => host,
     };
-    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+    if host.is_empty() {
+        None
+    } else if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        Some(Cow::Owned(host.to_ascii_lowercase()))
+    } else {
+        Some(Cow::Borrowed(host))
+    }
 }
 
 /// The path of a URL or `host/path` entry, without query or fragment ("/" when none).
@@ -111,11 +126,12 @@ struct HostTable {
     entries: Vec<(usize, u32)>,
     /// Indices into `entries`, by the hash of the host.
     index: HashTable<u32>,
+    hasher: DefaultHashBuilder,
 }
 
 impl HostTable {
-    fn hash(host: &str) -> u64 {
-        FxBuildHasher.hash_one(host)
+    fn hash(&self, host: &str) -> u64 {
+        self.hasher.hash_one(host)
     }
 
     fn host<'a>(text: &'a str, entries: &[(usize, u32)], i: u32) -> &'a str {
@@ -129,16 +145,16 @@ impl HostTable {
     }
 
     fn reserve(&mut self, n: usize) {
-        let (text, entries) = (&self.text, &self.entries);
+        let (text, entries, hasher) = (&self.text, &self.entries, &self.hasher);
         self.index
-            .reserve(n, |&i| HostTable::hash(HostTable::host(text, entries, i)));
+            .reserve(n, |&i| hasher.hash_one(HostTable::host(text, entries, i)));
         self.entries.reserve(n);
     }
 
     fn get(&self, host: &str) -> Option<u32> {
         let (text, entries) = (&self.text, &self.entries);
         self.index
-            .find(HostTable::hash(host), |&i| {
+            .find(self.hash(host), |&i| {
                 HostTable::host(text, entries, i) == host
             })
             .map(|&i| entries[i as usize].1)
@@ -146,12 +162,12 @@ impl HostTable {
 
     /// Adds `host` unless it is there (the first category given for a host stays).
     fn insert_if_absent(&mut self, host: &str, category: u32) {
-        let hash = HostTable::hash(host);
-        let (text, entries) = (&mut self.text, &mut self.entries);
+        let hash = self.hash(host);
+        let (text, entries, hasher) = (&mut self.text, &mut self.entries, &self.hasher);
         match self.index.entry(
             hash,
             |&i| HostTable::host(text, entries, i) == host,
-            |&i| HostTable::hash(HostTable::host(text, entries, i)),
+            |&i| hasher.hash_one(HostTable::host(text, entries, i)),
         ) {
             Entry::Occupied(_) => {}
             Entry::Vacant(slot) => {
@@ -184,7 +200,7 @@ impl DomainList {
 
     /// Adds a domain entry; returns false (and adds nothing) when it has no usable host.
     pub fn add_domain(&mut self, entry: &str, category: u32) -> bool {
-        match normalize_host(entry) {
+        match normalize_host_cow(entry) {
             Some(host) => {
                 self.domains.insert_if_absent(&host, category);
                 true

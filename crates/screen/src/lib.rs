@@ -21,7 +21,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use assay_policy::{Hit, Policy};
-use serde::{Deserialize, Serialize};
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize, Serializer};
 
 use doc::FieldNames;
 use input::{Compression, InputFile, Line};
@@ -112,11 +113,21 @@ pub struct FileSummary {
     pub categories: BTreeMap<String, u64>,
     /// Hits per `category\trule`.
     pub rules: BTreeMap<String, u64>,
-    pub sources: BTreeMap<String, SourceStats>,
+    /// Per source; a hash map, since it is looked up for every document (written sorted).
+    #[serde(serialize_with = "sorted")]
+    pub sources: FxHashMap<String, SourceStats>,
     /// Bad input per kind.
     pub bad: BTreeMap<String, u64>,
     pub bad_examples: Vec<BadExample>,
     pub batches: Vec<BatchSample>,
+}
+
+/// Writes a map with its keys in order, so that markers do not depend on hashing.
+fn sorted<S: Serializer, K: Ord + Serialize, V: Serialize>(
+    map: &FxHashMap<K, V>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(map.iter().collect::<BTreeMap<_, _>>())
 }
 
 /// Screens the inputs of `config` with `policy`; answers the summaries of every file in this
@@ -521,7 +532,9 @@ fn screen_file(
         if buf.trim_ascii().is_empty() {
             continue;
         }
-        let text = match std::str::from_utf8(&buf) {
+        // SIMD validation first (several times faster on Chinese text); the standard
+        // library's only to say where a bad line goes wrong.
+        let text = match simdutf8::basic::from_utf8(&buf).or_else(|_| std::str::from_utf8(&buf)) {
             Ok(t) => t,
             Err(e) => {
                 let message = format!("invalid UTF-8 at byte {} of the line", e.valid_up_to());
