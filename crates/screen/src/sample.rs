@@ -86,13 +86,12 @@ impl Sampler {
             let key = key(self.seed, &self.file, line);
             let full = self.heap.len() >= self.n;
             if !full || self.heap.peek().is_some_and(|top| key < top.key) {
-                let text: String = fields
-                    .text
-                    .as_deref()
-                    .unwrap_or("")
-                    .chars()
-                    .take(EXCERPT_CHARS)
-                    .collect();
+                let whole = fields.text.as_deref().unwrap_or("");
+                let end = whole
+                    .char_indices()
+                    .nth(EXCERPT_CHARS)
+                    .map_or(whole.len(), |(at, _)| at);
+                let text = whole[..end].to_string();
                 self.heap.push(SampleDoc {
                     line,
                     source: source.to_string(),
