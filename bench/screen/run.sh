@@ -4,7 +4,8 @@
 # worker) and `rg -c -F -f keywords` (raw search, no JSON) on the same generated corpus.
 # Prints a table and writes work/results.md. Needs ./setup.sh and a release build of assay.
 #   MB=1100   corpus size (regenerated when missing)
-#   RUNS=2    timed assay runs per thread count (the table shows the best)
+#   RUNS=3    timed runs of assay (per thread count) and of rg (the table shows the best; the
+#             machine's timings vary by up to a third from run to run)
 #   PEERS=1   0: assay and rg only
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -14,7 +15,7 @@ assay=${ASSAY_BIN:-$repo/target/release/assay}
 py=$here/work/venv/bin/python
 rg=$here/work/rg/bin/rg
 MB=${MB:-1100}
-RUNS=${RUNS:-2}
+RUNS=${RUNS:-3}
 PEERS=${PEERS:-1}
 [ -x "$assay" ] || { echo "no $assay: cargo build --release -p assay-cli" >&2; exit 2; }
 [ -x "$py" ] && [ -x "$rg" ] || { echo "run ./setup.sh first" >&2; exit 2; }
@@ -44,8 +45,10 @@ for t in 1 2; do
     done
 done
 cp work/last.out work/assay-summary.txt
-time_it "rg -c -F -f keywords, 1 thread" "$rg" -c -F -f work/keywords.txt -j1 work/corpus
-time_it "rg -c -F -f keywords, 2 threads" "$rg" -c -F -f work/keywords.txt -j2 work/corpus
+for r in $(seq 1 "$RUNS"); do
+    time_it "rg -c -F -f keywords, 1 thread" "$rg" -c -F -f work/keywords.txt -j1 work/corpus
+    time_it "rg -c -F -f keywords, 2 threads" "$rg" -c -F -f work/keywords.txt -j2 work/corpus
+done
 if [ "$PEERS" = 1 ]; then
     for w in 1 2; do
         rm -rf "work/out-dt-$w"
