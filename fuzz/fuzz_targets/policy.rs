@@ -1,6 +1,7 @@
 //! The normalizer and matcher must never panic, every hit must map back to a valid range of
-//! the original text, and streaming the text in chunks must find exactly what scanning it whole
-//! finds.
+//! the original text, streaming the text in chunks must find exactly what scanning it whole
+//! finds, and the screening path (fast normalization, prefiltered search) must find the same
+//! terms.
 //!
 //! Input layout: the first byte picks a chunk size for the streamed scan; the rest (as UTF-8,
 //! lossily) is the text.
@@ -38,6 +39,11 @@ fuzz_target!(|data: &[u8]| {
         assert!(range.start < range.end && range.end <= text.len());
         assert!(text.is_char_boundary(range.start) && text.is_char_boundary(range.end));
     }
+    let mut rules: Vec<String> = whole.iter().map(|(_, rule)| rule.clone()).collect();
+    let mut fast: Vec<String> = policy.scan_fast(&text).into_iter().map(|h| h.rule).collect();
+    rules.sort();
+    fast.sort();
+    assert_eq!(rules, fast);
     let step = usize::from(first % 16) + 1;
     let mut scanner = policy.stream();
     let mut streamed = Vec::new();

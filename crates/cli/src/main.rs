@@ -255,6 +255,18 @@ async fn chat(args: ChatArgs, api_key_env: Option<String>) -> Result<()> {
                 stdout.write_all(text.as_bytes())?;
                 stdout.flush()?;
             }
+            ChatEvent::Retract {
+                offset,
+                replace_with,
+            } => {
+                // A terminal cannot take back what it printed: say what replaces it.
+                println!();
+                eprintln!(
+                    "[the guard withdrew the answer from character {offset}; it reads instead:]"
+                );
+                stdout.write_all(replace_with.as_bytes())?;
+                stdout.flush()?;
+            }
             ChatEvent::Done {
                 finish_reason,
                 usage,

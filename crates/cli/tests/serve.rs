@@ -135,6 +135,7 @@ async fn plain_and_streamed_answers_are_english_and_seed_reproducible() {
                 deltas += 1;
                 streamed.push_str(&text);
             }
+            ChatEvent::Retract { .. } => panic!("no guard stands in front of this model"),
             ChatEvent::Done {
                 finish_reason,
                 usage,

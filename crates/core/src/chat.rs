@@ -160,8 +160,37 @@ pub struct ChatResponse {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChatEvent {
     Delta(String),
+    /// A moderation layer withdrew text already sent (the guard in retract mode): keep the
+    /// first `offset` characters of the answer so far and put `replace_with` after them.
+    /// `Done` follows.
+    Retract {
+        offset: usize,
+        replace_with: String,
+    },
     Done {
         finish_reason: FinishReason,
         usage: Usage,
     },
+}
+
+impl ChatEvent {
+    /// Updates the text of an answer with this event: a delta is appended, a retraction
+    /// withdraws and replaces, `Done` changes nothing.
+    pub fn apply_to(&self, text: &mut String) {
+        match self {
+            ChatEvent::Delta(delta) => text.push_str(delta),
+            ChatEvent::Retract {
+                offset,
+                replace_with,
+            } => {
+                let keep = text
+                    .char_indices()
+                    .nth(*offset)
+                    .map_or(text.len(), |(at, _)| at);
+                text.truncate(keep);
+                text.push_str(replace_with);
+            }
+            ChatEvent::Done { .. } => {}
+        }
+    }
 }

@@ -5,6 +5,7 @@
 //! local:/path/to/model.gguf             any GGUF file
 //! openai:gpt-4o-mini                    OpenAI (OPENAI_API_KEY, OPENAI_BASE_URL)
 //! http://127.0.0.1:8080/v1#qwen2.5-7b   any OpenAI-compatible server, model after '#'
+//! guard:example@local:smollm2           that model behind the guard with a policy pack
 //! ```
 //!
 //! Each form may end in `?key=value&...` generation parameters (temperature, top_p, max_tokens,
@@ -19,9 +20,11 @@ pub const ACCEPTED_FORMS: &str = "accepted model names:
   local:<path/to/file.gguf>         e.g. local:./models/qwen2.5-0.5b-instruct-q4_k_m.gguf
   openai:<model>                    e.g. openai:gpt-4o-mini (uses OPENAI_API_KEY, OPENAI_BASE_URL)
   http(s)://host:port/v1#<model>    any OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1#qwen2.5-7b-instruct
+  guard:<pack>@<model>              a model behind the guard, e.g. guard:example@local:smollm2
+                                    (<pack>: a built-in pack's name or a pack directory)
 each may end in ?temperature=0.7&top_p=0.9&max_tokens=256&seed=1&stop=END&system=...";
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum ModelName {
     /// A catalogue name (`smollm2`) or a path to a GGUF file.
     Local(String),
@@ -32,6 +35,11 @@ pub enum ModelName {
     Http {
         base_url: String,
         model: String,
+    },
+    /// `inner` behind the guard with the policy pack `pack` (a built-in name or a directory).
+    Guard {
+        pack: String,
+        inner: Box<ModelSpec>,
     },
 }
 
@@ -60,6 +68,24 @@ impl ModelSpec {
         let trimmed = input.trim();
         if trimmed.is_empty() {
             return Err(err("the name is empty"));
+        }
+        // The inner model keeps its own parameters: `guard:p@local:m?temperature=0`.
+        if let Some(rest) = trimmed.strip_prefix("guard:") {
+            let Some((pack, inner)) = rest.split_once('@') else {
+                return Err(err("a guarded model is guard:<pack>@<model>"));
+            };
+            if pack.is_empty() {
+                return Err(err("guard: needs a policy pack before '@'"));
+            }
+            let inner = ModelSpec::parse(inner).map_err(|e| err(&e.reason))?;
+            return Ok(ModelSpec {
+                name: ModelName::Guard {
+                    pack: pack.to_string(),
+                    inner: Box::new(inner),
+                },
+                params: GenParams::default(),
+                raw: trimmed.to_string(),
+            });
         }
         // Parameters always follow the model identifier, so split at the last '?' after the
         // '#' of an HTTP name (a base URL may carry its own query before the '#').
@@ -118,6 +144,15 @@ impl ModelSpec {
         match &self.name {
             ModelName::Local(name) => local_model_id(name),
             ModelName::OpenAi { model } | ModelName::Http { model, .. } => model,
+            ModelName::Guard { inner, .. } => inner.model_id(),
+        }
+    }
+
+    /// For `guard:<pack>@<model>`: the pack and the inner model.
+    pub fn guarded(&self) -> Option<(&str, &ModelSpec)> {
+        match &self.name {
+            ModelName::Guard { pack, inner } => Some((pack, inner)),
+            _ => None,
         }
     }
 }
@@ -188,6 +223,26 @@ fn parse_params(query: &str) -> Result<GenParams, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn guarded_models() {
+        let s = ModelSpec::parse("guard:example@local:smollm2?temperature=0").unwrap();
+        let (pack, inner) = s.guarded().unwrap();
+        assert_eq!(pack, "example");
+        assert_eq!(inner.name, ModelName::Local("smollm2".into()));
+        assert_eq!(inner.params.temperature, Some(0.0));
+        assert_eq!(s.model_id(), "smollm2");
+        let s = ModelSpec::parse("guard:./packs/x@http://127.0.0.1:9/v1#qwen").unwrap();
+        assert_eq!(s.guarded().unwrap().0, "./packs/x");
+        assert_eq!(s.model_id(), "qwen");
+        for bad in [
+            "guard:example",
+            "guard:@local:smollm2",
+            "guard:example@nowhere:x",
+        ] {
+            assert!(ModelSpec::parse(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn local_catalogue_and_path() {

@@ -92,6 +92,8 @@ pub struct ChatCompletionResponse {
     pub choices: Vec<Choice>,
     #[serde(default)]
     pub usage: Option<UsageBody>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assay: Option<AssayExtension>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -154,6 +156,41 @@ pub struct ChatCompletionChunk {
     pub choices: Vec<ChunkChoice>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<UsageBody>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assay: Option<AssayExtension>,
+}
+
+/// assay's extension to OpenAI's answer shapes: what the guard did to this answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssayExtension {
+    /// The answer was stopped before anything offending was shown (output), or the prompt
+    /// was refused (input); the content is the replacement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked: Option<Blocked>,
+    /// Text already shown must be withdrawn: keep its first `offset` characters (Unicode code
+    /// points) and show `replace_with` after them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retract: Option<Retraction>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Blocked {
+    /// `input` or `output`.
+    pub direction: String,
+    pub category: String,
+    /// The matched term, when the guard is configured to reveal terms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub term: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retraction {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    pub replace_with: String,
+    pub offset: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub term: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

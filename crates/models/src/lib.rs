@@ -38,6 +38,31 @@ pub trait ChatModel: Send + Sync {
     }
 }
 
+/// The whole answer of an event stream (what `complete` gives for models that stream).
+pub async fn collect(mut events: EventStream) -> Result<ChatResponse, ModelError> {
+    use futures::StreamExt;
+    let mut text = String::new();
+    while let Some(event) = events.next().await {
+        let event = event?;
+        if let ChatEvent::Done {
+            finish_reason,
+            usage,
+        } = event
+        {
+            return Ok(ChatResponse {
+                text,
+                finish_reason,
+                usage,
+            });
+        }
+        event.apply_to(&mut text);
+    }
+    Err(ModelError::Protocol {
+        url: "model".into(),
+        message: "the answer ended without finishing".into(),
+    })
+}
+
 /// How busy a model running in this process is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Load {
@@ -105,6 +130,9 @@ pub async fn open(
         #[cfg(not(feature = "local"))]
         ModelName::Local(_) => Err(ModelError::Config(format!(
             "{spec}: this build has no local engine (feature `local`)"
+        ))),
+        ModelName::Guard { .. } => Err(ModelError::Config(format!(
+            "{spec}: guarded models are opened by assay_guard::open_model"
         ))),
     }
 }

@@ -595,6 +595,13 @@ impl LiveStream {
         if let Some(usage) = chunk.usage {
             self.usage = Some(usage.into());
         }
+        // An assay guard upstream withdrawing what it sent.
+        if let Some(retract) = chunk.assay.and_then(|a| a.retract) {
+            self.queue.push_back(ChatEvent::Retract {
+                offset: retract.offset,
+                replace_with: retract.replace_with,
+            });
+        }
         // We never ask for n > 1, so other choices would be a server bug; ignore them.
         for choice in chunk.choices.into_iter().filter(|c| c.index == 0) {
             if let Some(text) = choice.delta.content.filter(|t| !t.is_empty()) {

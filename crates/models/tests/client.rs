@@ -239,13 +239,11 @@ async fn collect(
 }
 
 fn text_of(events: &[ChatEvent]) -> String {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            ChatEvent::Delta(t) => Some(t.as_str()),
-            ChatEvent::Done { .. } => None,
-        })
-        .collect()
+    let mut text = String::new();
+    for event in events {
+        event.apply_to(&mut text);
+    }
+    text
 }
 
 // ---------------------------------------------------------------------------------------------

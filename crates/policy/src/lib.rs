@@ -207,7 +207,7 @@ impl Policy {
     }
 
     /// A scanner for text that arrives in chunks.
-    pub fn stream(&self) -> StreamScanner<'_> {
+    pub fn stream(&self) -> StreamScanner<&Policy> {
         StreamScanner::new(self)
     }
 

@@ -14,7 +14,7 @@
 //! characters); a pattern match longer than that, or one that a later chunk would have
 //! extended, may be reported differently than on the whole text.
 
-use std::ops::Range;
+use std::ops::{Deref, Range};
 
 use unicode_normalization::char::canonical_combining_class;
 
@@ -24,9 +24,11 @@ use crate::{Hit, Policy};
 /// Characters of normalized context kept for regular expressions.
 pub const PATTERN_CONTEXT_CHARS: usize = 256;
 
-/// A scanner for one stream; see the module docs.
-pub struct StreamScanner<'p> {
-    policy: &'p Policy,
+/// A scanner for one stream; see the module docs. `P` is how it holds its policy: `&Policy`
+/// ([`Policy::stream`]), or `Arc<Policy>` for a scanner that must outlive a borrow (a guarded
+/// answer streamed by a server task).
+pub struct StreamScanner<P: Deref<Target = Policy>> {
+    policy: P,
     /// Received text not normalized yet.
     pending: String,
     /// Original offset of `pending`.
@@ -43,8 +45,8 @@ pub struct StreamScanner<'p> {
     finished: bool,
 }
 
-impl<'p> StreamScanner<'p> {
-    pub fn new(policy: &'p Policy) -> StreamScanner<'p> {
+impl<P: Deref<Target = Policy>> StreamScanner<P> {
+    pub fn new(policy: P) -> StreamScanner<P> {
         let longest = policy.keywords().longest_chars();
         let term_chars = if policy.patterns().is_empty() {
             longest

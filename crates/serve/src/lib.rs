@@ -11,8 +11,9 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use assay_core::openai::{
-    ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse, Choice, ChunkChoice, Delta,
-    ErrorResponse, ModelEntry, ModelList, ResponseMessage, UsageBody,
+    AssayExtension, ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse, Choice,
+    ChunkChoice, Delta, ErrorResponse, ModelEntry, ModelList, ResponseMessage, Retraction,
+    UsageBody,
 };
 use assay_core::{ChatEvent, ChatRequest};
 use assay_models::{ChatModel, ModelError};
@@ -233,39 +234,24 @@ async fn chat_completions(
         let sse = sse_events(events, id, created, model_id, include_usage);
         return Ok(Sse::new(sse).into_response());
     }
-    let mut events = events;
-    let mut text = String::new();
-    while let Some(event) = events.next().await {
-        match event? {
-            ChatEvent::Delta(delta) => text.push_str(&delta),
-            ChatEvent::Done {
-                finish_reason,
-                usage,
-            } => {
-                let response = ChatCompletionResponse {
-                    id,
-                    object: "chat.completion".into(),
-                    created,
-                    model: model_id,
-                    choices: vec![Choice {
-                        index: 0,
-                        message: ResponseMessage {
-                            role: "assistant".into(),
-                            content: Some(text),
-                        },
-                        finish_reason: Some(finish_reason.as_str().into()),
-                    }],
-                    usage: Some(UsageBody::from(usage)),
-                };
-                return Ok(Json(response).into_response());
-            }
-        }
-    }
-    Err(ApiError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "server_error",
-        "the answer ended without finishing",
-    ))
+    let answer = assay_models::collect(events).await?;
+    let response = ChatCompletionResponse {
+        id,
+        object: "chat.completion".into(),
+        created,
+        model: model_id,
+        choices: vec![Choice {
+            index: 0,
+            message: ResponseMessage {
+                role: "assistant".into(),
+                content: Some(answer.text),
+            },
+            finish_reason: Some(answer.finish_reason.as_str().into()),
+        }],
+        usage: Some(UsageBody::from(answer.usage)),
+        assay: None,
+    };
+    Ok(Json(response).into_response())
 }
 
 /// OpenAI's chunk sequence: a role chunk, content chunks, a chunk with `finish_reason`, an
@@ -278,7 +264,10 @@ fn sse_events(
     model: String,
     include_usage: bool,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
-    let chunk = move |delta: Delta, finish: Option<&str>, usage: Option<UsageBody>| {
+    let chunk = move |delta: Delta,
+                      finish: Option<&str>,
+                      usage: Option<UsageBody>,
+                      assay: Option<AssayExtension>| {
         let choices = if usage.is_some() {
             Vec::new()
         } else {
@@ -295,6 +284,7 @@ fn sse_events(
             model: model.clone(),
             choices,
             usage,
+            assay,
         };
         Event::default().data(serde_json::to_string(&chunk).unwrap_or_default())
     };
@@ -303,6 +293,7 @@ fn sse_events(
             role: Some("assistant".into()),
             content: Some(String::new()),
         },
+        None,
         None,
         None,
     );
@@ -315,14 +306,43 @@ fn sse_events(
                 },
                 None,
                 None,
+                None,
+            )],
+            // A guarded model withdrawing what it sent (the guard's retraction protocol).
+            Ok(ChatEvent::Retract {
+                offset,
+                replace_with,
+            }) => vec![chunk(
+                Delta::default(),
+                None,
+                None,
+                Some(AssayExtension {
+                    retract: Some(Retraction {
+                        category: None,
+                        replace_with,
+                        offset,
+                        term: None,
+                    }),
+                    ..AssayExtension::default()
+                }),
             )],
             Ok(ChatEvent::Done {
                 finish_reason,
                 usage,
             }) => {
-                let mut out = vec![chunk(Delta::default(), Some(finish_reason.as_str()), None)];
+                let mut out = vec![chunk(
+                    Delta::default(),
+                    Some(finish_reason.as_str()),
+                    None,
+                    None,
+                )];
                 if include_usage {
-                    out.push(chunk(Delta::default(), None, Some(UsageBody::from(usage))));
+                    out.push(chunk(
+                        Delta::default(),
+                        None,
+                        Some(UsageBody::from(usage)),
+                        None,
+                    ));
                 }
                 out
             }

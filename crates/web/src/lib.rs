@@ -720,6 +720,13 @@ async fn run_turn(
                     side.dirty = true;
                 }
             }
+            // A guarded contestant withdrawing its answer: the page shows the whole text
+            // again at the next tick, so the withdrawal reaches the voter as it would a user.
+            Step::Event(i, Some(Ok(retract @ ChatEvent::Retract { .. }))) => {
+                let side = &mut sides[i];
+                retract.apply_to(&mut side.text);
+                side.dirty = true;
+            }
             Step::Event(
                 i,
                 Some(Ok(ChatEvent::Done {

@@ -5,7 +5,6 @@ mod engine;
 pub mod template;
 
 use assay_core::{ChatEvent, ChatRequest, ChatResponse, GenParams, Usage};
-use futures::StreamExt;
 
 use engine::{Engine, EngineEvent, Sampling};
 pub use engine::{EngineConfig, EngineInfo, PromptFormat};
@@ -107,26 +106,7 @@ impl ChatModel for LocalModel {
     }
 
     async fn complete(&self, request: ChatRequest) -> Result<ChatResponse, ModelError> {
-        let mut stream = self.stream(request).await?;
-        let mut text = String::new();
-        while let Some(event) = stream.next().await {
-            match event? {
-                ChatEvent::Delta(delta) => text.push_str(&delta),
-                ChatEvent::Done {
-                    finish_reason,
-                    usage,
-                } => {
-                    return Ok(ChatResponse {
-                        text,
-                        finish_reason,
-                        usage,
-                    })
-                }
-            }
-        }
-        Err(ModelError::Engine(
-            "the answer ended without finishing".into(),
-        ))
+        crate::collect(self.stream(request).await?).await
     }
 
     async fn stream(&self, request: ChatRequest) -> Result<EventStream, ModelError> {

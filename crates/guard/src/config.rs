@@ -1,0 +1,148 @@
+//! How the guard acts: the mode, per-category actions and thresholds, and what it reveals.
+//! Read from the flags of `assay guard` or from a TOML file (`--config`):
+//!
+//! ```toml
+//! mode = "holdback"        # or "retract": the action of categories not listed below
+//! margin_chars = 8         # held back beyond what the scanner needs (holdback)
+//! input_context = 0        # earlier messages scanned with the newest user message
+//! reveal_terms = false     # show matched terms to clients and in the log (else a hash)
+//!
+//! [categories.weapons]
+//! action = "block"         # block | retract | log
+//! threshold = 1            # hits in one message or answer before the action is taken
+//! ```
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// How answers stream by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Hold text back until it is settled; categories block by default.
+    Holdback,
+    /// Stream first; categories retract by default.
+    Retract,
+}
+
+/// What a hit in a category does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Refuse the prompt, or stop the answer before the hit is shown (text is held back).
+    Block,
+    /// Refuse the prompt, or stop the answer and withdraw what was shown.
+    Retract,
+    /// Only record the hit.
+    Log,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Block => "block",
+            Action::Retract => "retract",
+            Action::Log => "log",
+        }
+    }
+}
+
+/// Per-category settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryConfig {
+    pub action: Option<Action>,
+    pub threshold: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GuardConfig {
+    pub mode: Mode,
+    /// Characters held back beyond the scanner's settled point, so that a client does not
+    /// see the start of a word the guard may still withdraw.
+    pub margin_chars: usize,
+    /// Messages before the newest user message that the input check also scans.
+    pub input_context: usize,
+    /// Whether matched terms are shown to clients and written to the log; otherwise the
+    /// log keeps their SHA-256 and clients see only the category.
+    pub reveal_terms: bool,
+    /// By category id.
+    pub categories: HashMap<String, CategoryConfig>,
+}
+
+impl Default for GuardConfig {
+    fn default() -> Self {
+        GuardConfig {
+            mode: Mode::Holdback,
+            margin_chars: 8,
+            input_context: 0,
+            reveal_terms: false,
+            categories: HashMap::new(),
+        }
+    }
+}
+
+impl GuardConfig {
+    /// Reads a TOML file; errors name the file.
+    pub fn load(path: &Path) -> Result<GuardConfig, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    pub fn action(&self, category: &str) -> Action {
+        self.categories
+            .get(category)
+            .and_then(|c| c.action)
+            .unwrap_or(match self.mode {
+                Mode::Holdback => Action::Block,
+                Mode::Retract => Action::Retract,
+            })
+    }
+
+    pub fn threshold(&self, category: &str) -> u32 {
+        self.categories
+            .get(category)
+            .and_then(|c| c.threshold)
+            .unwrap_or(1)
+            .max(1)
+    }
+
+    /// Whether answers are held back: whenever some category blocks.
+    pub fn holds_back(&self) -> bool {
+        self.mode == Mode::Holdback
+            || self
+                .categories
+                .values()
+                .any(|c| c.action == Some(Action::Block))
+    }
+
+    /// A rule as clients and the log see it.
+    pub fn shown_rule(&self, rule: &str) -> String {
+        if self.reveal_terms {
+            rule.to_string()
+        } else {
+            crate::hashed_rule(rule)
+        }
+    }
+
+    /// Checks the categories named here against the policy's.
+    pub fn check_categories<'a>(
+        &self,
+        known: impl Iterator<Item = &'a str> + Clone,
+    ) -> Result<(), String> {
+        for name in self.categories.keys() {
+            if !known.clone().any(|k| k == name) {
+                let known: Vec<&str> = known.clone().collect();
+                return Err(format!(
+                    "the guard configuration names category {name:?}, which the policy does not have (it has: {})",
+                    known.join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+}
