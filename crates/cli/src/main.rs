@@ -202,7 +202,8 @@ fn open_options(api_key_env: Option<String>, engine: &EngineArgs) -> OpenOptions
 
 async fn open_model(name: &str, options: &OpenOptions) -> Result<std::sync::Arc<dyn ChatModel>> {
     let spec = ModelSpec::parse(name)?;
-    assay_models::open(&spec, options)
+    // The guard's opener knows every name, `guard:<pack>@<model>` included.
+    assay_guard::open_model(&spec, options)
         .await
         .with_context(|| format!("cannot open model {spec}"))
 }

@@ -346,6 +346,37 @@ pub struct CachedAnswer {
 /// reading them back gives. A single fixed format makes text order time order, which
 /// [`Store::votes`] and [`Store::votes_by_voter_since`] rely on (and which would not hold for
 /// `…10:00:00Z` against `…10:00:00.5Z`, nor across offsets).
+/// One row of the guard's audit log: an intervention on a prompt or an answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuardEventRecord {
+    /// RFC 3339 time (normalised to UTC milliseconds when stored).
+    pub created_at: String,
+    /// The API key's id (empty when the guard runs without keys).
+    pub key_id: String,
+    pub request_id: String,
+    pub model: String,
+    /// `input` or `output`.
+    pub direction: String,
+    pub category: String,
+    /// `block`, `retract` or `log`.
+    pub action: String,
+    /// Characters into the prompt message or the answer.
+    pub offset: u64,
+    /// The term, or `sha256:<hex>` of it.
+    pub rule: String,
+}
+
+/// Which guard events [`Store::guard_events`] returns.
+#[derive(Debug, Clone, Default)]
+pub struct GuardEventFilter {
+    /// RFC 3339; events at or after it.
+    pub since: Option<String>,
+    pub key_id: Option<String>,
+    pub category: Option<String>,
+    /// The newest this many (all when `None`).
+    pub limit: Option<usize>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VoteRecord {
     pub battle_id: String,
@@ -1163,6 +1194,76 @@ impl Store {
             )
             .map_err(self.db_err(|| format!("cannot record the vote on battle {battle:?}")))?;
         Ok(inserted == 1)
+    }
+
+    /// Appends an intervention to the guard's audit log.
+    pub fn record_guard_event(&self, event: &GuardEventRecord) -> Result<(), StoreError> {
+        let created_at = self.timestamp(&event.created_at, || {
+            format!("the time of guard event of request {:?}", event.request_id)
+        })?;
+        let offset = i64::try_from(event.offset).unwrap_or(i64::MAX);
+        self.session()
+            .execute(
+                "INSERT INTO guard_events (created_at, key_id, request_id, model, direction, \
+                 category, action, char_offset, rule) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    created_at,
+                    &event.key_id,
+                    &event.request_id,
+                    &event.model,
+                    &event.direction,
+                    &event.category,
+                    &event.action,
+                    offset,
+                    &event.rule,
+                ],
+            )
+            .map_err(self.db_err(|| {
+                format!(
+                    "cannot record the guard event of request {:?}",
+                    event.request_id
+                )
+            }))?;
+        Ok(())
+    }
+
+    /// Guard events matching `filter`, oldest first.
+    pub fn guard_events(
+        &self,
+        filter: &GuardEventFilter,
+    ) -> Result<Vec<GuardEventRecord>, StoreError> {
+        let since = match &filter.since {
+            Some(t) => self.timestamp(t, || "the --since time".to_string())?,
+            None => String::new(),
+        };
+        let key = filter.key_id.clone().unwrap_or_default();
+        let category = filter.category.clone().unwrap_or_default();
+        let limit = i64::try_from(filter.limit.unwrap_or(usize::MAX)).unwrap_or(i64::MAX);
+        let mut rows = self.select(
+            &mut self.session(),
+            "SELECT created_at, key_id, request_id, model, direction, category, action, \
+             char_offset, rule FROM guard_events WHERE created_at >= ?1 \
+             AND (?2 = '' OR key_id = ?2) AND (?3 = '' OR category = ?3) \
+             ORDER BY created_at DESC, id DESC LIMIT ?4",
+            params![&since, &key, &category, limit],
+            || "cannot read the guard events".to_string(),
+            "guard_events",
+            |row| {
+                Ok(GuardEventRecord {
+                    created_at: row.get(0)?,
+                    key_id: row.get(1)?,
+                    request_id: row.get(2)?,
+                    model: row.get(3)?,
+                    direction: row.get(4)?,
+                    category: row.get(5)?,
+                    action: row.get(6)?,
+                    offset: u64::try_from(row.get::<i64>(7)?).unwrap_or(0),
+                    rule: row.get(8)?,
+                })
+            },
+        )?;
+        rows.reverse();
+        Ok(rows)
     }
 
     /// Every vote, ordered by `created_at`, then battle id.

@@ -29,6 +29,7 @@ use crate::db::{DbError, DbRow, TxKind, Value};
 pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0001_init.sql"),
     include_str!("../migrations/postgres/0002_votes.sql"),
+    include_str!("../migrations/postgres/0003_guard_events.sql"),
 ];
 
 pub(crate) const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \

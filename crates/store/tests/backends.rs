@@ -7,7 +7,8 @@ use std::collections::HashSet;
 use std::sync::{Arc, Barrier};
 
 use assay_store::{
-    AnswerRecord, CachedAnswer, ItemRow, RequestKey, RunCounts, Store, StoreError, SCHEMA_VERSION,
+    AnswerRecord, CachedAnswer, GuardEventFilter, GuardEventRecord, ItemRow, RequestKey, RunCounts,
+    Store, StoreError, SCHEMA_VERSION,
 };
 use common::{attempt, grade, key, new_run, vote, Backend, TestDb};
 use serde_json::json;
@@ -40,6 +41,7 @@ on_both_backends!(
     a_battle_takes_only_its_first_vote,
     votes_by_voter_since_counts_from_the_given_time,
     invalid_votes_are_refused_naming_the_battle,
+    guard_events_are_logged_and_filtered,
     two_instances_see_each_others_writes,
     one_vote_per_battle_holds_across_racing_instances,
     instances_opening_a_new_database_at_once_migrate_it_once,
@@ -539,6 +541,75 @@ fn votes_are_normalised_and_listed_in_time_order(backend: Backend) {
         ],
         "UTC with milliseconds, ordered by time then battle id, everything else as given"
     );
+}
+
+fn guard_events_are_logged_and_filtered(backend: Backend) {
+    let db = TestDb::new(backend);
+    let store = db.open();
+    let event = |at: &str, key: &str, category: &str, direction: &str| GuardEventRecord {
+        created_at: at.to_string(),
+        key_id: key.to_string(),
+        request_id: format!("req-{at}"),
+        model: "smollm2".to_string(),
+        direction: direction.to_string(),
+        category: category.to_string(),
+        action: "block".to_string(),
+        offset: 12,
+        rule: "sha256:00ff".to_string(),
+    };
+    let events = [
+        event("2026-11-29T10:00:02+01:00", "team-a", "weapons", "output"),
+        event("2026-11-29T08:59:00Z", "team-b", "weapons", "input"),
+        event("2026-11-29T09:30:00.25Z", "team-a", "fraud", "input"),
+    ];
+    for e in &events {
+        store.record_guard_event(e).unwrap();
+    }
+    let all = store.guard_events(&GuardEventFilter::default()).unwrap();
+    let times: Vec<&str> = all.iter().map(|e| e.created_at.as_str()).collect();
+    assert_eq!(
+        times,
+        [
+            "2026-11-29T08:59:00.000Z",
+            "2026-11-29T09:00:02.000Z",
+            "2026-11-29T09:30:00.250Z"
+        ],
+        "oldest first, in UTC"
+    );
+    assert_eq!(all[0].direction, "input");
+    assert_eq!(all[1].offset, 12);
+    let filter = |f: GuardEventFilter| store.guard_events(&f).unwrap().len();
+    let key = |k: &str| Some(k.to_string());
+    assert_eq!(
+        filter(GuardEventFilter {
+            key_id: key("team-a"),
+            ..Default::default()
+        }),
+        2
+    );
+    assert_eq!(
+        filter(GuardEventFilter {
+            category: key("weapons"),
+            ..Default::default()
+        }),
+        2
+    );
+    assert_eq!(
+        filter(GuardEventFilter {
+            since: key("2026-11-29T09:00:00Z"),
+            ..Default::default()
+        }),
+        2
+    );
+    let newest = store
+        .guard_events(&GuardEventFilter {
+            limit: Some(1),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(newest[0].category, "fraud", "the limit keeps the newest");
+    let bad = store.record_guard_event(&event("yesterday", "k", "c", "input"));
+    assert!(bad.unwrap_err().to_string().contains("req-yesterday"));
 }
 
 fn a_battle_takes_only_its_first_vote(backend: Backend) {
