@@ -3,6 +3,7 @@
 mod arena;
 mod arena_ratings;
 mod audit;
+mod guard;
 mod screen;
 
 use std::io::Write;
@@ -57,6 +58,9 @@ enum Command {
     /// Screen a corpus (JSON Lines, plain/.gz/.zst) against a policy: blocked sources,
     /// keywords, patterns; kept and removed shards, per-source rates, sampled acceptance.
     Screen(screen::ScreenArgs),
+    /// An OpenAI-compatible gateway that applies a policy to prompts and streamed answers
+    /// (hold back, or stream and retract), with API keys, rate limits and an audit log.
+    Guard(Box<guard::GuardArgs>),
     /// List the built-in suites.
     Suites,
     /// The local model catalogue.
@@ -182,6 +186,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Import(args) => audit::import(args),
         Command::Arena(args) => arena::arena(args, cli.api_key_env).await,
         Command::Screen(args) => screen::screen(args),
+        Command::Guard(args) => guard::guard(*args, cli.api_key_env).await,
         Command::Suites => suites_list(),
         Command::Models {
             command: ModelsCommand::List,

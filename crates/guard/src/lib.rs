@@ -23,9 +23,12 @@
 //! (`guard:<pack>@<model>`).
 
 mod config;
+pub mod keys;
+pub mod metrics;
 mod model;
 mod output;
 mod refusal;
+pub mod server;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -37,7 +40,7 @@ use sha2::{Digest, Sha256};
 
 pub use config::{Action, CategoryConfig, GuardConfig, Mode};
 pub use model::{open_model, GuardedModel};
-pub use output::GuardStream;
+pub use output::{ChunkTimer, GuardStream};
 pub use refusal::{refusal, PromptLanguage};
 
 /// Which way the text that hit was going.

@@ -4,6 +4,7 @@ use std::collections::{HashMap, VecDeque};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use assay_core::{ChatEvent, FinishReason, Usage};
 use assay_models::{EventStream, ModelError};
@@ -18,7 +19,12 @@ use crate::{
 pub struct GuardStream {
     queue: VecDeque<GuardEvent>,
     run: Option<Run>,
+    /// Told how long the guard spent on each upstream chunk.
+    timing: Option<ChunkTimer>,
 }
+
+/// Receives the time spent on each upstream chunk.
+pub type ChunkTimer = Arc<dyn Fn(Duration) + Send + Sync>;
 
 /// The state of an answer under way.
 struct Run {
@@ -52,6 +58,7 @@ impl GuardStream {
     ) -> GuardStream {
         GuardStream {
             queue: logged.into_iter().map(GuardEvent::Logged).collect(),
+            timing: None,
             run: Some(Run {
                 upstream: Some(upstream),
                 scanner: StreamScanner::new(Arc::clone(&policy)),
@@ -81,7 +88,17 @@ impl GuardStream {
             finish_reason: FinishReason::ContentFilter,
             usage: Usage::default(),
         });
-        GuardStream { queue, run: None }
+        GuardStream {
+            queue,
+            run: None,
+            timing: None,
+        }
+    }
+
+    /// Reports the time spent on each upstream chunk to `timer` (the latency the guard adds).
+    pub fn with_chunk_timer(mut self, timer: ChunkTimer) -> GuardStream {
+        self.timing = Some(timer);
+        self
     }
 }
 
@@ -106,7 +123,13 @@ impl Stream for GuardStream {
                 Poll::Ready(event) => event,
             };
             match event {
-                Some(Ok(ChatEvent::Delta(text))) => run.on_delta(&text, &mut this.queue),
+                Some(Ok(ChatEvent::Delta(text))) => {
+                    let started = Instant::now();
+                    run.on_delta(&text, &mut this.queue);
+                    if let Some(timer) = &this.timing {
+                        timer(started.elapsed());
+                    }
+                }
                 Some(Ok(ChatEvent::Done {
                     finish_reason,
                     usage,

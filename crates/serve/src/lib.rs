@@ -73,7 +73,16 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
+    /// The JSON body of the error (also what an error event in a stream carries).
+    pub fn body(&self) -> ErrorResponse {
+        ErrorResponse::new(self.kind, self.message.clone())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
         ApiError {
             status,
             kind,
@@ -140,7 +149,8 @@ async fn list_models(State(state): State<AppState>) -> Json<ModelList> {
     })
 }
 
-async fn read_body(request: Request, limit: usize) -> Result<Bytes, ApiError> {
+/// The request body, refused (413) past `limit` bytes whether or not it declared its length.
+pub async fn read_body(request: Request, limit: usize) -> Result<Bytes, ApiError> {
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -179,49 +189,7 @@ async fn chat_completions(
     State(state): State<AppState>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let body = read_body(request, state.config.max_body_bytes).await?;
-    let parsed: ChatCompletionRequest = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_request_error",
-            format!("invalid JSON body: {e}"),
-        )
-    })?;
-    if parsed.model != state.model.id() {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "model_not_found",
-            format!(
-                "the model {:?} does not exist here; this server serves {:?}",
-                parsed.model,
-                state.model.id()
-            ),
-        ));
-    }
-    if parsed.messages.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_request_error",
-            "messages must not be empty",
-        ));
-    }
-    let params = parsed.params();
-    if let Some(n) = params.max_tokens {
-        if n == 0 || n > state.config.max_tokens_limit {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_request_error",
-                format!(
-                    "max_tokens must be between 1 and {}",
-                    state.config.max_tokens_limit
-                ),
-            ));
-        }
-    }
-    let chat = ChatRequest {
-        messages: parsed.messages.clone(),
-        params,
-    };
+    let (parsed, chat) = parse_request(request, &state.config, state.model.id()).await?;
     let id = format!("chatcmpl-{:016x}", rand::random::<u64>());
     let created = unix_now();
     let model_id = state.model.id().to_string();
@@ -252,6 +220,58 @@ async fn chat_completions(
         assay: None,
     };
     Ok(Json(response).into_response())
+}
+
+/// Reads and checks a chat completion request for the model `model_id`: body size, JSON,
+/// model name, messages and `max_tokens` (400/404/413 otherwise).
+pub async fn parse_request(
+    request: Request,
+    config: &ServerConfig,
+    model_id: &str,
+) -> Result<(ChatCompletionRequest, ChatRequest), ApiError> {
+    let body = read_body(request, config.max_body_bytes).await?;
+    let parsed: ChatCompletionRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            format!("invalid JSON body: {e}"),
+        )
+    })?;
+    if parsed.model != model_id {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "model_not_found",
+            format!(
+                "the model {:?} does not exist here; this server serves {model_id:?}",
+                parsed.model
+            ),
+        ));
+    }
+    if parsed.messages.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "messages must not be empty",
+        ));
+    }
+    let params = parsed.params();
+    if let Some(n) = params.max_tokens {
+        if n == 0 || n > config.max_tokens_limit {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                format!(
+                    "max_tokens must be between 1 and {}",
+                    config.max_tokens_limit
+                ),
+            ));
+        }
+    }
+    let chat = ChatRequest {
+        messages: parsed.messages.clone(),
+        params,
+    };
+    Ok((parsed, chat))
 }
 
 /// OpenAI's chunk sequence: a role chunk, content chunks, a chunk with `finish_reason`, an
@@ -362,7 +382,7 @@ fn sse_events(
         .map(Ok)
 }
 
-fn unix_now() -> u64 {
+pub fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())

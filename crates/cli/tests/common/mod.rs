@@ -106,3 +106,42 @@ impl Drop for Arena {
         let _ = self.child.wait();
     }
 }
+
+/// A running `assay guard` on a free port of 127.0.0.1, killed when dropped.
+pub struct GuardProcess {
+    pub child: Child,
+    /// `http://127.0.0.1:PORT` (no trailing slash).
+    pub url: String,
+}
+
+impl GuardProcess {
+    /// `assay guard --port 0 ARGS...`; panics with the guard's message if it does not start.
+    pub fn start(args: &[&str]) -> GuardProcess {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_assay"))
+            .args(["guard", "--host", "127.0.0.1", "--port", "0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("assay guard starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("assay guard prints its address");
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .trim_end_matches("/v1")
+            .to_string();
+        GuardProcess { child, url }
+    }
+}
+
+impl Drop for GuardProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

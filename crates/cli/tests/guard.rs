@@ -1,0 +1,487 @@
+//! `assay guard` as a process, in front of a scripted upstream started by the test (an
+//! OpenAI-compatible SSE server on 127.0.0.1 that sends a planted term split across chunks,
+//! notes how far it got and when its client went away) and in front of a real `assay serve`.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::response::sse::{Event, Sse};
+use axum::routing::post;
+use axum::Router;
+use common::{GuardProcess, Server};
+use serde_json::{json, Value};
+
+/// What the scripted upstream sends, and what it saw.
+struct Script {
+    chunks: Vec<String>,
+    /// End the body after this many chunks, without a finish chunk or `[DONE]` (a dying
+    /// upstream).
+    die_after: Option<usize>,
+    delay: Duration,
+    requests: AtomicUsize,
+    sent: AtomicUsize,
+    dropped: AtomicBool,
+}
+
+struct SentCounter(Arc<Script>);
+
+impl Drop for SentCounter {
+    fn drop(&mut self) {
+        self.0.dropped.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Serves `script` on a free port; answers the base URL of its `/v1`.
+async fn scripted_upstream(script: Arc<Script>) -> String {
+    let app = Router::new().route(
+        "/v1/chat/completions",
+        post(move || {
+            let script = Arc::clone(&script);
+            async move {
+                script.requests.fetch_add(1, Ordering::SeqCst);
+                let counter = SentCounter(Arc::clone(&script));
+                let total = script.chunks.len();
+                let events = futures::stream::unfold(0usize, move |i| {
+                    let script = Arc::clone(&counter.0);
+                    async move {
+                        if script.die_after == Some(i) {
+                            return None;
+                        }
+                        tokio::time::sleep(script.delay).await;
+                        let data = if i < total {
+                            script.sent.fetch_add(1, Ordering::SeqCst);
+                            json!({"id": "x", "object": "chat.completion.chunk", "created": 0,
+                                   "model": "scripted",
+                                   "choices": [{"index": 0, "delta": {"content": script.chunks[i]},
+                                                "finish_reason": null}]})
+                            .to_string()
+                        } else if i == total {
+                            json!({"id": "x", "object": "chat.completion.chunk", "created": 0,
+                                   "model": "scripted",
+                                   "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+                            .to_string()
+                        } else if i == total + 1 {
+                            "[DONE]".to_string()
+                        } else {
+                            return None;
+                        };
+                        Some((
+                            Ok::<_, std::convert::Infallible>(Event::default().data(data)),
+                            i + 1,
+                        ))
+                    }
+                });
+                Sse::new(events)
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}/v1")
+}
+
+fn script(text: &str, chunk_chars: usize, delay_ms: u64, die_after: Option<usize>) -> Arc<Script> {
+    let chars: Vec<char> = text.chars().collect();
+    Arc::new(Script {
+        chunks: chars
+            .chunks(chunk_chars)
+            .map(|c| c.iter().collect())
+            .collect(),
+        die_after,
+        delay: Duration::from_millis(delay_ms),
+        requests: AtomicUsize::new(0),
+        sent: AtomicUsize::new(0),
+        dropped: AtomicBool::new(false),
+    })
+}
+
+/// The data of every SSE event of a streamed answer, parsed (`[DONE]` as a string).
+async fn stream_events(
+    url: &str,
+    key: Option<&str>,
+    prompt: &str,
+) -> (reqwest::StatusCode, Vec<Value>, String) {
+    let client = reqwest::Client::new();
+    let mut request = client
+        .post(format!("{url}/v1/chat/completions"))
+        .json(&json!({
+            "model": "scripted",
+            "messages": [{"role": "user", "content": prompt}],
+            "stream": true,
+        }));
+    if let Some(key) = key {
+        request = request.bearer_auth(key);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let body = response.text().await.unwrap();
+    let events = body
+        .split("\n\n")
+        .filter_map(|e| e.strip_prefix("data: "))
+        .map(|d| serde_json::from_str(d).unwrap_or(Value::String(d.to_string())))
+        .collect();
+    (status, events, body)
+}
+
+fn content(events: &[Value]) -> String {
+    events
+        .iter()
+        .filter_map(|e| e["choices"][0]["delta"]["content"].as_str())
+        .collect()
+}
+
+fn finish(events: &[Value]) -> Option<String> {
+    events.iter().find_map(|e| {
+        e["choices"][0]["finish_reason"]
+            .as_str()
+            .map(str::to_string)
+    })
+}
+
+fn keywords(dir: &std::path::Path, terms: &str) -> String {
+    let path = dir.join("keywords.txt");
+    std::fs::write(&path, terms).unwrap();
+    path.display().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retract_mode_withdraws_mid_stream_and_stops_the_upstream() {
+    let dir = tempfile::tempdir().unwrap();
+    let answer = "Sure, here is a long answer. To build a pipebomb you need the following parts, and then many more steps that never arrive because the guard stops them.";
+    let script = script(answer, 3, 15, None);
+    let upstream = scripted_upstream(Arc::clone(&script)).await;
+    let db = dir.path().join("guard.db").display().to_string();
+    let guard = GuardProcess::start(&[
+        "--upstream",
+        &format!("{upstream}#scripted"),
+        "--keywords",
+        &keywords(dir.path(), "pipebomb\n"),
+        "--mode",
+        "retract",
+        "--db",
+        &db,
+    ]);
+    let (status, events, body) = stream_events(&guard.url, None, "how do I build things").await;
+    assert_eq!(status, 200);
+    // Text went out before the term was complete, then a retraction chunk, then the finish.
+    let retract = events
+        .iter()
+        .find_map(|e| e.get("assay").and_then(|a| a.get("retract")))
+        .unwrap_or_else(|| panic!("no retraction in {body}"));
+    assert_eq!(retract["offset"], 0);
+    assert_eq!(retract["category"], "keywords");
+    assert!(retract["replace_with"]
+        .as_str()
+        .unwrap()
+        .contains("keywords"));
+    assert!(content(&events).contains("To build a pipe"), "{body}");
+    assert_eq!(finish(&events).as_deref(), Some("content_filter"));
+    assert_eq!(events.last(), Some(&Value::String("[DONE]".into())));
+    // The upstream was cut off: it had far more to send, and its client went away.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !script.dropped.load(Ordering::SeqCst) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        script.dropped.load(Ordering::SeqCst),
+        "the upstream stream was dropped"
+    );
+    let sent = script.sent.load(Ordering::SeqCst);
+    assert!(
+        sent < script.chunks.len() - 10,
+        "{sent} of {} chunks sent",
+        script.chunks.len()
+    );
+
+    // The intervention is in the audit log, with the term hashed.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args(["guard", "log", "--db", &db, "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["direction"], "output");
+    assert_eq!(lines[0]["action"], "retract");
+    assert!(lines[0]["rule"].as_str().unwrap().starts_with("sha256:"));
+
+    let metrics = reqwest::get(format!("{}/metrics", guard.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("assay_guard_requests_total{outcome=\"stopped\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("assay_guard_chunk_seconds_count"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn holdback_keeps_a_split_term_from_the_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let answer = "Fine, here is a longer introduction before the word. 制作炸弹 needs care; and then the answer goes on for a while longer.";
+    for chunk_chars in [1, 2, 5] {
+        let script = script(answer, chunk_chars, 2, None);
+        let upstream = scripted_upstream(Arc::clone(&script)).await;
+        let guard = GuardProcess::start(&[
+            "--upstream",
+            &format!("{upstream}#scripted"),
+            "--keywords",
+            &keywords(dir.path(), "炸弹\n"),
+            "--db",
+            &dir.path().join("g.db").display().to_string(),
+        ]);
+        let (_, events, body) = stream_events(&guard.url, None, "tell me").await;
+        assert!(!body.contains("炸弹"), "chunks of {chunk_chars}: {body}");
+        let blocked = events
+            .iter()
+            .find_map(|e| e.get("assay").and_then(|a| a.get("blocked")))
+            .unwrap_or_else(|| panic!("no block in {body}"));
+        assert_eq!(blocked["direction"], "output");
+        assert_eq!(finish(&events).as_deref(), Some("content_filter"));
+        // What came before the term (less the held-back window) was shown.
+        assert!(content(&events).starts_with("Fine, here is"), "{body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_that_dies_mid_answer_gives_an_error_event_and_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = script(
+        "A perfectly fine answer that is cut off in the middle",
+        4,
+        5,
+        Some(5),
+    );
+    let upstream = scripted_upstream(Arc::clone(&script)).await;
+    let guard = GuardProcess::start(&[
+        "--upstream",
+        &format!("{upstream}#scripted"),
+        "--keywords",
+        &keywords(dir.path(), "pipebomb\n"),
+        "--mode",
+        "retract",
+        "--db",
+        &dir.path().join("g.db").display().to_string(),
+    ]);
+    let started = Instant::now();
+    let (status, events, body) = stream_events(&guard.url, None, "hello").await;
+    assert_eq!(status, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "no hung connection"
+    );
+    assert!(
+        events.iter().any(|e| e.get("error").is_some()),
+        "an error event: {body}"
+    );
+    assert_eq!(events.last(), Some(&Value::String("[DONE]".into())));
+    assert!(content(&events).starts_with("A perfectly"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_rate_limits_and_suspension() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys.toml");
+    let add = |id: &str, rpm: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_assay"))
+            .args(["guard", "keys", "add", "--file"])
+            .arg(&keys)
+            .args(["--id", id, "--requests-per-minute", rpm])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let limited = add("limited", "2");
+    let abuser = add("abuser", "100");
+    assert!(!std::fs::read_to_string(&keys).unwrap().contains(&limited));
+    let settings = dir.path().join("guard.toml");
+    std::fs::write(
+        &settings,
+        "[suspension]\nin_a_row = 3\nper_day = 5\nsuspend_seconds = 2\n",
+    )
+    .unwrap();
+    let script = script("An ordinary answer.", 5, 1, None);
+    let upstream = scripted_upstream(Arc::clone(&script)).await;
+    let guard = GuardProcess::start(&[
+        "--upstream",
+        &format!("{upstream}#scripted"),
+        "--keywords",
+        &keywords(dir.path(), "pipebomb\n"),
+        "--keys",
+        &keys.display().to_string(),
+        "--config",
+        &settings.display().to_string(),
+        "--db",
+        &dir.path().join("g.db").display().to_string(),
+    ]);
+    let (status, _, _) = stream_events(&guard.url, None, "hi").await;
+    assert_eq!(status, 401);
+    let (status, _, _) = stream_events(&guard.url, Some("sk-wrong"), "hi").await;
+    assert_eq!(status, 401);
+
+    // Two requests a minute: the third is turned away with a Retry-After.
+    for _ in 0..2 {
+        let (status, events, _) = stream_events(&guard.url, Some(&limited), "hi").await;
+        assert_eq!(status, 200);
+        assert_eq!(finish(&events).as_deref(), Some("stop"));
+    }
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", guard.url))
+        .bearer_auth(&limited)
+        .json(&json!({"model": "scripted", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+    let retry: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=30).contains(&retry), "{retry}");
+
+    // Three refused prompts in a row suspend a key; it is released after the set time.
+    let requests_before = script.requests.load(Ordering::SeqCst);
+    for _ in 0..3 {
+        let (status, events, body) =
+            stream_events(&guard.url, Some(&abuser), "how to make a pipebomb").await;
+        assert_eq!(status, 200);
+        assert_eq!(finish(&events).as_deref(), Some("content_filter"), "{body}");
+        let blocked = events
+            .iter()
+            .find_map(|e| e.get("assay").and_then(|a| a.get("blocked")))
+            .unwrap();
+        assert_eq!(blocked["direction"], "input");
+    }
+    assert_eq!(
+        script.requests.load(Ordering::SeqCst),
+        requests_before,
+        "refused prompts never reach the model"
+    );
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", guard.url))
+        .bearer_auth(&abuser)
+        .json(&json!({"model": "scripted", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    assert!(response.headers().contains_key("retry-after"));
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (status, events, _) = stream_events(&guard.url, Some(&abuser), "hi").await;
+    assert_eq!(status, 200, "released after the suspension");
+    assert_eq!(finish(&events).as_deref(), Some("stop"));
+}
+
+#[test]
+fn an_invalid_pack_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = dir.path().join("pack");
+    std::fs::create_dir_all(&pack).unwrap();
+    std::fs::write(
+        pack.join("policy.toml"),
+        "name = \"x\"\n[[category]]\nid = \"\"\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args([
+            "guard",
+            "--port",
+            "0",
+            "--upstream",
+            "http://127.0.0.1:9/v1#m",
+            "--policy",
+        ])
+        .arg(&pack)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("policy.toml"), "{stderr}");
+    assert!(out.stdout.is_empty(), "nothing listened");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_front_of_the_real_local_model_with_sighup_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&["--slots", "1"]);
+    let terms = keywords(dir.path(), "pipebomb\n");
+    let guard = GuardProcess::start(&[
+        "--upstream",
+        &format!("{}/v1#smollm2", server.base),
+        "--keywords",
+        &terms,
+        "--db",
+        &dir.path().join("g.db").display().to_string(),
+    ]);
+    let ask = |prompt: &str| {
+        let url = guard.url.clone();
+        let prompt = prompt.to_string();
+        async move {
+            reqwest::Client::new()
+                .post(format!("{url}/v1/chat/completions"))
+                .json(
+                    &json!({"model": "smollm2", "max_tokens": 24, "temperature": 0,
+                              "messages": [{"role": "user", "content": prompt}]}),
+                )
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let answer = ask("Name a colour.").await;
+    let reason = answer["choices"][0]["finish_reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(reason == "stop" || reason == "length", "{answer}");
+    assert!(answer.get("assay").is_none());
+    let refused = ask("what is a pipebomb").await;
+    assert_eq!(refused["choices"][0]["finish_reason"], "content_filter");
+    assert_eq!(refused["assay"]["blocked"]["direction"], "input");
+
+    // A new term after SIGHUP.
+    std::fs::write(&terms, "pipebomb\ncolour\n").unwrap();
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &guard.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let answer = ask("Name a colour.").await;
+        if answer["choices"][0]["finish_reason"] == "content_filter" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the reloaded policy never applied"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

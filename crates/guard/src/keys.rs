@@ -1,0 +1,409 @@
+//! API keys and abuse controls: keys are stored as SHA-256 hashes; each key has token buckets
+//! for requests and tokens per minute (429 with `Retry-After` when empty), and is suspended
+//! for a while after repeated violations (default: 3 in a row or 5 within a day, for an hour),
+//! then released on its own.
+//!
+//! The keys file (TOML), written by `assay guard keys add`:
+//!
+//! ```toml
+//! [[key]]
+//! id = "team-a"
+//! sha256 = "9f86d0…"            # of the key; the key itself is shown once, when made
+//! requests_per_minute = 60
+//! tokens_per_minute = 40000
+//! ```
+
+use std::collections::{HashMap, VecDeque};
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyEntry {
+    pub id: String,
+    /// Hex SHA-256 of the key.
+    pub sha256: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_per_minute: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_per_minute: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyFile {
+    #[serde(default, rename = "key")]
+    pub keys: Vec<KeyEntry>,
+}
+
+impl KeyFile {
+    /// Reads a keys file; errors name it. A missing file is an empty one when `missing_ok`.
+    pub fn load(path: &Path, missing_ok: bool) -> Result<KeyFile, String> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if missing_ok && e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(KeyFile::default())
+            }
+            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        };
+        let file: KeyFile =
+            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut seen = std::collections::HashSet::new();
+        for key in &file.keys {
+            if key.sha256.len() != 64 || !key.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(format!(
+                    "{}: key {:?}: sha256 must be 64 hex digits",
+                    path.display(),
+                    key.id
+                ));
+            }
+            if !seen.insert(key.id.clone()) {
+                return Err(format!(
+                    "{}: key id {:?} appears twice",
+                    path.display(),
+                    key.id
+                ));
+            }
+        }
+        Ok(file)
+    }
+
+    /// Adds a new random key for `id`; answers the key (shown once: only its hash is kept).
+    pub fn add(&mut self, id: &str, rpm: Option<u32>, tpm: Option<u32>) -> Result<String, String> {
+        if self.keys.iter().any(|k| k.id == id) {
+            return Err(format!("a key with id {id:?} exists already"));
+        }
+        let key = format!("sk-assay-{}", hex::encode(rand::random::<[u8; 24]>()));
+        self.keys.push(KeyEntry {
+            id: id.to_string(),
+            sha256: hash_key(&key),
+            requests_per_minute: rpm,
+            tokens_per_minute: tpm,
+        });
+        Ok(key)
+    }
+
+    pub fn save(&self, path: &Path) -> Result<(), String> {
+        let text = toml::to_string(self).map_err(|e| e.to_string())?;
+        let tmp = path.with_extension("partial");
+        std::fs::write(&tmp, text)
+            .and_then(|_| std::fs::rename(&tmp, path))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))
+    }
+}
+
+pub fn hash_key(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// When a key is suspended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SuspensionPolicy {
+    pub in_a_row: u32,
+    pub per_day: u32,
+    pub suspend_seconds: u64,
+}
+
+impl Default for SuspensionPolicy {
+    fn default() -> Self {
+        SuspensionPolicy {
+            in_a_row: 3,
+            per_day: 5,
+            suspend_seconds: 3600,
+        }
+    }
+}
+
+/// Why a request was turned away.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// No key, or one we do not know (401).
+    Unauthorized,
+    /// A bucket is empty (429).
+    RateLimited {
+        what: &'static str,
+        retry_after: u64,
+    },
+    /// Suspended after violations (403).
+    Suspended { retry_after: u64 },
+}
+
+/// A token bucket: `capacity` per minute, refilled continuously; may go negative when usage
+/// is only known afterwards (tokens).
+#[derive(Debug)]
+struct Bucket {
+    capacity: f64,
+    level: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    fn new(per_minute: u32, now: Instant) -> Bucket {
+        Bucket {
+            capacity: f64::from(per_minute),
+            level: f64::from(per_minute),
+            at: now,
+        }
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let rate = self.capacity / 60.0;
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.level = (self.level + elapsed * rate).min(self.capacity);
+        self.at = now;
+    }
+
+    /// Seconds until the level reaches `need`.
+    fn wait_for(&self, need: f64) -> u64 {
+        let rate = self.capacity / 60.0;
+        if rate <= 0.0 {
+            return 60;
+        }
+        ((need - self.level) / rate).ceil().max(1.0) as u64
+    }
+}
+
+#[derive(Debug)]
+struct KeyState {
+    id: String,
+    requests: Option<Bucket>,
+    tokens: Option<Bucket>,
+    in_a_row: u32,
+    violations: VecDeque<Instant>,
+    suspended_until: Option<Instant>,
+}
+
+/// The keys a guard accepts, with their live limits.
+#[derive(Debug)]
+pub struct KeyRing {
+    by_hash: Mutex<HashMap<String, KeyState>>,
+    policy: SuspensionPolicy,
+}
+
+const DAY: Duration = Duration::from_secs(24 * 3600);
+
+impl KeyRing {
+    pub fn new(file: &KeyFile, policy: SuspensionPolicy) -> KeyRing {
+        let now = Instant::now();
+        let by_hash = file
+            .keys
+            .iter()
+            .map(|k| {
+                (
+                    k.sha256.to_ascii_lowercase(),
+                    KeyState {
+                        id: k.id.clone(),
+                        requests: k.requests_per_minute.map(|n| Bucket::new(n, now)),
+                        tokens: k.tokens_per_minute.map(|n| Bucket::new(n, now)),
+                        in_a_row: 0,
+                        violations: VecDeque::new(),
+                        suspended_until: None,
+                    },
+                )
+            })
+            .collect();
+        KeyRing {
+            by_hash: Mutex::new(by_hash),
+            policy,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, KeyState>> {
+        self.by_hash
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Admits a request with `key` (from `Authorization: Bearer …`): answers the key's id, or
+    /// why not.
+    pub fn admit(&self, key: Option<&str>, now: Instant) -> Result<String, Refusal> {
+        let key = key.ok_or(Refusal::Unauthorized)?;
+        let mut keys = self.lock();
+        let state = keys.get_mut(&hash_key(key)).ok_or(Refusal::Unauthorized)?;
+        if let Some(until) = state.suspended_until {
+            if now < until {
+                return Err(Refusal::Suspended {
+                    retry_after: until.duration_since(now).as_secs().max(1),
+                });
+            }
+            // Released: the streak starts again.
+            state.suspended_until = None;
+            state.in_a_row = 0;
+        }
+        if let Some(tokens) = &mut state.tokens {
+            tokens.refill(now);
+            if tokens.level < 1.0 {
+                return Err(Refusal::RateLimited {
+                    what: "tokens per minute",
+                    retry_after: tokens.wait_for(1.0),
+                });
+            }
+        }
+        if let Some(requests) = &mut state.requests {
+            requests.refill(now);
+            if requests.level < 1.0 {
+                return Err(Refusal::RateLimited {
+                    what: "requests per minute",
+                    retry_after: requests.wait_for(1.0),
+                });
+            }
+            requests.level -= 1.0;
+        }
+        Ok(state.id.clone())
+    }
+
+    /// Records what a finished request of key `id` used and whether the guard intervened;
+    /// answers whether this suspended the key.
+    pub fn settle(&self, id: &str, tokens: u32, violated: bool, now: Instant) -> bool {
+        let mut keys = self.lock();
+        let Some(state) = keys.values_mut().find(|s| s.id == id) else {
+            return false;
+        };
+        if let Some(bucket) = &mut state.tokens {
+            bucket.refill(now);
+            bucket.level -= f64::from(tokens);
+        }
+        if !violated {
+            state.in_a_row = 0;
+            return false;
+        }
+        state.in_a_row += 1;
+        state.violations.push_back(now);
+        while state
+            .violations
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) > DAY)
+        {
+            state.violations.pop_front();
+        }
+        let p = self.policy;
+        if state.in_a_row >= p.in_a_row || state.violations.len() >= p.per_day as usize {
+            state.suspended_until = Some(now + Duration::from_secs(p.suspend_seconds));
+            state.violations.clear();
+            return true;
+        }
+        false
+    }
+
+    /// Ids of the keys suspended now.
+    pub fn suspended(&self, now: Instant) -> Vec<String> {
+        self.lock()
+            .values()
+            .filter(|s| s.suspended_until.is_some_and(|t| now < t))
+            .map(|s| s.id.clone())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ring(rpm: Option<u32>, tpm: Option<u32>) -> (KeyRing, String) {
+        let mut file = KeyFile::default();
+        let key = file.add("team", rpm, tpm).unwrap();
+        (KeyRing::new(&file, SuspensionPolicy::default()), key)
+    }
+
+    #[test]
+    fn unknown_and_missing_keys_are_unauthorized() {
+        let (ring, key) = ring(None, None);
+        let now = Instant::now();
+        assert_eq!(ring.admit(None, now), Err(Refusal::Unauthorized));
+        assert_eq!(ring.admit(Some("sk-nope"), now), Err(Refusal::Unauthorized));
+        assert_eq!(ring.admit(Some(&key), now).as_deref(), Ok("team"));
+    }
+
+    #[test]
+    fn request_buckets_empty_and_refill() {
+        let (ring, key) = ring(Some(2), None);
+        let t0 = Instant::now();
+        assert!(ring.admit(Some(&key), t0).is_ok());
+        assert!(ring.admit(Some(&key), t0).is_ok());
+        let Err(Refusal::RateLimited { retry_after, .. }) = ring.admit(Some(&key), t0) else {
+            panic!("the third request in a minute is limited");
+        };
+        assert_eq!(retry_after, 30, "2 per minute refill one every 30 s");
+        assert!(ring.admit(Some(&key), t0 + Duration::from_secs(31)).is_ok());
+    }
+
+    #[test]
+    fn token_usage_is_debited_afterwards() {
+        let (ring, key) = ring(None, Some(600));
+        let t0 = Instant::now();
+        assert!(ring.admit(Some(&key), t0).is_ok());
+        ring.settle("team", 900, false, t0);
+        let Err(Refusal::RateLimited { what, retry_after }) = ring.admit(Some(&key), t0) else {
+            panic!("over the token budget");
+        };
+        assert_eq!(what, "tokens per minute");
+        assert_eq!(
+            retry_after, 31,
+            "300 tokens in debt plus one, at 10 a second"
+        );
+    }
+
+    #[test]
+    fn suspension_after_three_in_a_row_and_release() {
+        let (ring, key) = ring(None, None);
+        let t0 = Instant::now();
+        assert!(!ring.settle("team", 0, true, t0));
+        assert!(
+            !ring.settle("team", 0, false, t0),
+            "a clean request resets the streak"
+        );
+        assert!(!ring.settle("team", 0, true, t0));
+        assert!(!ring.settle("team", 0, true, t0));
+        assert!(
+            ring.settle("team", 0, true, t0),
+            "the third in a row suspends"
+        );
+        assert_eq!(
+            ring.admit(Some(&key), t0 + Duration::from_secs(10)),
+            Err(Refusal::Suspended { retry_after: 3590 })
+        );
+        assert_eq!(ring.suspended(t0), ["team"]);
+        let later = t0 + Duration::from_secs(3601);
+        assert!(
+            ring.admit(Some(&key), later).is_ok(),
+            "released after the hour"
+        );
+        assert!(ring.suspended(later).is_empty());
+    }
+
+    #[test]
+    fn five_in_a_day_suspend_even_when_spread_out() {
+        let (ring, _) = ring(None, None);
+        let t0 = Instant::now();
+        for k in 0..4 {
+            let t = t0 + Duration::from_secs(k * 600);
+            assert!(!ring.settle("team", 0, true, t));
+            assert!(!ring.settle("team", 0, false, t));
+        }
+        assert!(ring.settle("team", 0, true, t0 + Duration::from_secs(3000)));
+    }
+
+    #[test]
+    fn key_files_round_trip_and_bad_ones_are_named() {
+        let dir = std::env::temp_dir().join(format!("assay-keys-{}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("keys.toml");
+        let mut file = KeyFile::load(&path, true).unwrap();
+        let key = file.add("a", Some(10), None).unwrap();
+        assert!(file.add("a", None, None).is_err());
+        file.save(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains(&key), "only the hash is stored");
+        assert_eq!(KeyFile::load(&path, false).unwrap(), file);
+        std::fs::write(&path, "[[key]]\nid = \"x\"\nsha256 = \"abc\"\n").unwrap();
+        assert!(KeyFile::load(&path, false)
+            .unwrap_err()
+            .contains("keys.toml"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
