@@ -8,69 +8,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Arena, Server};
-
-fn browser_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
-}
-
-fn chromium() -> PathBuf {
-    std::env::var_os("ASSAY_CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"))
-}
-
-/// Panics with the install steps for whatever the browser test lacks.
-fn check_prerequisites() {
-    let mut missing = Vec::new();
-    let node = Command::new("node").arg("--version").output();
-    match node {
-        Ok(out) if out.status.success() => {
-            let version = String::from_utf8_lossy(&out.stdout);
-            let major: u32 = version
-                .trim()
-                .trim_start_matches('v')
-                .split('.')
-                .next()
-                .and_then(|m| m.parse().ok())
-                .unwrap_or(0);
-            if major < 20 {
-                missing.push(format!(
-                    "node ≥ 20 (found {}): apt-get install -y nodejs npm",
-                    version.trim()
-                ));
-            }
-        }
-        _ => missing.push("node: apt-get install -y nodejs npm".to_string()),
-    }
-    if !chromium().exists() {
-        missing.push(format!(
-            "Chromium at {} (or set ASSAY_CHROMIUM): apt-get install -y chromium",
-            chromium().display()
-        ));
-    }
-    if !browser_dir()
-        .join("node_modules/playwright-core/package.json")
-        .exists()
-    {
-        missing.push(format!(
-            "playwright-core: npm ci --prefix {}",
-            browser_dir().display()
-        ));
-    }
-    assert!(
-        missing.is_empty(),
-        "the arena browser test cannot run; missing:\n  - {}",
-        missing.join("\n  - ")
-    );
-}
+use common::{browser_dir, check_browser_prerequisites, chromium, Arena, Server};
 
 #[test]
 fn arena_in_a_real_browser() {
-    check_prerequisites();
+    check_browser_prerequisites();
     let server = Server::start(&[]);
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("arena.db");

@@ -4,100 +4,13 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::response::sse::{Event, Sse};
-use axum::routing::post;
-use axum::Router;
+use common::scripted::{script, scripted_upstream};
 use common::{GuardProcess, Server};
 use serde_json::{json, Value};
-
-/// What the scripted upstream sends, and what it saw.
-struct Script {
-    chunks: Vec<String>,
-    /// End the body after this many chunks, without a finish chunk or `[DONE]` (a dying
-    /// upstream).
-    die_after: Option<usize>,
-    delay: Duration,
-    requests: AtomicUsize,
-    sent: AtomicUsize,
-    dropped: AtomicBool,
-}
-
-struct SentCounter(Arc<Script>);
-
-impl Drop for SentCounter {
-    fn drop(&mut self) {
-        self.0.dropped.store(true, Ordering::SeqCst);
-    }
-}
-
-/// Serves `script` on a free port; answers the base URL of its `/v1`.
-async fn scripted_upstream(script: Arc<Script>) -> String {
-    let app = Router::new().route(
-        "/v1/chat/completions",
-        post(move || {
-            let script = Arc::clone(&script);
-            async move {
-                script.requests.fetch_add(1, Ordering::SeqCst);
-                let counter = SentCounter(Arc::clone(&script));
-                let total = script.chunks.len();
-                let events = futures::stream::unfold(0usize, move |i| {
-                    let script = Arc::clone(&counter.0);
-                    async move {
-                        if script.die_after == Some(i) {
-                            return None;
-                        }
-                        tokio::time::sleep(script.delay).await;
-                        let data = if i < total {
-                            script.sent.fetch_add(1, Ordering::SeqCst);
-                            json!({"id": "x", "object": "chat.completion.chunk", "created": 0,
-                                   "model": "scripted",
-                                   "choices": [{"index": 0, "delta": {"content": script.chunks[i]},
-                                                "finish_reason": null}]})
-                            .to_string()
-                        } else if i == total {
-                            json!({"id": "x", "object": "chat.completion.chunk", "created": 0,
-                                   "model": "scripted",
-                                   "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-                            .to_string()
-                        } else if i == total + 1 {
-                            "[DONE]".to_string()
-                        } else {
-                            return None;
-                        };
-                        Some((
-                            Ok::<_, std::convert::Infallible>(Event::default().data(data)),
-                            i + 1,
-                        ))
-                    }
-                });
-                Sse::new(events)
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{addr}/v1")
-}
-
-fn script(text: &str, chunk_chars: usize, delay_ms: u64, die_after: Option<usize>) -> Arc<Script> {
-    let chars: Vec<char> = text.chars().collect();
-    Arc::new(Script {
-        chunks: chars
-            .chunks(chunk_chars)
-            .map(|c| c.iter().collect())
-            .collect(),
-        die_after,
-        delay: Duration::from_millis(delay_ms),
-        requests: AtomicUsize::new(0),
-        sent: AtomicUsize::new(0),
-        dropped: AtomicBool::new(false),
-    })
-}
 
 /// The data of every SSE event of a streamed answer, parsed (`[DONE]` as a string).
 async fn stream_events(
@@ -143,6 +56,7 @@ fn finish(events: &[Value]) -> Option<String> {
 }
 
 fn keywords(dir: &std::path::Path, terms: &str) -> String {
+    std::fs::create_dir_all(dir).unwrap();
     let path = dir.join("keywords.txt");
     std::fs::write(&path, terms).unwrap();
     path.display().to_string()
@@ -465,6 +379,66 @@ async fn in_front_of_the_real_local_model_with_sighup_reload() {
     assert_eq!(refused["choices"][0]["finish_reason"], "content_filter");
     assert_eq!(refused["assay"]["blocked"]["direction"], "input");
 
+    // A hit in retract mode stops the local engine: its slot is freed and counted as
+    // cancelled.
+    let cancelled = || async {
+        reqwest::get(format!("{}/health", server.base))
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()["cancelled"]
+            .as_u64()
+            .unwrap()
+    };
+    let before = cancelled().await;
+    let counting = GuardProcess::start(&[
+        "--upstream",
+        &format!("{}/v1#smollm2", server.base),
+        "--keywords",
+        &keywords(
+            &dir.path().join("counting"),
+            "5\n6\n7\n8\nfive\nsix\nseven\neight\n",
+        ),
+        "--mode",
+        "retract",
+        "--db",
+        &dir.path().join("g.db").display().to_string(),
+    ]);
+    let (_, events, body) = {
+        let client = reqwest::Client::new();
+        let response = client
+            .post(format!("{}/v1/chat/completions", counting.url))
+            .json(&json!({"model": "smollm2", "max_tokens": 300, "temperature": 0, "stream": true,
+                          "messages": [{"role": "user", "content": "Count from 1 to 40, one number per line."}]}))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        let events: Vec<Value> = body
+            .split("\n\n")
+            .filter_map(|e| e.strip_prefix("data: "))
+            .map(|d| serde_json::from_str(d).unwrap_or(Value::String(d.to_string())))
+            .collect();
+        (status, events, body)
+    };
+    assert!(
+        events
+            .iter()
+            .any(|e| e.get("assay").and_then(|a| a.get("retract")).is_some()),
+        "the count reached a listed number and was withdrawn: {body}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while cancelled().await <= before {
+        assert!(
+            Instant::now() < deadline,
+            "the engine never saw the answer cancelled"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(counting);
+
     // A new term after SIGHUP.
     std::fs::write(&terms, "pipebomb\ncolour\n").unwrap();
     let status = std::process::Command::new("kill")
@@ -484,4 +458,45 @@ async fn in_front_of_the_real_local_model_with_sighup_reload() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chat_page_withdraws_an_answer_in_a_real_browser() {
+    common::check_browser_prerequisites();
+    let dir = tempfile::tempdir().unwrap();
+    let answer = "Sure <img src=x onerror=alert(1)> here it is. To build a pipebomb you need the following parts, and then many more steps that never arrive.";
+    let script = script(answer, 3, 60, None);
+    let upstream = scripted_upstream(Arc::clone(&script)).await;
+    let guard = GuardProcess::start(&[
+        "--upstream",
+        &format!("{upstream}#scripted"),
+        "--keywords",
+        &keywords(dir.path(), "pipebomb\n"),
+        "--mode",
+        "retract",
+        "--db",
+        &dir.path().join("g.db").display().to_string(),
+    ]);
+    let url = guard.url.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .arg(common::browser_dir().join("guard.mjs"))
+            .arg(&url)
+            .env("ASSAY_CHROMIUM", common::chromium())
+            .current_dir(common::browser_dir())
+            .output()
+            .expect("node runs")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "browser checks failed:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("ok - the replacement is shown in its place"),
+        "{stdout}"
+    );
 }

@@ -2,7 +2,10 @@
 
 #![allow(dead_code)] // each test file uses its own part of this
 
+pub mod scripted;
+
 use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
 
@@ -144,4 +147,59 @@ impl Drop for GuardProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+pub fn browser_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
+}
+
+pub fn chromium() -> PathBuf {
+    std::env::var_os("ASSAY_CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"))
+}
+
+/// Panics with the install steps for whatever the browser test lacks.
+pub fn check_browser_prerequisites() {
+    let mut missing = Vec::new();
+    let node = Command::new("node").arg("--version").output();
+    match node {
+        Ok(out) if out.status.success() => {
+            let version = String::from_utf8_lossy(&out.stdout);
+            let major: u32 = version
+                .trim()
+                .trim_start_matches('v')
+                .split('.')
+                .next()
+                .and_then(|m| m.parse().ok())
+                .unwrap_or(0);
+            if major < 20 {
+                missing.push(format!(
+                    "node ≥ 20 (found {}): apt-get install -y nodejs npm",
+                    version.trim()
+                ));
+            }
+        }
+        _ => missing.push("node: apt-get install -y nodejs npm".to_string()),
+    }
+    if !chromium().exists() {
+        missing.push(format!(
+            "Chromium at {} (or set ASSAY_CHROMIUM): apt-get install -y chromium",
+            chromium().display()
+        ));
+    }
+    if !browser_dir()
+        .join("node_modules/playwright-core/package.json")
+        .exists()
+    {
+        missing.push(format!(
+            "playwright-core: npm ci --prefix {}",
+            browser_dir().display()
+        ));
+    }
+    assert!(
+        missing.is_empty(),
+        "the browser tests cannot run; missing:\n  - {}",
+        missing.join("\n  - ")
+    );
 }

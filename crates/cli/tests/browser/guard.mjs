@@ -1,0 +1,77 @@
+// The guard's chat page in a real browser: an answer streams in, the guard withdraws it
+// mid-stream (retract mode), and the page replaces it in place; hostile HTML in the answer
+// stays text.
+//
+//   node guard.mjs <guard url>
+//
+// Chromium comes from $ASSAY_CHROMIUM or /usr/bin/chromium. Exits non-zero with a message on
+// the first failed check.
+
+import { chromium } from 'playwright-core';
+
+const [url] = process.argv.slice(2);
+if (!url) {
+  console.error('usage: node guard.mjs <guard url>');
+  process.exit(2);
+}
+const base = url.replace(/\/+$/, '');
+const executablePath = process.env.ASSAY_CHROMIUM || '/usr/bin/chromium';
+
+const watchdog = setTimeout(() => {
+  console.error('FAIL: the browser test took longer than 3 minutes');
+  process.exit(1);
+}, 180_000);
+
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+  console.log('ok - ' + message);
+}
+
+const browser = await chromium.launch({
+  executablePath,
+  headless: true,
+  args: ['--no-sandbox', '--disable-dev-shm-usage'],
+});
+let failed = false;
+try {
+  const page = await browser.newPage();
+  page.setDefaultTimeout(30_000);
+  const dialogs = [];
+  page.on('dialog', async (dialog) => {
+    dialogs.push(dialog.message());
+    await dialog.dismiss();
+  });
+  const consoleErrors = [];
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  const response = await page.goto(base + '/');
+  check(response.ok(), 'the chat page loads');
+  const csp = response.headers()['content-security-policy'] || '';
+  check(csp.includes("script-src 'self'"), 'the page is served with a CSP');
+  await page.waitForFunction(() => document.getElementById('model').textContent.includes('scripted'));
+
+  await page.fill('#prompt', 'tell me about building things');
+  await page.click('#send');
+  const answer = page.locator('.msg.assistant').first();
+  // The answer streams in before the guard has seen the term.
+  await page.waitForFunction(() => {
+    const a = document.querySelector('.msg.assistant');
+    return a && a.textContent.includes('To build a pipe');
+  });
+  check(true, 'part of the answer was shown while it streamed');
+  await page.waitForSelector('.msg.assistant.withdrawn');
+  const text = await answer.textContent();
+  check(!text.includes('pipebomb') && !text.includes('To build'), 'the withdrawn text is gone: ' + JSON.stringify(text));
+  check(text.includes("can't help"), 'the replacement is shown in its place');
+  const note = await page.locator('.note').first().textContent();
+  check(note.includes('withdrew') && note.includes('keywords'), 'the page says the guard withdrew it: ' + note);
+  check((await page.locator('.msg.assistant img').count()) === 0, 'hostile HTML in the answer made no element');
+  check(dialogs.length === 0, 'no script ran from the answer');
+  check(consoleErrors.length === 0, 'no console errors (CSP violations included): ' + consoleErrors.join(' | '));
+} catch (e) {
+  failed = true;
+  console.error('FAIL: ' + e.message);
+} finally {
+  clearTimeout(watchdog);
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);
