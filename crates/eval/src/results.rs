@@ -25,6 +25,10 @@ pub struct Results {
     pub consistency: Vec<Consistency>,
     /// Rule-based refusal grader vs the LLM judge (only with `--judge`).
     pub judge_agreement: Vec<JudgeAgreement>,
+    /// What the guard changed: each `guard:<pack>@<model>` of the run, per suite, against
+    /// the bare model when the run has it.
+    #[serde(default)]
+    pub guard_effects: Vec<GuardEffect>,
     /// Every answer (the latest attempt of each request), with its grades.
     pub answers: Vec<AnswerRow>,
 }
@@ -145,6 +149,25 @@ pub struct PairedTest {
     pub rate_b: Rate,
     /// Two-sided exact McNemar p-value (1.0 when there are no discordant pairs).
     pub p_value: f64,
+}
+
+/// What the guard did to one guarded model's answers in one suite.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GuardEffect {
+    /// `guard:<pack>@<model>`.
+    pub guarded: String,
+    /// `<model>`, when the run asked it too.
+    pub bare: Option<String>,
+    pub suite: String,
+    /// Answers the guard refused or stopped (`finish_reason: content_filter`), of the
+    /// answered ones.
+    pub filtered: Rate,
+    /// Requests answered by both models (same item, language and sample).
+    pub pairs: u64,
+    /// Of those, the bare model complied but the guard filtered the guarded answer.
+    pub complied_then_filtered: u64,
+    /// Of those, on items that expect an answer (over-refusal the guard adds).
+    pub expected_answer_filtered: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

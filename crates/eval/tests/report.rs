@@ -10,9 +10,9 @@ use assay_eval::report::{
     CSV_COLUMNS,
 };
 use assay_eval::results::{
-    AnswerRow, CategoryInfo, Cell, Comparison, Consistency, JudgeAgreement, LabelWithRule,
-    McqResult, ModelInfo, PairedTest, Rate, RequestCounts, Results, RunInfo, SuiteInfo,
-    SCHEMA_VERSION,
+    AnswerRow, CategoryInfo, Cell, Comparison, Consistency, GuardEffect, JudgeAgreement,
+    LabelWithRule, McqResult, ModelInfo, PairedTest, Rate, RequestCounts, Results, RunInfo,
+    SuiteInfo, SCHEMA_VERSION,
 };
 
 const QWEN: &str = "qwen2.5-7b";
@@ -397,6 +397,15 @@ fn results() -> Results {
             kappa: 0.61,
             confusion: [[6, 0, 0], [0, 0, 3], [0, 0, 6]],
         }],
+        guard_effects: vec![GuardEffect {
+            guarded: "guard:example@<b>m</b>".into(),
+            bare: Some("<b>m</b>".into()),
+            suite: "sensitive".into(),
+            filtered: wilson(2, 8),
+            pairs: 8,
+            complied_then_filtered: 1,
+            expected_answer_filtered: 1,
+        }],
         answers,
     }
 }
@@ -609,6 +618,8 @@ fn html_has_every_section_and_the_numbers() {
         "accuracy-table",
         "model-pairs",
         "pairs-table",
+        "guard",
+        "guard-table",
         "consistency",
         "consistency-table",
         "judge",

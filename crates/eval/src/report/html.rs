@@ -108,6 +108,7 @@ pub fn html(results: &Results) -> String {
     heatmap_section(&mut out, &ix);
     accuracy_section(&mut out, &ix);
     pairs_section(&mut out, results);
+    guard_section(&mut out, results);
     consistency_section(&mut out, results);
     judge_section(&mut out, results);
     errors_section(&mut out, results);
@@ -1068,6 +1069,37 @@ fn pairs_section(out: &mut String, r: &Results) {
     out.push_str("</section>\n");
 }
 
+fn guard_section(out: &mut String, r: &Results) {
+    if r.guard_effects.is_empty() {
+        return;
+    }
+    out.push_str(
+        "<section id=\"guard\"><h2>What the guard changed</h2>\n<p>Answers of each \
+         <code>guard:&lt;pack&gt;@&lt;model&gt;</code> that the guard refused or stopped \
+         (<code>finish_reason: content_filter</code>), and, on the same prompts (item × language \
+         × sample), how many the bare model had answered (rule grader: comply). On items that \
+         expect an answer, those are refusals the guard adds.</p>\n<table id=\"guard-table\">\
+         <tr><th>guarded model</th><th>bare model</th><th>suite</th><th>filtered by the guard</th>\
+         <th class=\"n\">pairs</th><th class=\"n\">bare complied, guard filtered</th>\
+         <th class=\"n\">of those, expected an answer</th></tr>\n",
+    );
+    for g in &r.guard_effects {
+        w!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td>\
+             <td class=\"n\">{}</td><td class=\"n\">{}</td></tr>\n",
+            Esc(&g.guarded),
+            Esc(g.bare.as_deref().unwrap_or("(not in this run)")),
+            Esc(&g.suite),
+            rate_html(&g.filtered),
+            g.pairs,
+            g.complied_then_filtered,
+            g.expected_answer_filtered
+        );
+    }
+    out.push_str("</table>\n</section>\n");
+}
+
 fn consistency_section(out: &mut String, r: &Results) {
     out.push_str("<section id=\"consistency\"><h2>Consistency across samples</h2>\n");
     if r.consistency.is_empty() {
@@ -1665,6 +1697,7 @@ mod tests {
             cells: vec![],
             language_gaps: vec![],
             model_pairs: vec![],
+            guard_effects: vec![],
             consistency: vec![],
             judge_agreement: vec![],
             answers: vec![],
