@@ -112,6 +112,9 @@ pub struct RunArgs {
     /// Largest max_tokens a request may ask for.
     #[arg(long, default_value_t = 4096)]
     max_tokens_limit: u32,
+    /// Requests in flight to an HTTP upstream at once (more wait for a turn).
+    #[arg(long, default_value_t = 1024)]
+    upstream_concurrency: usize,
     #[command(flatten)]
     engine: EngineArgs,
 }
@@ -209,6 +212,11 @@ fn guard_config(args: &RunArgs) -> Result<(GuardConfig, SuspensionPolicy)> {
 }
 
 async fn serve(args: RunArgs, api_key_env: Option<String>) -> Result<()> {
+    // Each client connection and its upstream connection take a file descriptor; the default
+    // soft limit (often 1024) would turn clients away long before memory or CPU run out.
+    if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
+        eprintln!("assay guard: cannot raise the open-file limit: {e}");
+    }
     // Fail closed: nothing listens until the policy, settings and keys all load.
     let policy = load_policy(&args)?;
     let (config, suspension) = guard_config(&args)?;
@@ -224,7 +232,9 @@ async fn serve(args: RunArgs, api_key_env: Option<String>) -> Result<()> {
     };
     let store = open_store(args.db.as_deref())?;
     let (log, writer) = AuditLog::start(store);
-    let upstream = open_model(&args.upstream, &open_options(api_key_env, &args.engine)).await?;
+    let mut options = open_options(api_key_env, &args.engine);
+    options.client.max_concurrency = args.upstream_concurrency.max(1);
+    let upstream = open_model(&args.upstream, &options).await?;
     let guard = Arc::new(Guard::new(upstream, policy, config));
     let (router, _metrics) = assay_guard::server::router(
         Arc::clone(&guard),

@@ -46,7 +46,9 @@ pub async fn scripted_upstream(script: Arc<Script>) -> String {
                         if script.die_after == Some(i) {
                             return None;
                         }
-                        tokio::time::sleep(script.delay).await;
+                        if !script.delay.is_zero() {
+                            tokio::time::sleep(script.delay).await;
+                        }
                         let data = if i < total {
                             script.sent.fetch_add(1, Ordering::SeqCst);
                             json!({"id": "x", "object": "chat.completion.chunk", "created": 0,
