@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use assay_guard::keys::{KeyFile, KeyRing, SuspensionPolicy};
 use assay_guard::server::{AuditLog, ServerOptions};
 use assay_guard::{Guard, GuardConfig, Mode};
-use assay_policy::{Policy, PolicyBuilder};
+use assay_policy::Policy;
 use assay_serve::ServerConfig;
 use assay_store::GuardEventFilter;
 use clap::{Args, Subcommand, ValueEnum};
@@ -162,20 +162,10 @@ pub async fn guard(args: GuardArgs, api_key_env: Option<String>) -> Result<()> {
 }
 
 fn load_policy(args: &RunArgs) -> Result<Policy> {
-    let mut builder = PolicyBuilder::new();
-    if let Some(policy) = &args.policy {
-        builder
-            .add_pack_or_builtin(policy)
-            .with_context(|| format!("cannot load policy {policy}"))?;
-    }
-    if let Some(path) = &args.keywords {
-        let category = builder.category("keywords");
-        builder.add_keyword_file(path, category)?;
-    }
     if args.policy.is_none() && args.keywords.is_none() {
         bail!("give --policy PACK (e.g. --policy example) or --keywords FILE");
     }
-    Ok(builder.build()?)
+    crate::screen::build_policy(args.policy.as_deref(), args.keywords.as_deref(), None)
 }
 
 fn guard_config(args: &RunArgs) -> Result<(GuardConfig, SuspensionPolicy)> {

@@ -1,6 +1,6 @@
 //! `assay screen`: corpus screening against a policy, and its sample / accept / merge steps.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use assay_policy::{Policy, PolicyBuilder};
@@ -184,21 +184,35 @@ pub fn screen(args: ScreenArgs) -> Result<()> {
 }
 
 fn load_policy(args: &RunArgs) -> Result<Policy> {
+    if args.policy.is_none() && args.keywords.is_none() && args.domains.is_none() {
+        bail!("give --policy PACK (e.g. --policy example), --keywords FILE or --domains FILE|DIR");
+    }
+    build_policy(
+        args.policy.as_deref(),
+        args.keywords.as_deref(),
+        args.domains.as_deref(),
+    )
+}
+
+/// The policy that `--policy PACK|NAME`, `--keywords FILE` (category `keywords`) and
+/// `--domains FILE|DIR` (category `domains`, or UT1's categories) make together.
+pub(crate) fn build_policy(
+    policy: Option<&str>,
+    keywords: Option<&Path>,
+    domains: Option<&Path>,
+) -> Result<Policy> {
     let mut builder = PolicyBuilder::new();
-    if let Some(policy) = &args.policy {
+    if let Some(policy) = policy {
         builder
             .add_pack_or_builtin(policy)
             .with_context(|| format!("cannot load policy {policy}"))?;
     }
-    if let Some(path) = &args.keywords {
+    if let Some(path) = keywords {
         let category = builder.category("keywords");
         builder.add_keyword_file(path, category)?;
     }
-    if let Some(path) = &args.domains {
+    if let Some(path) = domains {
         builder.add_domains_path(path, "domains")?;
-    }
-    if args.policy.is_none() && args.keywords.is_none() && args.domains.is_none() {
-        bail!("give --policy PACK (e.g. --policy example), --keywords FILE or --domains FILE|DIR");
     }
     Ok(builder.build()?)
 }

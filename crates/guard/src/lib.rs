@@ -152,7 +152,10 @@ impl Guard {
 
     /// The first input hit that calls for refusing `request`, and the logged ones before it.
     pub fn check_input(&self, request: &ChatRequest) -> InputVerdict {
-        let policy = self.policy();
+        self.check_input_with(&self.policy(), request)
+    }
+
+    fn check_input_with(&self, policy: &Policy, request: &ChatRequest) -> InputVerdict {
         let language = PromptLanguage::of_request(request);
         let mut verdict = InputVerdict {
             language,
@@ -191,8 +194,9 @@ impl Guard {
     /// The answer to `request` as guard events: refused, or streamed from the upstream under
     /// the output check.
     pub async fn chat(&self, request: ChatRequest) -> Result<GuardStream, ModelError> {
-        let verdict = self.check_input(&request);
+        // One policy for the whole answer, even if a reload comes in between.
         let policy = self.policy();
+        let verdict = self.check_input_with(&policy, &request);
         if let Some((text, intervention)) = verdict.refusal {
             return Ok(GuardStream::refused(verdict.logged, text, intervention));
         }

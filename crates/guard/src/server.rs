@@ -21,11 +21,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use assay_core::openai::{
-    AssayExtension, Blocked, ChatCompletionChunk, ChatCompletionResponse, Choice, ChunkChoice,
-    Delta, ModelEntry, ModelList, ResponseMessage, Retraction, UsageBody,
+    AssayExtension, Blocked, ChatCompletionResponse, Choice, Delta, ModelEntry, ModelList,
+    ResponseMessage, Retraction, UsageBody,
 };
 use assay_core::{ChatEvent, FinishReason};
-use assay_serve::{parse_request, unix_now, ApiError, ServerConfig};
+use assay_serve::{parse_request, unix_now, ApiError, ChunkWriter, ServerConfig};
 use assay_store::{GuardEventRecord, Store};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -436,43 +436,14 @@ fn sse_events(
     model: String,
     include_usage: bool,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
-    let chunk = move |delta: Delta,
-                      finish: Option<&str>,
-                      usage: Option<UsageBody>,
-                      assay: Option<AssayExtension>| {
-        let choices = if usage.is_some() {
-            Vec::new()
-        } else {
-            vec![ChunkChoice {
-                index: 0,
-                delta,
-                finish_reason: finish.map(str::to_string),
-            }]
-        };
-        let chunk = ChatCompletionChunk {
-            id: id.clone(),
-            object: "chat.completion.chunk".into(),
-            created,
-            model: model.clone(),
-            choices,
-            usage,
-            assay,
-        };
-        Event::default().data(serde_json::to_string(&chunk).unwrap_or_default())
-    };
+    let writer = ChunkWriter { id, created, model };
+    let first = writer.role();
+    let chunk =
+        move |delta, finish: Option<&str>, usage, assay| writer.event(delta, finish, usage, assay);
     let content = |text: String| Delta {
         role: None,
         content: Some(text),
     };
-    let first = chunk(
-        Delta {
-            role: Some("assistant".into()),
-            content: Some(String::new()),
-        },
-        None,
-        None,
-        None,
-    );
     let body = events.flat_map(move |event| {
         let out: Vec<Event> = match recorder.observe(event) {
             Wire::Nothing => Vec::new(),

@@ -274,20 +274,23 @@ pub async fn parse_request(
     Ok((parsed, chat))
 }
 
-/// OpenAI's chunk sequence: a role chunk, content chunks, a chunk with `finish_reason`, an
-/// optional usage chunk, then `[DONE]`. An error mid-answer becomes an error event before `[DONE]`,
-/// so a client never waits on a stream that silently stopped.
-fn sse_events(
-    events: assay_models::EventStream,
-    id: String,
-    created: u64,
-    model: String,
-    include_usage: bool,
-) -> impl Stream<Item = Result<Event, Infallible>> {
-    let chunk = move |delta: Delta,
-                      finish: Option<&str>,
-                      usage: Option<UsageBody>,
-                      assay: Option<AssayExtension>| {
+/// Writes the SSE events of one streamed answer.
+pub struct ChunkWriter {
+    pub id: String,
+    pub created: u64,
+    pub model: String,
+}
+
+impl ChunkWriter {
+    /// One `chat.completion.chunk` event: a delta (with its finish reason), or the usage
+    /// alone (no choices, as OpenAI sends it), with the guard's extension where it acted.
+    pub fn event(
+        &self,
+        delta: Delta,
+        finish: Option<&str>,
+        usage: Option<UsageBody>,
+        assay: Option<AssayExtension>,
+    ) -> Event {
         let choices = if usage.is_some() {
             Vec::new()
         } else {
@@ -298,25 +301,45 @@ fn sse_events(
             }]
         };
         let chunk = ChatCompletionChunk {
-            id: id.clone(),
+            id: self.id.clone(),
             object: "chat.completion.chunk".into(),
-            created,
-            model: model.clone(),
+            created: self.created,
+            model: self.model.clone(),
             choices,
             usage,
             assay,
         };
         Event::default().data(serde_json::to_string(&chunk).unwrap_or_default())
-    };
-    let first = chunk(
-        Delta {
-            role: Some("assistant".into()),
-            content: Some(String::new()),
-        },
-        None,
-        None,
-        None,
-    );
+    }
+
+    /// The first event of an answer: the assistant role and empty content.
+    pub fn role(&self) -> Event {
+        self.event(
+            Delta {
+                role: Some("assistant".into()),
+                content: Some(String::new()),
+            },
+            None,
+            None,
+            None,
+        )
+    }
+}
+
+/// OpenAI's chunk sequence: a role chunk, content chunks, a chunk with `finish_reason`, an
+/// optional usage chunk, then `[DONE]`. An error mid-answer becomes an error event before `[DONE]`,
+/// so a client never waits on a stream that silently stopped.
+fn sse_events(
+    events: assay_models::EventStream,
+    id: String,
+    created: u64,
+    model: String,
+    include_usage: bool,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    let writer = ChunkWriter { id, created, model };
+    let first = writer.role();
+    let chunk =
+        move |delta, finish: Option<&str>, usage, assay| writer.event(delta, finish, usage, assay);
     let body = events.flat_map(move |event| {
         let out: Vec<Event> = match event {
             Ok(ChatEvent::Delta(text)) => vec![chunk(
