@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -12,36 +13,37 @@ const BOUNDS: [f64; 16] = [
     1.0, 5.0, 30.0,
 ];
 
-#[derive(Debug, Default, Clone)]
+/// A histogram observed on every chunk from many threads: atomic counts, no lock. The sum is
+/// kept in nanoseconds.
+#[derive(Debug, Default)]
 struct Histogram {
-    buckets: [u64; BOUNDS.len()],
-    count: u64,
-    sum: f64,
+    buckets: [AtomicU64; BOUNDS.len()],
+    count: AtomicU64,
+    sum_nanos: AtomicU64,
 }
 
 impl Histogram {
-    fn observe(&mut self, seconds: f64) {
-        for (bucket, bound) in self.buckets.iter_mut().zip(BOUNDS) {
-            if seconds <= bound {
-                *bucket += 1;
+    fn observe(&self, elapsed: Duration) {
+        let seconds = elapsed.as_secs_f64();
+        if let Some(first) = BOUNDS.iter().position(|&bound| seconds <= bound) {
+            // Cumulative buckets: every bound from the first that holds it.
+            for bucket in &self.buckets[first..] {
+                bucket.fetch_add(1, Ordering::Relaxed);
             }
         }
-        self.count += 1;
-        self.sum += seconds;
+        self.count.fetch_add(1, Ordering::Relaxed);
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        self.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
     }
-}
-
-#[derive(Debug, Default)]
-struct Inner {
-    /// (name, labels) → value.
-    counters: BTreeMap<(&'static str, String), u64>,
-    histograms: BTreeMap<&'static str, Histogram>,
 }
 
 /// The guard's metrics.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    inner: Mutex<Inner>,
+    /// (name, labels) → value; counted once per request, so a lock is cheap enough.
+    counters: Mutex<BTreeMap<(&'static str, String), u64>>,
+    chunk: Histogram,
+    first_token: Histogram,
 }
 
 const HELP: &[(&str, &str, &str)] = &[
@@ -68,10 +70,18 @@ const HELP: &[(&str, &str, &str)] = &[
 ];
 
 impl Metrics {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner
+    fn counters(&self) -> std::sync::MutexGuard<'_, BTreeMap<(&'static str, String), u64>> {
+        self.counters
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn histogram(&self, name: &str) -> Option<&Histogram> {
+        match name {
+            "assay_guard_chunk_seconds" => Some(&self.chunk),
+            "assay_guard_first_token_seconds" => Some(&self.first_token),
+            _ => None,
+        }
     }
 
     pub fn count(&self, name: &'static str, labels: &[(&str, &str)]) {
@@ -80,21 +90,19 @@ impl Metrics {
             .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
             .collect::<Vec<_>>()
             .join(",");
-        *self.lock().counters.entry((name, labels)).or_default() += 1;
+        *self.counters().entry((name, labels)).or_default() += 1;
     }
 
+    /// Records a duration in one of the histograms named in [`HELP`] (others are ignored).
     pub fn observe(&self, name: &'static str, elapsed: Duration) {
-        self.lock()
-            .histograms
-            .entry(name)
-            .or_default()
-            .observe(elapsed.as_secs_f64());
+        if let Some(h) = self.histogram(name) {
+            h.observe(elapsed);
+        }
     }
 
     /// The value of a counter (for tests and the benchmark).
     pub fn counter(&self, name: &str, labels: &str) -> u64 {
-        self.lock()
-            .counters
+        self.counters()
             .iter()
             .filter(|((n, l), _)| *n == name && l == labels)
             .map(|(_, v)| *v)
@@ -103,25 +111,27 @@ impl Metrics {
 
     /// Everything in Prometheus' text format.
     pub fn render(&self) -> String {
-        let inner = self.lock();
+        let counters = self.counters();
         let mut out = String::new();
         for (name, kind, help) in HELP {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            if *kind == "counter" {
-                for ((n, labels), value) in &inner.counters {
+            let Some(h) = self.histogram(name) else {
+                for ((n, labels), value) in counters.iter() {
                     if n == name {
                         let _ = writeln!(out, "{name}{{{labels}}} {value}");
                     }
                 }
                 continue;
-            }
-            let h = inner.histograms.get(name).cloned().unwrap_or_default();
-            for (bound, count) in BOUNDS.iter().zip(h.buckets) {
+            };
+            for (bound, count) in BOUNDS.iter().zip(&h.buckets) {
+                let count = count.load(Ordering::Relaxed);
                 let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {count}");
             }
-            let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {}", h.count);
-            let _ = writeln!(out, "{name}_sum {}", h.sum);
-            let _ = writeln!(out, "{name}_count {}", h.count);
+            let count = h.count.load(Ordering::Relaxed);
+            let sum = h.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
+            let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+            let _ = writeln!(out, "{name}_sum {sum}");
+            let _ = writeln!(out, "{name}_count {count}");
         }
         out
     }
