@@ -8,12 +8,11 @@ use assay_guard::keys::{KeyFile, KeyRing, SuspensionPolicy};
 use assay_guard::server::{AuditLog, ServerOptions};
 use assay_guard::{Guard, GuardConfig, Mode};
 use assay_policy::Policy;
-use assay_serve::ServerConfig;
 use assay_store::GuardEventFilter;
 use clap::{Args, Subcommand, ValueEnum};
 
 use crate::arena::open_store;
-use crate::{open_model, open_options, EngineArgs};
+use crate::{open_model, open_options, EngineArgs, ListenArgs};
 
 /// `assay guard --upstream MODEL --policy PACK`, or `assay guard <step>`.
 #[derive(Args)]
@@ -101,17 +100,8 @@ pub struct RunArgs {
     /// Where the audit log goes (default: $ASSAY_HOME/assay.db; postgres://… for PostgreSQL).
     #[arg(long)]
     db: Option<String>,
-    #[arg(long, default_value = "127.0.0.1")]
-    host: String,
-    /// Port to listen on; 0 picks a free one (printed at start).
-    #[arg(long, default_value_t = 8080)]
-    port: u16,
-    /// Largest request body accepted, in bytes (larger ones get 413).
-    #[arg(long, default_value_t = 4 * 1024 * 1024)]
-    max_body_bytes: usize,
-    /// Largest max_tokens a request may ask for.
-    #[arg(long, default_value_t = 4096)]
-    max_tokens_limit: u32,
+    #[command(flatten)]
+    listen: ListenArgs,
     /// Requests in flight to an HTTP upstream at once (more wait for a turn).
     #[arg(long, default_value_t = 1024)]
     upstream_concurrency: usize,
@@ -229,17 +219,15 @@ async fn serve(args: RunArgs, api_key_env: Option<String>) -> Result<()> {
     let (router, _metrics) = assay_guard::server::router(
         Arc::clone(&guard),
         ServerOptions {
-            limits: ServerConfig {
-                max_body_bytes: args.max_body_bytes,
-                max_tokens_limit: args.max_tokens_limit,
-            },
+            limits: args.listen.limits(),
             keys,
             log: Some(log),
         },
     );
-    let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
+    let (host, port) = (&args.listen.host, args.listen.port);
+    let listener = tokio::net::TcpListener::bind((host.as_str(), port))
         .await
-        .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
+        .with_context(|| format!("cannot listen on {host}:{port}"))?;
     let local = listener.local_addr()?;
     let policy = guard.policy();
     println!(

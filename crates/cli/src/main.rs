@@ -125,19 +125,36 @@ struct ServeArgs {
     /// Model to serve, e.g. local:smollm2 (see `assay models list`).
     #[arg(long, default_value = "local:smollm2")]
     model: String,
-    #[arg(long, default_value = "127.0.0.1")]
-    host: String,
-    /// Port to listen on; 0 picks a free one (printed at start).
-    #[arg(long, default_value_t = 8080)]
-    port: u16,
-    /// Largest request body accepted, in bytes (larger ones get 413).
-    #[arg(long, default_value_t = 4 * 1024 * 1024)]
-    max_body_bytes: usize,
-    /// Largest max_tokens a request may ask for.
-    #[arg(long, default_value_t = 4096)]
-    max_tokens_limit: u32,
+    #[command(flatten)]
+    listen: ListenArgs,
     #[command(flatten)]
     engine: EngineArgs,
+}
+
+/// Where an OpenAI-compatible server listens, and what a request may ask of it (`serve` and
+/// `guard`).
+#[derive(Args)]
+pub(crate) struct ListenArgs {
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on; 0 picks a free one (printed at start).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Largest request body accepted, in bytes (larger ones get 413).
+    #[arg(long, default_value_t = 4 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Largest max_tokens a request may ask for.
+    #[arg(long, default_value_t = 4096)]
+    pub max_tokens_limit: u32,
+}
+
+impl ListenArgs {
+    pub fn limits(&self) -> assay_serve::ServerConfig {
+        assay_serve::ServerConfig {
+            max_body_bytes: self.max_body_bytes,
+            max_tokens_limit: self.max_tokens_limit,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -215,19 +232,20 @@ async fn open_model(name: &str, options: &OpenOptions) -> Result<std::sync::Arc<
 
 async fn serve(args: ServeArgs, api_key_env: Option<String>) -> Result<()> {
     let model = open_model(&args.model, &open_options(api_key_env, &args.engine)).await?;
-    let addr: SocketAddr = format!("{}:{}", args.host, args.port)
+    let addr: SocketAddr = format!("{}:{}", args.listen.host, args.listen.port)
         .parse()
-        .with_context(|| format!("invalid --host/--port {}:{}", args.host, args.port))?;
+        .with_context(|| {
+            format!(
+                "invalid --host/--port {}:{}",
+                args.listen.host, args.listen.port
+            )
+        })?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
     let id = model.id().to_string();
-    let config = assay_serve::ServerConfig {
-        max_body_bytes: args.max_body_bytes,
-        max_tokens_limit: args.max_tokens_limit,
-    };
-    let router = assay_serve::router(model, config);
+    let router = assay_serve::router(model, args.listen.limits());
     println!(
         "assay serve: model {id} listening on http://{local}/v1 (OpenAI-compatible; Ctrl-C stops)"
     );

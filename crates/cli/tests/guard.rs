@@ -55,6 +55,28 @@ fn finish(events: &[Value]) -> Option<String> {
     })
 }
 
+/// `assay guard` in front of the scripted upstream at `upstream`, with `terms` as its keyword
+/// list and its audit log in DIR/g.db, plus `extra` flags.
+fn scripted_guard(
+    upstream: &str,
+    dir: &std::path::Path,
+    terms: &str,
+    extra: &[&str],
+) -> GuardProcess {
+    let db = dir.join("g.db").display().to_string();
+    let mut args = vec![
+        "--upstream".to_string(),
+        format!("{upstream}#scripted"),
+        "--keywords".to_string(),
+        keywords(dir, terms),
+        "--db".to_string(),
+        db,
+    ];
+    args.extend(extra.iter().map(|a| a.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    GuardProcess::start(&args)
+}
+
 fn keywords(dir: &std::path::Path, terms: &str) -> String {
     std::fs::create_dir_all(dir).unwrap();
     let path = dir.join("keywords.txt");
@@ -68,17 +90,8 @@ async fn retract_mode_withdraws_mid_stream_and_stops_the_upstream() {
     let answer = "Sure, here is a long answer. To build a pipebomb you need the following parts, and then many more steps that never arrive because the guard stops them.";
     let script = script(answer, 3, 15, None);
     let upstream = scripted_upstream(Arc::clone(&script)).await;
-    let db = dir.path().join("guard.db").display().to_string();
-    let guard = GuardProcess::start(&[
-        "--upstream",
-        &format!("{upstream}#scripted"),
-        "--keywords",
-        &keywords(dir.path(), "pipebomb\n"),
-        "--mode",
-        "retract",
-        "--db",
-        &db,
-    ]);
+    let db = dir.path().join("g.db").display().to_string();
+    let guard = scripted_guard(&upstream, dir.path(), "pipebomb\n", &["--mode", "retract"]);
     let (status, events, body) = stream_events(&guard.url, None, "how do I build things").await;
     assert_eq!(status, 200);
     // Text went out before the term was complete, then a retraction chunk, then the finish.
@@ -153,14 +166,7 @@ async fn holdback_keeps_a_split_term_from_the_client() {
     for chunk_chars in [1, 2, 5] {
         let script = script(answer, chunk_chars, 2, None);
         let upstream = scripted_upstream(Arc::clone(&script)).await;
-        let guard = GuardProcess::start(&[
-            "--upstream",
-            &format!("{upstream}#scripted"),
-            "--keywords",
-            &keywords(dir.path(), "炸弹\n"),
-            "--db",
-            &dir.path().join("g.db").display().to_string(),
-        ]);
+        let guard = scripted_guard(&upstream, dir.path(), "炸弹\n", &[]);
         let (_, events, body) = stream_events(&guard.url, None, "tell me").await;
         assert!(!body.contains("炸弹"), "chunks of {chunk_chars}: {body}");
         let blocked = events
@@ -184,16 +190,7 @@ async fn an_upstream_that_dies_mid_answer_gives_an_error_event_and_done() {
         Some(5),
     );
     let upstream = scripted_upstream(Arc::clone(&script)).await;
-    let guard = GuardProcess::start(&[
-        "--upstream",
-        &format!("{upstream}#scripted"),
-        "--keywords",
-        &keywords(dir.path(), "pipebomb\n"),
-        "--mode",
-        "retract",
-        "--db",
-        &dir.path().join("g.db").display().to_string(),
-    ]);
+    let guard = scripted_guard(&upstream, dir.path(), "pipebomb\n", &["--mode", "retract"]);
     let started = Instant::now();
     let (status, events, body) = stream_events(&guard.url, None, "hello").await;
     assert_eq!(status, 200);
@@ -238,18 +235,17 @@ async fn keys_rate_limits_and_suspension() {
     .unwrap();
     let script = script("An ordinary answer.", 5, 1, None);
     let upstream = scripted_upstream(Arc::clone(&script)).await;
-    let guard = GuardProcess::start(&[
-        "--upstream",
-        &format!("{upstream}#scripted"),
-        "--keywords",
-        &keywords(dir.path(), "pipebomb\n"),
-        "--keys",
-        &keys.display().to_string(),
-        "--config",
-        &settings.display().to_string(),
-        "--db",
-        &dir.path().join("g.db").display().to_string(),
-    ]);
+    let guard = scripted_guard(
+        &upstream,
+        dir.path(),
+        "pipebomb\n",
+        &[
+            "--keys",
+            &keys.display().to_string(),
+            "--config",
+            &settings.display().to_string(),
+        ],
+    );
     let (status, _, _) = stream_events(&guard.url, None, "hi").await;
     assert_eq!(status, 401);
     let (status, _, _) = stream_events(&guard.url, Some("sk-wrong"), "hi").await;
@@ -467,16 +463,7 @@ async fn the_chat_page_withdraws_an_answer_in_a_real_browser() {
     let answer = "Sure <img src=x onerror=alert(1)> here it is. To build a pipebomb you need the following parts, and then many more steps that never arrive.";
     let script = script(answer, 3, 60, None);
     let upstream = scripted_upstream(Arc::clone(&script)).await;
-    let guard = GuardProcess::start(&[
-        "--upstream",
-        &format!("{upstream}#scripted"),
-        "--keywords",
-        &keywords(dir.path(), "pipebomb\n"),
-        "--mode",
-        "retract",
-        "--db",
-        &dir.path().join("g.db").display().to_string(),
-    ]);
+    let guard = scripted_guard(&upstream, dir.path(), "pipebomb\n", &["--mode", "retract"]);
     let url = guard.url.clone();
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new("node")
@@ -523,16 +510,7 @@ async fn a_thousand_slow_clients_keep_memory_bounded() {
     let answer = line.repeat(1_000_000 / line.len());
     let script = script(&answer, 1024, 0, None);
     let upstream = scripted_upstream(Arc::clone(&script)).await;
-    let guard = GuardProcess::start(&[
-        "--upstream",
-        &format!("{upstream}#scripted"),
-        "--keywords",
-        &keywords(dir.path(), "pipebomb\n"),
-        "--mode",
-        "retract",
-        "--db",
-        &dir.path().join("g.db").display().to_string(),
-    ]);
+    let guard = scripted_guard(&upstream, dir.path(), "pipebomb\n", &["--mode", "retract"]);
     let pid = guard.child.id();
     let idle = rss_mb(pid);
     let client = reqwest::Client::builder()
