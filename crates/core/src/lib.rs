@@ -8,9 +8,11 @@ mod chat;
 mod language;
 mod model_name;
 pub mod openai;
+pub mod redact;
 
 pub use chat::{
     ChatEvent, ChatRequest, ChatResponse, FinishReason, GenParams, Message, Role, Usage,
 };
 pub use language::Language;
 pub use model_name::{ModelName, ModelNameError, ModelSpec, ACCEPTED_FORMS};
+pub use redact::redact;
