@@ -4,6 +4,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
+    /// OpenAI's newer clients send the system prompt as `developer`; it means the same.
+    #[serde(alias = "developer")]
     System,
     User,
     Assistant,
@@ -22,7 +24,51 @@ impl Role {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Message {
     pub role: Role,
+    /// Always written as a string; read from a string or from OpenAI's list of content parts.
+    #[serde(deserialize_with = "content_text")]
     pub content: String,
+}
+
+/// A message's content: a string, or a list of parts (`[{"type": "text", "text": "…"}]`, as
+/// OpenAI clients send it) whose texts are concatenated. Other parts (images, audio, files)
+/// are refused rather than dropped: the model would answer a question it was not asked.
+fn content_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Content {
+        Text(String),
+        Parts(Vec<Part>),
+    }
+    #[derive(Deserialize)]
+    struct Part {
+        #[serde(rename = "type")]
+        kind: String,
+        #[serde(default)]
+        text: Option<String>,
+    }
+    let parts = match Content::deserialize(deserializer).map_err(|_| {
+        serde::de::Error::custom(
+            "message content must be a string or a list of {\"type\": \"text\", \"text\": …} parts",
+        )
+    })? {
+        Content::Text(text) => return Ok(text),
+        Content::Parts(parts) => parts,
+    };
+    let mut out = String::new();
+    for part in parts {
+        match (part.kind.as_str(), part.text) {
+            ("text", Some(text)) => out.push_str(&text),
+            ("text", None) => {
+                return Err(serde::de::Error::custom("a text content part has no \"text\""))
+            }
+            (kind, _) => {
+                return Err(serde::de::Error::custom(format!(
+                    "content parts of type {kind:?} are not supported; only \"text\" parts are"
+                )))
+            }
+        }
+    }
+    Ok(out)
 }
 
 impl Message {
@@ -192,5 +238,61 @@ impl ChatEvent {
             }
             ChatEvent::Done { .. } => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(json: &str) -> Result<Message, String> {
+        serde_json::from_str(json).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn developer_is_read_as_system_and_written_as_system() {
+        let m = message(r#"{"role": "developer", "content": "be terse"}"#).unwrap();
+        assert_eq!(m, Message::system("be terse"));
+        assert_eq!(
+            serde_json::to_string(&m).unwrap(),
+            r#"{"role":"system","content":"be terse"}"#
+        );
+    }
+
+    #[test]
+    fn content_parts_are_concatenated() {
+        let m = message(
+            r#"{"role": "user", "content": [{"type": "text", "text": "Hello, "},
+                {"type": "text", "text": "world", "cache_control": {"type": "ephemeral"}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(m, Message::user("Hello, world"));
+        assert_eq!(
+            message(r#"{"role": "user", "content": []}"#).unwrap(),
+            Message::user("")
+        );
+        // Written back as a plain string.
+        assert_eq!(
+            serde_json::to_string(&m).unwrap(),
+            r#"{"role":"user","content":"Hello, world"}"#
+        );
+    }
+
+    #[test]
+    fn other_content_is_refused_with_a_clear_message() {
+        let image = message(
+            r#"{"role": "user", "content": [{"type": "text", "text": "what is this?"},
+                {"type": "image_url", "image_url": {"url": "https://x/y.png"}}]}"#,
+        )
+        .unwrap_err();
+        assert!(
+            image.contains(r#"content parts of type "image_url" are not supported"#),
+            "{image}"
+        );
+        let no_text = message(r#"{"role": "user", "content": [{"type": "text"}]}"#).unwrap_err();
+        assert!(no_text.contains("has no \"text\""), "{no_text}");
+        let number = message(r#"{"role": "user", "content": 42}"#).unwrap_err();
+        assert!(number.contains("must be a string or a list"), "{number}");
+        assert!(message(r#"{"role": "tool", "content": "x"}"#).is_err());
     }
 }

@@ -27,6 +27,9 @@ pub struct ChatCompletionRequest {
     pub stream: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream_options: Option<StreamOptions>,
+    /// How many answers to generate; assay servers give one, and refuse to be asked for more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<u32>,
 }
 
 /// `stop` is a string or a list of strings.
@@ -74,6 +77,7 @@ impl ChatCompletionRequest {
             stream_options: stream.then_some(StreamOptions {
                 include_usage: true,
             }),
+            n: None,
         }
     }
 }
@@ -253,4 +257,21 @@ pub struct ModelEntry {
     pub object: String,
     pub created: u64,
     pub owned_by: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn n_is_read_and_not_sent_unless_set() {
+        let request: ChatCompletionRequest = serde_json::from_str(
+            r#"{"model": "m", "n": 3, "messages": [{"role": "developer", "content": [{"type": "text", "text": "hi"}]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(request.n, Some(3));
+        assert_eq!(request.messages, vec![crate::Message::system("hi")]);
+        let sent = ChatCompletionRequest::new("m", Vec::new(), &GenParams::default(), false);
+        assert!(!serde_json::to_string(&sent).unwrap().contains("\"n\""));
+    }
 }
