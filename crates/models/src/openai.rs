@@ -115,7 +115,8 @@ impl OpenAiClient {
         let url = completions_url(base_url)?;
         if config.max_concurrency == 0 {
             return Err(ModelError::Config(format!(
-                "{base_url}: max_concurrency must be at least 1"
+                "{}: max_concurrency must be at least 1",
+                assay_core::redact(base_url)
             )));
         }
         let http = reqwest::Client::builder()
@@ -127,7 +128,9 @@ impl OpenAiClient {
             })?;
         Ok(OpenAiClient {
             model: model.to_string(),
-            url_text: url.to_string(),
+            // Error messages reach logs, stores and (through the servers) clients: the URL
+            // they name has its credentials taken out.
+            url_text: assay_core::redact(url.as_str()),
             url,
             api_key,
             params,
@@ -698,7 +701,12 @@ impl LiveStream {
 }
 
 fn completions_url(base_url: &str) -> Result<Url, ModelError> {
-    let bad = |why: &str| ModelError::Config(format!("bad base URL {base_url:?}: {why}"));
+    let bad = |why: &str| {
+        ModelError::Config(format!(
+            "bad base URL {:?}: {why}",
+            assay_core::redact(base_url)
+        ))
+    };
     let mut url = Url::parse(base_url.trim()).map_err(|e| bad(&e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(bad("only http and https are supported"));
@@ -826,7 +834,7 @@ async fn read_limited(mut response: reqwest::Response, limit: usize) -> Result<V
 fn error_payload(url: &str, bytes: &[u8]) -> Option<ModelError> {
     let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
     let error = value.get("error").filter(|e| !e.is_null())?;
-    let message = error_message(bytes).unwrap_or_else(|| error.to_string());
+    let message = error_message(bytes).unwrap_or_else(|| assay_core::redact(&error.to_string()));
     // Servers that report HTTP-like codes in the payload (vLLM, LiteLLM) get them honoured, so
     // that a 429 or 503 sent inside a 200 stream is retried like the real thing.
     let status = error
@@ -865,10 +873,11 @@ fn error_message(bytes: &[u8]) -> Option<String> {
             .or_else(|| value.get("detail").and_then(|m| m.as_str()));
         if let Some(message) = found {
             let kind = error.and_then(|e| e.get("type")).and_then(|t| t.as_str());
-            return Some(match kind {
+            // Upstreams echo URLs and keys in their errors; those must not travel on.
+            return Some(assay_core::redact(&match kind {
                 Some(kind) if !kind.is_empty() => format!("{message} ({kind})"),
                 _ => message.to_string(),
-            });
+            }));
         }
     }
     let text = String::from_utf8_lossy(bytes);
@@ -876,14 +885,14 @@ fn error_message(bytes: &[u8]) -> Option<String> {
     (!text.is_empty()).then(|| quote(text.as_bytes()))
 }
 
-/// The first [`QUOTE_CHARS`] characters of a body, for error messages.
+/// The first [`QUOTE_CHARS`] characters of a body, for error messages, without credentials.
 fn quote(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
     let mut chars = text.char_indices();
-    match chars.nth(QUOTE_CHARS) {
+    assay_core::redact(&match chars.nth(QUOTE_CHARS) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.into_owned(),
-    }
+    })
 }
 
 /// An error and its causes, since reqwest's own message is often just "error sending request".
@@ -968,6 +977,70 @@ mod tests {
         )
         .expect("valid config");
         assert!(!format!("{client:?}").contains("sk-secret"));
+    }
+
+    /// A one-shot upstream on 127.0.0.1 that answers every request with `response`.
+    async fn answering(response: &'static str) -> u16 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut buf = vec![0u8; 65536];
+                let _ = socket.read(&mut buf).await;
+                let _ = socket.write_all(response.as_bytes()).await;
+            }
+        });
+        port
+    }
+
+    #[tokio::test]
+    async fn errors_never_carry_the_credentials_of_the_url() {
+        let port = answering(
+            "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n\
+             {\"error\":{\"message\":\"prompt too long for http://admin:s3cretpw@10.0.0.1/v1 key sk-abcdefghijklmnopqrstuvwx\"}}",
+        )
+        .await;
+        let base = format!("http://admin:s3cretpw@127.0.0.1:{port}/v1?api_key=k123");
+        let client = OpenAiClient::new(
+            &base,
+            "m",
+            None,
+            GenParams::default(),
+            ClientConfig::default(),
+        )
+        .expect("valid config");
+        let request = ChatRequest::new(vec![assay_core::Message::user("hi")]);
+        let error = client.complete(request).await.unwrap_err();
+        let ModelError::Http {
+            url,
+            status,
+            message,
+            ..
+        } = &error
+        else {
+            panic!("{error:?}");
+        };
+        assert_eq!(*status, 400);
+        for text in [url.as_str(), message.as_str(), &error.to_string()] {
+            assert!(
+                !text.contains("s3cretpw") && !text.contains("k123") && !text.contains("sk-abc"),
+                "{text}"
+            );
+        }
+        assert!(url.contains(&format!("127.0.0.1:{port}")), "{url}");
+        assert!(message.contains("prompt too long"), "{message}");
+
+        let bad = OpenAiClient::new(
+            "ftp://admin:s3cretpw@h/v1",
+            "m",
+            None,
+            GenParams::default(),
+            ClientConfig::default(),
+        )
+        .unwrap_err();
+        assert!(!bad.to_string().contains("s3cretpw"), "{bad}");
+        assert!(!format!("{client:?}").contains("s3cretpw"));
     }
 
     #[test]
