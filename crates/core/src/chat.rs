@@ -59,7 +59,9 @@ fn content_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Str
         match (part.kind.as_str(), part.text) {
             ("text", Some(text)) => out.push_str(&text),
             ("text", None) => {
-                return Err(serde::de::Error::custom("a text content part has no \"text\""))
+                return Err(serde::de::Error::custom(
+                    "a text content part has no \"text\"",
+                ))
             }
             (kind, _) => {
                 return Err(serde::de::Error::custom(format!(
