@@ -3,7 +3,7 @@
 //! size cap.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::ScreenError;
@@ -44,13 +44,98 @@ fn is_jsonl_name(path: &Path) -> bool {
     if is_parquet(path) {
         return true;
     }
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    // Bytes, not str: a name that is not UTF-8 is screened like any other.
+    let name = path.file_name().map_or(&[][..], |n| n.as_encoded_bytes());
     let base = name
-        .strip_suffix(".gz")
-        .or_else(|| name.strip_suffix(".zst"))
-        .or_else(|| name.strip_suffix(".zstd"))
+        .strip_suffix(b".gz")
+        .or_else(|| name.strip_suffix(b".zst"))
+        .or_else(|| name.strip_suffix(b".zstd"))
         .unwrap_or(name);
-    base.ends_with(".jsonl") || base.ends_with(".ndjson") || base.ends_with(".json")
+    base.ends_with(b".jsonl") || base.ends_with(b".ndjson") || base.ends_with(b".json")
+}
+
+/// A file name for reports and markers: the name itself when it is UTF-8, else its valid
+/// parts with every other byte written `\xHH` (so two such names never read the same).
+pub fn display_name(path: &Path) -> String {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Refuses an output directory inside an input directory (a rerun would screen its own
+/// outputs) or holding an input file.
+pub fn check_out_outside_inputs(
+    inputs: &[String],
+    files: &[InputFile],
+    out: &Path,
+) -> Result<(), ScreenError> {
+    let out_abs = resolve(out).map_err(|e| ScreenError::Input {
+        path: out.to_path_buf(),
+        message: format!("cannot resolve --out: {e}"),
+    })?;
+    let refuse = |inside: &Path| ScreenError::Input {
+        path: out.to_path_buf(),
+        message: format!(
+            "--out is inside the input {}, so a rerun would screen its own outputs; \
+             choose an --out outside the inputs",
+            inside.display()
+        ),
+    };
+    for input in inputs {
+        let path = Path::new(input);
+        if path.is_dir() {
+            if let Ok(dir) = path.canonicalize() {
+                if out_abs.starts_with(&dir) {
+                    return Err(refuse(path));
+                }
+            }
+        }
+    }
+    for file in files {
+        if let Ok(p) = file.path.canonicalize() {
+            if p.starts_with(&out_abs) {
+                return Err(refuse(&file.path));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `path` made absolute with symbolic links resolved, for the part of it that exists (the
+/// rest, not yet created, appended as written).
+fn resolve(path: &Path) -> io::Result<PathBuf> {
+    let absolute = std::path::absolute(path)?;
+    let mut existing = absolute.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(real) = existing.canonicalize() {
+            let mut resolved = real;
+            for part in rest.iter().rev() {
+                match part {
+                    std::path::Component::ParentDir => {
+                        resolved.pop();
+                    }
+                    std::path::Component::CurDir => {}
+                    other => resolved.push(other),
+                }
+            }
+            return Ok(resolved);
+        }
+        let mut components = existing.components();
+        match components.next_back() {
+            Some(last) => {
+                rest.push(last);
+                existing = components.as_path();
+            }
+            None => return Ok(absolute.clone()),
+        }
+    }
 }
 
 /// Every input file named by `inputs`, sorted by relative name (so shards are stable).
@@ -135,21 +220,222 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<InputFile>) -> Result<(), ScreenE
     Ok(())
 }
 
-/// Opens `path` for reading, decompressing by its name.
+/// Opens `path` for reading, decompressing by its name. Gzip members are handed out only
+/// once their checksum has passed (see [`VerifiedGzip`]).
 pub fn open(path: &Path) -> io::Result<Box<dyn BufRead + Send>> {
-    let file = File::open(path)?;
+    open_file(path, File::open(path)?)
+}
+
+/// [`open`] for a file already opened.
+pub fn open_file(path: &Path, file: File) -> io::Result<Box<dyn BufRead + Send>> {
     let raw = BufReader::with_capacity(1 << 20, file);
     Ok(match Compression::of(path) {
         Compression::None => Box::new(raw),
         Compression::Gzip => Box::new(BufReader::with_capacity(
             1 << 20,
-            flate2::bufread::MultiGzDecoder::new(raw),
+            VerifiedGzip::new(path, raw, MEMBER_MEMORY),
         )),
         Compression::Zstd => Box::new(BufReader::with_capacity(
             1 << 20,
             zstd::stream::read::Decoder::with_buffer(raw)?,
         )),
     })
+}
+
+/// Decompressed bytes of one gzip member held in memory while its checksum is pending; a
+/// larger member is verified first and then decompressed a second time from the file.
+pub const MEMBER_MEMORY: usize = 32 << 20;
+
+/// The error a [`VerifiedGzip`] reader gives for a member that failed its CRC-32 / ISIZE
+/// check or was cut short: none of its bytes were handed out. Reading stops there, since
+/// where the next member starts is unknown after a corrupt one.
+#[derive(Debug)]
+pub struct CorruptMember {
+    /// Line ends in what the member decompressed to before it failed, plus one for a last
+    /// unfinished line: the documents that were withheld.
+    pub lines: u64,
+    pub message: String,
+}
+
+impl std::fmt::Display for CorruptMember {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "corrupt gzip member ({} lines withheld): {}",
+            self.lines, self.message
+        )
+    }
+}
+
+impl std::error::Error for CorruptMember {}
+
+/// A gzip stream (of one or more members) that hands out a member's bytes only after the
+/// member's trailer (CRC-32 and length) has been checked, so that no line of a corrupt or
+/// truncated member is ever screened as if it were sound. A member of up to `memory`
+/// decompressed bytes is held in memory; a larger one is decompressed once to check it and
+/// once more, from its offset in the file, to hand it out.
+pub struct VerifiedGzip<R> {
+    path: PathBuf,
+    raw: R,
+    /// Compressed bytes consumed from `raw` so far: where the next member starts.
+    offset: u64,
+    memory: usize,
+    ready: Vec<u8>,
+    ready_pos: usize,
+    /// A large member already verified, being decompressed again from the file.
+    again: Option<flate2::bufread::GzDecoder<BufReader<File>>>,
+    done: bool,
+}
+
+impl<R: BufRead> VerifiedGzip<R> {
+    pub fn new(path: &Path, raw: R, memory: usize) -> VerifiedGzip<R> {
+        VerifiedGzip {
+            path: path.to_path_buf(),
+            raw,
+            offset: 0,
+            memory: memory.max(1),
+            ready: Vec::new(),
+            ready_pos: 0,
+            again: None,
+            done: false,
+        }
+    }
+
+    /// Decompresses and checks the next member; leaves it in `ready` or, when large, in
+    /// `again`.
+    fn next_member(&mut self) -> io::Result<()> {
+        let start = self.offset;
+        let mut counted = Counted {
+            inner: &mut self.raw,
+            count: 0,
+        };
+        self.ready.clear();
+        self.ready_pos = 0;
+        let mut decoder = flate2::bufread::GzDecoder::new(&mut counted);
+        let limit = self.memory as u64 + 1;
+        let held = (&mut decoder).take(limit).read_to_end(&mut self.ready);
+        let mut lines = count_lines(&self.ready);
+        let mut unfinished = self.ready.last().is_some_and(|&b| b != b'\n');
+        let mut large = false;
+        let checked = held.and_then(|n| {
+            if (n as u64) < limit {
+                return Ok(());
+            }
+            // Too large to hold: check the rest of it without keeping it.
+            large = true;
+            self.ready.clear();
+            let mut sink = LineCounter::default();
+            let result = io::copy(&mut decoder, &mut sink).map(|_| ());
+            lines += sink.lines;
+            if sink.bytes > 0 {
+                unfinished = sink.last != b'\n';
+            }
+            result
+        });
+        drop(decoder);
+        self.offset = start + counted.count;
+        if let Err(e) = checked {
+            self.ready.clear();
+            self.done = true;
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                CorruptMember {
+                    lines: lines + u64::from(unfinished),
+                    message: format!("{e} (member at byte {start})"),
+                },
+            ));
+        }
+        if large {
+            // The large member passed: decompress it again from where it starts.
+            let mut file = File::open(&self.path)?;
+            file.seek(SeekFrom::Start(start))?;
+            self.again = Some(flate2::bufread::GzDecoder::new(BufReader::with_capacity(
+                1 << 20,
+                file,
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl<R: BufRead> Read for VerifiedGzip<R> {
+    fn read(&mut self, into: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.ready_pos < self.ready.len() {
+                let n = into.len().min(self.ready.len() - self.ready_pos);
+                into[..n].copy_from_slice(&self.ready[self.ready_pos..self.ready_pos + n]);
+                self.ready_pos += n;
+                return Ok(n);
+            }
+            if let Some(again) = &mut self.again {
+                match again.read(into)? {
+                    0 => self.again = None,
+                    n => return Ok(n),
+                }
+                continue;
+            }
+            if self.done || into.is_empty() {
+                return Ok(0);
+            }
+            if self.raw.fill_buf()?.is_empty() {
+                self.done = true;
+                return Ok(0);
+            }
+            self.next_member()?;
+        }
+    }
+}
+
+/// A reader that counts the bytes taken from it.
+struct Counted<'a, R> {
+    inner: &'a mut R,
+    count: u64,
+}
+
+impl<R: BufRead> Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Counted<'_, R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.count += amt as u64;
+        self.inner.consume(amt)
+    }
+}
+
+/// A sink that counts bytes and line ends.
+#[derive(Default)]
+struct LineCounter {
+    bytes: u64,
+    lines: u64,
+    last: u8,
+}
+
+impl Write for LineCounter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.bytes += buf.len() as u64;
+        self.lines += count_lines(buf);
+        if let Some(&b) = buf.last() {
+            self.last = b;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn count_lines(bytes: &[u8]) -> u64 {
+    memchr::memchr_iter(b'\n', bytes).count() as u64
 }
 
 /// What reading one line gave.

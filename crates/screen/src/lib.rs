@@ -103,7 +103,11 @@ const BAD_EXAMPLES: usize = 5;
 /// Everything screening learned from one input file (also its completion marker).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FileSummary {
+    /// The file's name relative to its input (non-UTF-8 bytes written `\xHH`).
     pub input: String,
+    /// The name's bytes, when it is not UTF-8 (to find its outputs again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_bytes: Option<Vec<u8>>,
     pub docs: u64,
     pub bytes: u64,
     pub kept_docs: u64,
@@ -122,6 +126,18 @@ pub struct FileSummary {
     pub batches: Vec<BatchSample>,
 }
 
+impl FileSummary {
+    /// The file's name relative to its input, as it is on disk.
+    pub fn relative_path(&self) -> PathBuf {
+        #[cfg(unix)]
+        if let Some(bytes) = &self.input_bytes {
+            use std::os::unix::ffi::OsStrExt;
+            return PathBuf::from(std::ffi::OsStr::from_bytes(bytes));
+        }
+        PathBuf::from(&self.input)
+    }
+}
+
 /// Writes a map with its keys in order, so that markers do not depend on hashing.
 fn sorted<S: Serializer, K: Ord + Serialize, V: Serialize>(
     map: &FxHashMap<K, V>,
@@ -134,6 +150,7 @@ fn sorted<S: Serializer, K: Ord + Serialize, V: Serialize>(
 /// shard (screened now or earlier).
 pub fn screen(policy: &Policy, config: &ScreenConfig) -> Result<Vec<FileSummary>, ScreenError> {
     let mut files = input::discover(&config.inputs)?;
+    input::check_out_outside_inputs(&config.inputs, &files, &config.out)?;
     if let Some((index, count)) = config.shard {
         files = shard_files(files, index, count);
     }
@@ -266,8 +283,11 @@ fn screen_file_once(
     let marker = marker_path(&config.out, file);
     if let Ok(text) = fs::read_to_string(&marker) {
         if let Ok(summary) = serde_json::from_str::<FileSummary>(&text) {
-            progress.file_done(summary.bytes);
-            return Ok(summary);
+            // A file that could not be opened last time is tried again.
+            if !summary.bad.contains_key(UNREADABLE) {
+                progress.file_done(summary.bytes);
+                return Ok(summary);
+            }
         }
     }
     let summary = screen_file(policy, config, file, progress)?;
@@ -449,9 +469,23 @@ pub(crate) fn record(summary: &mut FileSummary, source: &str, bytes: u64, hits: 
     }
 }
 
+/// The bad-input kind of a file that could not be opened (gone since it was listed).
+pub const UNREADABLE: &str = "unreadable file";
+
 /// Counts bad input of `kind` in `summary`, keeping the first few examples.
 pub(crate) fn bad_input(summary: &mut FileSummary, line: Option<u64>, kind: &str, message: String) {
-    *summary.bad.entry(kind.to_string()).or_default() += 1;
+    bad_inputs(summary, line, kind, 1, message)
+}
+
+/// Counts `count` items of bad input of `kind` (one example for them all).
+pub(crate) fn bad_inputs(
+    summary: &mut FileSummary,
+    line: Option<u64>,
+    kind: &str,
+    count: u64,
+    message: String,
+) {
+    *summary.bad.entry(kind.to_string()).or_default() += count;
     let same_kind = summary
         .bad_examples
         .iter()
@@ -474,12 +508,28 @@ fn screen_file(
     file: &InputFile,
     progress: &Progress,
 ) -> Result<FileSummary, ScreenError> {
-    let relative = file.relative.display().to_string();
+    let relative = input::display_name(&file.relative);
     let mut summary = FileSummary {
         input: relative.clone(),
+        input_bytes: file
+            .relative
+            .to_str()
+            .is_none()
+            .then(|| file.relative.as_os_str().as_encoded_bytes().to_vec()),
         ..FileSummary::default()
     };
+    // A file that went away (or became unreadable) since the inputs were listed is bad
+    // input, not the end of the run; its marker makes a rerun try it again.
+    let opened = match File::open(&file.path) {
+        Ok(f) => f,
+        Err(e) if config.strict => return Err(io_error(&file.path)(e)),
+        Err(e) => {
+            bad_input(&mut summary, None, UNREADABLE, format!("cannot open: {e}"));
+            return Ok(summary);
+        }
+    };
     if input::is_parquet(&file.path) {
+        drop(opened);
         return parquet::screen_parquet(policy, config, file, summary, progress);
     }
     // Bad input is counted (or, with --strict, fatal, naming the line).
@@ -494,7 +544,7 @@ fn screen_file(
         bad_input(summary, Some(line), kind, message);
         Ok(())
     };
-    let mut reader = input::open(&file.path).map_err(io_error(&file.path))?;
+    let mut reader = input::open_file(&file.path, opened).map_err(io_error(&file.path))?;
     let mut kept = Output::create(config.out.join("kept").join(&file.relative))?;
     let mut removed = Output::create(config.out.join("removed").join(&file.relative))?;
     let mut sampler = Sampler::new(
@@ -510,7 +560,34 @@ fn screen_file(
         let read = match input::read_line_capped(&mut reader, &mut buf, config.max_line_bytes) {
             Ok(r) => r,
             Err(e) => {
-                // A truncated or corrupt compressed stream: what was read stays screened.
+                let corrupt = e
+                    .get_ref()
+                    .and_then(|inner| inner.downcast_ref::<input::CorruptMember>());
+                if let Some(corrupt) = corrupt {
+                    // None of the member's lines were screened: they count as bad input.
+                    let first = line_no + 1;
+                    let message = format!(
+                        "lines {first}–{} withheld: {corrupt}",
+                        line_no + corrupt.lines.max(1)
+                    );
+                    if config.strict {
+                        return Err(ScreenError::Strict {
+                            path: file.path.clone(),
+                            line: first,
+                            message,
+                        });
+                    }
+                    bad_inputs(
+                        &mut summary,
+                        Some(first),
+                        "corrupt gzip member",
+                        corrupt.lines.max(1),
+                        message,
+                    );
+                    any_line = true;
+                    break;
+                }
+                // A truncated or corrupt zstd stream: what was read stays screened.
                 let message = format!("cannot read past line {line_no}: {e}");
                 reject(&mut summary, line_no + 1, "read error", message)?;
                 break;
@@ -594,10 +671,11 @@ pub fn drop_flagged_sources(
         if !summary.sources.keys().any(|s| flagged.contains(s)) {
             continue;
         }
-        let kept_path = config.out.join("kept").join(&summary.input);
+        let relative = summary.relative_path();
+        let kept_path = config.out.join("kept").join(&relative);
         let mut reader = input::open(&kept_path).map_err(io_error(&kept_path))?;
         let mut kept = Output::create(kept_path.clone())?;
-        let mut dropped = Output::create(config.out.join("removed-sources").join(&summary.input))?;
+        let mut dropped = Output::create(config.out.join("removed-sources").join(&relative))?;
         let mut buf = Vec::new();
         loop {
             let read = input::read_line_capped(&mut reader, &mut buf, usize::MAX)
