@@ -12,22 +12,26 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc as std_mpsc, Arc, OnceLock};
 
-use assay_core::{FinishReason, Message};
+use assay_core::FinishReason;
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::params::LlamaModelParams;
-use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
+use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
 use tokio::sync::{mpsc, oneshot};
 
 use super::template::ChatTemplate;
+use super::tokenize::PromptTokenizer;
 use crate::{Load, ModelError};
 
 /// Tokens decoded per forward pass at most (prompt chunks and generated tokens together).
 const BATCH_TOKENS: usize = 512;
+
+/// `EngineConfig::max_messages` by default.
+pub const DEFAULT_MAX_MESSAGES: usize = 1024;
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -48,6 +52,21 @@ pub struct EngineConfig {
     /// load; this mode makes every answer identical to the one the request gets alone, at the
     /// cost of the throughput batching brings.
     pub batch_invariant: bool,
+    /// Messages one request may hold. Each costs a few tokens of markup at least, so far fewer
+    /// fit any context; the cap refuses absurd requests before any work is spent on them.
+    pub max_messages: usize,
+    /// Bytes of message content one request may hold; `None` = 32 per token of
+    /// `context_per_slot` (no tokenizer packs more than a few bytes of text into a token, so a
+    /// longer prompt could never fit). Checked before rendering or tokenizing.
+    pub max_prompt_bytes: Option<usize>,
+}
+
+impl EngineConfig {
+    /// The content bytes one request may hold.
+    pub fn prompt_byte_limit(&self) -> usize {
+        self.max_prompt_bytes
+            .unwrap_or_else(|| (self.context_per_slot as usize).saturating_mul(32))
+    }
 }
 
 impl Default for EngineConfig {
@@ -60,6 +79,8 @@ impl Default for EngineConfig {
             default_max_tokens: 512,
             home: None,
             batch_invariant: false,
+            max_messages: DEFAULT_MAX_MESSAGES,
+            max_prompt_bytes: None,
         }
     }
 }
@@ -112,7 +133,7 @@ pub struct EngineInfo {
 }
 
 struct Job {
-    messages: Vec<Message>,
+    prompt: Vec<LlamaToken>,
     sampling: Sampling,
     events: mpsc::UnboundedSender<EngineEvent>,
 }
@@ -131,9 +152,48 @@ pub struct Engine {
     counters: Arc<Counters>,
     max_queue: usize,
     info: EngineInfo,
+    tokenizer: Arc<PromptTokenizer>,
 }
 
-fn backend() -> Result<&'static LlamaBackend, ModelError> {
+/// A request's place in the queue, held while its prompt is tokenized; dropping it unused
+/// gives the place back.
+pub struct Reservation<'e> {
+    engine: &'e Engine,
+    submitted: bool,
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if !self.submitted {
+            self.engine.counters.queued.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+impl Reservation<'_> {
+    /// Queues the request. Events arrive on the returned receiver; dropping it cancels the
+    /// request.
+    pub fn submit(
+        mut self,
+        prompt: Vec<LlamaToken>,
+        sampling: Sampling,
+    ) -> Result<mpsc::UnboundedReceiver<EngineEvent>, ModelError> {
+        let (events, receiver) = mpsc::unbounded_channel();
+        self.engine
+            .jobs
+            .send(Job {
+                prompt,
+                sampling,
+                events,
+            })
+            .map_err(|_| ModelError::Engine("the engine thread has stopped".into()))?;
+        // From here the engine thread releases the place when it admits the job.
+        self.submitted = true;
+        Ok(receiver)
+    }
+}
+
+pub(crate) fn backend() -> Result<&'static LlamaBackend, ModelError> {
     static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
     BACKEND
         .get_or_init(|| {
@@ -159,7 +219,7 @@ impl Engine {
                 run_engine(&path, &config, jobs_rx, ready_tx, &counters);
             })
             .map_err(|e| ModelError::Engine(format!("cannot start engine thread: {e}")))?;
-        let info = ready_rx
+        let (info, tokenizer) = ready_rx
             .await
             .map_err(|_| ModelError::Engine("engine thread died while loading".into()))??;
         Ok(Engine {
@@ -167,11 +227,16 @@ impl Engine {
             counters,
             max_queue: config.max_queue,
             info,
+            tokenizer,
         })
     }
 
     pub fn info(&self) -> &EngineInfo {
         &self.info
+    }
+
+    pub fn tokenizer(&self) -> &Arc<PromptTokenizer> {
+        &self.tokenizer
     }
 
     pub fn load(&self) -> Load {
@@ -183,36 +248,24 @@ impl Engine {
         }
     }
 
-    /// Queues a request. Events arrive on the returned receiver; dropping it cancels the request.
-    pub fn submit(
-        &self,
-        messages: Vec<Message>,
-        sampling: Sampling,
-    ) -> Result<mpsc::UnboundedReceiver<EngineEvent>, ModelError> {
+    /// Takes a place in the queue, or refuses the request as busy when the queue is full.
+    pub fn reserve(&self) -> Result<Reservation<'_>, ModelError> {
         let waiting = self.counters.queued.fetch_add(1, Ordering::SeqCst);
+        let reservation = Reservation {
+            engine: self,
+            submitted: false,
+        };
         let free_slots = self
             .info
             .slots
             .saturating_sub(self.counters.busy.load(Ordering::SeqCst));
         if waiting >= self.max_queue + free_slots {
-            self.counters.queued.fetch_sub(1, Ordering::SeqCst);
             return Err(ModelError::Busy(format!(
                 "{} requests running and {waiting} waiting (queue limit {})",
                 self.info.slots, self.max_queue
             )));
         }
-        let (events, receiver) = mpsc::unbounded_channel();
-        self.jobs
-            .send(Job {
-                messages,
-                sampling,
-                events,
-            })
-            .map_err(|_| {
-                self.counters.queued.fetch_sub(1, Ordering::SeqCst);
-                ModelError::Engine("the engine thread has stopped".into())
-            })?;
-        Ok(receiver)
+        Ok(reservation)
     }
 }
 
@@ -220,13 +273,15 @@ fn run_engine(
     path: &Path,
     config: &EngineConfig,
     jobs: std_mpsc::Receiver<Job>,
-    ready: oneshot::Sender<Result<EngineInfo, ModelError>>,
+    ready: oneshot::Sender<Result<(EngineInfo, Arc<PromptTokenizer>), ModelError>>,
     counters: &Counters,
 ) {
     let loaded = (|| {
         let backend = backend()?;
         let model = LlamaModel::load_from_file(backend, path, &LlamaModelParams::default())
             .map_err(|e| ModelError::Config(format!("cannot load {}: {e}", path.display())))?;
+        // Request handlers tokenize with the same model while this thread decodes.
+        let tokenizer = Arc::new(PromptTokenizer::new(Arc::new(model))?);
         let threads = config
             .threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
@@ -239,15 +294,16 @@ fn run_engine(
             .with_n_seq_max(slots as u32)
             .with_n_threads(threads as i32)
             .with_n_threads_batch(threads as i32);
-        Ok::<_, ModelError>((backend, model, params, threads, slots))
+        Ok::<_, ModelError>((backend, tokenizer, params, threads, slots))
     })();
-    let (backend, model, params, threads, slots) = match loaded {
+    let (backend, tokenizer, params, threads, slots) = match loaded {
         Ok(v) => v,
         Err(e) => {
             let _ = ready.send(Err(e));
             return;
         }
     };
+    let model: Arc<LlamaModel> = tokenizer.model().clone();
     let context = match model.new_context(backend, params) {
         Ok(c) => c,
         Err(e) => {
@@ -257,13 +313,7 @@ fn run_engine(
             return;
         }
     };
-    let prompter = match Prompter::new(&model) {
-        Ok(p) => p,
-        Err(e) => {
-            let _ = ready.send(Err(e));
-            return;
-        }
-    };
+    let prompter = tokenizer.prompter();
     if let PromptFormat::LlamaBuiltin(name) = prompter.format() {
         tracing::warn!(
             "{} has no chat template; using llama.cpp's built-in {name:?} template",
@@ -279,13 +329,12 @@ fn run_engine(
         context_per_slot: config.context_per_slot,
         threads,
     };
-    if ready.send(Ok(info)).is_err() {
+    if ready.send(Ok((info, tokenizer.clone()))).is_err() {
         return;
     }
     let mut scheduler = Scheduler {
         model: &model,
         context,
-        prompter,
         slots: (0..slots).map(|_| None).collect(),
         context_per_slot: config.context_per_slot as usize,
         batch: LlamaBatch::new(BATCH_TOKENS, 1),
@@ -294,92 +343,6 @@ fn run_engine(
         batch_invariant: config.batch_invariant,
     };
     scheduler.run(&jobs);
-}
-
-/// Renders conversations into prompt tokens.
-enum Prompter {
-    /// The GGUF's own template.
-    Jinja(Arc<ChatTemplate>),
-    /// llama.cpp's built-in template of this name.
-    Builtin(String, LlamaChatTemplate),
-}
-
-impl Prompter {
-    fn new(model: &LlamaModel) -> Result<Prompter, ModelError> {
-        let special = |token: LlamaToken| -> String {
-            String::from_utf8_lossy(&model.vocab().token_to_piece(token, true, None)).into_owned()
-        };
-        match model.meta_val_str("tokenizer.chat_template") {
-            Ok(source) => {
-                let vocab = model.vocab();
-                let jinja =
-                    ChatTemplate::new(&source, &special(vocab.bos()), &special(vocab.eos()))
-                        .map_err(ModelError::Config)?;
-                Ok(Prompter::Jinja(Arc::new(jinja)))
-            }
-            Err(_) => {
-                // llama.cpp knows a handful of template families by name; pick the model's own
-                // family where we can tell it, ChatML otherwise.
-                let architecture = model
-                    .meta_val_str("general.architecture")
-                    .unwrap_or_default();
-                let name = if architecture.starts_with("gemma") {
-                    "gemma"
-                } else {
-                    "chatml"
-                };
-                let builtin = LlamaChatTemplate::new(name)
-                    .map_err(|e| ModelError::Engine(format!("built-in template: {e}")))?;
-                Ok(Prompter::Builtin(name.to_string(), builtin))
-            }
-        }
-    }
-
-    fn format(&self) -> PromptFormat {
-        match self {
-            Prompter::Jinja(_) => PromptFormat::GgufTemplate,
-            Prompter::Builtin(name, _) => PromptFormat::LlamaBuiltin(name.clone()),
-        }
-    }
-
-    fn jinja(&self) -> Option<Arc<ChatTemplate>> {
-        match self {
-            Prompter::Jinja(template) => Some(template.clone()),
-            Prompter::Builtin(..) => None,
-        }
-    }
-
-    /// The prompt tokens for a conversation, with the assistant's turn opened.
-    fn tokens(
-        &self,
-        model: &LlamaModel,
-        messages: &[Message],
-    ) -> Result<Vec<LlamaToken>, ModelError> {
-        let vocab = model.vocab();
-        match self {
-            Prompter::Jinja(jinja) => {
-                let text = jinja
-                    .render(messages, true)
-                    .map_err(ModelError::InvalidRequest)?;
-                // transformers tokenizes a rendered chat with add_special_tokens=False: the
-                // template itself writes every special token the model expects.
-                Ok(vocab.tokenize(text.as_bytes(), false, true))
-            }
-            Prompter::Builtin(_, builtin) => {
-                let chat = messages
-                    .iter()
-                    .map(|m| LlamaChatMessage::new(m.role.as_str().to_string(), m.content.clone()))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| {
-                        ModelError::InvalidRequest(format!("message contains a NUL byte: {e}"))
-                    })?;
-                let text = model
-                    .apply_chat_template(builtin, &chat, true)
-                    .map_err(|e| ModelError::Engine(format!("built-in template failed: {e}")))?;
-                Ok(vocab.tokenize(text.as_bytes(), true, true))
-            }
-        }
-    }
 }
 
 struct Slot {
@@ -404,7 +367,6 @@ struct Slot {
 struct Scheduler<'m> {
     model: &'m LlamaModel,
     context: LlamaContext<'m>,
-    prompter: Prompter,
     slots: Vec<Option<Slot>>,
     context_per_slot: usize,
     batch: LlamaBatch<'static>,
@@ -437,7 +399,7 @@ impl Scheduler<'_> {
 
     fn admit(&mut self) {
         while let Some(free) = self.slots.iter().position(Option::is_none) {
-            let Some(job) = self.waiting.pop_front() else {
+            let Some(mut job) = self.waiting.pop_front() else {
                 return;
             };
             self.counters.queued.fetch_sub(1, Ordering::SeqCst);
@@ -445,7 +407,8 @@ impl Scheduler<'_> {
                 self.counters.cancelled.fetch_add(1, Ordering::SeqCst);
                 continue;
             }
-            match self.prepare(&job) {
+            let prompt = std::mem::take(&mut job.prompt);
+            match self.prepare(prompt) {
                 Ok(prompt) => {
                     // Counted busy before the request learns it started, so a caller that
                     // sees its request running also sees the slot taken.
@@ -474,8 +437,7 @@ impl Scheduler<'_> {
         }
     }
 
-    fn prepare(&self, job: &Job) -> Result<Vec<LlamaToken>, ModelError> {
-        let prompt = self.prompter.tokens(self.model, &job.messages)?;
+    fn prepare(&self, prompt: Vec<LlamaToken>) -> Result<Vec<LlamaToken>, ModelError> {
         if prompt.is_empty() {
             return Err(ModelError::InvalidRequest("the prompt is empty".into()));
         }

@@ -3,11 +3,13 @@
 pub mod catalogue;
 mod engine;
 pub mod template;
+mod tokenize;
 
 use assay_core::{ChatEvent, ChatRequest, ChatResponse, GenParams, Usage};
 
 use engine::{Engine, EngineEvent, Sampling};
-pub use engine::{EngineConfig, EngineInfo, PromptFormat};
+pub use engine::{EngineConfig, EngineInfo, PromptFormat, DEFAULT_MAX_MESSAGES};
+pub use tokenize::PromptTokenizer;
 
 use crate::{ChatModel, EventStream, Load, ModelError};
 
@@ -15,10 +17,24 @@ use crate::{ChatModel, EventStream, Load, ModelError};
 pub const DEFAULT_TEMPERATURE: f32 = 0.7;
 pub const DEFAULT_TOP_P: f32 = 0.95;
 
+/// Stop strings one request may give. OpenAI allows 4; a few more cost nothing, but every stop
+/// string is searched for after every token, so thousands of them slow the whole engine.
+pub const MAX_STOP_STRINGS: usize = 16;
+/// Bytes of one stop string at most (matching a stop string's prefixes costs its length
+/// squared per token).
+pub const MAX_STOP_BYTES: usize = 256;
+
+/// Prompts tokenized at the same time, off the engine thread. Tokenizing a long prompt takes a
+/// core for a while; more at once would only take cores from decoding.
+const TOKENIZING_AT_ONCE: usize = 2;
+
 pub struct LocalModel {
     id: String,
     params: GenParams,
     default_max_tokens: u32,
+    max_messages: usize,
+    max_prompt_bytes: usize,
+    tokenizing: std::sync::Arc<tokio::sync::Semaphore>,
     engine: Engine,
 }
 
@@ -43,12 +59,20 @@ impl LocalModel {
             id,
             params,
             default_max_tokens: config.default_max_tokens,
+            max_messages: config.max_messages,
+            max_prompt_bytes: config.prompt_byte_limit(),
+            tokenizing: std::sync::Arc::new(tokio::sync::Semaphore::new(TOKENIZING_AT_ONCE)),
             engine,
         })
     }
 
     pub fn info(&self) -> &EngineInfo {
         self.engine.info()
+    }
+
+    /// What turns this model's conversations into prompt tokens.
+    pub fn tokenizer(&self) -> &std::sync::Arc<PromptTokenizer> {
+        self.engine.tokenizer()
     }
 
     /// The exact prompt text the model sees for a conversation, when the GGUF has a chat
@@ -72,6 +96,45 @@ impl LocalModel {
         }
     }
 
+    /// Refuses requests too big to be worth rendering and tokenizing, and stop lists that would
+    /// slow every token.
+    fn check(
+        &self,
+        messages: &[assay_core::Message],
+        params: &GenParams,
+    ) -> Result<(), ModelError> {
+        if messages.is_empty() {
+            return Err(ModelError::InvalidRequest("no messages".into()));
+        }
+        if messages.len() > self.max_messages {
+            return Err(ModelError::InvalidRequest(format!(
+                "{} messages; this server takes {} at most",
+                messages.len(),
+                self.max_messages
+            )));
+        }
+        let bytes: usize = messages.iter().map(|m| m.content.len()).sum();
+        if bytes > self.max_prompt_bytes {
+            return Err(ModelError::InvalidRequest(format!(
+                "the messages hold {bytes} bytes; this model takes {} at most",
+                self.max_prompt_bytes
+            )));
+        }
+        if params.stop.len() > MAX_STOP_STRINGS {
+            return Err(ModelError::InvalidRequest(format!(
+                "{} stop strings; {MAX_STOP_STRINGS} at most",
+                params.stop.len()
+            )));
+        }
+        if let Some(long) = params.stop.iter().find(|s| s.len() > MAX_STOP_BYTES) {
+            return Err(ModelError::InvalidRequest(format!(
+                "a stop string of {} bytes; {MAX_STOP_BYTES} at most",
+                long.len()
+            )));
+        }
+        Ok(())
+    }
+
     /// Submits a request and waits until it holds a slot (or fails), so that errors such as an
     /// over-long prompt surface here rather than mid-stream.
     async fn start(
@@ -84,10 +147,24 @@ impl LocalModel {
             params: params.clone(),
         };
         let messages = request.messages_with_system();
-        if messages.is_empty() {
-            return Err(ModelError::InvalidRequest("no messages".into()));
-        }
-        let mut events = self.engine.submit(messages, self.sampling(&params))?;
+        self.check(&messages, &params)?;
+        let reservation = self.engine.reserve()?;
+        // Tokenizing a long prompt takes seconds; on the engine thread it would stall every
+        // running answer, so it runs on a blocking thread while answers go on.
+        let permit = self
+            .tokenizing
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| ModelError::Engine("the tokenizer pool is closed".into()))?;
+        let tokenizer = self.engine.tokenizer().clone();
+        let prompt = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            tokenizer.tokens(&messages)
+        })
+        .await
+        .map_err(|e| ModelError::Engine(format!("tokenizing failed: {e}")))??;
+        let mut events = reservation.submit(prompt, self.sampling(&params))?;
         match events.recv().await {
             Some(EngineEvent::Started { prompt_tokens }) => Ok((prompt_tokens, events)),
             Some(EngineEvent::Failed(e)) => Err(e),
