@@ -285,8 +285,13 @@ pub fn html(r: &Report) -> String {
 /// Writes every batch's sample as CSV for review: batch, file line, source, url, automatic
 /// verdict and reasons, text, and an empty `label` column (pass | fail).
 pub fn write_sample_csv(summaries: &[FileSummary], path: &Path) -> Result<u64, ScreenError> {
-    let mut w = csv::Writer::from_path(path)
-        .map_err(|e| ScreenError::Other(format!("{}: {e}", path.display())))?;
+    // Review data (documents' text and the reviewer's labels): readable by its owner only.
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(path).map_err(crate::io_error(path))?;
+    let mut w = csv::Writer::from_writer(std::io::BufWriter::new(file));
     let err = |e: csv::Error| ScreenError::Other(format!("{}: {e}", path.display()));
     w.write_record([
         "batch", "line", "source", "url", "auto", "reasons", "text", "label",

@@ -211,3 +211,17 @@ fn an_output_directory_inside_an_input_directory_is_refused() {
     let err = screen(&policy(), &c).unwrap_err().to_string();
     assert!(err.contains("inside the input"), "{err}");
 }
+
+#[test]
+fn the_review_sample_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let input = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    fs::write(input.path().join("a.jsonl"), docs("a-", 10)).unwrap();
+    let summaries = screen(&policy(), &config(input.path(), out.path())).unwrap();
+    let csv = out.path().join("sample.csv");
+    let rows = assay_screen::report::write_sample_csv(&summaries, &csv).unwrap();
+    assert_eq!(rows, 5);
+    let mode = fs::metadata(&csv).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+}

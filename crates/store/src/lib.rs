@@ -94,6 +94,13 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// The database file could not be created (with mode 0600).
+    #[error("cannot create the database {}: {source}", .path.display())]
+    CreateFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// SQLite refused an operation; `context` says which (and for which run).
     #[error("database {}: {context}: {source}", .path.display())]
     Sqlite {
@@ -512,11 +519,15 @@ impl Store {
     /// `path`, and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
+            sqlite::create_private_dir(parent).map_err(|source| StoreError::CreateDir {
                 path: parent.to_path_buf(),
                 source,
             })?;
         }
+        sqlite::create_private_file(path).map_err(|source| StoreError::CreateFile {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let conn = sqlite::open(path)?;
         let store = Store {
             path: path.to_path_buf(),

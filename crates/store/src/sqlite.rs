@@ -23,6 +23,31 @@ pub(crate) const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS sch
 /// How long a write waits for another process holding the database lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Creates the directories of `dir` that are missing, readable by their owner only (they
+/// hold the store: answers, votes, reviews).
+pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Creates the database file, if it does not exist, with mode 0600: SQLite gives its `-wal`
+/// and `-shm` files the mode of the database file, so they are private too. An existing file
+/// keeps the mode its owner chose.
+pub(crate) fn create_private_file(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Opens the file (creating it) and configures the connection: WAL, `synchronous=NORMAL`, a
 /// busy timeout and foreign keys.
 pub(crate) fn open(path: &Path) -> Result<Connection, StoreError> {

@@ -221,3 +221,32 @@ fn every_reported_answer_survives_kill_9() {
         .record_answer(&attempt("crash", key("m", "after", 0), Ok("x")))
         .unwrap();
 }
+
+/// The database and its WAL and shared-memory files hold answers and votes: only their owner
+/// may read them, whatever the umask (and a new parent directory is private too).
+#[test]
+fn the_database_and_its_wal_and_shm_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, path, store) = temp_store();
+    store
+        .create_run(&new_run("r1", "2024-05-01T10:00:00Z"))
+        .unwrap();
+    store
+        .record_answer(&attempt("r1", key("m", "i1", 0), Ok("an answer")))
+        .unwrap();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let mut wal = path.clone().into_os_string();
+    wal.push("-wal");
+    let mut shm = path.clone().into_os_string();
+    shm.push("-shm");
+    for file in [path.clone(), PathBuf::from(wal), PathBuf::from(shm)] {
+        assert!(
+            file.exists(),
+            "{} exists while the store is open",
+            file.display()
+        );
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
+    }
+    assert_eq!(mode(&dir.path().join("nested/dirs")), 0o700);
+    assert_eq!(mode(&dir.path().join("nested")), 0o700);
+}
