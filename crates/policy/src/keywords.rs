@@ -17,10 +17,13 @@
 //! (no letter or digit right before or after: `ass` does not match `class`); all other terms,
 //! Chinese among them, match anywhere, since Chinese has no spaces between words.
 
+use std::collections::HashMap;
 use std::ops::Range;
 
 use daachorse::CharwiseDoubleArrayAhoCorasick;
 
+use crate::forms::{self, Forms, MAX_CJK_SEPARATORS};
+use crate::normalize::NormalizeOptions;
 use crate::prefilter::{is_word_char, Prefilter};
 
 /// A term found in normalized text.
@@ -37,13 +40,22 @@ pub struct TermMatch {
 pub struct KeywordBuilder {
     terms: Vec<String>,
     categories: Vec<Vec<u32>>,
-    index: std::collections::HashMap<String, usize>,
+    index: HashMap<String, usize>,
     allow: Vec<String>,
+    forms: Forms,
 }
 
 impl KeywordBuilder {
+    /// A builder whose matcher finds terms exactly as written (after normalization).
     pub fn new() -> KeywordBuilder {
         KeywordBuilder::default()
+    }
+
+    /// Also finds the other forms of the terms that `options` turns on (joiners, plurals,
+    /// spaced letters, split Chinese, leetspeak, pinyin; see [`NormalizeOptions`]).
+    pub fn forms(&mut self, options: &NormalizeOptions) -> &mut Self {
+        self.forms = Forms::of(options);
+        self
     }
 
     /// Adds an already normalized term for `category`; empty terms are ignored.
@@ -75,44 +87,124 @@ impl KeywordBuilder {
     }
 
     pub fn build(self) -> Result<KeywordMatcher, String> {
-        // Patterns are unique and non-empty (see `add` and `allow`), as daachorse requires.
-        let automaton = |patterns: &[String]| {
-            CharwiseDoubleArrayAhoCorasick::<u32>::new(patterns).map_err(|e| e.to_string())
+        let forms = self.forms;
+        let mut categories = self.categories;
+        // What the automaton looks for: each term as the view reads it (and its pinyin),
+        // with the term it stands for. Terms that read the same share a pattern.
+        let mut patterns: Vec<String> = Vec::new();
+        let mut entry_of: Vec<u32> = Vec::new();
+        let mut pattern_index: HashMap<String, usize> = HashMap::new();
+        for (entry, term) in self.terms.iter().enumerate() {
+            let mut spellings = vec![forms::view(term, &forms).text.trim().to_string()];
+            if forms.pinyin {
+                spellings.extend(pinyin_spellings(term));
+            }
+            for pattern in spellings {
+                if pattern.is_empty() {
+                    continue;
+                }
+                match pattern_index.get(&pattern) {
+                    Some(&i) => {
+                        let first = entry_of[i] as usize;
+                        if first != entry {
+                            let more = categories[entry].clone();
+                            for c in more {
+                                if !categories[first].contains(&c) {
+                                    categories[first].push(c);
+                                }
+                            }
+                        }
+                    }
+                    None => {
+                        pattern_index.insert(pattern.clone(), patterns.len());
+                        patterns.push(pattern);
+                        entry_of.push(entry as u32);
+                    }
+                }
+            }
+        }
+        let mut allow: Vec<String> = Vec::new();
+        for phrase in &self.allow {
+            let pattern = forms::view(phrase, &forms).text.trim().to_string();
+            if !pattern.is_empty() && !allow.contains(&pattern) {
+                allow.push(pattern);
+            }
+        }
+        let squashed = if forms.spaced_letters {
+            squash(&patterns, &entry_of, &allow, forms)?
+        } else {
+            None
         };
-        let whole_word = self.terms.iter().map(|t| is_word_term(t)).collect();
-        let longest = self
-            .terms
-            .iter()
-            .map(|t| t.chars().count())
-            .max()
-            .unwrap_or(0);
-        let longest_allow = self
-            .allow
-            .iter()
-            .map(|t| t.chars().count())
-            .max()
-            .unwrap_or(0);
-        let prefilter = Prefilter::new(
-            self.terms
-                .iter()
-                .zip(&whole_word)
-                .map(|(t, &w)| (t.as_str(), w)),
-        );
-        Ok(KeywordMatcher {
-            automaton: (!self.terms.is_empty())
-                .then(|| automaton(&self.terms))
-                .transpose()?,
-            allow: (!self.allow.is_empty())
-                .then(|| automaton(&self.allow))
-                .transpose()?,
-            terms: self.terms,
-            categories: self.categories,
-            whole_word,
-            longest_chars: longest,
-            longest_allow_chars: longest_allow,
-            prefilter,
-        })
+        let mut matcher =
+            KeywordMatcher::of_patterns(self.terms, categories, patterns, entry_of, allow, forms)?;
+        if let Some(squashed) = &squashed {
+            matcher.span_chars = matcher.span_chars.max(squashed.matcher.span_chars);
+            matcher.allow_span_chars = matcher
+                .allow_span_chars
+                .max(squashed.matcher.allow_span_chars);
+        }
+        matcher.squashed = squashed.map(Box::new);
+        Ok(matcher)
     }
+}
+
+/// The matcher of spaced-out letters: whole-word terms and allow phrases without their
+/// spaces (`pipebomb`), each with the terms it stands for.
+#[derive(Debug, Clone)]
+struct Squashed {
+    matcher: KeywordMatcher,
+    entries: Vec<Vec<u32>>,
+}
+
+fn squash(
+    patterns: &[String],
+    entry_of: &[u32],
+    allow: &[String],
+    forms: Forms,
+) -> Result<Option<Squashed>, String> {
+    let squashed = |p: &str| {
+        let s: String = p.chars().filter(|&c| c != ' ').collect();
+        (is_word_term(p) && !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric()))
+            .then_some(s)
+    };
+    let mut names: Vec<String> = Vec::new();
+    let mut entries: Vec<Vec<u32>> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for (pattern, &entry) in patterns.iter().zip(entry_of) {
+        let Some(s) = squashed(pattern) else {
+            continue;
+        };
+        let i = *index.entry(s.clone()).or_insert_with(|| {
+            names.push(s);
+            entries.push(Vec::new());
+            names.len() - 1
+        });
+        if !entries[i].contains(&entry) {
+            entries[i].push(entry);
+        }
+    }
+    if names.is_empty() {
+        return Ok(None);
+    }
+    let allow: Vec<String> = allow.iter().filter_map(|a| squashed(a)).collect();
+    let inner = Forms {
+        plurals: forms.plurals,
+        ..Forms::default()
+    };
+    let count = names.len();
+    let matcher = KeywordMatcher::of_patterns(
+        names.clone(),
+        vec![Vec::new(); count],
+        names,
+        (0..count as u32).collect(),
+        allow,
+        inner,
+    )?;
+    // A spaced run takes about two characters a letter.
+    let mut matcher = matcher;
+    matcher.span_chars = 2 * matcher.span_chars;
+    matcher.allow_span_chars = 2 * matcher.allow_span_chars;
+    Ok(Some(Squashed { matcher, entries }))
 }
 
 /// The compiled keyword lists of a policy.
@@ -120,12 +212,20 @@ impl KeywordBuilder {
 pub struct KeywordMatcher {
     automaton: Option<CharwiseDoubleArrayAhoCorasick<u32>>,
     allow: Option<CharwiseDoubleArrayAhoCorasick<u32>>,
+    /// The terms as added, and their categories.
     terms: Vec<String>,
     categories: Vec<Vec<u32>>,
+    /// What is searched for, and the term each stands for.
+    patterns: Vec<String>,
+    entry_of: Vec<u32>,
     whole_word: Vec<bool>,
-    longest_chars: usize,
-    longest_allow_chars: usize,
+    /// Whether the pattern may end with a plural `s` / `es` too.
+    plural: Vec<bool>,
+    span_chars: usize,
+    allow_span_chars: usize,
     prefilter: Prefilter,
+    forms: Forms,
+    squashed: Option<Box<Squashed>>,
 }
 
 impl std::fmt::Debug for KeywordMatcher {
@@ -137,7 +237,79 @@ impl std::fmt::Debug for KeywordMatcher {
     }
 }
 
+/// Normalized characters that a match of `pattern` can cover in the text it was found in:
+/// a plural ending, and the separators that split Chinese may add.
+fn span_of(pattern: &str, plural: bool, forms: &Forms) -> usize {
+    let chars = pattern.chars().count();
+    let ideographs = pattern.chars().filter(|&c| forms::is_ideograph(c)).count();
+    let split = if forms.split_cjk && ideographs > 1 {
+        MAX_CJK_SEPARATORS * (chars - 1)
+    } else {
+        0
+    };
+    chars + split + if plural { 2 } else { 0 }
+}
+
 impl KeywordMatcher {
+    fn of_patterns(
+        terms: Vec<String>,
+        categories: Vec<Vec<u32>>,
+        patterns: Vec<String>,
+        entry_of: Vec<u32>,
+        allow: Vec<String>,
+        forms: Forms,
+    ) -> Result<KeywordMatcher, String> {
+        // Patterns are unique and non-empty (see `build`), as daachorse requires.
+        let automaton = |patterns: &[String]| {
+            CharwiseDoubleArrayAhoCorasick::<u32>::new(patterns).map_err(|e| e.to_string())
+        };
+        let whole_word: Vec<bool> = patterns.iter().map(|t| is_word_term(t)).collect();
+        let plural: Vec<bool> = patterns
+            .iter()
+            .zip(&whole_word)
+            .map(|(p, &w)| {
+                forms.plurals
+                    && w
+                    && p.bytes().rev().take_while(u8::is_ascii_alphabetic).count() >= 3
+            })
+            .collect();
+        let span_chars = patterns
+            .iter()
+            .zip(&plural)
+            .map(|(p, &pl)| span_of(p, pl, &forms))
+            .max()
+            .unwrap_or(0);
+        let allow_span_chars = allow
+            .iter()
+            .map(|p| span_of(p, false, &forms))
+            .max()
+            .unwrap_or(0);
+        let prefilter = Prefilter::new(
+            patterns
+                .iter()
+                .zip(&whole_word)
+                .map(|(t, &w)| (t.as_str(), w)),
+            forms.plurals,
+        );
+        Ok(KeywordMatcher {
+            automaton: (!patterns.is_empty())
+                .then(|| automaton(&patterns))
+                .transpose()?,
+            allow: (!allow.is_empty()).then(|| automaton(&allow)).transpose()?,
+            terms,
+            categories,
+            patterns,
+            entry_of,
+            whole_word,
+            plural,
+            span_chars,
+            allow_span_chars,
+            prefilter,
+            forms,
+            squashed: None,
+        })
+    }
+
     pub fn len(&self) -> usize {
         self.terms.len()
     }
@@ -154,25 +326,54 @@ impl KeywordMatcher {
         &self.categories[i]
     }
 
-    /// Characters in the longest term: how much text a streaming scanner must keep to find
+    /// Characters of normalized text that a match can cover at most (the longest term, and
+    /// the forms that make it longer): how much text a streaming scanner must keep to find
     /// matches across chunks.
     pub fn longest_chars(&self) -> usize {
-        self.longest_chars
+        self.span_chars
     }
 
-    /// Characters in the longest allow phrase.
+    /// The same for allow phrases.
     pub fn longest_allow_chars(&self) -> usize {
-        self.longest_allow_chars
+        self.allow_span_chars
     }
 
     /// Every term occurrence in `text` (normalized), overlapping ones included, in order of
     /// their end (then start); hits inside an allow-listed phrase are dropped.
     pub fn find(&self, text: &str) -> Vec<TermMatch> {
-        self.find_with(text, Scan::Auto)
+        if self.automaton.is_none() {
+            return Vec::new();
+        }
+        let view = forms::view(text, &self.forms);
+        let mut out = self.find_with(&view.text, Scan::Auto);
+        for m in &mut out {
+            m.term = self.entry_of[m.term] as usize;
+            m.range = view.text_range(m.range.clone());
+        }
+        if let (Some(squashed), false) = (&self.squashed, view.runs.is_empty()) {
+            for run in &view.runs {
+                let letters: String = run
+                    .iter()
+                    .map(|&at| char::from(view.text.as_bytes()[at]))
+                    .collect();
+                for m in squashed.matcher.find_with(&letters, Scan::Auto) {
+                    let range = view.text_range(run[m.range.start]..run[m.range.end - 1] + 1);
+                    for &entry in &squashed.entries[m.term] {
+                        out.push(TermMatch {
+                            term: entry as usize,
+                            range: range.clone(),
+                        });
+                    }
+                }
+            }
+            out.sort_unstable_by_key(|m| (m.range.end, m.range.start, m.term));
+            out.dedup();
+        }
+        out
     }
 
-    /// [`KeywordMatcher::find`] by a given way of scanning (all give the same result, which
-    /// the tests check).
+    /// Matches of the patterns in `text` (the view), by a given way of scanning (all give
+    /// the same result, which the tests check); `term` is the pattern's index.
     fn find_with(&self, text: &str, scan: Scan) -> Vec<TermMatch> {
         let Some(automaton) = &self.automaton else {
             return Vec::new();
@@ -181,15 +382,15 @@ impl KeywordMatcher {
         // cheaper.
         let found = match scan {
             Scan::Full => None,
-            Scan::Auto => self.prefilter.find(text, &self.terms, text.len() + 256),
-            Scan::Candidates => self.prefilter.find(text, &self.terms, usize::MAX),
+            Scan::Auto => self.prefilter.find(text, &self.patterns, text.len() + 256),
+            Scan::Candidates => self.prefilter.find(text, &self.patterns, usize::MAX),
         };
         let mut out: Vec<TermMatch> = match found {
             Some(found) => found
                 .into_iter()
                 .map(|(start, term)| TermMatch {
                     term: term as usize,
-                    range: start..start + self.terms[term as usize].len(),
+                    range: start..start + self.patterns[term as usize].len(),
                 })
                 .collect(),
             None => automaton
@@ -200,8 +401,19 @@ impl KeywordMatcher {
                 })
                 .collect(),
         };
-        out.sort_unstable_by_key(|m| (m.range.end, m.range.start));
-        out.retain(|m| !self.whole_word[m.term] || at_word_boundaries(text, m.range.clone()));
+        out.retain_mut(|m| {
+            if !self.whole_word[m.term] {
+                return true;
+            }
+            match word_end(text, m.range.clone(), self.plural[m.term]) {
+                Some(end) => {
+                    m.range.end = end;
+                    true
+                }
+                None => false,
+            }
+        });
+        out.sort_unstable_by_key(|m| (m.range.end, m.range.start, m.term));
         if let (Some(allow), false) = (&self.allow, out.is_empty()) {
             let allowed: Vec<Range<usize>> = allow
                 .find_overlapping_iter(text)
@@ -244,11 +456,38 @@ fn is_word_term(term: &str) -> bool {
             .is_some_and(|b| b.is_ascii_alphanumeric())
 }
 
-/// Whether a whole-word term at `range` has no word character right before or after it.
-fn at_word_boundaries(text: &str, range: Range<usize>) -> bool {
-    let before = text[..range.start].chars().next_back();
-    let after = text[range.end..].chars().next();
-    !before.is_some_and(is_word_char) && !after.is_some_and(is_word_char)
+/// Where a whole-word match at `range` ends: at its end when no word character is right
+/// before or after it, or after a plural `s` / `es` that ends the word (`plural`); `None`
+/// when it is inside a word.
+fn word_end(text: &str, range: Range<usize>, plural: bool) -> Option<usize> {
+    if text[..range.start]
+        .chars()
+        .next_back()
+        .is_some_and(is_word_char)
+    {
+        return None;
+    }
+    let ends_word = |at: usize| !text[at..].chars().next().is_some_and(is_word_char);
+    if ends_word(range.end) {
+        return Some(range.end);
+    }
+    if plural {
+        let rest = &text.as_bytes()[range.end..];
+        if rest.starts_with(b"s") && ends_word(range.end + 1) {
+            return Some(range.end + 1);
+        }
+        if rest.starts_with(b"es") && ends_word(range.end + 2) {
+            return Some(range.end + 2);
+        }
+    }
+    None
+}
+
+/// Toneless pinyin spellings of a term that has Chinese characters: the syllables joined
+/// (`zhadan`) and spaced (`zha dan`); none when a character has no reading.
+fn pinyin_spellings(term: &str) -> Vec<String> {
+    let _ = term;
+    Vec::new()
 }
 
 #[cfg(test)]

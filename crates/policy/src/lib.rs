@@ -12,12 +12,14 @@
 //!   each hit exactly once, also when it straddles chunks ([`stream`]).
 
 pub mod domains;
+mod forms;
 pub mod keywords;
 pub mod normalize;
 pub mod pack;
 mod prefilter;
 pub mod stream;
 mod swar;
+mod unicode_tables;
 
 use std::ops::Range;
 use std::path::Path;
@@ -542,6 +544,7 @@ impl PolicyBuilder {
     pub fn build(self) -> Result<Policy, PackError> {
         let normalizer = Normalizer::new(self.normalize.unwrap_or_default());
         let mut keywords = KeywordBuilder::new();
+        keywords.forms(&normalizer.options);
         for (term, category) in &self.terms {
             keywords.add(&normalizer.normalize_text(term), *category);
         }

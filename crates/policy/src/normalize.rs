@@ -3,18 +3,28 @@
 //!
 //! The steps, each optional ([`NormalizeOptions`]), in this order per character:
 //!
-//! 1. drop zero-width and other invisible format characters (U+200B–U+200F, U+202A–U+202E,
-//!    U+2060–U+2064, U+2066–U+2069, U+FEFF, U+00AD soft hyphen, U+180E, U+034F);
+//! 1. drop every Default_Ignorable_Code_Point of Unicode (zero-width characters, bidi
+//!    controls, soft hyphen, variation selectors, tag characters U+E0000–U+E0FFF, Hangul
+//!    fillers, …: the table in `unicode_tables.rs`, generated from DerivedCoreProperties.txt);
 //! 2. Unicode NFKC (compatibility forms: ligatures, circled and super-/subscript digits,
 //!    full-width forms, half-width katakana, …), applied to each starter together with the
 //!    combining marks that follow it;
-//! 3. full-width → half-width for U+FF01–U+FF5E and the ideographic space (NFKC does this too;
+//! 3. look-alike letters to the ASCII letter they are confusable with (Cyrillic `а` → `a`,
+//!    Greek `Ο` → `O`: the UTS #39 confusables whose skeleton is an ASCII letter's), and Latin
+//!    letters without their combining marks (`á`, `n` + U+0301 → `a`, `n`: the canonical
+//!    decomposition's base letter when it is ASCII, and marks after an ASCII letter dropped);
+//! 4. full-width → half-width for U+FF01–U+FF5E and the ideographic space (NFKC does this too;
 //!    this step is for packs that turn NFKC off);
-//! 4. case folding (Unicode lowercase);
-//! 5. Traditional → Simplified Chinese, character by character (the `fast2s` tables, without
+//! 5. case folding (Unicode lowercase);
+//! 6. Traditional → Simplified Chinese, character by character (the `fast2s` tables, without
 //!    their context rules for the few ambiguous characters, so that text cut into chunks
 //!    normalizes exactly as the whole does);
-//! 6. whitespace folding: a run of whitespace becomes one space.
+//! 7. whitespace folding: a run of whitespace becomes one space.
+//!
+//! The options also say which other written forms of a term the keyword matcher finds
+//! ([`crate::keywords`] and `forms.rs`): words joined by `-`, `_` or `.`, English plurals,
+//! letters spaced out, Chinese split by spaces or punctuation, and (off by default)
+//! leetspeak digits and pinyin.
 //!
 //! Every normalized character remembers the span of original bytes it came from, so a match in
 //! the normalized text maps back to exactly the original text that produced it
@@ -28,20 +38,42 @@ use std::ops::Range;
 
 use serde::Deserialize;
 
-use crate::swar;
-use unicode_normalization::char::canonical_combining_class;
+use crate::{swar, unicode_tables};
+use unicode_normalization::char::{canonical_combining_class, is_combining_mark};
 use unicode_normalization::UnicodeNormalization;
 
-/// Which normalization steps run; all on by default except Traditional → Simplified.
+/// Which normalization steps run, and which other forms of a term are found; all on by
+/// default except Traditional → Simplified, leetspeak and pinyin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NormalizeOptions {
     pub nfkc: bool,
     pub case_fold: bool,
     pub full_width: bool,
+    /// Drop Default_Ignorable_Code_Point characters.
     pub strip_format: bool,
     pub fold_whitespace: bool,
     pub traditional_to_simplified: bool,
+    /// Look-alike letters (UTS #39 confusables) to ASCII letters.
+    pub confusables: bool,
+    /// Combining marks on Latin letters dropped (`nápálm` → `napalm`).
+    pub strip_marks: bool,
+    /// `-`, `_` and `.` between letters or digits join words as a space does
+    /// (`pipe-bomb`, `pipe_bomb` find `pipe bomb`).
+    pub joiners: bool,
+    /// English terms also found with a plural `-s` / `-es` (last word of three letters or more).
+    pub plurals: bool,
+    /// Letters spaced out (`n a p a l m`, `n.a.p.a.l.m`, `p i p e b o m b`) find the term.
+    pub spaced_letters: bool,
+    /// Chinese split by up to three spaces or punctuation marks between two ideographs
+    /// (`自 制 炸 弹`, `自制·炸弹`) finds the term.
+    pub split_cjk: bool,
+    /// Digits read as the letters they stand for in leetspeak (`n4p4lm`): 0 o, 1 i, 3 e,
+    /// 4 a, 5 s, 7 t. Off by default (it costs false positives: bench/RESULTS.md).
+    pub leetspeak: bool,
+    /// Chinese terms also found written in toneless pinyin (`zhadan`, `zha dan`). Off by
+    /// default.
+    pub pinyin: bool,
 }
 
 impl Default for NormalizeOptions {
@@ -53,6 +85,14 @@ impl Default for NormalizeOptions {
             strip_format: true,
             fold_whitespace: true,
             traditional_to_simplified: false,
+            confusables: true,
+            strip_marks: true,
+            joiners: true,
+            plurals: true,
+            spaced_letters: true,
+            split_cjk: true,
+            leetspeak: false,
+            pinyin: false,
         }
     }
 }
@@ -146,7 +186,16 @@ impl Normalizer {
                 .iter()
                 .position(|&b| self.is_fast_lead(b))
                 .map_or(bytes.len(), |n| i + 1 + n);
-            in_space = self.run_from(&text[i..stretch_end], i, in_space, &mut |c, _| out.push(c));
+            // Marks after an ASCII letter that the fast path copied are the letter's (an
+            // ignorable between them is dropped first).
+            let after_letter = out.as_bytes().last().is_some_and(u8::is_ascii_alphabetic);
+            in_space = self.run_from(
+                &text[i..stretch_end],
+                i,
+                in_space,
+                after_letter,
+                &mut |c, _| out.push(c),
+            );
             i = stretch_end;
         }
         out
@@ -245,20 +294,25 @@ impl Normalizer {
         offset: usize,
         emit: &mut F,
     ) {
-        self.run_from(text, offset, false, emit);
+        self.run_from(text, offset, false, false, emit);
     }
 
     /// [`Normalizer::run`] continuing text whose last emitted character was a folded space
-    /// (`in_space`); answers the same for the end of `text`.
+    /// (`in_space`) or an ASCII letter (`after_letter`); answers whether the end of `text`
+    /// is in a folded space.
     fn run_from<F: FnMut(char, Range<usize>)>(
         &self,
         text: &str,
         offset: usize,
         in_space: bool,
+        after_letter: bool,
         emit: &mut F,
     ) -> bool {
         let o = self.options;
         let mut in_space = in_space;
+        // Whether the last character emitted is an ASCII letter: combining marks after it
+        // are dropped (strip_marks).
+        let mut latin = after_letter;
         let mut push = |c: char, span: Range<usize>, in_space: &mut bool| {
             if o.fold_whitespace && c.is_whitespace() {
                 if !*in_space {
@@ -281,6 +335,7 @@ impl Normalizer {
             // CJK ideographs are NFKC-stable, caseless and of one width: only Traditional →
             // Simplified applies. With ASCII below, the fast paths for most text.
             if is_cjk_ideograph(c) && !next_is_mark {
+                latin = false;
                 let span = start..start + c.len_utf8();
                 let c = if o.traditional_to_simplified {
                     simplified(c)
@@ -297,6 +352,7 @@ impl Normalizer {
                 } else {
                     c
                 };
+                latin = c.is_ascii_alphabetic();
                 push(c, start..start + 1, &mut in_space);
                 continue;
             }
@@ -335,21 +391,65 @@ impl Normalizer {
                 };
                 push(c, span.clone(), in_space);
             };
+            let mut fold = |n: char, in_space: &mut bool| {
+                if o.strip_format && is_invisible(n) {
+                    return;
+                }
+                if o.strip_marks && latin && is_combining_mark(n) {
+                    return;
+                }
+                let n = self.fold_letter(n);
+                latin = n.is_ascii_alphabetic();
+                emit_one(n, in_space);
+            };
             if o.nfkc {
                 for n in segment.nfkc() {
-                    if o.strip_format && is_invisible(n) {
-                        continue;
-                    }
-                    emit_one(n, &mut in_space);
+                    fold(n, &mut in_space);
                 }
             } else {
                 for n in segment.chars() {
-                    emit_one(n, &mut in_space);
+                    fold(n, &mut in_space);
                 }
             }
         }
         in_space
     }
+
+    /// A letter to the ASCII letter it is written as: its canonical decomposition's base
+    /// letter when that is ASCII (strip_marks), or the ASCII letter it is confusable with
+    /// (confusables). Anything else as it is.
+    fn fold_letter(&self, c: char) -> char {
+        let o = self.options;
+        if c.is_ascii() || !(o.confusables || o.strip_marks) {
+            return c;
+        }
+        let mut base = c;
+        if o.strip_marks {
+            let mut first = None;
+            unicode_normalization::char::decompose_canonical(c, |d| {
+                first.get_or_insert(d);
+            });
+            base = first.unwrap_or(c);
+            if base.is_ascii_alphabetic() {
+                return base;
+            }
+        }
+        if o.confusables {
+            if let Some(letter) = confusable_letter(base) {
+                return letter;
+            }
+        }
+        c
+    }
+}
+
+/// The ASCII letter that `c` is confusable with (UTS #39), if any.
+fn confusable_letter(c: char) -> Option<char> {
+    let table = unicode_tables::CONFUSABLE_LETTERS;
+    table
+        .binary_search_by(|(k, _)| k.cmp(&c))
+        .ok()
+        .map(|i| table[i].1 as char)
 }
 
 /// Byte classes of [`Normalizer::fast_run`]: everything else (other ASCII, and the bytes of
@@ -379,19 +479,17 @@ fn is_cjk_ideograph(c: char) -> bool {
     matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}')
 }
 
-/// Characters that render as nothing and are used to split words past filters.
+/// Characters that render as nothing and are used to split words past filters: Unicode's
+/// Default_Ignorable_Code_Point (zero-width characters, bidi controls, soft hyphen, variation
+/// selectors, tag characters, Hangul fillers, …).
 pub fn is_invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{00AD}'
-            | '\u{034F}'
-            | '\u{180E}'
-            | '\u{200B}'..='\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{2064}'
-            | '\u{2066}'..='\u{2069}'
-            | '\u{FEFF}'
-    )
+    let c = c as u32;
+    if c < 0xAD {
+        return false;
+    }
+    let table = unicode_tables::DEFAULT_IGNORABLE;
+    let i = table.partition_point(|&(_, last)| last < c);
+    table.get(i).is_some_and(|&(first, _)| first <= c)
 }
 
 /// Full-width ASCII forms and the ideographic space to their ASCII counterparts.
@@ -432,9 +530,14 @@ mod tests {
         assert_eq!(norm("炸\u{200B}弹"), "炸弹");
         assert_eq!(norm("bo\u{00AD}mb"), "bomb");
         assert_eq!(norm("ﬁle ①"), "file 1");
-        assert_eq!(norm("e\u{0301}"), "é");
+        assert_eq!(norm("e\u{0301}"), "e");
         assert_eq!(norm("a\u{3000}\t\n b"), "a b");
-        assert_eq!(norm("ÀB"), "àb");
+        assert_eq!(norm("ÀB"), "ab");
+        let keep_marks = Normalizer::new(NormalizeOptions {
+            strip_marks: false,
+            ..NormalizeOptions::default()
+        });
+        assert_eq!(keep_marks.normalize_text("e\u{0301}ÀB"), "éàb");
         let keep_case = Normalizer::new(NormalizeOptions {
             case_fold: false,
             ..NormalizeOptions::default()
@@ -455,14 +558,79 @@ mod tests {
             ..NormalizeOptions::default()
         })
         .normalize(original);
-        assert_eq!(n.text, "bomb 炸弹 éx");
+        assert_eq!(n.text, "bomb 炸弹 ex");
         let at = n.text.find("bomb").unwrap();
         let span = n.original_span(at..at + 4);
         assert_eq!(&original[span], "Ｂｏ\u{200B}ｍｂ");
         let at = n.text.find("炸弹").unwrap();
         let span = n.original_span(at..at + "炸弹".len());
         assert_eq!(&original[span], "炸\u{200D}彈");
-        let at = n.text.find('é').unwrap();
-        assert_eq!(&original[n.original_span(at..at + 2)], "e\u{0301}");
+        let at = n.text.find("ex").unwrap();
+        assert_eq!(&original[n.original_span(at..at + 1)], "e\u{0301}");
+    }
+
+    /// Every Default_Ignorable_Code_Point goes, not a list of a few: variation selectors,
+    /// tag characters, Mongolian free variation selectors, Hangul fillers, the soft hyphen.
+    #[test]
+    fn default_ignorables_are_dropped() {
+        for c in [
+            '\u{00AD}',
+            '\u{034F}',
+            '\u{061C}',
+            '\u{115F}',
+            '\u{17B4}',
+            '\u{180B}',
+            '\u{180F}',
+            '\u{200B}',
+            '\u{2065}',
+            '\u{206F}',
+            '\u{3164}',
+            '\u{FE00}',
+            '\u{FE0F}',
+            '\u{FFA0}',
+            '\u{1BCA0}',
+            '\u{1D173}',
+            '\u{E0001}',
+            '\u{E0041}',
+            '\u{E0100}',
+            '\u{E0FFF}',
+        ] {
+            assert!(is_invisible(c), "{:04X}", c as u32);
+            assert_eq!(norm(&format!("bo{c}mb")), "bomb", "{:04X}", c as u32);
+            assert_eq!(norm(&format!("炸{c}弹")), "炸弹", "{:04X}", c as u32);
+        }
+        for c in [
+            'a', ' ', '\u{00AC}', '\u{00AE}', '\u{200A}', '\u{2070}', '\u{FE10}', '炸',
+        ] {
+            assert!(!is_invisible(c), "{:04X}", c as u32);
+        }
+        // Tag characters spelling a hidden word, and a keycap-style sequence.
+        assert_eq!(
+            norm("na\u{E0070}\u{E0061}palm bo\u{FE0F}\u{20E3}mb"),
+            "napalm bomb"
+        );
+    }
+
+    #[test]
+    fn lookalikes_and_marks_read_as_latin() {
+        // Cyrillic а, Greek ο, Cyrillic capital А Р, Cyrillic і.
+        assert_eq!(norm("n\u{0430}palm"), "napalm");
+        assert_eq!(norm("b\u{03BF}mb"), "bomb");
+        assert_eq!(norm("N\u{0410}\u{0420}ALM"), "napalm");
+        assert_eq!(norm("sar\u{0456}n"), "sarin");
+        // Marks, precomposed or combining, several, and after an ignorable.
+        assert_eq!(norm("nápálm"), "napalm");
+        assert_eq!(norm("n\u{0301}apalm"), "napalm");
+        assert_eq!(norm("n\u{0301}\u{0308}a\u{0323}palm"), "napalm");
+        assert_eq!(norm("n\u{200B}\u{0301}apalm"), "napalm");
+        assert_eq!(norm("Ñ\u{0430}\u{0301}palm"), "napalm");
+        // Marks on other scripts stay (they make other letters there).
+        assert_eq!(norm("が"), "が");
+        assert_eq!(norm("й"), "й");
+        let plain = Normalizer::new(NormalizeOptions {
+            confusables: false,
+            ..NormalizeOptions::default()
+        });
+        assert_eq!(plain.normalize_text("n\u{0430}palm"), "n\u{0430}palm");
     }
 }

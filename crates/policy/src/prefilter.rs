@@ -97,11 +97,16 @@ pub(crate) struct Prefilter {
     ascii_lead: bool,
     /// Term indices by tagged key.
     terms_by_key: FxHashMap<u64, Vec<u32>>,
+    /// Whether a word ending in `s` or `es` is also looked up without it (plural forms).
+    plurals: bool,
 }
 
 impl Prefilter {
     /// Files `terms` (with, for each, whether it matches as whole words) by their keys.
-    pub(crate) fn new<'a>(terms: impl Iterator<Item = (&'a str, bool)>) -> Prefilter {
+    pub(crate) fn new<'a>(
+        terms: impl Iterator<Item = (&'a str, bool)>,
+        plurals: bool,
+    ) -> Prefilter {
         let mut keys: [Vec<u64>; 5] = Default::default();
         let mut char_lead = [false; 256];
         let mut terms_by_key: FxHashMap<u64, Vec<u32>> = FxHashMap::default();
@@ -139,6 +144,7 @@ impl Prefilter {
             ascii_lead: char_lead[..0x80].contains(&true),
             char_lead,
             terms_by_key,
+            plurals,
         }
     }
 
@@ -184,15 +190,28 @@ impl Prefilter {
         let (has_one, has_two) = (!one.is_empty(), !two.is_empty());
         // The previous word's start and hash (none before the first word).
         let (mut previous_start, mut previous_hash) = (usize::MAX, 0);
+        let bytes = text.as_bytes();
+        let plurals = self.plurals;
         for_each_word(text, |start, end| {
-            let hash = word_hash_at(text.as_bytes(), start, end - start);
-            if has_one && one.contains(hash) {
-                out.push((start, tagged(WORD_ONE, hash)));
-            }
-            if has_two && previous_start != usize::MAX {
-                let pair = pair_hash(previous_hash, hash);
-                if two.contains(pair) {
-                    out.push((previous_start, tagged(WORD_TWO, pair)));
+            let n = end - start;
+            let hash = word_hash_at(bytes, start, n);
+            let mut probe = |hash: u64| {
+                if has_one && one.contains(hash) {
+                    out.push((start, tagged(WORD_ONE, hash)));
+                }
+                if has_two && previous_start != usize::MAX {
+                    let pair = pair_hash(previous_hash, hash);
+                    if two.contains(pair) {
+                        out.push((previous_start, tagged(WORD_TWO, pair)));
+                    }
+                }
+            };
+            probe(hash);
+            // A plural: the word without its `s` or `es` may be a term's (last) word.
+            if plurals && n >= 4 && bytes[end - 1] == b's' {
+                probe(word_hash_at(bytes, start, n - 1));
+                if n >= 5 && bytes[end - 2] == b'e' {
+                    probe(word_hash_at(bytes, start, n - 2));
                 }
             }
             (previous_start, previous_hash) = (start, hash);

@@ -5,10 +5,12 @@
 //! How: received text is normalized up to the last point where normalization cannot change
 //! (before the last visible starter character, and before a trailing run of whitespace, so
 //! combining marks and whitespace folding see what they would see in the whole text). The
-//! normalized text is kept in a window long enough for the longest term and allow phrase, and
-//! rescanned as it grows. A hit is reported once nothing that may still arrive could change
-//! it: the character after it is known (whole-word terms), and any allow phrase that could
-//! cover it would already be complete.
+//! normalized text is kept in a window long enough for the longest match (a term in its
+//! longest form: spaced out, split by separators, plural) and allow phrase, with the few
+//! characters around a match that decide it, and rescanned as it grows. A hit is reported
+//! once nothing that may still arrive could change it: the characters after it that decide
+//! it are known (the next one for whole-word terms, a few more for plurals and spaced
+//! letters), and any allow phrase that could cover it would already be complete.
 //!
 //! Regular expressions are matched within the window (at least [`PATTERN_CONTEXT_CHARS`]
 //! characters); a pattern match longer than that, or one that a later chunk would have
@@ -16,8 +18,9 @@
 
 use std::ops::{Deref, Range};
 
-use unicode_normalization::char::canonical_combining_class;
+use unicode_normalization::char::{canonical_combining_class, is_combining_mark};
 
+use crate::forms::{LOOKAHEAD_CHARS, LOOKBEHIND_CHARS};
 use crate::normalize::is_invisible;
 use crate::{Hit, Policy};
 
@@ -40,7 +43,8 @@ pub struct StreamScanner<P: Deref<Target = Policy>> {
     /// Characters of the window before which every hit has been decided (reported, or
     /// cancelled by an allow phrase).
     horizon: usize,
-    /// Characters of the longest term, and of the longest allow phrase.
+    /// Characters of normalized text a term's match can cover (and, with patterns, the
+    /// context kept for them).
     term_chars: usize,
     finished: bool,
 }
@@ -97,7 +101,10 @@ impl<P: Deref<Target = Policy>> StreamScanner<P> {
             return self.pending_at;
         }
         let chars = self.spans.len();
-        let keep = self.term_chars + 1;
+        // Hits not reported yet end after the horizon or wait for an allow phrase: they
+        // start within this many characters of the end.
+        let allow = self.policy.keywords().longest_allow_chars();
+        let keep = LOOKAHEAD_CHARS + self.term_chars.max(allow) + 1;
         if chars <= keep {
             return self.spans.first().map_or(self.pending_at, |(_, s)| s.start);
         }
@@ -117,12 +124,13 @@ impl<P: Deref<Target = Policy>> StreamScanner<P> {
     }
 
     fn scan(&mut self, at_end: bool) -> Vec<Hit> {
-        // The last character is held back until the one after it is known (whole-word terms
-        // look at it), unless the stream has ended.
+        // The last characters are held back until what follows them is known (whole-word
+        // terms look at the next character, plurals and spaced letters a few more), unless
+        // the stream has ended.
         let horizon = if at_end {
             self.spans.len()
         } else {
-            self.spans.len().saturating_sub(1)
+            self.spans.len().saturating_sub(LOOKAHEAD_CHARS)
         };
         let allow = self.policy.keywords().longest_allow_chars();
         let previous = self.horizon;
@@ -172,7 +180,11 @@ impl<P: Deref<Target = Policy>> StreamScanner<P> {
 
     /// Drops normalized text that no future hit can reach.
     fn trim(&mut self) {
-        let keep = self.term_chars + self.policy.keywords().longest_allow_chars() + 2;
+        let keep = self.term_chars
+            + self.policy.keywords().longest_allow_chars()
+            + LOOKAHEAD_CHARS
+            + LOOKBEHIND_CHARS
+            + 2;
         if self.spans.len() <= 2 * keep {
             return;
         }
@@ -191,7 +203,10 @@ impl<P: Deref<Target = Policy>> StreamScanner<P> {
 /// character, and before the whitespace run that precedes it.
 fn safe_cut(text: &str) -> usize {
     let Some((at, _)) = text.char_indices().rev().find(|&(_, c)| {
-        canonical_combining_class(c) == 0 && !is_invisible(c) && !c.is_whitespace()
+        canonical_combining_class(c) == 0
+            && !is_combining_mark(c)
+            && !is_invisible(c)
+            && !c.is_whitespace()
     }) else {
         return 0;
     };

@@ -1,0 +1,443 @@
+//! Other written forms of a term, found by searching a view of the normalized text (and the
+//! terms put through the same view when the matcher is built):
+//!
+//! - joiners: `-`, `_` and `.` between two ASCII letters or digits become a space, so
+//!   `pipe-bomb`, `pipe_bomb` and `pipe.bomb` read `pipe bomb` (the view keeps every byte
+//!   where it is);
+//! - leetspeak (off by default): the digits 0 1 3 4 5 7 read o i e a s t (in place too);
+//! - split Chinese: a run of one to three spaces or punctuation marks between two CJK
+//!   ideographs is dropped, so `自 制 炸 弹`, `自制·炸弹` and `自制，炸弹` read `自制炸弹`;
+//! - spaced letters: a run of three or more single ASCII letters or digits, each separated
+//!   from the next by one space, `-`, `_` or `.` (`n a p a l m`, `n.a.p.a.l.m`), is noted
+//!   so that the matcher can search it with the separators removed.
+//!
+//! English plurals are found by the matcher itself (a whole-word term may end with `s` or
+//! `es` added); pinyin by extra spellings of the terms.
+//!
+//! Most text has none of these: the view is found eight bytes at a time and is the text
+//! itself (borrowed) when nothing changes.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use crate::normalize::NormalizeOptions;
+use crate::swar;
+
+/// Which forms are searched for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Forms {
+    pub joiners: bool,
+    pub plurals: bool,
+    pub spaced_letters: bool,
+    pub split_cjk: bool,
+    pub leetspeak: bool,
+    pub pinyin: bool,
+}
+
+impl Forms {
+    pub(crate) fn of(o: &NormalizeOptions) -> Forms {
+        Forms {
+            joiners: o.joiners,
+            plurals: o.plurals,
+            spaced_letters: o.spaced_letters,
+            split_cjk: o.split_cjk,
+            leetspeak: o.leetspeak,
+            pinyin: o.pinyin,
+        }
+    }
+
+    /// Whether the view can differ from the text.
+    fn any_view(&self) -> bool {
+        self.joiners || self.spaced_letters || self.split_cjk || self.leetspeak
+    }
+}
+
+/// Most separator characters dropped between two ideographs in a row.
+pub(crate) const MAX_CJK_SEPARATORS: usize = 3;
+
+/// Characters of normalized text after a hit's end that can change it (a plural `es` then a
+/// character; in spaced letters ` e s` and the next token with the byte after it).
+pub(crate) const LOOKAHEAD_CHARS: usize = 7;
+
+/// Characters of normalized text before a hit's start that can change it (whether the
+/// spaced letter before it is a single one).
+pub(crate) const LOOKBEHIND_CHARS: usize = 3;
+
+/// The normalized text as the matcher reads it.
+#[derive(Debug)]
+pub(crate) struct View<'a> {
+    pub text: Cow<'a, str>,
+    /// (offset in the view, bytes dropped before it) for each place where bytes were
+    /// dropped, in order.
+    gaps: Vec<(usize, usize)>,
+    /// Runs of spaced letters: the offsets of each run's letters in the view.
+    pub runs: Vec<Vec<usize>>,
+}
+
+impl View<'_> {
+    /// The text offset of view offset `at`.
+    fn text_offset(&self, at: usize) -> usize {
+        let i = self.gaps.partition_point(|&(start, _)| start <= at);
+        at + if i == 0 { 0 } else { self.gaps[i - 1].1 }
+    }
+
+    /// The text range of a non-empty view range.
+    pub(crate) fn text_range(&self, range: Range<usize>) -> Range<usize> {
+        if self.gaps.is_empty() {
+            return range;
+        }
+        let start = self.text_offset(range.start);
+        // A character is never split by a gap: its last byte maps one to one.
+        let end = self.text_offset(range.end - 1) + 1;
+        start..end
+    }
+}
+
+/// The view of `text` (normalized) for `forms`.
+pub(crate) fn view<'a>(text: &'a str, forms: &Forms) -> View<'a> {
+    let mut v = Builder {
+        text,
+        out: None,
+        copied: 0,
+        dropped: 0,
+        gaps: Vec::new(),
+        runs: Vec::new(),
+    };
+    if forms.any_view() {
+        v.scan(forms);
+    }
+    let Builder {
+        out,
+        copied,
+        gaps,
+        runs,
+        ..
+    } = v;
+    let text = match out {
+        Some(mut out) => {
+            out.push_str(&text[copied..]);
+            Cow::Owned(out)
+        }
+        None => Cow::Borrowed(text),
+    };
+    View { text, gaps, runs }
+}
+
+struct Builder<'a> {
+    text: &'a str,
+    /// The view so far, once it differs from the text.
+    out: Option<String>,
+    /// Bytes of the text that the view has taken (copied or dropped).
+    copied: usize,
+    /// Bytes dropped so far.
+    dropped: usize,
+    gaps: Vec<(usize, usize)>,
+    runs: Vec<Vec<usize>>,
+}
+
+impl Builder<'_> {
+    fn out(&mut self) -> &mut String {
+        let text = self.text;
+        self.out
+            .get_or_insert_with(|| String::with_capacity(text.len()))
+    }
+
+    /// Byte `at` (ASCII) reads `b` in the view.
+    fn replace(&mut self, at: usize, b: u8) {
+        let text = self.text;
+        let copied = self.copied;
+        let out = self.out();
+        out.push_str(&text[copied..at]);
+        out.push(b as char);
+        self.copied = at + 1;
+    }
+
+    /// Bytes `range` of the text are not in the view.
+    fn drop_bytes(&mut self, range: Range<usize>) {
+        let text = self.text;
+        let copied = self.copied;
+        let out = self.out();
+        out.push_str(&text[copied..range.start]);
+        let at = out.len();
+        self.copied = range.end;
+        self.dropped += range.len();
+        self.gaps.push((at, self.dropped));
+    }
+
+    fn scan(&mut self, forms: &Forms) {
+        let bytes = self.text.as_bytes();
+        let n = bytes.len();
+        // Text offset before which spaced letters are already part of a noted run.
+        let mut run_end = 0;
+        let mut i = 0;
+        while i < n {
+            if let Some(x) = swar::load(bytes, i) {
+                let before = if i > 0 { bytes[i - 1] } else { b' ' };
+                let after = bytes.get(i + 8).copied().unwrap_or(b' ');
+                let t = triggers(x, before, after, forms);
+                if t == 0 {
+                    i += 8;
+                    continue;
+                }
+                i += (t.trailing_zeros() / 8) as usize;
+            }
+            i = self.step(i, forms, &mut run_end);
+        }
+    }
+
+    /// Looks at the character at `i`; answers where to go on.
+    fn step(&mut self, i: usize, forms: &Forms, run_end: &mut usize) -> usize {
+        let bytes = self.text.as_bytes();
+        let b = bytes[i];
+        if (0x80..0xC0).contains(&b) {
+            // Inside a character (the eight-byte steps can end there).
+            return i + 1;
+        }
+        if b >= 0x80 {
+            let len = utf8_len(b);
+            if forms.split_cjk {
+                if let Some(end) = self.cjk_split(i) {
+                    self.drop_bytes(i..end);
+                    return end;
+                }
+            }
+            return i + len;
+        }
+        if forms.spaced_letters && i >= *run_end && is_single(bytes, i) {
+            if let Some(end) = self.spaced_run(i) {
+                *run_end = end;
+            }
+        }
+        if forms.joiners
+            && matches!(b, b'-' | b'_' | b'.')
+            && i > 0
+            && bytes[i - 1].is_ascii_alphanumeric()
+            && bytes.get(i + 1).is_some_and(u8::is_ascii_alphanumeric)
+        {
+            self.replace(i, b' ');
+            return i + 1;
+        }
+        if forms.leetspeak {
+            if let Some(letter) = leet(b) {
+                self.replace(i, letter);
+                return i + 1;
+            }
+        }
+        if forms.split_cjk && !b.is_ascii_alphanumeric() {
+            if let Some(end) = self.cjk_split(i) {
+                self.drop_bytes(i..end);
+                return end;
+            }
+        }
+        i + 1
+    }
+
+    /// When a run of one to three separators starts at `i` between two ideographs: where it
+    /// ends.
+    fn cjk_split(&self, i: usize) -> Option<usize> {
+        let text = self.text;
+        let previous = text[..i].chars().next_back()?;
+        if !is_ideograph(previous) {
+            return None;
+        }
+        let mut end = i;
+        for (count, c) in text[i..].chars().enumerate() {
+            if is_ideograph(c) {
+                return (count > 0).then_some(end);
+            }
+            if count == MAX_CJK_SEPARATORS || !is_separator(c) {
+                return None;
+            }
+            end += c.len_utf8();
+        }
+        None
+    }
+
+    /// Notes the run of spaced letters around the single letter at `i`, when it has three
+    /// or more; answers the text offset after it.
+    fn spaced_run(&mut self, i: usize) -> Option<usize> {
+        let bytes = self.text.as_bytes();
+        let mut first = i;
+        while first >= 2 && is_run_separator(bytes[first - 1]) && is_single(bytes, first - 2) {
+            first -= 2;
+        }
+        let mut last = i;
+        while last + 2 < bytes.len()
+            && is_run_separator(bytes[last + 1])
+            && is_single(bytes, last + 2)
+        {
+            last += 2;
+        }
+        if (last - first) / 2 + 1 < 3 {
+            return None;
+        }
+        // No bytes are dropped inside a run (it is ASCII): its view offsets are shifted alike.
+        let shift = self.dropped;
+        self.runs
+            .push((first..=last).step_by(2).map(|p| p - shift).collect());
+        Some(last + 1)
+    }
+}
+
+/// The high bit of each byte of `x` (the eight bytes from some offset; `before` and `after`
+/// are the bytes around them) where the view may differ or a spaced run may be.
+#[inline]
+fn triggers(x: u64, before: u8, after: u8, forms: &Forms) -> u64 {
+    let mut t = 0;
+    let joiners = swar::ascii_in(x, b'-', b'.') | swar::ascii_in(x, b'_', b'_');
+    if forms.joiners {
+        t |= joiners;
+    }
+    let alnum =
+        swar::ascii_in(x | 0x2020_2020_2020_2020, b'a', b'z') | swar::ascii_in(x, b'0', b'9');
+    if forms.leetspeak {
+        t |= swar::ascii_in(x, b'0', b'1')
+            | swar::ascii_in(x, b'3', b'5')
+            | swar::ascii_in(x, b'7', b'7');
+    }
+    if forms.split_cjk {
+        let high = x & swar::HIGH;
+        // ASCII other than letters and digits right after a non-ASCII byte.
+        let after_high = (high << 8) | u64::from(before & 0x80);
+        t |= !x & swar::HIGH & !alnum & after_high;
+        // First bytes of characters from U+0080–U+00BF (0xC2), U+2000–U+3FFF (0xE2, 0xE3)
+        // and U+F000–U+FFFF (0xEF): where the separators outside ASCII are.
+        let leads = x & (x << 1) & swar::HIGH;
+        t |= leads
+            & (swar::low7_in(x, 0x42, 0x42)
+                | swar::low7_in(x, 0x62, 0x63)
+                | swar::low7_in(x, 0x6F, 0x6F));
+    }
+    if forms.spaced_letters {
+        // A letter or digit with a separator on both sides.
+        let sep = swar::ascii_in(x, b' ', b' ') | joiners;
+        let sep_before = (sep << 8) | u64::from(u8::from(is_run_separator(before)) << 7);
+        let sep_after = (sep >> 8) | (u64::from(u8::from(is_run_separator(after))) << 63);
+        t |= alnum & sep_before & sep_after;
+    }
+    t
+}
+
+/// Whether byte `at` is an ASCII letter or digit with no letter, digit or non-ASCII byte on
+/// either side.
+fn is_single(bytes: &[u8], at: usize) -> bool {
+    let word = |b: u8| b.is_ascii_alphanumeric() || b >= 0x80;
+    bytes[at].is_ascii_alphanumeric()
+        && !(at > 0 && word(bytes[at - 1]))
+        && !bytes.get(at + 1).is_some_and(|&b| word(b))
+}
+
+fn is_run_separator(b: u8) -> bool {
+    matches!(b, b' ' | b'-' | b'_' | b'.')
+}
+
+/// The letter a leetspeak digit stands for.
+fn leet(b: u8) -> Option<u8> {
+    Some(match b {
+        b'0' => b'o',
+        b'1' => b'i',
+        b'3' => b'e',
+        b'4' => b'a',
+        b'5' => b's',
+        b'7' => b't',
+        _ => return None,
+    })
+}
+
+/// Length of the UTF-8 character whose first byte is `b`.
+fn utf8_len(b: u8) -> usize {
+    match b {
+        0..=0x7F => 1,
+        0x80..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        _ => 4,
+    }
+}
+
+/// CJK ideographs (unified, extensions, compatibility) and 々 〇.
+pub(crate) fn is_ideograph(c: char) -> bool {
+    matches!(c as u32,
+        0x3005 | 0x3007 | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x3FFFF)
+}
+
+/// Spaces and punctuation that can be put between the characters of a Chinese word.
+fn is_separator(c: char) -> bool {
+    if c.is_ascii() {
+        return c == ' ' || c.is_ascii_punctuation();
+    }
+    !c.is_alphanumeric()
+        && matches!(c as u32,
+            0xA0..=0xBF
+            | 0x2010..=0x205E
+            | 0x3000..=0x3004
+            | 0x3008..=0x3020
+            | 0x3030
+            | 0x30FB
+            | 0xFE10..=0xFE19
+            | 0xFE30..=0xFE6B
+            | 0xFF01..=0xFF0F
+            | 0xFF1A..=0xFF20
+            | 0xFF3B..=0xFF40
+            | 0xFF5B..=0xFF65)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all() -> Forms {
+        Forms {
+            joiners: true,
+            plurals: true,
+            spaced_letters: true,
+            split_cjk: true,
+            leetspeak: true,
+            pinyin: false,
+        }
+    }
+
+    fn read(text: &str) -> (String, Vec<String>) {
+        let v = view(text, &all());
+        let runs = v
+            .runs
+            .iter()
+            .map(|r| r.iter().map(|&p| v.text.as_bytes()[p] as char).collect())
+            .collect();
+        (v.text.to_string(), runs)
+    }
+
+    #[test]
+    fn each_form() {
+        assert_eq!(read("pipe-bomb pipe_bomb a.b").0, "pipe bomb pipe bomb a b");
+        assert_eq!(read("n4p4lm 2").0, "napalm 2");
+        assert_eq!(read("自 制 炸 弹").0, "自制炸弹");
+        assert_eq!(read("自制·炸弹，自制 , 炸弹").0, "自制炸弹自制炸弹");
+        assert_eq!(read("自制 ,,, 炸弹 x 弹").0, "自制 ,,, 炸弹 x 弹");
+        assert_eq!(read("n a p a l m").1, ["napalm"]);
+        assert_eq!(read("so: n.a.p.a.l.m.").1, ["napalm"]);
+        assert_eq!(read("i a b").1, ["iab"]);
+        assert_eq!(read("a b, cd e f").1, Vec::<String>::new());
+        // Long text, so that the eight-byte steps are used, with the forms across them.
+        let filler = "plain words here ".repeat(3);
+        let text = format!("{filler}p-b{filler}自 制{filler}x y z {filler}");
+        let (viewed, runs) = read(&text);
+        assert_eq!(
+            viewed,
+            format!("{filler}p b{filler}自制{filler}x y z {filler}")
+        );
+        assert_eq!(runs, ["xyz"]);
+    }
+
+    #[test]
+    fn ranges_map_back_across_gaps() {
+        let text = "自 制 炸 弹 and 自制，炸弹";
+        let v = view(text, &all());
+        let at = v.text.find("自制炸弹").unwrap();
+        assert_eq!(
+            &text[v.text_range(at..at + "自制炸弹".len())],
+            "自 制 炸 弹"
+        );
+        let at = v.text.rfind("自制炸弹").unwrap();
+        assert_eq!(&text[v.text_range(at..at + "自制炸弹".len())], "自制，炸弹");
+    }
+}
