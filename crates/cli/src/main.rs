@@ -8,6 +8,8 @@ mod screen;
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use assay_core::{ChatEvent, ChatRequest, GenParams, Message, ModelSpec};
@@ -146,6 +148,21 @@ pub(crate) struct ListenArgs {
     /// Largest max_tokens a request may ask for.
     #[arg(long, default_value_t = 4096)]
     pub max_tokens_limit: u32,
+    /// Seconds a connection may take to send a request's headers; also how long an idle
+    /// connection stays open. Slow or silent clients are cut off after it.
+    #[arg(long, default_value = "30", value_parser = seconds, value_name = "SECONDS")]
+    pub header_timeout: Duration,
+    /// Seconds a request's body may take to arrive once its headers are in (408 after).
+    #[arg(long, default_value = "60", value_parser = seconds, value_name = "SECONDS")]
+    pub body_timeout: Duration,
+    /// Connections served at once; further ones wait until one closes.
+    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+    /// Other names clients may reach the server under (Host and Origin headers), comma-
+    /// separated: NAME (any port), NAME:PORT, or * for any. localhost, loopback addresses and
+    /// the bound address are always accepted; add the name a reverse proxy forwards.
+    #[arg(long, value_delimiter = ',', value_name = "HOSTS")]
+    pub allowed_hosts: Vec<String>,
 }
 
 impl ListenArgs {
@@ -153,7 +170,25 @@ impl ListenArgs {
         assay_serve::ServerConfig {
             max_body_bytes: self.max_body_bytes,
             max_tokens_limit: self.max_tokens_limit,
+            header_timeout: self.header_timeout,
+            body_timeout: self.body_timeout,
+            max_connections: self.max_connections as usize,
         }
+    }
+
+    /// The hosts a server bound to `bound` answers to (for [`assay_serve::same_origin_only`]).
+    pub fn allowed_hosts(&self, bound: SocketAddr) -> assay_serve::AllowedHosts {
+        assay_serve::AllowedHosts::new(bound, &self.allowed_hosts)
+    }
+}
+
+/// A positive number of seconds, fractions allowed.
+fn seconds(text: &str) -> Result<Duration, String> {
+    match text.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => Ok(Duration::from_secs_f64(s)),
+        _ => Err(format!(
+            "{text:?} is not a number of seconds between 0 and 86400"
+        )),
     }
 }
 
@@ -177,7 +212,8 @@ struct ChatArgs {
     engine: EngineArgs,
 }
 
-fn main() -> Result<()> {
+fn main() -> ExitCode {
+    quiet_on_closed_output();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -186,8 +222,42 @@ fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    runtime.block_on(run(cli))
+    let result = tokio::runtime::Runtime::new()
+        .context("cannot start the async runtime")
+        .and_then(|runtime| runtime.block_on(run(cli)));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`assay runs | head`): nothing is wrong, and nobody to tell.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:?}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// `println!` panics when stdout is a pipe whose reader has gone (`assay models list | head
+/// -1`): that ends the program as it should, but with a panic message and exit code 101.
+/// Every command prints with it, so the exit is made quiet and successful here, once.
+fn quiet_on_closed_output() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info.payload_as_str().unwrap_or("");
+        let closed = message.starts_with("failed printing to std")
+            && (message.contains("Broken pipe") || message.contains("os error 32"));
+        if closed {
+            std::process::exit(0);
+        }
+        default_hook(info);
+    }));
 }
 
 async fn run(cli: Cli) -> Result<()> {
@@ -245,7 +315,11 @@ async fn serve(args: ServeArgs, api_key_env: Option<String>) -> Result<()> {
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
     let id = model.id().to_string();
-    let router = assay_serve::router(model, args.listen.limits());
+    let limits = args.listen.limits();
+    let router = assay_serve::same_origin_only(
+        assay_serve::router(model, limits.clone()),
+        args.listen.allowed_hosts(local),
+    );
     println!(
         "assay serve: model {id} listening on http://{local}/v1 (OpenAI-compatible; Ctrl-C stops)"
     );
@@ -253,7 +327,7 @@ async fn serve(args: ServeArgs, api_key_env: Option<String>) -> Result<()> {
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    assay_serve::serve(listener, router, shutdown)
+    assay_serve::serve_with(listener, router, &limits, shutdown)
         .await
         .context("server failed")
 }

@@ -4,19 +4,28 @@
 //!
 //! Limits are explicit: request bodies are capped (413), `max_tokens` is capped (400), and a
 //! model that is at capacity answers 503. Dropping the connection drops the answer stream, which
-//! cancels generation.
+//! cancels generation. Connections have deadlines and a cap ([`serve_with`]); a server on a
+//! private address can refuse other sites' pages ([`same_origin_only`]); errors of the model
+//! behind it reach clients as a request id, their details the log ([`ApiError`]).
+
+mod error;
+mod listen;
+mod origin;
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub use error::{new_request_id, ApiError, REQUEST_ID_HEADER};
+pub use listen::{serve, serve_with, BodyTimedOut};
+pub use origin::{require_json, same_origin_only, AllowedHosts};
 
 use assay_core::openai::{
     AssayExtension, ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse, Choice,
-    ChunkChoice, Delta, ErrorResponse, ModelEntry, ModelList, ResponseMessage, Retraction,
-    UsageBody,
+    ChunkChoice, Delta, ModelEntry, ModelList, ResponseMessage, Retraction, UsageBody,
 };
 use assay_core::{ChatEvent, ChatRequest};
-use assay_models::{ChatModel, ModelError};
+use assay_models::ChatModel;
 use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
@@ -32,6 +41,13 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Largest `max_tokens` a request may ask for.
     pub max_tokens_limit: u32,
+    /// How long a connection may take to send a request's head (request line and headers);
+    /// also how long an idle keep-alive connection stays open between requests.
+    pub header_timeout: Duration,
+    /// How long a request's body may take to arrive once its head is in (408 after).
+    pub body_timeout: Duration,
+    /// Connections served at once; more wait in the listen backlog until one closes.
+    pub max_connections: usize,
 }
 
 impl Default for ServerConfig {
@@ -39,6 +55,9 @@ impl Default for ServerConfig {
         ServerConfig {
             max_body_bytes: 4 * 1024 * 1024,
             max_tokens_limit: 4096,
+            header_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(60),
+            max_connections: 4096,
         }
     }
 }
@@ -62,60 +81,6 @@ pub fn router(model: Arc<dyn ChatModel>, config: ServerConfig) -> Router {
         .route("/health", get(health))
         .fallback(not_found)
         .with_state(state)
-}
-
-/// An error in OpenAI's JSON shape with its HTTP status.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    kind: &'static str,
-    message: String,
-}
-
-impl ApiError {
-    /// The JSON body of the error (also what an error event in a stream carries).
-    pub fn body(&self) -> ErrorResponse {
-        ErrorResponse::new(self.kind, self.message.clone())
-    }
-
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
-
-    pub fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            kind,
-            message: message.into(),
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(ErrorResponse::new(self.kind, self.message)),
-        )
-            .into_response()
-    }
-}
-
-impl From<ModelError> for ApiError {
-    fn from(e: ModelError) -> Self {
-        let (status, kind) = match &e {
-            ModelError::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request_error"),
-            ModelError::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, "server_busy"),
-            ModelError::Timeout { .. } => (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout"),
-            ModelError::Connect { .. } | ModelError::Http { .. } | ModelError::Protocol { .. } => {
-                (StatusCode::BAD_GATEWAY, "upstream_error")
-            }
-            ModelError::Config(_) | ModelError::Engine(_) => {
-                (StatusCode::INTERNAL_SERVER_ERROR, "server_error")
-            }
-        };
-        ApiError::new(status, kind, e.to_string())
-    }
 }
 
 async fn not_found(request: Request) -> ApiError {
@@ -169,12 +134,22 @@ pub async fn read_body(request: Request, limit: usize) -> Result<Bytes, ApiError
     axum::body::to_bytes(request.into_body(), limit)
         .await
         .map_err(|e| {
+            let mut causes =
+                std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |e| {
+                    e.source()
+                });
             // to_bytes stops at the limit for chunked bodies that declared no length.
-            let is_limit =
-                std::iter::successors(Some(&e as &dyn std::error::Error), |e| e.source())
-                    .any(|e| e.to_string().contains("length limit exceeded"));
+            let is_limit = causes
+                .clone()
+                .any(|e| e.to_string().contains("length limit exceeded"));
             if is_limit {
                 too_large()
+            } else if let Some(late) = causes.find_map(|e| e.downcast_ref::<BodyTimedOut>()) {
+                ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "request_timeout",
+                    late.to_string(),
+                )
             } else {
                 ApiError::new(
                     StatusCode::BAD_REQUEST,
@@ -222,13 +197,14 @@ async fn chat_completions(
     Ok(Json(response).into_response())
 }
 
-/// Reads and checks a chat completion request for the model `model_id`: body size, JSON,
-/// model name, messages and `max_tokens` (400/404/413 otherwise).
+/// Reads and checks a chat completion request for the model `model_id`: content type, body
+/// size, JSON, model name, messages, `n` and `max_tokens` (400/404/408/413/415 otherwise).
 pub async fn parse_request(
     request: Request,
     config: &ServerConfig,
     model_id: &str,
 ) -> Result<(ChatCompletionRequest, ChatRequest), ApiError> {
+    require_json(request.headers())?;
     let body = read_body(request, config.max_body_bytes).await?;
     let parsed: ChatCompletionRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError::new(
@@ -252,6 +228,13 @@ pub async fn parse_request(
             StatusCode::BAD_REQUEST,
             "invalid_request_error",
             "messages must not be empty",
+        ));
+    }
+    if parsed.n.is_some_and(|n| n != 1) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "n must be 1: this server gives one answer per request",
         ));
     }
     let params = parsed.params();
@@ -390,8 +373,7 @@ fn sse_events(
                 out
             }
             Err(e) => {
-                let error = ApiError::from(e);
-                let body = ErrorResponse::new(error.kind, error.message);
+                let body = ApiError::from(e).body();
                 vec![Event::default().data(serde_json::to_string(&body).unwrap_or_default())]
             }
         };
@@ -409,23 +391,4 @@ pub fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
-}
-
-/// Serves `router` on `listener` until `shutdown` resolves. Connections send small writes at
-/// once (`TCP_NODELAY`): a streamed answer is many small chunks, and Nagle's algorithm would
-/// hold each behind the acknowledgement of the one before.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
-    let listener = listener.tap_io(|stream| {
-        if let Err(e) = stream.set_nodelay(true) {
-            tracing::debug!("cannot set TCP_NODELAY: {e}");
-        }
-    });
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
 }
