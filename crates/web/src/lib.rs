@@ -712,7 +712,7 @@ async fn run_turn(
                     truncate_to(&mut side.text, max_answer);
                     side.finished = Some("length".into());
                     streams[i] = None;
-                    out.extend(final_events(i, side));
+                    out.extend(final_events(i, side).await);
                 } else {
                     side.dirty = true;
                 }
@@ -736,13 +736,12 @@ async fn run_turn(
                 side.tokens =
                     (usage.completion_tokens > 0).then_some(usage.completion_tokens.into());
                 streams[i] = None;
-                out.extend(final_events(i, side));
+                out.extend(final_events(i, side).await);
             }
             Step::Event(i, failure) => {
                 let (error, benchable) = match failure {
-                    // A refused request (e.g. the conversation outgrew the context) is not
-                    // the model's fault: it is not benched for it.
-                    Some(Err(e)) => (e.to_string(), !matches!(e, ModelError::InvalidRequest(_))),
+                    // The error may quote the model's address, credentials included.
+                    Some(Err(e)) => (assay_core::redact(&e.to_string()), is_models_fault(&e)),
                     _ => (
                         "the answer stream ended without finishing".to_string(),
                         true,
@@ -766,7 +765,7 @@ async fn run_turn(
                 for (i, side) in sides.iter_mut().enumerate() {
                     if side.dirty && side.finished.is_none() {
                         side.dirty = false;
-                        out.push(answer_event(i, &side.text, false));
+                        out.push(answer_event(i, &side.text, false).await);
                     }
                 }
             }
@@ -805,16 +804,41 @@ async fn run_turn(
     }
 }
 
-fn answer_event(side: usize, text: &str, done: bool) -> Event {
+/// Whether a failed call says the model is unwell (it sits out of new battles for a while)
+/// rather than that this request was refused. A request can be refused for what the voter
+/// typed (too long for the context, a filter upstream): benching every model that refuses a
+/// 16 KiB prompt would let one voter empty the arena. Refusals that are about the model's
+/// set-up (bad key, unknown model) or its load (rate limit) do bench it.
+fn is_models_fault(error: &ModelError) -> bool {
+    match error {
+        ModelError::InvalidRequest(_) => false,
+        ModelError::Http { status, .. } => {
+            !(400..500).contains(status) || matches!(status, 401 | 403 | 404 | 408 | 429)
+        }
+        _ => true,
+    }
+}
+
+/// The `answer` event of a side's text so far. The text is rendered on the blocking pool: a
+/// render takes milliseconds to tens of them (32 KiB of awkward Markdown), which would stall
+/// every other request served by the same async worker.
+async fn answer_event(side: usize, text: &str, done: bool) -> Event {
+    let markdown = text.to_string();
+    let html = tokio::task::spawn_blocking(move || render::markdown_to_safe_html(&markdown))
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!("arena: rendering an answer failed: {e}");
+            render::escape_html(text)
+        });
     sse_json(
         "answer",
-        &json!({"side": SIDES[side], "html": render::markdown_to_safe_html(text), "done": done}),
+        &json!({"side": SIDES[side], "html": html, "done": done}),
     )
 }
 
-fn final_events(side: usize, state: &Side) -> [Event; 2] {
+async fn final_events(side: usize, state: &Side) -> [Event; 2] {
     [
-        answer_event(side, &state.text, true),
+        answer_event(side, &state.text, true).await,
         sse_json(
             "done",
             &json!({"side": SIDES[side], "finish": state.finished.clone().unwrap_or_default()}),
