@@ -483,3 +483,344 @@ fn models_list_and_chat_work_from_the_command_line() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("accepted model names"));
 }
+
+/// What the scripted upstream of [`HttpServe`] received, and how it answers.
+#[derive(Default)]
+struct Upstream {
+    received: std::sync::Mutex<Vec<Value>>,
+}
+
+impl Upstream {
+    fn received(&self) -> Vec<Value> {
+        self.received
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+/// An OpenAI-compatible upstream on 127.0.0.1 that notes every request; a prompt containing
+/// "too long" gets a 400 whose body quotes what an upstream should never have passed on.
+async fn upstream() -> (Arc<Upstream>, u16) {
+    use axum::http::StatusCode;
+    let state = Arc::new(Upstream::default());
+    let seen = Arc::clone(&state);
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        axum::routing::post(move |body: axum::Json<Value>| {
+            let seen = Arc::clone(&seen);
+            async move {
+                let too_long = body.0.to_string().contains("too long");
+                seen.received
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(body.0);
+                if too_long {
+                    return (
+                        StatusCode::BAD_REQUEST,
+                        axum::Json(json!({"error": {"message":
+                            "prompt of 99999 tokens is too long for deployment internal-7 at http://admin:s3cretpw@10.9.9.9/v1",
+                            "type": "invalid_request_error"}})),
+                    );
+                }
+                (
+                    StatusCode::OK,
+                    axum::Json(json!({"id": "x", "object": "chat.completion", "created": 0, "model": "m",
+                        "choices": [{"index": 0, "message": {"role": "assistant", "content": "fine"},
+                                     "finish_reason": "stop"}],
+                        "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}})),
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (state, port)
+}
+
+/// `assay serve` in front of an HTTP model (no local engine), with its log collected.
+struct HttpServe {
+    child: std::process::Child,
+    base: String,
+    log: Option<std::thread::JoinHandle<String>>,
+}
+
+impl HttpServe {
+    fn start(model: &str, extra: &[&str]) -> HttpServe {
+        use std::io::{BufRead, BufReader, Read};
+        use std::process::Stdio;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_assay"))
+            .args([
+                "serve",
+                "--model",
+                model,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+            ])
+            .args(extra)
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("assay serve starts");
+        let mut stderr = child.stderr.take().expect("piped stderr");
+        let log = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            text
+        });
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("piped stdout"))
+            .read_line(&mut line)
+            .expect("assay serve prints its address");
+        let base = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .trim_end_matches("/v1")
+            .to_string();
+        HttpServe {
+            child,
+            base,
+            log: Some(log),
+        }
+    }
+
+    fn port(&self) -> u16 {
+        self.base.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
+    fn post(&self, body: &Value) -> reqwest::RequestBuilder {
+        reqwest::Client::new()
+            .post(format!("{}/v1/chat/completions", self.base))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+    }
+
+    /// Stops the server and returns what it logged.
+    fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.log
+            .take()
+            .map(|log| log.join().unwrap_or_default())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for HttpServe {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn ask(content: Value) -> Value {
+    json!({"model": "m", "messages": [{"role": "user", "content": content}]})
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn upstream_errors_reach_clients_as_a_request_id_and_the_log_without_credentials() {
+    let (upstream, port) = upstream().await;
+    let server = HttpServe::start(&format!("http://admin:s3cretpw@127.0.0.1:{port}/v1#m"), &[]);
+    let mut ids = Vec::new();
+    for stream in [false, true] {
+        let mut request = ask(json!("this prompt is too long"));
+        request["stream"] = json!(stream);
+        let response = server.post(&request).send().await.unwrap();
+        // The upstream's 400 is the client's fault and passed on as such, not as a 502.
+        assert_eq!(response.status(), 400, "stream: {stream}");
+        let id = response
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .expect("an x-request-id header")
+            .to_string();
+        let text = response.text().await.unwrap();
+        for secret in ["s3cretpw", "admin", "internal-7", "99999", "10.9.9.9"] {
+            assert!(!text.contains(secret), "the client saw {secret:?}: {text}");
+        }
+        let body: Value = serde_json::from_str(&text).unwrap();
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(&id),
+            "{body}"
+        );
+        ids.push(id);
+    }
+    assert_eq!(upstream.received().len(), 2);
+    let log = server.stop();
+    assert!(!log.contains("s3cretpw"), "the log has the password: {log}");
+    for id in &ids {
+        assert!(log.contains(id.as_str()), "no {id} in the log: {log}");
+    }
+    assert!(
+        log.contains("internal-7") && log.contains(&format!("***@127.0.0.1:{port}")),
+        "the log lacks the details: {log}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_on_other_sites_cannot_use_serve() {
+    let (upstream, port) = upstream().await;
+    let server = HttpServe::start(
+        &format!("http://127.0.0.1:{port}/v1#m"),
+        &["--allowed-hosts", "proxy.example"],
+    );
+    let own = server.port();
+    let ok = ask(json!("hi"));
+    let status = |r: reqwest::Response| r.status().as_u16();
+
+    // What a cross-site form or `fetch` without a preflight sends.
+    let plain = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", server.base))
+        .header("content-type", "text/plain")
+        .body(ok.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status(plain), 415);
+    // DNS rebinding: the page's own name in Host.
+    let rebound = server
+        .post(&ok)
+        .header("host", format!("attacker.example:{own}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status(rebound), 403);
+    let foreign = server
+        .post(&ok)
+        .header("origin", "http://attacker.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status(foreign), 403);
+    assert!(
+        upstream.received().is_empty(),
+        "a refused request reached the model"
+    );
+
+    let same_site = server
+        .post(&ok)
+        .header("host", format!("localhost:{own}"))
+        .header("origin", format!("http://localhost:{own}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status(same_site), 200);
+    let proxied = server
+        .post(&ok)
+        .header("host", "proxy.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status(proxied), 200);
+    assert_eq!(upstream.received().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn openai_client_request_forms_are_read_and_n_above_one_is_refused() {
+    let (upstream, port) = upstream().await;
+    let server = HttpServe::start(&format!("http://127.0.0.1:{port}/v1#m"), &[]);
+    let request = json!({"model": "m", "n": 1, "messages": [
+        {"role": "developer", "content": "be terse"},
+        {"role": "user", "content": [{"type": "text", "text": "Hello, "}, {"type": "text", "text": "world"}]}
+    ]});
+    let response = server.post(&request).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let sent = upstream.received();
+    assert_eq!(
+        sent[0]["messages"],
+        json!([{"role": "system", "content": "be terse"}, {"role": "user", "content": "Hello, world"}])
+    );
+
+    let mut two = ask(json!("hi"));
+    two["n"] = json!(2);
+    let response = server.post(&two).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("n must be 1"),
+        "{body}"
+    );
+
+    let image = ask(json!([{"type": "text", "text": "what is this?"},
+                          {"type": "image_url", "image_url": {"url": "http://127.0.0.1:1/x.png"}}]));
+    let response = server.post(&image).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"image_url\""),
+        "{body}"
+    );
+    assert_eq!(
+        upstream.received().len(),
+        1,
+        "refused requests reached the model"
+    );
+}
+
+#[test]
+fn a_half_open_connection_to_serve_is_closed_after_the_header_timeout() {
+    use std::io::{Read, Write};
+    let server = HttpServe::start("http://127.0.0.1:9/v1#m", &["--header-timeout", "1"]);
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let mut sockets: Vec<std::net::TcpStream> = (0..20)
+        .map(|_| std::net::TcpStream::connect(&addr).unwrap())
+        .collect();
+    let started = Instant::now();
+    for socket in &mut sockets {
+        socket
+            .write_all(b"GET /health HTTP/1.1\r\nHost: 127")
+            .unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+    }
+    for socket in &mut sockets {
+        let mut buf = [0u8; 64];
+        // 0 bytes: the server closed it; an error here would be the 10 s read timeout.
+        assert_eq!(socket.read(&mut buf).unwrap(), 0);
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_closed_stdout_ends_commands_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("assay.db");
+    for args in [
+        vec!["models", "list"],
+        vec!["suites"],
+        vec!["runs", "--db", db.to_str().unwrap()],
+    ] {
+        // The reading end is closed before the command writes anything: `assay … | head -0`.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let output = Command::new(env!("CARGO_BIN_EXE_assay"))
+            .args(&args)
+            .env("ASSAY_HOME", dir.path())
+            .stdout(writer)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "assay {args:?}: {:?}: {stderr}",
+            output.status
+        );
+        assert!(stderr.trim().is_empty(), "assay {args:?}: {stderr}");
+    }
+}
