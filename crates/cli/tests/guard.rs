@@ -141,7 +141,10 @@ async fn retract_mode_withdraws_mid_stream_and_stops_the_upstream() {
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert_eq!(lines[0]["direction"], "output");
     assert_eq!(lines[0]["action"], "retract");
-    assert!(lines[0]["rule"].as_str().unwrap().starts_with("sha256:"));
+    assert!(lines[0]["rule"]
+        .as_str()
+        .unwrap()
+        .starts_with("hmac-sha256:"));
 
     let metrics = reqwest::get(format!("{}/metrics", guard.url))
         .await

@@ -5,7 +5,7 @@
 //! mode = "holdback"        # or "retract": the action of categories not listed below
 //! margin_chars = 8         # held back beyond what the scanner needs (holdback)
 //! input_context = 0        # earlier messages scanned with the newest user message
-//! reveal_terms = false     # show matched terms to clients and in the log (else a hash)
+//! reveal_terms = false     # show matched terms to clients and in the log (else a keyed hash)
 //!
 //! [categories.weapons]
 //! action = "block"         # block | retract | log
@@ -64,13 +64,18 @@ pub struct GuardConfig {
     /// Characters held back beyond the scanner's settled point, so that a client does not
     /// see the start of a word the guard may still withdraw.
     pub margin_chars: usize,
-    /// Messages before the newest user message that the input check also scans.
+    /// Messages before the newest user message that the input check also scans (system
+    /// messages and what follows the newest user message are always scanned).
     pub input_context: usize,
     /// Whether matched terms are shown to clients and written to the log; otherwise the
-    /// log keeps their SHA-256 and clients see only the category.
+    /// log keeps their keyed hash (HMAC-SHA256) and clients see only the category.
     pub reveal_terms: bool,
     /// By category id.
     pub categories: HashMap<String, CategoryConfig>,
+    /// The key of the log's term hashes (the server sets the deployment's; not read from the
+    /// file, so that the secret stays out of settings files that get shared).
+    #[serde(skip)]
+    pub rule_key: crate::RuleKey,
 }
 
 impl Default for GuardConfig {
@@ -81,6 +86,7 @@ impl Default for GuardConfig {
             input_context: 0,
             reveal_terms: false,
             categories: HashMap::new(),
+            rule_key: crate::RuleKey::default(),
         }
     }
 }
@@ -125,7 +131,7 @@ impl GuardConfig {
         if self.reveal_terms {
             rule.to_string()
         } else {
-            crate::hashed_rule(rule)
+            self.rule_key.hash(rule)
         }
     }
 

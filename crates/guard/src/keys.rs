@@ -3,6 +3,13 @@
 //! for a while after repeated violations (default: 3 in a row or 5 within a day, for an hour),
 //! then released on its own.
 //!
+//! Tokens are *reserved* when a request is admitted: its `max_tokens` (or
+//! [`DEFAULT_COMPLETION_RESERVE`] when it sets none) plus an estimate of its prompt, so that
+//! many requests started at once cannot overdraw the bucket; when the request ends the
+//! reservation is settled against what it used: the upstream's usage report, or, when there is
+//! none (an answer the guard stopped, an upstream that was cut off, a client that went away),
+//! an estimate of what was generated.
+//!
 //! The keys file (TOML), written by `assay guard keys add`:
 //!
 //! ```toml
@@ -87,13 +94,56 @@ impl KeyFile {
         Ok(key)
     }
 
+    /// Writes the file readable by its owner only (0600 on Unix): the hashes of short or
+    /// reused keys can be guessed offline.
     pub fn save(&self, path: &Path) -> Result<(), String> {
         let text = toml::to_string(self).map_err(|e| e.to_string())?;
         let tmp = path.with_extension("partial");
-        std::fs::write(&tmp, text)
+        write_private(&tmp, text.as_bytes())
             .and_then(|_| std::fs::rename(&tmp, path))
             .map_err(|e| format!("cannot write {}: {e}", path.display()))
     }
+}
+
+/// Writes `bytes` to a new file at `path` that only its owner may read (0600 on Unix).
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    // A file left over from an earlier attempt keeps its mode when opened: start afresh.
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// The key of an `Authorization` header value: the `Bearer` scheme, in any case (RFC 9110
+/// makes auth schemes case-insensitive).
+pub fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim().split_once(char::is_whitespace)?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// Completion tokens reserved for a request that sets no `max_tokens`.
+pub const DEFAULT_COMPLETION_RESERVE: u32 = 1024;
+
+/// A rough token count of prompt text: about four characters a token.
+pub fn estimate_tokens(chars: usize) -> u32 {
+    u32::try_from(chars.div_ceil(4)).unwrap_or(u32::MAX)
+}
+
+/// 256 random bits in hex: a new deployment secret.
+pub fn random_secret() -> String {
+    hex::encode(rand::random::<[u8; 32]>())
 }
 
 pub fn hash_key(key: &str) -> String {
@@ -257,16 +307,57 @@ impl KeyRing {
         Ok(state.id.clone())
     }
 
-    /// Records what a finished request of key `id` used and whether the guard intervened;
-    /// answers whether this suspended the key.
-    pub fn settle(&self, id: &str, tokens: u32, violated: bool, now: Instant) -> bool {
+    /// Whether `key` is one of the ring's (suspended or not): what the operational endpoints
+    /// ask for, without spending the key's requests.
+    pub fn knows(&self, key: &str) -> bool {
+        self.lock().contains_key(&hash_key(key))
+    }
+
+    /// Sets `tokens` aside from the token bucket of key `id` for a request about to start.
+    /// It is admitted when the bucket holds them (or is full, for a request larger than the
+    /// bucket); the bucket may then go into debt. Answers the tokens reserved, to be given
+    /// back to [`KeyRing::settle`].
+    pub fn reserve(&self, id: &str, tokens: u32, now: Instant) -> Result<u32, Refusal> {
+        let mut keys = self.lock();
+        let Some(bucket) = keys
+            .values_mut()
+            .find(|s| s.id == id)
+            .and_then(|s| s.tokens.as_mut())
+        else {
+            return Ok(0);
+        };
+        bucket.refill(now);
+        let need = f64::from(tokens).min(bucket.capacity).max(1.0);
+        if bucket.level < need {
+            return Err(Refusal::RateLimited {
+                what: "tokens per minute",
+                retry_after: bucket.wait_for(need),
+            });
+        }
+        bucket.level -= f64::from(tokens);
+        Ok(tokens)
+    }
+
+    /// The tokens left in key `id`'s bucket now (negative: in debt); `None` without a bucket.
+    pub fn tokens_left(&self, id: &str, now: Instant) -> Option<f64> {
+        let mut keys = self.lock();
+        let bucket = keys.values_mut().find(|s| s.id == id)?.tokens.as_mut()?;
+        bucket.refill(now);
+        Some(bucket.level)
+    }
+
+    /// Records what a finished request of key `id` used (`used` tokens, of the `reserved`
+    /// ones set aside when it started) and whether the guard intervened; answers whether
+    /// this suspended the key.
+    pub fn settle(&self, id: &str, reserved: u32, used: u32, violated: bool, now: Instant) -> bool {
         let mut keys = self.lock();
         let Some(state) = keys.values_mut().find(|s| s.id == id) else {
             return false;
         };
         if let Some(bucket) = &mut state.tokens {
             bucket.refill(now);
-            bucket.level -= f64::from(tokens);
+            bucket.level += f64::from(reserved) - f64::from(used);
+            bucket.level = bucket.level.min(bucket.capacity);
         }
         if !violated {
             state.in_a_row = 0;
@@ -337,7 +428,7 @@ mod tests {
         let (ring, key) = ring(None, Some(600));
         let t0 = Instant::now();
         assert!(ring.admit(Some(&key), t0).is_ok());
-        ring.settle("team", 900, false, t0);
+        ring.settle("team", 0, 900, false, t0);
         let Err(Refusal::RateLimited { what, retry_after }) = ring.admit(Some(&key), t0) else {
             panic!("over the token budget");
         };
@@ -352,15 +443,15 @@ mod tests {
     fn suspension_after_three_in_a_row_and_release() {
         let (ring, key) = ring(None, None);
         let t0 = Instant::now();
-        assert!(!ring.settle("team", 0, true, t0));
+        assert!(!ring.settle("team", 0, 0, true, t0));
         assert!(
-            !ring.settle("team", 0, false, t0),
+            !ring.settle("team", 0, 0, false, t0),
             "a clean request resets the streak"
         );
-        assert!(!ring.settle("team", 0, true, t0));
-        assert!(!ring.settle("team", 0, true, t0));
+        assert!(!ring.settle("team", 0, 0, true, t0));
+        assert!(!ring.settle("team", 0, 0, true, t0));
         assert!(
-            ring.settle("team", 0, true, t0),
+            ring.settle("team", 0, 0, true, t0),
             "the third in a row suspends"
         );
         assert_eq!(
@@ -382,10 +473,10 @@ mod tests {
         let t0 = Instant::now();
         for k in 0..4 {
             let t = t0 + Duration::from_secs(k * 600);
-            assert!(!ring.settle("team", 0, true, t));
-            assert!(!ring.settle("team", 0, false, t));
+            assert!(!ring.settle("team", 0, 0, true, t));
+            assert!(!ring.settle("team", 0, 0, false, t));
         }
-        assert!(ring.settle("team", 0, true, t0 + Duration::from_secs(3000)));
+        assert!(ring.settle("team", 0, 0, true, t0 + Duration::from_secs(3000)));
     }
 
     #[test]
@@ -405,5 +496,77 @@ mod tests {
             .unwrap_err()
             .contains("keys.toml"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn reservations_keep_concurrent_requests_within_the_bucket() {
+        let (ring, key) = ring(None, Some(1000));
+        let t0 = Instant::now();
+        // Three requests of up to 400 tokens each start at once: the third does not fit.
+        for _ in 0..2 {
+            assert!(ring.admit(Some(&key), t0).is_ok());
+            assert_eq!(ring.reserve("team", 400, t0), Ok(400));
+        }
+        assert!(
+            ring.admit(Some(&key), t0).is_ok(),
+            "tokens are left, just not enough"
+        );
+        let Err(Refusal::RateLimited { what, retry_after }) = ring.reserve("team", 400, t0) else {
+            panic!("the third reservation overdraws the bucket");
+        };
+        assert_eq!(what, "tokens per minute");
+        assert_eq!(retry_after, 12, "200 more tokens at 1000 a minute");
+        // The first used only 100 of its 400: the rest comes back.
+        ring.settle("team", 400, 100, false, t0);
+        assert_eq!(ring.tokens_left("team", t0), Some(500.0));
+        assert_eq!(ring.reserve("team", 400, t0), Ok(400));
+        // Used more than reserved: the bucket goes into debt.
+        ring.settle("team", 400, 900, false, t0);
+        assert_eq!(ring.tokens_left("team", t0), Some(-400.0));
+        // A request larger than the whole bucket still runs once the bucket is full.
+        let later = t0 + Duration::from_secs(120);
+        assert_eq!(ring.reserve("team", 5000, later), Ok(5000));
+        assert_eq!(ring.tokens_left("team", later), Some(-4000.0));
+        // Keys without a token limit reserve nothing.
+        let (free, _) = ring_free();
+        assert_eq!(free.reserve("team", 400, t0), Ok(0));
+        assert_eq!(free.tokens_left("team", t0), None);
+    }
+
+    fn ring_free() -> (KeyRing, String) {
+        ring(None, None)
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for header in [
+            "Bearer sk-1",
+            "bearer sk-1",
+            "BEARER sk-1",
+            "  bEaReR   sk-1  ",
+            "Bearer\tsk-1",
+        ] {
+            assert_eq!(bearer_token(header), Some("sk-1"), "{header:?}");
+        }
+        for header in ["Basic sk-1", "Bearer", "Bearer   ", "sk-1", "Bearersk-1"] {
+            assert_eq!(bearer_token(header), None, "{header:?}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn key_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys.toml");
+        // An existing file readable by all is replaced by a private one.
+        std::fs::write(&path, "").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let mut file = KeyFile::default();
+        file.add("a", None, None).unwrap();
+        file.save(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{mode:o}");
+        assert_eq!(KeyFile::load(&path, false).unwrap(), file);
     }
 }

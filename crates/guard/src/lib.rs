@@ -1,9 +1,12 @@
 //! The guard: a policy applied to what goes into a model and to what comes out of it, as the
 //! moderation layer of a "productized" model service does.
 //!
-//! - **Input**: the newest user message (and, if configured, some messages before it) is
-//!   scanned; a hit answers with a refusal written for the category and the prompt's language,
-//!   and the model is never called.
+//! - **Input**: every piece of text the client wrote that the model will read as instructions
+//!   or as its own words is scanned: the newest user message, everything after it (an
+//!   assistant prefill), every system message and the request's system prompt, the whole
+//!   conversation when it has no user message, and, if configured, some messages before the
+//!   newest user message. A hit answers with a refusal written for the category and the
+//!   prompt's language, and the model is never called.
 //! - **Output**: the answer is scanned as it streams, with the policy's streaming scanner
 //!   ([`assay_policy::StreamScanner`]), which finds every hit exactly once even when it
 //!   straddles chunks. What happens on a hit depends on the category's [`Action`]:
@@ -33,14 +36,14 @@ pub mod server;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use assay_core::{ChatRequest, FinishReason, Message, Role, Usage};
+use assay_core::{ChatRequest, FinishReason, Role, Usage};
 use assay_models::{ChatModel, ModelError};
 use assay_policy::{Hit, Policy};
 use sha2::{Digest, Sha256};
 
 pub use config::{Action, CategoryConfig, GuardConfig, Mode};
 pub use model::{open_model, GuardedModel};
-pub use output::{ChunkTimer, GuardStream};
+pub use output::{ChunkTimer, Generated, GuardStream};
 pub use refusal::{refusal, PromptLanguage};
 
 /// Which way the text that hit was going.
@@ -67,7 +70,8 @@ pub struct Intervention {
     /// The category's id.
     pub category: String,
     pub action: Action,
-    /// The rule that hit: the term itself when terms are revealed, else `sha256:<hex>` of it.
+    /// The rule that hit: the term itself when terms are revealed, else `hmac-sha256:<hex>` of
+    /// it, keyed with the deployment's secret (see [`RuleKey`]).
     pub rule: String,
     /// Where the hit starts, in characters of the prompt message (input) or of the answer
     /// (output).
@@ -163,8 +167,8 @@ impl Guard {
             refusal: None,
         };
         let mut counts: HashMap<u32, u32> = HashMap::new();
-        for message in input_messages(&request.messages, self.config.input_context) {
-            for hit in policy.scan(&message.content) {
+        for text in input_texts(request, self.config.input_context) {
+            for hit in policy.scan(text) {
                 let count = counts.entry(hit.category).or_default();
                 *count += 1;
                 let category = policy.category(hit.category).id.clone();
@@ -174,7 +178,7 @@ impl Guard {
                 let action = self.config.action(&category);
                 let intervention = Intervention {
                     direction: Direction::Input,
-                    offset: message.content[..hit.range.start].chars().count(),
+                    offset: text[..hit.range.start].chars().count(),
                     rule: self.config.shown_rule(&hit.rule),
                     category,
                     action,
@@ -221,19 +225,81 @@ pub struct InputVerdict {
     pub refusal: Option<(String, Intervention)>,
 }
 
-/// The newest user message and up to `context` messages before it.
-fn input_messages(messages: &[Message], context: usize) -> impl Iterator<Item = &Message> {
-    let newest_user = messages.iter().rposition(|m| m.role == Role::User);
-    let (start, end) = match newest_user {
-        Some(i) => (i.saturating_sub(context), i + 1),
-        None => (0, 0),
+/// The client's text that the input check scans, newest first: the request's system prompt,
+/// every system message, the newest user message with what follows it (an assistant prefill
+/// is the client's text too, and the model continues it) and up to `context` messages before
+/// it; every message when there is no user message.
+fn input_texts(request: &ChatRequest, context: usize) -> Vec<&str> {
+    let messages = &request.messages;
+    let (start, end) = match messages.iter().rposition(|m| m.role == Role::User) {
+        Some(i) => (i.saturating_sub(context), messages.len()),
+        None => (0, messages.len()),
     };
-    messages[start..end].iter().rev()
+    let mut texts: Vec<&str> = messages[start..end]
+        .iter()
+        .rev()
+        .map(|m| m.content.as_str())
+        .collect();
+    texts.extend(
+        messages[..start]
+            .iter()
+            .filter(|m| m.role == Role::System)
+            .map(|m| m.content.as_str()),
+    );
+    texts.extend(request.params.system.as_deref());
+    texts
 }
 
-/// `term`, or its SHA-256 (what the log keeps when terms are not revealed).
-pub fn hashed_rule(term: &str) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(term.as_bytes())))
+/// The key of the audit log's term hashes. Terms are short and guessable: a bare SHA-256 of
+/// one is undone by hashing a word list, so the log keeps HMAC-SHA256 under a secret of the
+/// deployment. The default key is random (per process): hashes from it cannot be guessed, nor
+/// compared across restarts.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RuleKey(Arc<[u8]>);
+
+impl RuleKey {
+    pub fn new(secret: &[u8]) -> RuleKey {
+        RuleKey(Arc::from(secret))
+    }
+
+    /// `hmac-sha256:<hex>` of `term`.
+    pub fn hash(&self, term: &str) -> String {
+        format!(
+            "hmac-sha256:{}",
+            hex::encode(hmac_sha256(&self.0, term.as_bytes()))
+        )
+    }
+}
+
+impl Default for RuleKey {
+    fn default() -> RuleKey {
+        RuleKey::new(&rand::random::<[u8; 32]>())
+    }
+}
+
+impl std::fmt::Debug for RuleKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RuleKey(..)")
+    }
+}
+
+/// HMAC-SHA256 (RFC 2104).
+pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    const BLOCK: usize = 64;
+    let mut block = [0u8; BLOCK];
+    if key.len() > BLOCK {
+        block[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let mut inner = Sha256::new();
+    inner.update(block.map(|b| b ^ 0x36));
+    inner.update(data);
+    let inner = inner.finalize();
+    let mut outer = Sha256::new();
+    outer.update(block.map(|b| b ^ 0x5c));
+    outer.update(inner);
+    outer.finalize().into()
 }
 
 /// The category id and rule of a hit, as an intervention names them.
@@ -242,4 +308,66 @@ fn describe(policy: &Policy, config: &GuardConfig, hit: &Hit) -> (String, String
         policy.category(hit.category).id.clone(),
         config.shown_rule(&hit.rule),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use assay_core::Message;
+
+    #[test]
+    fn hmac_matches_rfc_4231() {
+        // Test cases 1 and 6 (a key longer than the block).
+        assert_eq!(
+            hex::encode(hmac_sha256(&[0x0b; 20], b"Hi There")),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+        );
+        assert_eq!(
+            hex::encode(hmac_sha256(
+                &[0xaa; 131],
+                b"Test Using Larger Than Block-Size Key - Hash Key First"
+            )),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
+        let key = RuleKey::new(b"secret");
+        assert_eq!(key.hash("bomb"), RuleKey::new(b"secret").hash("bomb"));
+        assert_ne!(key.hash("bomb"), RuleKey::new(b"other").hash("bomb"));
+        assert_ne!(
+            key.hash("bomb"),
+            format!("hmac-sha256:{}", hex::encode(Sha256::digest(b"bomb")))
+        );
+    }
+
+    #[test]
+    fn input_texts_cover_everything_the_client_wrote_for_the_model() {
+        use assay_core::Role;
+        let m = |role, text: &str| Message {
+            role,
+            content: text.to_string(),
+        };
+        let mut request = ChatRequest::new(vec![
+            m(Role::System, "sys"),
+            m(Role::User, "old question"),
+            m(Role::Assistant, "old answer"),
+            m(Role::User, "new question"),
+            m(Role::Assistant, "prefill"),
+        ]);
+        request.params.system = Some("param system".into());
+        assert_eq!(
+            input_texts(&request, 0),
+            ["prefill", "new question", "sys", "param system"]
+        );
+        assert_eq!(
+            input_texts(&request, 1),
+            [
+                "prefill",
+                "new question",
+                "old answer",
+                "sys",
+                "param system"
+            ]
+        );
+        let no_user = ChatRequest::new(vec![m(Role::System, "a"), m(Role::Assistant, "b")]);
+        assert_eq!(input_texts(&no_user, 0), ["b", "a"]);
+    }
 }

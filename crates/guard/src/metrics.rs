@@ -58,6 +58,11 @@ const HELP: &[(&str, &str, &str)] = &[
         "Policy hits acted on or logged, by direction, category and action.",
     ),
     (
+        "assay_guard_reloads_total",
+        "counter",
+        "Policy reloads (SIGHUP) by result: applied, or rejected and the old policy kept.",
+    ),
+    (
         "assay_guard_chunk_seconds",
         "histogram",
         "Time the guard spends on one upstream chunk (the latency it adds to it).",

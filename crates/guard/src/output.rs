@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -21,6 +22,31 @@ pub struct GuardStream {
     run: Option<Run>,
     /// Told how long the guard spent on each upstream chunk.
     timing: Option<ChunkTimer>,
+    generated: Arc<Generated>,
+}
+
+/// What the upstream generated so far, shared with whoever charges for it: an answer that is
+/// stopped, cut off or abandoned by its client has no usage report of its own.
+#[derive(Debug, Default)]
+pub struct Generated {
+    chunks: AtomicU64,
+    chars: AtomicU64,
+}
+
+impl Generated {
+    fn add(&self, text: &str) {
+        self.chunks.fetch_add(1, Ordering::Relaxed);
+        self.chars
+            .fetch_add(text.chars().count() as u64, Ordering::Relaxed);
+    }
+
+    /// An estimate of the tokens generated: a streamed chunk carries at least one token, and
+    /// a token is about four characters (whichever is more).
+    pub fn tokens(&self) -> u32 {
+        let chunks = self.chunks.load(Ordering::Relaxed);
+        let chars = self.chars.load(Ordering::Relaxed);
+        u32::try_from(chunks.max(chars.div_ceil(4))).unwrap_or(u32::MAX)
+    }
 }
 
 /// Receives the time spent on each upstream chunk.
@@ -59,6 +85,7 @@ impl GuardStream {
         GuardStream {
             queue: logged.into_iter().map(GuardEvent::Logged).collect(),
             timing: None,
+            generated: Arc::default(),
             run: Some(Run {
                 upstream: Some(upstream),
                 scanner: StreamScanner::new(Arc::clone(&policy)),
@@ -92,7 +119,13 @@ impl GuardStream {
             queue,
             run: None,
             timing: None,
+            generated: Arc::default(),
         }
+    }
+
+    /// What the upstream has generated so far (updated as the stream is read).
+    pub fn generated(&self) -> Arc<Generated> {
+        Arc::clone(&self.generated)
     }
 
     /// Reports the time spent on each upstream chunk to `timer` (the latency the guard adds).
@@ -125,6 +158,7 @@ impl Stream for GuardStream {
             match event {
                 Some(Ok(ChatEvent::Delta(text))) => {
                     let started = Instant::now();
+                    this.generated.add(&text);
                     run.on_delta(&text, &mut this.queue);
                     if let Some(timer) = &this.timing {
                         timer(started.elapsed());
@@ -139,15 +173,15 @@ impl Stream for GuardStream {
                     replace_with,
                 })) => run.on_upstream_retract(offset, replace_with, &mut this.queue),
                 Some(Err(e)) => {
-                    this.queue.push_back(GuardEvent::Error(e));
+                    run.on_abnormal_end(e, &mut this.queue);
                     this.run = None;
                 }
                 None => {
-                    this.queue
-                        .push_back(GuardEvent::Error(ModelError::Protocol {
-                            url: "upstream".into(),
-                            message: "the answer ended without finishing".into(),
-                        }));
+                    let e = ModelError::Protocol {
+                        url: "upstream".into(),
+                        message: "the answer ended without finishing".into(),
+                    };
+                    run.on_abnormal_end(e, &mut this.queue);
                     this.run = None;
                 }
             }
@@ -160,6 +194,7 @@ impl Run {
         self.received.push_str(text);
         let hits = self.scanner.feed(text);
         if self.act_on(hits, queue) {
+            Self::stopped(queue);
             return;
         }
         if self.hold {
@@ -180,6 +215,7 @@ impl Run {
     ) {
         let hits = self.scanner.finish();
         if self.act_on(hits, queue) {
+            Self::stopped(queue);
             return;
         }
         self.show_until(self.base + self.received.len(), queue);
@@ -188,6 +224,27 @@ impl Run {
             usage,
         });
         self.upstream = None;
+    }
+
+    /// The upstream failed, was cut off or timed out. The scan is finished all the same: a
+    /// term at the very end of what was shown is only certain now (nothing follows it), and
+    /// must be withdrawn (and logged) before the client hears of the error. Held-back text
+    /// that turns out clean is shown; then the error.
+    fn on_abnormal_end(&mut self, error: ModelError, queue: &mut VecDeque<GuardEvent>) {
+        self.upstream = None;
+        let hits = self.scanner.finish();
+        if !self.act_on(hits, queue) {
+            self.show_until(self.base + self.received.len(), queue);
+        }
+        queue.push_back(GuardEvent::Error(error));
+    }
+
+    /// The end of an answer the guard stopped.
+    fn stopped(queue: &mut VecDeque<GuardEvent>) {
+        queue.push_back(GuardEvent::Done {
+            finish_reason: FinishReason::ContentFilter,
+            usage: Usage::default(),
+        });
     }
 
     /// A guarded upstream withdrew its own answer: pass the withdrawal on and stop.
@@ -216,7 +273,8 @@ impl Run {
         self.upstream = None;
     }
 
-    /// Counts `hits` and takes the first action due; answers whether the answer was stopped.
+    /// Counts `hits` and takes the first action due; answers whether the answer was stopped
+    /// (the caller ends it).
     fn act_on(&mut self, hits: Vec<Hit>, queue: &mut VecDeque<GuardEvent>) -> bool {
         for hit in hits {
             let count = self.counts.entry(hit.category).or_default();
@@ -255,10 +313,6 @@ impl Run {
                     intervention,
                 });
             }
-            queue.push_back(GuardEvent::Done {
-                finish_reason: FinishReason::ContentFilter,
-                usage: Usage::default(),
-            });
             return true;
         }
         false

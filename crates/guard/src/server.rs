@@ -14,7 +14,16 @@
 //!   delta and `assay.retract = {category, replace_with, offset}` — keep the first `offset`
 //!   characters of what was shown and show `replace_with` after them — then a chunk with
 //!   `finish_reason: "content_filter"`, then `[DONE]`;
-//! - an upstream that fails mid-answer: an error event (OpenAI's error shape), then `[DONE]`.
+//! - an upstream that fails mid-answer: an error event (OpenAI's error shape), then `[DONE]`;
+//!   if the answer's end shows that a term was already shown (nothing follows it), the
+//!   retraction comes first.
+//!
+//! With API keys, `/health` and `/metrics` ask for one of the keys, or for the metrics token
+//! when one is set (`Authorization: Bearer …`); without keys or token they are open.
+//!
+//! A non-streamed answer is collected before it is sent: at most [`MAX_ANSWER_BYTES`] of it
+//! (502 `answer_too_large` beyond, and the upstream is stopped); streamed answers are not
+//! collected and have no such limit.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -35,9 +44,12 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures::{Stream, StreamExt};
 
-use crate::keys::{KeyRing, Refusal};
+use crate::keys::{bearer_token, estimate_tokens, KeyRing, Refusal, DEFAULT_COMPLETION_RESERVE};
 use crate::metrics::Metrics;
-use crate::{Action, Guard, GuardEvent, Intervention};
+use crate::{Action, Generated, Guard, GuardEvent, Intervention};
+
+/// The most of a non-streamed answer the guard collects before answering (4 MiB).
+pub const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
 
 /// Writes the audit log on a thread of its own, so that a slow database never holds up an
 /// answer; every intervention is written (the queue does not drop).
@@ -72,14 +84,33 @@ impl AuditLog {
 pub struct ServerOptions {
     pub limits: ServerConfig,
     /// API keys; without them, anyone who can reach the port may call it.
-    pub keys: Option<KeyRing>,
+    pub keys: Option<Arc<KeyRing>>,
     pub log: Option<AuditLog>,
+    /// A token that opens `/health` and `/metrics` (for a monitoring system that should not
+    /// hold an API key).
+    pub metrics_token: Option<String>,
+    /// The most of a non-streamed answer collected ([`MAX_ANSWER_BYTES`] by default).
+    pub max_answer_bytes: usize,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            limits: ServerConfig::default(),
+            keys: None,
+            log: None,
+            metrics_token: None,
+            max_answer_bytes: MAX_ANSWER_BYTES,
+        }
+    }
 }
 
 struct ServerState {
     guard: Arc<Guard>,
-    keys: Option<KeyRing>,
+    keys: Option<Arc<KeyRing>>,
     log: Option<AuditLog>,
+    metrics_token: Option<String>,
+    max_answer_bytes: usize,
     metrics: Arc<Metrics>,
     limits: ServerConfig,
     model_id: String,
@@ -94,6 +125,8 @@ pub fn router(guard: Arc<Guard>, options: ServerOptions) -> (Router, Arc<Metrics
         guard,
         keys: options.keys,
         log: options.log,
+        metrics_token: options.metrics_token,
+        max_answer_bytes: options.max_answer_bytes,
         metrics: Arc::clone(&metrics),
         limits: options.limits,
         started: unix_now(),
@@ -109,7 +142,40 @@ pub fn router(guard: Arc<Guard>, options: ServerOptions) -> (Router, Arc<Metrics
     (router, metrics)
 }
 
-async fn health(State(state): State<Arc<ServerState>>) -> Json<serde_json::Value> {
+/// Whether a request may read the operational endpoints: open without keys and token,
+/// otherwise with a known key or the metrics token.
+fn may_operate(state: &ServerState, headers: &HeaderMap) -> Result<(), ApiError> {
+    if state.keys.is_none() && state.metrics_token.is_none() {
+        return Ok(());
+    }
+    let token = bearer(headers);
+    let allowed = token.is_some_and(|token| {
+        state
+            .metrics_token
+            .as_deref()
+            .is_some_and(|t| constant_time_eq(t.as_bytes(), token.as_bytes()))
+            || state.keys.as_ref().is_some_and(|keys| keys.knows(token))
+    });
+    if allowed {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid_api_key",
+        "an API key or the metrics token is required (Authorization: Bearer <key>)",
+    ))
+}
+
+/// Compares secrets without stopping at the first difference (no timing hint of the prefix).
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn health(
+    State(state): State<Arc<ServerState>>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    may_operate(&state, &headers)?;
     let policy = state.guard.policy();
     let mut body = serde_json::json!({
         "status": "ok",
@@ -123,9 +189,10 @@ async fn health(State(state): State<Arc<ServerState>>) -> Json<serde_json::Value
         body["cancelled"] = load.cancelled.into();
     }
     if let Some(keys) = &state.keys {
-        body["suspended_keys"] = keys.suspended(Instant::now()).into();
+        // How many, not which: key ids name customers.
+        body["suspended_keys"] = keys.suspended(Instant::now()).len().into();
     }
-    Json(body)
+    Ok(Json(body))
 }
 
 async fn list_models(State(state): State<Arc<ServerState>>) -> Json<ModelList> {
@@ -140,21 +207,20 @@ async fn list_models(State(state): State<Arc<ServerState>>) -> Json<ModelList> {
     })
 }
 
-async fn metrics_text(State(state): State<Arc<ServerState>>) -> Response {
-    (
+async fn metrics_text(
+    State(state): State<Arc<ServerState>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    may_operate(&state, &headers)?;
+    Ok((
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
     )
-        .into_response()
+        .into_response())
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
+    bearer_token(headers.get(header::AUTHORIZATION)?.to_str().ok()?)
 }
 
 /// The response for a request turned away by the key checks.
@@ -209,6 +275,23 @@ async fn chat_completions(
         None => String::new(),
     };
     let (parsed, chat) = parse_request(request, &state.limits, &state.model_id).await?;
+    let prompt_chars: usize = chat
+        .messages
+        .iter()
+        .map(|m| m.content.chars().count())
+        .chain(chat.params.system.as_ref().map(|s| s.chars().count()))
+        .sum();
+    let prompt_tokens = estimate_tokens(prompt_chars);
+    let reserved = match &state.keys {
+        Some(keys) => {
+            let completion = chat.params.max_tokens.unwrap_or(DEFAULT_COMPLETION_RESERVE);
+            match keys.reserve(&key_id, prompt_tokens.saturating_add(completion), started) {
+                Ok(reserved) => reserved,
+                Err(refusal) => return Ok(turned_away(&state, refusal)),
+            }
+        }
+        None => 0,
+    };
     let id = format!("chatcmpl-{:016x}", rand::random::<u64>());
     let mut recorder = Recorder {
         state: Arc::clone(&state),
@@ -218,7 +301,11 @@ async fn chat_completions(
         first_text: true,
         outcome: "error",
         violated: false,
-        tokens: 0,
+        reserved,
+        prompt_tokens,
+        reported: 0,
+        refused: false,
+        generated: None,
     };
     let metrics = Arc::clone(&state.metrics);
     let events = state
@@ -229,6 +316,7 @@ async fn chat_completions(
         .with_chunk_timer(Arc::new(move |elapsed| {
             metrics.observe("assay_guard_chunk_seconds", elapsed)
         }));
+    recorder.generated = Some(events.generated());
     let created = unix_now();
     if parsed.stream {
         let include_usage = parsed
@@ -285,6 +373,24 @@ async fn chat_completions(
             Wire::Error(e) => return Err(e),
             Wire::Nothing => {}
         }
+        if text.len() > state.max_answer_bytes {
+            // Dropping the events (on return) stops the upstream; the recorder charges
+            // what it generated.
+            tracing::warn!(
+                "guard: request {} stopped: its non-streamed answer passed {} bytes",
+                recorder.request_id,
+                state.max_answer_bytes
+            );
+            recorder.outcome = "too_large";
+            return Err(ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "answer_too_large",
+                format!(
+                    "the answer passed {} bytes, the most the guard collects for a non-streamed answer; ask for a streamed answer (\"stream\": true)",
+                    state.max_answer_bytes
+                ),
+            ));
+        }
     }
     Err(ApiError::new(
         StatusCode::BAD_GATEWAY,
@@ -314,7 +420,16 @@ struct Recorder {
     first_text: bool,
     outcome: &'static str,
     violated: bool,
-    tokens: u32,
+    /// Tokens set aside at admission.
+    reserved: u32,
+    /// The estimate of the prompt's tokens.
+    prompt_tokens: u32,
+    /// Tokens of the upstream's usage report (0 without one).
+    reported: u32,
+    /// The prompt was refused: the model never saw it.
+    refused: bool,
+    /// What the upstream generated, for answers without a usage report.
+    generated: Option<Arc<Generated>>,
 }
 
 impl Recorder {
@@ -374,7 +489,10 @@ impl Recorder {
             | GuardEvent::Replaced { text, intervention } => {
                 self.intervention(&intervention);
                 self.outcome = match intervention.direction {
-                    crate::Direction::Input => "refused",
+                    crate::Direction::Input => {
+                        self.refused = true;
+                        "refused"
+                    }
                     crate::Direction::Output => "stopped",
                 };
                 let blocked = Blocked {
@@ -405,7 +523,7 @@ impl Recorder {
                 if finish_reason != FinishReason::ContentFilter {
                     self.outcome = "ok";
                 }
-                self.tokens = usage.prompt_tokens + usage.completion_tokens;
+                self.reported = usage.prompt_tokens.saturating_add(usage.completion_tokens);
                 Wire::Done(finish_reason, UsageBody::from(usage))
             }
             GuardEvent::Error(e) => {
@@ -416,13 +534,38 @@ impl Recorder {
     }
 }
 
+impl Recorder {
+    /// The tokens to charge: the upstream's report; else (an answer stopped by the guard,
+    /// cut off upstream or abandoned by its client, or an upstream that reports no usage)
+    /// the prompt and what was generated, estimated; nothing when the model was never
+    /// called.
+    fn used(&self) -> u32 {
+        if self.refused {
+            return 0;
+        }
+        if self.reported > 0 {
+            return self.reported;
+        }
+        match self.generated.as_ref().map(|g| g.tokens()) {
+            Some(generated) if generated > 0 => self.prompt_tokens.saturating_add(generated),
+            _ => 0,
+        }
+    }
+}
+
 impl Drop for Recorder {
     fn drop(&mut self) {
         self.state
             .metrics
             .count("assay_guard_requests_total", &[("outcome", self.outcome)]);
         if let Some(keys) = &self.state.keys {
-            keys.settle(&self.key_id, self.tokens, self.violated, Instant::now());
+            keys.settle(
+                &self.key_id,
+                self.reserved,
+                self.used(),
+                self.violated,
+                Instant::now(),
+            );
         }
     }
 }
