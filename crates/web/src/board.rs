@@ -1,8 +1,9 @@
 //! The leaderboard as the pages show it: votes from the store → battles → ratings, per
-//! language and category, with or without style control, cached until the vote count changes (or the TTL
-//! passes).
+//! language and category, with or without style control, cached until this process records a
+//! vote (or the TTL passes).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -147,19 +148,39 @@ impl LeaderboardView {
 type Key = (Option<String>, Option<String>, bool);
 
 struct Entry {
-    votes: usize,
+    /// [`Cache::generation`] when the votes were read.
+    generation: u64,
     at: Instant,
     view: Arc<LeaderboardView>,
 }
 
-/// Computed leaderboards by (language, style control).
+/// Computed leaderboards by (language, category, style control). The keys are bounded: the
+/// language and category are validated before they get here.
 #[derive(Default)]
 pub struct Cache {
     entries: tokio::sync::Mutex<HashMap<Key, Entry>>,
+    /// Votes this process has recorded: a board computed before the last one is stale.
+    generation: AtomicU64,
+    /// Times the votes were read (a cached board costs none).
+    reads: AtomicU64,
 }
 
-/// The leaderboard for `request`, from the cache when the vote count has not changed since
-/// it was computed and it is younger than the TTL.
+impl Cache {
+    /// Marks every cached board stale: a vote was recorded.
+    pub fn vote_recorded(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// How many times the votes have been read.
+    #[cfg(test)]
+    pub fn reads(&self) -> u64 {
+        self.reads.load(Ordering::SeqCst)
+    }
+}
+
+/// The leaderboard for `request`, from the cache unless a vote was recorded since it was
+/// computed or it is older than the TTL; only then are the votes read. Votes cast through
+/// other processes sharing the store show once the TTL has passed.
 pub async fn view(
     cache: &Cache,
     store: Arc<Store>,
@@ -168,21 +189,23 @@ pub async fn view(
 ) -> Result<Arc<LeaderboardView>, String> {
     // One computation at a time: a burst of page loads after a vote computes once.
     let mut entries = cache.entries.lock().await;
-    let votes = tokio::task::spawn_blocking(move || store.votes())
-        .await
-        .map_err(|e| format!("reading votes: {e}"))?
-        .map_err(|e| format!("reading votes: {e}"))?;
     let key: Key = (
         request.language.clone(),
         request.category.clone(),
         request.style_control,
     );
+    // Read before the votes: a vote recorded while they are read leaves this board stale.
+    let generation = cache.generation.load(Ordering::SeqCst);
     if let Some(entry) = entries.get(&key) {
-        if entry.votes == votes.len() && entry.at.elapsed() < request.ttl {
+        if entry.generation == generation && entry.at.elapsed() < request.ttl {
             return Ok(entry.view.clone());
         }
     }
-    let count = votes.len();
+    cache.reads.fetch_add(1, Ordering::SeqCst);
+    let votes = tokio::task::spawn_blocking(move || store.votes())
+        .await
+        .map_err(|e| format!("reading votes: {e}"))?
+        .map_err(|e| format!("reading votes: {e}"))?;
     let infos = infos.to_vec();
     let view = tokio::task::spawn_blocking(move || build(&votes, &infos, &request))
         .await
@@ -191,7 +214,7 @@ pub async fn view(
     entries.insert(
         key,
         Entry {
-            votes: count,
+            generation,
             at: Instant::now(),
             view: view.clone(),
         },

@@ -32,10 +32,12 @@
 //! there), a battle to `max_turns` turns and `max_battle_bytes` of text, the server to
 //! `max_battles` battles in memory (the one idle longest goes first) and
 //! `max_generating` turns being generated at once (503). Battles idle for `battle_idle` are
-//! forgotten. A voter may vote `daily_cap` times in 24 hours (429).
+//! forgotten. A voter may vote `daily_cap` times in 24 hours, and a client address (an IPv6
+//! address by its /64) `address_daily_cap` times (429).
 
 mod battles;
 mod board;
+mod caps;
 mod category;
 pub mod config;
 mod pages;
@@ -48,7 +50,7 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use assay_arena::lang::detect;
+use assay_arena::lang::{detect, DetectedLanguage};
 use assay_arena::leak::LeakDetector;
 use assay_arena::sampler::{Sampler, SamplerError, SamplerModel};
 use assay_core::{ChatEvent, ChatRequest, Message};
@@ -95,14 +97,17 @@ pub struct WebConfig {
     pub render_interval: Duration,
     /// Votes per voter in 24 hours (200).
     pub daily_cap: u64,
+    /// Votes per client address (an IPv6 address counts by its /64) in 24 hours, counted by
+    /// this process (200). The voter cap alone is a cookie the client could replace.
+    pub address_daily_cap: u64,
     /// How long a model that failed sits out (5 min; zero: never).
     pub bench_for: Duration,
     /// Rated votes a language or a category needs to get its own leaderboard tab (10).
     pub min_language_votes: u64,
     /// Bootstrap rounds for the leaderboard's confidence intervals (200).
     pub bootstrap_rounds: usize,
-    /// A computed leaderboard is reused until the vote count changes or this much time has
-    /// passed (5 min).
+    /// A computed leaderboard is reused until this server records a vote or this much time has
+    /// passed (5 min); votes cast through other servers sharing the store show after it.
     pub leaderboard_ttl: Duration,
     /// Salt of the IP hash; random per start when unset (then hashes of one address differ
     /// between restarts).
@@ -128,6 +133,7 @@ impl Default for WebConfig {
             answer_timeout: Duration::from_secs(300),
             render_interval: Duration::from_millis(100),
             daily_cap: 200,
+            address_daily_cap: 200,
             bench_for: Duration::from_secs(300),
             min_language_votes: 10,
             bootstrap_rounds: 200,
@@ -165,6 +171,7 @@ struct Arena {
     sampler: Mutex<(Sampler, StdRng)>,
     leaks: LeakDetector,
     ip_salt: String,
+    address_votes: Mutex<caps::AddressVotes>,
     generating: Arc<Semaphore>,
     boards: board::Cache,
 }
@@ -183,6 +190,15 @@ pub fn router(
     store: Arc<Store>,
     config: WebConfig,
 ) -> Result<Router, SetupError> {
+    Ok(routes(arena_state(models, infos, store, config)?))
+}
+
+fn arena_state(
+    models: Vec<ArenaModel>,
+    infos: Vec<ModelInfo>,
+    store: Arc<Store>,
+    config: WebConfig,
+) -> Result<AppState, SetupError> {
     let sampler = Sampler::new(
         models
             .iter()
@@ -231,13 +247,18 @@ pub fn router(
         leaks: LeakDetector::new(&names),
         generating: Arc::new(Semaphore::new(config.max_generating.max(1))),
         boards: board::Cache::default(),
+        address_votes: Mutex::new(caps::AddressVotes::new(Duration::from_secs(24 * 3600))),
         ip_salt,
         models,
         infos: all_infos,
         store,
         config,
     });
-    Ok(Router::new()
+    Ok(state)
+}
+
+fn routes(state: AppState) -> Router {
+    Router::new()
         .route("/", get(battle_page))
         .route("/leaderboard", get(leaderboard_page))
         .route("/api/leaderboard", get(leaderboard_json))
@@ -247,7 +268,7 @@ pub fn router(
         .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(security_headers))
-        .with_state(state))
+        .with_state(state)
 }
 
 /// Serves `router` on `listener` (recording client addresses for the IP hash) until
@@ -1048,6 +1069,36 @@ async fn record_vote(
             ),
         ));
     }
+    // The address's count goes up now, so that votes racing each other cannot all pass; it
+    // comes down again if the vote is not recorded.
+    let address = security::ip_hash(&arena.ip_salt, &security::network_of(ip));
+    let address_cap = arena.config.address_daily_cap;
+    if let Err(count) = lock(&arena.address_votes).reserve(&address, Instant::now(), address_cap)
+    {
+        return Err(WebError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "address_cap",
+            format!(
+                "{count} votes have come from your network address in the last 24 hours, the \
+                 most one address may cast; thank you! Please come back tomorrow"
+            ),
+        ));
+    }
+    let recorded = write_vote(arena, battle, winner, voter, ip).await;
+    if !matches!(recorded, Ok(())) {
+        lock(&arena.address_votes).release(&address);
+    }
+    recorded
+}
+
+/// Writes the vote of `battle` to the store.
+async fn write_vote(
+    arena: &AppState,
+    battle: &battles::Battle,
+    winner: &str,
+    voter: &str,
+    ip: &str,
+) -> Result<(), WebError> {
     let [a, b] = battle.models;
     let styles: Vec<assay_arena::battle::Style> = (0..2)
         .map(|i| {
@@ -1099,6 +1150,7 @@ async fn record_vote(
         .await?
         .map_err(store_error)?;
     if recorded {
+        arena.boards.vote_recorded();
         Ok(())
     } else {
         Err(conflict(
@@ -1122,12 +1174,29 @@ impl BoardQuery {
             Some("on" | "1" | "true" | "yes")
         )
     }
-    fn language(&self) -> Option<String> {
-        self.lang
-            .as_deref()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.eq_ignore_ascii_case("overall"))
-            .map(str::to_string)
+    /// The language tab: one of the names the arena detects (any case), or none.
+    fn language(&self) -> Result<Option<String>, WebError> {
+        let lang = match self.lang.as_deref().map(str::trim) {
+            None | Some("") => return Ok(None),
+            Some(l) if l.eq_ignore_ascii_case("overall") => return Ok(None),
+            Some(l) => l,
+        };
+        match DetectedLanguage::from_name(lang) {
+            Some(l) => Ok(Some(l.name().to_string())),
+            None => {
+                // Quote a bounded part of what was sent: the message goes back to the client.
+                let shown: String = lang.chars().take(40).collect();
+                let more = if shown.len() < lang.len() { "…" } else { "" };
+                Err(WebError::new(
+                    StatusCode::BAD_REQUEST,
+                    "language",
+                    format!(
+                        "unknown language {shown:?}{more}; known: Overall, {}",
+                        DetectedLanguage::ALL.map(DetectedLanguage::name).join(", ")
+                    ),
+                ))
+            }
+        }
     }
     fn category(&self) -> Result<Option<String>, WebError> {
         match self.cat.as_deref().map(str::trim) {
@@ -1156,7 +1225,7 @@ async fn leaderboard_view(
         arena.store.clone(),
         &arena.infos,
         board::Request {
-            language: query.language(),
+            language: query.language()?,
             category: query.category()?,
             style_control: query.style_control(),
             bootstrap_rounds: arena.config.bootstrap_rounds,

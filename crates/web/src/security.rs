@@ -7,7 +7,7 @@
 //!   the cookie (not with SameSite=Strict, but older browsers) yet cannot read the page to learn
 //!   the header value.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderMap, HeaderValue, Request};
@@ -126,14 +126,17 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// The client's IP address: the connection's peer (the `X-Forwarded-For` header only when
-/// the server is told it sits behind a proxy).
+/// the server is told it sits behind a proxy). Of that header the last address counts: it is
+/// the one our proxy appended; those before it are whatever the client sent.
 pub fn client_ip<B>(request: &Request<B>, trust_forwarded_for: bool) -> String {
     if trust_forwarded_for {
         if let Some(ip) = request
             .headers()
-            .get("x-forwarded-for")
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.rsplit(',').next())
             .map(str::trim)
             .filter(|v| !v.is_empty())
         {
@@ -144,6 +147,22 @@ pub fn client_ip<B>(request: &Request<B>, trust_forwarded_for: bool) -> String {
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string())
+}
+
+/// What the per-address vote cap counts by: an IPv4 address, or the /64 network of an IPv6
+/// one (one subscriber commonly gets a whole /64, so single IPv6 addresses cost nothing).
+pub fn network_of(ip: &str) -> String {
+    match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Err(_) => ip.to_string(),
+    }
 }
 
 /// SHA-256 of `salt:ip`, hex: lets votes from one address be grouped without storing it.
@@ -243,6 +262,35 @@ mod tests {
             ])),
             Err(CsrfError::Mismatch)
         );
+    }
+
+    #[test]
+    fn forwarded_for_counts_the_address_our_proxy_added() {
+        let request = |values: &[&str]| {
+            let mut r = Request::builder().uri("/");
+            for v in values {
+                r = r.header("x-forwarded-for", *v);
+            }
+            r.body(()).unwrap()
+        };
+        // A client can send any X-Forwarded-For; the proxy appends the address it saw.
+        let forged = request(&["6.6.6.6, 203.0.113.7"]);
+        assert_eq!(client_ip(&forged, true), "203.0.113.7");
+        assert_eq!(client_ip(&request(&["1.1.1.1", "203.0.113.8"]), true), "203.0.113.8");
+        assert_eq!(client_ip(&forged, false), "unknown");
+    }
+
+    #[test]
+    fn ipv6_addresses_count_by_their_64() {
+        assert_eq!(network_of("203.0.113.7"), "203.0.113.7");
+        assert_eq!(network_of("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(network_of("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(
+            network_of("2001:db8:1:2:ffff:ffff:ffff:ffff"),
+            network_of("2001:db8:1:2::9")
+        );
+        assert_ne!(network_of("2001:db8:1:3::1"), network_of("2001:db8:1:2::1"));
+        assert_eq!(network_of("unknown"), "unknown");
     }
 
     #[test]

@@ -75,6 +75,8 @@ const SECRET: [&str; 4] = ["zebra", "yak", "temperature", "127.0.0.1:9"];
 fn respond_plain(prompt: &str, turn: usize) -> String {
     if prompt.contains("hostile") {
         "Here: <img src=x onerror=alert(1)> and [x](javascript:alert(1)) **bold**".into()
+    } else if prompt.contains("nested quotes") {
+        ">".repeat(32 * 1024)
     } else if prompt.contains("who are you") {
         "I am Claude, made by Anthropic.".into()
     } else {
@@ -84,6 +86,7 @@ fn respond_plain(prompt: &str, turn: usize) -> String {
 
 struct Arena {
     router: Router,
+    state: AppState,
     store: Arc<Store>,
     fails: Vec<Arc<AtomicBool>>,
     seen: Vec<Arc<Mutex<Vec<usize>>>>,
@@ -137,9 +140,10 @@ fn arena_of(clients: Vec<Arc<dyn ChatModel>>, config: WebConfig) -> Arena {
             }
         })
         .collect();
-    let router = router(models, Vec::new(), store.clone(), config).unwrap();
+    let state = arena_state(models, Vec::new(), store.clone(), config).unwrap();
     Arena {
-        router,
+        router: routes(state.clone()),
+        state,
         store,
         fails: Vec::new(),
         seen: Vec::new(),
@@ -622,6 +626,10 @@ async fn hostile_answers_are_sanitized() {
         if name == "answer" {
             let html = data["html"].as_str().unwrap();
             crate::render::tests::assert_only_safe_tags(html, "hostile answer");
+        }
+        // A partial answer may stop anywhere; the whole one shows the markup as text.
+        if name == "answer" && data["done"] == true {
+            let html = data["html"].as_str().unwrap();
             assert!(
                 html.contains("&lt;img src=x onerror=alert(1)&gt;"),
                 "{html}"
@@ -1010,4 +1018,295 @@ async fn category_tabs() {
             .status,
         StatusCode::BAD_REQUEST
     );
+}
+
+/// A model behind a server that refuses prompts over 1 KiB with `status` (a context too small
+/// for them, a filter) and answers the rest.
+struct Refuses {
+    inner: Fake,
+    status: u16,
+}
+
+#[async_trait::async_trait]
+impl ChatModel for Refuses {
+    fn id(&self) -> &str {
+        self.inner.id()
+    }
+
+    async fn complete(&self, _request: ChatRequest) -> Result<ChatResponse, ModelError> {
+        unreachable!("the arena streams")
+    }
+
+    async fn stream(&self, request: ChatRequest) -> Result<EventStream, ModelError> {
+        if request.messages.iter().any(|m| m.content.len() > 1024) {
+            return Err(ModelError::Http {
+                url: "http://admin:s3cret@127.0.0.1:9/v1/chat/completions".into(),
+                status: self.status,
+                message: "the prompt is too long".into(),
+                retry_after: None,
+            });
+        }
+        self.inner.stream(request).await
+    }
+}
+
+fn refusing_arena(status: u16) -> Arena {
+    let clients: Vec<Arc<dyn ChatModel>> = IDS[..2]
+        .iter()
+        .map(|id| {
+            Arc::new(Refuses {
+                inner: Fake {
+                    id: id.to_string(),
+                    respond: respond_plain,
+                    fail: Arc::new(AtomicBool::new(false)),
+                    seen: Arc::new(Mutex::new(Vec::new())),
+                },
+                status,
+            }) as Arc<dyn ChatModel>
+        })
+        .collect();
+    arena_of(
+        clients,
+        WebConfig {
+            seed: Some(1),
+            ..WebConfig::default()
+        },
+    )
+}
+
+#[tokio::test]
+async fn a_prompt_the_models_refuse_does_not_bench_them() {
+    for (status, benched) in [(400, false), (413, false), (422, false), (500, true), (503, true)] {
+        let arena = refusing_arena(status);
+        let (browser, _) = Browser::open(&arena.router).await;
+        let (_, reply) = browser.chat(&arena.router, None, &"x".repeat(2048)).await;
+        assert!(
+            reply.events().iter().any(|(n, _)| n == "failed"),
+            "{status}: {}",
+            reply.body
+        );
+        reply.assert_no_secret("a refusal");
+        assert!(!reply.body.contains("s3cret"), "{}", reply.body);
+        // The next voter's ordinary prompt finds both models, unless they failed on their own.
+        let next = browser
+            .post(&arena.router, "/api/chat", json!({"prompt": "hello"}))
+            .await;
+        let expected = if benched {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            StatusCode::OK
+        };
+        assert_eq!(next.status, expected, "HTTP {status}: {}", next.body);
+    }
+    for (error, benched) in [
+        (ModelError::InvalidRequest("too long".into()), false),
+        (http_error(400), false),
+        (http_error(401), true),
+        (http_error(404), true),
+        (http_error(429), true),
+        (http_error(502), true),
+        (
+            ModelError::Timeout {
+                url: String::new(),
+                what: "the answer",
+                after: Duration::from_secs(1),
+            },
+            true,
+        ),
+        (
+            ModelError::Connect {
+                url: String::new(),
+                message: "refused".into(),
+            },
+            true,
+        ),
+    ] {
+        assert_eq!(is_models_fault(&error), benched, "{error}");
+    }
+}
+
+fn http_error(status: u16) -> ModelError {
+    ModelError::Http {
+        url: String::new(),
+        status,
+        message: String::new(),
+        retry_after: None,
+    }
+}
+
+#[tokio::test]
+async fn deeply_nested_answers_render_quickly_and_health_answers_meanwhile() {
+    // One async worker: a render on it would hold up every other request.
+    let arena = arena();
+    let (browser, _) = Browser::open(&arena.router).await;
+    let router = arena.router.clone();
+    let started = Instant::now();
+    let battle = tokio::spawn(async move {
+        browser
+            .chat(&router, None, "nested quotes, 32 KiB of them")
+            .await
+    });
+    let mut slowest = Duration::ZERO;
+    let mut answered = 0;
+    while !battle.is_finished() {
+        let asked = Instant::now();
+        let health = get(&arena.router, "/health", "").await;
+        assert_eq!(health.status, StatusCode::OK);
+        slowest = slowest.max(asked.elapsed());
+        answered += 1;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let (_, reply) = battle.await.unwrap();
+    let took = started.elapsed();
+    let [a, b] = answers(&reply);
+    for html in [a, b] {
+        assert_eq!(html.matches("<blockquote>").count(), render::MAX_NESTING);
+    }
+    // Before: one render of the answer took seconds, on the worker /health needed.
+    assert!(took < Duration::from_secs(5), "the battle took {took:?}");
+    assert!(
+        slowest < Duration::from_millis(500),
+        "/health took {slowest:?} ({answered} answers)"
+    );
+    assert!(answered >= 1);
+}
+
+/// A client that makes its own cookies, a fresh pair for every vote, as a script would.
+struct Scripted {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Scripted {
+    async fn battle_and_vote(&self) -> (reqwest::StatusCode, Value) {
+        let csrf = security::random_token();
+        let cookie = format!(
+            "{}={}; {}={csrf}",
+            security::VOTER_COOKIE,
+            security::random_token(),
+            security::CSRF_COOKIE
+        );
+        let post = |path: &str, body: Value| {
+            self.http
+                .post(format!("{}{path}", self.base))
+                .header("content-type", "application/json")
+                .header("cookie", &cookie)
+                .header("x-csrf-token", &csrf)
+                .body(body.to_string())
+                .send()
+        };
+        let stream = post("/api/chat", json!({"prompt": "hi"}))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let reply = Reply {
+            status: StatusCode::OK,
+            headers: Default::default(),
+            body: stream,
+        };
+        let id = reply.events()[0].1["battle_id"].as_str().unwrap().to_string();
+        let vote = post("/api/vote", json!({"battle_id": id, "winner": "tie"}))
+            .await
+            .unwrap();
+        let status = vote.status();
+        (status, vote.json().await.unwrap())
+    }
+}
+
+#[tokio::test]
+async fn fresh_cookies_do_not_reset_the_cap_of_an_address() {
+    let arena = arena_with(
+        2,
+        WebConfig {
+            daily_cap: 3,
+            address_daily_cap: 3,
+            ..WebConfig::default()
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = arena
+        .router
+        .clone()
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let client = Scripted {
+        http: reqwest::Client::new(),
+        base,
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let (status, body) = client.battle_and_vote().await;
+        if status != reqwest::StatusCode::OK {
+            assert_eq!(body["error"]["code"], "address_cap", "{body}");
+            assert!(
+                body["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("24 hours"),
+                "{body}"
+            );
+        }
+        statuses.push(status.as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 200, 429, 429, 429]);
+    let votes = arena.store.votes().unwrap();
+    assert_eq!(votes.len(), 3);
+    // Six voters as far as cookies go, one address.
+    assert!(votes.iter().all(|v| v.ip_hash == votes[0].ip_hash));
+    server.abort();
+}
+
+#[tokio::test]
+async fn a_cached_leaderboard_reads_no_votes() {
+    let arena = arena();
+    let (browser, _) = Browser::open(&arena.router).await;
+    let (id, _) = browser.chat(&arena.router, None, "hello").await;
+    browser.vote(&arena.router, &id, "model_a").await;
+    let reads = || arena.state.boards.reads();
+    assert_eq!(reads(), 0);
+    let first = get(&arena.router, "/api/leaderboard?lang=English", "").await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(reads(), 1);
+    // The same board, however the language is spelt, page or JSON: no read.
+    for path in [
+        "/api/leaderboard?lang=English",
+        "/api/leaderboard?lang=english",
+        "/leaderboard?lang=%20ENGLISH%20",
+    ] {
+        assert_eq!(get(&arena.router, path, "").await.status, StatusCode::OK);
+    }
+    assert_eq!(reads(), 1);
+    // A vote makes it stale.
+    let (id, _) = browser.chat(&arena.router, None, "hello").await;
+    browser.vote(&arena.router, &id, "model_b").await;
+    let after = get(&arena.router, "/api/leaderboard?lang=English", "")
+        .await
+        .json();
+    assert_eq!(after["tab_votes"], 2);
+    assert_eq!(reads(), 2);
+}
+
+#[tokio::test]
+async fn unknown_languages_are_refused() {
+    let arena = arena();
+    for path in ["/api/leaderboard", "/leaderboard"] {
+        for lang in ["Klingon", &"x".repeat(5000), "English%00", "%3Cscript%3E"] {
+            let reply = get(&arena.router, &format!("{path}?lang={lang}"), "").await;
+            assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{lang}: {}", reply.body);
+            let json = reply.json();
+            assert_eq!(json["error"]["code"], "language");
+            let message = json["error"]["message"].as_str().unwrap();
+            assert!(message.contains("known: Overall, Chinese, English"), "{message}");
+            assert!(message.len() < 300, "{message}");
+        }
+        for lang in ["", "Overall", "overall", "Chinese", "unknown", "rUSSIAN"] {
+            let reply = get(&arena.router, &format!("{path}?lang={lang}"), "").await;
+            assert_eq!(reply.status, StatusCode::OK, "{lang}: {}", reply.body);
+        }
+    }
+    // The unknown languages cached nothing and read no votes.
+    assert_eq!(arena.state.boards.reads(), 4);
 }
