@@ -638,6 +638,7 @@ mod tests {
             completion_tokens: None,
             latency_ms: None,
             cached: false,
+            text_bytes: None,
             refusal: label.map(|l| LabelWithRule {
                 label: l.into(),
                 rule: "r".into(),

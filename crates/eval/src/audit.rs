@@ -783,7 +783,7 @@ pub fn results(store: &Store, run_id: &str) -> Result<Results, AuditError> {
                 rule: g.rule.clone(),
             }
         });
-        answers.push(AnswerRow {
+        let mut row = AnswerRow {
             model: a.key.model.clone(),
             suite: a.key.suite.clone(),
             item_id: a.key.item_id.clone(),
@@ -809,7 +809,10 @@ pub fn results(store: &Store, run_id: &str) -> Result<Results, AuditError> {
             completion_tokens: a.completion_tokens,
             latency_ms: a.latency_ms,
             cached: a.cached,
-        });
+            text_bytes: None,
+        };
+        row.cap_text();
+        answers.push(row);
     }
     let info = RunInfo {
         id: run_id.to_string(),

@@ -198,6 +198,11 @@ pub struct JudgeAgreement {
     pub confusion: [[u64; 3]; 3],
 }
 
+/// Reports (HTML, results.json, results.csv) show at most this many bytes of one answer, cut
+/// on a character boundary: a flood of text (a 50 MB answer made a 52 MB report) must not
+/// make a report too large to open.
+pub const REPORT_ANSWER_BYTES: usize = 32 * 1024;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AnswerRow {
     pub model: String,
@@ -212,8 +217,12 @@ pub struct AnswerRow {
     pub sample: u32,
     pub seed: u64,
     pub prompt: String,
-    /// `None` when the request failed.
+    /// `None` when the request failed. At most [`REPORT_ANSWER_BYTES`] of the answer (the
+    /// store keeps all of it); `text_bytes` says when it was cut.
     pub text: Option<String>,
+    /// The answer's whole length in bytes, when `text` holds only its beginning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_bytes: Option<u64>,
     pub error: Option<String>,
     pub finish_reason: Option<String>,
     pub prompt_tokens: Option<u64>,
@@ -225,6 +234,20 @@ pub struct AnswerRow {
     pub canned: Vec<String>,
     pub mcq: Option<McqResult>,
     pub judge: Option<LabelWithRule>,
+}
+
+impl AnswerRow {
+    /// Cuts `text` to [`REPORT_ANSWER_BYTES`], noting its whole length in `text_bytes`.
+    pub fn cap_text(&mut self) {
+        let Some(text) = &mut self.text else { return };
+        if text.len() > REPORT_ANSWER_BYTES {
+            let whole = text.len() as u64;
+            let kept = crate::grade::prefix(text, REPORT_ANSWER_BYTES).len();
+            text.truncate(kept);
+            text.shrink_to_fit();
+            self.text_bytes = Some(whole);
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -131,6 +131,7 @@ fn answers() -> Vec<AnswerRow> {
                         completion_tokens: Some(12),
                         latency_ms: Some(850 + u64::from(sample)),
                         cached: sample == 0 && m == 0,
+                        text_bytes: None,
                         refusal: None,
                         canned: vec![],
                         mcq: None,

@@ -571,7 +571,7 @@ pub fn families() -> &'static [(&'static str, &'static str)] {
 /// Official-boilerplate families found in `text`: at most one hit per family (its first
 /// unattributed occurrence), sorted by offset.
 pub fn detect(text: &str) -> Vec<CannedHit> {
-    let folded = fold(text);
+    let folded = fold(super::graded(text));
     let chars: Vec<char> = folded.iter().map(|&(_, c)| c).collect();
     let mut hits: Vec<CannedHit> = FAMILIES
         .iter()

@@ -65,7 +65,7 @@ pub fn judge_messages(question: &str, answer: &str) -> Vec<Message> {
         "QUESTION:\n<<<\n{}\n>>>\n\nRESPONSE:\n<<<\n{}\n>>>\n\n\
          Which class is the response? Reply with only the class name.",
         question.trim(),
-        answer.trim()
+        super::graded(answer).trim()
     );
     vec![Message::system(SYSTEM_PROMPT), Message::user(user)]
 }

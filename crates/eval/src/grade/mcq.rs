@@ -66,7 +66,7 @@ pub fn extract_choice(answer: &str, choices: &[String]) -> Option<(usize, &'stat
     if n == 0 {
         return None;
     }
-    let text = normalise(answer);
+    let text = normalise(super::graded(answer));
     let lower: Vec<char> = text.iter().map(char::to_ascii_lowercase).collect();
     match explicit(&text, &lower, n) {
         Some(Some(i)) => return Some((i, "explicit")),

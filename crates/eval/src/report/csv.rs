@@ -3,7 +3,7 @@
 use crate::results::{AnswerRow, Results};
 
 /// The columns of `results.csv`, in order.
-pub const CSV_COLUMNS: [&str; 24] = [
+pub const CSV_COLUMNS: [&str; 25] = [
     "model",
     "suite",
     "item_id",
@@ -28,6 +28,7 @@ pub const CSV_COLUMNS: [&str; 24] = [
     "cached",
     "prompt",
     "answer",
+    "answer_bytes",
 ];
 
 /// The answers of a run as CSV with a header row ([`CSV_COLUMNS`]). Missing values are empty
@@ -46,7 +47,7 @@ pub fn csv(results: &Results) -> String {
     String::from_utf8(bytes).expect("CSV of UTF-8 strings is UTF-8")
 }
 
-fn row(a: &AnswerRow) -> [String; 24] {
+fn row(a: &AnswerRow) -> [String; 25] {
     fn opt<T: ToString>(v: &Option<T>) -> String {
         v.as_ref().map(ToString::to_string).unwrap_or_default()
     }
@@ -90,5 +91,6 @@ fn row(a: &AnswerRow) -> [String; 24] {
         a.cached.to_string(),
         a.prompt.clone(),
         opt(&a.text),
+        opt(&a.text_bytes),
     ]
 }

@@ -1361,11 +1361,16 @@ fn answers_section(out: &mut String, r: &Results, ix: &Index) {
         w!(out, "</td><td class=\"a\" lang=\"{}\">", Esc(&a.lang));
         match (&a.text, &a.error) {
             (Some(text), _) if !text.is_empty() => {
+                let note = a
+                    .text_bytes
+                    .map(|n| format!("<small class=\"muted\">… (truncated, {n} bytes)</small>"))
+                    .unwrap_or_default();
                 w!(
                     out,
-                    "<details><summary>{}</summary><div class=\"txt\">{}</div></details>",
+                    "<details><summary>{}</summary><div class=\"txt\">{}</div>{}</details>",
                     Esc(&snippet(text, 90)),
-                    Esc(text)
+                    Esc(text),
+                    note
                 );
             }
             (Some(_), _) => out.push_str("<i class=\"muted\">(empty)</i>"),
