@@ -561,3 +561,330 @@ async fn a_thousand_slow_clients_keep_memory_bounded() {
     // Measured: about 50 MB above idle (the connections themselves).
     assert!(peak < idle + 200, "memory grew from {idle} MB to {peak} MB");
 }
+
+/// `assay guard log --db DB --json`, parsed.
+fn audit_log(db: &str) -> Vec<Value> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args(["guard", "log", "--db", db, "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_term_shown_just_before_the_upstream_dies_is_withdrawn_and_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    // The term is the last thing sent: only the end of the answer makes it certain, and the
+    // upstream's connection ends there without a finish or [DONE].
+    let answer = "Sure, here it is. What you need is a pipebomb";
+    let chunks = answer.chars().count().div_ceil(3);
+    let script = script(answer, 3, 5, Some(chunks));
+    let upstream = scripted_upstream(Arc::clone(&script)).await;
+    let db = dir.path().join("g.db").display().to_string();
+    let guard = scripted_guard(&upstream, dir.path(), "pipebomb\n", &["--mode", "retract"]);
+    let (status, events, body) = stream_events(&guard.url, None, "tell me").await;
+    assert_eq!(status, 200);
+    assert!(content(&events).contains("pipebomb"), "{body}");
+    let position = |f: &dyn Fn(&Value) -> bool| events.iter().position(f);
+    let retract = position(&|e| e.get("assay").and_then(|a| a.get("retract")).is_some())
+        .unwrap_or_else(|| panic!("no retraction: {body}"));
+    let error =
+        position(&|e| e.get("error").is_some()).unwrap_or_else(|| panic!("no error event: {body}"));
+    assert!(retract < error, "the retraction comes first: {body}");
+    assert_eq!(events[retract]["assay"]["retract"]["offset"], 0);
+    assert_eq!(events.last(), Some(&Value::String("[DONE]".into())));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let logged = audit_log(&db);
+        if let [event] = logged.as_slice() {
+            assert_eq!(event["direction"], "output");
+            assert_eq!(event["action"], "retract");
+            assert_eq!(event["category"], "keywords");
+            break;
+        }
+        assert!(Instant::now() < deadline, "{logged:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_files_are_private_and_log_hashes_are_keyed_and_stable() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys.toml");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args(["guard", "keys", "add", "--file"])
+        .arg(&keys)
+        .args(["--id", "a"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(mode(&keys), 0o600, "{:o}", mode(&keys));
+
+    let script = script("An ordinary answer.", 5, 1, None);
+    let upstream = scripted_upstream(Arc::clone(&script)).await;
+    let db = dir.path().join("g.db").display().to_string();
+    let refuse = |url: String| async move {
+        let (_, events, body) = stream_events(&url, None, "what is a pipebomb").await;
+        assert_eq!(finish(&events).as_deref(), Some("content_filter"), "{body}");
+    };
+    // Two runs of the guard on the same store: the secret made by the first (beside the
+    // store, 0600) keys the second's hashes too.
+    for _ in 0..2 {
+        let guard = scripted_guard(&upstream, dir.path(), "pipebomb\n", &[]);
+        refuse(guard.url.clone()).await;
+    }
+    let secret = dir.path().join("guard-hash-secret");
+    assert_eq!(mode(&secret), 0o600);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut logged = audit_log(&db);
+    while logged.len() < 2 {
+        assert!(Instant::now() < deadline, "{logged:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        logged = audit_log(&db);
+    }
+    // hash_key is the bare SHA-256 (hex) that the log kept before.
+    let bare = assay_guard::keys::hash_key("pipebomb");
+    let rule = logged[0]["rule"].as_str().unwrap().to_string();
+    assert!(rule.starts_with("hmac-sha256:"), "{rule}");
+    assert!(!rule.contains(&bare), "not the bare SHA-256 of the term");
+    assert_eq!(logged[1]["rule"], rule, "stable across restarts");
+    let kept = std::fs::read_to_string(&secret).unwrap();
+    assert_eq!(
+        rule,
+        assay_guard::RuleKey::new(kept.trim().as_bytes()).hash("pipebomb")
+    );
+
+    // A secret given in a file is used as it is, and nothing is made.
+    let other = tempfile::tempdir().unwrap();
+    let given = other.path().join("secret");
+    std::fs::write(&given, "deployment-secret\n").unwrap();
+    let other_db = other.path().join("g.db").display().to_string();
+    let terms = keywords(other.path(), "pipebomb\n");
+    let guard = GuardProcess::start(&[
+        "--upstream",
+        &format!("{upstream}#scripted"),
+        "--keywords",
+        &terms,
+        "--db",
+        &other_db,
+        "--hash-secret-file",
+        &given.display().to_string(),
+    ]);
+    refuse(guard.url.clone()).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut logged = audit_log(&other_db);
+    while logged.is_empty() {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        logged = audit_log(&other_db);
+    }
+    assert_eq!(
+        logged[0]["rule"],
+        assay_guard::RuleKey::new(b"deployment-secret").hash("pipebomb")
+    );
+    assert!(!other.path().join("guard-hash-secret").exists());
+}
+
+/// `assay_guard_reloads_total{result=…}` from the guard's /metrics, read with `token`.
+async fn reloads(url: &str, token: &str, result: &str) -> u64 {
+    let text = reqwest::Client::new()
+        .get(format!("{url}/metrics"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let prefix = format!("assay_guard_reloads_total{{result=\"{result}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .map_or(0, |v| v.parse().unwrap())
+}
+
+fn hangup(guard: &GuardProcess) {
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &guard.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Sends SIGHUP and waits until the guard counts the reload as `result`.
+async fn reload(guard: &GuardProcess, token: &str, result: &str) {
+    let before = reloads(&guard.url, token, result).await;
+    hangup(guard);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while reloads(&guard.url, token, result).await == before {
+        assert!(Instant::now() < deadline, "no {result} reload counted");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_is_checked_like_a_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("metrics-token");
+    std::fs::write(&token_file, "mt-123\n").unwrap();
+    let script = script("An ordinary answer.", 5, 1, None);
+    let upstream = scripted_upstream(Arc::clone(&script)).await;
+    let guard = scripted_guard(
+        &upstream,
+        dir.path(),
+        "pipebomb\n",
+        &["--metrics-token-file", &token_file.display().to_string()],
+    );
+    // The token closes /metrics to everyone else.
+    let status = reqwest::get(format!("{}/metrics", guard.url))
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 401);
+    let refused = |prompt: &'static str| {
+        let url = guard.url.clone();
+        async move {
+            let (_, events, _) = stream_events(&url, None, prompt).await;
+            finish(&events).as_deref() == Some("content_filter")
+        }
+    };
+    assert!(refused("what is a pipebomb").await);
+    let terms = dir.path().join("keywords.txt");
+    // Empty, comments only, cut off in the middle of a line: each is turned down, and the
+    // old policy keeps refusing.
+    for bad in ["", "# nothing here\n\n", "pipebomb\ncolo"] {
+        std::fs::write(&terms, bad).unwrap();
+        reload(&guard, "mt-123", "rejected").await;
+        assert!(refused("what is a pipebomb").await, "after {bad:?}");
+    }
+    std::fs::write(&terms, "pipebomb\ncolour\n").unwrap();
+    reload(&guard, "mt-123", "applied").await;
+    assert!(refused("name a colour").await);
+
+    // A pack: a reload that drops a category the settings name, or empties one that had
+    // terms, is turned down.
+    let pack = dir.path().join("pack");
+    std::fs::create_dir_all(pack.join("keywords")).unwrap();
+    let manifest = |categories: &str| {
+        std::fs::write(
+            pack.join("policy.toml"),
+            format!("name = \"p\"\n{categories}"),
+        )
+        .unwrap()
+    };
+    let weapons = "[[categories]]\nid = \"weapons\"\nkeywords = [\"keywords/weapons.txt\"]\n";
+    let drugs = "[[categories]]\nid = \"drugs\"\nkeywords = [\"keywords/drugs.txt\"]\n";
+    manifest(&format!("{weapons}{drugs}"));
+    std::fs::write(pack.join("keywords/weapons.txt"), "pipebomb\n").unwrap();
+    std::fs::write(pack.join("keywords/drugs.txt"), "heroin\n").unwrap();
+    let settings = dir.path().join("guard.toml");
+    std::fs::write(&settings, "[categories.drugs]\naction = \"log\"\n").unwrap();
+    let packed = GuardProcess::start(&[
+        "--upstream",
+        &format!("{upstream}#scripted"),
+        "--policy",
+        &pack.display().to_string(),
+        "--config",
+        &settings.display().to_string(),
+        "--db",
+        &dir.path().join("g.db").display().to_string(),
+        "--metrics-token-file",
+        &token_file.display().to_string(),
+    ]);
+    manifest(weapons);
+    reload(&packed, "mt-123", "rejected").await;
+    manifest(&format!("{weapons}{drugs}"));
+    std::fs::write(pack.join("keywords/weapons.txt"), "# emptied\n").unwrap();
+    reload(&packed, "mt-123", "rejected").await;
+    std::fs::write(pack.join("keywords/weapons.txt"), "pipebomb\nnapalm\n").unwrap();
+    reload(&packed, "mt-123", "applied").await;
+    let (_, events, _) = stream_events(&packed.url, None, "napalm recipe").await;
+    assert_eq!(finish(&events).as_deref(), Some("content_filter"));
+}
+
+/// Whether the process has a handler for SIGHUP (its bit in /proc/PID/status's SigCgt).
+#[cfg(target_os = "linux")]
+fn catches_sighup(pid: u32) -> bool {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return false;
+    };
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .is_some_and(|mask| mask & 1 != 0)
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sighup_during_start_up_does_not_kill_the_guard() {
+    use std::io::{BufRead, BufReader};
+    use std::sync::atomic::AtomicBool;
+    let dir = tempfile::tempdir().unwrap();
+    // A large keyword list makes start-up take a while.
+    let terms: String = (0..300_000).map(|i| format!("term{i:06}x\n")).collect();
+    let terms = keywords(dir.path(), &terms);
+    let script = script("An ordinary answer.", 5, 1, None);
+    let upstream = scripted_upstream(Arc::clone(&script)).await;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args(["guard", "--host", "127.0.0.1", "--port", "0", "--upstream"])
+        .arg(format!("{upstream}#scripted"))
+        .args(["--keywords", &terms, "--db"])
+        .arg(dir.path().join("g.db"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let printed = Arc::new(AtomicBool::new(false));
+    let stdout = child.stdout.take().unwrap();
+    let reader = {
+        let printed = Arc::clone(&printed);
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            BufReader::new(stdout).read_line(&mut line).unwrap();
+            printed.store(true, Ordering::SeqCst);
+            line
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !catches_sighup(pid) {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the guard ended during start-up"
+        );
+        assert!(Instant::now() < deadline, "the guard never handles SIGHUP");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let during_start_up = !printed.load(Ordering::SeqCst);
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let line = tokio::task::spawn_blocking(move || reader.join().unwrap())
+        .await
+        .unwrap();
+    let alive = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        during_start_up,
+        "SIGHUP is handled only once start-up is over"
+    );
+    assert!(line.contains("http://"), "the guard started: {line:?}");
+    assert!(alive, "the guard survived the SIGHUP");
+}
