@@ -358,8 +358,8 @@ async fn bad_requests_get_openai_shaped_errors() {
     assert_eq!(status, 413);
     assert!(body["error"]["message"].as_str().unwrap().contains("65536"));
 
-    // Fits the body limit but not the 256-token context.
-    let long = json!({"model": "smollm2", "messages": [{"role": "user", "content": "word ".repeat(2000)}]});
+    // Fits the body limit (and the engine's cap on prompt bytes) but not the 256-token context.
+    let long = json!({"model": "smollm2", "messages": [{"role": "user", "content": "word ".repeat(1500)}]});
     let (status, body) = server.post(long.to_string()).await;
     assert_eq!(status, 400);
     assert!(
