@@ -2,7 +2,7 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -54,9 +54,13 @@ pub struct ArenaServeArgs {
     /// Port to listen on; 0 picks a free one (printed at start).
     #[arg(long, default_value_t = 8080)]
     pub port: u16,
-    /// Votes one voter may cast in 24 hours.
+    /// Votes one voter (browser cookie) may cast in 24 hours.
     #[arg(long, default_value_t = 200)]
     pub daily_cap: u64,
+    /// Votes one client address (an IPv6 address by its /64) may cast in 24 hours, counted by
+    /// this process (default: --daily-cap).
+    #[arg(long, value_name = "N")]
+    pub address_daily_cap: Option<u64>,
     /// Largest prompt, in bytes.
     #[arg(long, default_value_t = 16 * 1024)]
     pub max_prompt_bytes: usize,
@@ -66,6 +70,10 @@ pub struct ArenaServeArgs {
     /// Seconds a model that failed sits out of new battles (0: never).
     #[arg(long, default_value_t = 300)]
     pub bench_seconds: u64,
+    /// Seconds a computed leaderboard is reused; votes cast through other processes sharing
+    /// the database show after at most this long (this process's own votes at once).
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub leaderboard_ttl_seconds: u64,
     /// Bootstrap rounds for the leaderboard's confidence intervals.
     #[arg(long, default_value_t = 200)]
     pub bootstrap_rounds: usize,
@@ -73,8 +81,12 @@ pub struct ArenaServeArgs {
     /// leaderboard tab.
     #[arg(long, default_value_t = 10)]
     pub min_language_votes: u64,
-    /// Salt for the stored hash of voters' IP addresses (default: random at each start).
-    #[arg(long, env = "ASSAY_ARENA_IP_SALT", hide_env_values = true)]
+    /// File whose contents salt the stored hash of voters' IP addresses (or set the
+    /// ASSAY_ARENA_IP_SALT environment variable; default: random at each start).
+    #[arg(long, value_name = "FILE")]
+    pub ip_salt_file: Option<PathBuf>,
+    /// Refused: a salt on the command line is visible to every local user (`ps`).
+    #[arg(long, hide = true, value_name = "SALT")]
     pub ip_salt: Option<String>,
     /// Mark cookies Secure (when served over HTTPS, e.g. behind a TLS proxy).
     #[arg(long)]
@@ -133,8 +145,49 @@ pub(crate) fn open_store(db: Option<&str>) -> Result<Store> {
     }
 }
 
+/// The environment variable that may hold the IP salt.
+const IP_SALT_ENV: &str = "ASSAY_ARENA_IP_SALT";
+
+/// The IP salt: from `--ip-salt-file`, else from [`IP_SALT_ENV`] (`env`), else none (random).
+/// A salt given as `--ip-salt VALUE` is refused: the command line of a process is readable by
+/// every user of the machine.
+fn ip_salt(
+    on_command_line: Option<&str>,
+    file: Option<&Path>,
+    env: Option<String>,
+) -> Result<Option<String>> {
+    if on_command_line.is_some() {
+        anyhow::bail!(
+            "--ip-salt is not accepted: a salt on the command line is visible to every user of \
+             this machine (ps). Put it in a file readable only by you and pass \
+             --ip-salt-file FILE, or set {IP_SALT_ENV}"
+        );
+    }
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read --ip-salt-file {}", path.display()))?;
+        // The file's line ending is not part of the salt.
+        let salt = text.trim_end_matches(['\n', '\r']);
+        if salt.trim().is_empty() {
+            anyhow::bail!("--ip-salt-file {} is empty", path.display());
+        }
+        return Ok(Some(salt.to_string()));
+    }
+    match env {
+        Some(salt) if salt.trim().is_empty() => {
+            anyhow::bail!("{IP_SALT_ENV} is set but empty; give it a salt or unset it")
+        }
+        other => Ok(other),
+    }
+}
+
 /// Serves the arena until Ctrl-C.
 pub async fn serve(args: ArenaServeArgs, api_key_env: Option<String>) -> Result<()> {
+    let ip_salt = ip_salt(
+        args.ip_salt.as_deref(),
+        args.ip_salt_file.as_deref(),
+        std::env::var(IP_SALT_ENV).ok(),
+    )?;
     let config = match &args.models_config {
         Some(path) => Some(ModelsConfig::load(path)?),
         None => None,
@@ -173,9 +226,9 @@ pub async fn serve(args: ArenaServeArgs, api_key_env: Option<String>) -> Result<
         models.push(ArenaModel { plan, client });
     }
 
-    if args.ip_salt.is_none() {
+    if ip_salt.is_none() {
         eprintln!(
-            "assay arena: no --ip-salt (or ASSAY_ARENA_IP_SALT) given: voters' IP hashes use a \
+            "assay arena: no --ip-salt-file (or {IP_SALT_ENV}) given: voters' IP hashes use a \
              random salt and will not match across restarts"
         );
     }
@@ -183,10 +236,12 @@ pub async fn serve(args: ArenaServeArgs, api_key_env: Option<String>) -> Result<
         max_prompt_bytes: args.max_prompt_bytes,
         max_turns: args.max_turns,
         daily_cap: args.daily_cap,
+        address_daily_cap: args.address_daily_cap.unwrap_or(args.daily_cap),
         bench_for: Duration::from_secs(args.bench_seconds),
         bootstrap_rounds: args.bootstrap_rounds,
+        leaderboard_ttl: Duration::from_secs(args.leaderboard_ttl_seconds),
         min_language_votes: args.min_language_votes,
-        ip_salt: args.ip_salt.clone(),
+        ip_salt,
         seed: args.seed,
         secure_cookies: args.secure_cookies,
         trust_forwarded_for: args.trust_forwarded_for,
@@ -212,4 +267,42 @@ pub async fn serve(args: ArenaServeArgs, api_key_env: Option<String>) -> Result<
     assay_web::serve(listener, router, shutdown)
         .await
         .context("arena server failed")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ip_salt_comes_from_a_file_or_the_environment_never_the_command_line() {
+        let err = ip_salt(Some("s3cret"), None, None).unwrap_err().to_string();
+        assert!(
+            err.contains("--ip-salt-file") && err.contains(IP_SALT_ENV),
+            "{err}"
+        );
+        assert!(!err.contains("s3cret"), "{err}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("salt");
+        std::fs::write(&file, "pepper and salt \n").unwrap();
+        let env = Some("from-env".to_string());
+        assert_eq!(
+            ip_salt(None, Some(&file), env.clone()).unwrap().as_deref(),
+            Some("pepper and salt ")
+        );
+        assert_eq!(
+            ip_salt(None, None, env).unwrap().as_deref(),
+            Some("from-env")
+        );
+        assert_eq!(ip_salt(None, None, None).unwrap(), None);
+
+        std::fs::write(&file, "\n").unwrap();
+        let err = ip_salt(None, Some(&file), None).unwrap_err().to_string();
+        assert!(err.contains("empty"), "{err}");
+        let missing = dir.path().join("missing");
+        let err = ip_salt(None, Some(&missing), None).unwrap_err().to_string();
+        assert!(err.contains("cannot read --ip-salt-file"), "{err}");
+        let err = ip_salt(None, None, Some(" ".into())).unwrap_err().to_string();
+        assert!(err.contains("empty"), "{err}");
+    }
 }

@@ -6,11 +6,13 @@
 //! `npm ci --prefix crates/cli/tests/browser`; the test fails with what is missing rather than
 //! skipping.
 
+mod arena_process;
 mod common;
 
 use std::process::Command;
 
-use common::{browser_dir, check_browser_prerequisites, chromium, Arena, Server};
+use arena_process::Arena;
+use common::{browser_dir, check_browser_prerequisites, chromium, Server};
 
 #[test]
 fn arena_in_a_real_browser() {

@@ -1,13 +1,16 @@
 //! Two `assay arena` processes sharing one PostgreSQL database (a throwaway server the test
-//! starts): votes cast on either appear in the leaderboard of both.
+//! starts): votes cast on either appear in the leaderboard of both (on the other one once its
+//! cached board is older than `--leaderboard-ttl-seconds`).
 
+mod arena_process;
 mod common;
 
 #[allow(dead_code)] // the store tests use the rest
 #[path = "../../store/tests/common/postgres.rs"]
 mod pg_server;
 
-use common::{Arena, Server};
+use arena_process::Arena;
+use common::Server;
 use serde_json::{json, Value};
 
 /// One voter: the cookies and CSRF token the battle page hands out.
@@ -107,8 +110,10 @@ async fn votes_on_two_instances_meet_in_one_leaderboard() {
         "{base}/v1#smollm2?temperature=0.2&max_tokens=24,{base}/v1#smollm2?temperature=1.0&max_tokens=24",
         base = server.base
     );
-    let first = Arena::start(&models, &db);
-    let second = Arena::start(&models, &db);
+    let salt = [("ASSAY_ARENA_IP_SALT", arena_process::TEST_SALT)];
+    let ttl = ["--leaderboard-ttl-seconds", "1"];
+    let first = Arena::start_with(&models, &db, &ttl, &salt);
+    let second = Arena::start_with(&models, &db, &ttl, &salt);
 
     Voter::open(&first)
         .await
@@ -121,7 +126,9 @@ async fn votes_on_two_instances_meet_in_one_leaderboard() {
         .battle_and_vote(&second, "Name a colour.", "tie")
         .await;
 
-    // ...and both now show the two votes.
+    // ...and both show the two votes once the first one's cached board is stale (it reads no
+    // votes while its board is fresh).
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     for arena in [&first, &second] {
         let board = leaderboard(arena).await;
         assert_eq!(board["total_votes"], 2, "{board}");

@@ -1,0 +1,59 @@
+//! A running `assay arena` for the arena's command-line tests.
+
+#![allow(dead_code)] // each test file uses its own part of this
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+/// The IP salt the arena tests run with (given in the environment, never on the command line).
+pub const TEST_SALT: &str = "test-salt";
+
+/// A running `assay arena` on a free port of 127.0.0.1, killed when dropped.
+pub struct Arena {
+    pub child: Child,
+    /// `http://127.0.0.1:PORT` (no trailing slash).
+    pub url: String,
+}
+
+impl Arena {
+    /// `assay arena --models MODELS --db DB` with [`TEST_SALT`] and a short bootstrap.
+    pub fn start(models: &str, db: &str) -> Arena {
+        Arena::start_with(models, db, &[], &[("ASSAY_ARENA_IP_SALT", TEST_SALT)])
+    }
+
+    /// Like [`Arena::start`], with `extra` arguments and `env` variables (and no salt unless
+    /// `env` has one).
+    pub fn start_with(models: &str, db: &str, extra: &[&str], env: &[(&str, &str)]) -> Arena {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_assay"));
+        command
+            .args(["arena", "--models", models, "--host", "127.0.0.1"])
+            .args(["--port", "0", "--db", db, "--bootstrap-rounds", "20"])
+            .args(extra)
+            .env_remove("ASSAY_ARENA_IP_SALT")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("assay arena starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("assay arena prints its address");
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .trim_end_matches('/')
+            .to_string();
+        Arena { child, url }
+    }
+}
+
+impl Drop for Arena {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
