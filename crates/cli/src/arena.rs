@@ -302,7 +302,9 @@ mod tests {
         let missing = dir.path().join("missing");
         let err = ip_salt(None, Some(&missing), None).unwrap_err().to_string();
         assert!(err.contains("cannot read --ip-salt-file"), "{err}");
-        let err = ip_salt(None, None, Some(" ".into())).unwrap_err().to_string();
+        let err = ip_salt(None, None, Some(" ".into()))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("empty"), "{err}");
     }
 }

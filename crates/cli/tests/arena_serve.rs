@@ -33,12 +33,15 @@ async fn battle_and_vote(arena: &Arena) -> (u16, Value) {
             .body(body.to_string())
             .send()
     };
-    let stream = post("/api/chat", json!({"prompt": "What is the capital of France?"}))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let stream = post(
+        "/api/chat",
+        json!({"prompt": "What is the capital of France?"}),
+    )
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
     let battle: Value = stream
         .lines()
         .find_map(|l| l.strip_prefix("data:"))
@@ -74,7 +77,11 @@ fn a_salt_on_the_command_line_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("arena.db");
     let mut child = Command::new(env!("CARGO_BIN_EXE_assay"))
-        .args(["arena", "--models", "http://127.0.0.1:9/v1#a,http://127.0.0.1:9/v1#b"])
+        .args([
+            "arena",
+            "--models",
+            "http://127.0.0.1:9/v1#a,http://127.0.0.1:9/v1#b",
+        ])
         .args(["--port", "0", "--db", db.to_str().unwrap()])
         .args(["--ip-salt", "s3cret-salt"])
         .stdout(Stdio::null())

@@ -1073,8 +1073,7 @@ async fn record_vote(
     // comes down again if the vote is not recorded.
     let address = security::ip_hash(&arena.ip_salt, &security::network_of(ip));
     let address_cap = arena.config.address_daily_cap;
-    if let Err(count) = lock(&arena.address_votes).reserve(&address, Instant::now(), address_cap)
-    {
+    if let Err(count) = lock(&arena.address_votes).reserve(&address, Instant::now(), address_cap) {
         return Err(WebError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "address_cap",

@@ -353,9 +353,16 @@ pub(crate) mod tests {
             let head = &input[..40.min(input.len())];
             // Before the cap, 32 KB of `>` took 12.6 s on a fast machine; now it is
             // milliseconds (the bound leaves room for a slow debug build on a busy machine).
-            assert!(took < std::time::Duration::from_secs(2), "{head:?}…: {took:?}");
+            assert!(
+                took < std::time::Duration::from_secs(2),
+                "{head:?}…: {took:?}"
+            );
             // Eight containers, each with an item or a paragraph in it, and a span or two.
-            assert!(depth(&html) <= 2 * MAX_NESTING + 4, "{head:?}…: {}", depth(&html));
+            assert!(
+                depth(&html) <= 2 * MAX_NESTING + 4,
+                "{head:?}…: {}",
+                depth(&html)
+            );
             assert_only_safe_tags(&html, head);
         }
         // Flattened text is kept.
@@ -378,4 +385,3 @@ pub(crate) mod tests {
         );
     }
 }
-

@@ -276,7 +276,10 @@ mod tests {
         // A client can send any X-Forwarded-For; the proxy appends the address it saw.
         let forged = request(&["6.6.6.6, 203.0.113.7"]);
         assert_eq!(client_ip(&forged, true), "203.0.113.7");
-        assert_eq!(client_ip(&request(&["1.1.1.1", "203.0.113.8"]), true), "203.0.113.8");
+        assert_eq!(
+            client_ip(&request(&["1.1.1.1", "203.0.113.8"]), true),
+            "203.0.113.8"
+        );
         assert_eq!(client_ip(&forged, false), "unknown");
     }
 

@@ -1076,7 +1076,13 @@ fn refusing_arena(status: u16) -> Arena {
 
 #[tokio::test]
 async fn a_prompt_the_models_refuse_does_not_bench_them() {
-    for (status, benched) in [(400, false), (413, false), (422, false), (500, true), (503, true)] {
+    for (status, benched) in [
+        (400, false),
+        (413, false),
+        (422, false),
+        (500, true),
+        (503, true),
+    ] {
         let arena = refusing_arena(status);
         let (browser, _) = Browser::open(&arena.router).await;
         let (_, reply) = browser.chat(&arena.router, None, &"x".repeat(2048)).await;
@@ -1206,7 +1212,10 @@ impl Scripted {
             headers: Default::default(),
             body: stream,
         };
-        let id = reply.events()[0].1["battle_id"].as_str().unwrap().to_string();
+        let id = reply.events()[0].1["battle_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let vote = post("/api/vote", json!({"battle_id": id, "winner": "tie"}))
             .await
             .unwrap();
@@ -1295,11 +1304,19 @@ async fn unknown_languages_are_refused() {
     for path in ["/api/leaderboard", "/leaderboard"] {
         for lang in ["Klingon", &"x".repeat(5000), "English%00", "%3Cscript%3E"] {
             let reply = get(&arena.router, &format!("{path}?lang={lang}"), "").await;
-            assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{lang}: {}", reply.body);
+            assert_eq!(
+                reply.status,
+                StatusCode::BAD_REQUEST,
+                "{lang}: {}",
+                reply.body
+            );
             let json = reply.json();
             assert_eq!(json["error"]["code"], "language");
             let message = json["error"]["message"].as_str().unwrap();
-            assert!(message.contains("known: Overall, Chinese, English"), "{message}");
+            assert!(
+                message.contains("known: Overall, Chinese, English"),
+                "{message}"
+            );
             assert!(message.len() < 300, "{message}");
         }
         for lang in ["", "Overall", "overall", "Chinese", "unknown", "rUSSIAN"] {
