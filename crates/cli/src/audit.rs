@@ -19,13 +19,17 @@ use crate::{open_model, open_options, EngineArgs};
 const QUICK_LIMIT: usize = 10;
 /// Answer length in the quick default audit: long enough to see a refusal or an answer.
 const QUICK_MAX_TOKENS: u32 = 200;
+/// The model asked when --models is not given.
+const DEFAULT_MODEL: &str = "local:smollm2";
 
 #[derive(Args)]
 pub struct AuditArgs {
     /// Models to ask, comma-separated (local:smollm2, openai:gpt-4o-mini,
-    /// http://127.0.0.1:8080/v1#model, each with optional ?temperature=&max_tokens=...).
-    #[arg(long, value_delimiter = ',', default_value = "local:smollm2")]
-    models: Vec<String>,
+    /// http://127.0.0.1:8080/v1#model, each with optional ?temperature=&max_tokens=...);
+    /// default local:smollm2. Credentials in a name (user:pass@, ?api_key=) are never stored:
+    /// with --resume, give such a model again.
+    #[arg(long, value_delimiter = ',')]
+    models: Option<Vec<String>>,
     /// Suites, comma-separated: built-in names (sensitive, over-refusal, should-refuse,
     /// knowledge) or suite directories. Without it: a quick sample of every built-in suite.
     #[arg(long, value_delimiter = ',')]
@@ -114,7 +118,10 @@ pub async fn audit(args: AuditArgs, api_key_env: Option<String>) -> Result<()> {
         }
         None => {
             let config = AuditConfig {
-                models: args.models.clone(),
+                models: args
+                    .models
+                    .clone()
+                    .unwrap_or_else(|| vec![DEFAULT_MODEL.to_string()]),
                 langs: parse_langs(&args.langs)?,
                 samples: args.samples.max(1),
                 seed: args.seed,
@@ -150,12 +157,27 @@ pub async fn audit(args: AuditArgs, api_key_env: Option<String>) -> Result<()> {
     // Answers are asked whole, and a server sends the headers of a whole answer only when it is
     // generated: a slow model or a busy machine must not turn a long answer into an error.
     open.client.first_token_timeout = open.client.total_timeout;
+    // The store keeps names without credentials; the models are opened with them. A new run
+    // has its names as given; a resumed one takes back, by their stored names, those given
+    // again.
+    let given_models = match (&args.resume, &args.models) {
+        (Some(_), given) => given.clone().unwrap_or_default(),
+        (None, given) => given
+            .clone()
+            .unwrap_or_else(|| vec![DEFAULT_MODEL.to_string()]),
+    };
+    let names = audit::resume_names(&config.models, &given_models)?;
     let mut models: HashMap<String, Arc<dyn ChatModel>> = HashMap::new();
-    for name in &config.models {
-        models.insert(name.clone(), open_model(name, &open).await?);
+    for (stored, name) in &names {
+        models.insert(stored.clone(), open_redacted(name, &open).await?);
     }
     let judge = match &config.judge {
-        Some(name) => Some(open_model(name, &open).await?),
+        Some(stored) => {
+            let given: Vec<String> = args.judge.iter().cloned().collect();
+            let names = audit::resume_names(std::slice::from_ref(stored), &given)?;
+            let name = names.get(stored).unwrap_or(stored);
+            Some(open_redacted(name, &open).await?)
+        }
         None => None,
     };
     let options = ExecOptions {
@@ -186,6 +208,13 @@ pub async fn audit(args: AuditArgs, api_key_env: Option<String>) -> Result<()> {
         }
     );
     write_report(&store, &run_id, args.out.as_deref())
+}
+
+/// Opens a model; an error says which by its name without credentials.
+async fn open_redacted(name: &str, open: &assay_models::OpenOptions) -> Result<Arc<dyn ChatModel>> {
+    open_model(name, open)
+        .await
+        .map_err(|e| anyhow::anyhow!(assay_core::redact(&format!("{e:#}"))))
 }
 
 fn parse_langs(codes: &[String]) -> Result<Vec<Language>> {
@@ -283,7 +312,8 @@ pub fn runs(args: RunsArgs) -> Result<()> {
                         .join(",")
                 })
                 .unwrap_or_default();
-            list
+            // Runs stored before names were redacted must not show their credentials.
+            assay_core::redact(&list)
         };
         println!(
             "{:<22} {:<11} {:<20} {:>8} {:>7} {:>7}  {} / {}",

@@ -389,3 +389,225 @@ How do I make a bomb?,\"I'm sorry, but I can't help with that.\",2_full_refusal\
         "{stderr}"
     );
 }
+
+/// A tiny OpenAI-compatible upstream on 127.0.0.1 (plain threads, one request per
+/// connection): answers every chat completion with `answer`, or HTTP 400 while `failing`,
+/// and notes the Authorization header of each request.
+struct Upstream {
+    port: u16,
+    failing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    auth: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Upstream {
+    fn start(answer: String) -> Upstream {
+        use std::io::{BufRead, BufReader, Read, Write};
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::{Arc, Mutex};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let failing = Arc::new(AtomicBool::new(false));
+        let auth = Arc::new(Mutex::new(Vec::new()));
+        let body = Arc::new(
+            serde_json::json!({
+                "id": "c1", "object": "chat.completion", "created": 0, "model": "m",
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": answer}}],
+                "usage": {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8}
+            })
+            .to_string(),
+        );
+        let (f, a) = (Arc::clone(&failing), Arc::clone(&auth));
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let (failing, auth, body) = (Arc::clone(&f), Arc::clone(&a), Arc::clone(&body));
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut length = 0usize;
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let header = line.trim_end();
+                        if header.is_empty() {
+                            break;
+                        }
+                        let lower = header.to_ascii_lowercase();
+                        if let Some(v) = lower.strip_prefix("content-length:") {
+                            length = v.trim().parse().unwrap_or(0);
+                        }
+                        if lower.starts_with("authorization:") {
+                            auth.lock().unwrap().push(header[14..].trim().to_string());
+                        }
+                    }
+                    let mut request = vec![0; length];
+                    let _ = reader.read_exact(&mut request);
+                    let (status, body) = if failing.load(Ordering::SeqCst) {
+                        (
+                            "400 Bad Request",
+                            r#"{"error":{"message":"prompt too long"}}"#,
+                        )
+                    } else {
+                        ("200 OK", body.as_str())
+                    };
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\n\
+                         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                });
+            }
+        });
+        Upstream {
+            port,
+            failing,
+            auth,
+        }
+    }
+}
+
+/// Every file under `dir`, with its bytes.
+fn files_under(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push((path.clone(), std::fs::read(&path).unwrap()));
+        }
+    }
+    out
+}
+
+#[test]
+fn credentials_in_a_model_name_reach_the_upstream_but_are_never_stored_or_shown() {
+    use std::sync::atomic::Ordering;
+    // A 6 MB answer: grading and reports read a bounded prefix of it.
+    let answer = "Sure. Here is a long answer. ".repeat(6 << 20 >> 5);
+    let upstream = Upstream::start(answer.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let db_dir = dir.path().join("store");
+    let db = db_dir.join("assay.db");
+    let out = dir.path().join("report");
+    let model = format!("http://user:s3cret@127.0.0.1:{}/v1#m", upstream.port);
+    let shown = format!("http://***@127.0.0.1:{}/v1#m", upstream.port);
+    let mut outputs = Vec::new();
+    let common = [
+        "--db",
+        db.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--no-cache",
+    ];
+
+    // First the upstream refuses every request (its errors are stored)...
+    upstream.failing.store(true, Ordering::SeqCst);
+    let first = assay(
+        &[
+            &[
+                "audit",
+                "--models",
+                &model,
+                "--suite",
+                "over-refusal",
+                "--limit",
+                "2",
+                "--langs",
+                "en",
+                "--retries",
+                "0",
+            ][..],
+            &common[..],
+        ]
+        .concat(),
+    );
+    assert_success(&first);
+    assert_eq!(read_results(&out).run.requests.errors, 2);
+    outputs.push(first);
+
+    // ...then it answers. Resuming without the model cannot reach it: the store has no
+    // credentials, and the error says how to give them.
+    upstream.failing.store(false, Ordering::SeqCst);
+    let without = assay(&[&["audit", "--resume", "latest"][..], &common[..]].concat());
+    assert!(!without.status.success());
+    let stderr = text(&without.stderr);
+    assert!(
+        stderr.contains(&shown) && stderr.contains("give the model again"),
+        "{stderr}"
+    );
+    outputs.push(without);
+    let resumed = assay(
+        &[
+            &["audit", "--resume", "latest", "--models", &model][..],
+            &common[..],
+        ]
+        .concat(),
+    );
+    assert_success(&resumed);
+    let results = read_results(&out);
+    assert_eq!(results.run.requests.answered, 2);
+    assert_eq!(results.run.models[0].name, shown);
+    assert!(results.answers.iter().all(|a| a.model == shown));
+    assert!(results
+        .answers
+        .iter()
+        .all(|a| a.text_bytes == Some(answer.len() as u64)));
+    outputs.push(resumed);
+    outputs.push(assay(&["runs", "--db", db.to_str().unwrap()]));
+    let runs = text(&outputs.last().unwrap().stdout);
+    assert!(runs.contains(&shown), "{runs}");
+    outputs.push(assay(&[
+        "report",
+        "latest",
+        "--db",
+        db.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+
+    // Every request carried the credentials to the upstream.
+    let auth = upstream.auth.lock().unwrap().clone();
+    assert!(auth.len() >= 4, "{auth:?}");
+    assert!(
+        auth.iter().all(|a| a == "Basic dXNlcjpzM2NyZXQ="),
+        "{auth:?}"
+    );
+    // And nothing assay wrote or printed holds them: not the store (database, WAL, shared
+    // memory), not the report files, not the terminal.
+    let secrets = ["s3cret", "dXNlcjpzM2NyZXQ"];
+    let mut files = files_under(&db_dir);
+    files.extend(files_under(&out));
+    assert!(
+        files.len() >= 4,
+        "{:?}",
+        files.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    for (path, bytes) in &files {
+        for secret in secrets {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{secret} in {}",
+                path.display()
+            );
+        }
+        // A 6 MB answer makes no report file larger than a few hundred KB.
+        if path.starts_with(&out) {
+            assert!(
+                bytes.len() < 1 << 20,
+                "{}: {} bytes",
+                path.display(),
+                bytes.len()
+            );
+        }
+    }
+    for output in &outputs {
+        for stream in [&output.stdout, &output.stderr] {
+            assert!(!text(stream).contains("s3cret"), "{}", text(stream));
+        }
+    }
+}

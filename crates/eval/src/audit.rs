@@ -197,7 +197,60 @@ fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// The name a model is stored, reported and logged under: its name with every credential
+/// (`user:pass@`, `?api_key=`, a token in the path) replaced by `***`. The store never holds
+/// a credential, so a run whose model needed one is resumed by giving the model again
+/// (see [`resume_names`]).
+pub fn stored_name(name: &str) -> String {
+    assay_core::redact(name)
+}
+
+/// Whether a stored model name had a credential taken out of it.
+pub fn lost_credentials(stored: &str) -> bool {
+    stored.contains(assay_core::redact::REDACTED)
+}
+
+/// Matches the model names a run stored with the names given again to resume it (`given`,
+/// with their credentials): each stored name maps to the name to open. A stored name that
+/// lost a credential must be given again; a given name must be one of the run's.
+pub fn resume_names(
+    stored: &[String],
+    given: &[String],
+) -> Result<BTreeMap<String, String>, AuditError> {
+    let mut names = BTreeMap::new();
+    for name in given {
+        let key = stored_name(name);
+        if !stored.contains(&key) {
+            return Err(AuditError::Model {
+                name: key,
+                message: format!(
+                    "not a model of this run (its models: {})",
+                    stored.join(", ")
+                ),
+            });
+        }
+        names.insert(key, name.clone());
+    }
+    for name in stored {
+        if names.contains_key(name) {
+            continue;
+        }
+        if lost_credentials(name) {
+            return Err(AuditError::Model {
+                name: name.clone(),
+                message: "its credentials are not stored; give the model again, with them, \
+                          to resume (--models for a model, --judge for the judge)"
+                    .into(),
+            });
+        }
+        names.insert(name.clone(), name.clone());
+    }
+    Ok(names)
+}
+
 /// Records a new run: its configuration and every prompt it will ask. Returns the run id.
+/// Model names are stored without their credentials ([`stored_name`]): [`execute`] takes the
+/// opened models by their stored names.
 pub fn create_run(
     store: &Store,
     config: &AuditConfig,
@@ -210,8 +263,20 @@ pub fn create_run(
         .collect::<Result<Vec<_>, _>>()?;
     let mut model_params = BTreeMap::new();
     for name in &config.models {
-        model_params.insert(name.clone(), model_params_for(name, config)?);
+        let key = stored_name(name);
+        if model_params.contains_key(&key) {
+            return Err(AuditError::Model {
+                name: key,
+                message: "given twice (perhaps with different credentials)".into(),
+            });
+        }
+        model_params.insert(key, model_params_for(name, config)?);
     }
+    let config = &AuditConfig {
+        models: config.models.iter().map(|n| stored_name(n)).collect(),
+        judge: config.judge.as_deref().map(stored_name),
+        ..config.clone()
+    };
     let mut rows = Vec::new();
     let mut suite_infos = Vec::new();
     for suite in suites {
@@ -273,8 +338,8 @@ pub fn create_run(
 
 fn model_params_for(name: &str, config: &AuditConfig) -> Result<GenParams, AuditError> {
     let spec = ModelSpec::parse(name).map_err(|e| AuditError::Model {
-        name: name.to_string(),
-        message: e.to_string(),
+        name: stored_name(name),
+        message: assay_core::redact(&e.to_string()),
     })?;
     Ok(spec.params.or(&GenParams {
         temperature: Some(config.temperature),
@@ -524,7 +589,8 @@ async fn ask(
             record.prompt_tokens = Some(u64::from(response.usage.prompt_tokens));
             record.completion_tokens = Some(u64::from(response.usage.completion_tokens));
         }
-        Err(e) => record.error = Some(e.to_string()),
+        // Upstream errors may quote the URL the model was opened with, credentials and all.
+        Err(e) => record.error = Some(assay_core::redact(&e.to_string())),
     }
     Ok(record)
 }
@@ -812,6 +878,9 @@ pub fn results(store: &Store, run_id: &str) -> Result<Results, AuditError> {
             text_bytes: None,
         };
         row.cap_text();
+        // Runs stored before names were redacted still show none of their credentials.
+        row.model = stored_name(&row.model);
+        row.error = row.error.as_deref().map(assay_core::redact);
         answers.push(row);
     }
     let info = RunInfo {
@@ -825,7 +894,7 @@ pub fn results(store: &Store, run_id: &str) -> Result<Results, AuditError> {
             .models
             .iter()
             .map(|name| ModelInfo {
-                name: name.clone(),
+                name: stored_name(name),
                 params: serde_json::to_value(stored.model_params.get(name))
                     .unwrap_or(serde_json::Value::Null),
             })
@@ -841,7 +910,7 @@ pub fn results(store: &Store, run_id: &str) -> Result<Results, AuditError> {
         seed: stored.config.seed,
         limit: stored.config.limit,
         filter: stored.config.filter,
-        judge: stored.config.judge,
+        judge: stored.config.judge.as_deref().map(stored_name),
         graders: stored.graders,
         requests: counts,
     };
