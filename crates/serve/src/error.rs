@@ -3,7 +3,7 @@
 
 use assay_core::openai::ErrorResponse;
 use assay_models::ModelError;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
@@ -18,6 +18,8 @@ pub struct ApiError {
     message: String,
     /// Set for errors whose details were logged rather than shown.
     request_id: Option<String>,
+    /// An upstream's `Retry-After`, passed on with its 429 or 503.
+    retry_after: Option<std::time::Duration>,
 }
 
 impl ApiError {
@@ -27,6 +29,7 @@ impl ApiError {
             kind,
             message: message.into(),
             request_id: None,
+            retry_after: None,
         }
     }
 
@@ -54,6 +57,13 @@ impl IntoResponse for ApiError {
             .and_then(|id| HeaderValue::from_str(id).ok())
         {
             response.headers_mut().insert(REQUEST_ID_HEADER, value);
+        }
+        if let Some(wait) = self.retry_after {
+            // Whole seconds, rounded up: a client that retries early is refused again.
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }
@@ -119,11 +129,16 @@ impl From<ModelError> for ApiError {
                 )
             }
         };
+        let retry_after = match &e {
+            ModelError::Http { retry_after, .. } => *retry_after,
+            _ => None,
+        };
         ApiError {
             status,
             kind,
             message,
             request_id: Some(request_id),
+            retry_after,
         }
     }
 }
@@ -190,6 +205,13 @@ mod tests {
         for secret in ["s3cretpw", "admin", "127.0.0.1", "internal-7", "99999"] {
             assert!(!message.contains(secret), "{message}");
         }
+        let limited = ApiError::from(ModelError::Http {
+            url: "http://h/v1".into(),
+            status: 429,
+            message: "slow down".into(),
+            retry_after: Some(std::time::Duration::from_millis(1500)),
+        });
+        assert_eq!(limited.into_response().headers()[header::RETRY_AFTER], "2");
         let timeout = ApiError::from(ModelError::Timeout {
             url: "http://admin:s3cretpw@h/v1".into(),
             what: "first token",
