@@ -230,7 +230,8 @@ fn main() -> ExitCode {
         // The reader went away (`assay runs | head`): nothing is wrong, and nobody to tell.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("Error: {e:?}");
+            // Errors quote model names and addresses, which may carry credentials.
+            eprintln!("Error: {}", assay_core::redact(&format!("{e:?}")));
             ExitCode::FAILURE
         }
     }
@@ -297,7 +298,12 @@ async fn open_model(name: &str, options: &OpenOptions) -> Result<std::sync::Arc<
     // The guard's opener knows every name, `guard:<pack>@<model>` included.
     assay_guard::open_model(&spec, options)
         .await
-        .with_context(|| format!("cannot open model {spec}"))
+        .with_context(|| {
+            format!(
+                "cannot open model {}",
+                assay_core::redact(&spec.to_string())
+            )
+        })
 }
 
 async fn serve(args: ServeArgs, api_key_env: Option<String>) -> Result<()> {

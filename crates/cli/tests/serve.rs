@@ -824,3 +824,22 @@ fn a_closed_stdout_ends_commands_quietly() {
         assert!(stderr.trim().is_empty(), "assay {args:?}: {stderr}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_chat_does_not_print_the_credentials_of_its_model() {
+    let (upstream, port) = upstream().await;
+    let model = format!("http://admin:s3cretpw@127.0.0.1:{port}/v1#m");
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_assay"))
+            .args(["chat", "--model", &model, "this prompt is too long"])
+            .output()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert_eq!(upstream.received().len(), 1);
+    assert!(stderr.contains("HTTP 400"), "{stderr}");
+    assert!(!stderr.contains("s3cretpw"), "{stderr}");
+}
