@@ -158,8 +158,8 @@ pub(crate) struct ListenArgs {
     /// Connections served at once; further ones wait until one closes.
     #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
-    /// Other names clients may reach the server under (Host and Origin headers), comma-
-    /// separated: NAME (any port), NAME:PORT, or * for any. localhost, loopback addresses and
+    /// Other names clients may reach the server under (Host and Origin headers), separated
+    /// by commas: NAME (any port), NAME:PORT, or * for any. localhost, loopback addresses and
     /// the bound address are always accepted; add the name a reverse proxy forwards.
     #[arg(long, value_delimiter = ',', value_name = "HOSTS")]
     pub allowed_hosts: Vec<String>,
