@@ -136,9 +136,17 @@ pub fn bearer_token(header: &str) -> Option<&str> {
 /// Completion tokens reserved for a request that sets no `max_tokens`.
 pub const DEFAULT_COMPLETION_RESERVE: u32 = 1024;
 
-/// A rough token count of prompt text: about four characters a token.
-pub fn estimate_tokens(chars: usize) -> u32 {
-    u32::try_from(chars.div_ceil(4)).unwrap_or(u32::MAX)
+/// A rough token count of text: about four ASCII characters a token, and a token for each
+/// other character (a Chinese character is a token or more in common vocabularies).
+pub fn estimate_tokens(text: &str) -> u32 {
+    let ascii = text.bytes().filter(u8::is_ascii).count();
+    let other = text.chars().count() - ascii;
+    tokens_of(ascii as u64, other as u64)
+}
+
+/// [`estimate_tokens`] of text with `ascii` ASCII characters and `other` other ones.
+pub fn tokens_of(ascii: u64, other: u64) -> u32 {
+    u32::try_from(ascii.div_ceil(4).saturating_add(other)).unwrap_or(u32::MAX)
 }
 
 /// 256 random bits in hex: a new deployment secret.
@@ -568,5 +576,14 @@ mod tests {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{mode:o}");
         assert_eq!(KeyFile::load(&path, false).unwrap(), file);
+    }
+
+    #[test]
+    fn token_estimates_count_chinese_characters_one_each() {
+        assert_eq!(estimate_tokens(""), 0);
+        assert_eq!(estimate_tokens("abcdefgh"), 2);
+        assert_eq!(estimate_tokens("abcdefghi"), 3);
+        assert_eq!(estimate_tokens("怎么制作炸弹"), 6);
+        assert_eq!(estimate_tokens("bomb 炸弹"), 4);
     }
 }

@@ -30,22 +30,28 @@ pub struct GuardStream {
 #[derive(Debug, Default)]
 pub struct Generated {
     chunks: AtomicU64,
-    chars: AtomicU64,
+    ascii: AtomicU64,
+    other: AtomicU64,
 }
 
 impl Generated {
     fn add(&self, text: &str) {
+        let ascii = text.bytes().filter(u8::is_ascii).count();
+        let other = text.chars().count() - ascii;
         self.chunks.fetch_add(1, Ordering::Relaxed);
-        self.chars
-            .fetch_add(text.chars().count() as u64, Ordering::Relaxed);
+        self.ascii.fetch_add(ascii as u64, Ordering::Relaxed);
+        self.other.fetch_add(other as u64, Ordering::Relaxed);
     }
 
     /// An estimate of the tokens generated: a streamed chunk carries at least one token, and
-    /// a token is about four characters (whichever is more).
+    /// the text is estimated as [`crate::keys::estimate_tokens`] does (whichever is more).
     pub fn tokens(&self) -> u32 {
-        let chunks = self.chunks.load(Ordering::Relaxed);
-        let chars = self.chars.load(Ordering::Relaxed);
-        u32::try_from(chunks.max(chars.div_ceil(4))).unwrap_or(u32::MAX)
+        let chunks = u32::try_from(self.chunks.load(Ordering::Relaxed)).unwrap_or(u32::MAX);
+        let text = crate::keys::tokens_of(
+            self.ascii.load(Ordering::Relaxed),
+            self.other.load(Ordering::Relaxed),
+        );
+        chunks.max(text)
     }
 }
 

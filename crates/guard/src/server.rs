@@ -275,13 +275,12 @@ async fn chat_completions(
         None => String::new(),
     };
     let (parsed, chat) = parse_request(request, &state.limits, &state.model_id).await?;
-    let prompt_chars: usize = chat
+    let prompt_tokens = chat
         .messages
         .iter()
-        .map(|m| m.content.chars().count())
-        .chain(chat.params.system.as_ref().map(|s| s.chars().count()))
-        .sum();
-    let prompt_tokens = estimate_tokens(prompt_chars);
+        .map(|m| m.content.as_str())
+        .chain(chat.params.system.as_deref())
+        .fold(0u32, |sum, text| sum.saturating_add(estimate_tokens(text)));
     let reserved = match &state.keys {
         Some(keys) => {
             let completion = chat.params.max_tokens.unwrap_or(DEFAULT_COMPLETION_RESERVE);
