@@ -266,3 +266,46 @@ fn bad_arguments_say_what_is_missing() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `--out` inside an input directory used to screen its own outputs on every rerun (2 → 9 →
+/// 30 files); it is refused with one line, before anything is written.
+#[test]
+fn an_out_inside_an_input_directory_is_refused_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    corpus(dir.path(), 2, 10);
+    let out = dir.path().join("screened");
+    for _ in 0..2 {
+        // As a user runs it: no backtrace asked for.
+        let run = Command::new(env!("CARGO_BIN_EXE_assay"))
+            .args([
+                "screen",
+                dir.path().to_str().unwrap(),
+                "--policy",
+                "example",
+            ])
+            .args(["--out", out.to_str().unwrap(), "--quiet"])
+            .env_remove("RUST_BACKTRACE")
+            .env_remove("RUST_LIB_BACKTRACE")
+            .output()
+            .unwrap();
+        assert!(!run.status.success());
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(stderr.contains("inside the input"), "{stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(!out.exists(), "nothing written");
+    }
+    // Elsewhere it runs, and a rerun finds the same two files.
+    let elsewhere = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let stdout = ok(&assay(&[
+            "screen",
+            dir.path().to_str().unwrap(),
+            "--policy",
+            "example",
+            "--out",
+            elsewhere.path().to_str().unwrap(),
+            "--quiet",
+        ]));
+        assert!(stdout.starts_with("2 files"), "{stdout}");
+    }
+}
