@@ -69,7 +69,7 @@ pub fn display_name(path: &Path) -> String {
 }
 
 /// Refuses an output directory inside an input directory (a rerun would screen its own
-/// outputs) or holding an input file.
+/// outputs), and input files among the outputs (a glob that reaches into `--out`).
 pub fn check_out_outside_inputs(
     inputs: &[String],
     files: &[InputFile],
@@ -97,10 +97,18 @@ pub fn check_out_outside_inputs(
             }
         }
     }
+    // Inputs kept next to the outputs (`--out work` for `work/raw/`) are fine; outputs are not.
+    let outputs = ["kept", "removed", "removed-sources", ".done"].map(|d| out_abs.join(d));
     for file in files {
         if let Ok(p) = file.path.canonicalize() {
-            if p.starts_with(&out_abs) {
-                return Err(refuse(&file.path));
+            if outputs.iter().any(|o| p.starts_with(o)) {
+                return Err(ScreenError::Input {
+                    path: file.path.clone(),
+                    message: format!(
+                        "this input is an output of --out {}; screen the original inputs",
+                        out.display()
+                    ),
+                });
             }
         }
     }

@@ -209,7 +209,15 @@ fn an_output_directory_inside_an_input_directory_is_refused() {
     let mut c = config(input.path(), &out);
     c.inputs = vec![format!("{}/kept/*.jsonl", out.display())];
     let err = screen(&policy(), &c).unwrap_err().to_string();
-    assert!(err.contains("inside the input"), "{err}");
+    assert!(err.contains("is an output of --out"), "{err}");
+    // Inputs inside the output directory, but not among its outputs, are fine.
+    let work = tempfile::tempdir().unwrap();
+    fs::create_dir(work.path().join("raw")).unwrap();
+    fs::write(work.path().join("raw/a.jsonl"), docs("a-", 3)).unwrap();
+    for _ in 0..2 {
+        let summaries = screen(&policy(), &config(&work.path().join("raw"), work.path())).unwrap();
+        assert_eq!(summaries.len(), 1);
+    }
 }
 
 #[test]
