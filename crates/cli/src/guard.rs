@@ -418,13 +418,16 @@ async fn serve(args: RunArgs, api_key_env: Option<String>) -> Result<()> {
     );
     use std::io::Write;
     std::io::stdout().flush()?;
+    // The slowloris limits (header and body deadlines, connection cap) of --header-timeout,
+    // --body-timeout and --max-connections.
+    let limits = args.listen.limits();
     if let Some(hangups) = hangups {
         tokio::spawn(reload_on_sighup(hangups, Arc::clone(&guard), metrics, args));
     }
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    assay_serve::serve(listener, router, shutdown)
+    assay_serve::serve_with(listener, router, &limits, shutdown)
         .await
         .context("server failed")?;
     drop(guard);

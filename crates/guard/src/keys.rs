@@ -139,9 +139,20 @@ pub const DEFAULT_COMPLETION_RESERVE: u32 = 1024;
 /// A rough token count of text: about four ASCII characters a token, and a token for each
 /// other character (a Chinese character is a token or more in common vocabularies).
 pub fn estimate_tokens(text: &str) -> u32 {
-    let ascii = text.bytes().filter(u8::is_ascii).count();
-    let other = text.chars().count() - ascii;
-    tokens_of(ascii as u64, other as u64)
+    let (ascii, other) = char_classes(text);
+    tokens_of(ascii, other)
+}
+
+/// The ASCII characters of `text` and the others, in one pass over its bytes (this runs on
+/// every streamed chunk).
+pub(crate) fn char_classes(text: &str) -> (u64, u64) {
+    let (mut ascii, mut starts) = (0u64, 0u64);
+    for &b in text.as_bytes() {
+        ascii += u64::from(b < 0x80);
+        // Every byte but a UTF-8 continuation byte starts a character.
+        starts += u64::from(b & 0xC0 != 0x80);
+    }
+    (ascii, starts - ascii)
 }
 
 /// [`estimate_tokens`] of text with `ascii` ASCII characters and `other` other ones.

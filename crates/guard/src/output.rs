@@ -36,11 +36,10 @@ pub struct Generated {
 
 impl Generated {
     fn add(&self, text: &str) {
-        let ascii = text.bytes().filter(u8::is_ascii).count();
-        let other = text.chars().count() - ascii;
+        let (ascii, other) = crate::keys::char_classes(text);
         self.chunks.fetch_add(1, Ordering::Relaxed);
-        self.ascii.fetch_add(ascii as u64, Ordering::Relaxed);
-        self.other.fetch_add(other as u64, Ordering::Relaxed);
+        self.ascii.fetch_add(ascii, Ordering::Relaxed);
+        self.other.fetch_add(other, Ordering::Relaxed);
     }
 
     /// An estimate of the tokens generated: a streamed chunk carries at least one token, and
