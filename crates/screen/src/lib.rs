@@ -529,8 +529,7 @@ fn screen_file(
         }
     };
     if input::is_parquet(&file.path) {
-        drop(opened);
-        return parquet::screen_parquet(policy, config, file, summary, progress);
+        return parquet::screen_parquet(policy, config, file, opened, summary, progress);
     }
     // Bad input is counted (or, with --strict, fatal, naming the line).
     let reject = |summary: &mut FileSummary, line: u64, kind: &str, message: String| {

@@ -86,10 +86,10 @@ pub(crate) fn screen_parquet(
     policy: &Policy,
     config: &ScreenConfig,
     file: &InputFile,
+    opened: File,
     mut summary: FileSummary,
     progress: &Progress,
 ) -> Result<FileSummary, ScreenError> {
-    let opened = File::open(&file.path).map_err(io_error(&file.path))?;
     let builder = match ParquetRecordBatchReaderBuilder::try_new(opened) {
         Ok(b) => b,
         Err(e) => {
