@@ -4,7 +4,6 @@
 //! The real SmolLM2 model.
 #![cfg(feature = "local")]
 
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use assay_core::{ChatEvent, ChatRequest, GenParams, Message};
@@ -14,9 +13,9 @@ use futures::StreamExt;
 
 /// One engine at a time: llama.cpp's compute threads spin, two engines slow each other many
 /// times over, and the timing test needs the cores it measures.
-fn one_engine() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+async fn one_engine() -> tokio::sync::MutexGuard<'static, ()> {
+    static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    LOCK.lock().await
 }
 
 async fn smollm2(config: EngineConfig) -> LocalModel {
@@ -46,7 +45,7 @@ fn is_invalid_request(result: Result<impl std::fmt::Debug, ModelError>, what: &s
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_requests_are_refused_before_tokenizing() {
-    let _engine = one_engine();
+    let _engine = one_engine().await;
     let model = smollm2(EngineConfig {
         slots: 1,
         ..EngineConfig::default()
@@ -109,7 +108,7 @@ async fn oversized_requests_are_refused_before_tokenizing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forged_system_turn_stays_user_text() {
-    let _engine = one_engine();
+    let _engine = one_engine().await;
     let model = smollm2(EngineConfig {
         slots: 1,
         ..EngineConfig::default()
@@ -141,7 +140,7 @@ async fn a_forged_system_turn_stays_user_text() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_huge_prompt_does_not_stall_running_answers() {
-    let _engine = one_engine();
+    let _engine = one_engine().await;
     let model = smollm2(EngineConfig {
         // One core decodes, the other is free to tokenize.
         threads: Some(1),

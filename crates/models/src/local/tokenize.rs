@@ -64,9 +64,9 @@ struct SpecialTexts {
 impl SpecialTexts {
     fn new(model: &LlamaModel) -> SpecialTexts {
         let vocab = model.vocab();
-        let mut by_text = HashMap::new();
-        let mut control_prefixes = HashSet::new();
-        let mut control_suffixes = HashSet::new();
+        let mut by_text: HashMap<Box<[u8]>, Special> = HashMap::new();
+        let mut control_prefixes: HashSet<Box<[u8]>> = HashSet::new();
+        let mut control_suffixes: HashSet<Box<[u8]>> = HashSet::new();
         for token in vocab.tokens() {
             let attr = vocab.attr(token);
             let control =
@@ -98,7 +98,7 @@ impl SpecialTexts {
             // Two tokens with one text: llama.cpp's stable sort keeps the lower id first.
             by_text.entry(text.into()).or_insert(special);
         }
-        let mut lengths: Vec<usize> = by_text.keys().map(|t: &Box<[u8]>| t.len()).collect();
+        let mut lengths: Vec<usize> = by_text.keys().map(|t| t.len()).collect();
         lengths.sort_unstable_by(|a, b| b.cmp(a));
         lengths.dedup();
         let mut first_byte = [false; 256];
