@@ -2,19 +2,22 @@
 //! timed apart over the `text` fields of a JSON Lines file, English and Chinese documents
 //! apart (a document is Chinese when most of its bytes are not ASCII).
 //!
-//! `cargo run --release -p assay-policy --example scan -- KEYWORDS.txt CORPUS.jsonl`
-//! (bench/screen/work has both after bench/screen/run.sh).
+//! `cargo run --release -p assay-policy --example scan -- KEYWORDS.txt CORPUS.jsonl [OPTION=BOOL…]`
+//! (bench/screen/work has both after bench/screen/run.sh). The options are the pack's
+//! `[normalize]` settings (`plurals=false`, `leetspeak=true`, …), to time each apart.
 
 use std::time::Instant;
 
-use assay_policy::{Policy, PolicyBuilder};
+use assay_policy::{NormalizeOptions, Policy, PolicyBuilder};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [keywords, corpus] = args.as_slice() else {
-        return Err("usage: scan KEYWORDS.txt CORPUS.jsonl".into());
+    let [keywords, corpus, settings @ ..] = args.as_slice() else {
+        return Err("usage: scan KEYWORDS.txt CORPUS.jsonl [OPTION=BOOL…]".into());
     };
+    let options: NormalizeOptions = toml::from_str(&settings.join("\n"))?;
     let mut builder = PolicyBuilder::new();
+    builder.set_normalize(options);
     let category = builder.category("listed");
     builder.add_keyword_file(keywords.as_ref(), category)?;
     let policy = builder.build()?;

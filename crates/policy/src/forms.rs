@@ -166,23 +166,42 @@ impl Builder<'_> {
 
     fn scan(&mut self, forms: &Forms) {
         let bytes = self.text.as_bytes();
-        let n = bytes.len();
         // Text offset before which spaced letters are already part of a noted run.
         let mut run_end = 0;
+        // Every byte before `i` has been looked at.
         let mut i = 0;
-        while i < n {
-            if let Some(x) = swar::load(bytes, i) {
-                let before = if i > 0 { bytes[i - 1] } else { b' ' };
-                let after = bytes.get(i + 8).copied().unwrap_or(b' ');
-                let t = triggers(x, before, after, forms);
-                if t == 0 {
-                    i += 8;
-                    continue;
-                }
-                i += (t.trailing_zeros() / 8) as usize;
+        // Eight bytes at a time, most of which need nothing; a chunk that may looks at its
+        // characters one by one, from the last byte of the chunk before (a spaced letter
+        // there is seen from this chunk).
+        let mut previous = Previous::default();
+        let mut chunk = 0;
+        while let Some(x) = swar::load(bytes, chunk) {
+            if may_change(x, &mut previous, forms) {
+                i = self.steps(
+                    i.max(chunk.saturating_sub(1)),
+                    chunk + 8,
+                    forms,
+                    &mut run_end,
+                );
             }
-            i = self.step(i, forms, &mut run_end);
+            chunk += 8;
         }
+        self.steps(
+            i.max(chunk.saturating_sub(1)),
+            bytes.len(),
+            forms,
+            &mut run_end,
+        );
+    }
+
+    /// Looks at each character from `from` to `to` (and past `to` when a step takes more);
+    /// answers where it stopped.
+    fn steps(&mut self, from: usize, to: usize, forms: &Forms, run_end: &mut usize) -> usize {
+        let mut j = from;
+        while j < to {
+            j = self.step(j, forms, run_end);
+        }
+        j
     }
 
     /// Looks at the character at `i`; answers where to go on.
@@ -279,43 +298,56 @@ impl Builder<'_> {
     }
 }
 
-/// The high bit of each byte of `x` (the eight bytes from some offset; `before` and `after`
-/// are the bytes around them) where the view may differ or a spaced run may be.
+/// What [`may_change`] keeps from one chunk for the next.
+#[derive(Default)]
+struct Previous {
+    /// The separators of spaced letters (high bit of each byte).
+    separators: u64,
+    /// Whether the last byte is not ASCII.
+    high: bool,
+}
+
+/// Whether the eight bytes `x` may hold something the view changes or a spaced run (a
+/// necessary condition; the characters are then looked at one by one).
 #[inline]
-fn triggers(x: u64, before: u8, after: u8, forms: &Forms) -> u64 {
+fn may_change(x: u64, previous: &mut Previous, forms: &Forms) -> bool {
+    let high = x & swar::HIGH;
+    let follows_high = previous.high;
+    previous.high = x >> 63 != 0;
+    if high == swar::HIGH {
+        // All non-ASCII (Chinese, say): only a first byte other than the ideographs' (0xE4 to
+        // 0xE9) may start a separator.
+        previous.separators = 0;
+        let leads = x & (x << 1) & swar::HIGH;
+        return forms.split_cjk && leads & !swar::low7_in(x, 0x64, 0x69) != 0;
+    }
     let mut t = 0;
-    let joiners = swar::ascii_in(x, b'-', b'.') | swar::ascii_in(x, b'_', b'_');
+    if high != 0 && forms.split_cjk {
+        let leads = x & (x << 1) & swar::HIGH;
+        t |= leads & !swar::low7_in(x, 0x64, 0x69);
+        // ASCII right after a non-ASCII byte (a separator after an ideograph).
+        t |= !x & swar::HIGH & ((high << 8) | u64::from(follows_high) << 7);
+    } else if follows_high && forms.split_cjk {
+        t |= 1;
+    }
+    let ascii = !x & swar::HIGH;
+    let joiners = (swar::low7_in(x, b'-', b'.') | swar::low7_in(x, b'_', b'_')) & ascii;
     if forms.joiners {
         t |= joiners;
     }
-    let alnum =
-        swar::ascii_in(x | 0x2020_2020_2020_2020, b'a', b'z') | swar::ascii_in(x, b'0', b'9');
     if forms.leetspeak {
-        t |= swar::ascii_in(x, b'0', b'1')
-            | swar::ascii_in(x, b'3', b'5')
-            | swar::ascii_in(x, b'7', b'7');
-    }
-    if forms.split_cjk {
-        let high = x & swar::HIGH;
-        // ASCII other than letters and digits right after a non-ASCII byte.
-        let after_high = (high << 8) | u64::from(before & 0x80);
-        t |= !x & swar::HIGH & !alnum & after_high;
-        // First bytes of characters from U+0080–U+00BF (0xC2), U+2000–U+3FFF (0xE2, 0xE3)
-        // and U+F000–U+FFFF (0xEF): where the separators outside ASCII are.
-        let leads = x & (x << 1) & swar::HIGH;
-        t |= leads
-            & (swar::low7_in(x, 0x42, 0x42)
-                | swar::low7_in(x, 0x62, 0x63)
-                | swar::low7_in(x, 0x6F, 0x6F));
+        t |= (swar::low7_in(x, b'0', b'1')
+            | swar::low7_in(x, b'3', b'5')
+            | swar::low7_in(x, b'7', b'7'))
+            & ascii;
     }
     if forms.spaced_letters {
-        // A letter or digit with a separator on both sides.
-        let sep = swar::ascii_in(x, b' ', b' ') | joiners;
-        let sep_before = (sep << 8) | u64::from(u8::from(is_run_separator(before)) << 7);
-        let sep_after = (sep >> 8) | (u64::from(u8::from(is_run_separator(after))) << 63);
-        t |= alnum & sep_before & sep_after;
+        // Two separators two bytes apart (a single letter between them), also across chunks.
+        let separators = (swar::low7_in(x, b' ', b' ') & ascii) | joiners;
+        t |= separators & ((separators << 16) | (previous.separators >> 48));
+        previous.separators = separators;
     }
-    t
+    t != 0
 }
 
 /// Whether byte `at` is an ASCII letter or digit with no letter, digit or non-ASCII byte on

@@ -131,12 +131,13 @@ impl KeywordBuilder {
             }
         }
         let squashed = if forms.spaced_letters {
-            squash(&patterns, &entry_of, &allow, forms)?
+            squash(&patterns, &entry_of, &allow)?
         } else {
             None
         };
-        let mut matcher =
-            KeywordMatcher::of_patterns(self.terms, categories, patterns, entry_of, allow, forms)?;
+        let mut matcher = KeywordMatcher::of_patterns(
+            self.terms, categories, patterns, entry_of, allow, forms, true,
+        )?;
         if let Some(squashed) = &squashed {
             matcher.span_chars = matcher.span_chars.max(squashed.matcher.span_chars);
             matcher.allow_span_chars = matcher
@@ -160,7 +161,6 @@ fn squash(
     patterns: &[String],
     entry_of: &[u32],
     allow: &[String],
-    forms: Forms,
 ) -> Result<Option<Squashed>, String> {
     let squashed = |p: &str| {
         let s: String = p.chars().filter(|&c| c != ' ').collect();
@@ -187,18 +187,16 @@ fn squash(
         return Ok(None);
     }
     let allow: Vec<String> = allow.iter().filter_map(|a| squashed(a)).collect();
-    let inner = Forms {
-        plurals: forms.plurals,
-        ..Forms::default()
-    };
     let count = names.len();
+    // Letters of a run are found anywhere in it: `a n a p a l m` is "a napalm" spaced out.
     let matcher = KeywordMatcher::of_patterns(
         names.clone(),
         vec![Vec::new(); count],
         names,
         (0..count as u32).collect(),
         allow,
-        inner,
+        Forms::default(),
+        false,
     )?;
     // A spaced run takes about two characters a letter.
     let mut matcher = matcher;
@@ -258,12 +256,16 @@ impl KeywordMatcher {
         entry_of: Vec<u32>,
         allow: Vec<String>,
         forms: Forms,
+        whole_words: bool,
     ) -> Result<KeywordMatcher, String> {
         // Patterns are unique and non-empty (see `build`), as daachorse requires.
         let automaton = |patterns: &[String]| {
             CharwiseDoubleArrayAhoCorasick::<u32>::new(patterns).map_err(|e| e.to_string())
         };
-        let whole_word: Vec<bool> = patterns.iter().map(|t| is_word_term(t)).collect();
+        let whole_word: Vec<bool> = patterns
+            .iter()
+            .map(|t| whole_words && is_word_term(t))
+            .collect();
         let plural: Vec<bool> = patterns
             .iter()
             .zip(&whole_word)

@@ -193,29 +193,51 @@ impl Prefilter {
         let bytes = text.as_bytes();
         let plurals = self.plurals;
         for_each_word(text, |start, end| {
-            let n = end - start;
-            let hash = word_hash_at(bytes, start, n);
-            let mut probe = |hash: u64| {
-                if has_one && one.contains(hash) {
-                    out.push((start, tagged(WORD_ONE, hash)));
+            let hash = word_hash_at(bytes, start, end - start);
+            if has_one && one.contains(hash) {
+                out.push((start, tagged(WORD_ONE, hash)));
+            }
+            if has_two && previous_start != usize::MAX {
+                let pair = pair_hash(previous_hash, hash);
+                if two.contains(pair) {
+                    out.push((previous_start, tagged(WORD_TWO, pair)));
                 }
-                if has_two && previous_start != usize::MAX {
-                    let pair = pair_hash(previous_hash, hash);
-                    if two.contains(pair) {
-                        out.push((previous_start, tagged(WORD_TWO, pair)));
-                    }
-                }
-            };
-            probe(hash);
+            }
             // A plural: the word without its `s` or `es` may be a term's (last) word.
-            if plurals && n >= 4 && bytes[end - 1] == b's' {
-                probe(word_hash_at(bytes, start, n - 1));
-                if n >= 5 && bytes[end - 2] == b'e' {
-                    probe(word_hash_at(bytes, start, n - 2));
-                }
+            if plurals && bytes[end - 1] == b's' && end - start >= 4 {
+                self.plural_candidates(bytes, (start, end), (previous_start, previous_hash), out);
             }
             (previous_start, previous_hash) = (start, hash);
         });
+    }
+
+    /// [`Prefilter::word_candidates`] for the word `start..end` without its plural
+    /// ending; `previous`: the previous word's start and hash.
+    #[cold]
+    fn plural_candidates(
+        &self,
+        bytes: &[u8],
+        (start, end): (usize, usize),
+        (previous_start, previous_hash): (usize, u64),
+        out: &mut Vec<(usize, u64)>,
+    ) {
+        let [one, two, ..] = &self.filters;
+        let mut stems = vec![end - start - 1];
+        if end - start >= 5 && bytes[end - 2] == b'e' {
+            stems.push(end - start - 2);
+        }
+        for n in stems {
+            let hash = word_hash_at(bytes, start, n);
+            if !one.is_empty() && one.contains(hash) {
+                out.push((start, tagged(WORD_ONE, hash)));
+            }
+            if !two.is_empty() && previous_start != usize::MAX {
+                let pair = pair_hash(previous_hash, hash);
+                if two.contains(pair) {
+                    out.push((previous_start, tagged(WORD_TWO, pair)));
+                }
+            }
+        }
     }
 
     fn char_candidates(&self, bytes: &[u8], out: &mut Vec<(usize, u64)>) {
