@@ -543,7 +543,8 @@ fn screen_file(
         bad_input(summary, Some(line), kind, message);
         Ok(())
     };
-    let mut reader = input::open_file(&file.path, opened).map_err(io_error(&file.path))?;
+    let mut reader =
+        input::open_file(&file.path, opened, Some(&config.out)).map_err(io_error(&file.path))?;
     let mut kept = Output::create(config.out.join("kept").join(&file.relative))?;
     let mut removed = Output::create(config.out.join("removed").join(&file.relative))?;
     let mut sampler = Sampler::new(
@@ -672,7 +673,9 @@ pub fn drop_flagged_sources(
         }
         let relative = summary.relative_path();
         let kept_path = config.out.join("kept").join(&relative);
-        let mut reader = input::open(&kept_path).map_err(io_error(&kept_path))?;
+        let mut reader = File::open(&kept_path)
+            .and_then(|f| input::open_file(&kept_path, f, Some(&config.out)))
+            .map_err(io_error(&kept_path))?;
         let mut kept = Output::create(kept_path.clone())?;
         let mut dropped = Output::create(config.out.join("removed-sources").join(&relative))?;
         let mut buf = Vec::new();

@@ -111,33 +111,43 @@ fn large_members_are_checked_before_they_are_handed_out() {
     let mut sound = gzip(first.as_bytes());
     sound.extend(gzip(second.as_bytes()));
     fs::write(&path, &sound).unwrap();
-    // 4 KiB of memory: every member is verified, then decompressed again from the file.
-    let read = |path: &Path| {
+    // 4 KiB of memory: every member is verified while it is spilled to a file (or, with no
+    // spill directory, verified and then decompressed again from the input).
+    let spill = tempfile::tempdir().unwrap();
+    let read = |path: &Path, spill_dir: Option<&Path>| {
         let raw = std::io::BufReader::new(fs::File::open(path).unwrap());
         let mut reader = VerifiedGzip::new(path, raw, 4096);
+        if let Some(dir) = spill_dir {
+            reader = reader.spill_into(dir);
+        }
         let mut text = Vec::new();
         let result = reader.read_to_end(&mut text);
         (text, result)
     };
-    let (text, result) = read(&path);
-    result.unwrap();
-    assert_eq!(text, format!("{first}{second}").into_bytes());
+    for spill_dir in [Some(spill.path()), None] {
+        fs::write(&path, &sound).unwrap();
+        let (text, result) = read(&path, spill_dir);
+        result.unwrap();
+        assert_eq!(text, format!("{first}{second}").into_bytes());
 
-    let mut tainted = gzip(first.as_bytes());
-    tainted.extend(gzip_bad_crc(second.as_bytes()));
-    fs::write(&path, &tainted).unwrap();
-    let (text, result) = read(&path);
-    assert_eq!(
-        text,
-        first.as_bytes(),
-        "nothing of the bad member was handed out"
-    );
-    let err = result.unwrap_err();
-    let corrupt = err
-        .get_ref()
-        .and_then(|e| e.downcast_ref::<CorruptMember>())
-        .expect("a CorruptMember error");
-    assert_eq!(corrupt.lines, 3000);
+        let mut tainted = gzip(first.as_bytes());
+        tainted.extend(gzip_bad_crc(second.as_bytes()));
+        fs::write(&path, &tainted).unwrap();
+        let (text, result) = read(&path, spill_dir);
+        assert_eq!(
+            text,
+            first.as_bytes(),
+            "nothing of the bad member was handed out"
+        );
+        let err = result.unwrap_err();
+        let corrupt = err
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<CorruptMember>())
+            .expect("a CorruptMember error");
+        assert_eq!(corrupt.lines, 3000);
+    }
+    // Spill files are unlinked as soon as they are made: none is left.
+    assert_eq!(fs::read_dir(spill.path()).unwrap().count(), 0);
 }
 
 #[test]
