@@ -4,7 +4,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -26,6 +26,8 @@ struct Model {
     end: End,
     flood: bool,
     dropped: Arc<AtomicBool>,
+    /// Text chunks handed to the guard.
+    yielded: Arc<AtomicUsize>,
 }
 
 #[derive(Clone, Copy)]
@@ -42,6 +44,7 @@ impl Model {
             end: End::Done,
             flood: false,
             dropped: Arc::new(AtomicBool::new(false)),
+            yielded: Arc::new(AtomicUsize::new(0)),
         }
     }
 }
@@ -55,6 +58,7 @@ struct ModelStream {
     sleep: Option<Pin<Box<tokio::time::Sleep>>>,
     delay: Duration,
     dropped: Arc<AtomicBool>,
+    yielded: Arc<AtomicUsize>,
 }
 
 impl Stream for ModelStream {
@@ -77,6 +81,7 @@ impl Stream for ModelStream {
         }
         if let Some(chunk) = this.chunks.get(this.at) {
             this.at += 1;
+            this.yielded.fetch_add(1, Ordering::SeqCst);
             return Poll::Ready(Some(Ok(ChatEvent::Delta(chunk.clone()))));
         }
         if this.done {
@@ -120,6 +125,7 @@ impl ChatModel for Model {
             sleep: None,
             delay: self.delay,
             dropped: Arc::clone(&self.dropped),
+            yielded: Arc::clone(&self.yielded),
         }))
     }
 }
@@ -336,7 +342,7 @@ async fn a_client_that_goes_away_is_charged_what_was_generated() {
     let line = "All fine here, nothing to see, a long harmless answer. ";
     let mut model = Model::new(vec![line.repeat(8); 200]);
     model.delay = Duration::from_millis(20);
-    let dropped = Arc::clone(&model.dropped);
+    let (dropped, yielded) = (Arc::clone(&model.dropped), Arc::clone(&model.yielded));
     let url = serve(
         model,
         GuardConfig {
@@ -349,6 +355,7 @@ async fn a_client_that_goes_away_is_charged_what_was_generated() {
         },
     )
     .await;
+    let started = Instant::now();
     let response = post(
         &url,
         Some(&format!("Bearer {key}")),
@@ -367,13 +374,18 @@ async fn a_client_that_goes_away_is_charged_what_was_generated() {
         assert!(Instant::now() < deadline, "the upstream was never stopped");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    // The client read some 4,400 bytes of events: at least six chunks of 440 characters,
-    // 110 tokens each, were generated; the rest of the reservation of 4,000 is given back.
     tokio::time::sleep(Duration::from_millis(100)).await;
+    // Charged: the prompt (1 token) and 110 tokens for each chunk of 440 characters that was
+    // generated; the rest of the 4,001 reserved is given back. The bucket refills a token a
+    // second meanwhile.
+    let generated = yielded.load(Ordering::SeqCst);
+    assert!(generated >= 6, "{generated} chunks");
+    let charged = 1.0 + 110.0 * generated as f64;
     let left = keys.tokens_left("team", Instant::now()).unwrap();
+    let refilled = started.elapsed().as_secs_f64() + 1.0;
     assert!(
-        (-3_900.0..-600.0).contains(&left),
-        "{left} tokens left after the client went away"
+        (60.0 - charged..60.0 - charged + refilled).contains(&left),
+        "{left} tokens left after {generated} chunks and {refilled:.1} s"
     );
 }
 
@@ -382,8 +394,10 @@ async fn a_blocked_answer_is_charged_what_was_generated() {
     let (keys, key) = ring(Some(60));
     let mut text = "A harmless sentence that goes on. ".repeat(60);
     text.push_str("Then the pipebomb part, and more.");
+    let model = Model::new(chunks(&text, 20));
+    let yielded = Arc::clone(&model.yielded);
     let url = serve(
-        Model::new(chunks(&text, 20)),
+        model,
         GuardConfig::default(),
         ServerOptions {
             keys: Some(Arc::clone(&keys)),
@@ -391,6 +405,7 @@ async fn a_blocked_answer_is_charged_what_was_generated() {
         },
     )
     .await;
+    let started = Instant::now();
     let response = post(
         &url,
         Some(&format!("Bearer {key}")),
@@ -400,9 +415,16 @@ async fn a_blocked_answer_is_charged_what_was_generated() {
     assert_eq!(response.status(), 200);
     let answer: Value = response.json().await.unwrap();
     assert_eq!(answer["choices"][0]["finish_reason"], "content_filter");
-    // About 2,000 characters came from the upstream: 100 chunks, over 500 tokens.
+    // Chunks of 20 ASCII characters are 5 tokens each, and the prompt 1.
+    let generated = yielded.load(Ordering::SeqCst);
+    assert!(generated > 100, "{generated} chunks");
+    let charged = 1.0 + 5.0 * generated as f64;
     let left = keys.tokens_left("team", Instant::now()).unwrap();
-    assert!(left < -400.0, "{left} tokens left after a blocked answer");
+    let refilled = started.elapsed().as_secs_f64() + 1.0;
+    assert!(
+        (60.0 - charged..60.0 - charged + refilled).contains(&left),
+        "{left} tokens left after a blocked answer of {generated} chunks"
+    );
 }
 
 #[tokio::test]
