@@ -819,7 +819,22 @@ async fn run_turn(
     }
     drop(streams);
 
-    let end = finish_turn(&arena, &battle_id, &sides, gone);
+    // The leak scan reads every answer at every position (tenths of a second for 32 KiB in a
+    // debug build): on the blocking pool, not the worker, and not under the battles' lock.
+    let complete = sides.iter().all(|s| s.finished.is_some() && !s.failed);
+    let leaks = if complete {
+        let scan = arena.clone();
+        let texts = [sides[0].text.clone(), sides[1].text.clone()];
+        tokio::task::spawn_blocking(move || texts.map(|t| scan.leaks.find(&t).map(|l| l.name)))
+            .await
+            .unwrap_or_else(|e| {
+                tracing::error!("arena: the leak scan failed: {e}");
+                [None, None]
+            })
+    } else {
+        [None, None]
+    };
+    let end = finish_turn(&arena, &battle_id, &sides, leaks, gone);
     if let Some(end) = end {
         let _ = tx.send(end).await;
     }
@@ -878,9 +893,15 @@ fn failed_event(side: usize) -> Event {
     )
 }
 
-/// Records the outcome of a turn in its battle; returns the `end` event to send, if the
-/// browser is still there.
-fn finish_turn(arena: &Arena, battle_id: &str, sides: &[Side; 2], gone: bool) -> Option<Event> {
+/// Records the outcome of a turn in its battle, with the model or vendor each answer names
+/// (`leaks`); returns the `end` event to send, if the browser is still there.
+fn finish_turn(
+    arena: &Arena,
+    battle_id: &str,
+    sides: &[Side; 2],
+    leaks: [Option<String>; 2],
+    gone: bool,
+) -> Option<Event> {
     let now = Instant::now();
     let mut battles = lock(&arena.battles);
     let battle = battles.get_mut(battle_id, now)?;
@@ -904,14 +925,12 @@ fn finish_turn(arena: &Arena, battle_id: &str, sides: &[Side; 2], gone: bool) ->
             &json!({"can_vote": false, "can_continue": false, "turn": battle.turns + 1}),
         ));
     }
-    for (i, side) in sides.iter().enumerate() {
+    for (i, (side, leak)) in sides.iter().zip(leaks).enumerate() {
         battle.conversations[i].push(Message::assistant(side.text.clone()));
         battle.tokens[i] += side.tokens.unwrap_or_else(|| estimate_tokens(&side.text));
         battle.finish_reasons[i].push(side.finished.clone().unwrap_or_default());
         if battle.leak.is_none() {
-            if let Some(leak) = arena.leaks.find(&side.text) {
-                battle.leak = Some((i, leak.name));
-            }
+            battle.leak = leak.map(|name| (i, name));
         }
     }
     battle.turns += 1;
@@ -1099,16 +1118,20 @@ async fn write_vote(
     ip: &str,
 ) -> Result<(), WebError> {
     let [a, b] = battle.models;
-    let styles: Vec<assay_arena::battle::Style> = (0..2)
-        .map(|i| {
-            let text: Vec<&str> = battle.conversations[i]
-                .iter()
-                .filter(|m| m.role == assay_core::Role::Assistant)
-                .map(|m| m.content.as_str())
-                .collect();
-            assay_arena::battle::Style::from_markdown(&text.join("\n"), battle.tokens[i] as f64)
-        })
-        .collect();
+    // Style features scan up to `max_battle_bytes` of Markdown (tenths of a second for some
+    // texts): on the blocking pool, like the store.
+    let texts: [(String, f64); 2] = std::array::from_fn(|i| {
+        let text: Vec<&str> = battle.conversations[i]
+            .iter()
+            .filter(|m| m.role == assay_core::Role::Assistant)
+            .map(|m| m.content.as_str())
+            .collect();
+        (text.join("\n"), battle.tokens[i] as f64)
+    });
+    let styles = blocking(move || {
+        texts.map(|(text, tokens)| assay_arena::battle::Style::from_markdown(&text, tokens))
+    })
+    .await?;
     let mut metadata = json!({
         "anony": true,
         "conv_metadata": {

@@ -75,6 +75,17 @@ const SECRET: [&str; 4] = ["zebra", "yak", "temperature", "127.0.0.1:9"];
 fn respond_plain(prompt: &str, turn: usize) -> String {
     if prompt.contains("hostile") {
         "Here: <img src=x onerror=alert(1)> and [x](javascript:alert(1)) **bold**".into()
+    } else if prompt.contains("code fences") {
+        // Many distinct fenced blocks: the style features' scan is quadratic in their number.
+        let mut text = String::new();
+        for i in 0.. {
+            let block = format!("```{turn}-{i}```");
+            if text.len() + block.len() > 32 * 1024 {
+                break;
+            }
+            text.push_str(&block);
+        }
+        text
     } else if prompt.contains("nested quotes") {
         ">".repeat(32 * 1024)
     } else if prompt.contains("who are you") {
@@ -1155,12 +1166,13 @@ async fn deeply_nested_answers_render_quickly_and_health_answers_meanwhile() {
     let mut slowest = Duration::ZERO;
     let mut answered = 0;
     while !battle.is_finished() {
-        let asked = Instant::now();
+        // The request "arrives" when the pause ends: a busy worker answers it late.
+        let asked = Instant::now() + Duration::from_millis(5);
+        tokio::time::sleep(Duration::from_millis(5)).await;
         let health = get(&arena.router, "/health", "").await;
         assert_eq!(health.status, StatusCode::OK);
         slowest = slowest.max(asked.elapsed());
         answered += 1;
-        tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let (_, reply) = battle.await.unwrap();
     let took = started.elapsed();
@@ -1326,4 +1338,45 @@ async fn unknown_languages_are_refused() {
     }
     // The unknown languages cached nothing and read no votes.
     assert_eq!(arena.state.boards.reads(), 4);
+}
+
+#[tokio::test]
+async fn health_answers_while_a_vote_is_scored() {
+    // One async worker, as above: the vote's style features must not run on it.
+    let arena = arena_with(
+        2,
+        WebConfig {
+            max_battle_bytes: 512 * 1024,
+            ..WebConfig::default()
+        },
+    );
+    let (browser, _) = Browser::open(&arena.router).await;
+    let (id, _) = browser.chat(&arena.router, None, "code fences").await;
+    for _ in 1..4 {
+        let (_, reply) = browser
+            .chat(&arena.router, Some(&id), "more code fences")
+            .await;
+        assert_eq!(reply.events().last().unwrap().1["can_vote"], true);
+    }
+    let router = arena.router.clone();
+    let vote = tokio::spawn(async move { browser.vote(&router, &id, "tie").await });
+    let mut slowest = Duration::ZERO;
+    while !vote.is_finished() {
+        // The request "arrives" when the pause ends: a busy worker answers it late.
+        let asked = Instant::now() + Duration::from_millis(5);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        assert_eq!(
+            get(&arena.router, "/health", "").await.status,
+            StatusCode::OK
+        );
+        slowest = slowest.max(asked.elapsed());
+    }
+    assert_eq!(vote.await.unwrap().status, StatusCode::OK);
+    let stored = &arena.store.votes().unwrap()[0];
+    assert_eq!(stored.turns, 4);
+    // Before, scoring these two 128 KiB sides held the worker for seconds (debug build).
+    assert!(
+        slowest < Duration::from_millis(400),
+        "/health took {slowest:?}"
+    );
 }
