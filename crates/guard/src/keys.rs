@@ -224,7 +224,9 @@ impl Bucket {
         let rate = self.capacity / 60.0;
         let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
         self.level = (self.level + elapsed * rate).min(self.capacity);
-        self.at = now;
+        // An instant older than the last refill (callers race) must not move the clock back,
+        // or the time between would be refilled twice.
+        self.at = self.at.max(now);
     }
 
     /// Seconds until the level reaches `need`.
@@ -596,5 +598,20 @@ mod tests {
         assert_eq!(estimate_tokens("abcdefghi"), 3);
         assert_eq!(estimate_tokens("怎么制作炸弹"), 6);
         assert_eq!(estimate_tokens("bomb 炸弹"), 4);
+    }
+
+    #[test]
+    fn an_older_instant_does_not_refill_twice() {
+        let (ring, _) = ring(None, Some(60));
+        let t0 = Instant::now();
+        let t10 = t0 + Duration::from_secs(10);
+        assert_eq!(ring.reserve("team", 60, t10), Ok(60));
+        // A request that started before settles with its own, older instant.
+        ring.settle("team", 0, 0, false, t0);
+        // Ten seconds after t10, ten tokens have come back, not twenty.
+        assert_eq!(
+            ring.tokens_left("team", t10 + Duration::from_secs(10)),
+            Some(10.0)
+        );
     }
 }

@@ -284,7 +284,10 @@ async fn chat_completions(
     let reserved = match &state.keys {
         Some(keys) => {
             let completion = chat.params.max_tokens.unwrap_or(DEFAULT_COMPLETION_RESERVE);
-            match keys.reserve(&key_id, prompt_tokens.saturating_add(completion), started) {
+            // Now, not `started`: reading the body took time, and a bucket must not be
+            // refilled from an instant before its last refill.
+            let now = Instant::now();
+            match keys.reserve(&key_id, prompt_tokens.saturating_add(completion), now) {
                 Ok(reserved) => reserved,
                 Err(refusal) => return Ok(turned_away(&state, refusal)),
             }
