@@ -91,7 +91,8 @@ pub struct ArenaServeArgs {
     /// Mark cookies Secure (when served over HTTPS, e.g. behind a TLS proxy).
     #[arg(long)]
     pub secure_cookies: bool,
-    /// Take voters' addresses from X-Forwarded-For (only behind a proxy that sets it).
+    /// Take voters' addresses from the last X-Forwarded-For address (only behind one proxy
+    /// that appends it).
     #[arg(long)]
     pub trust_forwarded_for: bool,
     /// Seed for the model sampler (default: random).

@@ -116,7 +116,8 @@ pub struct WebConfig {
     pub seed: Option<u64>,
     /// Mark cookies `Secure` (serve over HTTPS).
     pub secure_cookies: bool,
-    /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
+    /// Take the client address from the last address of `X-Forwarded-For` (only behind one
+    /// proxy that appends it; the addresses before it are whatever the client sent).
     pub trust_forwarded_for: bool,
 }
 
