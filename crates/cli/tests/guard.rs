@@ -513,7 +513,15 @@ async fn a_thousand_slow_clients_keep_memory_bounded() {
     let answer = line.repeat(1_000_000 / line.len());
     let script = script(&answer, 1024, 0, None);
     let upstream = scripted_upstream(Arc::clone(&script)).await;
-    let guard = scripted_guard(&upstream, dir.path(), "pipebomb\n", &["--mode", "retract"]);
+    // This process plays a thousand clients and the upstream at once: on a loaded machine it
+    // can take longer than the default header deadline (30 s) to send a request, which is not
+    // what this test is about.
+    let guard = scripted_guard(
+        &upstream,
+        dir.path(),
+        "pipebomb\n",
+        &["--mode", "retract", "--header-timeout", "600"],
+    );
     let pid = guard.child.id();
     let idle = rss_mb(pid);
     let client = reqwest::Client::builder()
