@@ -99,6 +99,16 @@ impl KeywordBuilder {
             if forms.pinyin {
                 spellings.extend(pinyin_spellings(term));
             }
+            // English plurals are patterns of their own (`pipe bombs`, `pipe bombes`): no
+            // work per word of text, and the automaton finds exactly what the prefilter does.
+            if forms.plurals {
+                let plurals: Vec<String> = spellings
+                    .iter()
+                    .filter(|p| is_word_term(p) && ends_in_word(p))
+                    .flat_map(|p| [format!("{p}s"), format!("{p}es")])
+                    .collect();
+                spellings.extend(plurals);
+            }
             for pattern in spellings {
                 if pattern.is_empty() {
                     continue;
@@ -200,8 +210,8 @@ fn squash(
     )?;
     // A spaced run takes about two characters a letter.
     let mut matcher = matcher;
-    matcher.span_chars = 2 * matcher.span_chars;
-    matcher.allow_span_chars = 2 * matcher.allow_span_chars;
+    matcher.span_chars *= 2;
+    matcher.allow_span_chars *= 2;
     Ok(Some(Squashed { matcher, entries }))
 }
 
@@ -217,8 +227,6 @@ pub struct KeywordMatcher {
     patterns: Vec<String>,
     entry_of: Vec<u32>,
     whole_word: Vec<bool>,
-    /// Whether the pattern may end with a plural `s` / `es` too.
-    plural: Vec<bool>,
     span_chars: usize,
     allow_span_chars: usize,
     prefilter: Prefilter,
@@ -236,8 +244,8 @@ impl std::fmt::Debug for KeywordMatcher {
 }
 
 /// Normalized characters that a match of `pattern` can cover in the text it was found in:
-/// a plural ending, and the separators that split Chinese may add.
-fn span_of(pattern: &str, plural: bool, forms: &Forms) -> usize {
+/// the separators that split Chinese may add.
+fn span_of(pattern: &str, forms: &Forms) -> usize {
     let chars = pattern.chars().count();
     let ideographs = pattern.chars().filter(|&c| forms::is_ideograph(c)).count();
     let split = if forms.split_cjk && ideographs > 1 {
@@ -245,7 +253,7 @@ fn span_of(pattern: &str, plural: bool, forms: &Forms) -> usize {
     } else {
         0
     };
-    chars + split + if plural { 2 } else { 0 }
+    chars + split
 }
 
 impl KeywordMatcher {
@@ -266,32 +274,17 @@ impl KeywordMatcher {
             .iter()
             .map(|t| whole_words && is_word_term(t))
             .collect();
-        let plural: Vec<bool> = patterns
-            .iter()
-            .zip(&whole_word)
-            .map(|(p, &w)| {
-                forms.plurals
-                    && w
-                    && p.bytes().rev().take_while(u8::is_ascii_alphabetic).count() >= 3
-            })
-            .collect();
         let span_chars = patterns
             .iter()
-            .zip(&plural)
-            .map(|(p, &pl)| span_of(p, pl, &forms))
+            .map(|p| span_of(p, &forms))
             .max()
             .unwrap_or(0);
-        let allow_span_chars = allow
-            .iter()
-            .map(|p| span_of(p, false, &forms))
-            .max()
-            .unwrap_or(0);
+        let allow_span_chars = allow.iter().map(|p| span_of(p, &forms)).max().unwrap_or(0);
         let prefilter = Prefilter::new(
             patterns
                 .iter()
                 .zip(&whole_word)
                 .map(|(t, &w)| (t.as_str(), w)),
-            forms.plurals,
         );
         Ok(KeywordMatcher {
             automaton: (!patterns.is_empty())
@@ -303,7 +296,6 @@ impl KeywordMatcher {
             patterns,
             entry_of,
             whole_word,
-            plural,
             span_chars,
             allow_span_chars,
             prefilter,
@@ -403,18 +395,7 @@ impl KeywordMatcher {
                 })
                 .collect(),
         };
-        out.retain_mut(|m| {
-            if !self.whole_word[m.term] {
-                return true;
-            }
-            match word_end(text, m.range.clone(), self.plural[m.term]) {
-                Some(end) => {
-                    m.range.end = end;
-                    true
-                }
-                None => false,
-            }
-        });
+        out.retain(|m| !self.whole_word[m.term] || at_word_boundaries(text, m.range.clone()));
         out.sort_unstable_by_key(|m| (m.range.end, m.range.start, m.term));
         if let (Some(allow), false) = (&self.allow, out.is_empty()) {
             let allowed: Vec<Range<usize>> = allow
@@ -458,38 +439,41 @@ fn is_word_term(term: &str) -> bool {
             .is_some_and(|b| b.is_ascii_alphanumeric())
 }
 
-/// Where a whole-word match at `range` ends: at its end when no word character is right
-/// before or after it, or after a plural `s` / `es` that ends the word (`plural`); `None`
-/// when it is inside a word.
-fn word_end(text: &str, range: Range<usize>, plural: bool) -> Option<usize> {
-    if text[..range.start]
-        .chars()
-        .next_back()
-        .is_some_and(is_word_char)
-    {
-        return None;
-    }
-    let ends_word = |at: usize| !text[at..].chars().next().is_some_and(is_word_char);
-    if ends_word(range.end) {
-        return Some(range.end);
-    }
-    if plural {
-        let rest = &text.as_bytes()[range.end..];
-        if rest.starts_with(b"s") && ends_word(range.end + 1) {
-            return Some(range.end + 1);
-        }
-        if rest.starts_with(b"es") && ends_word(range.end + 2) {
-            return Some(range.end + 2);
-        }
-    }
-    None
+/// Whether a whole-word term at `range` has no word character right before or after it.
+fn at_word_boundaries(text: &str, range: Range<usize>) -> bool {
+    let before = text[..range.start].chars().next_back();
+    let after = text[range.end..].chars().next();
+    !before.is_some_and(is_word_char) && !after.is_some_and(is_word_char)
 }
 
-/// Toneless pinyin spellings of a term that has Chinese characters: the syllables joined
-/// (`zhadan`) and spaced (`zha dan`); none when a character has no reading.
+/// Whether a term ends with a word of three letters or more (which a plural may follow).
+fn ends_in_word(term: &str) -> bool {
+    term.bytes()
+        .rev()
+        .take_while(u8::is_ascii_alphabetic)
+        .count()
+        >= 3
+}
+
+/// Toneless pinyin spellings of a term written in Chinese characters (each character's
+/// first reading, from the `pinyin` crate's data): the syllables joined (`zhadan`) and spaced
+/// (`zha dan`); none when a character is not an ideograph or has no reading.
 fn pinyin_spellings(term: &str) -> Vec<String> {
-    let _ = term;
-    Vec::new()
+    use pinyin::ToPinyin;
+    let mut syllables = Vec::new();
+    for c in term.chars() {
+        if !forms::is_ideograph(c) {
+            return Vec::new();
+        }
+        match c.to_pinyin() {
+            Some(p) => syllables.push(p.plain()),
+            None => return Vec::new(),
+        }
+    }
+    if syllables.is_empty() {
+        return Vec::new();
+    }
+    vec![syllables.concat(), syllables.join(" ")]
 }
 
 #[cfg(test)]

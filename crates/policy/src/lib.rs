@@ -10,6 +10,25 @@
 //! - [`Policy::check_url`]: whether a URL or host is on a domain list ([`domains`]).
 //! - [`Policy::stream`]: a scanner fed text in chunks (a streamed model answer) that reports
 //!   each hit exactly once, also when it straddles chunks ([`stream`]).
+//!
+//! What normalization and matching catch (each a `[normalize]` option of the pack, on by
+//! default unless said; [`NormalizeOptions`]): case and width (`ＢＯＭＢ`), compatibility forms
+//! (`ﬁ`, `①`), every Unicode Default_Ignorable_Code_Point inside a term (zero-width
+//! characters, soft hyphens, variation selectors `bo\u{FE0F}mb`, tag characters), look-alike
+//! letters of other scripts (Cyrillic `а` in `nаpalm`: the UTS #39 confusables whose skeleton
+//! is an ASCII letter), combining marks on Latin letters (`nápálm`), whitespace runs, words
+//! joined by `-`, `_` or `.` (`pipe-bomb`), English plurals in `-s`/`-es` (`pipe bombs`),
+//! letters spaced out (`N A P A L M`, `n.a.p.a.l.m`, `p i p e b o m b`), Chinese split by up
+//! to three spaces or punctuation marks (`自 制 炸 弹`, `自制·炸弹`), Traditional Chinese
+//! (option, off by default), and digits of leetspeak (`n4p4lm`; option, off by default).
+//! Every hit maps back to the original text it was found in, and streaming finds the same
+//! hits as scanning the whole text. What it does not catch: misspellings and synonyms,
+//! paraphrase, other inflections (`bombing`, `bombed`, irregular plurals), look-alikes that are
+//! symbols or punctuation rather than letters (`$`, `@`, `|`), letters spaced by anything but
+//! one space or `-_.` (`n  -  a`), words glued together (`pipebomb`, unless spaced out),
+//! Chinese split by letters, digits or emoji, homophones and pinyin, text in images or
+//! encodings (base64, ROT13), and a term spread over separate messages; look-alike letters in
+//! Cyrillic or Greek words are read as Latin ones, so a Russian word can match an English term.
 
 pub mod domains;
 mod forms;

@@ -97,16 +97,11 @@ pub(crate) struct Prefilter {
     ascii_lead: bool,
     /// Term indices by tagged key.
     terms_by_key: FxHashMap<u64, Vec<u32>>,
-    /// Whether a word ending in `s` or `es` is also looked up without it (plural forms).
-    plurals: bool,
 }
 
 impl Prefilter {
     /// Files `terms` (with, for each, whether it matches as whole words) by their keys.
-    pub(crate) fn new<'a>(
-        terms: impl Iterator<Item = (&'a str, bool)>,
-        plurals: bool,
-    ) -> Prefilter {
+    pub(crate) fn new<'a>(terms: impl Iterator<Item = (&'a str, bool)>) -> Prefilter {
         let mut keys: [Vec<u64>; 5] = Default::default();
         let mut char_lead = [false; 256];
         let mut terms_by_key: FxHashMap<u64, Vec<u32>> = FxHashMap::default();
@@ -144,7 +139,6 @@ impl Prefilter {
             ascii_lead: char_lead[..0x80].contains(&true),
             char_lead,
             terms_by_key,
-            plurals,
         }
     }
 
@@ -191,7 +185,6 @@ impl Prefilter {
         // The previous word's start and hash (none before the first word).
         let (mut previous_start, mut previous_hash) = (usize::MAX, 0);
         let bytes = text.as_bytes();
-        let plurals = self.plurals;
         for_each_word(text, |start, end| {
             let hash = word_hash_at(bytes, start, end - start);
             if has_one && one.contains(hash) {
@@ -203,41 +196,8 @@ impl Prefilter {
                     out.push((previous_start, tagged(WORD_TWO, pair)));
                 }
             }
-            // A plural: the word without its `s` or `es` may be a term's (last) word.
-            if plurals && bytes[end - 1] == b's' && end - start >= 4 {
-                self.plural_candidates(bytes, (start, end), (previous_start, previous_hash), out);
-            }
             (previous_start, previous_hash) = (start, hash);
         });
-    }
-
-    /// [`Prefilter::word_candidates`] for the word `start..end` without its plural
-    /// ending; `previous`: the previous word's start and hash.
-    #[cold]
-    fn plural_candidates(
-        &self,
-        bytes: &[u8],
-        (start, end): (usize, usize),
-        (previous_start, previous_hash): (usize, u64),
-        out: &mut Vec<(usize, u64)>,
-    ) {
-        let [one, two, ..] = &self.filters;
-        let mut stems = vec![end - start - 1];
-        if end - start >= 5 && bytes[end - 2] == b'e' {
-            stems.push(end - start - 2);
-        }
-        for n in stems {
-            let hash = word_hash_at(bytes, start, n);
-            if !one.is_empty() && one.contains(hash) {
-                out.push((start, tagged(WORD_ONE, hash)));
-            }
-            if !two.is_empty() && previous_start != usize::MAX {
-                let pair = pair_hash(previous_hash, hash);
-                if two.contains(pair) {
-                    out.push((previous_start, tagged(WORD_TWO, pair)));
-                }
-            }
-        }
     }
 
     fn char_candidates(&self, bytes: &[u8], out: &mut Vec<(usize, u64)>) {

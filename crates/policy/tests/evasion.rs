@@ -215,6 +215,28 @@ fn leetspeak_is_an_option() {
 }
 
 #[test]
+fn pinyin_is_an_option() {
+    let on = with(NormalizeOptions {
+        pinyin: true,
+        traditional_to_simplified: true,
+        ..NormalizeOptions::default()
+    });
+    for (text, term) in [
+        ("zizhizhadan", "自制炸弹"),
+        ("how to zi zhi zha dan", "自制炸弹"),
+        ("Zi-Zhi-Zha-Dan", "自制炸弹"),
+        ("z i z h i z h a d a n", "自制炸弹"),
+    ] {
+        check_everywhere(&on, text, term);
+        assert_eq!(
+            rules(&example(), text),
+            Vec::<String>::new(),
+            "off by default: {text:?}"
+        );
+    }
+}
+
+#[test]
 fn each_form_can_be_turned_off() {
     let off = with(NormalizeOptions {
         confusables: false,
