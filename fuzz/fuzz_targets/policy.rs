@@ -3,8 +3,12 @@
 //! finds, and the screening path (fast normalization, prefiltered search) must find the same
 //! terms.
 //!
-//! Input layout: the first byte picks a chunk size for the streamed scan; the rest (as UTF-8,
-//! lossily) is the text.
+//! The policy finds the written forms used to evade a filter (ignorable characters,
+//! look-alikes, marks, joiners, plurals, spaced letters, split Chinese; leetspeak in the second
+//! policy), so the fuzzer also drives the views and the wider stream window they need.
+//!
+//! Input layout: the first byte picks a chunk size for the streamed scan (low four bits) and
+//! the policy (bit 4); the rest (as UTF-8, lossily) is the text.
 
 #![no_main]
 
@@ -13,19 +17,36 @@ use std::sync::OnceLock;
 use assay_policy::{NormalizeOptions, Policy, PolicyBuilder};
 use libfuzzer_sys::fuzz_target;
 
-fn policy() -> &'static Policy {
-    static POLICY: OnceLock<Policy> = OnceLock::new();
-    POLICY.get_or_init(|| {
-        let mut b = PolicyBuilder::new();
-        let c = b.category("c");
-        b.add_terms(["bomb", "make a bomb", "炸弹", "枪支", "kill", "é", "ﬁle", "a b"], c);
-        b.allow_terms(["kill a process"]);
-        b.set_normalize(NormalizeOptions {
-            traditional_to_simplified: true,
-            ..NormalizeOptions::default()
-        });
-        b.build().expect("the fuzz policy builds")
-    })
+fn build(options: NormalizeOptions) -> Policy {
+    let mut b = PolicyBuilder::new();
+    let c = b.category("c");
+    b.add_terms(
+        [
+            "bomb", "make a bomb", "炸弹", "枪支", "kill", "é", "ﬁle", "a b", "napalm", "pipe bomb",
+            "自制炸弹", "3d gun",
+        ],
+        c,
+    );
+    b.allow_terms(["kill a process", "bomb calorimeter"]);
+    b.set_normalize(options);
+    b.build().expect("the fuzz policy builds")
+}
+
+fn policy(second: bool) -> &'static Policy {
+    static POLICIES: OnceLock<[Policy; 2]> = OnceLock::new();
+    let policies = POLICIES.get_or_init(|| {
+        [
+            build(NormalizeOptions {
+                traditional_to_simplified: true,
+                ..NormalizeOptions::default()
+            }),
+            build(NormalizeOptions {
+                leetspeak: true,
+                ..NormalizeOptions::default()
+            }),
+        ]
+    });
+    &policies[usize::from(second)]
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -33,7 +54,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let text = String::from_utf8_lossy(rest);
-    let policy = policy();
+    let policy = policy(first & 0x10 != 0);
     let mut whole: Vec<_> = policy.scan(&text).into_iter().map(|h| (h.range, h.rule)).collect();
     for (range, _) in &whole {
         assert!(range.start < range.end && range.end <= text.len());

@@ -175,7 +175,19 @@ impl Builder<'_> {
         // there is seen from this chunk).
         let mut previous = Previous::default();
         let mut chunk = 0;
+        let quick = !forms.leetspeak;
         while let Some(x) = swar::load(bytes, chunk) {
+            // Sixteen bytes of plain lowercase English or of ideographs at once.
+            if quick {
+                if let Some(y) = swar::load(bytes, chunk + 8) {
+                    if let Some(separators) = plain(x, y, &previous) {
+                        previous.separators = separators;
+                        previous.high = y >> 63 != 0;
+                        chunk += 16;
+                        continue;
+                    }
+                }
+            }
             if may_change(x, &mut previous, forms) {
                 i = self.steps(
                     i.max(chunk.saturating_sub(1)),
@@ -307,6 +319,30 @@ struct Previous {
     high: bool,
 }
 
+/// When the sixteen bytes `x`, `y` are plain text that no form changes: lowercase ASCII
+/// letters (or `{|}~`) and spaces with no two spaces two bytes apart, or first bytes of
+/// ideographs (0xE4–0xE9) and bytes inside characters, after no non-ASCII byte for ASCII
+/// text; answers the spaces of `y` (for the chunk after).
+#[inline(always)]
+fn plain(x: u64, y: u64, previous: &Previous) -> Option<u64> {
+    let (hx, hy) = (x & swar::HIGH, y & swar::HIGH);
+    if hx | hy == 0 && !previous.high {
+        let letters = |x: u64| x.wrapping_add(0x1F1F_1F1F_1F1F_1F1F) & swar::HIGH;
+        let spaces =
+            |x: u64| !(x ^ 0x2020_2020_2020_2020).wrapping_add(0x7F7F_7F7F_7F7F_7F7F) & swar::HIGH;
+        let (sx, sy) = (spaces(x), spaces(y));
+        let plain = (letters(x) | sx) & (letters(y) | sy) == swar::HIGH
+            && sx & ((sx << 16) | (previous.separators >> 48)) == 0
+            && sy & ((sy << 16) | (sx >> 48)) == 0;
+        return plain.then_some(sy);
+    }
+    if hx & hy == swar::HIGH {
+        let other_leads = |x: u64| x & (x << 1) & swar::HIGH & !swar::low7_in(x, 0x64, 0x69);
+        return (other_leads(x) | other_leads(y) == 0).then_some(0);
+    }
+    None
+}
+
 /// Whether the eight bytes `x` may hold something the view changes or a spaced run (a
 /// necessary condition; the characters are then looked at one by one).
 #[inline(always)]
@@ -314,6 +350,18 @@ fn may_change(x: u64, previous: &mut Previous, forms: &Forms) -> bool {
     let high = x & swar::HIGH;
     let follows_high = previous.high;
     previous.high = x >> 63 != 0;
+    if high == 0 && !follows_high && !forms.leetspeak {
+        // Most of English: lowercase letters (and `{|}~`, from 0x61 up) and spaces, no two
+        // spaces two bytes apart: nothing to look at, in a few instructions.
+        let letters = x.wrapping_add(0x1F1F_1F1F_1F1F_1F1F) & swar::HIGH;
+        let spaces = !(x ^ 0x2020_2020_2020_2020).wrapping_add(0x7F7F_7F7F_7F7F_7F7F) & swar::HIGH;
+        if letters | spaces == swar::HIGH
+            && spaces & ((spaces << 16) | (previous.separators >> 48)) == 0
+        {
+            previous.separators = spaces;
+            return false;
+        }
+    }
     if high == swar::HIGH {
         // All non-ASCII (Chinese, say): only a first byte other than the ideographs' (0xE4 to
         // 0xE9) may start a separator.
