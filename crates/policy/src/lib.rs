@@ -20,13 +20,15 @@
 //! joined by `-`, `_` or `.` (`pipe-bomb`), English plurals in `-s`/`-es` (`pipe bombs`),
 //! letters spaced out (`N A P A L M`, `n.a.p.a.l.m`, `p i p e b o m b`), Chinese split by up
 //! to three spaces or punctuation marks (`自 制 炸 弹`, `自制·炸弹`), Traditional Chinese
-//! (option, off by default), and digits of leetspeak (`n4p4lm`; option, off by default).
+//! (option, off by default), digits of leetspeak (`n4p4lm`; option, off by default), and
+//! Chinese terms written in toneless pinyin (`zhadan`, `zha dan`; option, off by default).
 //! Every hit maps back to the original text it was found in, and streaming finds the same
 //! hits as scanning the whole text. What it does not catch: misspellings and synonyms,
 //! paraphrase, other inflections (`bombing`, `bombed`, irregular plurals), look-alikes that are
 //! symbols or punctuation rather than letters (`$`, `@`, `|`), letters spaced by anything but
 //! one space or `-_.` (`n  -  a`), words glued together (`pipebomb`, unless spaced out),
-//! Chinese split by letters, digits or emoji, homophones and pinyin, text in images or
+//! Chinese split by letters, digits or emoji, homophones, pinyin with tones or of another
+//! reading of a character than its first, text in images or
 //! encodings (base64, ROT13), and a term spread over separate messages; look-alike letters in
 //! Cyrillic or Greek words are read as Latin ones, so a Russian word can match an English term.
 

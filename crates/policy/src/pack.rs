@@ -12,6 +12,14 @@
 //! strip_format = true
 //! fold_whitespace = true
 //! traditional_to_simplified = false
+//! confusables = true               # look-alike letters (Cyrillic а) read as ASCII letters
+//! strip_marks = true               # marks on Latin letters dropped (á → a)
+//! joiners = true                   # pipe-bomb, pipe_bomb, pipe.bomb find "pipe bomb"
+//! plurals = true                   # "pipe bombs" finds "pipe bomb"
+//! spaced_letters = true            # N A P A L M, n.a.p.a.l.m find "napalm"
+//! split_cjk = true                 # 自 制 炸 弹, 自制·炸弹 find 自制炸弹
+//! leetspeak = false                # n4p4lm finds "napalm"
+//! pinyin = false                   # zhadan, zha dan find 炸弹
 //!
 //! [[categories]]
 //! id = "weapons"
