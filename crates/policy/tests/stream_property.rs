@@ -88,6 +88,8 @@ const PIECES: &[&str] = &[
     "n4p4lm",
     "4",
     "0",
+    "zhadan",
+    "zi zhi zha dan",
 ];
 
 fn policy(options: NormalizeOptions) -> Policy {
@@ -116,7 +118,7 @@ fn policy(options: NormalizeOptions) -> Policy {
 }
 
 /// The option sets the property runs under: the defaults, Traditional → Simplified,
-/// leetspeak, and every other form off.
+/// leetspeak with pinyin, and every other form off.
 fn option_sets() -> Vec<NormalizeOptions> {
     vec![
         NormalizeOptions::default(),
@@ -126,6 +128,7 @@ fn option_sets() -> Vec<NormalizeOptions> {
         },
         NormalizeOptions {
             leetspeak: true,
+            pinyin: true,
             traditional_to_simplified: true,
             ..NormalizeOptions::default()
         },
@@ -210,6 +213,7 @@ fn every_cut_through_an_evasion() {
         "自 制，炸 弹",
         "自制·炸弹",
         "n4p4lm",
+        "zi-zhi zhadan",
     ];
     let mut rng = StdRng::seed_from_u64(13);
     for options in option_sets() {
