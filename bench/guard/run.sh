@@ -117,7 +117,7 @@ done
 load direct throughput "http://127.0.0.1:$fast" bench 100 "$THROUGHPUT_REQUESTS"
 load "assay guard" throughput "$guard_fast" bench 100 "$THROUGHPUT_REQUESTS" "$key"
 load LiteLLM throughput "$litellm" bench-fast 100 "$THROUGHPUT_REQUESTS" "$master"
-curl -s "$guard_paced/metrics" > work/guard-metrics.txt
+curl -s -H "Authorization: Bearer $key" "$guard_paced/metrics" > work/guard-metrics.txt
 
 python3 - "$results" work/guard-metrics.txt <<'PY' | tee work/results.md
 import json, sys

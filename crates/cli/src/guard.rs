@@ -409,6 +409,9 @@ async fn serve(args: RunArgs, api_key_env: Option<String>) -> Result<()> {
         .await
         .with_context(|| format!("cannot listen on {host}:{port}"))?;
     let local = listener.local_addr()?;
+    // Without keys, any web page the operator visits could otherwise use the guard (and its
+    // upstream's credentials) through the browser: the same checks as `assay serve`.
+    let router = assay_serve::same_origin_only(router, args.listen.allowed_hosts(local));
     let policy = guard.policy();
     println!(
         "assay guard: {} behind policy {:?} ({} terms) on http://{local}/v1 (chat page: http://{local}/; SIGHUP reloads the policy; Ctrl-C stops)",

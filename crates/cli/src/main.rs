@@ -230,8 +230,9 @@ fn main() -> ExitCode {
         // The reader went away (`assay runs | head`): nothing is wrong, and nobody to tell.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            // Errors quote model names and addresses, which may carry credentials.
-            eprintln!("Error: {}", assay_core::redact(&format!("{e:?}")));
+            // One line, causes after colons. Errors quote model names and addresses, which may
+            // carry credentials.
+            eprintln!("Error: {}", assay_core::redact(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }

@@ -897,3 +897,73 @@ async fn a_sighup_during_start_up_does_not_kill_the_guard() {
     assert!(line.contains("http://"), "the guard started: {line:?}");
     assert!(alive, "the guard survived the SIGHUP");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_sites_and_rebound_names_cannot_use_the_guard() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = script("A fine answer.", 4, 1, None);
+    let upstream = scripted_upstream(Arc::clone(&script)).await;
+    let guard = scripted_guard(
+        &upstream,
+        dir.path(),
+        "pipebomb\n",
+        &["--allowed-hosts", "guard.internal"],
+    );
+    let port = guard.url.rsplit(':').next().unwrap().to_string();
+    let body = json!({
+        "model": "scripted",
+        "messages": [{"role": "user", "content": "hi"}],
+        "stream": true,
+    });
+    let client = reqwest::Client::new();
+    let post = |host: Option<String>, origin: Option<&str>, content_type: &str| {
+        let mut request = client
+            .post(format!("{}/v1/chat/completions", guard.url))
+            .header("content-type", content_type)
+            .body(body.to_string());
+        if let Some(host) = host {
+            request = request.header("host", host);
+        }
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        request.send()
+    };
+    // A DNS-rebinding page reaches 127.0.0.1 under its own name.
+    let rebound = post(
+        Some(format!("evil.example:{port}")),
+        None,
+        "application/json",
+    )
+    .await
+    .unwrap();
+    assert_eq!(rebound.status(), 403);
+    assert!(rebound.text().await.unwrap().contains("--allowed-hosts"));
+    // Another site's page posting to the guard directly.
+    let foreign = post(None, Some("http://evil.example"), "application/json")
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), 403);
+    // A form or text/plain POST, which browsers send cross-site without asking.
+    let text = post(None, None, "text/plain").await.unwrap();
+    assert_eq!(text.status(), 415);
+    assert_eq!(
+        script.requests.load(Ordering::SeqCst),
+        0,
+        "no refused request reached the upstream"
+    );
+
+    // The guard's own chat page (same origin) and a name on the allow-list still work.
+    let own = post(None, Some(&guard.url), "application/json")
+        .await
+        .unwrap();
+    assert_eq!(own.status(), 200, "{}", own.text().await.unwrap());
+    let proxied = post(
+        Some(format!("guard.internal:{port}")),
+        None,
+        "application/json",
+    )
+    .await
+    .unwrap();
+    assert_eq!(proxied.status(), 200, "{}", proxied.text().await.unwrap());
+}

@@ -369,7 +369,7 @@ pub struct GuardEventRecord {
     pub action: String,
     /// Characters into the prompt message or the answer.
     pub offset: u64,
-    /// The term, or `sha256:<hex>` of it.
+    /// The term, or `hmac-sha256:<hex>` of it (keyed with the guard's hash secret).
     pub rule: String,
 }
 

@@ -62,9 +62,7 @@ pub(crate) fn open(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path).map_err(sql_err("cannot open"))?;
     conn.busy_timeout(BUSY_TIMEOUT)
         .map_err(sql_err("cannot set the busy timeout"))?;
-    let mode: String = conn
-        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-        .map_err(sql_err("cannot switch to WAL mode"))?;
+    let mode = switch_to_wal(&conn).map_err(sql_err("cannot switch to WAL mode"))?;
     // SQLite answers with the mode it is in; it keeps the old one when WAL is impossible
     // (e.g. on some network filesystems), and we rely on WAL for readers during a run.
     if !mode.eq_ignore_ascii_case("wal") {
@@ -79,6 +77,25 @@ pub(crate) fn open(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(sql_err("cannot turn foreign keys on"))?;
     Ok(conn)
+}
+
+/// Switches the connection to WAL mode and returns the mode SQLite is in afterwards. Changing
+/// the journal mode of a new file needs a lock that SQLite may refuse with `SQLITE_BUSY`
+/// without calling the busy handler (several processes opening a new database at once), so
+/// the switch is retried here for as long as the busy timeout would have waited.
+fn switch_to_wal(conn: &Connection) -> rusqlite::Result<String> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0)) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            result => return result,
+        }
+    }
 }
 
 pub(crate) fn begin_sql(kind: TxKind) -> &'static str {

@@ -70,46 +70,6 @@ impl Drop for Server {
     }
 }
 
-/// A running `assay arena` on a free port of 127.0.0.1, killed when dropped.
-pub struct Arena {
-    pub child: Child,
-    /// `http://127.0.0.1:PORT` (no trailing slash).
-    pub url: String,
-}
-
-impl Arena {
-    /// `assay arena --models MODELS --db DB` with a fixed IP salt and a short bootstrap.
-    pub fn start(models: &str, db: &str) -> Arena {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_assay"))
-            .args(["arena", "--models", models, "--host", "127.0.0.1"])
-            .args(["--port", "0", "--db", db])
-            .args(["--ip-salt", "test-salt", "--bootstrap-rounds", "20"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("assay arena starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("assay arena prints its address");
-        let url = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no address in {line:?}"))
-            .trim_end_matches('/')
-            .to_string();
-        Arena { child, url }
-    }
-}
-
-impl Drop for Arena {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A running `assay guard` on a free port of 127.0.0.1, killed when dropped.
 pub struct GuardProcess {
     pub child: Child,
