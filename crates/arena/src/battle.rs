@@ -24,6 +24,7 @@
 //! Reading is fast on the happy path (typed serde); when a record fails, it is parsed again as a
 //! generic JSON value to name the offending field in the error.
 
+use rayon::prelude::*;
 use std::collections::HashSet;
 use std::fmt;
 use std::io::Write;
@@ -455,7 +456,7 @@ enum LineLayout {
 const PARALLEL_PARSE_BYTES: usize = 8 << 20;
 
 /// Parses JSON Lines; big inputs are cut at line breaks into one chunk per core and checked
-/// and parsed on scoped threads (parsing dominates loading an LMSYS-sized export), then joined
+/// and parsed on rayon's pool (parsing dominates loading an LMSYS-sized export), then joined
 /// in order.
 fn parse_lines_of(
     bytes: &[u8],
@@ -463,7 +464,7 @@ fn parse_lines_of(
     layout: LineLayout,
     read_style: bool,
 ) -> Result<Vec<Battle>, LoadError> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = rayon::current_num_threads();
     let parse_chunk =
         |chunk: &[u8]| parse_line_chunk(utf8(chunk, origin, 0)?, origin, layout, read_style);
     if threads == 1 || bytes.len() < PARALLEL_PARSE_BYTES {
@@ -483,19 +484,10 @@ fn parse_lines_of(
             break;
         }
     }
-    let results: Vec<Result<Vec<Battle>, LoadError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = chunks
-            .iter()
-            .map(|&(_, chunk)| scope.spawn(move || parse_chunk(chunk)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| match h.join() {
-                Ok(r) => r,
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
-    });
+    let results: Vec<Result<Vec<Battle>, LoadError>> = chunks
+        .par_iter()
+        .map(|&(_, chunk)| parse_chunk(chunk))
+        .collect();
     let mut battles: Vec<Battle> = Vec::new();
     for ((offset, _), result) in chunks.iter().zip(results) {
         match result {
