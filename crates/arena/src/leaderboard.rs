@@ -12,6 +12,9 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
+use comfy_table::{
+    CellAlignment, ContentArrangement, ContentLineStyle, LineStyle, Table, TableStyle,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::battle::Battle;
@@ -273,6 +276,13 @@ pub fn pairwise(battles: &[Battle], order: &[String]) -> Pairwise {
     }
 }
 
+/// Plain text: no borders, a rule of dashes under the header, two spaces between columns (the
+/// style every assay command prints its tables in).
+const PLAIN: TableStyle = TableStyle::new()
+    .header_lines(ContentLineStyle::none().junction(' '))
+    .header_separator(LineStyle::none().fill('-').junction(' '))
+    .content_lines(ContentLineStyle::none().junction(' '));
+
 /// A plain-text table for the terminal.
 pub fn render_table(lb: &Leaderboard) -> String {
     let header = [
@@ -304,36 +314,30 @@ pub fn render_table(lb: &Leaderboard) -> String {
             ]
         })
         .collect();
-    let mut width: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in &cells {
-        for (w, c) in width.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
+    // Numbers right-aligned, text left-aligned; widths in terminal columns (a CJK character
+    // takes two), so Chinese model names line up.
+    let right = [true, false, true, true, true, false, false];
+    let mut table = Table::new();
+    table
+        .load_style(PLAIN)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(header.to_vec())
+        .add_rows(cells);
+    let last = right.len() - 1;
+    for (i, right) in right.into_iter().enumerate() {
+        if let Some(column) = table.column_mut(i) {
+            // One space of padding and the junction's space between columns; none after the
+            // last, so the rule under the header ends with the table.
+            column.set_padding((0, if i == last { 0 } else { 1 }));
+            column.set_cell_alignment(if right {
+                CellAlignment::Right
+            } else {
+                CellAlignment::Left
+            });
         }
     }
-    // Numbers right-aligned, text left-aligned.
-    let right = [true, false, true, true, true, false, false];
-    let mut out = String::new();
-    let line = |values: Vec<&str>, out: &mut String| {
-        let parts: Vec<String> = values
-            .iter()
-            .zip(&width)
-            .zip(right)
-            .map(|((v, &w), r)| {
-                if r {
-                    format!("{v:>w$}")
-                } else {
-                    format!("{v:<w$}")
-                }
-            })
-            .collect();
-        let _ = writeln!(out, "{}", parts.join("  ").trim_end());
-    };
-    line(header.to_vec(), &mut out);
-    let rule: Vec<String> = width.iter().map(|&w| "-".repeat(w)).collect();
-    line(rule.iter().map(String::as_str).collect(), &mut out);
-    for row in &cells {
-        line(row.iter().map(String::as_str).collect(), &mut out);
-    }
+    let mut out = table.trim_fmt();
+    out.push('\n');
     let method = match lb.ci {
         CiMethod::Bootstrap => "bootstrap",
         CiMethod::Sandwich => "sandwich",

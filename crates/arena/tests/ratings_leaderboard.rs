@@ -202,3 +202,49 @@ fn pairwise_win_rates_count_ties_half() {
     assert_eq!(p.win_rate[0][3], None);
     assert_eq!(p.win_rate[0][0], None);
 }
+
+#[test]
+fn chinese_model_names_line_up_in_the_terminal_table() {
+    use assay_arena::leaderboard::{Leaderboard, Row};
+    use unicode_width::UnicodeWidthStr;
+
+    let row = |rank: usize, model: &str, organization: &str| Row {
+        rank,
+        model: model.to_string(),
+        score: 1000.0 + rank as f64,
+        lo: 990.0,
+        hi: 1010.0,
+        votes: 120,
+        organization: Some(organization.to_string()),
+        // As wide as the header "License", so every line ends at the same column.
+        license: Some("License".to_string()),
+    };
+    let lb = Leaderboard {
+        rows: vec![
+            row(1, "通义千问-7B-对话", "阿里巴巴"),
+            row(2, "smollm2", "Hugging Face"),
+            row(3, "Qwen-中文", "Alibaba"),
+        ],
+        battles: 180,
+        excluded: 0,
+        style_coefficients: None,
+        elo: Vec::new(),
+        warnings: Vec::new(),
+        ci: CiMethod::Bootstrap,
+        style_control: false,
+    };
+    let text = render_table(&lb);
+    let lines: Vec<&str> = text.lines().take(5).collect();
+    // Each column starts at the same terminal column on every line: the lines are equally wide
+    // and "Score" ends where every score ends.
+    let widths: Vec<usize> = lines.iter().map(|l| l.width()).collect();
+    assert!(widths.iter().all(|&w| w == widths[0]), "{widths:?}\n{text}");
+    let score_end = |line: &str, score: &str| {
+        let at = line.find(score).expect("score in line") + score.len();
+        line[..at].width()
+    };
+    let header_end = score_end(lines[0], "Score");
+    for (line, score) in lines[2..].iter().zip(["1001", "1002", "1003"]) {
+        assert_eq!(score_end(line, score), header_end, "\n{text}");
+    }
+}
