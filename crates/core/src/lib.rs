@@ -5,8 +5,10 @@
 //! wire types spoken by both our client and our servers.
 
 mod chat;
+pub mod fs;
 mod language;
 mod model_name;
+pub mod html;
 pub mod openai;
 pub mod redact;
 
