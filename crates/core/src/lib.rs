@@ -6,15 +6,17 @@
 
 mod chat;
 pub mod fs;
+mod home;
+pub mod html;
 mod language;
 mod model_name;
-pub mod html;
 pub mod openai;
 pub mod redact;
 
 pub use chat::{
     ChatEvent, ChatRequest, ChatResponse, FinishReason, GenParams, Message, Role, Usage,
 };
+pub use home::assay_home;
 pub use language::Language;
 pub use model_name::{ModelName, ModelNameError, ModelSpec, ACCEPTED_FORMS};
 pub use redact::redact;

@@ -89,18 +89,8 @@ pub fn entry(name: &str) -> Option<&'static CatalogueEntry> {
     CATALOGUE.iter().find(|e| e.name == name)
 }
 
-/// `$ASSAY_HOME`, or `~/.cache/assay`.
-pub fn assay_home() -> PathBuf {
-    if let Some(home) = std::env::var_os("ASSAY_HOME").filter(|v| !v.is_empty()) {
-        return PathBuf::from(home);
-    }
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(|| PathBuf::from(".cache"));
-    base.join("assay")
-}
+/// `$ASSAY_HOME`, or `~/.cache/assay`: the one definition lives in `assay_core`.
+pub use assay_core::assay_home;
 
 pub fn model_path(home: &Path, entry: &CatalogueEntry) -> PathBuf {
     home.join("models").join(entry.file)
