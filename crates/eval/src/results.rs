@@ -95,15 +95,8 @@ pub struct RequestCounts {
     pub errors: u64,
 }
 
-/// A proportion `k / n` with its Wilson 95% interval; `p`, `lo` and `hi` are 0 when `n` is 0.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Rate {
-    pub k: u64,
-    pub n: u64,
-    pub p: f64,
-    pub lo: f64,
-    pub hi: f64,
-}
+/// A proportion with its Wilson 95% interval (defined with the statistics in `assay-stats`).
+pub use assay_stats::Rate;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cell {

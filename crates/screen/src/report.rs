@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-pub use assay_eval::results::Rate;
-use assay_eval::stats::wilson;
+use assay_stats::wilson;
+pub use assay_stats::Rate;
 use serde::{Deserialize, Serialize};
 
 use crate::{BadExample, FileSummary, ScreenError, SourceStats};

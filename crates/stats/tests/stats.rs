@@ -2,7 +2,7 @@
 //! 50-digit `decimal`, exact binomial tails from `math.comb` with exact or 40-digit
 //! arithmetic, and `math.erfc`.
 
-use assay_eval::stats::{
+use assay_stats::{
     chi2_df1_survival, cohen_kappa, entropy_bits, erfc, mcnemar_chi2, mcnemar_exact, wilson,
     wilson_z, Z95,
 };
