@@ -101,7 +101,7 @@ pub(crate) struct DbRow(pub(crate) Vec<Value>);
 impl DbRow {
     /// Takes column `index` out of the row (each column is read once). The error describes the
     /// mismatch, for a [`crate::StoreError::Corrupt`].
-    pub(crate) fn get<T: FromValue>(&mut self, index: usize) -> Result<T, String> {
+    fn take<T: FromValue>(&mut self, index: usize) -> Result<T, String> {
         let value = self
             .0
             .get_mut(index)
@@ -118,6 +118,62 @@ impl DbRow {
         })
     }
 }
+
+/// What a row is read as: a tuple with one element per selected column, in order, e.g.
+/// `(String, Option<i64>)` for `SELECT name, count …`; or `()` when only the row's existence
+/// matters. The error describes the mismatch, for a [`crate::StoreError::Corrupt`].
+pub(crate) trait FromRow: Sized {
+    fn from_row(row: DbRow) -> Result<Self, String>;
+}
+
+impl FromRow for () {
+    fn from_row(_: DbRow) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+macro_rules! tuple_from_row {
+    ($($column:ident $index:tt),+) => {
+        impl<$($column: FromValue),+> FromRow for ($($column,)+) {
+            fn from_row(mut row: DbRow) -> Result<Self, String> {
+                let expected = [$($index),+].len();
+                if row.0.len() != expected {
+                    return Err(format!(
+                        "the row has {} columns, not {expected}",
+                        row.0.len()
+                    ));
+                }
+                Ok(($(row.take::<$column>($index)?,)+))
+            }
+        }
+    };
+}
+
+tuple_from_row!(A 0);
+tuple_from_row!(A 0, B 1);
+tuple_from_row!(A 0, B 1, C 2);
+tuple_from_row!(A 0, B 1, C 2, D 3);
+tuple_from_row!(A 0, B 1, C 2, D 3, E 4);
+tuple_from_row!(A 0, B 1, C 2, D 3, E 4, F 5);
+tuple_from_row!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+tuple_from_row!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+tuple_from_row!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
+tuple_from_row!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
+tuple_from_row!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
+tuple_from_row!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
+tuple_from_row!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12);
+tuple_from_row!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13);
+tuple_from_row!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14);
+tuple_from_row!(
+    A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14, P 15
+);
+tuple_from_row!(
+    A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14, P 15, Q 16
+);
+tuple_from_row!(
+    A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14, P 15, Q 16,
+    R 17
+);
 
 /// What kind of transaction to open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,5 +206,39 @@ impl From<rusqlite::Error> for DbError {
 impl From<postgres::Error> for DbError {
     fn from(e: postgres::Error) -> DbError {
         DbError::Postgres(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(values: Vec<Value>) -> DbRow {
+        DbRow(values)
+    }
+
+    #[test]
+    fn a_row_reads_as_a_tuple_of_its_columns() {
+        let read: (i64, String, Option<String>) = FromRow::from_row(row(vec![
+            Value::Int(7),
+            Value::Text("a".to_string()),
+            Value::Null,
+        ]))
+        .unwrap();
+        assert_eq!(read, (7, "a".to_string(), None));
+    }
+
+    #[test]
+    fn a_row_of_another_width_or_type_is_refused_with_the_column() {
+        let too_wide = <(i64,)>::from_row(row(vec![Value::Int(1), Value::Int(2)]));
+        assert_eq!(too_wide.unwrap_err(), "the row has 2 columns, not 1");
+        let wrong_type =
+            <(i64, i64)>::from_row(row(vec![Value::Int(1), Value::Text("x".to_string())]));
+        assert_eq!(
+            wrong_type.unwrap_err(),
+            "column 1 holds text, not an integer"
+        );
+        let null = <(String,)>::from_row(row(vec![Value::Null]));
+        assert_eq!(null.unwrap_err(), "column 0 holds NULL, not text");
     }
 }

@@ -1,0 +1,347 @@
+//! Runs: creating them, their status, listing and resolving them, their items and counts.
+
+use std::collections::HashMap;
+
+use crate::answers::LATEST_IDS;
+use crate::db::{params, TxKind};
+use crate::session::Session;
+use crate::{ItemRow, NewRun, RunCounts, RunRow, RunSummary, Store, StoreError};
+
+/// How many run ids an "unknown run" error lists, so a large store does not flood the terminal.
+const MAX_LISTED_RUNS: usize = 10;
+
+/// [`LATEST_IDS`] for every run at once.
+const ALL_LATEST_IDS: &str = "SELECT MAX(id) AS id FROM answers \
+     GROUP BY run_id, model, suite, item_id, lang, sample";
+
+/// Answered, error and cached counts over answers `a`, for [`RunCounts`].
+const COUNT_COLUMNS: &str = "COALESCE(SUM(CASE WHEN a.error IS NULL THEN 1 ELSE 0 END), 0), \
+     COALESCE(SUM(CASE WHEN a.error IS NOT NULL THEN 1 ELSE 0 END), 0), \
+     COALESCE(SUM(CASE WHEN a.error IS NULL AND a.cached <> 0 THEN 1 ELSE 0 END), 0)";
+
+/// The columns of `runs`, in the order [`RunColumns`] holds them.
+const RUN_COLUMNS: &str = "id, created_at, finished_at, status, config";
+
+/// A run as read, before its config is decoded: id, created_at, finished_at, status, config.
+type RunColumns = (String, String, Option<String>, String, String);
+
+/// The three [`COUNT_COLUMNS`]: answered, errors, cached.
+type CountColumns = (i64, i64, i64);
+
+/// An item as read (see `items`), before its choices are decoded.
+type ItemColumns = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
+impl Store {
+    /// Creates a run; fails with [`StoreError::RunExists`] if its id is taken.
+    pub fn create_run(&self, run: &NewRun) -> Result<(), StoreError> {
+        let config = self.encode(&run.config, || format!("the config of run {:?}", run.id))?;
+        // DO NOTHING plus a row count tells "exists" apart from real failures without parsing
+        // error messages, and works the same on both backends.
+        let inserted = self
+            .session()
+            .execute(
+                "INSERT INTO runs (id, created_at, finished_at, status, config) \
+                 VALUES (?1, ?2, NULL, ?3, ?4) ON CONFLICT (id) DO NOTHING",
+                params![&run.id, &run.created_at, &run.status, config],
+            )
+            .map_err(self.db_err(|| format!("cannot create run {:?}", run.id)))?;
+        if inserted == 0 {
+            return Err(StoreError::RunExists {
+                path: self.path.clone(),
+                id: run.id.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Sets a run's status and finish time. `finished_at: None` clears the finish time (a
+    /// resumed run is running again).
+    pub fn set_run_status(
+        &self,
+        id: &str,
+        status: &str,
+        finished_at: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let updated = self
+            .session()
+            .execute(
+                "UPDATE runs SET status = ?2, finished_at = ?3 WHERE id = ?1",
+                params![id, status, finished_at],
+            )
+            .map_err(self.db_err(|| format!("cannot set the status of run {id:?}")))?;
+        if updated == 0 {
+            return Err(self.unknown_run(id));
+        }
+        Ok(())
+    }
+
+    /// The run with this exact id, if any.
+    pub fn run(&self, id: &str) -> Result<Option<RunRow>, StoreError> {
+        let raws: Vec<RunColumns> = self.select(
+            &mut self.session(),
+            &format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1"),
+            params![id],
+            || format!("cannot read run {id:?}"),
+            "runs",
+        )?;
+        raws.into_iter()
+            .next()
+            .map(|raw| self.run_row(raw))
+            .transpose()
+    }
+
+    /// Every run with its counts, newest first (by `created_at`, then id).
+    pub fn runs(&self) -> Result<Vec<RunSummary>, StoreError> {
+        let context = || "cannot list runs".to_string();
+        // One read transaction, so the runs and their counts are one consistent snapshot even
+        // while another process writes.
+        let (raws, counts) = self.transaction(TxKind::Read, context, |s| {
+            let raws: Vec<RunColumns> = self.select(
+                s,
+                &format!("SELECT {RUN_COLUMNS} FROM runs"),
+                params![],
+                context,
+                "runs",
+            )?;
+            let counts: Vec<(String, i64, i64, i64)> = self.select(
+                s,
+                &format!(
+                    "SELECT a.run_id, {COUNT_COLUMNS} FROM answers a \
+                     JOIN ({ALL_LATEST_IDS}) l ON a.id = l.id GROUP BY a.run_id"
+                ),
+                params![],
+                context,
+                "answers",
+            )?;
+            Ok((raws, counts))
+        })?;
+        let mut counts: HashMap<String, CountColumns> = counts
+            .into_iter()
+            .map(|(run_id, answered, errors, cached)| (run_id, (answered, errors, cached)))
+            .collect();
+        let mut summaries = raws
+            .into_iter()
+            .map(|raw| {
+                let counts = match counts.remove(&raw.0) {
+                    Some(raw_counts) => self.run_counts_from(raw_counts, &raw.0)?,
+                    None => RunCounts::default(),
+                };
+                Ok(RunSummary {
+                    run: self.run_row(raw)?,
+                    counts,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        sort_newest_first(&mut summaries, |s| (&s.run.created_at, &s.run.id));
+        Ok(summaries)
+    }
+
+    /// Resolves a run reference to a run id: `latest` (the newest run), a full id, or a prefix
+    /// that only one id starts with. When nothing matches the error lists the newest runs;
+    /// when several do it lists them all.
+    pub fn resolve_run(&self, reference: &str) -> Result<String, StoreError> {
+        let mut runs: Vec<(String, String)> = self.select(
+            &mut self.session(),
+            "SELECT id, created_at FROM runs",
+            params![],
+            || "cannot list runs".to_string(),
+            "runs",
+        )?;
+        sort_newest_first(&mut runs, |(id, created_at)| (created_at, id));
+        let ids: Vec<String> = runs.into_iter().map(|(id, _)| id).collect();
+        let not_found = || StoreError::RunNotFound {
+            path: self.path.clone(),
+            reference: reference.to_string(),
+            known: ids.iter().take(MAX_LISTED_RUNS).cloned().collect(),
+        };
+        if reference == "latest" {
+            return ids.first().cloned().ok_or_else(not_found);
+        }
+        if ids.iter().any(|id| id == reference) {
+            return Ok(reference.to_string());
+        }
+        // Prefixes are matched here rather than with LIKE, whose case rules and wildcards
+        // (`_`, `%` in ids) differ between databases.
+        let candidates: Vec<&String> = if reference.is_empty() {
+            Vec::new()
+        } else {
+            ids.iter().filter(|id| id.starts_with(reference)).collect()
+        };
+        match candidates.as_slice() {
+            [] => Err(not_found()),
+            [only] => Ok((*only).clone()),
+            _ => Err(StoreError::AmbiguousRun {
+                path: self.path.clone(),
+                reference: reference.to_string(),
+                candidates: candidates.into_iter().cloned().collect(),
+            }),
+        }
+    }
+
+    /// Stores a run's items in one transaction. Idempotent: an item already stored (same run,
+    /// suite, item id and language) is replaced.
+    pub fn put_items(&self, run_id: &str, items: &[ItemRow]) -> Result<(), StoreError> {
+        let choices: Vec<Option<String>> = items
+            .iter()
+            .map(|item| {
+                self.encode_opt(item.choices.as_ref(), || {
+                    format!(
+                        "the choices of item {}/{} of run {run_id:?}",
+                        item.suite, item.item_id
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        let context = || format!("cannot store the items of run {run_id:?}");
+        self.transaction(TxKind::Write, context, |s| {
+            self.require_run(s, run_id)?;
+            for (item, choices) in items.iter().zip(choices) {
+                s.execute(
+                    "INSERT INTO items (run_id, suite, item_id, lang, category, kind, expect, \
+                     prompt, choices, answer_key) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+                     ON CONFLICT (run_id, suite, item_id, lang) DO UPDATE SET \
+                     category = excluded.category, kind = excluded.kind, \
+                     expect = excluded.expect, prompt = excluded.prompt, \
+                     choices = excluded.choices, answer_key = excluded.answer_key",
+                    params![
+                        run_id,
+                        &item.suite,
+                        &item.item_id,
+                        &item.lang,
+                        &item.category,
+                        &item.kind,
+                        item.expect.as_deref(),
+                        &item.prompt,
+                        choices,
+                        item.answer_key.as_deref(),
+                    ],
+                )
+                .map_err(self.db_err(|| {
+                    format!(
+                        "cannot store item {}/{} ({}) of run {run_id:?}",
+                        item.suite, item.item_id, item.lang
+                    )
+                }))?;
+            }
+            Ok(())
+        })
+    }
+
+    /// A run's items, ordered by suite, item id and language.
+    pub fn items(&self, run_id: &str) -> Result<Vec<ItemRow>, StoreError> {
+        let raws: Vec<ItemColumns> = self.select(
+            &mut self.session(),
+            "SELECT suite, item_id, category, kind, expect, lang, prompt, choices, \
+             answer_key FROM items WHERE run_id = ?1",
+            params![run_id],
+            || format!("cannot read the items of run {run_id:?}"),
+            "items",
+        )?;
+        let mut items = raws
+            .into_iter()
+            .map(|raw| {
+                let (suite, item_id, category, kind, expect, lang, prompt, choices, answer_key) =
+                    raw;
+                let what = || format!("the choices of item {suite}/{item_id}");
+                Ok(ItemRow {
+                    choices: self.decode_opt(choices.as_deref(), what)?,
+                    suite,
+                    item_id,
+                    category,
+                    kind,
+                    expect,
+                    lang,
+                    prompt,
+                    answer_key,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        items.sort_by(|a, b| (&a.suite, &a.item_id, &a.lang).cmp(&(&b.suite, &b.item_id, &b.lang)));
+        Ok(items)
+    }
+
+    /// A run's counts over the latest attempt of each request. Zero for an unknown run.
+    pub fn run_counts(&self, run_id: &str) -> Result<RunCounts, StoreError> {
+        let raws: Vec<CountColumns> = self.select(
+            &mut self.session(),
+            &format!("SELECT {COUNT_COLUMNS} FROM answers a JOIN ({LATEST_IDS}) l ON a.id = l.id"),
+            params![run_id],
+            || format!("cannot count the answers of run {run_id:?}"),
+            "answers",
+        )?;
+        match raws.into_iter().next() {
+            Some(raw) => self.run_counts_from(raw, run_id),
+            None => Ok(RunCounts::default()),
+        }
+    }
+
+    pub(crate) fn unknown_run(&self, id: &str) -> StoreError {
+        StoreError::UnknownRun {
+            path: self.path.clone(),
+            id: id.to_string(),
+        }
+    }
+
+    /// Fails with [`StoreError::UnknownRun`] unless the run exists; clearer than the foreign
+    /// key failure an insert would otherwise give.
+    pub(crate) fn require_run(
+        &self,
+        session: &mut Session<'_>,
+        run_id: &str,
+    ) -> Result<(), StoreError> {
+        let found: Vec<()> = self.select(
+            session,
+            "SELECT 1 FROM runs WHERE id = ?1",
+            params![run_id],
+            || format!("cannot look up run {run_id:?}"),
+            "runs",
+        )?;
+        if found.is_empty() {
+            Err(self.unknown_run(run_id))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn run_counts_from(
+        &self,
+        (answered, errors, cached): CountColumns,
+        run_id: &str,
+    ) -> Result<RunCounts, StoreError> {
+        let what = |name: &'static str| move || format!("the {name} count of run {run_id:?}");
+        Ok(RunCounts {
+            answered: self.read_int(answered, what("answered"))?,
+            errors: self.read_int(errors, what("error"))?,
+            cached: self.read_int(cached, what("cached"))?,
+        })
+    }
+
+    fn run_row(&self, raw: RunColumns) -> Result<RunRow, StoreError> {
+        let (id, created_at, finished_at, status, config) = raw;
+        let config = self.decode(&config, || format!("the config of run {id:?}"))?;
+        Ok(RunRow {
+            id,
+            created_at,
+            finished_at,
+            status,
+            config,
+        })
+    }
+}
+
+/// Sorts by `(created_at, id)` descending. RFC 3339 timestamps in one offset sort
+/// chronologically as text.
+fn sort_newest_first<T>(rows: &mut [T], key: impl Fn(&T) -> (&String, &String)) {
+    rows.sort_by(|a, b| key(b).cmp(&key(a)));
+}
