@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+use assay_core::fs::AtomicFile;
 use assay_policy::{Hit, Policy};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize, Serializer};
@@ -294,11 +295,9 @@ fn screen_file_once(
     if let Some(parent) = marker.parent() {
         fs::create_dir_all(parent).map_err(io_error(parent))?;
     }
-    let tmp = marker.with_extension("json.partial");
     let json =
         serde_json::to_vec_pretty(&summary).map_err(|e| ScreenError::Other(e.to_string()))?;
-    fs::write(&tmp, json).map_err(io_error(&tmp))?;
-    fs::rename(&tmp, &marker).map_err(io_error(&marker))?;
+    assay_core::fs::write_atomic(&marker, &json).map_err(io_error(&marker))?;
     progress.file_done(0);
     Ok(summary)
 }
@@ -307,8 +306,14 @@ fn screen_file_once(
 /// never leaves a file that looks finished.
 struct Output {
     path: PathBuf,
-    partial: PathBuf,
-    writer: Option<Box<dyn Write + Send>>,
+    writer: Encoder,
+}
+
+/// The compression of an output shard, over a buffered [`AtomicFile`].
+enum Encoder {
+    Plain(BufWriter<AtomicFile>),
+    Gzip(flate2::write::GzEncoder<BufWriter<AtomicFile>>),
+    Zstd(zstd::stream::write::Encoder<'static, BufWriter<AtomicFile>>),
 }
 
 impl Output {
@@ -316,45 +321,45 @@ impl Output {
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).map_err(io_error(parent))?;
         }
-        let mut partial = path.clone().into_os_string();
-        partial.push(".partial");
-        let partial = PathBuf::from(partial);
-        let file = File::create(&partial).map_err(io_error(&partial))?;
+        let file = AtomicFile::create(&path).map_err(io_error(&path))?;
         let raw = BufWriter::with_capacity(1 << 20, file);
-        let writer: Box<dyn Write + Send> = match Compression::of(&path) {
-            Compression::None => Box::new(raw),
-            Compression::Gzip => Box::new(flate2::write::GzEncoder::new(
+        let writer = match Compression::of(&path) {
+            Compression::None => Encoder::Plain(raw),
+            Compression::Gzip => Encoder::Gzip(flate2::write::GzEncoder::new(
                 raw,
                 flate2::Compression::fast(),
             )),
-            Compression::Zstd => Box::new(
-                zstd::stream::write::Encoder::new(raw, 3)
-                    .map_err(io_error(&partial))?
-                    .auto_finish(),
-            ),
+            Compression::Zstd => {
+                Encoder::Zstd(zstd::stream::write::Encoder::new(raw, 3).map_err(io_error(&path))?)
+            }
         };
-        Ok(Output {
-            path,
-            partial,
-            writer: Some(writer),
-        })
+        Ok(Output { path, writer })
     }
 
     fn write_line(&mut self, line: &[u8]) -> Result<(), ScreenError> {
-        if let Some(w) = &mut self.writer {
-            w.write_all(line)
-                .and_then(|_| w.write_all(b"\n"))
-                .map_err(io_error(&self.partial))?;
-        }
-        Ok(())
+        let w: &mut dyn Write = match &mut self.writer {
+            Encoder::Plain(w) => w,
+            Encoder::Gzip(w) => w,
+            Encoder::Zstd(w) => w,
+        };
+        w.write_all(line)
+            .and_then(|_| w.write_all(b"\n"))
+            .map_err(io_error(&self.path))
     }
 
-    fn finish(mut self) -> Result<(), ScreenError> {
-        if let Some(mut w) = self.writer.take() {
-            w.flush().map_err(io_error(&self.partial))?;
-            drop(w);
+    /// Ends the compressed stream, then puts the file in place.
+    fn finish(self) -> Result<(), ScreenError> {
+        let path = self.path;
+        let buffered = match self.writer {
+            Encoder::Plain(w) => Ok(w),
+            Encoder::Gzip(w) => w.finish(),
+            Encoder::Zstd(w) => w.finish(),
         }
-        fs::rename(&self.partial, &self.path).map_err(io_error(&self.path))
+        .map_err(io_error(&path))?;
+        let file = buffered
+            .into_inner()
+            .map_err(|e| io_error(&path)(e.into_error()))?;
+        file.commit().map_err(io_error(&path))
     }
 }
 

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, BooleanArray, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
+use assay_core::fs::AtomicFile;
 use assay_policy::Policy;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
@@ -22,8 +23,7 @@ use crate::{bad_input, io_error, judge, record, FileSummary, Progress, ScreenCon
 /// A Parquet output written beside its final name and renamed when complete.
 struct ParquetOutput {
     path: PathBuf,
-    partial: PathBuf,
-    writer: ArrowWriter<BufWriter<File>>,
+    writer: ArrowWriter<BufWriter<AtomicFile>>,
 }
 
 impl ParquetOutput {
@@ -31,33 +31,30 @@ impl ParquetOutput {
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).map_err(io_error(parent))?;
         }
-        let mut partial = path.clone().into_os_string();
-        partial.push(".partial");
-        let partial = PathBuf::from(partial);
-        let file = File::create(&partial).map_err(io_error(&partial))?;
+        let file = AtomicFile::create(&path).map_err(io_error(&path))?;
         let writer = ArrowWriter::try_new(BufWriter::new(file), schema, None)
-            .map_err(|e| parquet_error(&partial, e))?;
-        Ok(ParquetOutput {
-            path,
-            partial,
-            writer,
-        })
+            .map_err(|e| parquet_error(&path, e))?;
+        Ok(ParquetOutput { path, writer })
     }
 
     fn write(&mut self, batch: &RecordBatch) -> Result<(), ScreenError> {
         if batch.num_rows() > 0 {
             self.writer
                 .write(batch)
-                .map_err(|e| parquet_error(&self.partial, e))?;
+                .map_err(|e| parquet_error(&self.path, e))?;
         }
         Ok(())
     }
 
+    /// Writes the footer, then puts the file in place.
     fn finish(self) -> Result<(), ScreenError> {
-        self.writer
-            .close()
-            .map_err(|e| parquet_error(&self.partial, e))?;
-        fs::rename(&self.partial, &self.path).map_err(io_error(&self.path))
+        let ParquetOutput { path, writer } = self;
+        // into_inner writes the footer (as close does) and hands back the writer.
+        let buffered = writer.into_inner().map_err(|e| parquet_error(&path, e))?;
+        let file = buffered
+            .into_inner()
+            .map_err(|e| io_error(&path)(e.into_error()))?;
+        file.commit().map_err(io_error(&path))
     }
 }
 
