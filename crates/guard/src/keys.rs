@@ -98,9 +98,7 @@ impl KeyFile {
     /// reused keys can be guessed offline.
     pub fn save(&self, path: &Path) -> Result<(), String> {
         let text = toml::to_string(self).map_err(|e| e.to_string())?;
-        let tmp = path.with_extension("partial");
-        write_private(&tmp, text.as_bytes())
-            .and_then(|_| std::fs::rename(&tmp, path))
+        assay_core::fs::write_atomic_with(path, text.as_bytes(), assay_core::fs::Access::Private)
             .map_err(|e| format!("cannot write {}: {e}", path.display()))
     }
 }

@@ -14,9 +14,10 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+
+use assay_core::fs::write_atomic;
 
 use crate::results::{Cell, Comparison, Rate, Results};
 
@@ -39,8 +40,8 @@ pub struct ReportFiles {
 /// Writes `report.html`, `results.json` (pretty JSON of `results`) and `results.csv` (one row
 /// per answer) into `dir`, creating it if needed.
 ///
-/// Each file is written to a temporary name in `dir` and then renamed over the final name, so
-/// a crash leaves either the previous file or the new one, never half a file.
+/// Each file is written whole or not at all ([`assay_core::fs::write_atomic`]): a crash leaves
+/// either the previous file or the new one, never half a file.
 pub fn write_reports(results: &Results, dir: &Path) -> io::Result<ReportFiles> {
     fs::create_dir_all(dir)?;
     let files = ReportFiles {
@@ -53,7 +54,6 @@ pub fn write_reports(results: &Results, dir: &Path) -> io::Result<ReportFiles> {
     write_atomic(&files.json, json.as_bytes())?;
     write_atomic(&files.csv, csv(results).as_bytes())?;
     write_atomic(&files.html, html(results).as_bytes())?;
-    sync_dir(dir);
     Ok(files)
 }
 
@@ -66,47 +66,7 @@ pub fn write_comparison(c: &Comparison, dir: &Path) -> io::Result<PathBuf> {
     json.push('\n');
     write_atomic(&dir.join("compare.json"), json.as_bytes())?;
     write_atomic(&html_path, comparison_html(c).as_bytes())?;
-    sync_dir(dir);
     Ok(html_path)
-}
-
-/// Writes `bytes` to a fresh temporary file next to `path`, flushes it to disk and renames it
-/// over `path`. On failure the temporary file is removed and `path` is untouched.
-fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let name = path.file_name().ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("not a file path: {}", path.display()),
-        )
-    })?;
-    let tmp = path.with_file_name(format!(
-        ".{}.{}-{}.tmp",
-        name.to_string_lossy(),
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut file = fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
-/// Makes the renames durable where the platform allows it (best effort).
-fn sync_dir(dir: &Path) {
-    #[cfg(unix)]
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -346,25 +306,5 @@ mod tests {
         assert_eq!(fmt_p(0.0002), "<0.001");
         assert_eq!(fmt_p(1.0), "1.000");
         assert_eq!(fmt_num(f64::NAN, 2), "—");
-    }
-
-    #[test]
-    fn atomic_write_replaces_and_leaves_no_temporary() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("x.txt");
-        write_atomic(&path, b"one").unwrap();
-        write_atomic(&path, b"two").unwrap();
-        assert_eq!(fs::read_to_string(&path).unwrap(), "two");
-        let names: Vec<_> = fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, vec![std::ffi::OsString::from("x.txt")]);
-        // A directory in the way: the write fails and leaves no temporary behind.
-        let blocked = dir.path().join("sub");
-        fs::create_dir(&blocked).unwrap();
-        fs::write(blocked.join("f"), "x").unwrap();
-        assert!(write_atomic(&blocked, b"x").is_err());
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 }
