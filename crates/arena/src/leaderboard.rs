@@ -21,6 +21,7 @@ use crate::battle::Battle;
 use crate::bt::{check_identifiable, fit, BtOptions, FitError, PairCounts};
 use crate::ci::{bootstrap, sandwich, Interval};
 use crate::elo::online_elo_iter;
+use crate::models::ModelInfo;
 use crate::style::{fit_style_data, style_bootstrap, style_sandwich, StyleData, DEFAULT_STYLE_L2};
 
 /// How the 95% intervals are computed.
@@ -370,19 +371,13 @@ pub fn render_table(lb: &Leaderboard) -> String {
     out
 }
 
-/// Who makes a model and under what license.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ModelInfo {
-    pub organization: Option<String>,
-    pub license: Option<String>,
-}
-
-/// Fills each row's organization and license from `info` (rows not listed are left as they are).
-pub fn set_info(lb: &mut Leaderboard, info: &HashMap<String, ModelInfo>) {
+/// Fills each row's organization and license from `infos`, matched by display name (rows not
+/// listed are left as they are).
+pub fn set_info(lb: &mut Leaderboard, infos: &[ModelInfo]) {
     for row in &mut lb.rows {
-        if let Some(i) = info.get(&row.model) {
-            row.organization = i.organization.clone();
-            row.license = i.license.clone();
+        if let Some(info) = infos.iter().find(|i| i.display == row.model) {
+            row.organization = info.organization.clone();
+            row.license = info.license.clone();
         }
     }
 }

@@ -7,5 +7,8 @@ pub mod elo;
 pub mod lang;
 pub mod leaderboard;
 pub mod leak;
+pub mod models;
 pub mod sampler;
 pub mod style;
+#[cfg(feature = "store")]
+pub mod vote;

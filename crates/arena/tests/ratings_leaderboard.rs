@@ -7,8 +7,9 @@ use assay_arena::bt::BtOptions;
 use assay_arena::ci::Interval;
 use assay_arena::elo::online_elo;
 use assay_arena::leaderboard::{
-    compute, pairwise, ranks_by_ci, render_table, set_info, CiMethod, LeaderboardOptions, ModelInfo,
+    compute, pairwise, ranks_by_ci, render_table, set_info, CiMethod, LeaderboardOptions,
 };
+use assay_arena::models::ModelInfo;
 use ratings_support::{fixture, length_driven, names, synthetic};
 
 fn quick(ci: CiMethod) -> LeaderboardOptions {
@@ -77,22 +78,18 @@ fn render_and_json() {
         3,
     );
     let mut lb = compute(&battles, &quick(CiMethod::Sandwich)).expect("leaderboard");
-    let info = std::collections::HashMap::from([
-        (
-            "m04".to_string(),
-            ModelInfo {
-                organization: Some("Acme".into()),
-                license: Some("Apache-2.0".into()),
-            },
-        ),
-        (
-            "m00".to_string(),
-            ModelInfo {
-                organization: Some("Other".into()),
-                license: None,
-            },
-        ),
-    ]);
+    let info = [
+        ModelInfo {
+            display: "m04".to_string(),
+            organization: Some("Acme".into()),
+            license: Some("Apache-2.0".into()),
+        },
+        ModelInfo {
+            display: "m00".to_string(),
+            organization: Some("Other".into()),
+            license: None,
+        },
+    ];
     set_info(&mut lb, &info);
     assert_eq!(lb.rows[0].model, "m04");
     assert_eq!(lb.rows[0].organization.as_deref(), Some("Acme"));

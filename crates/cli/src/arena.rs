@@ -7,10 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use assay_arena::models::{plan_models, ModelsConfig};
 use assay_core::{ChatRequest, ChatResponse, GenParams, ModelName, ModelSpec};
 use assay_models::{ChatModel, EventStream, Load, ModelError};
 use assay_store::Store;
-use assay_web::{ArenaModel, ModelsConfig, WebConfig};
+use assay_web::{ArenaModel, WebConfig};
 use clap::{Args, Subcommand};
 
 use crate::EngineArgs;
@@ -193,7 +194,7 @@ pub async fn serve(args: ArenaServeArgs, api_key_env: Option<String>) -> Result<
         Some(path) => Some(ModelsConfig::load(path)?),
         None => None,
     };
-    let (plans, infos) = assay_web::plan_models(&args.models, config.as_ref())?;
+    let (plans, infos) = plan_models(&args.models, config.as_ref())?;
     let store = Arc::new(open_store(args.db.as_deref())?);
     let options = crate::open_options(api_key_env, &args.engine);
 

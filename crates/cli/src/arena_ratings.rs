@@ -10,6 +10,8 @@ use anyhow::{bail, Context, Result};
 use assay_arena::battle::{self, Battle};
 use assay_arena::bt::BtOptions;
 use assay_arena::leaderboard::{self, CiMethod, LeaderboardOptions};
+use assay_arena::models::ModelsConfig;
+use assay_arena::vote::battle_from_vote;
 use clap::{Args, ValueEnum};
 
 #[derive(Args)]
@@ -102,18 +104,8 @@ pub fn ratings(args: RatingsArgs) -> Result<()> {
     let mut board = leaderboard::compute(&battles, &options)?;
     let compute_s = fitted.elapsed().as_secs_f64();
     if let Some(path) = &args.models_config {
-        let info = assay_web::ModelsConfig::load(path)?
-            .infos()
-            .into_iter()
-            .map(|i| {
-                let info = leaderboard::ModelInfo {
-                    organization: i.organization,
-                    license: i.license,
-                };
-                (i.display, info)
-            })
-            .collect();
-        leaderboard::set_info(&mut board, &info);
+        let infos = ModelsConfig::load(path)?.infos();
+        leaderboard::set_info(&mut board, &infos);
     }
     for warning in &board.warnings {
         eprintln!("warning: {warning}");
@@ -139,11 +131,7 @@ pub fn ratings(args: RatingsArgs) -> Result<()> {
 /// The votes of a store as battles; votes whose answers named a model stay out of the ratings.
 fn votes_as_battles(db: &str) -> Result<Vec<Battle>> {
     let store = crate::arena::open_store(Some(db))?;
-    Ok(store
-        .votes()?
-        .iter()
-        .filter_map(assay_web::battle_from_vote)
-        .collect())
+    Ok(store.votes()?.iter().filter_map(battle_from_vote).collect())
 }
 
 #[derive(Args)]
@@ -173,7 +161,7 @@ pub fn export(args: ExportArgs) -> Result<()> {
     };
     let mut written = 0usize;
     for vote in &votes {
-        let Some(battle) = assay_web::battle_from_vote(vote) else {
+        let Some(battle) = battle_from_vote(vote) else {
             eprintln!(
                 "warning: vote on battle {} has an unknown winner {:?}; skipped",
                 vote.battle_id, vote.winner

@@ -39,7 +39,6 @@ mod battles;
 mod board;
 mod caps;
 mod category;
-pub mod config;
 mod pages;
 pub mod render;
 pub mod security;
@@ -52,6 +51,7 @@ use std::time::{Duration, Instant};
 
 use assay_arena::lang::{detect, DetectedLanguage};
 use assay_arena::leak::LeakDetector;
+use assay_arena::models::{ModelInfo, ModelPlan};
 use assay_arena::sampler::{Sampler, SamplerError, SamplerModel};
 use assay_core::{ChatEvent, ChatRequest, Message};
 use assay_models::{ChatModel, EventStream, ModelError};
@@ -71,8 +71,7 @@ use serde_json::json;
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 pub use battles::Status as BattleStatus;
-pub use board::{battle_from_vote, LeaderboardView};
-pub use config::{plan_models, ConfigError, ModelEntry, ModelInfo, ModelPlan, ModelsConfig};
+pub use board::LeaderboardView;
 
 /// Settings of the arena server. [`WebConfig::default`] documents the defaults.
 #[derive(Debug, Clone)]

@@ -12,6 +12,8 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 use super::*;
+use assay_arena::models::default_display;
+use assay_arena::vote::battle_from_vote;
 
 /// A model that answers `respond(prompt, turn)` in small pieces, or fails when told to.
 struct Fake {
@@ -140,7 +142,7 @@ fn arena_of(clients: Vec<Arc<dyn ChatModel>>, config: WebConfig) -> Arena {
                 ModelSpec::parse(&format!("http://127.0.0.1:9/v1#{id}?temperature=0.5")).unwrap();
             ArenaModel {
                 plan: ModelPlan {
-                    display: config::default_display(&spec),
+                    display: default_display(&spec),
                     organization: Some("Zoo Labs".into()),
                     license: Some("MIT".into()),
                     weight: 1.0,
