@@ -5,6 +5,7 @@ mod arena_ratings;
 mod audit;
 mod guard;
 mod screen;
+mod store_args;
 
 use std::io::Write;
 use std::net::SocketAddr;

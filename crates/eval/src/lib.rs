@@ -9,6 +9,7 @@ pub mod grade_file;
 pub mod import;
 pub mod report;
 pub mod results;
+pub mod runs;
 pub mod stats;
 pub mod suite;
 
