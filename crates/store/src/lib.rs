@@ -54,8 +54,9 @@
 //! `Store` is `Send + Sync`; its methods are synchronous and block for as long as the
 //! database takes: a SQLite write waits for the file's lock (up to the busy timeout), a
 //! PostgreSQL statement for a network round trip. Async code therefore calls them off its
-//! runtime's workers (`tokio::task::spawn_blocking`, or a writer thread of its own, as the
-//! guard's audit log does). SQLite's connection sits behind a mutex. The synchronous
+//! runtime's workers (`tokio::task::spawn_blocking` with a clone of the `Store` — a clone is
+//! another handle on the same connection — or a writer thread of its own, as the guard's
+//! audit log does). SQLite's connection sits behind a mutex. The synchronous
 //! PostgreSQL client cannot be used on a thread inside a tokio runtime (it blocks on a runtime
 //! of its own, which panics there), so it lives on a dedicated thread that the store sends
 //! each statement to over a std channel; that also keeps a call made on a runtime worker by
@@ -71,7 +72,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 mod answers;
 mod convert;
@@ -100,11 +101,13 @@ use session::Backend;
 /// The file name of the default store in [`assay_core::assay_home`].
 pub const DEFAULT_FILE_NAME: &str = "assay.db";
 
-/// The store: one open database.
+/// The store: one open database. Cloning gives another handle on the same connection (no
+/// new connection is opened), so a clone can be moved to a blocking thread or a task.
+#[derive(Clone)]
 pub struct Store {
     /// The file, or the PostgreSQL URL without its password; what messages name.
     path: PathBuf,
-    backend: Backend,
+    backend: Arc<Backend>,
 }
 
 impl fmt::Debug for Store {
@@ -130,7 +133,7 @@ impl Store {
         let conn = sqlite::open(path)?;
         let store = Store {
             path: path.to_path_buf(),
-            backend: Backend::Sqlite(Mutex::new(conn)),
+            backend: Arc::new(Backend::Sqlite(Mutex::new(conn))),
         };
         store.migrate()?;
         Ok(store)
@@ -178,7 +181,7 @@ impl Store {
             .map_err(|e| db_error(&path, "cannot connect".to_string(), e))?;
         let store = Store {
             path,
-            backend: Backend::Postgres(Mutex::new(client)),
+            backend: Arc::new(Backend::Postgres(Mutex::new(client))),
         };
         store.migrate()?;
         Ok(store)

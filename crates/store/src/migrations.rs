@@ -40,12 +40,12 @@ impl Store {
     /// lock (SQLite's write lock; PostgreSQL's advisory lock), so instances opening one
     /// database at once apply each migration once.
     pub(crate) fn migrate(&self) -> Result<(), StoreError> {
-        let (migrations, create_table) = match &self.backend {
+        let (migrations, create_table) = match self.backend.as_ref() {
             Backend::Sqlite(_) => (sqlite::MIGRATIONS, sqlite::CREATE_MIGRATIONS_TABLE),
             Backend::Postgres(_) => (pg::MIGRATIONS, pg::CREATE_MIGRATIONS_TABLE),
         };
         let create_context = || "cannot create schema_migrations".to_string();
-        if let Backend::Sqlite(_) = &self.backend {
+        if let Backend::Sqlite(_) = self.backend.as_ref() {
             // The common case, an up-to-date file, needs no write lock. (On PostgreSQL the
             // table is created under the advisory lock below: two concurrent
             // `CREATE TABLE IF NOT EXISTS` can fail there.)

@@ -82,7 +82,7 @@ impl Store {
     /// it leaves it usable (an open transaction is rolled back when dropped), so poisoning is
     /// ignored rather than turning one panic into failures of every later call.
     pub(crate) fn session(&self) -> Session<'_> {
-        match &self.backend {
+        match self.backend.as_ref() {
             Backend::Sqlite(conn) => {
                 Session::Sqlite(conn.lock().unwrap_or_else(PoisonError::into_inner))
             }

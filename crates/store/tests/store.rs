@@ -250,3 +250,19 @@ fn the_database_and_its_wal_and_shm_files_are_private() {
     assert_eq!(mode(&dir.path().join("nested/dirs")), 0o700);
     assert_eq!(mode(&dir.path().join("nested")), 0o700);
 }
+
+#[test]
+fn a_clone_is_another_handle_on_the_same_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("clone.db")).unwrap();
+    let clone = store.clone();
+    clone
+        .create_run(&new_run("r1", "2024-05-01T10:00:00Z"))
+        .unwrap();
+    assert_eq!(clone.path(), store.path());
+    // A clone moves to another thread and writes there; the original reads what it wrote.
+    std::thread::spawn(move || clone.set_run_status("r1", "finished", None).unwrap())
+        .join()
+        .unwrap();
+    assert_eq!(store.run("r1").unwrap().unwrap().status, "finished");
+}
