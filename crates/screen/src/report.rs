@@ -4,9 +4,10 @@
 //! and come back as labels for the acceptance verdict.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::Path;
+use std::sync::LazyLock;
 
+use assay_core::fs::write_atomic;
 use assay_stats::wilson;
 pub use assay_stats::Rate;
 use serde::{Deserialize, Serialize};
@@ -151,29 +152,14 @@ pub fn build(
     }
 }
 
-/// Writes `report.json` and `report.html` into `out`.
+/// Writes `report.json` and `report.html` into `out`, each whole or not at all.
 pub fn write(report: &Report, out: &Path) -> Result<(), ScreenError> {
     let json = serde_json::to_vec_pretty(report).map_err(|e| ScreenError::Other(e.to_string()))?;
     let path = out.join("report.json");
-    std::fs::write(&path, json).map_err(crate::io_error(&path))?;
+    write_atomic(&path, &json).map_err(crate::io_error(&path))?;
     let path = out.join("report.html");
-    std::fs::write(&path, html(report)).map_err(crate::io_error(&path))?;
+    write_atomic(&path, html(report)?.as_bytes()).map_err(crate::io_error(&path))?;
     Ok(())
-}
-
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 fn pct(r: &Rate) -> String {
@@ -186,100 +172,154 @@ fn pct(r: &Rate) -> String {
     )
 }
 
+static TEMPLATES: LazyLock<minijinja::Environment<'static>> = LazyLock::new(|| {
+    let mut env = assay_core::html::environment();
+    // Compiled in; the tests render it, so it parses.
+    env.add_template("report.html", include_str!("../templates/report.html"))
+        .expect("the built-in report template parses");
+    env
+});
+
+/// The report as the template sees it: numbers formatted, rows flattened.
+#[derive(Serialize)]
+struct View<'a> {
+    css: minijinja::Value,
+    policy: &'a str,
+    files: u64,
+    docs: u64,
+    megabytes: String,
+    removed: String,
+    removed_megabytes: String,
+    categories: Vec<CategoryView<'a>>,
+    top_rules: Vec<RuleView<'a>>,
+    source_threshold: String,
+    sources_flagged: Vec<SourceView<'a>>,
+    sources: u64,
+    pass_threshold: String,
+    batches: Vec<BatchView<'a>>,
+    bad: Vec<BadView<'a>>,
+    bad_examples: Vec<BadExampleView<'a>>,
+}
+
+#[derive(Serialize)]
+struct CategoryView<'a> {
+    name: &'a str,
+    docs: u64,
+    bar_px: u64,
+}
+
+#[derive(Serialize)]
+struct RuleView<'a> {
+    category: &'a str,
+    rule: &'a str,
+    hits: u64,
+}
+
+#[derive(Serialize)]
+struct SourceView<'a> {
+    source: &'a str,
+    docs: u64,
+    violating: String,
+}
+
+#[derive(Serialize)]
+struct BatchView<'a> {
+    id: &'a str,
+    docs: u64,
+    sample_pass: String,
+    pass: bool,
+    confident_pass: bool,
+}
+
+#[derive(Serialize)]
+struct BadView<'a> {
+    kind: &'a str,
+    count: u64,
+}
+
+#[derive(Serialize)]
+struct BadExampleView<'a> {
+    file: &'a str,
+    line: String,
+    kind: &'a str,
+    message: &'a str,
+}
+
 /// The HTML report: one file, no script, no external resource.
-pub fn html(r: &Report) -> String {
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>assay screen report</title>
-<style>body{{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:70em;padding:0 1em}}table{{border-collapse:collapse;margin:.5em 0 1.5em}}td,th{{border:1px solid #ccc;padding:.25em .6em;text-align:left}}td.n{{text-align:right}}.bar{{background:#c0392b;height:.8em;display:inline-block}}.fail{{color:#c0392b;font-weight:600}}.pass{{color:#1e8449;font-weight:600}}</style></head><body>
-<h1>Screening report</h1>
-<p>Policy <b>{}</b> · {} files · {} documents · {:.1} MB · removed {} ({:.1} MB)</p>
-"#,
-        esc(&r.policy),
-        r.files,
-        r.docs,
-        r.bytes as f64 / 1e6,
-        esc(&pct(&r.removed)),
-        r.removed_bytes as f64 / 1e6
-    );
-    s.push_str("<h2>Categories</h2><table><tr><th>category</th><th>documents</th><th></th></tr>");
+pub fn html(r: &Report) -> Result<String, ScreenError> {
+    render(r).map_err(|e| ScreenError::Other(format!("the report template: {e:#}")))
+}
+
+fn render(r: &Report) -> Result<String, minijinja::Error> {
     let max = r.categories.values().copied().max().unwrap_or(1).max(1);
-    for (c, n) in &r.categories {
-        let _ = write!(
-            s,
-            r#"<tr><td>{}</td><td class="n">{n}</td><td><span class="bar" style="width:{}px"></span></td></tr>"#,
-            esc(c),
-            (n * 300 / max).max(1)
-        );
-    }
-    s.push_str(
-        "</table><h2>Top rules</h2><table><tr><th>category</th><th>rule</th><th>hits</th></tr>",
-    );
-    for (c, rule, n) in &r.top_rules {
-        let _ = write!(
-            s,
-            r#"<tr><td>{}</td><td>{}</td><td class="n">{n}</td></tr>"#,
-            esc(c),
-            esc(rule)
-        );
-    }
-    let _ = write!(
-        s,
-        "</table><h2>Sources over {:.1}% violating ({} of {})</h2><table><tr><th>source</th><th>documents</th><th>violating [95% CI]</th></tr>",
-        100.0 * r.source_threshold,
-        r.sources_flagged.len(),
-        r.sources
-    );
-    for row in &r.sources_flagged {
-        let _ = write!(
-            s,
-            r#"<tr><td>{}</td><td class="n">{}</td><td>{}</td></tr>"#,
-            esc(&row.source),
-            row.docs,
-            esc(&pct(&row.violating))
-        );
-    }
-    let _ = write!(
-        s,
-        "</table><h2>Sampled acceptance (threshold {:.1}%)</h2><table><tr><th>batch</th><th>documents</th><th>sample pass rate [95% CI]</th><th>verdict</th></tr>",
-        100.0 * r.pass_threshold
-    );
-    for b in &r.batches {
-        let verdict = if b.pass {
-            if b.confident_pass {
-                r#"<span class="pass">pass</span>"#
-            } else {
-                r#"<span class="pass">pass</span> (lower bound below)"#
-            }
-        } else {
-            r#"<span class="fail">fail</span>"#
-        };
-        let _ = write!(
-            s,
-            r#"<tr><td>{}</td><td class="n">{}</td><td>{}</td><td>{verdict}</td></tr>"#,
-            esc(&b.id),
-            b.docs,
-            esc(&pct(&b.sample_pass))
-        );
-    }
-    s.push_str("</table><h2>Bad input</h2><table><tr><th>kind</th><th>count</th></tr>");
-    for (k, n) in &r.bad {
-        let _ = write!(s, r#"<tr><td>{}</td><td class="n">{n}</td></tr>"#, esc(k));
-    }
-    s.push_str("</table><table><tr><th>file</th><th>line</th><th>kind</th><th>message</th></tr>");
-    for e in &r.bad_examples {
-        let _ = write!(
-            s,
-            "<tr><td>{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&e.file),
-            e.line.map_or(String::new(), |l| l.to_string()),
-            esc(&e.kind),
-            esc(&e.message)
-        );
-    }
-    s.push_str("</table></body></html>\n");
-    s
+    let view = View {
+        css: minijinja::Value::from_safe_string(
+            include_str!("../assets/report.css").trim_end().to_string(),
+        ),
+        policy: &r.policy,
+        files: r.files,
+        docs: r.docs,
+        megabytes: format!("{:.1}", r.bytes as f64 / 1e6),
+        removed: pct(&r.removed),
+        removed_megabytes: format!("{:.1}", r.removed_bytes as f64 / 1e6),
+        categories: r
+            .categories
+            .iter()
+            .map(|(name, &docs)| CategoryView {
+                name,
+                docs,
+                bar_px: (docs * 300 / max).max(1),
+            })
+            .collect(),
+        top_rules: r
+            .top_rules
+            .iter()
+            .map(|(category, rule, hits)| RuleView {
+                category,
+                rule,
+                hits: *hits,
+            })
+            .collect(),
+        source_threshold: format!("{:.1}", 100.0 * r.source_threshold),
+        sources_flagged: r
+            .sources_flagged
+            .iter()
+            .map(|s| SourceView {
+                source: &s.source,
+                docs: s.docs,
+                violating: pct(&s.violating),
+            })
+            .collect(),
+        sources: r.sources,
+        pass_threshold: format!("{:.1}", 100.0 * r.pass_threshold),
+        batches: r
+            .batches
+            .iter()
+            .map(|b| BatchView {
+                id: &b.id,
+                docs: b.docs,
+                sample_pass: pct(&b.sample_pass),
+                pass: b.pass,
+                confident_pass: b.confident_pass,
+            })
+            .collect(),
+        bad: r
+            .bad
+            .iter()
+            .map(|(kind, &count)| BadView { kind, count })
+            .collect(),
+        bad_examples: r
+            .bad_examples
+            .iter()
+            .map(|e| BadExampleView {
+                file: &e.file,
+                line: e.line.map_or(String::new(), |l| l.to_string()),
+                kind: &e.kind,
+                message: &e.message,
+            })
+            .collect(),
+    };
+    TEMPLATES.get_template("report.html")?.render(view)
 }
 
 /// Writes every batch's sample as CSV for review: batch, file line, source, url, automatic
@@ -399,4 +439,94 @@ pub fn accept(labels: &Path, threshold: f64) -> Result<Acceptance, ScreenError> 
         overall,
         unlabelled,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOSTILE: &str = "<script>alert('x')</script> & \"q\"";
+    const ESCAPED: &str = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;";
+
+    fn hostile_report() -> Report {
+        Report {
+            policy: HOSTILE.into(),
+            files: 3,
+            docs: 1234,
+            bytes: 5_600_000,
+            removed: wilson(17, 1234),
+            removed_bytes: 40_000,
+            categories: BTreeMap::from([(HOSTILE.into(), 12), ("other".into(), 3)]),
+            top_rules: vec![(HOSTILE.into(), HOSTILE.into(), 9)],
+            source_threshold: 0.05,
+            sources_flagged: vec![SourceRow {
+                source: HOSTILE.into(),
+                docs: 10,
+                bytes: 100,
+                violating: wilson(3, 10),
+                flagged: true,
+            }],
+            sources: 4,
+            pass_threshold: 0.96,
+            batches: vec![
+                BatchRow {
+                    id: HOSTILE.into(),
+                    docs: 100,
+                    sample_pass: wilson(50, 50),
+                    pass: true,
+                    confident_pass: true,
+                },
+                BatchRow {
+                    id: "b2".into(),
+                    docs: 100,
+                    sample_pass: wilson(49, 50),
+                    pass: true,
+                    confident_pass: false,
+                },
+                BatchRow {
+                    id: "b3".into(),
+                    docs: 100,
+                    sample_pass: wilson(20, 50),
+                    pass: false,
+                    confident_pass: false,
+                },
+            ],
+            bad: BTreeMap::from([(HOSTILE.into(), 2)]),
+            bad_examples: vec![BadExample {
+                file: HOSTILE.into(),
+                line: Some(3),
+                kind: HOSTILE.into(),
+                message: HOSTILE.into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn every_string_from_the_data_is_escaped() {
+        let page = html(&hostile_report()).unwrap();
+        assert!(!page.contains("<script"), "{page}");
+        // Policy, category, rule (twice: category and rule), source, batch, bad kind, and the
+        // bad example's file, kind and message.
+        assert_eq!(page.matches(ESCAPED).count(), 10, "{page}");
+        for s in [
+            "<b>&lt;script&gt;",
+            "removed 1.38% [0.86–2.20] (n=1234) (0.0 MB)",
+            "Sources over 5.0% violating (1 of 4)",
+            "30.00% [10.78–60.32] (n=10)",
+            "<span class=\"pass\">pass</span></td>",
+            "<span class=\"pass\">pass</span> (lower bound below)",
+            "<span class=\"fail\">fail</span>",
+            "style=\"width:300px\"",
+            "<td class=\"n\">3</td>",
+        ] {
+            assert!(page.contains(s), "missing {s:?} in {page}");
+        }
+    }
+
+    #[test]
+    fn an_empty_report_renders() {
+        let page = html(&build("p", &[], 0.05, 0.96)).unwrap();
+        assert!(page.starts_with("<!doctype html>"));
+        assert!(page.ends_with("</table></body></html>\n"));
+    }
 }
