@@ -59,11 +59,15 @@ impl std::fmt::Display for ModelError {
 }
 
 impl ModelError {
-    /// Whether trying the same request again may succeed.
+    /// Whether trying the same request again may succeed: the one rule the HTTP client retries
+    /// by.
     pub fn is_retryable(&self) -> bool {
         match self {
-            ModelError::Connect { .. } | ModelError::Timeout { .. } | ModelError::Busy(_) => true,
+            ModelError::Connect { .. } | ModelError::Busy(_) => true,
             ModelError::Http { status, .. } => *status == 429 || *status >= 500,
+            // A slow server is not retried (only a connect timeout is): asking again adds load
+            // and multiplies the wait.
+            ModelError::Timeout { what, .. } => *what == "connect",
             _ => false,
         }
     }
@@ -72,6 +76,29 @@ impl ModelError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_connect_timeout_is_retryable() {
+        let timeout = |what| ModelError::Timeout {
+            url: "http://127.0.0.1:9/v1/chat/completions".into(),
+            what,
+            after: Duration::from_secs(1),
+        };
+        assert!(timeout("connect").is_retryable());
+        for what in ["request", "next token"] {
+            assert!(!timeout(what).is_retryable(), "{what}");
+        }
+        let http = |status| ModelError::Http {
+            url: "u".into(),
+            status,
+            message: String::new(),
+            retry_after: None,
+        };
+        assert!(http(429).is_retryable() && http(503).is_retryable());
+        assert!(!http(400).is_retryable() && !http(404).is_retryable());
+        assert!(ModelError::Busy("full".into()).is_retryable());
+        assert!(!ModelError::InvalidRequest("long".into()).is_retryable());
+    }
 
     #[test]
     fn display_never_shows_credentials() {
