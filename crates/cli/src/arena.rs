@@ -8,8 +8,6 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use assay_arena::models::{plan_models, ModelsConfig};
-use assay_core::{ChatRequest, ChatResponse, GenParams, ModelName, ModelSpec};
-use assay_models::{ChatModel, EventStream, Load, ModelError};
 use assay_store::Store;
 use assay_web::{ArenaModel, WebConfig};
 use clap::{Args, Subcommand};
@@ -112,31 +110,6 @@ pub async fn arena(args: ArenaArgs, api_key_env: Option<String>) -> Result<()> {
     }
 }
 
-/// A model with parameters of its own in front of a shared client: two variants of one local
-/// model (`local:smollm2?temperature=0.2`, `local:smollm2?temperature=1.0`) share one engine.
-struct WithParams {
-    inner: Arc<dyn ChatModel>,
-    params: GenParams,
-}
-
-#[async_trait::async_trait]
-impl ChatModel for WithParams {
-    fn id(&self) -> &str {
-        self.inner.id()
-    }
-    async fn complete(&self, mut request: ChatRequest) -> Result<ChatResponse, ModelError> {
-        request.params = request.params.or(&self.params);
-        self.inner.complete(request).await
-    }
-    async fn stream(&self, mut request: ChatRequest) -> Result<EventStream, ModelError> {
-        request.params = request.params.or(&self.params);
-        self.inner.stream(request).await
-    }
-    fn load(&self) -> Option<Load> {
-        self.inner.load()
-    }
-}
-
 pub(crate) fn open_store(db: Option<&str>) -> Result<Store> {
     match db {
         Some(url) => Store::open_url(url).with_context(|| format!("cannot open store {url}")),
@@ -198,33 +171,11 @@ pub async fn serve(args: ArenaServeArgs, api_key_env: Option<String>) -> Result<
     let store = Arc::new(open_store(args.db.as_deref())?);
     let options = crate::open_options(api_key_env, &args.engine);
 
-    // Local engines are loaded once per file, whatever parameters their variants carry.
-    let mut engines: Vec<(ModelName, Arc<dyn ChatModel>)> = Vec::new();
+    // Local engines are loaded once per file, whatever parameters or guard their variants carry.
+    let registry = crate::registry(options);
     let mut models = Vec::with_capacity(plans.len());
     for plan in plans {
-        let client: Arc<dyn ChatModel> = match &plan.spec.name {
-            ModelName::Local(_) => {
-                let engine = match engines.iter().find(|(name, _)| *name == plan.spec.name) {
-                    Some((_, engine)) => engine.clone(),
-                    None => {
-                        let bare = ModelSpec {
-                            params: GenParams::default(),
-                            ..plan.spec.clone()
-                        };
-                        let engine = assay_models::open(&bare, &options)
-                            .await
-                            .with_context(|| format!("cannot open model {}", plan.spec))?;
-                        engines.push((plan.spec.name.clone(), engine.clone()));
-                        engine
-                    }
-                };
-                Arc::new(WithParams {
-                    inner: engine,
-                    params: plan.spec.params.clone(),
-                })
-            }
-            _ => crate::open_model(&plan.spec.raw, &options).await?,
-        };
+        let client = crate::open_model(&registry, &plan.spec.raw).await?;
         models.push(ArenaModel { plan, client });
     }
 

@@ -13,7 +13,7 @@ use assay_models::ChatModel;
 use assay_store::Store;
 use clap::{Args, ValueEnum};
 
-use crate::{open_model, open_options, EngineArgs};
+use crate::{open_model, open_options, registry, EngineArgs};
 
 /// Items per built-in suite in the quick default audit (`assay audit` with no suite named).
 const QUICK_LIMIT: usize = 10;
@@ -167,19 +167,25 @@ pub async fn audit(args: AuditArgs, api_key_env: Option<String>) -> Result<()> {
             .unwrap_or_else(|| vec![DEFAULT_MODEL.to_string()]),
     };
     let names = audit::resume_names(&config.models, &given_models)?;
+    // One registry for the models and the judge: variants of one local model share its engine.
+    let registry = registry(open);
     let mut models: HashMap<String, Arc<dyn ChatModel>> = HashMap::new();
     for (stored, name) in &names {
-        models.insert(stored.clone(), open_redacted(name, &open).await?);
+        models.insert(stored.clone(), open_redacted(&registry, name).await?);
     }
     let judge = match &config.judge {
         Some(stored) => {
             let given: Vec<String> = args.judge.iter().cloned().collect();
             let names = audit::resume_names(std::slice::from_ref(stored), &given)?;
             let name = names.get(stored).unwrap_or(stored);
-            Some(open_redacted(name, &open).await?)
+            Some(open_redacted(&registry, name).await?)
         }
         None => None,
     };
+    let engines = registry.engines_loaded();
+    if engines > 0 {
+        eprintln!("local engines loaded: {engines} (variants of one model file share its engine)");
+    }
     let options = ExecOptions {
         concurrency: args.concurrency,
         use_cache: !args.no_cache,
@@ -211,8 +217,11 @@ pub async fn audit(args: AuditArgs, api_key_env: Option<String>) -> Result<()> {
 }
 
 /// Opens a model; an error says which by its name without credentials.
-async fn open_redacted(name: &str, open: &assay_models::OpenOptions) -> Result<Arc<dyn ChatModel>> {
-    open_model(name, open)
+async fn open_redacted(
+    registry: &assay_models::Registry,
+    name: &str,
+) -> Result<Arc<dyn ChatModel>> {
+    open_model(registry, name)
         .await
         .map_err(|e| anyhow::anyhow!(assay_core::redact(&format!("{e:#}"))))
 }

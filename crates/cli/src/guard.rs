@@ -392,7 +392,7 @@ async fn serve(args: RunArgs, api_key_env: Option<String>) -> Result<()> {
     let (log, writer) = AuditLog::start(store);
     let mut options = open_options(api_key_env, &args.engine);
     options.client.max_concurrency = args.upstream_concurrency.max(1);
-    let upstream = open_model(&args.upstream, &options).await?;
+    let upstream = open_model(&crate::registry(options), &args.upstream).await?;
     let guard = Arc::new(Guard::new(upstream, policy, config));
     let (router, metrics) = assay_guard::server::router(
         Arc::clone(&guard),

@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use assay_core::{ChatEvent, ChatRequest, GenParams, Message, ModelSpec};
 use assay_models::local::{catalogue, EngineConfig};
-use assay_models::{ChatModel, OpenOptions};
+use assay_models::{ChatModel, OpenOptions, Registry};
 use clap::{Args, Parser, Subcommand};
 use futures::StreamExt;
 
@@ -295,21 +295,30 @@ fn open_options(api_key_env: Option<String>, engine: &EngineArgs) -> OpenOptions
     }
 }
 
-async fn open_model(name: &str, options: &OpenOptions) -> Result<std::sync::Arc<dyn ChatModel>> {
+/// The registry every command opens its models through: one engine per local file, and
+/// `guard:<pack>@<model>` names.
+fn registry(options: OpenOptions) -> Registry {
+    let mut registry = Registry::new(options);
+    assay_guard::GuardDecorator::register(&mut registry);
+    registry
+}
+
+async fn open_model(registry: &Registry, name: &str) -> Result<std::sync::Arc<dyn ChatModel>> {
     let spec = ModelSpec::parse(name)?;
-    // The guard's opener knows every name, `guard:<pack>@<model>` included.
-    assay_guard::open_model(&spec, options)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot open model {}",
-                assay_core::redact(&spec.to_string())
-            )
-        })
+    registry.open(&spec).await.with_context(|| {
+        format!(
+            "cannot open model {}",
+            assay_core::redact(&spec.to_string())
+        )
+    })
 }
 
 async fn serve(args: ServeArgs, api_key_env: Option<String>) -> Result<()> {
-    let model = open_model(&args.model, &open_options(api_key_env, &args.engine)).await?;
+    let model = open_model(
+        &registry(open_options(api_key_env, &args.engine)),
+        &args.model,
+    )
+    .await?;
     let addr: SocketAddr = format!("{}:{}", args.listen.host, args.listen.port)
         .parse()
         .with_context(|| {
@@ -341,7 +350,11 @@ async fn serve(args: ServeArgs, api_key_env: Option<String>) -> Result<()> {
 }
 
 async fn chat(args: ChatArgs, api_key_env: Option<String>) -> Result<()> {
-    let model = open_model(&args.model, &open_options(api_key_env, &args.engine)).await?;
+    let model = open_model(
+        &registry(open_options(api_key_env, &args.engine)),
+        &args.model,
+    )
+    .await?;
     let params = GenParams {
         temperature: args.temperature,
         max_tokens: args.max_tokens,

@@ -155,6 +155,16 @@ impl ModelSpec {
             _ => None,
         }
     }
+
+    /// For a name that wraps another (`<prefix>:<argument>@<model>`): the prefix, the argument
+    /// and the inner model. Openers dispatch on the prefix (`guard`), so they need not know
+    /// what each wrapper is.
+    pub fn decorated(&self) -> Option<(&'static str, &str, &ModelSpec)> {
+        match &self.name {
+            ModelName::Guard { pack, inner } => Some(("guard", pack, inner)),
+            _ => None,
+        }
+    }
 }
 
 /// `smollm2` stays `smollm2`; `/models/Qwen2.5-0.5B.Q4.gguf` becomes `Qwen2.5-0.5B.Q4`.
@@ -234,6 +244,13 @@ mod tests {
         assert_eq!(s.model_id(), "smollm2");
         let s = ModelSpec::parse("guard:./packs/x@http://127.0.0.1:9/v1#qwen").unwrap();
         assert_eq!(s.guarded().unwrap().0, "./packs/x");
+        let (prefix, argument, inner) = s.decorated().unwrap();
+        assert_eq!((prefix, argument), ("guard", "./packs/x"));
+        assert_eq!(inner.model_id(), "qwen");
+        assert!(ModelSpec::parse("local:smollm2")
+            .unwrap()
+            .decorated()
+            .is_none());
         assert_eq!(s.model_id(), "qwen");
         for bad in [
             "guard:example",

@@ -42,7 +42,7 @@ use assay_policy::{Hit, Policy};
 use sha2::{Digest, Sha256};
 
 pub use config::{Action, CategoryConfig, GuardConfig, Mode};
-pub use model::{open_model, GuardedModel};
+pub use model::{GuardDecorator, GuardedModel, GUARD_PREFIX};
 pub use output::{ChunkTimer, Generated, GuardStream};
 pub use refusal::{refusal, PromptLanguage};
 

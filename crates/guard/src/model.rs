@@ -1,10 +1,11 @@
 //! A guarded model as an ordinary [`ChatModel`] (`guard:<pack>@<model>`), so that every
-//! command that takes a model can take the productized one.
+//! command that takes a model can take the productized one: [`GuardDecorator`] is registered
+//! with the model [`Registry`] for the `guard:` prefix.
 
 use std::sync::Arc;
 
-use assay_core::{ChatEvent, ChatRequest, ChatResponse, ModelSpec};
-use assay_models::{ChatModel, EventStream, Load, ModelError, OpenOptions};
+use assay_core::{ChatEvent, ChatRequest, ChatResponse};
+use assay_models::{ChatModel, Decorator, EventStream, Load, ModelError, Registry};
 use assay_policy::PolicyBuilder;
 use futures::StreamExt;
 
@@ -73,23 +74,36 @@ impl ChatModel for GuardedModel {
     }
 }
 
-/// Opens any model name, `guard:<pack>@<model>` included (with the default guard settings:
-/// hold back, block every category).
-pub async fn open_model(
-    spec: &ModelSpec,
-    options: &OpenOptions,
-) -> Result<Arc<dyn ChatModel>, ModelError> {
-    let Some((pack, inner)) = spec.guarded() else {
-        return assay_models::open(spec, options).await;
-    };
-    let mut builder = PolicyBuilder::new();
-    builder
-        .add_pack_or_builtin(pack)
-        .map_err(|e| ModelError::Config(format!("{spec}: policy pack {pack:?}: {e}")))?;
-    let policy = builder
-        .build()
-        .map_err(|e| ModelError::Config(format!("{spec}: policy pack {pack:?}: {e}")))?;
-    let upstream = Box::pin(open_model(inner, options)).await?;
-    let guard = Guard::new(upstream, policy, GuardConfig::default());
-    Ok(Arc::new(GuardedModel::new(Arc::new(guard))))
+/// Opens `guard:<pack>@<model>` names: the inner model behind the guard with the policy
+/// pack `<pack>` (a built-in name or a directory) and the default guard settings (hold back,
+/// block every category).
+pub struct GuardDecorator;
+
+/// The prefix [`GuardDecorator`] opens.
+pub const GUARD_PREFIX: &str = "guard";
+
+impl GuardDecorator {
+    /// Makes `registry` open `guard:` names.
+    pub fn register(registry: &mut Registry) {
+        registry.register(GUARD_PREFIX, Arc::new(GuardDecorator));
+    }
+}
+
+#[async_trait::async_trait]
+impl Decorator for GuardDecorator {
+    async fn wrap(
+        &self,
+        pack: &str,
+        inner: Arc<dyn ChatModel>,
+    ) -> Result<Arc<dyn ChatModel>, ModelError> {
+        let mut builder = PolicyBuilder::new();
+        builder
+            .add_pack_or_builtin(pack)
+            .map_err(|e| ModelError::Config(format!("policy pack {pack:?}: {e}")))?;
+        let policy = builder
+            .build()
+            .map_err(|e| ModelError::Config(format!("policy pack {pack:?}: {e}")))?;
+        let guard = Guard::new(inner, policy, GuardConfig::default());
+        Ok(Arc::new(GuardedModel::new(Arc::new(guard))))
+    }
 }

@@ -1,10 +1,12 @@
 //! Model clients for assay.
 //!
 //! Every model, local or remote, is a [`ChatModel`]: give it a [`ChatRequest`], get a
-//! [`ChatResponse`] or a stream of [`ChatEvent`]s. [`open`] turns a parsed model name into one.
+//! [`ChatResponse`] or a stream of [`ChatEvent`]s. A [`Registry`] turns a parsed model name into
+//! one, sharing one local engine between every name of the same GGUF file.
 
 mod error;
 pub mod openai;
+mod registry;
 pub mod sse;
 
 #[cfg(feature = "local")]
@@ -13,10 +15,11 @@ pub mod local;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use assay_core::{ChatEvent, ChatRequest, ChatResponse, ModelName, ModelSpec};
+use assay_core::{ChatEvent, ChatRequest, ChatResponse, ModelSpec};
 use futures::Stream;
 
 pub use error::ModelError;
+pub use registry::{Decorator, Registry, WithParams};
 
 /// A stream of answer events; it ends after `ChatEvent::Done` or an error.
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<ChatEvent, ModelError>> + Send>>;
@@ -83,56 +86,11 @@ pub struct OpenOptions {
     pub local: local::EngineConfig,
 }
 
-/// Opens the model a name refers to. Local models are fetched when missing and loaded here, so
-/// this can take a while for them; remote models are not contacted until the first request.
+/// Opens one model by name, without wrappers such as `guard:` (no [`Decorator`] is registered).
+/// Commands open models through a [`Registry`], which shares engines between names.
 pub async fn open(
     spec: &ModelSpec,
     options: &OpenOptions,
 ) -> Result<Arc<dyn ChatModel>, ModelError> {
-    match &spec.name {
-        ModelName::OpenAi { model } => {
-            let base = std::env::var("OPENAI_BASE_URL")
-                .unwrap_or_else(|_| "https://api.openai.com/v1".to_string());
-            let key = std::env::var("OPENAI_API_KEY")
-                .map_err(|_| ModelError::Config(format!("{spec}: OPENAI_API_KEY is not set")))?;
-            let client = openai::OpenAiClient::new(
-                &base,
-                model,
-                Some(key),
-                spec.params.clone(),
-                options.client.clone(),
-            )?;
-            Ok(Arc::new(client))
-        }
-        ModelName::Http { base_url, model } => {
-            let key = match &options.api_key_env {
-                Some(var) => Some(std::env::var(var).map_err(|_| {
-                    ModelError::Config(format!(
-                        "{spec}: environment variable {var} (--api-key-env) is not set"
-                    ))
-                })?),
-                None => None,
-            };
-            let client = openai::OpenAiClient::new(
-                base_url,
-                model,
-                key,
-                spec.params.clone(),
-                options.client.clone(),
-            )?;
-            Ok(Arc::new(client))
-        }
-        #[cfg(feature = "local")]
-        ModelName::Local(name) => {
-            let engine = local::LocalModel::open(name, spec.params.clone(), &options.local).await?;
-            Ok(Arc::new(engine))
-        }
-        #[cfg(not(feature = "local"))]
-        ModelName::Local(_) => Err(ModelError::Config(format!(
-            "{spec}: this build has no local engine (feature `local`)"
-        ))),
-        ModelName::Guard { .. } => Err(ModelError::Config(format!(
-            "{spec}: guarded models are opened by assay_guard::open_model"
-        ))),
-    }
+    Registry::new(options.clone()).open(spec).await
 }

@@ -47,16 +47,19 @@ impl LocalModel {
     ) -> Result<LocalModel, ModelError> {
         let home = config.home.clone().unwrap_or_else(catalogue::assay_home);
         let path = catalogue::resolve(name_or_path, &home).await?;
-        let engine = Engine::start(&path, config).await?;
-        let id = match catalogue::entry(name_or_path) {
-            Some(e) => e.name.to_string(),
-            None => path.file_stem().map_or_else(
-                || name_or_path.to_string(),
-                |s| s.to_string_lossy().into_owned(),
-            ),
-        };
+        LocalModel::open_file(&path, name_or_path, params, config).await
+    }
+
+    /// Loads the GGUF at `path` (what `name_or_path` resolved to).
+    pub(crate) async fn open_file(
+        path: &std::path::Path,
+        name_or_path: &str,
+        params: GenParams,
+        config: &EngineConfig,
+    ) -> Result<LocalModel, ModelError> {
+        let engine = Engine::start(path, config).await?;
         Ok(LocalModel {
-            id,
+            id: LocalModel::id_for(name_or_path, path),
             params,
             default_max_tokens: config.default_max_tokens,
             max_messages: config.max_messages,
@@ -64,6 +67,17 @@ impl LocalModel {
             tokenizing: std::sync::Arc::new(tokio::sync::Semaphore::new(TOKENIZING_AT_ONCE)),
             engine,
         })
+    }
+
+    /// The identifier a local model goes by: its catalogue name, else its file's stem.
+    pub(crate) fn id_for(name_or_path: &str, path: &std::path::Path) -> String {
+        match catalogue::entry(name_or_path) {
+            Some(e) => e.name.to_string(),
+            None => path.file_stem().map_or_else(
+                || name_or_path.to_string(),
+                |s| s.to_string_lossy().into_owned(),
+            ),
+        }
     }
 
     pub fn info(&self) -> &EngineInfo {
