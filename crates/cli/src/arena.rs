@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use assay_arena::models::{plan_models, ModelsConfig};
-use assay_store::Store;
 use assay_web::{ArenaModel, WebConfig};
 use clap::{Args, Subcommand};
 
@@ -110,16 +109,6 @@ pub async fn arena(args: ArenaArgs, api_key_env: Option<String>) -> Result<()> {
     }
 }
 
-pub(crate) fn open_store(db: Option<&str>) -> Result<Store> {
-    match db {
-        Some(url) => Store::open_url(url).with_context(|| format!("cannot open store {url}")),
-        None => {
-            let path = assay_models::local::catalogue::assay_home().join("assay.db");
-            Store::open(&path).with_context(|| format!("cannot open store {}", path.display()))
-        }
-    }
-}
-
 /// The environment variable that may hold the IP salt.
 const IP_SALT_ENV: &str = "ASSAY_ARENA_IP_SALT";
 
@@ -168,7 +157,7 @@ pub async fn serve(args: ArenaServeArgs, api_key_env: Option<String>) -> Result<
         None => None,
     };
     let (plans, infos) = plan_models(&args.models, config.as_ref())?;
-    let store = Arc::new(open_store(args.db.as_deref())?);
+    let store = Arc::new(crate::store_args::open_store(args.db.as_deref())?);
     let options = crate::open_options(api_key_env, &args.engine);
 
     // Local engines are loaded once per file, whatever parameters or guard their variants carry.

@@ -130,7 +130,7 @@ pub fn ratings(args: RatingsArgs) -> Result<()> {
 
 /// The votes of a store as battles; votes whose answers named a model stay out of the ratings.
 fn votes_as_battles(db: &str) -> Result<Vec<Battle>> {
-    let store = crate::arena::open_store(Some(db))?;
+    let store = crate::store_args::open_store(Some(db))?;
     Ok(store.votes()?.iter().filter_map(battle_from_vote).collect())
 }
 
@@ -151,7 +151,7 @@ pub struct ExportArgs {
 /// carry `"excluded": true`), plus `question_id` (the battle) and, on request, the
 /// conversations. Voter ids and IP hashes stay in the store.
 pub fn export(args: ExportArgs) -> Result<()> {
-    let store = crate::arena::open_store(args.db.as_deref())?;
+    let store = crate::store_args::open_store(args.db.as_deref())?;
     let votes = store.votes()?;
     let mut out: Box<dyn Write> = match &args.out {
         Some(path) => Box::new(BufWriter::new(

@@ -13,6 +13,7 @@ use assay_models::ChatModel;
 use assay_store::Store;
 use clap::{Args, ValueEnum};
 
+use crate::store_args::StoreArgs;
 use crate::{open_model, open_options, registry, EngineArgs};
 
 /// Items per built-in suite in the quick default audit (`assay audit` with no suite named).
@@ -84,25 +85,6 @@ pub struct AuditArgs {
     store: StoreArgs,
     #[command(flatten)]
     engine: EngineArgs,
-}
-
-#[derive(Args, Clone)]
-pub struct StoreArgs {
-    /// The store: a SQLite file (default $ASSAY_HOME/assay.db).
-    #[arg(long)]
-    db: Option<String>,
-}
-
-impl StoreArgs {
-    fn open(&self) -> Result<Store> {
-        match &self.db {
-            Some(url) => Store::open_url(url).with_context(|| format!("cannot open store {url}")),
-            None => {
-                let path = assay_models::local::catalogue::assay_home().join("assay.db");
-                Store::open(&path).with_context(|| format!("cannot open store {}", path.display()))
-            }
-        }
-    }
 }
 
 pub async fn audit(args: AuditArgs, api_key_env: Option<String>) -> Result<()> {
@@ -298,7 +280,7 @@ pub struct RunsArgs {
 
 pub fn runs(args: RunsArgs) -> Result<()> {
     let store = args.store.open()?;
-    let runs = store.runs()?;
+    let runs = assay_eval::runs::list_runs(&store)?;
     if runs.is_empty() {
         println!("no runs in {}", store.path().display());
         return Ok(());
@@ -307,33 +289,17 @@ pub fn runs(args: RunsArgs) -> Result<()> {
         "{:<22} {:<11} {:<20} {:>8} {:>7} {:>7}  MODELS / SUITES",
         "RUN", "STATUS", "CREATED", "ANSWERED", "CACHED", "ERRORS"
     );
-    for summary in runs {
-        let run = &summary.run;
-        let field = |name: &str| -> String {
-            let list = run
-                .config
-                .pointer(name)
-                .and_then(|v| v.as_array())
-                .map(|v| {
-                    v.iter()
-                        .filter_map(|x| x.as_str().or_else(|| x.get("name")?.as_str()))
-                        .collect::<Vec<_>>()
-                        .join(",")
-                })
-                .unwrap_or_default();
-            // Runs stored before names were redacted must not show their credentials.
-            assay_core::redact(&list)
-        };
+    for run in runs {
         println!(
             "{:<22} {:<11} {:<20} {:>8} {:>7} {:>7}  {} / {}",
             run.id,
             run.status,
             run.created_at.get(..19).unwrap_or(&run.created_at),
-            summary.counts.answered,
-            summary.counts.cached,
-            summary.counts.errors,
-            field("/config/models"),
-            field("/suites"),
+            run.counts.answered,
+            run.counts.cached,
+            run.counts.errors,
+            run.models.join(","),
+            run.suites.join(","),
         );
     }
     Ok(())

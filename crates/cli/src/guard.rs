@@ -12,7 +12,7 @@ use assay_policy::Policy;
 use assay_store::GuardEventFilter;
 use clap::{Args, Subcommand, ValueEnum};
 
-use crate::arena::open_store;
+use crate::store_args::open_store;
 use crate::{open_model, open_options, EngineArgs, ListenArgs};
 
 /// `assay guard --upstream MODEL --policy PACK`, or `assay guard <step>`.

@@ -23,8 +23,7 @@ impl StoreArgs {
 pub fn open_store(db: Option<&str>) -> Result<Store> {
     match db {
         Some(url) => Store::open_url(url).with_context(|| format!("cannot open store {url}")),
-        None => Store::open_default().with_context(|| {
-            format!("cannot open store {}", Store::default_path().display())
-        }),
+        None => Store::open_default()
+            .with_context(|| format!("cannot open store {}", Store::default_path().display())),
     }
 }
