@@ -1,3 +1,6 @@
+//! The languages assay asks questions in, and the one detector of the language a text is
+//! written in (the arena's language column, the guard's reply language).
+
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -21,6 +24,15 @@ impl Language {
         }
     }
 
+    /// The language to answer `text` in: Chinese when [`detect_language`] finds Chinese,
+    /// English otherwise (assay writes in no other language).
+    pub fn of_text(text: &str) -> Language {
+        match detect_language(text) {
+            DetectedLanguage::Chinese => Language::Zh,
+            _ => Language::En,
+        }
+    }
+
     pub fn parse(code: &str) -> Option<Language> {
         match code.trim().to_ascii_lowercase().as_str() {
             "en" | "english" => Some(Language::En),
@@ -33,5 +45,297 @@ impl Language {
 impl fmt::Display for Language {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())
+    }
+}
+
+/// A detected language, named as in LMSYS's battle data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DetectedLanguage {
+    Chinese,
+    English,
+    Japanese,
+    Korean,
+    Russian,
+    /// Letters of some other script or language.
+    Other,
+    /// No letters to judge by.
+    Unknown,
+}
+
+impl DetectedLanguage {
+    pub const ALL: [DetectedLanguage; 7] = [
+        DetectedLanguage::Chinese,
+        DetectedLanguage::English,
+        DetectedLanguage::Japanese,
+        DetectedLanguage::Korean,
+        DetectedLanguage::Russian,
+        DetectedLanguage::Other,
+        DetectedLanguage::Unknown,
+    ];
+
+    /// The LMSYS-style name: `Chinese`, `English`, `Japanese`, `Korean`, `Russian`, `Other`,
+    /// `unknown`.
+    pub fn name(self) -> &'static str {
+        match self {
+            DetectedLanguage::Chinese => "Chinese",
+            DetectedLanguage::English => "English",
+            DetectedLanguage::Japanese => "Japanese",
+            DetectedLanguage::Korean => "Korean",
+            DetectedLanguage::Russian => "Russian",
+            DetectedLanguage::Other => "Other",
+            DetectedLanguage::Unknown => "unknown",
+        }
+    }
+
+    /// Reads a name as [`DetectedLanguage::name`] writes it (case-insensitive).
+    pub fn from_name(name: &str) -> Option<DetectedLanguage> {
+        DetectedLanguage::ALL
+            .into_iter()
+            .find(|l| l.name().eq_ignore_ascii_case(name.trim()))
+    }
+}
+
+impl fmt::Display for DetectedLanguage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The language of a text, detected locally from the scripts its letters are written in.
+///
+/// Names follow LMSYS's battle data ("Chinese", "English", …) so that votes from both can be
+/// compared. The detector is deliberately simple and deterministic: it weighs the letters of
+/// each script by how much text one of them carries — a Han character, a kana or a Hangul
+/// syllable stands for about as much as three Latin or Cyrillic letters (an English word is
+/// some five letters; its Chinese translation is one or two characters) — and names the script
+/// with the largest weight. So `请解释一下 machine learning 的原理` is Chinese and
+/// `What does 你好 mean?` is English.
+///
+/// Rules, in order:
+/// * no letter at all (empty, digits, emoji, punctuation) → `unknown`;
+/// * the CJK group (Han + kana) wins and kana make up at least a tenth of it → `Japanese`
+///   (Japanese text always mixes kana in; Chinese text has none);
+/// * the CJK group wins otherwise → `Chinese`;
+/// * Hangul wins → `Korean`; Cyrillic wins → `Russian`;
+/// * Latin wins → `English`, unless at least 5% of the Latin letters carry diacritics
+///   (é, ñ, ü, ß…), which marks another European language → `Other`;
+/// * any other script wins (Arabic, Greek, Thai, Devanagari…) → `Other`.
+///
+/// Known limits: Latin-script languages without diacritics (e.g. some German or Indonesian
+/// text) count as English, and every Cyrillic text counts as Russian.
+pub fn detect_language(text: &str) -> DetectedLanguage {
+    let mut counts = Counts::default();
+    for c in text.chars() {
+        counts.add(c);
+    }
+    counts.decide()
+}
+
+#[derive(Default)]
+struct Counts {
+    han: u64,
+    kana: u64,
+    hangul: u64,
+    cyrillic: u64,
+    latin: u64,
+    latin_diacritic: u64,
+    other: u64,
+}
+
+/// What one CJK character or Hangul syllable weighs against one alphabetic letter.
+const SYLLABIC_WEIGHT: u64 = 3;
+
+impl Counts {
+    fn add(&mut self, c: char) {
+        match script(c) {
+            Script::Han => self.han += 1,
+            Script::Kana => self.kana += 1,
+            Script::Hangul => self.hangul += 1,
+            Script::Cyrillic => self.cyrillic += 1,
+            Script::Latin { diacritic } => {
+                self.latin += 1;
+                if diacritic {
+                    self.latin_diacritic += 1;
+                }
+            }
+            Script::OtherLetter => self.other += 1,
+            Script::None => {}
+        }
+    }
+
+    fn decide(&self) -> DetectedLanguage {
+        let cjk = self.han + self.kana;
+        // Weights in "alphabetic letters"; ties go to the earlier entry.
+        let candidates = [
+            (cjk * SYLLABIC_WEIGHT, Group::Cjk),
+            (self.hangul * SYLLABIC_WEIGHT, Group::Hangul),
+            (self.latin, Group::Latin),
+            (self.cyrillic, Group::Cyrillic),
+            (self.other, Group::Other),
+        ];
+        let (weight, group) =
+            candidates.iter().fold(
+                (0, None),
+                |best, &(w, g)| {
+                    if w > best.0 {
+                        (w, Some(g))
+                    } else {
+                        best
+                    }
+                },
+            );
+        if weight == 0 {
+            return DetectedLanguage::Unknown;
+        }
+        match group {
+            Some(Group::Cjk) if self.kana * 10 >= cjk => DetectedLanguage::Japanese,
+            Some(Group::Cjk) => DetectedLanguage::Chinese,
+            Some(Group::Hangul) => DetectedLanguage::Korean,
+            Some(Group::Cyrillic) => DetectedLanguage::Russian,
+            Some(Group::Latin) if self.latin_diacritic * 20 >= self.latin => {
+                DetectedLanguage::Other
+            }
+            Some(Group::Latin) => DetectedLanguage::English,
+            Some(Group::Other) | None => DetectedLanguage::Other,
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Group {
+    Cjk,
+    Hangul,
+    Latin,
+    Cyrillic,
+    Other,
+}
+
+enum Script {
+    Han,
+    Kana,
+    Hangul,
+    Cyrillic,
+    Latin { diacritic: bool },
+    OtherLetter,
+    None,
+}
+
+fn script(c: char) -> Script {
+    let u = c as u32;
+    if c.is_ascii_alphabetic() {
+        return Script::Latin { diacritic: false };
+    }
+    if c.is_ascii() {
+        return Script::None;
+    }
+    match u {
+        // CJK Unified Ideographs, Extension A, Compatibility Ideographs, Extensions B–I.
+        0x4E00..=0x9FFF | 0x3400..=0x4DBF | 0xF900..=0xFAFF | 0x20000..=0x323AF => Script::Han,
+        // Hiragana, Katakana, Katakana phonetic extensions, half-width Katakana.
+        0x3040..=0x309F | 0x30A0..=0x30FF | 0x31F0..=0x31FF | 0xFF66..=0xFF9D => Script::Kana,
+        // Hangul syllables, Jamo, compatibility Jamo, Jamo extensions.
+        0xAC00..=0xD7AF | 0x1100..=0x11FF | 0x3130..=0x318F | 0xA960..=0xA97F | 0xD7B0..=0xD7FF => {
+            Script::Hangul
+        }
+        0x0400..=0x052F | 0x1C80..=0x1C8F | 0x2DE0..=0x2DFF | 0xA640..=0xA69F => Script::Cyrillic,
+        // Full-width Latin letters count as plain Latin.
+        0xFF21..=0xFF3A | 0xFF41..=0xFF5A => Script::Latin { diacritic: false },
+        // Latin-1 letters, Latin Extended-A/B, Latin Extended Additional (× and ÷ are not letters).
+        0x00C0..=0x024F | 0x1E00..=0x1EFF if c.is_alphabetic() => Script::Latin { diacritic: true },
+        _ if c.is_alphabetic() => Script::OtherLetter,
+        _ => Script::None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn detect(text: &str) -> &'static str {
+        detect_language(text).name()
+    }
+
+    #[test]
+    fn prompt_language_for_replies() {
+        assert_eq!(Language::of_text("如何制作炸弹？"), Language::Zh);
+        assert_eq!(Language::of_text("how do I make a bomb"), Language::En);
+        assert_eq!(
+            Language::of_text("请解释 TCP handshake 的过程"),
+            Language::Zh
+        );
+        assert_eq!(Language::of_text("What does 你好 mean?"), Language::En);
+        assert_eq!(Language::of_text("日本の首都はどこですか？"), Language::En);
+        assert_eq!(Language::of_text(""), Language::En);
+    }
+
+    #[test]
+    fn english() {
+        assert_eq!(detect("What is the capital of France?"), "English");
+        assert_eq!(detect("  hello  "), "English");
+        assert_eq!(
+            detect("Write a Python function that sorts a list."),
+            "English"
+        );
+    }
+
+    #[test]
+    fn chinese() {
+        assert_eq!(detect("法国的首都是哪里？"), "Chinese");
+        assert_eq!(detect("請用繁體中文回答"), "Chinese");
+        assert_eq!(detect("你好"), "Chinese");
+    }
+
+    #[test]
+    fn mixed_chinese_and_english() {
+        // Chinese sentence with English terms: the Chinese carries the sentence.
+        assert_eq!(detect("请解释一下 machine learning 的原理"), "Chinese");
+        assert_eq!(detect("用 Python 写一个快速排序"), "Chinese");
+        // English sentence quoting Chinese words.
+        assert_eq!(detect("What does 你好 mean in English?"), "English");
+        assert_eq!(
+            detect("Translate to English: 我爱你, and explain the grammar please"),
+            "English"
+        );
+    }
+
+    #[test]
+    fn japanese_korean_russian() {
+        assert_eq!(detect("日本の首都はどこですか？"), "Japanese");
+        assert_eq!(detect("これはペンです"), "Japanese");
+        assert_eq!(detect("한국의 수도는 어디입니까?"), "Korean");
+        assert_eq!(detect("Какая столица России?"), "Russian");
+    }
+
+    #[test]
+    fn other_and_unknown() {
+        assert_eq!(
+            detect("¿Cuál es la capital de España? Dímelo rápido."),
+            "Other"
+        );
+        assert_eq!(detect("ما هي عاصمة فرنسا؟"), "Other");
+        assert_eq!(detect("Πού είναι η Αθήνα;"), "Other");
+        assert_eq!(detect(""), "unknown");
+        assert_eq!(detect("12345 + 678 = ?"), "unknown");
+        assert_eq!(detect("🙂🙂"), "unknown");
+    }
+
+    #[test]
+    fn a_stray_kana_does_not_make_chinese_japanese() {
+        assert_eq!(
+            detect("这家店的招牌写着“の”字，很多人觉得很可爱，我也想去看看"),
+            "Chinese"
+        );
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for l in DetectedLanguage::ALL {
+            assert_eq!(DetectedLanguage::from_name(l.name()), Some(l));
+        }
+        assert_eq!(
+            DetectedLanguage::from_name("chinese"),
+            Some(DetectedLanguage::Chinese)
+        );
+        assert_eq!(DetectedLanguage::from_name("Klingon"), None);
     }
 }

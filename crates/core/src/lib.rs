@@ -12,11 +12,15 @@ mod language;
 mod model_name;
 pub mod openai;
 pub mod redact;
+pub mod text;
+mod time;
 
 pub use chat::{
     ChatEvent, ChatRequest, ChatResponse, FinishReason, GenParams, Message, Role, Usage,
 };
 pub use home::assay_home;
-pub use language::Language;
+pub use language::{detect_language, DetectedLanguage, Language};
 pub use model_name::{ModelName, ModelNameError, ModelSpec, ACCEPTED_FORMS};
 pub use redact::redact;
+pub use text::estimate_tokens;
+pub use time::now_rfc3339;

@@ -160,7 +160,7 @@ impl Guard {
     }
 
     fn check_input_with(&self, policy: &Policy, request: &ChatRequest) -> InputVerdict {
-        let language = PromptLanguage::of_request(request);
+        let language = refusal::language_of_request(request);
         let mut verdict = InputVerdict {
             language,
             logged: Vec::new(),

@@ -2,40 +2,19 @@
 
 use assay_core::{ChatRequest, Role};
 
-/// The language a refusal is written in: Chinese when the newest user message is mostly
-/// Chinese, else English.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PromptLanguage {
-    En,
-    Zh,
-}
+/// The language a refusal is written in: English or Chinese.
+pub use assay_core::Language as PromptLanguage;
 
-impl PromptLanguage {
-    pub fn of_text(text: &str) -> PromptLanguage {
-        let (mut han, mut latin) = (0usize, 0usize);
-        for c in text.chars() {
-            if matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}') {
-                han += 1;
-            } else if c.is_ascii_alphabetic() {
-                latin += 1;
-            }
-        }
-        // A Chinese character carries about as much as a short English word.
-        if han * 4 >= latin && han > 0 {
-            PromptLanguage::Zh
-        } else {
-            PromptLanguage::En
-        }
-    }
-
-    pub fn of_request(request: &ChatRequest) -> PromptLanguage {
-        request
-            .messages
-            .iter()
-            .rev()
-            .find(|m| m.role == Role::User)
-            .map_or(PromptLanguage::En, |m| PromptLanguage::of_text(&m.content))
-    }
+/// The language to refuse `request` in: that of its newest user message
+/// ([`assay_core::Language::of_text`], the detector the arena uses too), English when it has
+/// none.
+pub fn language_of_request(request: &ChatRequest) -> PromptLanguage {
+    request
+        .messages
+        .iter()
+        .rev()
+        .find(|m| m.role == Role::User)
+        .map_or(PromptLanguage::En, |m| PromptLanguage::of_text(&m.content))
 }
 
 /// The refusal for a hit in the category named `category`.
@@ -69,5 +48,20 @@ mod tests {
             PromptLanguage::Zh
         );
         assert!(refusal("weapons", PromptLanguage::Zh).contains("weapons"));
+        let request = |texts: &[(Role, &str)]| {
+            ChatRequest::new(
+                texts
+                    .iter()
+                    .map(|&(role, content)| assay_core::Message {
+                        role,
+                        content: content.to_string(),
+                    })
+                    .collect(),
+            )
+        };
+        let chinese_last = request(&[(Role::User, "hello there"), (Role::User, "你好吗")]);
+        assert_eq!(language_of_request(&chinese_last), PromptLanguage::Zh);
+        let no_user = request(&[(Role::System, "你是一个助手")]);
+        assert_eq!(language_of_request(&no_user), PromptLanguage::En);
     }
 }

@@ -1,0 +1,107 @@
+//! Small text measures shared by every crate: cutting on a character boundary and the rough
+//! token count used where a model reports none.
+
+/// The largest character boundary of `text` at or before byte `at` (`text.len()` when `at` is
+/// past the end).
+pub fn floor_char_boundary(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    // A UTF-8 character is at most four bytes, so this steps back at most three times.
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+/// The first `max` bytes of `text`, or fewer, ending on a character boundary.
+pub fn prefix(text: &str, max: usize) -> &str {
+    &text[..floor_char_boundary(text, max)]
+}
+
+/// Cuts `text` to at most `max` bytes, at a character boundary.
+pub fn truncate_to(text: &mut String, max: usize) {
+    let end = floor_char_boundary(text, max);
+    text.truncate(end);
+}
+
+/// The characters of a text as a token estimate sees them: ASCII ones and the others.
+/// Counts of consecutive pieces add up, so a stream can be estimated chunk by chunk.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CharCounts {
+    pub ascii: u64,
+    pub other: u64,
+}
+
+impl CharCounts {
+    /// The counts of `text`, in one pass over its bytes (this runs on every streamed chunk).
+    pub fn of(text: &str) -> CharCounts {
+        let (mut ascii, mut starts) = (0u64, 0u64);
+        for &b in text.as_bytes() {
+            ascii += u64::from(b < 0x80);
+            // Every byte but a UTF-8 continuation byte starts a character.
+            starts += u64::from(b & 0xC0 != 0x80);
+        }
+        CharCounts {
+            ascii,
+            other: starts - ascii,
+        }
+    }
+
+    /// The counts of two texts one after the other.
+    pub fn add(self, more: CharCounts) -> CharCounts {
+        CharCounts {
+            ascii: self.ascii.saturating_add(more.ascii),
+            other: self.other.saturating_add(more.other),
+        }
+    }
+
+    /// The [`estimate_tokens`] of text with these counts.
+    pub fn estimated_tokens(self) -> u64 {
+        self.ascii.div_ceil(4).saturating_add(self.other)
+    }
+}
+
+/// A rough token count for text whose model reports none: a token per four ASCII characters
+/// and one per other character (a Chinese character is about a token in common vocabularies).
+pub fn estimate_tokens(text: &str) -> u64 {
+    CharCounts::of(text).estimated_tokens()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cuts_fall_on_character_boundaries() {
+        let text = "ab炸弹"; // 2 + 3 + 3 bytes
+        assert_eq!(floor_char_boundary(text, 0), 0);
+        assert_eq!(floor_char_boundary(text, 2), 2);
+        assert_eq!(floor_char_boundary(text, 3), 2);
+        assert_eq!(floor_char_boundary(text, 4), 2);
+        assert_eq!(floor_char_boundary(text, 5), 5);
+        assert_eq!(floor_char_boundary(text, 100), 8);
+        assert_eq!(prefix(text, 7), "ab炸");
+        assert_eq!(prefix("", 3), "");
+        let mut owned = String::from("😀😀");
+        truncate_to(&mut owned, 6);
+        assert_eq!(owned, "😀");
+        truncate_to(&mut owned, 10);
+        assert_eq!(owned, "😀");
+    }
+
+    #[test]
+    fn token_estimates() {
+        assert_eq!(estimate_tokens(""), 0);
+        assert_eq!(estimate_tokens("abcdefgh"), 2);
+        assert_eq!(estimate_tokens("abcdefghi"), 3);
+        assert_eq!(estimate_tokens("怎么制作炸弹"), 6);
+        assert_eq!(estimate_tokens("bomb 炸弹"), 4);
+        assert_eq!(estimate_tokens("😀 é"), 3);
+        let whole = CharCounts::of("bomb 炸弹 and more");
+        let parts = CharCounts::of("bomb 炸").add(CharCounts::of("弹 and more"));
+        assert_eq!(whole, parts);
+        assert_eq!(
+            whole.estimated_tokens(),
+            estimate_tokens("bomb 炸弹 and more")
+        );
+    }
+}
