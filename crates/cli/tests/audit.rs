@@ -84,7 +84,11 @@ fn an_audit_against_assay_serve_stores_grades_and_reports_and_reruns_from_the_ca
     assert_eq!(results.answers.len(), 16);
     assert_eq!(results.run.status, "finished");
     assert!(results.answers.iter().all(|a| a.refusal.is_some()));
-    let mcq: Vec<_> = results.answers.iter().filter(|a| a.kind == "mcq").collect();
+    let mcq: Vec<_> = results
+        .answers
+        .iter()
+        .filter(|a| a.kind == assay_eval::Kind::Mcq)
+        .collect();
     assert_eq!(mcq.len(), 4);
     assert!(mcq
         .iter()

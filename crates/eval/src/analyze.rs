@@ -12,14 +12,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::grade::Label;
 use crate::results::{
     AnswerRow, Cell, Consistency, GuardEffect, JudgeAgreement, PairedTest, Results, RunInfo,
     SCHEMA_VERSION,
 };
 use crate::stats::{cohen_kappa, entropy_bits, mcnemar_exact, wilson};
-
-/// The three refusal labels, in the order used by confusion matrices and entropy counts.
-const LABELS: [&str; 3] = ["comply", "partial", "refuse"];
+use crate::suite::{Expect, Kind};
 
 /// The outcome counted for open items: the model refused or only partly complied.
 const NOT_COMPLY: &str = "not_comply";
@@ -119,8 +118,8 @@ fn answered(row: &AnswerRow) -> bool {
     row.text.is_some()
 }
 
-fn refusal_label(row: &AnswerRow) -> Option<&str> {
-    row.refusal.as_ref().map(|l| l.label.as_str())
+fn refusal_label(row: &AnswerRow) -> Option<Label> {
+    row.refusal.as_ref().map(|l| l.label)
 }
 
 /// Tallies of one cell.
@@ -142,7 +141,7 @@ struct CellCounts {
 
 impl CellCounts {
     fn add(&mut self, row: &AnswerRow) {
-        if row.kind == "mcq" {
+        if row.kind == Kind::Mcq {
             self.has_mcq = true;
         }
         if !answered(row) {
@@ -152,7 +151,7 @@ impl CellCounts {
         self.answered += 1;
         if let Some(label) = refusal_label(row) {
             self.graded += 1;
-            if let Some(i) = LABELS.iter().position(|l| *l == label) {
+            if let Some(i) = label.refusal_index() {
                 self.labels[i] += 1;
             }
         }
@@ -165,7 +164,7 @@ impl CellCounts {
         }
         if let Some(judge) = &row.judge {
             self.judged += 1;
-            self.judge_not_comply += u64::from(judge.label != "comply");
+            self.judge_not_comply += u64::from(judge.label != Label::Comply);
         }
     }
 }
@@ -214,14 +213,14 @@ fn outcome(row: &AnswerRow, kind: &str) -> Option<bool> {
         return None;
     }
     match kind {
-        NOT_COMPLY => refusal_label(row).map(|label| label != "comply"),
+        NOT_COMPLY => refusal_label(row).map(|label| label != Label::Comply),
         _ => row.mcq.as_ref().map(|m| m.correct),
     }
 }
 
 /// The outcome measured for rows of an item kind.
 fn outcome_kind(row: &AnswerRow) -> &'static str {
-    if row.kind == "mcq" {
+    if row.kind == Kind::Mcq {
         CORRECT
     } else {
         NOT_COMPLY
@@ -444,9 +443,9 @@ fn guard_effects(order: &Order, answers: &[AnswerRow]) -> Vec<GuardEffect> {
                         continue;
                     };
                     pairs += 1;
-                    if filtered(row) && refusal_label(b) == Some("comply") {
+                    if filtered(row) && refusal_label(b) == Some(Label::Comply) {
                         complied_then_filtered += 1;
-                        if row.expect.as_deref() == Some("answer") {
+                        if row.expect == Some(Expect::Answer) {
                             expected_answer_filtered += 1;
                         }
                     }
@@ -468,7 +467,7 @@ fn guard_effects(order: &Order, answers: &[AnswerRow]) -> Vec<GuardEffect> {
 
 fn consistency(order: &Order, answers: &[AnswerRow]) -> Vec<Consistency> {
     // (model, suite, lang) → item → refusal labels of its answered samples.
-    let mut groups: BTreeMap<(Rank, Rank, Rank), BTreeMap<&str, Vec<&str>>> = BTreeMap::new();
+    let mut groups: BTreeMap<(Rank, Rank, Rank), BTreeMap<&str, Vec<Label>>> = BTreeMap::new();
     for row in answers.iter().filter(|r| answered(r)) {
         let Some(label) = refusal_label(row) else {
             continue;
@@ -490,7 +489,7 @@ fn consistency(order: &Order, answers: &[AnswerRow]) -> Vec<Consistency> {
         let (mut n, mut unanimous, mut entropy) = (0u64, 0u64, 0.0);
         for labels in items.values().filter(|labels| labels.len() >= 2) {
             n += 1;
-            let distinct: BTreeSet<&str> = labels.iter().copied().collect();
+            let distinct: BTreeSet<Label> = labels.iter().copied().collect();
             unanimous += u64::from(distinct.len() == 1);
             let counts: Vec<u64> = distinct
                 .iter()
@@ -523,10 +522,7 @@ fn judge_agreement(order: &Order, answers: &[AnswerRow]) -> Vec<JudgeAgreement> 
         let (Some(rule), Some(judge)) = (&row.refusal, &row.judge) else {
             continue;
         };
-        let (Some(i), Some(j)) = (
-            LABELS.iter().position(|l| *l == rule.label),
-            LABELS.iter().position(|l| *l == judge.label),
-        ) else {
+        let (Some(i), Some(j)) = (rule.label.refusal_index(), judge.label.refusal_index()) else {
             continue;
         };
         overall[i][j] += 1;
@@ -621,8 +617,8 @@ mod tests {
             suite: "s".into(),
             item_id: item.into(),
             category: category.into(),
-            kind: "open".into(),
-            expect: Some("answer".into()),
+            kind: Kind::Open,
+            expect: Some(Expect::Answer),
             lang: lang.into(),
             sample: 0,
             seed: 0,
@@ -640,7 +636,7 @@ mod tests {
             cached: false,
             text_bytes: None,
             refusal: label.map(|l| LabelWithRule {
-                label: l.into(),
+                label: l.parse().unwrap(),
                 rule: "r".into(),
             }),
             canned: Vec::new(),
@@ -651,7 +647,7 @@ mod tests {
 
     fn mcq(model: &str, item: &str, lang: &str, correct: Option<bool>) -> AnswerRow {
         let mut row = open(model, item, "c1", lang, correct.map(|_| "comply"));
-        row.kind = "mcq".into();
+        row.kind = Kind::Mcq;
         row.expect = None;
         row.mcq = correct.map(|correct| McqResult {
             chosen: Some("A".into()),
@@ -893,7 +889,7 @@ mod tests {
         let judged = |model: &str, item: &str, rule: &str, judge: &str| {
             let mut row = open(model, item, "c1", "en", Some(rule));
             row.judge = Some(LabelWithRule {
-                label: judge.into(),
+                label: judge.parse().unwrap(),
                 rule: "judge".into(),
             });
             row
@@ -952,7 +948,7 @@ mod tests {
                 "en",
                 Some(if filtered { "refuse" } else { "comply" }),
             );
-            g.expect = Some(expect.into());
+            g.expect = Expect::parse(expect);
             if filtered {
                 g.finish_reason = Some("content_filter".into());
             }

@@ -23,7 +23,7 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::grade::{canned, judge, mcq, refusal};
+use crate::grade::{self, mcq, Graded, Label, Question, StoredItemError};
 use crate::results::{
     AnswerRow, CategoryInfo, LabelWithRule, McqResult, ModelInfo, RequestCounts, Results, RunInfo,
     SuiteInfo,
@@ -35,8 +35,6 @@ use crate::suite::{Expect, Item, Kind, Suite};
 pub const DEFAULT_TEMPERATURE: f32 = 0.7;
 pub const DEFAULT_TOP_P: f32 = 0.95;
 pub const DEFAULT_MAX_TOKENS: u32 = 512;
-/// The judge reads a verdict, not an essay: greedy and short.
-const JUDGE_MAX_TOKENS: u32 = 24;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
@@ -50,6 +48,8 @@ pub enum AuditError {
     Filter(String),
     #[error("model {name:?}: {message}")]
     Model { name: String, message: String },
+    #[error(transparent)]
+    StoredItem(#[from] StoredItemError),
 }
 
 /// Everything that defines a run; stored with it as JSON.
@@ -121,8 +121,12 @@ impl Filter {
         let value = match self.key {
             FilterKey::Category => item.category.clone(),
             FilterKey::Id => item.id.clone(),
-            FilterKey::Kind => kind_str(item.kind).to_string(),
-            FilterKey::Expect => item.expect.map(expect_str).unwrap_or("none").to_string(),
+            FilterKey::Kind => item.kind.as_str().to_string(),
+            FilterKey::Expect => item
+                .expect
+                .map(Expect::as_str)
+                .unwrap_or("none")
+                .to_string(),
         };
         self.values.contains(&value)
     }
@@ -176,15 +180,7 @@ pub fn render_prompt(item: &Item, lang: Language) -> Option<String> {
 
 /// Graders and their versions, recorded with each run.
 pub fn grader_versions() -> BTreeMap<String, String> {
-    [
-        ("refusal", refusal::VERSION),
-        ("canned", canned::VERSION),
-        ("mcq", mcq::VERSION),
-        ("judge", judge::VERSION),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect()
+    grade::versions()
 }
 
 /// A new run id: UTC time to the second plus random hex, so ids sort by time and never clash.
@@ -290,8 +286,8 @@ pub fn create_run(
                     suite: suite.manifest.name.clone(),
                     item_id: item.id.clone(),
                     category: item.category.clone(),
-                    kind: kind_str(item.kind).to_string(),
-                    expect: item.expect.map(|e| expect_str(e).to_string()),
+                    kind: item.kind.as_str().to_string(),
+                    expect: item.expect.map(|e| e.as_str().to_string()),
                     lang: lang.code().to_string(),
                     prompt,
                     choices: item.choices.get(&lang).map(|c| serde_json::json!(c)),
@@ -568,7 +564,7 @@ async fn ask(
     };
     if let Some(store) = cache {
         if let Some(hit) = store.cache_get(&key)? {
-            record.grades = grade_answer(item, &hit.text);
+            record.grades = grade_answer(item, &hit.text)?;
             record.text = Some(hit.text);
             record.finish_reason = hit.finish_reason;
             record.prompt_tokens = hit.prompt_tokens;
@@ -583,7 +579,7 @@ async fn ask(
     record.latency_ms = Some(started.elapsed().as_millis() as u64);
     match result {
         Ok(response) => {
-            record.grades = grade_answer(item, &response.text);
+            record.grades = grade_answer(item, &response.text)?;
             record.text = Some(response.text);
             record.finish_reason = Some(response.finish_reason.as_str().to_string());
             record.prompt_tokens = Some(u64::from(response.usage.prompt_tokens));
@@ -595,59 +591,14 @@ async fn ask(
     Ok(record)
 }
 
-/// The rule-based grades of an answer: refusal and canned narrative always, the chosen option
-/// for multiple-choice items.
-pub fn grade_answer(item: &ItemRow, text: &str) -> Vec<GradeRecord> {
-    let grade = refusal::grade_refusal(text);
-    let mut grades = vec![GradeRecord {
-        grader: "refusal".into(),
-        version: refusal::VERSION.into(),
-        label: grade.label.as_str().into(),
-        rule: grade.rule.into(),
-        detail: None,
-    }];
-    let hits = canned::detect(text);
-    grades.push(GradeRecord {
-        grader: "canned".into(),
-        version: canned::VERSION.into(),
-        label: if hits.is_empty() { "none" } else { "canned" }.into(),
-        rule: hits
-            .iter()
-            .map(|h| h.family)
-            .collect::<Vec<_>>()
-            .join(";"),
-        detail: (!hits.is_empty()).then(|| {
-            serde_json::json!(hits
-                .iter()
-                .map(|h| serde_json::json!({"family": h.family, "phrase": h.phrase, "offset": h.offset}))
-                .collect::<Vec<_>>())
-        }),
-    });
-    if item.kind == "mcq" {
-        let choices: Vec<String> = item
-            .choices
-            .as_ref()
-            .and_then(|c| serde_json::from_value(c.clone()).ok())
-            .unwrap_or_default();
-        let key = item
-            .answer_key
-            .as_deref()
-            .and_then(crate::suite::option_index);
-        if let Some(key) = key {
-            let g = mcq::grade_mcq(text, &choices, key);
-            grades.push(GradeRecord {
-                grader: "mcq".into(),
-                version: mcq::VERSION.into(),
-                label: if g.correct { "correct" } else { "wrong" }.into(),
-                rule: g.rule.into(),
-                detail: Some(serde_json::json!({
-                    "chosen": g.chosen.map(|c| mcq::letter(c).to_string()),
-                    "key": mcq::letter(key).to_string(),
-                })),
-            });
-        }
-    }
-    grades
+/// The grades of an answer to a stored item by every rule grader that applies to it (see
+/// [`grade::RULE_GRADERS`]), as the store keeps them.
+pub fn grade_answer(item: &ItemRow, text: &str) -> Result<Vec<GradeRecord>, AuditError> {
+    let question = Question::from_row(item)?;
+    Ok(grade::grade_answer(&question, text)
+        .iter()
+        .map(Graded::record)
+        .collect())
 }
 
 /// Asks the judge about every answered request of the run that it has not judged yet.
@@ -664,99 +615,98 @@ async fn judge_answers(
         .into_iter()
         .map(|i| ((i.suite.clone(), i.item_id.clone(), i.lang.clone()), i))
         .collect();
-    let pending: Vec<(i64, String, String)> = store
-        .latest_answers(run_id)?
-        .into_iter()
-        .filter(|a| !a.answer.grades.iter().any(|g| g.grader == "judge"))
-        .filter_map(|a| {
-            let text = a.answer.text.clone()?;
-            let k = &a.answer.key;
-            let item = items.get(&(k.suite.clone(), k.item_id.clone(), k.lang.clone()))?;
-            Some((a.id, item.prompt.clone(), text))
-        })
-        .collect();
+    let grader = grade::JUDGE;
+    let mut pending = Vec::new();
+    for answer in store.latest_answers(run_id)? {
+        if answer
+            .answer
+            .grades
+            .iter()
+            .any(|g| g.grader == grader.name())
+        {
+            continue;
+        }
+        let k = &answer.answer.key;
+        let (Some(text), Some(item)) = (
+            answer.answer.text,
+            items.get(&(k.suite.clone(), k.item_id.clone(), k.lang.clone())),
+        ) else {
+            continue;
+        };
+        pending.push((answer.id, Question::from_row(item)?, text));
+    }
     let bar = multi.add(ProgressBar::new(pending.len() as u64));
     bar.set_style(progress_style());
     bar.set_prefix(format!("judge {judge_name}"));
-    let params = GenParams {
-        temperature: Some(0.0),
-        max_tokens: Some(JUDGE_MAX_TOKENS),
-        seed: Some(0),
-        ..GenParams::default()
-    };
     let mut verdicts = futures::stream::iter(pending.iter())
         .map(|(id, question, answer)| {
-            let request = ChatRequest {
-                messages: judge::judge_messages(question, answer),
-                params: params.clone(),
-            };
+            let request = grader.request(question, answer);
             async move {
-                let key = cache_key(judge_name, &request, 0);
-                let cached = if options.use_cache {
-                    store.cache_get(&key)?.map(|c| c.text)
-                } else {
-                    None
-                };
-                let output = match cached {
-                    Some(text) => Ok(text),
-                    None => {
-                        let started = Instant::now();
-                        match judge_model.complete(request.clone()).await {
-                            Ok(response) => {
-                                let entry = assay_store::CachedAnswer {
-                                    text: response.text.clone(),
-                                    finish_reason: Some(
-                                        response.finish_reason.as_str().to_string(),
-                                    ),
-                                    prompt_tokens: Some(u64::from(response.usage.prompt_tokens)),
-                                    completion_tokens: Some(u64::from(
-                                        response.usage.completion_tokens,
-                                    )),
-                                    latency_ms: Some(started.elapsed().as_millis() as u64),
-                                };
-                                store.cache_put(&key, &entry, &now_rfc3339())?;
-                                Ok(response.text)
-                            }
-                            Err(e) => Err(e.to_string()),
-                        }
-                    }
-                };
-                Ok::<_, AuditError>((*id, output))
+                let reply = complete_cached(
+                    store,
+                    options.use_cache,
+                    judge_name,
+                    judge_model.as_ref(),
+                    request,
+                )
+                .await?;
+                Ok::<_, AuditError>((*id, reply))
             }
         })
         .buffer_unordered(options.concurrency.max(1));
     let mut judged = 0;
     while let Some(result) = verdicts.next().await {
-        let (id, output) = result?;
-        let grade = match &output {
-            Ok(text) => match judge::parse_verdict(text) {
-                Some((label, rule)) => GradeRecord {
-                    grader: "judge".into(),
-                    version: judge::VERSION.into(),
-                    label: label.as_str().into(),
-                    rule: rule.into(),
-                    detail: Some(serde_json::json!({"model": judge_name, "output": text})),
-                },
-                None => GradeRecord {
-                    grader: "judge".into(),
-                    version: judge::VERSION.into(),
-                    label: "unknown".into(),
-                    rule: "judge-unparsed".into(),
-                    detail: Some(serde_json::json!({"model": judge_name, "output": text})),
-                },
-            },
-            // A failed judge request leaves the answer unjudged, so a resume asks again.
-            Err(_) => {
-                bar.inc(1);
-                continue;
-            }
-        };
-        store.put_grade(id, &grade)?;
-        judged += 1;
+        let (id, reply) = result?;
         bar.inc(1);
+        // A failed judge request leaves the answer unjudged, so a resume asks again.
+        let Ok(reply) = reply else {
+            continue;
+        };
+        let score = grader
+            .read(&reply)
+            .with_detail(serde_json::json!({"model": judge_name, "output": reply}));
+        let graded = Graded {
+            grader: grader.name(),
+            version: grader.version(),
+            score,
+        };
+        store.put_grade(id, &graded.record())?;
+        judged += 1;
     }
     bar.finish();
     Ok(judged)
+}
+
+/// A model's reply to `request`: from the answer cache when `use_cache` and it holds one;
+/// otherwise asked, and cached for next time. `Err` holds the model's error.
+async fn complete_cached(
+    store: &Store,
+    use_cache: bool,
+    model_name: &str,
+    model: &dyn ChatModel,
+    request: ChatRequest,
+) -> Result<Result<String, String>, AuditError> {
+    let key = cache_key(model_name, &request, 0);
+    if use_cache {
+        if let Some(hit) = store.cache_get(&key)? {
+            return Ok(Ok(hit.text));
+        }
+    }
+    let started = Instant::now();
+    match model.complete(request).await {
+        Ok(response) => {
+            let entry = assay_store::CachedAnswer {
+                text: response.text.clone(),
+                finish_reason: Some(response.finish_reason.as_str().to_string()),
+                prompt_tokens: Some(u64::from(response.usage.prompt_tokens)),
+                completion_tokens: Some(u64::from(response.usage.completion_tokens)),
+                latency_ms: Some(started.elapsed().as_millis() as u64),
+            };
+            store.cache_put(&key, &entry, &now_rfc3339())?;
+            Ok(Ok(response.text))
+        }
+        Err(e) => Ok(Err(e.to_string())),
+    }
 }
 
 /// Re-grades every answer of a run with the current rule-based graders (after a grader
@@ -776,7 +726,7 @@ pub fn regrade(store: &Store, run_id: &str) -> Result<u64, AuditError> {
         ) else {
             continue;
         };
-        for grade in grade_answer(item, text) {
+        for grade in grade_answer(item, text)? {
             store.put_grade(answer.id, &grade)?;
         }
         count += 1;
@@ -820,14 +770,16 @@ pub fn results(store: &Store, run_id: &str) -> Result<Results, AuditError> {
             }
         }
         let grade = |name: &str| a.grades.iter().find(|g| g.grader == name);
+        // Labels are read back as the graders wrote them; a refusal class or nothing.
         let label = |name: &str| {
-            grade(name)
-                .filter(|g| matches!(g.label.as_str(), "comply" | "partial" | "refuse"))
-                .map(|g| LabelWithRule {
-                    label: g.label.clone(),
-                    rule: g.rule.clone(),
-                })
+            let g = grade(name)?;
+            let label = Label::parse(&g.label).filter(|l| l.is_refusal_class())?;
+            Some(LabelWithRule {
+                label,
+                rule: g.rule.clone(),
+            })
         };
+        let (kind, expect) = grade::kind_and_expect(item)?;
         let canned = grade("canned")
             .filter(|g| !g.rule.is_empty())
             .map(|g| g.rule.split(';').map(str::to_string).collect())
@@ -845,7 +797,7 @@ pub fn results(store: &Store, run_id: &str) -> Result<Results, AuditError> {
                 key: detail("key")
                     .or_else(|| item.answer_key.clone())
                     .unwrap_or_default(),
-                correct: g.label == "correct",
+                correct: Label::parse(&g.label) == Some(Label::Correct),
                 rule: g.rule.clone(),
             }
         });
@@ -854,8 +806,8 @@ pub fn results(store: &Store, run_id: &str) -> Result<Results, AuditError> {
             suite: a.key.suite.clone(),
             item_id: a.key.item_id.clone(),
             category: item.category.clone(),
-            kind: item.kind.clone(),
-            expect: item.expect.clone(),
+            kind,
+            expect,
             lang: a.key.lang.clone(),
             sample: a.key.sample,
             seed: a.seed,
@@ -921,18 +873,4 @@ pub fn results(store: &Store, run_id: &str) -> Result<Results, AuditError> {
 pub fn finish_run(store: &Store, run_id: &str, status: &str) -> Result<(), AuditError> {
     store.set_run_status(run_id, status, Some(&now_rfc3339()))?;
     Ok(())
-}
-
-fn kind_str(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Open => "open",
-        Kind::Mcq => "mcq",
-    }
-}
-
-fn expect_str(expect: Expect) -> &'static str {
-    match expect {
-        Expect::Answer => "answer",
-        Expect::Refuse => "refuse",
-    }
 }

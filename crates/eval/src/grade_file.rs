@@ -60,16 +60,6 @@ pub struct Agreement {
     pub bad_rows: u64,
 }
 
-const LABELS: [Label; 3] = [Label::Comply, Label::Partial, Label::Refuse];
-
-fn index(label: Label) -> usize {
-    match label {
-        Label::Comply => 0,
-        Label::Partial => 1,
-        Label::Refuse => 2,
-    }
-}
-
 /// Reads a human label: our names or XSTest's (`1_full_compliance`, `2_full_refusal`,
 /// `3_partial_refusal`).
 pub fn parse_label(text: &str) -> Option<Label> {
@@ -88,7 +78,12 @@ impl Agreement {
         let mut confusion = [[0u64; 3]; 3];
         let mut binary = [[0u64; 2]; 2];
         for &(human, ours) in pairs {
-            confusion[index(human)][index(ours)] += 1;
+            // Both sides are refusal classes: human labels are read as one, and the
+            // refusal grader gives nothing else.
+            let (Some(h), Some(o)) = (human.refusal_index(), ours.refusal_index()) else {
+                continue;
+            };
+            confusion[h][o] += 1;
             binary[usize::from(human != Label::Comply)][usize::from(ours != Label::Comply)] += 1;
         }
         let n = pairs.len() as u64;
@@ -112,7 +107,7 @@ impl Agreement {
         let mut out = String::new();
         let _ = writeln!(out, "rows compared: {}", self.n);
         let _ = writeln!(out, "                 assay: comply  partial   refuse");
-        for (i, label) in LABELS.iter().enumerate() {
+        for (i, label) in Label::REFUSAL.iter().enumerate() {
             let _ = writeln!(
                 out,
                 "human {:<8}        {:>8} {:>8} {:>8}",

@@ -8,6 +8,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::grade::Label;
+use crate::suite::{Expect, Kind};
+
 /// Bumped when a field changes meaning or disappears.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -203,9 +206,9 @@ pub struct AnswerRow {
     pub item_id: String,
     pub category: String,
     /// `open` or `mcq`.
-    pub kind: String,
+    pub kind: Kind,
     /// `answer`, `refuse` or `None`.
-    pub expect: Option<String>,
+    pub expect: Option<Expect>,
     pub lang: String,
     pub sample: u32,
     pub seed: u64,
@@ -246,7 +249,7 @@ impl AnswerRow {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LabelWithRule {
     /// `comply`, `partial` or `refuse`.
-    pub label: String,
+    pub label: Label,
     pub rule: String,
 }
 

@@ -9,7 +9,7 @@ use std::fmt;
 use std::path::Path;
 
 use assay_core::Language;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,7 +31,8 @@ pub struct Category {
     pub description: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+/// What an item asks; spelled `open` or `mcq` in suites, the store and results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     /// A free-form question.
@@ -40,12 +41,56 @@ pub enum Kind {
     Mcq,
 }
 
-/// What a well-behaved model does with an open question.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Open => "open",
+            Kind::Mcq => "mcq",
+        }
+    }
+
+    /// The kind spelled `text` (as [`Kind::as_str`] spells it).
+    pub fn parse(text: &str) -> Option<Kind> {
+        [Kind::Open, Kind::Mcq]
+            .into_iter()
+            .find(|k| k.as_str() == text)
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a well-behaved model does with an open question; spelled `answer` or `refuse`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Expect {
     Answer,
     Refuse,
+}
+
+impl Expect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Expect::Answer => "answer",
+            Expect::Refuse => "refuse",
+        }
+    }
+
+    /// The expectation spelled `text` (as [`Expect::as_str`] spells it).
+    pub fn parse(text: &str) -> Option<Expect> {
+        [Expect::Answer, Expect::Refuse]
+            .into_iter()
+            .find(|e| e.as_str() == text)
+    }
+}
+
+impl fmt::Display for Expect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -500,6 +545,27 @@ name = "Science"
             .0;
         assert_eq!(errors[0].field.as_deref(), Some("colour"), "{errors:?}");
         assert_eq!(errors[0].line, Some(4), "{errors:?}");
+    }
+
+    #[test]
+    fn kinds_and_expectations_keep_their_spellings() {
+        for kind in [Kind::Open, Kind::Mcq] {
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{kind}\""));
+            assert_eq!(serde_json::from_str::<Kind>(&json).unwrap(), kind);
+            assert_eq!(Kind::parse(kind.as_str()), Some(kind));
+        }
+        for expect in [Expect::Answer, Expect::Refuse] {
+            let json = serde_json::to_string(&expect).unwrap();
+            assert_eq!(json, format!("\"{expect}\""));
+            assert_eq!(serde_json::from_str::<Expect>(&json).unwrap(), expect);
+            assert_eq!(Expect::parse(expect.as_str()), Some(expect));
+        }
+        assert_eq!(
+            (Kind::Mcq.as_str(), Expect::Refuse.as_str()),
+            ("mcq", "refuse")
+        );
+        assert_eq!((Kind::parse("MCQ"), Expect::parse("none")), (None, None));
     }
 
     #[test]

@@ -90,7 +90,7 @@ fn reports_show_a_bounded_prefix_of_a_huge_answer_with_its_length() {
         seed: 0,
         cache_key: "k".into(),
         request: serde_json::Value::Null,
-        grades: audit::grade_answer(&item, &huge),
+        grades: audit::grade_answer(&item, &huge).unwrap(),
         text: Some(huge.clone()),
         error: None,
         finish_reason: Some("stop".into()),

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 
+use assay_eval::grade::Label;
 use assay_eval::report::{
     comparison_html, csv, display_width, html, terminal_summary, write_comparison, write_reports,
     CSV_COLUMNS,
@@ -14,6 +15,7 @@ use assay_eval::results::{
     LabelWithRule, McqResult, ModelInfo, PairedTest, Rate, RequestCounts, Results, RunInfo,
     SuiteInfo, SCHEMA_VERSION,
 };
+use assay_eval::{Expect, Kind};
 
 const QWEN: &str = "qwen2.5-7b";
 const DEEP: &str = "深度求索-chat";
@@ -118,8 +120,8 @@ fn answers() -> Vec<AnswerRow> {
                         suite: suite.into(),
                         item_id: id.into(),
                         category: category.into(),
-                        kind: kind.into(),
-                        expect: (kind == "open").then(|| "answer".to_string()),
+                        kind: Kind::parse(kind).unwrap(),
+                        expect: (kind == "open").then_some(Expect::Answer),
                         lang: lang.into(),
                         sample,
                         seed: 42 + u64::from(sample),
@@ -149,7 +151,7 @@ fn answers() -> Vec<AnswerRow> {
                             None => "我不确定。".to_string(),
                         });
                         row.refusal = Some(LabelWithRule {
-                            label: "comply".into(),
+                            label: Label::Comply,
                             rule: "default".into(),
                         });
                         row.mcq = Some(McqResult {
@@ -184,14 +186,14 @@ fn answers() -> Vec<AnswerRow> {
                                         vec!["internal-affair".into(), "positive-energy".into()];
                                 }
                                 row.refusal = Some(LabelWithRule {
-                                    label: l.into(),
+                                    label: l.parse().unwrap(),
                                     rule: format!("{l}-rule"),
                                 });
                                 row.judge = Some(LabelWithRule {
                                     label: if l == "partial" {
-                                        "refuse".into()
+                                        Label::Refuse
                                     } else {
-                                        l.into()
+                                        l.parse().unwrap()
                                     },
                                     rule: "judge".into(),
                                 });
@@ -230,7 +232,7 @@ fn cells(answers: &[AnswerRow]) -> Vec<Cell> {
                     let n = ok.len() as u64;
                     let count = |l: &str| {
                         ok.iter()
-                            .filter(|a| a.refusal.as_ref().is_some_and(|r| r.label == l))
+                            .filter(|a| a.refusal.as_ref().is_some_and(|r| r.label.as_str() == l))
                             .count() as u64
                     };
                     let mcq: Vec<_> = ok.iter().filter_map(|a| a.mcq.as_ref()).collect();

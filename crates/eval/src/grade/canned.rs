@@ -33,8 +33,39 @@
 
 use std::sync::OnceLock;
 
+use super::{Grader, Label, Question, Score};
+
 /// Bump when the families, phrases or matching change, since grades change with them.
 pub const VERSION: &str = "1";
+
+/// The canned-narrative grader in the registry: `canned` with the families found (the rule
+/// lists them, `;`-separated; the detail gives each one's phrase and offset), or `none`.
+pub struct Canned;
+
+impl Grader for Canned {
+    fn name(&self) -> &'static str {
+        "canned"
+    }
+
+    fn version(&self) -> &'static str {
+        VERSION
+    }
+
+    fn grade(&self, _question: &Question, answer: &str) -> Option<Score> {
+        let hits = detect(answer);
+        if hits.is_empty() {
+            return Some(Score::new(Label::NotCanned, ""));
+        }
+        let families: Vec<&str> = hits.iter().map(|h| h.family).collect();
+        let detail: Vec<serde_json::Value> = hits
+            .iter()
+            .map(
+                |h| serde_json::json!({"family": h.family, "phrase": h.phrase, "offset": h.offset}),
+            )
+            .collect();
+        Some(Score::new(Label::Canned, families.join(";")).with_detail(serde_json::json!(detail)))
+    }
+}
 
 /// One family of official boilerplate found in an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

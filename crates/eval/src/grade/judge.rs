@@ -11,12 +11,43 @@
 //! preamble, so [`parse_verdict`] is tolerant of form and strict about content: it accepts a
 //! reply that names exactly one class and rejects one that names several.
 
-use assay_core::Message;
+use assay_core::{ChatRequest, Message};
 
-use super::refusal::Label;
+use super::{Label, ModelGrader, Question, Score};
 
 /// Bump when the prompt or the parsing changes, since verdicts change with them.
 pub const VERSION: &str = "1";
+
+/// The judge reads a verdict, not an essay: greedy and short.
+const MAX_TOKENS: u32 = 24;
+
+/// The judge in the registry: a model asked with [`judge_messages`], its reply read with
+/// [`parse_verdict`]; a reply naming no class is `unknown` by rule `judge-unparsed`.
+pub struct Judge;
+
+impl ModelGrader for Judge {
+    fn name(&self) -> &'static str {
+        "judge"
+    }
+
+    fn version(&self) -> &'static str {
+        VERSION
+    }
+
+    fn request(&self, question: &Question, answer: &str) -> ChatRequest {
+        ChatRequest {
+            messages: judge_messages(&question.prompt, answer),
+            params: super::verdict_params(MAX_TOKENS),
+        }
+    }
+
+    fn read(&self, reply: &str) -> Score {
+        match parse_verdict(reply) {
+            Some((label, rule)) => Score::new(label, rule),
+            None => Score::new(Label::Unknown, "judge-unparsed"),
+        }
+    }
+}
 
 /// The classes as `(name, label, rule)`; the rule names the class it came from.
 const CLASSES: [(&str, Label, &str); 3] = [

@@ -29,8 +29,44 @@
 //! ("Ｂ", "：", "（", "）") are read as their half-width forms, and markdown emphasis (`*`, `` ` ``)
 //! is ignored.
 
+use super::{Grader, Label, Question, Score};
+use crate::suite::Kind;
+
 /// Bump when the rules change, since grades change with them.
 pub const VERSION: &str = "1";
+
+/// The multiple-choice grader in the registry: `correct` or `wrong` for items with a key,
+/// the letters chosen and expected in the detail.
+pub struct Mcq;
+
+impl Grader for Mcq {
+    fn name(&self) -> &'static str {
+        "mcq"
+    }
+
+    fn version(&self) -> &'static str {
+        VERSION
+    }
+
+    fn grade(&self, question: &Question, answer: &str) -> Option<Score> {
+        if question.kind != Kind::Mcq {
+            return None;
+        }
+        let key = question.key?;
+        let grade = grade_mcq(answer, &question.choices, key);
+        let label = if grade.correct {
+            Label::Correct
+        } else {
+            Label::Wrong
+        };
+        Some(
+            Score::new(label, grade.rule).with_detail(serde_json::json!({
+                "chosen": grade.chosen.map(|c| letter(c).to_string()),
+                "key": letter(key).to_string(),
+            })),
+        )
+    }
+}
 
 /// The grade of a multiple-choice answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,29 +16,34 @@
 
 use serde::Serialize;
 
+pub use super::Label;
+use super::{Grader, Question, Score};
+
 /// Bumped whenever a change can alter a grade, so stored grades say which rules made them.
 pub const VERSION: &str = "3";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Label {
-    Comply,
-    Partial,
-    Refuse,
-}
+/// The refusal grader in the registry: every answer gets comply, partial or refuse.
+pub struct Refusal;
 
-impl Label {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Label::Comply => "comply",
-            Label::Partial => "partial",
-            Label::Refuse => "refuse",
-        }
+impl Grader for Refusal {
+    fn name(&self) -> &'static str {
+        "refusal"
+    }
+
+    fn version(&self) -> &'static str {
+        VERSION
+    }
+
+    fn grade(&self, _question: &Question, answer: &str) -> Option<Score> {
+        let grade = grade_refusal(answer);
+        Some(Score::new(grade.label, grade.rule))
     }
 }
 
+/// The refusal grader's verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Grade {
+    /// Comply, partial or refuse.
     pub label: Label,
     /// The rule that decided the label.
     pub rule: &'static str,

@@ -56,14 +56,14 @@ fn row(a: &AnswerRow) -> [String; 25] {
         a.suite.clone(),
         a.item_id.clone(),
         a.category.clone(),
-        a.kind.clone(),
+        a.kind.to_string(),
         opt(&a.expect),
         a.lang.clone(),
         a.sample.to_string(),
         a.seed.to_string(),
         a.refusal
             .as_ref()
-            .map(|r| r.label.clone())
+            .map(|r| r.label.to_string())
             .unwrap_or_default(),
         a.refusal
             .as_ref()
@@ -81,7 +81,7 @@ fn row(a: &AnswerRow) -> [String; 25] {
             .unwrap_or_default(),
         a.judge
             .as_ref()
-            .map(|j| j.label.clone())
+            .map(|j| j.label.to_string())
             .unwrap_or_default(),
         opt(&a.error),
         opt(&a.finish_reason),

@@ -1212,7 +1212,7 @@ fn errors_section(out: &mut String, r: &Results) {
 /// The label an answer is filtered by: its refusal label, `error`, or `ungraded`.
 fn answer_label(a: &AnswerRow) -> &str {
     match (&a.refusal, &a.error) {
-        (Some(l), _) => &l.label,
+        (Some(l), _) => l.label.as_str(),
         (None, Some(_)) => "error",
         (None, None) => "ungraded",
     }
@@ -1329,8 +1329,8 @@ fn answers_section(out: &mut String, r: &Results, ix: &Index) {
             Some(l) => w!(
                 out,
                 "<b class=\"lb {}\">{}</b> <small>{}</small>",
-                label_class(&l.label),
-                Esc(&l.label),
+                label_class(l.label.as_str()),
+                Esc(l.label.as_str()),
                 Esc(&l.rule)
             ),
             None if a.error.is_some() => out.push_str("<b class=\"lb error\">error</b>"),
@@ -1353,9 +1353,9 @@ fn answers_section(out: &mut String, r: &Results, ix: &Index) {
             w!(
                 out,
                 "<b class=\"lb {}\" title=\"{}\">{}</b>",
-                label_class(&j.label),
+                label_class(j.label.as_str()),
                 Esc(&j.rule),
-                Esc(&j.label)
+                Esc(j.label.as_str())
             );
         }
         w!(out, "</td><td class=\"a\" lang=\"{}\">", Esc(&a.lang));
