@@ -134,28 +134,10 @@ pub fn bearer_token(header: &str) -> Option<&str> {
 /// Completion tokens reserved for a request that sets no `max_tokens`.
 pub const DEFAULT_COMPLETION_RESERVE: u32 = 1024;
 
-/// A rough token count of text: about four ASCII characters a token, and a token for each
-/// other character (a Chinese character is a token or more in common vocabularies).
+/// [`assay_core::estimate_tokens`] as a request charge: about four ASCII characters a token,
+/// and a token for each other character.
 pub fn estimate_tokens(text: &str) -> u32 {
-    let (ascii, other) = char_classes(text);
-    tokens_of(ascii, other)
-}
-
-/// The ASCII characters of `text` and the others, in one pass over its bytes (this runs on
-/// every streamed chunk).
-pub(crate) fn char_classes(text: &str) -> (u64, u64) {
-    let (mut ascii, mut starts) = (0u64, 0u64);
-    for &b in text.as_bytes() {
-        ascii += u64::from(b < 0x80);
-        // Every byte but a UTF-8 continuation byte starts a character.
-        starts += u64::from(b & 0xC0 != 0x80);
-    }
-    (ascii, starts - ascii)
-}
-
-/// [`estimate_tokens`] of text with `ascii` ASCII characters and `other` other ones.
-pub fn tokens_of(ascii: u64, other: u64) -> u32 {
-    u32::try_from(ascii.div_ceil(4).saturating_add(other)).unwrap_or(u32::MAX)
+    u32::try_from(assay_core::estimate_tokens(text)).unwrap_or(u32::MAX)
 }
 
 /// 256 random bits in hex: a new deployment secret.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use assay_core::text::{floor_char_boundary, CharCounts};
 use assay_core::{ChatEvent, FinishReason, Usage};
 use assay_models::{EventStream, ModelError};
 use assay_policy::{Hit, Policy, StreamScanner};
@@ -36,20 +37,21 @@ pub struct Generated {
 
 impl Generated {
     fn add(&self, text: &str) {
-        let (ascii, other) = crate::keys::char_classes(text);
+        let counts = CharCounts::of(text);
         self.chunks.fetch_add(1, Ordering::Relaxed);
-        self.ascii.fetch_add(ascii, Ordering::Relaxed);
-        self.other.fetch_add(other, Ordering::Relaxed);
+        self.ascii.fetch_add(counts.ascii, Ordering::Relaxed);
+        self.other.fetch_add(counts.other, Ordering::Relaxed);
     }
 
     /// An estimate of the tokens generated: a streamed chunk carries at least one token, and
     /// the text is estimated as [`crate::keys::estimate_tokens`] does (whichever is more).
     pub fn tokens(&self) -> u32 {
         let chunks = u32::try_from(self.chunks.load(Ordering::Relaxed)).unwrap_or(u32::MAX);
-        let text = crate::keys::tokens_of(
-            self.ascii.load(Ordering::Relaxed),
-            self.other.load(Ordering::Relaxed),
-        );
+        let counts = CharCounts {
+            ascii: self.ascii.load(Ordering::Relaxed),
+            other: self.other.load(Ordering::Relaxed),
+        };
+        let text = u32::try_from(counts.estimated_tokens()).unwrap_or(u32::MAX);
         chunks.max(text)
     }
 }
@@ -326,14 +328,14 @@ impl Run {
     /// Characters of the answer before byte `at` (at or after `base`).
     fn chars_before(&self, at: usize) -> usize {
         let local = at.saturating_sub(self.base).min(self.received.len());
-        let local = floor_boundary(&self.received, local);
+        let local = floor_char_boundary(&self.received, local);
         self.base_chars + self.received[..local].chars().count()
     }
 
     /// `settled` (a byte of the answer) moved back by the margin, never before what is shown.
     fn back_off_margin(&self, settled: usize) -> usize {
         let local = settled.saturating_sub(self.base).min(self.received.len());
-        let local = floor_boundary(&self.received, local);
+        let local = floor_char_boundary(&self.received, local);
         let target = match self.config.margin_chars {
             0 => local,
             margin => self.received[..local]
@@ -351,7 +353,7 @@ impl Run {
             return;
         }
         let from = self.shown - self.base;
-        let to = floor_boundary(&self.received, end - self.base);
+        let to = floor_char_boundary(&self.received, end - self.base);
         if to <= from {
             return;
         }
@@ -365,7 +367,7 @@ impl Run {
     /// scanner's window, not the answer's length.
     fn forget_settled(&mut self) {
         let settled = self.scanner.settled_before().min(self.shown);
-        let drop = floor_boundary(&self.received, settled.saturating_sub(self.base));
+        let drop = floor_char_boundary(&self.received, settled.saturating_sub(self.base));
         if drop < 4096 {
             return;
         }
@@ -373,13 +375,4 @@ impl Run {
         self.received.drain(..drop);
         self.base += drop;
     }
-}
-
-/// The largest character boundary of `text` at or before `at`.
-fn floor_boundary(text: &str, at: usize) -> usize {
-    let mut at = at.min(text.len());
-    while !text.is_char_boundary(at) {
-        at -= 1;
-    }
-    at
 }

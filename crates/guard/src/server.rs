@@ -449,7 +449,7 @@ impl Recorder {
         );
         if let Some(log) = &self.state.log {
             log.write(GuardEventRecord {
-                created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                created_at: assay_core::now_rfc3339(),
                 key_id: self.key_id.clone(),
                 request_id: self.request_id.clone(),
                 model: self.state.model_id.clone(),
