@@ -160,7 +160,7 @@ pub fn discover(inputs: &[String]) -> Result<Vec<InputFile>, ScreenError> {
                 path: path.to_path_buf(),
             });
         } else if path.is_dir() {
-            walk(path, path, &mut files)?;
+            walk(path, &mut files)?;
         } else if input.contains(['*', '?', '[']) {
             let matches = glob::glob(input).map_err(|e| ScreenError::Input {
                 path: input.into(),
@@ -210,17 +210,31 @@ pub fn discover(inputs: &[String]) -> Result<Vec<InputFile>, ScreenError> {
     Ok(files)
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut Vec<InputFile>) -> Result<(), ScreenError> {
-    let entries = std::fs::read_dir(dir).map_err(|e| ScreenError::Input {
-        path: dir.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for path in paths {
-        if path.is_dir() {
-            walk(root, &path, out)?;
-        } else if is_jsonl_name(&path) {
+/// The JSON Lines files under `root`, in name order. Symbolic links to directories inside it
+/// are not followed (a linked directory would be screened twice, and `data/self -> .` once per
+/// level of the link until the system gave up); other links are taken like files. `root`
+/// itself may be a link. A directory that cannot be read is an error naming it.
+fn walk(root: &Path, out: &mut Vec<InputFile>) -> Result<(), ScreenError> {
+    for entry in walkdir::WalkDir::new(root)
+        .follow_links(false)
+        .sort_by_file_name()
+    {
+        let entry = entry.map_err(|e| ScreenError::Input {
+            path: e.path().unwrap_or(root).to_path_buf(),
+            message: match e.loop_ancestor() {
+                Some(ancestor) => format!("a symbolic link loops back to {}", ancestor.display()),
+                None => e.to_string(),
+            },
+        })?;
+        let is_file = if entry.path_is_symlink() {
+            // A link's own type is "link": take it unless it leads to a directory (one that
+            // leads nowhere is listed, and reported as unreadable when it is read).
+            !entry.path().is_dir()
+        } else {
+            entry.file_type().is_file()
+        };
+        if is_file && is_jsonl_name(entry.path()) {
+            let path = entry.into_path();
             let relative = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
             out.push(InputFile { relative, path });
         }

@@ -243,3 +243,47 @@ fn the_review_sample_is_readable_by_its_owner_only() {
     let mode = fs::metadata(&csv).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
 }
+
+/// The relative names `discover` finds for one directory input.
+#[cfg(unix)]
+fn discovered(dir: &Path) -> Vec<String> {
+    assay_screen::input::discover(&[dir.display().to_string()])
+        .unwrap()
+        .into_iter()
+        .map(|f| f.relative.display().to_string())
+        .collect()
+}
+
+#[cfg(unix)]
+#[test]
+fn linked_directories_are_not_screened_again_and_a_link_loop_is_not_followed() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    fs::create_dir_all(data.join("sub")).unwrap();
+    fs::write(data.join("a.jsonl"), docs("a", 1)).unwrap();
+    fs::write(data.join("sub/b.jsonl"), docs("b", 1)).unwrap();
+    // A second name for sub/, and a link back to data/ itself.
+    symlink(data.join("sub"), data.join("again")).unwrap();
+    symlink(".", data.join("self")).unwrap();
+    // A link to a file is a file.
+    fs::write(dir.path().join("outside.jsonl"), docs("c", 1)).unwrap();
+    symlink(dir.path().join("outside.jsonl"), data.join("linked.jsonl")).unwrap();
+    assert_eq!(
+        discovered(&data),
+        ["a.jsonl", "linked.jsonl", "sub/b.jsonl"],
+        "each file once"
+    );
+    // The input itself may be a link to a directory.
+    let link = dir.path().join("data-link");
+    symlink(&data, &link).unwrap();
+    assert_eq!(
+        discovered(&link),
+        ["a.jsonl", "linked.jsonl", "sub/b.jsonl"]
+    );
+    // And a whole screening reads each document once.
+    let out = dir.path().join("out");
+    let summaries = screen(&policy(), &config(&data, &out)).unwrap();
+    let docs: u64 = summaries.iter().map(|s| s.docs).sum();
+    assert_eq!(docs, 3, "{summaries:?}");
+}
