@@ -11,6 +11,7 @@ pub mod html;
 mod language;
 mod model_name;
 pub mod openai;
+pub mod progress;
 pub mod redact;
 pub mod text;
 mod time;
