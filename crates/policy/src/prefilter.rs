@@ -210,6 +210,37 @@ impl Prefilter {
         let mut ahead = 0;
         let (mut next, mut after) = ((0u32, 0usize), (0u32, 0usize));
         while i < n {
+            // Runs of three-byte characters (most of CJK), each a term's possible start: the
+            // window of three decoded characters moves one character a step, with none of
+            // the bookkeeping below. It leaves where a step would need it.
+            while ahead == 2 && next.1 == 3 && after.1 == 3 {
+                let Some(&[lead, b1, b2]) = bytes.get(i + 6..i + 9) else {
+                    break;
+                };
+                if lead & 0xF0 != 0xE0 || !self.char_lead[bytes[i] as usize] {
+                    break;
+                }
+                let third =
+                    ((lead as u32 & 0x0F) << 12) | ((b1 as u32 & 0x3F) << 6) | (b2 as u32 & 0x3F);
+                let (first, second) = (next.0, after.0);
+                if has_one && one.contains(first as u64) {
+                    out.push((i, tagged(CHAR_ONE, first as u64)));
+                }
+                if has_two {
+                    let key = char_pair(first, second);
+                    if two.contains(key) {
+                        out.push((i, tagged(CHAR_TWO, key)));
+                    }
+                }
+                if has_three {
+                    let key = char_triple(first, second, third);
+                    if three.contains(key) {
+                        out.push((i, tagged(CHAR_THREE, key)));
+                    }
+                }
+                (next, after) = (after, (third, 3));
+                i += 3;
+            }
             // Continuation bytes never start a term's first character, so stepping one byte
             // at a time over text that cannot start one stays on character starts where it
             // matters.
@@ -337,10 +368,7 @@ impl WordMarker {
             if self.pending == 0 && k + 8 <= len {
                 if let Some(x) = swar::load(bytes, at + k) {
                     if x & swar::HIGH == 0 {
-                        let letters = swar::ascii_in(x | 0x2020_2020_2020_2020, b'a', b'z');
-                        let word =
-                            letters | swar::ascii_in(x, b'0', b'9') | swar::ascii_in(x, b'_', b'_');
-                        mask |= swar::pack_high_bits(word) << k;
+                        mask |= swar::pack_high_bits(ascii_word_bytes(x)) << k;
                         k += 8;
                         continue;
                     }
@@ -381,6 +409,22 @@ impl WordMarker {
     }
 }
 
+/// The high bit set in each byte of `x` (all ASCII) that is a letter, a digit or `_`. With no
+/// high bit in `x`, no sum below carries across a byte.
+#[inline(always)]
+fn ascii_word_bytes(x: u64) -> u64 {
+    const fn splat(b: u8) -> u64 {
+        (b as u64) * 0x0101_0101_0101_0101
+    }
+    // In a..=z once case is folded (`_` becomes 0x7F, outside it).
+    let folded = x | splat(0x20);
+    let letters =
+        folded.wrapping_add(splat(0x80 - b'a')) & !folded.wrapping_add(splat(0x80 - b'z' - 1));
+    let digits = x.wrapping_add(splat(0x80 - b'0')) & !x.wrapping_add(splat(0x80 - b'9' - 1));
+    let underscore = !(x ^ splat(b'_')).wrapping_add(splat(0x7F));
+    (letters | digits | underscore) & swar::HIGH
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ByteClass {
     /// An ASCII letter, digit or `_`.
@@ -419,16 +463,25 @@ fn word_hash(word: &str) -> u64 {
 /// bytes after the word allow it.
 #[inline]
 fn word_hash_at(bytes: &[u8], start: usize, n: usize) -> u64 {
-    let (head, tail) = if n >= 8 {
-        (swar::load(bytes, start), swar::load(bytes, start + n - 8))
-    } else if let Some(x) = swar::load(bytes, start) {
-        (Some(x & ((1u64 << (8 * n)) - 1)), Some(0))
-    } else {
-        let mut short = [0u8; 8];
-        short[..n].copy_from_slice(&bytes[start..start + n]);
-        (Some(u64::from_le_bytes(short)), Some(0))
+    // Without a branch on the length (words of random lengths mispredict it): the head is
+    // the first eight bytes, cut to the word when it is shorter; the tail the last eight,
+    // or nothing when the word is shorter than eight.
+    let (head, tail) = match (
+        swar::load(bytes, start),
+        swar::load(bytes, start + n.max(8) - 8),
+    ) {
+        (Some(head), Some(tail)) => {
+            let short = u64::from(n < 8);
+            let keep = u64::MAX >> (8 * (8 - n.min(8)));
+            (head & keep, tail & short.wrapping_sub(1))
+        }
+        _ => {
+            // Fewer than eight bytes from `start` to the end of the text: a short word.
+            let mut short = [0u8; 8];
+            short[..n].copy_from_slice(&bytes[start..start + n]);
+            (u64::from_le_bytes(short), 0)
+        }
     };
-    let (head, tail) = (head.unwrap_or(0), tail.unwrap_or(0));
     (head ^ (n as u64) << 59).wrapping_mul(MIX) ^ tail
 }
 
@@ -511,6 +564,37 @@ mod tests {
                 expected.push(&text[start..]);
             }
             assert_eq!(words(&text), expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn ascii_word_bytes_agree_with_byte_checks() {
+        for b in 0..0x80u8 {
+            for k in 0..8 {
+                let x = (0x2020_2020_2020_2020u64 & !(0xFF << (8 * k))) | (b as u64) << (8 * k);
+                let word = b.is_ascii_alphanumeric() || b == b'_';
+                assert_eq!(
+                    ascii_word_bytes(x),
+                    u64::from(word) << (8 * k + 7),
+                    "{b:#x} at {k}"
+                );
+            }
+        }
+    }
+
+    /// A word hashes the same wherever it is: alone, at the end of a text, or with bytes after
+    /// it (read with whole loads).
+    #[test]
+    fn word_hash_is_the_same_in_any_text() {
+        let text = "abcdefghijklmnopqrstuvwxyz0123456789_abcdefghij";
+        for start in 0..text.len() {
+            for end in start + 1..=text.len() {
+                let word = &text[start..end];
+                let alone = word_hash(word);
+                assert_eq!(word_hash_at(text.as_bytes(), start, end - start), alone);
+                let padded = format!("  {word}");
+                assert_eq!(word_hash_at(padded.as_bytes(), 2, word.len()), alone);
+            }
         }
     }
 
