@@ -10,9 +10,10 @@
 //!
 //! Everything taken from the results (answers, prompts, model names, error messages) is
 //! HTML-escaped before it reaches a page: answers come from models and may hold hostile markup.
+//! The pages are templates (`crates/eval/templates`, autoescaped), the chart geometry is in
+//! `charts`, CSS and JavaScript are files in `crates/eval/assets`.
 
 use std::collections::{BTreeSet, HashMap};
-use std::fmt;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ use assay_core::fs::write_atomic;
 
 use crate::results::{Cell, Comparison, Rate, Results};
 
+mod charts;
 mod csv;
 mod html;
 mod terminal;
@@ -53,7 +55,8 @@ pub fn write_reports(results: &Results, dir: &Path) -> io::Result<ReportFiles> {
     json.push('\n');
     write_atomic(&files.json, json.as_bytes())?;
     write_atomic(&files.csv, csv(results).as_bytes())?;
-    write_atomic(&files.html, html(results).as_bytes())?;
+    let page = html::render_report(results).map_err(io::Error::other)?;
+    write_atomic(&files.html, page.as_bytes())?;
     Ok(files)
 }
 
@@ -65,7 +68,8 @@ pub fn write_comparison(c: &Comparison, dir: &Path) -> io::Result<PathBuf> {
     let mut json = serde_json::to_string_pretty(c).map_err(io::Error::other)?;
     json.push('\n');
     write_atomic(&dir.join("compare.json"), json.as_bytes())?;
-    write_atomic(&html_path, comparison_html(c).as_bytes())?;
+    let page = html::render_comparison(c).map_err(io::Error::other)?;
+    write_atomic(&html_path, page.as_bytes())?;
     Ok(html_path)
 }
 
@@ -244,49 +248,10 @@ pub(crate) fn newcombe_diff(a: &Rate, b: &Rate) -> (f64, f64, f64) {
     (d, lo.max(-1.0), hi.min(1.0))
 }
 
-/// HTML-escapes `&`, `<`, `>`, `"` and `'` as it is displayed.
-pub(crate) struct Esc<'a>(pub &'a str);
-
-impl fmt::Display for Esc<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = self.0;
-        let mut last = 0;
-        for (i, b) in s.bytes().enumerate() {
-            let rep = match b {
-                b'&' => "&amp;",
-                b'<' => "&lt;",
-                b'>' => "&gt;",
-                b'"' => "&quot;",
-                b'\'' => "&#39;",
-                _ => continue,
-            };
-            f.write_str(&s[last..i])?;
-            f.write_str(rep)?;
-            last = i + 1;
-        }
-        f.write_str(&s[last..])
-    }
-}
-
-/// The HTML-escaped text.
-pub(crate) fn esc(s: &str) -> String {
-    Esc(s).to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::stats::wilson;
-
-    #[test]
-    fn escapes_the_five_characters() {
-        assert_eq!(
-            esc(r#"<a href="x" onclick='y'>&amp;</a>"#),
-            "&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;amp;&lt;/a&gt;"
-        );
-        assert_eq!(esc("天安门 ]]> plain"), "天安门 ]]&gt; plain");
-        assert_eq!(esc(""), "");
-    }
 
     #[test]
     fn newcombe_difference_contains_the_estimate() {
