@@ -632,13 +632,15 @@ fn sse_events(
         .map(Ok)
 }
 
+/// The chat page holds no data (the script asks `/v1/models` and streams answers into the page
+/// with `textContent`), so it is a static asset rather than a template.
 async fn chat_page() -> Response {
     (
         [(
             header::CONTENT_SECURITY_POLICY,
             "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'",
         )],
-        Html(include_str!("chat.html")),
+        Html(include_str!("../assets/chat.html")),
     )
         .into_response()
 }
@@ -646,7 +648,7 @@ async fn chat_page() -> Response {
 async fn chat_script() -> Response {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-        include_str!("chat.js"),
+        include_str!("../assets/chat.js"),
     )
         .into_response()
 }
