@@ -100,7 +100,8 @@ struct EngineArgs {
     /// Requests that may wait for a slot before more are refused with 503.
     #[arg(long, default_value_t = 64)]
     queue: usize,
-    /// CPU threads for a local model (default: all cores).
+    /// CPU threads for a local model (default: all cores but one; llama.cpp's threads spin, so
+    /// with every core taken any other load on the machine slows it many times over).
     #[arg(long)]
     threads: Option<usize>,
     /// Decode each request of a local model in its own forward pass, so a seeded answer never

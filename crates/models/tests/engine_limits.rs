@@ -7,7 +7,9 @@
 use std::time::{Duration, Instant};
 
 use assay_core::{ChatEvent, ChatRequest, GenParams, Message};
-use assay_models::local::{EngineConfig, LocalModel, DEFAULT_MAX_MESSAGES, MAX_STOP_STRINGS};
+use assay_models::local::{
+    default_threads, EngineConfig, LocalModel, DEFAULT_MAX_MESSAGES, MAX_STOP_STRINGS,
+};
 use assay_models::{ChatModel, ModelError};
 use futures::StreamExt;
 
@@ -227,4 +229,21 @@ async fn a_huge_prompt_does_not_stall_running_answers() {
         "largest gap {largest_gap:?} vs tokenizing {tokenize_time:?}"
     );
     assert!(during.len() >= 3, "{} tokens", during.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn by_default_the_engine_leaves_a_core_to_the_rest_of_the_machine() {
+    let _engine = one_engine().await;
+    let model = smollm2(EngineConfig::default()).await;
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    // All cores (the old default) let any other load stall llama.cpp's spinning threads.
+    assert_eq!(model.info().threads, default_threads(cores));
+    if cores > 1 {
+        assert_eq!(model.info().threads, cores - 1);
+    }
+    let answer = model
+        .complete(request(vec![Message::user("Say hi.")], greedy(4)))
+        .await
+        .unwrap();
+    assert!(answer.usage.completion_tokens > 0, "{answer:?}");
 }

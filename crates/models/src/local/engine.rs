@@ -35,7 +35,7 @@ pub const DEFAULT_MAX_MESSAGES: usize = 1024;
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
-    /// CPU threads for llama.cpp; `None` = all cores.
+    /// CPU threads for llama.cpp; `None` = [`default_threads`] of this machine's cores.
     pub threads: Option<usize>,
     /// Requests generated at the same time.
     pub slots: usize,
@@ -67,6 +67,18 @@ impl EngineConfig {
         self.max_prompt_bytes
             .unwrap_or_else(|| (self.context_per_slot as usize).saturating_mul(32))
     }
+}
+
+/// llama.cpp threads when none are asked for: every core but one, and at least one.
+///
+/// llama.cpp's threads spin at a barrier after every graph operation, so one preempted thread
+/// stalls them all: with every core taken, any other load on the machine (a build, another
+/// engine, this process's own HTTP work) slows decoding many times over (6–14× in the
+/// measurements) instead of in proportion. A core left over absorbs that load; on an idle
+/// 2-core machine it costs nothing for one stream and 30% for four batched ones
+/// (bench/RESULTS.md, "Default engine threads (issue 11)").
+pub fn default_threads(cores: usize) -> usize {
+    cores.saturating_sub(1).max(1)
 }
 
 impl Default for EngineConfig {
@@ -282,9 +294,9 @@ fn run_engine(
             .map_err(|e| ModelError::Config(format!("cannot load {}: {e}", path.display())))?;
         // Request handlers tokenize with the same model while this thread decodes.
         let tokenizer = Arc::new(PromptTokenizer::new(Arc::new(model))?);
-        let threads = config
-            .threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        let threads = config.threads.unwrap_or_else(|| {
+            default_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))
+        });
         let slots = config.slots.max(1);
         let n_ctx = config.context_per_slot.saturating_mul(slots as u32);
         let params = LlamaContextParams::default()
@@ -699,6 +711,14 @@ pub(crate) fn stop_prefix_len(text: &str, stops: &[String]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_thread_count_leaves_one_core() {
+        assert_eq!(default_threads(0), 1);
+        assert_eq!(default_threads(1), 1);
+        assert_eq!(default_threads(2), 1);
+        assert_eq!(default_threads(16), 15);
+    }
 
     #[test]
     fn utf8_split_across_tokens() {

@@ -7,8 +7,8 @@ mod tokenize;
 
 use assay_core::{ChatEvent, ChatRequest, ChatResponse, GenParams, Usage};
 
+pub use engine::{default_threads, EngineConfig, EngineInfo, PromptFormat, DEFAULT_MAX_MESSAGES};
 use engine::{Engine, EngineEvent, Sampling};
-pub use engine::{EngineConfig, EngineInfo, PromptFormat, DEFAULT_MAX_MESSAGES};
 pub use tokenize::PromptTokenizer;
 
 use crate::{ChatModel, EventStream, Load, ModelError};
