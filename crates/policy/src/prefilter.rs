@@ -319,12 +319,19 @@ fn for_each_word(text: &str, mut visit: impl FnMut(usize, usize)) {
     let mut open: Option<usize> = None;
     let mut previous_bit = 0u64;
     let mut block = 0;
-    while block < bytes.len() {
+    // The last block is shorter than 64 bytes (empty when the text's length is a multiple of
+    // 64): the bit just past its end closes a word that runs to the end of the text, so that
+    // `visit` is called from one place (and inlined there).
+    loop {
         let len = (bytes.len() - block).min(64);
-        let mask = marker.block(bytes, block, len);
+        let mask = if len == 0 {
+            0
+        } else {
+            marker.block(bytes, block, len)
+        };
         let mut changes = mask ^ ((mask << 1) | previous_bit);
         if len < 64 {
-            changes &= (1u64 << len) - 1;
+            changes &= u64::MAX >> (63 - len);
         }
         while changes != 0 {
             let k = changes.trailing_zeros() as usize;
@@ -335,11 +342,11 @@ fn for_each_word(text: &str, mut visit: impl FnMut(usize, usize)) {
                 visit(start, block + k);
             }
         }
-        previous_bit = mask >> (len - 1) & 1;
-        block += len;
-    }
-    if let Some(start) = open {
-        visit(start, bytes.len());
+        if len < 64 {
+            break;
+        }
+        previous_bit = mask >> 63;
+        block += 64;
     }
 }
 
@@ -530,6 +537,15 @@ mod tests {
         let mut starts = Vec::new();
         for_each_word("a  bc", |start, _| starts.push(start));
         assert_eq!(starts, [0, 3]);
+        // Words that end the text, at and around a multiple of 64 bytes.
+        for n in [63, 64, 65, 127, 128] {
+            let word = "a".repeat(n);
+            assert_eq!(words(&word), [word.as_str()]);
+            let text = format!("{} b", "x".repeat(n - 2));
+            assert_eq!(words(&text), [&text[..n - 2], "b"]);
+        }
+        assert!(words("").is_empty());
+        assert!(words(&" ".repeat(64)).is_empty());
     }
 
     /// Against a plain character-by-character split, over random text long enough to
