@@ -326,3 +326,26 @@ fn invalid_utf8_is_refused_naming_the_line() {
         "{message}"
     );
 }
+
+#[test]
+fn field_errors_read_well() {
+    let err = |text: &str| parse_battles_json(text, "v.jsonl").unwrap_err().to_string();
+    assert_eq!(
+        err(r#"{"model_a": "a", "winner": "tie"}"#),
+        "v.jsonl:1: field `model_b`: missing"
+    );
+    assert_eq!(
+        err(r#"{"model_a": "a", "model_b": "b", "winner": "tie", "turn": "2"}"#),
+        "v.jsonl:1: field `turn`: invalid type: string \"2\", expected u32"
+    );
+    let text = r#"{"model_a": "a", "model_b": "b", "winner": "tie", "conv_metadata": {"bold_count_b": {"**": 1, "__": []}}}"#;
+    assert_eq!(
+        err(text),
+        "v.jsonl:1: field `conv_metadata.bold_count_b.__`: invalid type: sequence, expected f64"
+    );
+    // Not an object at all, in an array: the element is named.
+    assert_eq!(
+        err("[\n{\"model_a\": \"a\", \"model_b\": \"b\", \"winner\": \"tie\"},\n7\n]"),
+        "v.jsonl:3: battle 1: field `(record)`: invalid type: integer `7`, expected a battle record (a JSON object)"
+    );
+}
