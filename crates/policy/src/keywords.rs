@@ -511,6 +511,29 @@ mod tests {
         assert_eq!(found(&m, "炸弹bomb炸弹"), ["炸弹", "bomb", "炸弹"]);
     }
 
+    /// Chinese terms after long ASCII stretches (which the prefilter skips many bytes at a
+    /// time) and in long runs of ideographs.
+    #[test]
+    fn terms_after_long_stretches() {
+        let m = matcher(&[("炸弹", 1), ("制作炸弹", 1), ("make a bomb", 1)], &[]);
+        for n in 56..140 {
+            let text = format!(
+                "{} 炸弹 {}制作炸弹 make a bomb",
+                "x ".repeat(n / 2),
+                "国".repeat(n)
+            );
+            assert_eq!(
+                found(&m, &text),
+                ["炸弹", "制作炸弹", "炸弹", "make a bomb"],
+                "{n}"
+            );
+            assert_eq!(
+                m.find_with(&text, Scan::Candidates),
+                m.find_with(&text, Scan::Full)
+            );
+        }
+    }
+
     #[test]
     fn shared_terms_keep_every_category() {
         let m = matcher(&[("gun", 1), ("gun", 3), ("gun", 1)], &[]);

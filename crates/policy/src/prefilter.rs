@@ -247,8 +247,15 @@ impl Prefilter {
             if !self.char_lead[bytes[i] as usize] {
                 i += 1;
                 ahead = 0;
-                // ASCII eight bytes at a time, when no such term starts with ASCII.
+                // ASCII many bytes at a time, when no such term starts with ASCII.
                 if !self.ascii_lead {
+                    // 64 at a time first (an OR of the bytes, in vector instructions).
+                    while let Some(block) = bytes.get(i..i + 64) {
+                        if block.iter().fold(0, |a, &b| a | b) >= 0x80 {
+                            break;
+                        }
+                        i += 64;
+                    }
                     while let Some(x) = swar::load(bytes, i) {
                         if x & swar::HIGH != 0 {
                             break;
