@@ -4,6 +4,7 @@ mod arena;
 mod arena_ratings;
 mod audit;
 mod guard;
+mod progress;
 mod screen;
 mod store_args;
 

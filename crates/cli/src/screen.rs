@@ -249,7 +249,7 @@ fn run(args: RunArgs) -> Result<()> {
         batch_docs: args.batch_docs,
         seed: args.seed,
         shard,
-        progress: !args.quiet,
+        progress: crate::progress::reporter(!args.quiet),
     };
     let summaries = assay_screen::screen(&policy, &config)?;
     // The report covers every finished file in OUT (all shards written there so far).

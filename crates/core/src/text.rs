@@ -46,17 +46,21 @@ impl CharCounts {
         }
     }
 
-    /// The counts of two texts one after the other.
-    pub fn add(self, more: CharCounts) -> CharCounts {
+    /// The [`estimate_tokens`] of text with these counts.
+    pub fn estimated_tokens(self) -> u64 {
+        self.ascii.div_ceil(4).saturating_add(self.other)
+    }
+}
+
+/// The counts of two texts one after the other.
+impl std::ops::Add for CharCounts {
+    type Output = CharCounts;
+
+    fn add(self, more: CharCounts) -> CharCounts {
         CharCounts {
             ascii: self.ascii.saturating_add(more.ascii),
             other: self.other.saturating_add(more.other),
         }
-    }
-
-    /// The [`estimate_tokens`] of text with these counts.
-    pub fn estimated_tokens(self) -> u64 {
-        self.ascii.div_ceil(4).saturating_add(self.other)
     }
 }
 
@@ -97,7 +101,7 @@ mod tests {
         assert_eq!(estimate_tokens("bomb 炸弹"), 4);
         assert_eq!(estimate_tokens("😀 é"), 3);
         let whole = CharCounts::of("bomb 炸弹 and more");
-        let parts = CharCounts::of("bomb 炸").add(CharCounts::of("弹 and more"));
+        let parts = CharCounts::of("bomb 炸") + CharCounts::of("弹 and more");
         assert_eq!(whole, parts);
         assert_eq!(
             whole.estimated_tokens(),

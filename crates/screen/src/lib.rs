@@ -17,11 +17,13 @@ use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use assay_core::fs::AtomicFile;
+pub use assay_core::progress::Reporter;
+use assay_core::progress::{Task, Unit};
 use assay_policy::{Hit, Policy};
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -75,8 +77,8 @@ pub struct ScreenConfig {
     pub seed: u64,
     /// `(index, count)`: screen only the files of this shard.
     pub shard: Option<(usize, usize)>,
-    /// Print progress to stderr.
-    pub progress: bool,
+    /// Where progress goes (the command line draws it; [`Reporter::silent`] for none).
+    pub progress: Reporter,
 }
 
 /// Documents and bytes of one source, and how many violated the policy.
@@ -156,39 +158,49 @@ pub fn screen(policy: &Policy, config: &ScreenConfig) -> Result<Vec<FileSummary>
         files = shard_files(files, index, count);
     }
     fs::create_dir_all(config.out.join(".done")).map_err(io_error(&config.out))?;
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Result<FileSummary, ScreenError>>> = Mutex::new(Vec::new());
     let total_bytes: u64 = files
         .iter()
         .map(|f| fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0))
         .sum();
-    let progress = Progress::new(config.progress, files.len(), total_bytes);
+    let progress = Progress::new(&config.progress, files.len(), total_bytes);
     let threads = config.threads.max(1).min(files.len().max(1));
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(file) = files.get(i) else { break };
-                let result = screen_file_once(policy, config, file, &progress);
-                let failed = result.is_err();
-                results
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push(result);
-                if failed {
-                    // Stop handing out files; the others finish theirs.
-                    next.store(files.len(), Ordering::SeqCst);
-                }
-            });
+    let failed = AtomicBool::new(false);
+    let results = on_threads(threads, &files, |file| {
+        // After a failure no new file is started; the files under way finish.
+        if failed.load(Ordering::SeqCst) {
+            return None;
         }
-    });
+        let result = screen_file_once(policy, config, file, &progress);
+        if result.is_err() {
+            failed.store(true, Ordering::SeqCst);
+        }
+        Some(result)
+    })?;
     progress.finish();
     let mut summaries = Vec::new();
-    for result in results.into_inner().unwrap_or_else(|p| p.into_inner()) {
+    for result in results.into_iter().flatten() {
         summaries.push(result?);
     }
     summaries.sort_by(|a, b| a.input.cmp(&b.input));
     Ok(summaries)
+}
+
+/// `work` applied to every item on a pool of its own with exactly `threads` threads (the
+/// `--threads` setting, not rayon's global pool), one item at a time per thread (a file is
+/// big work, so they are handed out singly); results in the items' order.
+fn on_threads<T: Sync, R: Send>(
+    threads: usize,
+    items: &[T],
+    work: impl Fn(&T) -> R + Send + Sync,
+) -> Result<Vec<R>, ScreenError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .thread_name(|i| format!("screen-{i}"))
+        .build()
+        .map_err(|e| {
+            ScreenError::Other(format!("cannot start {threads} screening threads: {e}"))
+        })?;
+    Ok(pool.install(|| items.par_iter().with_max_len(1).map(work).collect()))
 }
 
 /// The files of shard `index` of `count`: every `count`-th of the sorted list.
@@ -715,85 +727,68 @@ pub fn drop_flagged_sources(
     Ok(moved)
 }
 
-/// Progress on stderr: files, MB/s, ETA; at most every half second.
+/// Progress of a screen, reported to the caller's [`Reporter`]: bytes read (uncompressed,
+/// so the share can pass 100% for compressed inputs), with the files done as its message.
 pub(crate) struct Progress {
-    enabled: bool,
+    task: Task,
     files: usize,
     files_done: AtomicUsize,
-    total: u64,
-    done: AtomicU64,
-    started: std::time::Instant,
-    last: Mutex<std::time::Instant>,
 }
 
 impl Progress {
-    fn new(enabled: bool, files: usize, total: u64) -> Progress {
-        let now = std::time::Instant::now();
+    fn new(reporter: &Reporter, files: usize, total: u64) -> Progress {
+        let task = reporter.start("screen", total, Unit::Bytes);
+        task.set_message(&format!("0/{files} files"));
         Progress {
-            enabled,
+            task,
             files,
             files_done: AtomicUsize::new(0),
-            total,
-            done: AtomicU64::new(0),
-            started: now,
-            last: Mutex::new(now),
         }
     }
 
     pub(crate) fn add_bytes(&self, n: u64) {
-        self.done.fetch_add(n, Ordering::Relaxed);
-        self.maybe_print();
+        self.task.advance(n);
     }
 
     fn file_done(&self, skipped_bytes: u64) {
-        self.files_done.fetch_add(1, Ordering::Relaxed);
-        self.done.fetch_add(skipped_bytes, Ordering::Relaxed);
-        self.maybe_print();
-    }
-
-    fn maybe_print(&self) {
-        if !self.enabled {
-            return;
-        }
-        let Ok(mut last) = self.last.try_lock() else {
-            return;
-        };
-        if last.elapsed().as_millis() < 500 {
-            return;
-        }
-        *last = std::time::Instant::now();
-        self.print();
-    }
-
-    fn print(&self) {
-        let done = self.done.load(Ordering::Relaxed);
-        let secs = self.started.elapsed().as_secs_f64().max(1e-9);
-        let rate = done as f64 / secs / 1e6;
-        // Compressed inputs count their uncompressed bytes, so the share can pass 100%.
-        let eta = if done > 0 && self.total > done {
-            format!("{:.0} s", (self.total - done) as f64 / (done as f64 / secs))
-        } else {
-            "–".into()
-        };
-        eprint!(
-            "\rscreen: {}/{} files, {:.1} MB, {rate:.1} MB/s, ETA {eta}   ",
-            self.files_done.load(Ordering::Relaxed),
-            self.files,
-            done as f64 / 1e6
-        );
+        let done = self.files_done.fetch_add(1, Ordering::Relaxed) + 1;
+        self.task.advance(skipped_bytes);
+        self.task
+            .set_message(&format!("{done}/{} files", self.files));
     }
 
     fn finish(&self) {
-        if self.enabled {
-            self.print();
-            eprintln!();
-        }
+        self.task.finish();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_pool_has_exactly_the_threads_asked_for() {
+        for threads in [1, 3] {
+            let (running, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+            let items: Vec<usize> = (0..12).collect();
+            let out = on_threads(threads, &items, |&i| {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(30));
+                running.fetch_sub(1, Ordering::SeqCst);
+                (i * 2, std::thread::current().name().map(str::to_string))
+            })
+            .unwrap();
+            assert_eq!(most.load(Ordering::SeqCst), threads);
+            assert_eq!(
+                out.iter().map(|(d, _)| *d).collect::<Vec<_>>(),
+                items.iter().map(|i| i * 2).collect::<Vec<_>>()
+            );
+            assert!(out
+                .iter()
+                .all(|(_, name)| name.as_deref().is_some_and(|n| n.starts_with("screen-"))));
+        }
+    }
 
     #[test]
     fn annotation_keeps_the_document() {

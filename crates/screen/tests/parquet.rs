@@ -96,7 +96,7 @@ fn parquet_rows_are_screened_and_written_back() {
         batch_docs: None,
         seed: 1,
         shard: None,
-        progress: false,
+        progress: Default::default(),
     };
     let summaries = screen(&policy, &config).unwrap();
     let data = summaries

@@ -94,7 +94,7 @@ fn config(inputs: &Path, out: &Path) -> ScreenConfig {
         batch_docs: None,
         seed: 7,
         shard: None,
-        progress: false,
+        progress: Default::default(),
     }
 }
 
