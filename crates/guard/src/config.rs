@@ -1,5 +1,6 @@
-//! How the guard acts: the mode, per-category actions and thresholds, and what it reveals.
-//! Read from the flags of `assay guard` or from a TOML file (`--config`):
+//! How the guard acts: the mode, per-category actions and thresholds, what it reveals, and
+//! when API keys are suspended. Read from the flags of `assay guard` or from a TOML file
+//! (`--config`), all of it through [`GuardConfig::load`]:
 //!
 //! ```toml
 //! mode = "holdback"        # or "retract": the action of categories not listed below
@@ -10,12 +11,20 @@
 //! [categories.weapons]
 //! action = "block"         # block | retract | log
 //! threshold = 1            # hits in one message or answer before the action is taken
+//!
+//! [suspension]             # with --keys: when a key is suspended, and for how long
+//! in_a_row = 3
+//! per_day = 5
+//! suspend_seconds = 3600
 //! ```
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+
+use crate::keys::SuspensionPolicy;
+use crate::GuardError;
 
 /// How answers stream by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -72,6 +81,8 @@ pub struct GuardConfig {
     pub reveal_terms: bool,
     /// By category id.
     pub categories: HashMap<String, CategoryConfig>,
+    /// When an API key is suspended (the `[suspension]` table; used with keys).
+    pub suspension: SuspensionPolicy,
     /// The key of the log's term hashes (the server sets the deployment's; not read from the
     /// file, so that the secret stays out of settings files that get shared).
     #[serde(skip)]
@@ -86,17 +97,24 @@ impl Default for GuardConfig {
             input_context: 0,
             reveal_terms: false,
             categories: HashMap::new(),
+            suspension: SuspensionPolicy::default(),
             rule_key: crate::RuleKey::default(),
         }
     }
 }
 
 impl GuardConfig {
-    /// Reads a TOML file; errors name the file.
-    pub fn load(path: &Path) -> Result<GuardConfig, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    /// Reads a settings file (TOML, as in the module's example); what it leaves out keeps
+    /// its default. Errors name the file.
+    pub fn load(path: &Path) -> Result<GuardConfig, GuardError> {
+        let text = std::fs::read_to_string(path).map_err(|source| GuardError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| GuardError::Parse {
+            path: path.to_path_buf(),
+            source,
+        })
     }
 
     pub fn action(&self, category: &str) -> Action {
@@ -139,16 +157,81 @@ impl GuardConfig {
     pub fn check_categories<'a>(
         &self,
         known: impl Iterator<Item = &'a str> + Clone,
-    ) -> Result<(), String> {
+    ) -> Result<(), GuardError> {
         for name in self.categories.keys() {
             if !known.clone().any(|k| k == name) {
-                let known: Vec<&str> = known.clone().collect();
-                return Err(format!(
-                    "the guard configuration names category {name:?}, which the policy does not have (it has: {})",
-                    known.join(", ")
-                ));
+                return Err(GuardError::UnknownCategory {
+                    name: name.clone(),
+                    known: known.clone().map(str::to_string).collect(),
+                });
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("guard.toml");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn one_settings_file_holds_the_guard_and_its_suspension_policy() {
+        let (_dir, path) = write(
+            "mode = \"retract\"\nreveal_terms = true\n\n[categories.weapons]\naction = \"log\"\n\n\
+             [suspension]\nin_a_row = 2\nsuspend_seconds = 60\n",
+        );
+        let config = GuardConfig::load(&path).unwrap();
+        assert_eq!(config.mode, Mode::Retract);
+        assert!(config.reveal_terms);
+        assert_eq!(config.action("weapons"), Action::Log);
+        assert_eq!(
+            config.suspension,
+            SuspensionPolicy {
+                in_a_row: 2,
+                per_day: SuspensionPolicy::default().per_day,
+                suspend_seconds: 60,
+            }
+        );
+        // Without a [suspension] table, the default policy.
+        let (_dir, path) = write("margin_chars = 4\n");
+        let config = GuardConfig::load(&path).unwrap();
+        assert_eq!(config.margin_chars, 4);
+        assert_eq!(config.suspension, SuspensionPolicy::default());
+    }
+
+    #[test]
+    fn errors_are_typed_and_name_the_file() {
+        let (_dir, path) = write("[suspension]\nin_a_row = 2\nforever = true\n");
+        let err = GuardConfig::load(&path).unwrap_err();
+        assert!(matches!(err, GuardError::Parse { .. }), "{err:?}");
+        let message = err.to_string();
+        assert!(
+            message.contains("guard.toml") && message.contains("forever"),
+            "{message}"
+        );
+
+        let missing = path.with_file_name("missing.toml");
+        let err = GuardConfig::load(&missing).unwrap_err();
+        assert!(matches!(err, GuardError::Read { .. }), "{err:?}");
+
+        let mut config = GuardConfig::default();
+        config
+            .categories
+            .insert("drugs".to_string(), CategoryConfig::default());
+        let err = config
+            .check_categories(["weapons", "insults"].into_iter())
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the guard configuration names category \"drugs\", which the policy does not have \
+             (it has: weapons, insults)"
+        );
     }
 }

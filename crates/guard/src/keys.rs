@@ -28,6 +28,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::GuardError;
+
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeyEntry {
@@ -49,40 +51,51 @@ pub struct KeyFile {
 
 impl KeyFile {
     /// Reads a keys file; errors name it. A missing file is an empty one when `missing_ok`.
-    pub fn load(path: &Path, missing_ok: bool) -> Result<KeyFile, String> {
+    pub fn load(path: &Path, missing_ok: bool) -> Result<KeyFile, GuardError> {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if missing_ok && e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(KeyFile::default())
             }
-            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+            Err(source) => {
+                return Err(GuardError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })
+            }
         };
-        let file: KeyFile =
-            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let file: KeyFile = toml::from_str(&text).map_err(|source| GuardError::Parse {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let invalid = |message: String| GuardError::InvalidKeys {
+            path: path.to_path_buf(),
+            message,
+        };
         let mut seen = std::collections::HashSet::new();
         for key in &file.keys {
             if key.sha256.len() != 64 || !key.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(format!(
-                    "{}: key {:?}: sha256 must be 64 hex digits",
-                    path.display(),
+                return Err(invalid(format!(
+                    "key {:?}: sha256 must be 64 hex digits",
                     key.id
-                ));
+                )));
             }
             if !seen.insert(key.id.clone()) {
-                return Err(format!(
-                    "{}: key id {:?} appears twice",
-                    path.display(),
-                    key.id
-                ));
+                return Err(invalid(format!("key id {:?} appears twice", key.id)));
             }
         }
         Ok(file)
     }
 
     /// Adds a new random key for `id`; answers the key (shown once: only its hash is kept).
-    pub fn add(&mut self, id: &str, rpm: Option<u32>, tpm: Option<u32>) -> Result<String, String> {
+    pub fn add(
+        &mut self,
+        id: &str,
+        rpm: Option<u32>,
+        tpm: Option<u32>,
+    ) -> Result<String, GuardError> {
         if self.keys.iter().any(|k| k.id == id) {
-            return Err(format!("a key with id {id:?} exists already"));
+            return Err(GuardError::KeyExists(id.to_string()));
         }
         let key = format!("sk-assay-{}", hex::encode(rand::random::<[u8; 24]>()));
         self.keys.push(KeyEntry {
@@ -96,10 +109,16 @@ impl KeyFile {
 
     /// Writes the file readable by its owner only (0600 on Unix): the hashes of short or
     /// reused keys can be guessed offline.
-    pub fn save(&self, path: &Path) -> Result<(), String> {
-        let text = toml::to_string(self).map_err(|e| e.to_string())?;
+    pub fn save(&self, path: &Path) -> Result<(), GuardError> {
+        let text = toml::to_string(self).map_err(|source| GuardError::Encode {
+            path: path.to_path_buf(),
+            source,
+        })?;
         assay_core::fs::write_atomic_with(path, text.as_bytes(), assay_core::fs::Access::Private)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))
+            .map_err(|source| GuardError::Write {
+                path: path.to_path_buf(),
+                source,
+            })
     }
 }
 
@@ -495,6 +514,7 @@ mod tests {
         std::fs::write(&path, "[[key]]\nid = \"x\"\nsha256 = \"abc\"\n").unwrap();
         assert!(KeyFile::load(&path, false)
             .unwrap_err()
+            .to_string()
             .contains("keys.toml"));
         std::fs::remove_dir_all(&dir).unwrap();
     }

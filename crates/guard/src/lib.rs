@@ -26,6 +26,7 @@
 //! (`guard:<pack>@<model>`).
 
 mod config;
+mod error;
 pub mod keys;
 pub mod metrics;
 mod model;
@@ -42,6 +43,7 @@ use assay_policy::{Hit, Policy};
 use sha2::{Digest, Sha256};
 
 pub use config::{Action, CategoryConfig, GuardConfig, Mode};
+pub use error::GuardError;
 pub use model::{GuardDecorator, GuardedModel, GUARD_PREFIX};
 pub use output::{ChunkTimer, Generated, GuardStream};
 pub use refusal::{refusal, PromptLanguage};
