@@ -225,6 +225,8 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    // A model download can take minutes, whichever command needs the model.
+    catalogue::set_progress(progress::reporter(true));
     let result = tokio::runtime::Runtime::new()
         .context("cannot start the async runtime")
         .and_then(|runtime| runtime.block_on(run(cli)));

