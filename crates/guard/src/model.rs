@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use assay_core::{ChatEvent, ChatRequest, ChatResponse};
-use assay_models::{ChatModel, Decorator, EventStream, Load, ModelError, Registry};
+use assay_models::{ChatModel, Decorator, EventStream, Load, ModelError, Registry, Wrapper};
 use assay_policy::PolicyBuilder;
 use futures::StreamExt;
 
@@ -89,13 +89,8 @@ impl GuardDecorator {
     }
 }
 
-#[async_trait::async_trait]
 impl Decorator for GuardDecorator {
-    async fn wrap(
-        &self,
-        pack: &str,
-        inner: Arc<dyn ChatModel>,
-    ) -> Result<Arc<dyn ChatModel>, ModelError> {
+    fn prepare(&self, pack: &str) -> Result<Wrapper, ModelError> {
         let mut builder = PolicyBuilder::new();
         builder
             .add_pack_or_builtin(pack)
@@ -103,7 +98,9 @@ impl Decorator for GuardDecorator {
         let policy = builder
             .build()
             .map_err(|e| ModelError::Config(format!("policy pack {pack:?}: {e}")))?;
-        let guard = Guard::new(inner, policy, GuardConfig::default());
-        Ok(Arc::new(GuardedModel::new(Arc::new(guard))))
+        Ok(Box::new(move |inner| {
+            let guard = Guard::new(inner, policy, GuardConfig::default());
+            Arc::new(GuardedModel::new(Arc::new(guard))) as Arc<dyn ChatModel>
+        }))
     }
 }

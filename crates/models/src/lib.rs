@@ -19,7 +19,7 @@ use assay_core::{ChatEvent, ChatRequest, ChatResponse, ModelSpec};
 use futures::Stream;
 
 pub use error::ModelError;
-pub use registry::{Decorator, Registry, WithParams};
+pub use registry::{Decorator, Registry, WithParams, Wrapper};
 
 /// A stream of answer events; it ends after `ChatEvent::Done` or an error.
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<ChatEvent, ModelError>> + Send>>;

@@ -8,8 +8,8 @@
 //! not load it once per variant.
 //!
 //! Wrapping forms such as `guard:<pack>@<model>` belong to higher crates: they register a
-//! [`Decorator`] for their prefix, and the registry opens the inner model (sharing its engine)
-//! before handing it to the decorator.
+//! [`Decorator`] for their prefix; the registry checks the argument with it, opens the inner
+//! model (sharing its engine) and hands that to the decorator's [`Wrapper`].
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,16 +19,15 @@ use assay_core::{ChatRequest, ChatResponse, GenParams, ModelName, ModelSpec};
 
 use crate::{openai, ChatModel, EventStream, Load, ModelError, OpenOptions};
 
-/// Turns an opened model into a wrapped one, for names of the form `<prefix>:<argument>@<model>`.
-#[async_trait::async_trait]
+/// What a [`Decorator`] made of its argument: it wraps the inner model once that is open.
+pub type Wrapper = Box<dyn FnOnce(Arc<dyn ChatModel>) -> Arc<dyn ChatModel> + Send>;
+
+/// Opens names of the form `<prefix>:<argument>@<model>`.
 pub trait Decorator: Send + Sync {
-    /// Wraps `inner` (already opened through the registry) as `argument` says; for
-    /// `guard:example@local:smollm2` the argument is `example`.
-    async fn wrap(
-        &self,
-        argument: &str,
-        inner: Arc<dyn ChatModel>,
-    ) -> Result<Arc<dyn ChatModel>, ModelError>;
+    /// Reads `argument` (for `guard:example@local:smollm2`, `example`) into a [`Wrapper`]. It
+    /// runs before the inner model is opened, so a bad argument fails before a model is fetched
+    /// or loaded.
+    fn prepare(&self, argument: &str) -> Result<Wrapper, ModelError>;
 }
 
 /// Opens models by name with one set of [`OpenOptions`], sharing local engines.
@@ -78,8 +77,9 @@ impl Registry {
             let decorator = self.decorators.get(prefix).ok_or_else(|| {
                 ModelError::Config(format!("{spec}: nothing here opens {prefix}: models"))
             })?;
+            let wrapper = decorator.prepare(argument)?;
             let inner = Box::pin(self.open(inner)).await?;
-            return decorator.wrap(argument, inner).await;
+            return Ok(wrapper(inner));
         }
         match &spec.name {
             ModelName::OpenAi { model } => {

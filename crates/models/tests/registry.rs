@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use assay_core::{ChatEvent, ChatRequest, FinishReason, GenParams, Message, ModelSpec};
 use assay_models::local::{catalogue, EngineConfig};
-use assay_models::{ChatModel, Decorator, EventStream, Load, ModelError, OpenOptions, Registry};
+use assay_models::{
+    ChatModel, Decorator, EventStream, Load, ModelError, OpenOptions, Registry, Wrapper,
+};
 use futures::StreamExt;
 
 /// A real wrapper: its answers start with `[<argument>]`.
@@ -19,16 +21,14 @@ struct Tagged {
     inner: Arc<dyn ChatModel>,
 }
 
-#[async_trait::async_trait]
 impl Decorator for Tag {
-    async fn wrap(
-        &self,
-        argument: &str,
-        inner: Arc<dyn ChatModel>,
-    ) -> Result<Arc<dyn ChatModel>, ModelError> {
-        Ok(Arc::new(Tagged {
-            tag: format!("[{argument}]"),
-            inner,
+    fn prepare(&self, argument: &str) -> Result<Wrapper, ModelError> {
+        if argument.is_empty() || argument.contains(' ') {
+            return Err(ModelError::Config(format!("bad tag {argument:?}")));
+        }
+        let tag = format!("[{argument}]");
+        Ok(Box::new(move |inner| {
+            Arc::new(Tagged { tag, inner }) as Arc<dyn ChatModel>
         }))
     }
 }
@@ -165,4 +165,20 @@ async fn a_wrapper_nobody_registered_is_an_error_naming_it() {
     };
     assert!(err.contains("guard:"), "{err}");
     assert_eq!(registry.engines_loaded(), 0);
+}
+
+#[tokio::test]
+async fn a_bad_wrapper_argument_fails_before_the_model_is_loaded() {
+    let mut registry = Registry::new(OpenOptions::default());
+    registry.register("guard", Arc::new(Tag));
+    let err = match registry.open(&spec("guard:two words@local:smollm2")).await {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("a bad tag opened"),
+    };
+    assert!(err.contains("bad tag"), "{err}");
+    assert_eq!(
+        registry.engines_loaded(),
+        0,
+        "no engine for a name that cannot open"
+    );
 }
