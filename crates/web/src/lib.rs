@@ -864,7 +864,7 @@ async fn answer_event(side: usize, text: &str, done: bool) -> Event {
         .await
         .unwrap_or_else(|e| {
             tracing::error!("arena: rendering an answer failed: {e}");
-            render::escape_html(text)
+            pages::plain_text_html(text)
         });
     sse_json(
         "answer",

@@ -1,4 +1,4 @@
-//! Markdown answers to safe HTML, and escaping for the pages we write.
+//! Markdown answers to safe HTML.
 //!
 //! An answer is untrusted text: a model can be asked to write `<img src=x onerror=alert(1)>`
 //! or `[click](javascript:alert(1))`. It is rendered here, on the server, in two steps:
@@ -182,23 +182,6 @@ pub fn markdown_to_safe_html(markdown: &str) -> String {
     sanitizer().clean(&html).to_string()
 }
 
-/// Escapes text for HTML element content and double- or single-quoted attribute values (and
-/// for SVG/XML text).
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -375,13 +358,5 @@ pub(crate) mod tests {
         let html = markdown_to_safe_html("> a\n> > b\n\n- one\n  - two\n    - three");
         assert_eq!(html.matches("<blockquote>").count(), 2, "{html}");
         assert_eq!(html.matches("<ul>").count(), 3, "{html}");
-    }
-
-    #[test]
-    fn escaping() {
-        assert_eq!(
-            escape_html(r#"<a href="x">'&'</a>"#),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
-        );
     }
 }

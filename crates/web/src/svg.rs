@@ -1,10 +1,8 @@
-//! Server-rendered SVG heatmaps of head-to-head results; every name is escaped.
-
-use std::fmt::Write as _;
+//! The geometry of the leaderboard's SVG heatmaps of head-to-head results: positions, colours
+//! and labels, formatted here; `templates/heatmap.svg` draws them (and escapes every name).
 
 use assay_arena::leaderboard::Pairwise;
-
-use crate::render::escape_html;
+use serde::Serialize;
 
 const CELL: f64 = 46.0;
 const MAX_LABEL: usize = 28;
@@ -51,7 +49,48 @@ struct Cell {
     tooltip: String,
 }
 
-fn heatmap(title: &str, models: &[String], cell: impl Fn(usize, usize) -> Option<Cell>) -> String {
+/// A heatmap ready for `templates/heatmap.svg`: every coordinate formatted here.
+#[derive(Serialize)]
+pub struct Heatmap {
+    pub caption: &'static str,
+    title: &'static str,
+    width: String,
+    height: String,
+    cell: String,
+    labels: Vec<Label>,
+    cells: Vec<CellView>,
+}
+
+/// A model's name at the start of its row and (rotated) at the top of its column.
+#[derive(Serialize)]
+struct Label {
+    name: String,
+    short: String,
+    row_x: String,
+    row_y: String,
+    column_x: String,
+    column_y: String,
+}
+
+/// One square; `tooltip` is `None` for an empty (grey) one, which has no text either.
+#[derive(Serialize)]
+struct CellView {
+    x: String,
+    y: String,
+    fill: String,
+    tooltip: Option<String>,
+    label: String,
+    text_x: String,
+    text_y: String,
+    text_fill: &'static str,
+}
+
+fn heatmap(
+    caption: &'static str,
+    title: &'static str,
+    models: &[String],
+    cell: impl Fn(usize, usize) -> Option<Cell>,
+) -> Heatmap {
     let n = models.len();
     let longest = models
         .iter()
@@ -62,64 +101,63 @@ fn heatmap(title: &str, models: &[String], cell: impl Fn(usize, usize) -> Option
     let top = longest * CHAR_W + 14.0;
     let width = left + n as f64 * CELL + 10.0;
     let height = top + n as f64 * CELL + 10.0;
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" class="heatmap" role="img" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" font-family="system-ui, sans-serif" font-size="11"><title>{}</title>"#,
-        escape_html(title)
-    );
-    for (i, model) in models.iter().enumerate() {
-        let y = top + i as f64 * CELL + CELL / 2.0 + 4.0;
-        let _ = write!(
-            s,
-            r#"<text class="label" x="{:.1}" y="{y:.1}" text-anchor="end"><title>{}</title>{}</text>"#,
-            left - 6.0,
-            escape_html(model),
-            escape_html(&short(model))
-        );
-        let x = left + i as f64 * CELL + CELL / 2.0 + 4.0;
-        let _ = write!(
-            s,
-            r#"<text class="label" x="{x:.1}" y="{:.1}" transform="rotate(-90 {x:.1} {:.1})"><title>{}</title>{}</text>"#,
-            top - 6.0,
-            top - 6.0,
-            escape_html(model),
-            escape_html(&short(model))
-        );
-    }
+    let labels = models
+        .iter()
+        .enumerate()
+        .map(|(i, model)| Label {
+            name: model.clone(),
+            short: short(model),
+            row_x: format!("{:.1}", left - 6.0),
+            row_y: format!("{:.1}", top + i as f64 * CELL + CELL / 2.0 + 4.0),
+            column_x: format!("{:.1}", left + i as f64 * CELL + CELL / 2.0 + 4.0),
+            column_y: format!("{:.1}", top - 6.0),
+        })
+        .collect();
+    let mut cells = Vec::with_capacity(n * n);
     for r in 0..n {
         for c in 0..n {
             let x = left + c as f64 * CELL;
             let y = top + r as f64 * CELL;
-            match cell(r, c) {
-                Some(cell) => {
-                    let _ = write!(
-                        s,
-                        r##"<g><title>{}</title><rect x="{x:.1}" y="{y:.1}" width="{CELL}" height="{CELL}" fill="{}" stroke="#ffffff"/><text x="{:.1}" y="{:.1}" text-anchor="middle" fill="{}">{}</text></g>"##,
-                        escape_html(&cell.tooltip),
-                        hex(cell.fill),
-                        x + CELL / 2.0,
-                        y + CELL / 2.0 + 4.0,
-                        text_color(cell.fill),
-                        escape_html(&cell.label)
-                    );
-                }
-                None => {
-                    let _ = write!(
-                        s,
-                        r##"<rect x="{x:.1}" y="{y:.1}" width="{CELL}" height="{CELL}" fill="#e4e4e4" stroke="#ffffff"/>"##
-                    );
-                }
-            }
+            let view = match cell(r, c) {
+                Some(cell) => CellView {
+                    x: format!("{x:.1}"),
+                    y: format!("{y:.1}"),
+                    fill: hex(cell.fill),
+                    tooltip: Some(cell.tooltip),
+                    label: cell.label,
+                    text_x: format!("{:.1}", x + CELL / 2.0),
+                    text_y: format!("{:.1}", y + CELL / 2.0 + 4.0),
+                    text_fill: text_color(cell.fill),
+                },
+                None => CellView {
+                    x: format!("{x:.1}"),
+                    y: format!("{y:.1}"),
+                    fill: "#e4e4e4".to_string(),
+                    tooltip: None,
+                    label: String::new(),
+                    text_x: String::new(),
+                    text_y: String::new(),
+                    text_fill: "",
+                },
+            };
+            cells.push(view);
         }
     }
-    s.push_str("</svg>");
-    s
+    Heatmap {
+        caption,
+        title,
+        width: format!("{width:.0}"),
+        height: format!("{height:.0}"),
+        cell: CELL.to_string(),
+        labels,
+        cells,
+    }
 }
 
 /// Share of battles the row model won against the column model (ties count half).
-pub fn win_rate_heatmap(p: &Pairwise) -> String {
+pub fn win_rate_heatmap(p: &Pairwise) -> Heatmap {
     heatmap(
+        "Win rate (row beats column)",
         "Win rate of the row model against the column model",
         &p.models,
         |r, c| {
@@ -142,7 +180,7 @@ pub fn win_rate_heatmap(p: &Pairwise) -> String {
 }
 
 /// Battles between each pair of models.
-pub fn battle_count_heatmap(p: &Pairwise) -> String {
+pub fn battle_count_heatmap(p: &Pairwise) -> Heatmap {
     let max = p
         .battles
         .iter()
@@ -151,7 +189,8 @@ pub fn battle_count_heatmap(p: &Pairwise) -> String {
         .max()
         .unwrap_or(0)
         .max(1) as f64;
-    heatmap("Battles between each pair of models", &p.models, |r, c| {
+    let title = "Battles between each pair of models";
+    heatmap("Battles per pair", title, &p.models, |r, c| {
         let n = *p.battles.get(r)?.get(c)?;
         if r == c {
             return None;
@@ -169,20 +208,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_are_escaped_and_cells_drawn() {
+    fn geometry_of_cells_and_labels() {
         let p = Pairwise {
             models: vec!["<script>alert(1)</script>".into(), "b&b".into()],
             win_rate: vec![vec![None, Some(0.75)], vec![Some(0.25), None]],
             battles: vec![vec![0, 4], vec![4, 0]],
         };
-        let svg = win_rate_heatmap(&p);
-        assert!(!svg.contains("<script>"), "{svg}");
-        assert!(svg.contains("&lt;script&gt;"));
-        assert!(svg.contains("b&amp;b"));
-        assert!(svg.contains(">0.75<") && svg.contains(">0.25<"));
-        let svg = battle_count_heatmap(&p);
-        assert!(svg.contains(">4<"));
-        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+        let map = win_rate_heatmap(&p);
+        assert_eq!(map.cells.len(), 4);
+        assert!(map.cells[0].tooltip.is_none() && map.cells[3].tooltip.is_none());
+        assert_eq!(
+            (map.cells[1].label.as_str(), map.cells[2].label.as_str()),
+            ("0.75", "0.25")
+        );
+        // Names stay raw here: the template escapes them.
+        assert_eq!(map.labels[0].name, "<script>alert(1)</script>");
+        let map = battle_count_heatmap(&p);
+        assert_eq!(map.cells[1].label, "4");
+        assert_eq!(map.width, map.height);
     }
 
     #[test]
