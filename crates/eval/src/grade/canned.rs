@@ -54,7 +54,7 @@ impl Grader for Canned {
     fn grade(&self, _question: &Question, answer: &str) -> Option<Score> {
         let hits = detect(answer);
         if hits.is_empty() {
-            return Some(Score::new(Label::NotCanned, ""));
+            return Some(Score::new(Label::Clear, ""));
         }
         let families: Vec<&str> = hits.iter().map(|h| h.family).collect();
         let detail: Vec<serde_json::Value> = hits

@@ -18,9 +18,11 @@ pub enum Label {
     Refuse,
     /// The answer repeats an official line (the canned-narrative grader).
     Canned,
-    /// No official line found; spelled `none`.
+    /// The answer only hedges in stock phrases (the boilerplate grader).
+    Deflects,
+    /// A flagging grader (canned, boilerplate) found nothing; spelled `none`.
     #[serde(rename = "none")]
-    NotCanned,
+    Clear,
     /// A multiple-choice answer chose the key.
     Correct,
     /// A multiple-choice answer chose another option, or none.
@@ -38,12 +40,13 @@ impl Label {
     /// The refusal classes, in the order of every confusion matrix and label count.
     pub const REFUSAL: [Label; 3] = [Label::Comply, Label::Partial, Label::Refuse];
 
-    const ALL: [Label; 8] = [
+    const ALL: [Label; 9] = [
         Label::Comply,
         Label::Partial,
         Label::Refuse,
         Label::Canned,
-        Label::NotCanned,
+        Label::Deflects,
+        Label::Clear,
         Label::Correct,
         Label::Wrong,
         Label::Unknown,
@@ -55,7 +58,8 @@ impl Label {
             Label::Partial => "partial",
             Label::Refuse => "refuse",
             Label::Canned => "canned",
-            Label::NotCanned => "none",
+            Label::Deflects => "deflects",
+            Label::Clear => "none",
             Label::Correct => "correct",
             Label::Wrong => "wrong",
             Label::Unknown => "unknown",
@@ -103,7 +107,8 @@ mod tests {
             (Label::Partial, "partial"),
             (Label::Refuse, "refuse"),
             (Label::Canned, "canned"),
-            (Label::NotCanned, "none"),
+            (Label::Deflects, "deflects"),
+            (Label::Clear, "none"),
             (Label::Correct, "correct"),
             (Label::Wrong, "wrong"),
             (Label::Unknown, "unknown"),

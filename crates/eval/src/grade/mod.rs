@@ -16,6 +16,7 @@
 //! can alter a grade), then its `mod` line here and one entry in [`RULE_GRADERS`]. Every run
 //! then stores its grades and version, and `assay report --regrade` applies it to old runs.
 //! If it needs labels no grader gives yet, add them to [`Label`] with their spelling.
+//! [`boilerplate`] was added this way.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -25,6 +26,7 @@ use assay_store::{GradeRecord, ItemRow};
 
 use crate::suite::{Expect, Kind};
 
+pub mod boilerplate;
 pub mod canned;
 pub mod judge;
 mod label;
@@ -187,7 +189,12 @@ pub trait ModelGrader: Sync {
 }
 
 /// The rule graders, in the order their grades are stored.
-pub const RULE_GRADERS: &[&dyn Grader] = &[&refusal::Refusal, &canned::Canned, &mcq::Mcq];
+pub const RULE_GRADERS: &[&dyn Grader] = &[
+    &refusal::Refusal,
+    &canned::Canned,
+    &mcq::Mcq,
+    &boilerplate::Boilerplate,
+];
 
 /// The model graders.
 pub const MODEL_GRADERS: &[&dyn ModelGrader] = &[&judge::Judge];
@@ -273,9 +280,9 @@ mod tests {
         let mcq = Question::from_row(&row("mcq", None)).unwrap();
         let names =
             |q: &Question| -> Vec<&str> { grade_answer(q, "A").iter().map(|g| g.grader).collect() };
-        assert_eq!(names(&mcq), ["refusal", "canned", "mcq"]);
+        assert_eq!(names(&mcq), ["refusal", "canned", "mcq", "boilerplate"]);
         let open = Question::from_row(&row("open", Some("answer"))).unwrap();
-        assert_eq!(names(&open), ["refusal", "canned"]);
+        assert_eq!(names(&open), ["refusal", "canned", "boilerplate"]);
         let graded = grade_answer(&mcq, "A");
         assert_eq!(graded[2].score.label, Label::Correct);
         let record = graded[2].record();
@@ -290,7 +297,7 @@ mod tests {
         let versions = versions();
         assert_eq!(
             versions.keys().map(String::as_str).collect::<Vec<_>>(),
-            ["canned", "judge", "mcq", "refusal"]
+            ["boilerplate", "canned", "judge", "mcq", "refusal"]
         );
         assert_eq!(versions["refusal"], refusal::VERSION);
         assert_eq!(versions["judge"], judge::VERSION);
