@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use assay_guard::keys::{KeyFile, KeyRing, SuspensionPolicy};
+use assay_guard::keys::{KeyFile, KeyRing};
 use assay_guard::metrics::Metrics;
 use assay_guard::server::{AuditLog, ServerOptions};
 use assay_guard::{Guard, GuardConfig, Mode, RuleKey};
@@ -120,13 +120,6 @@ pub struct RunArgs {
     engine: EngineArgs,
 }
 
-/// The `[suspension]` table of a guard settings file, read beside the guard's own settings.
-#[derive(serde::Deserialize, Default)]
-struct SettingsFile {
-    #[serde(default)]
-    suspension: SuspensionPolicy,
-}
-
 pub async fn guard(args: GuardArgs, api_key_env: Option<String>) -> Result<()> {
     match args.command {
         Some(GuardCommand::Log {
@@ -146,11 +139,9 @@ pub async fn guard(args: GuardArgs, api_key_env: Option<String>) -> Result<()> {
                     tokens_per_minute,
                 },
         }) => {
-            let mut keys = KeyFile::load(&file, true).map_err(anyhow::Error::msg)?;
-            let key = keys
-                .add(&id, requests_per_minute, tokens_per_minute)
-                .map_err(anyhow::Error::msg)?;
-            keys.save(&file).map_err(anyhow::Error::msg)?;
+            let mut keys = KeyFile::load(&file, true)?;
+            let key = keys.add(&id, requests_per_minute, tokens_per_minute)?;
+            keys.save(&file)?;
             eprintln!(
                 "added key {id:?} to {}; it is shown only now:",
                 file.display()
@@ -178,9 +169,7 @@ fn load_checked(args: &RunArgs, config: &GuardConfig, running: Option<&Policy>) 
         check_list_file(&file)?;
     }
     let policy = load_policy(args)?;
-    config
-        .check_categories(policy.categories().iter().map(|c| c.id.as_str()))
-        .map_err(anyhow::Error::msg)?;
+    config.check_categories(policy.categories().iter().map(|c| c.id.as_str()))?;
     let terms = terms_per_category(&policy);
     if let Some(running) = running {
         for (id, before) in terms_per_category(running) {
@@ -280,13 +269,13 @@ fn hash_secret(args: &RunArgs) -> Result<String> {
     }
     let dir = match args.db.as_deref() {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            assay_models::local::catalogue::assay_home()
+            assay_core::assay_home()
         }
         Some(path) => Path::new(path)
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
-        None => assay_models::local::catalogue::assay_home(),
+        None => assay_core::assay_home(),
     };
     let path = dir.join("guard-hash-secret");
     match std::fs::read_to_string(&path) {
@@ -323,29 +312,10 @@ fn hash_secret(args: &RunArgs) -> Result<String> {
     }
 }
 
-fn guard_config(args: &RunArgs) -> Result<(GuardConfig, SuspensionPolicy)> {
-    let (mut config, suspension) = match &args.config {
-        Some(path) => {
-            // The file holds the guard's settings and a [suspension] table.
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            let mut table: toml::Table =
-                toml::from_str(&text).with_context(|| format!("{}", path.display()))?;
-            let suspension = table.remove("suspension");
-            let config: GuardConfig = toml::Value::Table(table)
-                .try_into()
-                .with_context(|| format!("{}", path.display()))?;
-            let suspension: SettingsFile = match suspension {
-                Some(s) => {
-                    toml::Value::Table(toml::Table::from_iter([("suspension".to_string(), s)]))
-                        .try_into()
-                        .with_context(|| format!("{}: [suspension]", path.display()))?
-                }
-                None => SettingsFile::default(),
-            };
-            (config, suspension.suspension)
-        }
-        None => (GuardConfig::default(), SuspensionPolicy::default()),
+fn guard_config(args: &RunArgs) -> Result<GuardConfig> {
+    let mut config = match &args.config {
+        Some(path) => GuardConfig::load(path)?,
+        None => GuardConfig::default(),
     };
     if let Some(mode) = args.mode {
         config.mode = match mode {
@@ -353,7 +323,7 @@ fn guard_config(args: &RunArgs) -> Result<(GuardConfig, SuspensionPolicy)> {
             ModeArg::Retract => Mode::Retract,
         };
     }
-    Ok((config, suspension))
+    Ok(config)
 }
 
 async fn serve(args: RunArgs, api_key_env: Option<String>) -> Result<()> {
@@ -374,13 +344,13 @@ async fn serve(args: RunArgs, api_key_env: Option<String>) -> Result<()> {
         eprintln!("assay guard: cannot raise the open-file limit: {e}");
     }
     // Fail closed: nothing listens until the policy, settings and keys all load.
-    let (mut config, suspension) = guard_config(&args)?;
+    let mut config = guard_config(&args)?;
     let policy = load_checked(&args, &config, None)?;
     config.rule_key = RuleKey::new(hash_secret(&args)?.as_bytes());
     let keys = match &args.keys {
         Some(path) => Some(Arc::new(KeyRing::new(
-            &KeyFile::load(path, false).map_err(anyhow::Error::msg)?,
-            suspension,
+            &KeyFile::load(path, false)?,
+            config.suspension,
         ))),
         None => None,
     };
