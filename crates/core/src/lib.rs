@@ -13,6 +13,7 @@ mod model_name;
 pub mod openai;
 pub mod progress;
 pub mod redact;
+pub mod table;
 pub mod text;
 mod time;
 
