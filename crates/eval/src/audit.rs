@@ -48,6 +48,8 @@ pub enum AuditError {
     Filter(String),
     #[error("model {name:?}: {message}")]
     Model { name: String, message: String },
+    #[error("a store call did not finish: {0}")]
+    StoreCall(String),
     #[error(transparent)]
     StoredItem(#[from] StoredItemError),
 }
@@ -399,10 +401,15 @@ pub async fn execute(
     judge_model: Option<&Arc<dyn ChatModel>>,
     options: &ExecOptions,
 ) -> Result<ExecSummary, AuditError> {
-    let (stored, _) = load_config(store, run_id)?;
+    let (stored, items, answered) = off_runtime(store, {
+        let run_id = run_id.to_string();
+        move |store| {
+            let (stored, _) = load_config(store, &run_id)?;
+            Ok::<_, AuditError>((stored, store.items(&run_id)?, store.answered_keys(&run_id)?))
+        }
+    })
+    .await?;
     let config = &stored.config;
-    let items = store.items(run_id)?;
-    let answered = store.answered_keys(run_id)?;
     let concurrency = options.concurrency.max(1);
 
     let multi = MultiProgress::with_draw_target(if options.progress {
@@ -460,7 +467,10 @@ pub async fn execute(
                     run_id: run_id.to_string(),
                     ..record
                 };
-                store.record_answer(&record)?;
+                let record = off_runtime(store, move |store| {
+                    store.record_answer(&record).map(|_| record)
+                })
+                .await?;
                 if record.error.is_some() {
                     errors += 1;
                     counters.errors.fetch_add(1, Ordering::Relaxed);
@@ -526,6 +536,27 @@ fn cache_key(model: &str, request: &ChatRequest, sample: u32) -> String {
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
 
+/// Runs a store call on tokio's blocking pool, with a clone of the store. The store is
+/// synchronous: a SQLite write waiting for another process's lock, or a PostgreSQL round
+/// trip, would otherwise hold a runtime worker and every request in flight on it.
+async fn off_runtime<T, E>(
+    store: &Store,
+    call: impl FnOnce(&Store) -> Result<T, E> + Send + 'static,
+) -> Result<T, AuditError>
+where
+    T: Send + 'static,
+    E: Into<AuditError> + Send + 'static,
+{
+    let store = store.clone();
+    match tokio::task::spawn_blocking(move || call(&store)).await {
+        Ok(result) => result.map_err(Into::into),
+        Err(e) => match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => Err(AuditError::StoreCall(e.to_string())),
+        },
+    }
+}
+
 /// Asks one request (or takes it from the cache) and grades the answer. The run id is filled in
 /// by the caller.
 async fn ask(
@@ -563,7 +594,12 @@ async fn ask(
         grades: Vec::new(),
     };
     if let Some(store) = cache {
-        if let Some(hit) = store.cache_get(&key)? {
+        let hit = off_runtime(store, {
+            let key = key.clone();
+            move |store| store.cache_get(&key)
+        })
+        .await?;
+        if let Some(hit) = hit {
             record.grades = grade_answer(item, &hit.text)?;
             record.text = Some(hit.text);
             record.finish_reason = hit.finish_reason;
@@ -610,14 +646,18 @@ async fn judge_answers(
     multi: &MultiProgress,
     options: &ExecOptions,
 ) -> Result<u64, AuditError> {
-    let items: HashMap<(String, String, String), ItemRow> = store
-        .items(run_id)?
+    let (items, latest) = off_runtime(store, {
+        let run_id = run_id.to_string();
+        move |store| Ok::<_, StoreError>((store.items(&run_id)?, store.latest_answers(&run_id)?))
+    })
+    .await?;
+    let items: HashMap<(String, String, String), ItemRow> = items
         .into_iter()
         .map(|i| ((i.suite.clone(), i.item_id.clone(), i.lang.clone()), i))
         .collect();
     let grader = grade::JUDGE;
     let mut pending = Vec::new();
-    for answer in store.latest_answers(run_id)? {
+    for answer in latest {
         if answer
             .answer
             .grades
@@ -670,7 +710,8 @@ async fn judge_answers(
             version: grader.version(),
             score,
         };
-        store.put_grade(id, &graded.record())?;
+        let record = graded.record();
+        off_runtime(store, move |store| store.put_grade(id, &record)).await?;
         judged += 1;
     }
     bar.finish();
@@ -688,7 +729,12 @@ async fn complete_cached(
 ) -> Result<Result<String, String>, AuditError> {
     let key = cache_key(model_name, &request, 0);
     if use_cache {
-        if let Some(hit) = store.cache_get(&key)? {
+        let hit = off_runtime(store, {
+            let key = key.clone();
+            move |store| store.cache_get(&key)
+        })
+        .await?;
+        if let Some(hit) = hit {
             return Ok(Ok(hit.text));
         }
     }
@@ -702,7 +748,10 @@ async fn complete_cached(
                 completion_tokens: Some(u64::from(response.usage.completion_tokens)),
                 latency_ms: Some(started.elapsed().as_millis() as u64),
             };
-            store.cache_put(&key, &entry, &now_rfc3339())?;
+            off_runtime(store, move |store| {
+                store.cache_put(&key, &entry, &now_rfc3339())
+            })
+            .await?;
             Ok(Ok(response.text))
         }
         Err(e) => Ok(Err(e.to_string())),
