@@ -459,23 +459,25 @@ fn log(
         }
         return Ok(());
     }
-    println!(
-        "{:<24} {:<10} {:<22} {:<6} {:<14} {:<7} {:>6}  RULE",
-        "TIME", "KEY", "REQUEST", "DIR", "CATEGORY", "ACTION", "OFFSET"
+    let mut table = assay_core::table::TextTable::new(
+        &[
+            "TIME", "KEY", "REQUEST", "DIR", "CATEGORY", "ACTION", "OFFSET", "RULE",
+        ],
+        &[false, false, false, false, false, false, true],
     );
     for e in &events {
-        println!(
-            "{:<24} {:<10} {:<22} {:<6} {:<14} {:<7} {:>6}  {}",
-            e.created_at,
-            if e.key_id.is_empty() { "-" } else { &e.key_id },
-            e.request_id,
-            e.direction,
-            e.category,
-            e.action,
-            e.offset,
-            e.rule
-        );
+        table.row(vec![
+            e.created_at.clone(),
+            if e.key_id.is_empty() { "-" } else { &e.key_id }.to_string(),
+            e.request_id.clone(),
+            e.direction.to_string(),
+            e.category.clone(),
+            e.action.to_string(),
+            e.offset.to_string(),
+            e.rule.clone(),
+        ]);
     }
+    print!("{}", table.render(""));
     eprintln!("{} events", events.len());
     Ok(())
 }

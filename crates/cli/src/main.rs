@@ -14,6 +14,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use assay_core::table::TextTable;
 use assay_core::{ChatEvent, ChatRequest, GenParams, Message, ModelSpec};
 use assay_models::local::{catalogue, EngineConfig};
 use assay_models::{ChatModel, OpenOptions, Registry};
@@ -410,7 +411,10 @@ async fn chat(args: ChatArgs, api_key_env: Option<String>) -> Result<()> {
 }
 
 fn suites_list() -> Result<()> {
-    println!("{:<14} {:<8} {:>5}  CATEGORIES", "NAME", "VERSION", "ITEMS");
+    let mut table = TextTable::new(
+        &["NAME", "VERSION", "ITEMS", "CATEGORIES"],
+        &[false, false, true],
+    );
     for name in assay_eval::builtin::names() {
         let suite = assay_eval::builtin::load(name)
             .context("built-in suite vanished")?
@@ -421,23 +425,20 @@ fn suites_list() -> Result<()> {
             .iter()
             .map(|c| c.id.as_str())
             .collect();
-        println!(
-            "{:<14} {:<8} {:>5}  {}",
-            name,
-            suite.manifest.version,
-            suite.items.len(),
-            categories.join(", ")
-        );
+        table.row(vec![
+            name.to_string(),
+            suite.manifest.version.to_string(),
+            suite.items.len().to_string(),
+            categories.join(", "),
+        ]);
     }
+    print!("{}", table.render(""));
     Ok(())
 }
 
 fn models_list() -> Result<()> {
     let home = catalogue::assay_home();
-    println!(
-        "{:<10} {:<8} {:<11} {:<34} DESCRIPTION",
-        "NAME", "KIND", "STATUS", "FILE"
-    );
+    let mut table = TextTable::new(&["NAME", "KIND", "STATUS", "FILE", "DESCRIPTION"], &[]);
     for entry in catalogue::CATALOGUE {
         let path = catalogue::model_path(&home, entry);
         let status = if path.exists() {
@@ -446,11 +447,15 @@ fn models_list() -> Result<()> {
             "missing"
         };
         let kind = if entry.chat { "chat" } else { "base" };
-        println!(
-            "{:<10} {:<8} {:<11} {:<34} {} [{}]",
-            entry.name, kind, status, entry.file, entry.description, entry.license
-        );
+        table.row(vec![
+            entry.name.to_string(),
+            kind.to_string(),
+            status.to_string(),
+            entry.file.to_string(),
+            format!("{} [{}]", entry.description, entry.license),
+        ]);
     }
+    print!("{}", table.render(""));
     println!("cache: {}", home.join("models").display());
     Ok(())
 }
