@@ -10,7 +10,7 @@ use assay_core::Language;
 use assay_eval::audit::{self, AuditConfig, ExecOptions};
 use assay_eval::{builtin, grade_file, import, report, Suite};
 use assay_models::ChatModel;
-use assay_store::Store;
+use assay_store::{RunStatus, Store};
 use clap::{Args, ValueEnum};
 
 use crate::store_args::StoreArgs;
@@ -177,12 +177,12 @@ pub async fn audit(args: AuditArgs, api_key_env: Option<String>) -> Result<()> {
     let summary = tokio::select! {
         summary = execution => summary?,
         _ = tokio::signal::ctrl_c() => {
-            audit::finish_run(&store, &run_id, "interrupted")?;
+            audit::finish_run(&store, &run_id, RunStatus::Interrupted)?;
             eprintln!("\ninterrupted; every answer so far is stored. Continue with: assay audit --resume {run_id}");
             std::process::exit(130);
         }
     };
-    audit::finish_run(&store, &run_id, "finished")?;
+    audit::finish_run(&store, &run_id, RunStatus::Finished)?;
     eprintln!(
         "asked {}, from cache {}, errors {}, answered before {}{}",
         summary.asked,

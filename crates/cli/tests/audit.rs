@@ -7,7 +7,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use assay_eval::results::Results;
-use assay_store::Store;
+use assay_store::{RunStatus, Store};
 
 mod common;
 
@@ -82,7 +82,7 @@ fn an_audit_against_assay_serve_stores_grades_and_reports_and_reruns_from_the_ca
     );
     assert_eq!(results.run.requests.errors, 0);
     assert_eq!(results.answers.len(), 16);
-    assert_eq!(results.run.status, "finished");
+    assert_eq!(results.run.status, RunStatus::Finished);
     assert!(results.answers.iter().all(|a| a.refusal.is_some()));
     let mcq: Vec<_> = results
         .answers
@@ -233,7 +233,10 @@ fn a_killed_audit_resumes_without_asking_anything_twice() {
         "{} answered",
         before.len()
     );
-    assert_eq!(store.run(&run_id).unwrap().unwrap().status, "running");
+    assert_eq!(
+        store.run(&run_id).unwrap().unwrap().status,
+        RunStatus::Running
+    );
 
     let resumed = assay(&[
         "audit",
@@ -262,7 +265,7 @@ fn a_killed_audit_resumes_without_asking_anything_twice() {
     }
     let results = read_results(&dir.path().join("report"));
     assert_eq!(results.run.requests.answered, 16);
-    assert_eq!(results.run.status, "finished");
+    assert_eq!(results.run.status, RunStatus::Finished);
 }
 
 #[test]

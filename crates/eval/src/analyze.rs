@@ -574,7 +574,7 @@ mod tests {
             id: "r1".into(),
             created_at: "2025-01-01T00:00:00Z".into(),
             finished_at: None,
-            status: "finished".into(),
+            status: assay_store::RunStatus::Finished,
             assay_version: "0.0.0".into(),
             models: models
                 .iter()

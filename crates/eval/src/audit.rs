@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use assay_core::{ChatRequest, GenParams, Language, Message, ModelSpec};
 use assay_models::ChatModel;
-use assay_store::{AnswerRecord, GradeRecord, ItemRow, RequestKey, Store, StoreError};
+use assay_store::{AnswerRecord, GradeRecord, ItemRow, RequestKey, RunStatus, Store, StoreError};
 use futures::StreamExt;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rand::seq::SliceRandom;
@@ -324,7 +324,7 @@ pub fn create_run(
     store.create_run(&assay_store::NewRun {
         id: id.clone(),
         created_at: now_rfc3339(),
-        status: "running".into(),
+        status: RunStatus::Running,
         config: serde_json::to_value(&stored).map_err(|e| AuditError::Run {
             run: id.clone(),
             message: format!("cannot serialise its configuration: {e}"),
@@ -347,7 +347,7 @@ fn model_params_for(name: &str, config: &AuditConfig) -> Result<GenParams, Audit
     }))
 }
 
-fn load_config(store: &Store, run_id: &str) -> Result<(StoredConfig, String), AuditError> {
+fn load_config(store: &Store, run_id: &str) -> Result<(StoredConfig, RunStatus), AuditError> {
     let run = store.run(run_id)?.ok_or_else(|| AuditError::Run {
         run: run_id.to_string(),
         message: "no such run in the store".into(),
@@ -919,7 +919,7 @@ pub fn results(store: &Store, run_id: &str) -> Result<Results, AuditError> {
 }
 
 /// Marks a run finished (or interrupted) now.
-pub fn finish_run(store: &Store, run_id: &str, status: &str) -> Result<(), AuditError> {
+pub fn finish_run(store: &Store, run_id: &str, status: RunStatus) -> Result<(), AuditError> {
     store.set_run_status(run_id, status, Some(&now_rfc3339()))?;
     Ok(())
 }

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use assay_store::RunStatus;
 use serde::{Deserialize, Serialize};
 
 use crate::grade::Label;
@@ -42,8 +43,8 @@ pub struct RunInfo {
     /// RFC 3339, UTC.
     pub created_at: String,
     pub finished_at: Option<String>,
-    /// `running`, `finished` or `interrupted`.
-    pub status: String,
+    /// `running`, `finished` or `interrupted` in JSON.
+    pub status: RunStatus,
     pub assay_version: String,
     pub models: Vec<ModelInfo>,
     pub suites: Vec<SuiteInfo>,

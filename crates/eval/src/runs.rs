@@ -1,7 +1,7 @@
 //! The runs of a store as a listing, read from the configuration each run was stored with
 //! (whose JSON layout is this crate's business, not its callers').
 
-use assay_store::{RunCounts, Store, StoreError};
+use assay_store::{RunCounts, RunStatus, Store, StoreError};
 use serde_json::Value;
 
 /// One run in a listing: what `assay runs` shows.
@@ -11,8 +11,7 @@ pub struct RunListing {
     /// RFC 3339, UTC.
     pub created_at: String,
     pub finished_at: Option<String>,
-    /// `running`, `finished` or `interrupted`.
-    pub status: String,
+    pub status: RunStatus,
     /// Counts over the latest attempt of each request.
     pub counts: RunCounts,
     /// The models asked, by name, with credentials redacted.

@@ -101,7 +101,7 @@ fn reports_show_a_bounded_prefix_of_a_huge_answer_with_its_length() {
         started_at: "2026-01-01T00:00:00Z".into(),
     };
     store.record_answer(&answer).unwrap();
-    audit::finish_run(&store, &run_id, "finished").unwrap();
+    audit::finish_run(&store, &run_id, assay_store::RunStatus::Finished).unwrap();
 
     let results = audit::results(&store, &run_id).unwrap();
     let row = &results.answers[0];

@@ -303,7 +303,7 @@ fn results() -> Results {
             id: "run-20250101-abc".into(),
             created_at: "2025-01-01T10:00:00Z".into(),
             finished_at: Some("2025-01-01T10:05:00Z".into()),
-            status: "finished".into(),
+            status: assay_store::RunStatus::Finished,
             assay_version: "0.1.0".into(),
             models: vec![
                 ModelInfo {

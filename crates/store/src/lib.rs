@@ -91,7 +91,7 @@ pub use error::StoreError;
 pub use migrations::SCHEMA_VERSION;
 pub use records::{
     AnswerRecord, CachedAnswer, GradeRecord, GuardEventFilter, GuardEventRecord, ItemRow, NewRun,
-    RequestKey, RunCounts, RunRow, RunSummary, StoredAnswer, VoteRecord, VOTE_WINNERS,
+    RequestKey, RunCounts, RunRow, RunStatus, RunSummary, StoredAnswer, VoteRecord, VOTE_WINNERS,
 };
 
 use error::db_error;

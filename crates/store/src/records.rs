@@ -5,14 +5,54 @@ use serde::{Deserialize, Serialize};
 /// The values [`VoteRecord::winner`] may take.
 pub const VOTE_WINNERS: [&str; 4] = ["model_a", "model_b", "tie", "tie (bothbad)"];
 
+/// Where a run stands; stored as its lowercase name (`running`, `finished`, `interrupted`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    /// Being asked (or stopped without a word: killed).
+    Running,
+    /// Every request was asked.
+    Finished,
+    /// Stopped by the user (Ctrl-C); resumable.
+    Interrupted,
+}
+
+impl RunStatus {
+    pub const ALL: [RunStatus; 3] = [
+        RunStatus::Running,
+        RunStatus::Finished,
+        RunStatus::Interrupted,
+    ];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Finished => "finished",
+            RunStatus::Interrupted => "interrupted",
+        }
+    }
+
+    /// The status with this stored name.
+    pub fn from_name(name: &str) -> Option<RunStatus> {
+        RunStatus::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `pad`, so that widths in format strings apply.
+        f.pad(self.as_str())
+    }
+}
+
 /// A run to create.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewRun {
     pub id: String,
     /// RFC 3339.
     pub created_at: String,
-    /// e.g. `running`.
-    pub status: String,
+    pub status: RunStatus,
     /// The run's configuration, stored as JSON text.
     pub config: serde_json::Value,
 }
@@ -25,7 +65,7 @@ pub struct RunRow {
     pub created_at: String,
     /// RFC 3339; `None` while the run has not finished.
     pub finished_at: Option<String>,
-    pub status: String,
+    pub status: RunStatus,
     pub config: serde_json::Value,
 }
 
@@ -188,4 +228,22 @@ pub struct VoteRecord {
     /// Anything else about the vote (style features, sampler information, ...), stored as
     /// JSON text.
     pub metadata: serde_json::Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_status_has_one_name_in_the_store_in_json_and_on_screen() {
+        for status in RunStatus::ALL {
+            assert_eq!(RunStatus::from_name(status.as_str()), Some(status));
+            assert_eq!(
+                serde_json::to_value(status).unwrap(),
+                serde_json::json!(status.as_str())
+            );
+        }
+        assert_eq!(RunStatus::from_name("Finished"), None);
+        assert_eq!(format!("{:<11}|", RunStatus::Running), "running    |");
+    }
 }

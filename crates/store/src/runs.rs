@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use crate::answers::LATEST_IDS;
 use crate::db::{params, TxKind};
 use crate::session::Session;
-use crate::{ItemRow, NewRun, RunCounts, RunRow, RunSummary, Store, StoreError};
+use crate::{ItemRow, NewRun, RunCounts, RunRow, RunStatus, RunSummary, Store, StoreError};
 
 /// How many run ids an "unknown run" error lists, so a large store does not flood the terminal.
 const MAX_LISTED_RUNS: usize = 10;
@@ -52,7 +52,7 @@ impl Store {
             .execute(
                 "INSERT INTO runs (id, created_at, finished_at, status, config) \
                  VALUES (?1, ?2, NULL, ?3, ?4) ON CONFLICT (id) DO NOTHING",
-                params![&run.id, &run.created_at, &run.status, config],
+                params![&run.id, &run.created_at, run.status.as_str(), config],
             )
             .map_err(self.db_err(|| format!("cannot create run {:?}", run.id)))?;
         if inserted == 0 {
@@ -69,14 +69,14 @@ impl Store {
     pub fn set_run_status(
         &self,
         id: &str,
-        status: &str,
+        status: RunStatus,
         finished_at: Option<&str>,
     ) -> Result<(), StoreError> {
         let updated = self
             .session()
             .execute(
                 "UPDATE runs SET status = ?2, finished_at = ?3 WHERE id = ?1",
-                params![id, status, finished_at],
+                params![id, status.as_str(), finished_at],
             )
             .map_err(self.db_err(|| format!("cannot set the status of run {id:?}")))?;
         if updated == 0 {
@@ -330,6 +330,12 @@ impl Store {
     fn run_row(&self, raw: RunColumns) -> Result<RunRow, StoreError> {
         let (id, created_at, finished_at, status, config) = raw;
         let config = self.decode(&config, || format!("the config of run {id:?}"))?;
+        let status = RunStatus::from_name(&status).ok_or_else(|| {
+            self.corrupt(
+                format!("the status of run {id:?}"),
+                format!("{status:?} is not one of running, finished, interrupted"),
+            )
+        })?;
         Ok(RunRow {
             id,
             created_at,

@@ -8,7 +8,7 @@ use std::sync::{Arc, Barrier};
 
 use assay_store::{
     AnswerRecord, CachedAnswer, GuardEventFilter, GuardEventRecord, ItemRow, RequestKey, RunCounts,
-    Store, StoreError, SCHEMA_VERSION,
+    RunStatus, Store, StoreError, SCHEMA_VERSION,
 };
 use common::{attempt, grade, key, new_run, vote, Backend, TestDb};
 use serde_json::json;
@@ -150,31 +150,50 @@ fn runs_are_created_listed_and_resolved(backend: Backend) {
     let run = store.run("20240101-aaa1").unwrap().unwrap();
     assert_eq!(run.config, new_run("x", "y").config, "config round-trips");
     assert_eq!(
-        (run.status.as_str(), run.finished_at.as_deref()),
-        ("running", None)
+        (run.status, run.finished_at.as_deref()),
+        (RunStatus::Running, None)
     );
     assert_eq!(store.run("nope").unwrap(), None);
 
     store
-        .set_run_status("20240101-aaa1", "finished", Some("2024-01-01T01:00:00Z"))
+        .set_run_status(
+            "20240101-aaa1",
+            RunStatus::Finished,
+            Some("2024-01-01T01:00:00Z"),
+        )
         .unwrap();
     let run = store.run("20240101-aaa1").unwrap().unwrap();
     assert_eq!(
-        (run.status.as_str(), run.finished_at.as_deref()),
-        ("finished", Some("2024-01-01T01:00:00Z"))
+        (run.status, run.finished_at.as_deref()),
+        (RunStatus::Finished, Some("2024-01-01T01:00:00Z"))
+    );
+    assert_eq!(
+        db.raw_i64("SELECT COUNT(*) FROM runs WHERE status = 'finished'"),
+        1,
+        "stored by its lowercase name"
     );
     store
-        .set_run_status("20240101-aaa1", "running", None)
+        .set_run_status("20240101-aaa1", RunStatus::Running, None)
         .unwrap();
     assert_eq!(
         store.run("20240101-aaa1").unwrap().unwrap().finished_at,
         None
     );
-    let err = store.set_run_status("nope", "finished", None).unwrap_err();
+    let err = store
+        .set_run_status("nope", RunStatus::Finished, None)
+        .unwrap_err();
     assert!(
         matches!(err, StoreError::UnknownRun { ref id, .. } if id == "nope"),
         "{err:?}"
     );
+    // A status this build does not know is damage, not a run to show.
+    db.raw_execute("UPDATE runs SET status = 'paused' WHERE id = '20240101-aab2'");
+    let err = store.run("20240101-aab2").unwrap_err();
+    assert!(
+        matches!(err, StoreError::Corrupt { .. }) && err.to_string().contains("paused"),
+        "{err:?}"
+    );
+    db.raw_execute("UPDATE runs SET status = 'running' WHERE id = '20240101-aab2'");
 
     assert_eq!(store.resolve_run("latest").unwrap(), "20240103-ccc");
     assert_eq!(store.resolve_run("20240101-aaa1").unwrap(), "20240101-aaa1");

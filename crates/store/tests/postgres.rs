@@ -27,7 +27,9 @@ fn both_url_schemes_open_and_the_password_stays_out_of_names_and_errors() {
                 server.port()
             )
         );
-        let err = store.set_run_status("nope", "x", None).unwrap_err();
+        let err = store
+            .set_run_status("nope", assay_store::RunStatus::Finished, None)
+            .unwrap_err();
         let message = err.to_string();
         assert!(message.contains(&shown), "{message}");
         assert!(!message.contains("hunter2"), "{message}");

@@ -261,8 +261,15 @@ fn a_clone_is_another_handle_on_the_same_database() {
         .unwrap();
     assert_eq!(clone.path(), store.path());
     // A clone moves to another thread and writes there; the original reads what it wrote.
-    std::thread::spawn(move || clone.set_run_status("r1", "finished", None).unwrap())
-        .join()
-        .unwrap();
-    assert_eq!(store.run("r1").unwrap().unwrap().status, "finished");
+    std::thread::spawn(move || {
+        clone
+            .set_run_status("r1", assay_store::RunStatus::Finished, None)
+            .unwrap()
+    })
+    .join()
+    .unwrap();
+    assert_eq!(
+        store.run("r1").unwrap().unwrap().status,
+        assay_store::RunStatus::Finished
+    );
 }

@@ -629,7 +629,7 @@ mod tests {
                 id: "r".into(),
                 created_at: "2025-01-01T00:00:00Z".into(),
                 finished_at: None,
-                status: "running".into(),
+                status: assay_store::RunStatus::Running,
                 assay_version: "0".into(),
                 models: vec![],
                 suites: vec![],

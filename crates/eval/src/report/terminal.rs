@@ -22,7 +22,7 @@ pub fn terminal_summary(results: &Results) -> String {
 
     l(
         &mut out,
-        format!("assay audit {} ({})", clean(&run.id), clean(&run.status)),
+        format!("assay audit {} ({})", clean(&run.id), run.status),
     );
     let models: Vec<String> = run.models.iter().map(|m| clean(&m.name)).collect();
     l(&mut out, format!("models:   {}", models.join(", ")));
@@ -265,13 +265,13 @@ pub fn terminal_summary(results: &Results) -> String {
             ),
         );
     }
-    if run.status != "finished" {
+    if run.status != assay_store::RunStatus::Finished {
         out.push('\n');
         l(
             &mut out,
             format!(
                 "The run is {}: these rates cover the answers so far.",
-                clean(&run.status)
+                run.status
             ),
         );
     }

@@ -90,7 +90,7 @@ pub fn new_run(id: &str, created_at: &str) -> NewRun {
     NewRun {
         id: id.to_string(),
         created_at: created_at.to_string(),
-        status: "running".to_string(),
+        status: assay_store::RunStatus::Running,
         config: json!({"models": ["m1"], "samples": 2, "nested": {"z": 1, "a": [1, 2]}}),
     }
 }
