@@ -61,7 +61,7 @@ pub fn battle_page(nonce: &str, csrf: &str, config: &WebConfig) -> String {
             csrf,
             style => Value::from_safe_string(STYLE.to_string()),
             script => Value::from_safe_string(BATTLE_SCRIPT.to_string()),
-            max_prompt => crate::human_bytes(config.max_prompt_bytes),
+            max_prompt => crate::error::human_bytes(config.max_prompt_bytes),
         },
     )
 }

@@ -11,7 +11,15 @@ use axum::http::{Request as HttpRequest, StatusCode};
 use serde_json::Value;
 use tower::ServiceExt;
 
+use std::time::Instant;
+
+use assay_core::{ChatEvent, ChatRequest};
+use assay_models::{EventStream, ModelError};
+use futures::StreamExt;
+use serde_json::json;
+
 use super::*;
+use crate::chat::is_models_fault;
 use assay_arena::models::default_display;
 use assay_arena::vote::battle_from_vote;
 
@@ -155,7 +163,7 @@ fn arena_of(clients: Vec<Arc<dyn ChatModel>>, config: WebConfig) -> Arena {
         .collect();
     let state = arena_state(models, Vec::new(), store.clone(), config).unwrap();
     Arena {
-        router: routes(state.clone()),
+        router: routes::routes(state.clone()),
         state,
         store,
         fails: Vec::new(),
