@@ -12,9 +12,9 @@
 //! Hessian, factored once, so a round needs gradients only (a resample's Hessian differs from
 //! the full one by a few percent, so each step gains about two digits). A round that this does
 //! not settle within [`CHORD_MAX_ITER`] steps (a model held only by the ridge, say) is refitted
-//! by full Newton. Rounds run in parallel
-//! on scoped threads; round `r` uses its own generator (xoshiro256++) seeded with `seed + r`, so the result does
-//! not depend on the number of threads. Percentiles interpolate linearly between order
+//! by full Newton. Rounds run in parallel on a rayon pool; round `r` uses its own generator
+//! (rand_xoshiro's xoshiro256++) seeded with `seed + r`, so the result does not depend on the
+//! number of threads. Percentiles interpolate linearly between order
 //! statistics, as numpy's and pandas' defaults do.
 //!
 //! Rounds use at least [`DEFAULT_RIDGE`](crate::bt::DEFAULT_RIDGE) even when the point fit uses
@@ -36,7 +36,9 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use rand::{Rng, RngCore};
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::bt::{
@@ -144,7 +146,7 @@ pub fn bootstrap_samples(
     let sampler = RowSampler::new(counts);
     let chord = FullHessian::factor(counts, &full, round_opts.ridge);
     let one_round = |round: usize| -> Result<Vec<f64>, FitError> {
-        let mut rng = RoundRng::for_round(seed, round);
+        let mut rng = round_rng(seed, round);
         let drawn = sampler.draw(&mut rng);
         let mut present = vec![false; m];
         let rows: Vec<PairRow> = counts
@@ -241,71 +243,54 @@ impl FullHessian {
     }
 }
 
-/// Runs `one_round(r)` for `r in 0..rounds` on `threads` scoped threads (0: all cores), each
-/// thread taking the next round from a shared counter; results come back in round order. On
-/// failure it reports the lowest failing round.
+/// Runs `one_round(r)` for `r in 0..rounds` on a rayon pool of `threads` threads (0: all
+/// cores); results come back in round order. On failure it reports the lowest failing round:
+/// rounds above a failure already seen are skipped, rounds below it still run.
 pub(crate) fn run_rounds<F>(
     rounds: usize,
     threads: usize,
     one_round: F,
 ) -> Result<Vec<Vec<f64>>, FitError>
 where
-    F: Fn(usize) -> Result<Vec<f64>, FitError> + Sync,
+    F: Fn(usize) -> Result<Vec<f64>, FitError> + Sync + Send,
 {
+    let lowest_failure = AtomicUsize::new(usize::MAX);
+    let run = || -> Vec<Option<Result<Vec<f64>, FitError>>> {
+        (0..rounds)
+            .into_par_iter()
+            .map(|round| {
+                if round > lowest_failure.load(Ordering::Relaxed) {
+                    return None;
+                }
+                let result = one_round(round);
+                if result.is_err() {
+                    lowest_failure.fetch_min(round, Ordering::Relaxed);
+                }
+                Some(result)
+            })
+            .collect()
+    };
     let threads = worker_count(threads, rounds);
-    let next = AtomicUsize::new(0);
-    let per_thread = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    let mut failed = None;
-                    loop {
-                        let round = next.fetch_add(1, Ordering::Relaxed);
-                        if round >= rounds {
-                            break;
-                        }
-                        match one_round(round) {
-                            Ok(scores) => done.push((round, scores)),
-                            Err(e) => {
-                                // Let the other workers stop early.
-                                next.store(rounds, Ordering::Relaxed);
-                                failed = Some((round, e));
-                                break;
-                            }
-                        }
-                    }
-                    (done, failed)
+    let results = match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+        Ok(pool) => pool.install(run),
+        // No threads to be had: the rounds run here, one after another.
+        Err(_) => run(),
+    };
+    let mut out = Vec::with_capacity(rounds);
+    for (round, result) in results.into_iter().enumerate() {
+        match result {
+            Some(Ok(scores)) => out.push(scores),
+            Some(Err(e)) => {
+                return Err(FitError::Bootstrap {
+                    round,
+                    source: Box::new(e),
                 })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| match h.join() {
-                Ok(result) => result,
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect::<Vec<_>>()
-    });
-    let mut out = vec![Vec::new(); rounds];
-    let mut first_error: Option<(usize, FitError)> = None;
-    for (done, failed) in per_thread {
-        for (round, scores) in done {
-            out[round] = scores;
-        }
-        if let Some((round, e)) = failed {
-            if first_error.as_ref().is_none_or(|(r, _)| round < *r) {
-                first_error = Some((round, e));
             }
+            // Skipped: a lower round failed, and its error comes first.
+            None => out.push(Vec::new()),
         }
     }
-    match first_error {
-        Some((round, e)) => Err(FitError::Bootstrap {
-            round,
-            source: Box::new(e),
-        }),
-        None => Ok(out),
-    }
+    Ok(out)
 }
 
 /// Threads to use: `requested`, or all cores for 0, and never more than there is work.
@@ -372,60 +357,16 @@ impl RowSampler {
     }
 }
 
-/// The generator for one bootstrap round: xoshiro256++ (Blackman & Vigna), seeded through
-/// SplitMix64 from `seed + round`. Round `r` gets the same stream whatever thread runs it, so
-/// results do not depend on the thread count. A round draws tens of thousands of numbers, and
-/// this generator is several times cheaper than the cryptographic `StdRng`; its quality is
-/// ample for resampling.
-pub(crate) struct RoundRng {
-    s: [u64; 4],
-}
+/// The generator of the bootstrap rounds: xoshiro256++ (Blackman & Vigna). A round draws
+/// tens of thousands of numbers, and this generator is several times cheaper than the
+/// cryptographic `StdRng`; its quality is ample for resampling.
+pub(crate) type RoundRng = Xoshiro256PlusPlus;
 
-impl RoundRng {
-    pub(crate) fn for_round(seed: u64, round: usize) -> RoundRng {
-        let mut x = seed.wrapping_add(round as u64);
-        let mut next = || {
-            x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = x;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        };
-        RoundRng {
-            s: [next(), next(), next(), next()],
-        }
-    }
-}
-
-impl RngCore for RoundRng {
-    fn next_u64(&mut self) -> u64 {
-        let s = &mut self.s;
-        let result = s[0].wrapping_add(s[3]).rotate_left(23).wrapping_add(s[0]);
-        let t = s[1] << 17;
-        s[2] ^= s[0];
-        s[3] ^= s[1];
-        s[1] ^= s[2];
-        s[0] ^= s[3];
-        s[2] ^= t;
-        s[3] = s[3].rotate_left(45);
-        result
-    }
-
-    fn next_u32(&mut self) -> u32 {
-        (self.next_u64() >> 32) as u32
-    }
-
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
-        for chunk in dest.chunks_mut(8) {
-            let bytes = self.next_u64().to_le_bytes();
-            chunk.copy_from_slice(&bytes[..chunk.len()]);
-        }
-    }
-
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand::Error> {
-        self.fill_bytes(dest);
-        Ok(())
-    }
+/// The generator for round `round`, seeded through SplitMix64 from `seed + round`
+/// (`seed_from_u64`). Round `r` gets the same stream whatever thread runs it, so results do
+/// not depend on the thread count.
+pub(crate) fn round_rng(seed: u64, round: usize) -> RoundRng {
+    RoundRng::seed_from_u64(seed.wrapping_add(round as u64))
 }
 
 /// A draw from Binomial(n, p): Hörmann's BTRS (transformed rejection with squeeze, 1993) when
@@ -614,11 +555,12 @@ pub(crate) fn sandwich_product(inv: &[f64], meat: &[f64], m: usize) -> Vec<f64> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::RngCore;
 
     /// Pearson's χ² of `draws` samples against the exact Binomial(n, p) pmf, over the cells
     /// with an expected count of at least 5 (the rest pooled), and the degrees of freedom.
     fn chi_square(n: u64, p: f64, draws: usize, seed: u64) -> (f64, usize) {
-        let mut rng = RoundRng::for_round(seed, 0);
+        let mut rng = round_rng(seed, 0);
         let mut observed = vec![0usize; n as usize + 1];
         for _ in 0..draws {
             observed[binomial(&mut rng, n, p) as usize] += 1;
@@ -668,7 +610,7 @@ mod tests {
     #[test]
     fn binomial_mean_and_variance_at_bootstrap_sizes() {
         let (n, p) = (2_000_000u64, 3.0e-5);
-        let mut rng = RoundRng::for_round(3, 0);
+        let mut rng = round_rng(3, 0);
         let draws = 200_000;
         let xs: Vec<f64> = (0..draws)
             .map(|_| binomial(&mut rng, n, p) as f64)
@@ -718,7 +660,7 @@ mod tests {
             ],
         };
         let sampler = RowSampler::new(&counts);
-        let mut rng = RoundRng::for_round(1, 0);
+        let mut rng = round_rng(1, 0);
         let mut sums = [[0u64; 3]; 3];
         let rounds = 20_000;
         for _ in 0..rounds {
@@ -748,7 +690,7 @@ mod tests {
     fn chord_refits_agree_with_newton() {
         // 12 models of spread strengths, every pair played, counts uneven.
         let m = 12;
-        let mut rng = RoundRng::for_round(7, 0);
+        let mut rng = round_rng(7, 0);
         let mut pairs = Vec::new();
         for i in 0..m {
             for j in i + 1..m {
@@ -774,7 +716,7 @@ mod tests {
         let chord = FullHessian::factor(&counts, &full, DEFAULT_RIDGE).unwrap();
         let sampler = RowSampler::new(&counts);
         for round in 0..50 {
-            let drawn = sampler.draw(&mut RoundRng::for_round(3, round));
+            let drawn = sampler.draw(&mut round_rng(3, round));
             let rows = counts
                 .pairs
                 .iter()
@@ -804,14 +746,79 @@ mod tests {
     fn round_rng_matches_the_reference_xoshiro256pp() {
         // xoshiro256++ from the state (1, 2, 3, 4): the reference implementation's first
         // outputs are 41943041, 58720359, 3588806011781223.
-        let mut rng = RoundRng { s: [1, 2, 3, 4] };
+        let mut seed = [0u8; 32];
+        for (chunk, word) in seed.chunks_mut(8).zip([1u64, 2, 3, 4]) {
+            chunk.copy_from_slice(&word.to_le_bytes());
+        }
+        let mut rng = RoundRng::from_seed(seed);
         assert_eq!(rng.next_u64(), 41_943_041);
         assert_eq!(rng.next_u64(), 58_720_359);
         assert_eq!(rng.next_u64(), 3_588_806_011_781_223);
         // Rounds get different streams; the same round the same one.
-        let a = RoundRng::for_round(7, 0).next_u64();
-        assert_eq!(a, RoundRng::for_round(7, 0).next_u64());
-        assert_ne!(a, RoundRng::for_round(7, 1).next_u64());
+        let a = round_rng(7, 0).next_u64();
+        assert_eq!(a, round_rng(7, 0).next_u64());
+        assert_ne!(a, round_rng(7, 1).next_u64());
+    }
+
+    fn pinned_counts() -> PairCounts {
+        let pair = |i, j, wins_i, wins_j, ties| crate::bt::Pair {
+            i,
+            j,
+            wins_i,
+            wins_j,
+            ties,
+        };
+        PairCounts {
+            models: vec!["a".into(), "b".into(), "c".into(), "d".into()],
+            pairs: vec![
+                pair(0, 1, 50, 30, 20),
+                pair(0, 2, 25, 10, 3),
+                pair(1, 2, 12, 17, 0),
+                pair(2, 3, 40, 41, 9),
+                pair(0, 3, 8, 2, 1),
+            ],
+        }
+    }
+
+    #[test]
+    fn bootstrap_streams_and_intervals_are_pinned() {
+        // Recorded from the hand-written xoshiro256++ that rand_xoshiro replaced: the
+        // generator, and so every published bootstrap interval, must not move.
+        let mut rng = round_rng(2024, 5);
+        let first: Vec<u64> = (0..4).map(|_| rng.next_u64()).collect();
+        assert_eq!(
+            first,
+            [
+                9923216271840649564,
+                13741356179139466562,
+                14167773183314207466,
+                18143634891568861465
+            ]
+        );
+        let mut rng = round_rng(7, 0);
+        let floats: Vec<f64> = (0..3).map(|_| rng.gen::<f64>()).collect();
+        assert_eq!(
+            floats,
+            [0.05536043647833311, 0.17211585444811772, 0.7175761283586594]
+        );
+        for threads in [1, 2] {
+            let intervals =
+                bootstrap(&pinned_counts(), &BtOptions::default(), 200, 42, threads).unwrap();
+            let bits: Vec<(u64, u64)> = intervals
+                .iter()
+                .map(|i| (i.lo.to_bits(), i.hi.to_bits()))
+                .collect();
+            assert_eq!(
+                bits,
+                [
+                    (4652282750143018471, 4652672162600726957),
+                    (4651444919976525615, 4652281727712517733),
+                    (4651360327105352390, 4652096983127414817),
+                    (4651236232540542680, 4652141180209692513)
+                ],
+                "{intervals:?}"
+            );
+        }
     }
 
     #[test]

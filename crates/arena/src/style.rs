@@ -43,7 +43,7 @@ use crate::bt::{
     cholesky_in_place, cholesky_inverse, log_sigmoids, maximize, sigmoid, sigmoids, BtOptions,
     FitError, Objective, Scores, MAX_NEWTON_ITER, NEWTON_TOL,
 };
-use crate::ci::{run_rounds, sandwich_product, BootstrapSamples, Interval, RoundRng, Z95};
+use crate::ci::{round_rng, run_rounds, sandwich_product, BootstrapSamples, Interval, Z95};
 
 /// Names of the style coefficients, in order.
 pub const STYLE_FEATURES: [&str; 4] = ["length", "headers", "lists", "bold"];
@@ -421,7 +421,7 @@ pub fn style_bootstrap(
     let n = data.len();
     let full = fit_params(data, opts, l2, None, None, NEWTON_TOL)?;
     let one_round = |round: usize| -> Result<Vec<f64>, FitError> {
-        let mut rng = RoundRng::for_round(seed, round);
+        let mut rng = round_rng(seed, round);
         let mut weights = vec![0u32; n];
         for _ in 0..n {
             weights[rng.gen_range(0..n)] += 1;
