@@ -1,11 +1,11 @@
 //! Wiring of `assay audit`, `assay runs`, `assay report`, `assay grade` and `assay import`.
 
 use std::collections::HashMap;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
+use assay_core::table::TextTable;
 use assay_core::Language;
 use assay_eval::audit::{self, AuditConfig, ExecOptions};
 use assay_eval::{builtin, grade_file, import, report, Suite};
@@ -171,7 +171,7 @@ pub async fn audit(args: AuditArgs, api_key_env: Option<String>) -> Result<()> {
     let options = ExecOptions {
         concurrency: args.concurrency,
         use_cache: !args.no_cache,
-        progress: std::io::stderr().is_terminal(),
+        progress: crate::progress::reporter(true),
     };
     let execution = audit::execute(&store, &run_id, &models, judge.as_ref(), &options);
     let summary = tokio::select! {
@@ -285,23 +285,33 @@ pub fn runs(args: RunsArgs) -> Result<()> {
         println!("no runs in {}", store.path().display());
         return Ok(());
     }
-    println!(
-        "{:<22} {:<11} {:<20} {:>8} {:>7} {:>7}  MODELS / SUITES",
-        "RUN", "STATUS", "CREATED", "ANSWERED", "CACHED", "ERRORS"
+    let mut table = TextTable::new(
+        &[
+            "RUN",
+            "STATUS",
+            "CREATED",
+            "ANSWERED",
+            "CACHED",
+            "ERRORS",
+            "MODELS / SUITES",
+        ],
+        &[false, false, false, true, true, true],
     );
     for run in runs {
-        println!(
-            "{:<22} {:<11} {:<20} {:>8} {:>7} {:>7}  {} / {}",
-            run.id,
-            run.status,
-            run.created_at.get(..19).unwrap_or(&run.created_at),
-            run.counts.answered,
-            run.counts.cached,
-            run.counts.errors,
-            run.models.join(","),
-            run.suites.join(","),
-        );
+        table.row(vec![
+            run.id.clone(),
+            run.status.to_string(),
+            run.created_at
+                .get(..19)
+                .unwrap_or(&run.created_at)
+                .to_string(),
+            run.counts.answered.to_string(),
+            run.counts.cached.to_string(),
+            run.counts.errors.to_string(),
+            format!("{} / {}", run.models.join(","), run.suites.join(",")),
+        ]);
     }
+    print!("{}", table.render(""));
     Ok(())
 }
 

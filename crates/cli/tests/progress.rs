@@ -5,7 +5,10 @@
 
 use std::fs;
 use std::process::Command;
+use std::time::Duration;
 
+use axum::routing::post;
+use axum::{Json, Router};
 use serde_json::json;
 
 #[test]
@@ -77,4 +80,75 @@ fn a_screen_with_piped_stderr_prints_progress_lines_as_it_goes() {
     let stderr = String::from_utf8_lossy(&quiet.stderr);
     assert!(quiet.status.success(), "{stderr}");
     assert!(!stderr.contains("screen: "), "{stderr}");
+}
+
+/// An OpenAI-compatible model on 127.0.0.1 that answers "D" after `delay`.
+async fn slow_model(delay: Duration) -> String {
+    let app = Router::new().route(
+        "/v1/chat/completions",
+        post(move || async move {
+            tokio::time::sleep(delay).await;
+            Json(json!({
+                "id": "x", "object": "chat.completion", "created": 0, "model": "slow",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": "D"},
+                             "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 5, "completion_tokens": 1, "total_tokens": 6}
+            }))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}/v1#slow")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_audit_with_piped_stderr_prints_progress_lines_as_it_goes() {
+    let model = slow_model(Duration::from_millis(60)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("assay.db");
+    let out = dir.path().join("report");
+    let args: Vec<String> = [
+        "audit",
+        "--models",
+        &model,
+        "--suite",
+        "knowledge",
+        "--limit",
+        "4",
+        "--samples",
+        "2",
+        "--concurrency",
+        "1",
+        "--db",
+        db.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let run = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_assay"))
+            .args(&args)
+            .env("ASSAY_PROGRESS_SECONDS", "0.05")
+            .output()
+            .expect("assay runs")
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    // 4 items × 2 languages × 2 samples, one at a time, 60 ms each: about a second.
+    let progress: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with(&format!("{model}: ")) && l.contains("/16 ("))
+        .collect();
+    let (last, during) = progress.split_last().expect("progress lines");
+    assert!(during.len() >= 3, "{stderr}");
+    assert!(
+        last.contains("16/16 (100%)") && last.contains("(done in "),
+        "{stderr}"
+    );
+    assert!(!stderr.contains('\r'), "{stderr:?}");
 }

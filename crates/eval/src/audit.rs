@@ -13,11 +13,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use assay_core::progress::{Reporter, Unit};
 use assay_core::{ChatRequest, GenParams, Language, Message, ModelSpec};
 use assay_models::ChatModel;
 use assay_store::{AnswerRecord, GradeRecord, ItemRow, RequestKey, RunStatus, Store, StoreError};
 use futures::StreamExt;
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
@@ -371,8 +371,9 @@ pub struct ExecOptions {
     pub concurrency: usize,
     /// Take answers from the cache when the same request was answered before.
     pub use_cache: bool,
-    /// Draw progress bars on stderr (only when it is a terminal).
-    pub progress: bool,
+    /// Where progress goes, one task per model and one for the judge (the command line draws
+    /// it; [`Reporter::silent`] for none).
+    pub progress: Reporter,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -412,11 +413,6 @@ pub async fn execute(
     let config = &stored.config;
     let concurrency = options.concurrency.max(1);
 
-    let multi = MultiProgress::with_draw_target(if options.progress {
-        ProgressDrawTarget::stderr()
-    } else {
-        ProgressDrawTarget::hidden()
-    });
     let mut summary = ExecSummary::default();
     let mut per_model = Vec::new();
     for name in &config.models {
@@ -437,9 +433,9 @@ pub async fn execute(
             }
         }
         summary.already_answered += done;
-        let bar = multi.add(ProgressBar::new(done + tasks.len() as u64));
-        bar.set_style(progress_style());
-        bar.set_prefix(name.clone());
+        let bar = options
+            .progress
+            .start(name, done + tasks.len() as u64, Unit::Items);
         bar.set_position(done);
         per_model.push((name.clone(), Arc::clone(model), params, tasks, bar));
     }
@@ -480,9 +476,9 @@ pub async fn execute(
                     counters.asked.fetch_add(1, Ordering::Relaxed);
                 }
                 if errors > 0 {
-                    bar.set_message(format!("errors {errors}"));
+                    bar.set_message(&format!("errors {errors}"));
                 }
-                bar.inc(1);
+                bar.advance(1);
             }
             bar.finish();
             Ok::<(), AuditError>(())
@@ -496,8 +492,7 @@ pub async fn execute(
     summary.errors = counters.errors.load(Ordering::Relaxed);
 
     if let (Some(judge_name), Some(judge_model)) = (&config.judge, judge_model) {
-        summary.judged =
-            judge_answers(store, run_id, judge_name, judge_model, &multi, options).await?;
+        summary.judged = judge_answers(store, run_id, judge_name, judge_model, options).await?;
     }
     Ok(summary)
 }
@@ -507,12 +502,6 @@ struct Counters {
     asked: AtomicU64,
     cached: AtomicU64,
     errors: AtomicU64,
-}
-
-fn progress_style() -> ProgressStyle {
-    ProgressStyle::with_template("{prefix:.bold} [{bar:30}] {pos}/{len} {per_sec} eta {eta} {msg}")
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ")
 }
 
 fn request_key(model: &str, item: &ItemRow, sample: u32) -> RequestKey {
@@ -643,7 +632,6 @@ async fn judge_answers(
     run_id: &str,
     judge_name: &str,
     judge_model: &Arc<dyn ChatModel>,
-    multi: &MultiProgress,
     options: &ExecOptions,
 ) -> Result<u64, AuditError> {
     let (items, latest) = off_runtime(store, {
@@ -675,9 +663,11 @@ async fn judge_answers(
         };
         pending.push((answer.id, Question::from_row(item)?, text));
     }
-    let bar = multi.add(ProgressBar::new(pending.len() as u64));
-    bar.set_style(progress_style());
-    bar.set_prefix(format!("judge {judge_name}"));
+    let bar = options.progress.start(
+        &format!("judge {judge_name}"),
+        pending.len() as u64,
+        Unit::Items,
+    );
     let mut verdicts = futures::stream::iter(pending.iter())
         .map(|(id, question, answer)| {
             let request = grader.request(question, answer);
@@ -697,7 +687,7 @@ async fn judge_answers(
     let mut judged = 0;
     while let Some(result) = verdicts.next().await {
         let (id, reply) = result?;
-        bar.inc(1);
+        bar.advance(1);
         // A failed judge request leaves the answer unjudged, so a resume asks again.
         let Ok(reply) = reply else {
             continue;

@@ -94,7 +94,7 @@ async fn a_write_waiting_for_the_database_does_not_stop_the_runtime() {
     let options = ExecOptions {
         concurrency: 1,
         use_cache: false,
-        progress: false,
+        progress: Default::default(),
     };
     let started = Instant::now();
     let summary = audit::execute(&store, &run_id, &models, None, &options)
