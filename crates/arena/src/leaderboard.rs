@@ -12,9 +12,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use comfy_table::{
-    CellAlignment, ContentArrangement, ContentLineStyle, LineStyle, Table, TableStyle,
-};
+use assay_core::table::TextTable;
 use serde::{Deserialize, Serialize};
 
 use crate::battle::Battle;
@@ -277,13 +275,6 @@ pub fn pairwise(battles: &[Battle], order: &[String]) -> Pairwise {
     }
 }
 
-/// Plain text: no borders, a rule of dashes under the header, two spaces between columns (the
-/// style every assay command prints its tables in).
-const PLAIN: TableStyle = TableStyle::new()
-    .header_lines(ContentLineStyle::none().junction(' '))
-    .header_separator(LineStyle::none().fill('-').junction(' '))
-    .content_lines(ContentLineStyle::none().junction(' '));
-
 /// A plain-text table for the terminal.
 pub fn render_table(lb: &Leaderboard) -> String {
     let header = [
@@ -317,28 +308,11 @@ pub fn render_table(lb: &Leaderboard) -> String {
         .collect();
     // Numbers right-aligned, text left-aligned; widths in terminal columns (a CJK character
     // takes two), so Chinese model names line up.
-    let right = [true, false, true, true, true, false, false];
-    let mut table = Table::new();
-    table
-        .load_style(PLAIN)
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(header.to_vec())
-        .add_rows(cells);
-    let last = right.len() - 1;
-    for (i, right) in right.into_iter().enumerate() {
-        if let Some(column) = table.column_mut(i) {
-            // One space of padding and the junction's space between columns; none after the
-            // last, so the rule under the header ends with the table.
-            column.set_padding((0, if i == last { 0 } else { 1 }));
-            column.set_cell_alignment(if right {
-                CellAlignment::Right
-            } else {
-                CellAlignment::Left
-            });
-        }
+    let mut table = TextTable::new(&header, &[true, false, true, true, true, false, false]);
+    for row in cells {
+        table.row(row.to_vec());
     }
-    let mut out = table.trim_fmt();
-    out.push('\n');
+    let mut out = table.render("");
     let method = match lb.ci {
         CiMethod::Bootstrap => "bootstrap",
         CiMethod::Sandwich => "sandwich",
