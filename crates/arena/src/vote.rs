@@ -73,7 +73,5 @@ fn assistant_text(conversation: &Value) -> String {
 }
 
 fn estimate_tokens(text: &str) -> f64 {
-    let ascii = text.bytes().filter(u8::is_ascii).count();
-    let other = text.chars().filter(|c| !c.is_ascii()).count();
-    (ascii.div_ceil(4) + other) as f64
+    assay_core::estimate_tokens(text) as f64
 }

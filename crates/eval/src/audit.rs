@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use assay_core::progress::{Reporter, Unit};
-use assay_core::{ChatRequest, GenParams, Language, Message, ModelSpec};
+use assay_core::{now_rfc3339, ChatRequest, GenParams, Language, Message, ModelSpec};
 use assay_models::ChatModel;
 use assay_store::{AnswerRecord, GradeRecord, ItemRow, RequestKey, RunStatus, Store, StoreError};
 use futures::StreamExt;
@@ -189,10 +189,6 @@ pub fn grader_versions() -> BTreeMap<String, String> {
 pub fn new_run_id() -> String {
     let now = chrono::Utc::now().format("%Y%m%d-%H%M%S");
     format!("{now}-{:04x}", rand::random::<u16>())
-}
-
-fn now_rfc3339() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// The name a model is stored, reported and logged under: its name with every credential

@@ -145,14 +145,6 @@ impl Battle {
     }
 }
 
-/// A rough token count for models that report none: a token per four ASCII bytes, one per
-/// other character (CJK text is about a token a character).
-fn estimate_tokens(text: &str) -> u64 {
-    let ascii = text.bytes().filter(u8::is_ascii).count() as u64;
-    let other = text.chars().filter(|c| !c.is_ascii()).count() as u64;
-    ascii.div_ceil(4) + other
-}
-
 /// Why a battle could not be created.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Full {
@@ -262,7 +254,7 @@ impl Battles {
             battle.conversations[i].push(Message::assistant(answer.text.to_string()));
             battle.tokens[i] += answer
                 .tokens
-                .unwrap_or_else(|| estimate_tokens(answer.text));
+                .unwrap_or_else(|| assay_core::estimate_tokens(answer.text));
             battle.finish_reasons[i].push(answer.finish.unwrap_or_default().to_string());
             if battle.leak.is_none() {
                 battle.leak = leak.map(|name| (i, name));

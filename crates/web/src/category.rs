@@ -13,7 +13,7 @@ pub const CATEGORIES: [(&str, &str); 3] = [
 ];
 
 /// A prompt of at least this many (estimated) tokens is a long query, as LMSYS counts them.
-const LONG_QUERY_TOKENS: usize = 500;
+const LONG_QUERY_TOKENS: u64 = 500;
 
 /// Words that mark a programming question, matched as whole words (case-insensitive).
 const CODE_WORDS: [&str; 25] = [
@@ -69,7 +69,12 @@ pub fn categories_of(vote: &VoteRecord) -> Vec<&'static str> {
     if vote.turns >= 2 || prompts.len() >= 2 {
         out.push("multi-turn");
     }
-    if prompts.iter().map(|p| estimate_tokens(p)).sum::<usize>() >= LONG_QUERY_TOKENS {
+    if prompts
+        .iter()
+        .map(|p| assay_core::estimate_tokens(p))
+        .sum::<u64>()
+        >= LONG_QUERY_TOKENS
+    {
         out.push("long-query");
     }
     out
@@ -114,13 +119,6 @@ fn contains_word(text: &str, word: &str) -> bool {
         let after = text[at + word.len()..].chars().next();
         !before.is_some_and(is_word_char) && !after.is_some_and(is_word_char)
     })
-}
-
-/// About four bytes of ASCII per token, one token per other character.
-fn estimate_tokens(text: &str) -> usize {
-    let ascii = text.bytes().filter(u8::is_ascii).count();
-    let other = text.chars().filter(|c| !c.is_ascii()).count();
-    ascii.div_ceil(4) + other
 }
 
 #[cfg(test)]

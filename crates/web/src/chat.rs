@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use assay_arena::lang::detect;
-use assay_core::{ChatEvent, ChatRequest};
+use assay_core::{now_rfc3339, ChatEvent, ChatRequest};
 use assay_models::{ChatModel, EventStream, ModelError};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode};
@@ -18,7 +18,6 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit};
 
 use crate::error::{conflict, too_large, unknown_battle, WebError};
 use crate::extract::{check_post, parse_json, read_body};
-use crate::vote::now_rfc3339;
 use crate::{battles, lock, pages, render, security, AppState, Arena};
 
 #[derive(Deserialize)]
@@ -199,17 +198,6 @@ fn side_stream(client: Arc<dyn ChatModel>, request: ChatRequest) -> EventStream 
     )
 }
 
-/// Cuts `text` to at most `max` bytes at a character boundary.
-fn truncate_to(text: &mut String, max: usize) {
-    if text.len() > max {
-        let mut end = max;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-    }
-}
-
 /// Generates one turn of both sides, streaming rendered answers to `tx`, then records the
 /// turn in the battle. If the browser goes away the generation stops (the model streams are
 /// dropped) and the turn is undone.
@@ -257,7 +245,7 @@ async fn run_turn(
                 let side = &mut sides[i];
                 side.text.push_str(&text);
                 if side.text.len() > max_answer {
-                    truncate_to(&mut side.text, max_answer);
+                    assay_core::text::truncate_to(&mut side.text, max_answer);
                     side.finished = Some("length".into());
                     streams[i] = None;
                     out.extend(final_events(i, side).await);

@@ -30,10 +30,6 @@ fn parse_winner(text: &str) -> Option<&'static str> {
     })
 }
 
-pub(crate) fn now_rfc3339() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, WebError> {
@@ -211,7 +207,7 @@ async fn write_vote(
     }
     let record = VoteRecord {
         battle_id: battle.id.clone(),
-        created_at: now_rfc3339(),
+        created_at: assay_core::now_rfc3339(),
         battle_started_at: battle.started_at.clone(),
         model_a: arena.models[a].plan.display.clone(),
         model_b: arena.models[b].plan.display.clone(),

@@ -41,13 +41,7 @@ pub use label::{Label, UnknownLabel};
 pub const GRADE_PREFIX_BYTES: usize = 64 * 1024;
 
 /// The first `max` bytes of `text`, or fewer, ending on a character boundary.
-pub fn prefix(text: &str, max: usize) -> &str {
-    let mut end = max.min(text.len());
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
-}
+pub use assay_core::text::prefix;
 
 /// What the graders read of `answer`.
 pub fn graded(answer: &str) -> &str {
