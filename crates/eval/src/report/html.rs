@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::charts::{self, BarRow};
 use super::{fmt_num, fmt_p, newcombe_diff, pct, Index};
-use crate::results::{AnswerRow, Cell, Comparison, Rate, Results};
+use crate::results::{AnswerRow, Cell, Comparison, LabelWithRule, Rate, Results};
 
 const CSS: &str = include_str!("../../assets/report.css");
 
@@ -118,18 +118,49 @@ struct Filter {
     options: Vec<(String, String)>,
 }
 
-/// An answer row with what the table needs beyond the row itself.
+/// An answer row as the table shows it.
 #[derive(Serialize)]
 struct AnswerView<'a> {
-    row: &'a AnswerRow,
+    model: &'a str,
+    suite: &'a str,
+    item_id: &'a str,
+    category: &'a str,
+    lang: &'a str,
+    sample: u32,
+    /// Positions in the model and suite filters.
     model_index: usize,
     suite_index: usize,
+    /// What the label filter matches.
     label: &'a str,
-    refusal_class: &'static str,
-    judge_class: &'static str,
+    refusal: Option<LabelView<'a>>,
+    error: Option<&'a str>,
+    canned: String,
+    /// `chosen / key ✓`.
+    mcq: Option<String>,
+    judge: Option<LabelView<'a>>,
+    text: Option<&'a str>,
     text_snippet: String,
     text_bytes: Option<u64>,
+    cut_off: bool,
+    prompt: &'a str,
     prompt_snippet: String,
+}
+
+#[derive(Serialize)]
+struct LabelView<'a> {
+    label: &'a str,
+    rule: &'a str,
+    class: &'static str,
+}
+
+impl<'a> LabelView<'a> {
+    fn new(l: &'a LabelWithRule) -> LabelView<'a> {
+        LabelView {
+            label: l.label.as_str(),
+            rule: &l.rule,
+            class: label_class(l.label.as_str()),
+        }
+    }
 }
 
 /// The label an answer is filtered by: its refusal label, `error`, or `ungraded`.
@@ -287,24 +318,36 @@ pub(crate) fn render_report(r: &Results) -> Result<String, minijinja::Error> {
         .answers
         .iter()
         .map(|a| AnswerView {
-            row: a,
+            model: &a.model,
+            suite: &a.suite,
+            item_id: &a.item_id,
+            category: &a.category,
+            lang: &a.lang,
+            sample: a.sample,
             model_index: index_of(&ix.models, &a.model),
             suite_index: index_of(&ix.suites, &a.suite),
             label: answer_label(a),
-            refusal_class: a
-                .refusal
-                .as_ref()
-                .map_or("other", |l| label_class(l.label.as_str())),
-            judge_class: a
-                .judge
-                .as_ref()
-                .map_or("other", |l| label_class(l.label.as_str())),
+            refusal: a.refusal.as_ref().map(LabelView::new),
+            error: a.error.as_deref(),
+            canned: a.canned.join("; "),
+            mcq: a.mcq.as_ref().map(|m| {
+                format!(
+                    "{} / {} {}",
+                    m.chosen.as_deref().unwrap_or("?"),
+                    m.key,
+                    if m.correct { "✓" } else { "✗" }
+                )
+            }),
+            judge: a.judge.as_ref().map(LabelView::new),
+            text: a.text.as_deref(),
             text_snippet: a
                 .text
                 .as_deref()
                 .map(|t| snippet(t, 90))
                 .unwrap_or_default(),
             text_bytes: a.text_bytes,
+            cut_off: a.finish_reason.as_deref() == Some("length"),
+            prompt: &a.prompt,
             prompt_snippet: snippet(&a.prompt, 60),
         })
         .collect();
