@@ -1,6 +1,8 @@
 //! The schema: an ordered list of migrations per backend, applied once each when a store
 //! opens.
 
+use assay_core::now_rfc3339;
+
 use crate::db::{params, TxKind};
 use crate::session::{Backend, Session};
 use crate::{pg, sqlite, Store, StoreError};
@@ -81,8 +83,4 @@ impl Store {
         }
         Ok(())
     }
-}
-
-fn now_rfc3339() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
