@@ -74,6 +74,7 @@ pub fn load_battles_with(path: &Path, read_style: bool) -> Result<Vec<Battle>, L
         // truncating the file meanwhile would be undefined behaviour, as for every reader that
         // maps files (ripgrep does the same); LMSYS dumps are hundreds of MB, and mapping them
         // saves copying and zeroing that much memory before the parse threads start.
+        #[allow(unsafe_code)] // the one exception to the workspace's `unsafe_code = "deny"`
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
         return parse_bytes(&map, &origin, read_style);
     }
