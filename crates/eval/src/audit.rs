@@ -640,14 +640,10 @@ async fn judge_answers(
         .map(|i| ((i.suite.clone(), i.item_id.clone(), i.lang.clone()), i))
         .collect();
     let grader = grade::JUDGE;
+    let (grader_name, grader_version) = grader.name_and_version();
     let mut pending = Vec::new();
     for answer in latest {
-        if answer
-            .answer
-            .grades
-            .iter()
-            .any(|g| g.grader == grader.name())
-        {
+        if answer.answer.grades.iter().any(|g| g.grader == grader_name) {
             continue;
         }
         let k = &answer.answer.key;
@@ -692,8 +688,8 @@ async fn judge_answers(
             .read(&reply)
             .with_detail(serde_json::json!({"model": judge_name, "output": reply}));
         let graded = Graded {
-            grader: grader.name(),
-            version: grader.version(),
+            grader: grader_name,
+            version: grader_version,
             score,
         };
         let record = graded.record();

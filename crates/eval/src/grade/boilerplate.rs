@@ -104,14 +104,6 @@ const HEDGES: &[&str] = &[
 pub struct Boilerplate;
 
 impl Grader for Boilerplate {
-    fn name(&self) -> &'static str {
-        "boilerplate"
-    }
-
-    fn version(&self) -> &'static str {
-        VERSION
-    }
-
     fn grade(&self, _question: &Question, answer: &str) -> Option<Score> {
         let text = normalise(super::graded(answer));
         let sentences: Vec<&str> = text
@@ -125,7 +117,7 @@ impl Grader for Boilerplate {
             .collect();
         let deflects = hedges.len() >= MIN_BOILERPLATE_SENTENCES
             && hedges.len() * 3 >= sentences.len() * 2
-            && !has_list(&text);
+            && !super::refusal::has_list(&text);
         if !deflects {
             return Some(Score::new(Label::Clear, ""));
         }
@@ -135,6 +127,10 @@ impl Grader for Boilerplate {
                 "hedges": hedges,
             })),
         )
+    }
+
+    fn name_and_version(&self) -> (&'static str, &'static str) {
+        ("boilerplate", VERSION)
     }
 }
 
@@ -149,36 +145,23 @@ fn normalise(text: &str) -> String {
         .collect()
 }
 
-/// Two or more numbered or bulleted lines.
-fn has_list(text: &str) -> bool {
-    text.lines()
-        .map(str::trim_start)
-        .filter(|l| {
-            l.starts_with("- ")
-                || l.starts_with("* ")
-                || l.starts_with("• ")
-                || l.split_once(['.', ')', '、']).is_some_and(|(n, _)| {
-                    !n.is_empty() && n.len() <= 2 && n.chars().all(|c| c.is_ascii_digit())
-                })
-        })
-        .count()
-        >= 2
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::suite::Kind;
 
-    fn label(answer: &str) -> Label {
-        let question = Question {
+    fn open_question() -> Question {
+        Question {
             kind: Kind::Open,
             expect: None,
             prompt: "?".into(),
             choices: Vec::new(),
             key: None,
-        };
-        Boilerplate.grade(&question, answer).unwrap().label
+        }
+    }
+
+    fn label(answer: &str) -> Label {
+        Boilerplate.grade(&open_question(), answer).unwrap().label
     }
 
     #[test]
@@ -216,13 +199,7 @@ mod tests {
 
     #[test]
     fn the_registry_reports_the_hedges_found() {
-        let question = Question {
-            kind: Kind::Open,
-            expect: None,
-            prompt: "?".into(),
-            choices: Vec::new(),
-            key: None,
-        };
+        let question = open_question();
         let graded = super::super::grade_answer(
             &question,
             "It’s a controversial issue. Views differ widely.",

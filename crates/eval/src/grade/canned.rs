@@ -43,14 +43,6 @@ pub const VERSION: &str = "1";
 pub struct Canned;
 
 impl Grader for Canned {
-    fn name(&self) -> &'static str {
-        "canned"
-    }
-
-    fn version(&self) -> &'static str {
-        VERSION
-    }
-
     fn grade(&self, _question: &Question, answer: &str) -> Option<Score> {
         let hits = detect(answer);
         if hits.is_empty() {
@@ -64,6 +56,10 @@ impl Grader for Canned {
             )
             .collect();
         Some(Score::new(Label::Canned, families.join(";")).with_detail(serde_json::json!(detail)))
+    }
+
+    fn name_and_version(&self) -> (&'static str, &'static str) {
+        ("canned", VERSION)
     }
 }
 

@@ -26,14 +26,6 @@ const MAX_TOKENS: u32 = 24;
 pub struct Judge;
 
 impl ModelGrader for Judge {
-    fn name(&self) -> &'static str {
-        "judge"
-    }
-
-    fn version(&self) -> &'static str {
-        VERSION
-    }
-
     fn request(&self, question: &Question, answer: &str) -> ChatRequest {
         ChatRequest {
             messages: judge_messages(&question.prompt, answer),
@@ -46,6 +38,10 @@ impl ModelGrader for Judge {
             Some((label, rule)) => Score::new(label, rule),
             None => Score::new(Label::Unknown, "judge-unparsed"),
         }
+    }
+
+    fn name_and_version(&self) -> (&'static str, &'static str) {
+        ("judge", VERSION)
     }
 }
 

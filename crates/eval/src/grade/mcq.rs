@@ -40,14 +40,6 @@ pub const VERSION: &str = "1";
 pub struct Mcq;
 
 impl Grader for Mcq {
-    fn name(&self) -> &'static str {
-        "mcq"
-    }
-
-    fn version(&self) -> &'static str {
-        VERSION
-    }
-
     fn grade(&self, question: &Question, answer: &str) -> Option<Score> {
         if question.kind != Kind::Mcq {
             return None;
@@ -65,6 +57,10 @@ impl Grader for Mcq {
                 "key": letter(key).to_string(),
             })),
         )
+    }
+
+    fn name_and_version(&self) -> (&'static str, &'static str) {
+        ("mcq", VERSION)
     }
 }
 

@@ -162,20 +162,18 @@ impl Graded {
 
 /// A rule grader.
 pub trait Grader: Sync {
-    /// The name grades are stored and reported under.
-    fn name(&self) -> &'static str;
-    /// Bumped whenever a change can alter a grade, so stored grades say which rules made them.
-    fn version(&self) -> &'static str;
+    /// The name grades are stored and reported under, and its version: bumped whenever a
+    /// change can alter a grade, so stored grades say which rules made them.
+    fn name_and_version(&self) -> (&'static str, &'static str);
     /// The score of `answer` to `question`; `None` when the grader does not apply to it.
     fn grade(&self, question: &Question, answer: &str) -> Option<Score>;
 }
 
 /// A grader that asks a model.
 pub trait ModelGrader: Sync {
-    /// The name grades are stored and reported under.
-    fn name(&self) -> &'static str;
-    /// Bumped whenever the prompt or the reading of replies changes.
-    fn version(&self) -> &'static str;
+    /// The name grades are stored and reported under, and its version: bumped whenever the
+    /// prompt or the reading of replies changes.
+    fn name_and_version(&self) -> (&'static str, &'static str);
     /// What to ask the model about `answer` to `question`.
     fn request(&self, question: &Question, answer: &str) -> ChatRequest;
     /// The score a reply gives.
@@ -202,9 +200,10 @@ pub fn grade_answer(question: &Question, answer: &str) -> Vec<Graded> {
         .iter()
         .filter_map(|grader| {
             let score = grader.grade(question, answer)?;
+            let (name, version) = grader.name_and_version();
             Some(Graded {
-                grader: grader.name(),
-                version: grader.version(),
+                grader: name,
+                version,
                 score,
             })
         })
@@ -213,8 +212,8 @@ pub fn grade_answer(question: &Question, answer: &str) -> Vec<Graded> {
 
 /// Every grader's name and version, recorded with each run.
 pub fn versions() -> BTreeMap<String, String> {
-    let rules = RULE_GRADERS.iter().map(|g| (g.name(), g.version()));
-    let models = MODEL_GRADERS.iter().map(|g| (g.name(), g.version()));
+    let rules = RULE_GRADERS.iter().map(|g| g.name_and_version());
+    let models = MODEL_GRADERS.iter().map(|g| g.name_and_version());
     rules
         .chain(models)
         .map(|(name, version)| (name.to_string(), version.to_string()))
