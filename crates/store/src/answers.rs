@@ -266,8 +266,7 @@ impl Store {
     /// The request keys of a run that have at least one successful attempt (`error IS NULL`),
     /// whatever their latest attempt — what a resumed run need not ask again.
     pub fn answered_keys(&self, run_id: &str) -> Result<HashSet<RequestKey>, StoreError> {
-        let raws: Vec<(String, String, String, String, i64)> = self.select(
-            &mut self.session(),
+        let raws: Vec<(String, String, String, String, i64)> = self.read_rows(
             "SELECT DISTINCT model, suite, item_id, lang, sample FROM answers \
              WHERE run_id = ?1 AND error IS NULL",
             params![run_id],
@@ -296,8 +295,7 @@ impl Store {
             Option<i64>,
             Option<i64>,
         );
-        let raws: Vec<CacheColumns> = self.select(
-            &mut self.session(),
+        let raws: Vec<CacheColumns> = self.read_rows(
             "SELECT text, finish_reason, prompt_tokens, completion_tokens, latency_ms \
              FROM cache WHERE cache_key = ?1",
             params![cache_key],

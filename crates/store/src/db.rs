@@ -64,25 +64,23 @@ pub(crate) trait FromValue: Sized {
     fn from_value(value: Value) -> Result<Self, Value>;
 }
 
-impl FromValue for i64 {
-    const EXPECTED: &'static str = "an integer";
-    fn from_value(value: Value) -> Result<Self, Value> {
-        match value {
-            Value::Int(i) => Ok(i),
-            other => Err(other),
+/// `FromValue` for a type held by one [`Value`] variant.
+macro_rules! from_value {
+    ($type:ty, $variant:ident, $expected:literal) => {
+        impl FromValue for $type {
+            const EXPECTED: &'static str = $expected;
+            fn from_value(value: Value) -> Result<Self, Value> {
+                match value {
+                    Value::$variant(inner) => Ok(inner),
+                    other => Err(other),
+                }
+            }
         }
-    }
+    };
 }
 
-impl FromValue for String {
-    const EXPECTED: &'static str = "text";
-    fn from_value(value: Value) -> Result<Self, Value> {
-        match value {
-            Value::Text(text) => Ok(text),
-            other => Err(other),
-        }
-    }
-}
+from_value!(i64, Int, "an integer");
+from_value!(String, Text, "text");
 
 impl<T: FromValue> FromValue for Option<T> {
     const EXPECTED: &'static str = T::EXPECTED;
@@ -99,9 +97,21 @@ impl<T: FromValue> FromValue for Option<T> {
 pub(crate) struct DbRow(pub(crate) Vec<Value>);
 
 impl DbRow {
+    /// Checks the row has `expected` columns, before they are taken one by one.
+    pub(crate) fn expect_columns(&self, expected: usize) -> Result<(), String> {
+        if self.0.len() == expected {
+            Ok(())
+        } else {
+            Err(format!(
+                "the row has {} columns, not {expected}",
+                self.0.len()
+            ))
+        }
+    }
+
     /// Takes column `index` out of the row (each column is read once). The error describes the
     /// mismatch, for a [`crate::StoreError::Corrupt`].
-    fn take<T: FromValue>(&mut self, index: usize) -> Result<T, String> {
+    pub(crate) fn take<T: FromValue>(&mut self, index: usize) -> Result<T, String> {
         let value = self
             .0
             .get_mut(index)
@@ -136,13 +146,7 @@ macro_rules! tuple_from_row {
     ($($column:ident $index:tt),+) => {
         impl<$($column: FromValue),+> FromRow for ($($column,)+) {
             fn from_row(mut row: DbRow) -> Result<Self, String> {
-                let expected = [$($index),+].len();
-                if row.0.len() != expected {
-                    return Err(format!(
-                        "the row has {} columns, not {expected}",
-                        row.0.len()
-                    ));
-                }
+                row.expect_columns([$($index),+].len())?;
                 Ok(($(row.take::<$column>($index)?,)+))
             }
         }

@@ -1,21 +1,26 @@
 //! The guard's audit log: one row per intervention on a prompt or an answer.
 
-use crate::db::params;
+use crate::db::{params, DbRow, FromRow};
 use crate::{GuardEventFilter, GuardEventRecord, Store, StoreError};
 
-/// A guard event as read: created_at, key_id, request_id, model, direction, category,
+/// A guard event as selected: created_at, key_id, request_id, model, direction, category,
 /// action, char_offset, rule.
-type GuardEventColumns = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    String,
-);
+impl FromRow for GuardEventRecord {
+    fn from_row(mut row: DbRow) -> Result<Self, String> {
+        row.expect_columns(9)?;
+        Ok(GuardEventRecord {
+            created_at: row.take(0)?,
+            key_id: row.take(1)?,
+            request_id: row.take(2)?,
+            model: row.take(3)?,
+            direction: row.take(4)?,
+            category: row.take(5)?,
+            action: row.take(6)?,
+            offset: u64::try_from(row.take::<i64>(7)?).unwrap_or(0),
+            rule: row.take(8)?,
+        })
+    }
+}
 
 impl Store {
     /// Appends an intervention to the guard's audit log.
@@ -61,8 +66,7 @@ impl Store {
         let key = filter.key_id.clone().unwrap_or_default();
         let category = filter.category.clone().unwrap_or_default();
         let limit = i64::try_from(filter.limit.unwrap_or(usize::MAX)).unwrap_or(i64::MAX);
-        let raws: Vec<GuardEventColumns> = self.select(
-            &mut self.session(),
+        let mut rows: Vec<GuardEventRecord> = self.read_rows(
             "SELECT created_at, key_id, request_id, model, direction, category, action, \
              char_offset, rule FROM guard_events WHERE created_at >= ?1 \
              AND (?2 = '' OR key_id = ?2) AND (?3 = '' OR category = ?3) \
@@ -71,34 +75,6 @@ impl Store {
             || "cannot read the guard events".to_string(),
             "guard_events",
         )?;
-        let mut rows: Vec<GuardEventRecord> = raws
-            .into_iter()
-            .map(
-                |(
-                    created_at,
-                    key_id,
-                    request_id,
-                    model,
-                    direction,
-                    category,
-                    action,
-                    offset,
-                    rule,
-                )| {
-                    GuardEventRecord {
-                        created_at,
-                        key_id,
-                        request_id,
-                        model,
-                        direction,
-                        category,
-                        action,
-                        offset: u64::try_from(offset).unwrap_or(0),
-                        rule,
-                    }
-                },
-            )
-            .collect();
         rows.reverse();
         Ok(rows)
     }

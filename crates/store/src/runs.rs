@@ -87,8 +87,7 @@ impl Store {
 
     /// The run with this exact id, if any.
     pub fn run(&self, id: &str) -> Result<Option<RunRow>, StoreError> {
-        let raws: Vec<RunColumns> = self.select(
-            &mut self.session(),
+        let raws: Vec<RunColumns> = self.read_rows(
             &format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1"),
             params![id],
             || format!("cannot read run {id:?}"),
@@ -150,8 +149,7 @@ impl Store {
     /// that only one id starts with. When nothing matches the error lists the newest runs;
     /// when several do it lists them all.
     pub fn resolve_run(&self, reference: &str) -> Result<String, StoreError> {
-        let mut runs: Vec<(String, String)> = self.select(
-            &mut self.session(),
+        let mut runs: Vec<(String, String)> = self.read_rows(
             "SELECT id, created_at FROM runs",
             params![],
             || "cannot list runs".to_string(),
@@ -240,8 +238,7 @@ impl Store {
 
     /// A run's items, ordered by suite, item id and language.
     pub fn items(&self, run_id: &str) -> Result<Vec<ItemRow>, StoreError> {
-        let raws: Vec<ItemColumns> = self.select(
-            &mut self.session(),
+        let raws: Vec<ItemColumns> = self.read_rows(
             "SELECT suite, item_id, category, kind, expect, lang, prompt, choices, \
              answer_key FROM items WHERE run_id = ?1",
             params![run_id],
@@ -273,8 +270,7 @@ impl Store {
 
     /// A run's counts over the latest attempt of each request. Zero for an unknown run.
     pub fn run_counts(&self, run_id: &str) -> Result<RunCounts, StoreError> {
-        let raws: Vec<CountColumns> = self.select(
-            &mut self.session(),
+        let raws: Vec<CountColumns> = self.read_rows(
             &format!("SELECT {COUNT_COLUMNS} FROM answers a JOIN ({LATEST_IDS}) l ON a.id = l.id"),
             params![run_id],
             || format!("cannot count the answers of run {run_id:?}"),

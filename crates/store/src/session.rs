@@ -129,6 +129,17 @@ impl Store {
             .collect()
     }
 
+    /// [`Store::select`] on a session of its own, for a read outside any transaction.
+    pub(crate) fn read_rows<T: FromRow>(
+        &self,
+        sql: &str,
+        params: &[Value],
+        context: impl FnOnce() -> String,
+        table: &str,
+    ) -> Result<Vec<T>, StoreError> {
+        self.select(&mut self.session(), sql, params, context, table)
+    }
+
     /// Wraps a database error with this database's name and a description made on failure
     /// only.
     pub(crate) fn db_err<'a, F: FnOnce() -> String + 'a>(

@@ -84,8 +84,7 @@ impl Store {
 
     /// Every vote, ordered by `created_at`, then battle id.
     pub fn votes(&self) -> Result<Vec<VoteRecord>, StoreError> {
-        let raws: Vec<VoteColumns> = self.select(
-            &mut self.session(),
+        let raws: Vec<VoteColumns> = self.read_rows(
             &format!("SELECT {VOTE_COLUMNS} FROM votes"),
             params![],
             || "cannot read the votes".to_string(),
@@ -105,8 +104,7 @@ impl Store {
         let since = self.timestamp(since, || {
             format!("the start time of a count of {voter_id:?}'s votes")
         })?;
-        let counts: Vec<(i64,)> = self.select(
-            &mut self.session(),
+        let counts: Vec<(i64,)> = self.read_rows(
             "SELECT COUNT(*) FROM votes WHERE voter_id = ?1 AND created_at >= ?2",
             params![voter_id, &since],
             || format!("cannot count the votes of {voter_id:?}"),
