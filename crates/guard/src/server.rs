@@ -624,12 +624,7 @@ fn sse_events(
         };
         futures::stream::iter(out)
     });
-    futures::stream::once(async move { first })
-        .chain(body)
-        .chain(futures::stream::once(async {
-            Event::default().data("[DONE]")
-        }))
-        .map(Ok)
+    assay_serve::answer_stream(first, body)
 }
 
 /// The chat page holds no data (the script asks `/v1/models` and streams answers into the page

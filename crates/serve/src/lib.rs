@@ -114,48 +114,69 @@ async fn list_models(State(state): State<AppState>) -> Json<ModelList> {
     })
 }
 
-/// The request body, refused (413) past `limit` bytes whether or not it declared its length.
-pub async fn read_body(request: Request, limit: usize) -> Result<Bytes, ApiError> {
-    let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "request_too_large",
-            format!("request body exceeds {limit} bytes"),
-        )
-    };
+/// Why [`read_body_within`] read no body.
+#[derive(Debug)]
+pub enum BodyError {
+    /// Longer than the limit, whether or not it declared its length.
+    TooLarge,
+    /// Any other failure to read it (a dropped connection, a [`BodyTimedOut`]).
+    Unreadable(axum::Error),
+}
+
+/// The request body, at most `limit` bytes: the one reading rule of every server here, each
+/// answering a [`BodyError`] in its own error type.
+pub async fn read_body_within(request: Request, limit: usize) -> Result<Bytes, BodyError> {
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large());
+        return Err(BodyError::TooLarge);
     }
     axum::body::to_bytes(request.into_body(), limit)
         .await
         .map_err(|e| {
-            let mut causes =
-                std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |e| {
-                    e.source()
-                });
             // to_bytes stops at the limit for chunked bodies that declared no length.
-            let is_limit = causes
-                .clone()
-                .any(|e| e.to_string().contains("length limit exceeded"));
+            let is_limit = causes(&e).any(|e| e.to_string().contains("length limit exceeded"));
             if is_limit {
-                too_large()
-            } else if let Some(late) = causes.find_map(|e| e.downcast_ref::<BodyTimedOut>()) {
-                ApiError::new(
-                    StatusCode::REQUEST_TIMEOUT,
-                    "request_timeout",
-                    late.to_string(),
-                )
+                BodyError::TooLarge
             } else {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_request_error",
-                    format!("cannot read request body: {e}"),
-                )
+                BodyError::Unreadable(e)
+            }
+        })
+}
+
+/// `error` and its sources, outermost first.
+fn causes<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(error), |e| e.source())
+}
+
+/// The request body, refused (413) past `limit` bytes whether or not it declared its length.
+pub async fn read_body(request: Request, limit: usize) -> Result<Bytes, ApiError> {
+    read_body_within(request, limit)
+        .await
+        .map_err(|error| match error {
+            BodyError::TooLarge => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request_too_large",
+                format!("request body exceeds {limit} bytes"),
+            ),
+            BodyError::Unreadable(e) => {
+                match causes(&e).find_map(|e| e.downcast_ref::<BodyTimedOut>()) {
+                    Some(late) => ApiError::new(
+                        StatusCode::REQUEST_TIMEOUT,
+                        "request_timeout",
+                        late.to_string(),
+                    ),
+                    None => ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_request_error",
+                        format!("cannot read request body: {e}"),
+                    ),
+                }
             }
         })
 }
@@ -379,6 +400,14 @@ fn sse_events(
         };
         futures::stream::iter(out)
     });
+    answer_stream(first, body)
+}
+
+/// An answer's whole SSE stream: `first` (the role chunk), the events of `body`, then `[DONE]`.
+pub fn answer_stream(
+    first: Event,
+    body: impl Stream<Item = Event>,
+) -> impl Stream<Item = Result<Event, Infallible>> {
     futures::stream::once(async move { first })
         .chain(body)
         .chain(futures::stream::once(async {
