@@ -1,7 +1,10 @@
 //! What handlers take from a request: the POST checks (JSON, CSRF, voter cookie), a bounded
 //! body, and the leaderboard's query.
 
+use std::collections::HashMap;
+
 use assay_arena::lang::DetectedLanguage;
+use assay_serve::BodyError;
 use axum::body::Bytes;
 use axum::extract::Request;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -53,29 +56,15 @@ pub(crate) async fn read_body(
     limit: usize,
     prompt_limit: usize,
 ) -> Result<Bytes, WebError> {
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large(prompt_limit));
-    }
-    axum::body::to_bytes(request.into_body(), limit)
+    assay_serve::read_body_within(request, limit)
         .await
-        .map_err(|e| {
-            let is_limit =
-                std::iter::successors(Some(&e as &dyn std::error::Error), |e| e.source())
-                    .any(|e| e.to_string().contains("length limit exceeded"));
-            if is_limit {
-                too_large(prompt_limit)
-            } else {
-                WebError::new(
-                    StatusCode::BAD_REQUEST,
-                    "bad_request",
-                    format!("cannot read the request: {e}"),
-                )
-            }
+        .map_err(|error| match error {
+            BodyError::TooLarge => too_large(prompt_limit),
+            BodyError::Unreadable(e) => WebError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("cannot read the request: {e}"),
+            ),
         })
 }
 
@@ -97,6 +86,15 @@ pub(crate) struct BoardQuery {
 }
 
 impl BoardQuery {
+    /// The query from the page's URL parameters, the unknown ones ignored.
+    pub(crate) fn from_params(params: &HashMap<String, String>) -> Self {
+        BoardQuery {
+            lang: params.get("lang").cloned(),
+            cat: params.get("cat").cloned(),
+            style: params.get("style").cloned(),
+        }
+    }
+
     pub(crate) fn style_control(&self) -> bool {
         matches!(
             self.style.as_deref().map(str::trim),

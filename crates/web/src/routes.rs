@@ -124,12 +124,7 @@ async fn leaderboard_page(
     State(arena): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, WebError> {
-    let query = BoardQuery {
-        lang: query.get("lang").cloned(),
-        cat: query.get("cat").cloned(),
-        style: query.get("style").cloned(),
-    };
-    let view = leaderboard_view(&arena, &query).await?;
+    let view = leaderboard_view(&arena, &BoardQuery::from_params(&query)).await?;
     let nonce = security::nonce();
     let html = pages::leaderboard_page(&nonce, &view);
     Ok(page_response(html, &nonce, false, Vec::new()))
@@ -139,11 +134,6 @@ async fn leaderboard_json(
     State(arena): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, WebError> {
-    let query = BoardQuery {
-        lang: query.get("lang").cloned(),
-        cat: query.get("cat").cloned(),
-        style: query.get("style").cloned(),
-    };
-    let view = leaderboard_view(&arena, &query).await?;
+    let view = leaderboard_view(&arena, &BoardQuery::from_params(&query)).await?;
     Ok(Json(view.to_json()).into_response())
 }

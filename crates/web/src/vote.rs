@@ -84,7 +84,13 @@ pub(crate) async fn vote(
             })?;
         battle.clone()
     };
-    let result = record_vote(&arena, &battle, winner, &voter, &ip).await;
+    let ballot = Ballot {
+        battle: &battle,
+        winner,
+        voter: &voter,
+        ip: &ip,
+    };
+    let result = record_vote(&arena, ballot).await;
     let mut battles = lock(&arena.battles);
     let live = battles.get_mut(&battle.id, Instant::now());
     match result {
@@ -117,13 +123,17 @@ pub(crate) async fn vote(
     }
 }
 
-async fn record_vote(
-    arena: &AppState,
-    battle: &battles::Battle,
-    winner: &str,
-    voter: &str,
-    ip: &str,
-) -> Result<(), WebError> {
+/// One vote as cast: the battle, the side chosen, who cast it and from which address.
+#[derive(Clone, Copy)]
+struct Ballot<'a> {
+    battle: &'a battles::Battle,
+    winner: &'a str,
+    voter: &'a str,
+    ip: &'a str,
+}
+
+async fn record_vote(arena: &AppState, ballot: Ballot<'_>) -> Result<(), WebError> {
+    let Ballot { voter, ip, .. } = ballot;
     let since = (chrono::Utc::now() - chrono::Duration::hours(24))
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let cap = arena.config.daily_cap;
@@ -156,7 +166,7 @@ async fn record_vote(
             ),
         ));
     }
-    let recorded = write_vote(arena, battle, winner, voter, ip).await;
+    let recorded = write_vote(arena, ballot).await;
     if !matches!(recorded, Ok(())) {
         lock(&arena.address_votes).release(&address);
     }
@@ -164,13 +174,13 @@ async fn record_vote(
 }
 
 /// Writes the vote of `battle` to the store.
-async fn write_vote(
-    arena: &AppState,
-    battle: &battles::Battle,
-    winner: &str,
-    voter: &str,
-    ip: &str,
-) -> Result<(), WebError> {
+async fn write_vote(arena: &AppState, ballot: Ballot<'_>) -> Result<(), WebError> {
+    let Ballot {
+        battle,
+        winner,
+        voter,
+        ip,
+    } = ballot;
     let [a, b] = battle.models;
     // Style features scan up to `max_battle_bytes` of Markdown (tenths of a second for some
     // texts): on the blocking pool, like the store.
