@@ -6,8 +6,9 @@ use std::fs;
 use std::io::{Read, Write};
 use std::path::Path;
 
+mod support;
+
 use assay_policy::{Policy, PolicyBuilder};
-use assay_screen::doc::FieldNames;
 use assay_screen::input::{CorruptMember, VerifiedGzip};
 use assay_screen::{screen, ScreenConfig, ScreenError};
 use serde_json::json;
@@ -20,24 +21,7 @@ fn policy() -> Policy {
 }
 
 fn config(inputs: &Path, out: &Path) -> ScreenConfig {
-    ScreenConfig {
-        inputs: vec![inputs.display().to_string()],
-        out: out.to_path_buf(),
-        fields: FieldNames {
-            text: "text".into(),
-            url: "url".into(),
-            source: None,
-        },
-        threads: 2,
-        max_line_bytes: 1 << 20,
-        strict: false,
-        source_threshold: 0.05,
-        sample_size: 5,
-        batch_docs: None,
-        seed: 7,
-        shard: None,
-        progress: Default::default(),
-    }
+    support::config(vec![inputs.display().to_string()], out, 5, 7)
 }
 
 /// `n` clean documents whose ids start with `prefix`, one JSON line each.

@@ -4,12 +4,13 @@
 use std::fs::{self, File};
 use std::sync::Arc;
 
+mod support;
+
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, Int64Array, LargeStringArray, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use assay_policy::PolicyBuilder;
-use assay_screen::doc::FieldNames;
-use assay_screen::{screen, ScreenConfig};
+use assay_screen::screen;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
 
@@ -77,27 +78,15 @@ fn parquet_rows_are_screened_and_written_back() {
     let policy = b.build().unwrap();
 
     let out = tempfile::tempdir().unwrap();
-    let config = ScreenConfig {
-        inputs: vec![
+    let config = support::config(
+        vec![
             input.path().join("data.parquet").display().to_string(),
             input.path().join("broken.parquet").display().to_string(),
         ],
-        out: out.path().to_path_buf(),
-        fields: FieldNames {
-            text: "text".into(),
-            url: "url".into(),
-            source: None,
-        },
-        threads: 2,
-        max_line_bytes: 1 << 20,
-        strict: false,
-        source_threshold: 0.05,
-        sample_size: 10,
-        batch_docs: None,
-        seed: 1,
-        shard: None,
-        progress: Default::default(),
-    };
+        out.path(),
+        10,
+        1,
+    );
     let summaries = screen(&policy, &config).unwrap();
     let data = summaries
         .iter()

@@ -7,8 +7,9 @@ use std::fs;
 use std::io::Write;
 use std::path::Path;
 
+mod support;
+
 use assay_policy::{Policy, PolicyBuilder};
-use assay_screen::doc::FieldNames;
 use assay_screen::{read_markers, report, screen, ScreenConfig};
 use serde_json::{json, Value};
 
@@ -78,24 +79,7 @@ fn corpus(dir: &Path, files: usize, docs: usize) -> BTreeSet<String> {
 }
 
 fn config(inputs: &Path, out: &Path) -> ScreenConfig {
-    ScreenConfig {
-        inputs: vec![inputs.display().to_string()],
-        out: out.to_path_buf(),
-        fields: FieldNames {
-            text: "text".into(),
-            url: "url".into(),
-            source: None,
-        },
-        threads: 2,
-        max_line_bytes: 1 << 20,
-        strict: false,
-        source_threshold: 0.05,
-        sample_size: 20,
-        batch_docs: None,
-        seed: 7,
-        shard: None,
-        progress: Default::default(),
-    }
+    support::config(vec![inputs.display().to_string()], out, 20, 7)
 }
 
 fn ids(path: &Path) -> BTreeSet<String> {
