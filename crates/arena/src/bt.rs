@@ -668,6 +668,18 @@ impl PairData {
     }
 }
 
+/// Adds row `r`'s term of the log-likelihood's gradient at `s` to `g`; returns `σ(s_i − s_j)`
+/// and `σ(s_j − s_i)`, which the Hessian's term needs too.
+#[inline]
+fn add_gradient(r: &PairRow, s: &[f64], g: &mut [f64]) -> (f64, f64) {
+    let (p, q) = sigmoids(s[r.i] - s[r.j]);
+    // w − n·p, written so that it does not cancel when p is near 1.
+    let resid = r.w * q - (r.n - r.w) * p;
+    g[r.i] += resid;
+    g[r.j] -= resid;
+    (p, q)
+}
+
 /// `log σ(d)`, `log σ(−d)` and `σ(d)` with one `exp` and no overflow.
 #[inline]
 pub(crate) fn log_sigmoids(d: f64) -> (f64, f64) {
@@ -731,11 +743,7 @@ impl Objective for PairObjective<'_> {
             if r.n == 0.0 {
                 continue;
             }
-            let (p, q) = sigmoids(s[r.i] - s[r.j]);
-            // w − n·p, written so that it does not cancel when p is near 1.
-            let resid = r.w * q - (r.n - r.w) * p;
-            g[r.i] += resid;
-            g[r.j] -= resid;
+            let (p, q) = add_gradient(r, s, g);
             let c = r.n * p * q;
             h[r.i * m + r.i] += c;
             h[r.j * m + r.j] += c;
@@ -758,10 +766,7 @@ impl PairObjective<'_> {
             if r.n == 0.0 {
                 continue;
             }
-            let (p, q) = sigmoids(s[r.i] - s[r.j]);
-            let resid = r.w * q - (r.n - r.w) * p;
-            g[r.i] += resid;
-            g[r.j] -= resid;
+            add_gradient(r, s, g);
         }
         for (gi, si) in g.iter_mut().zip(s) {
             *gi -= self.ridge * si;

@@ -157,12 +157,7 @@ pub fn bootstrap_samples(
             .map(|(p, c)| {
                 present[p.i] = true;
                 present[p.j] = true;
-                PairRow {
-                    i: p.i,
-                    j: p.j,
-                    w: c[0] as f64 + c[2] as f64 / 2.0,
-                    n: (c[0] + c[1] + c[2]) as f64,
-                }
+                drawn_row(p.i, p.j, c)
             })
             .collect();
         let data = PairData { rows };
@@ -306,6 +301,16 @@ struct RowSampler {
     rows: Vec<(usize, usize, f64)>,
     pairs: usize,
     total: u64,
+}
+
+/// The fit's row for pair `(i, j)` from drawn counts `[wins of i, wins of j, ties]`.
+fn drawn_row(i: usize, j: usize, c: &[u64; 3]) -> PairRow {
+    PairRow {
+        i,
+        j,
+        w: c[0] as f64 + c[2] as f64 / 2.0,
+        n: (c[0] + c[1] + c[2]) as f64,
+    }
 }
 
 impl RowSampler {
@@ -721,12 +726,7 @@ mod tests {
                 .pairs
                 .iter()
                 .zip(&drawn)
-                .map(|(p, c)| PairRow {
-                    i: p.i,
-                    j: p.j,
-                    w: c[0] as f64 + c[2] as f64 / 2.0,
-                    n: (c[0] + c[1] + c[2]) as f64,
-                })
+                .map(|(p, c)| drawn_row(p.i, p.j, c))
                 .collect();
             let data = PairData { rows };
             let objective = PairObjective {
