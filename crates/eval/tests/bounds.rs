@@ -4,8 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use assay_core::Language;
-use assay_eval::audit::{self, AuditConfig};
+mod support;
+
+use assay_eval::audit;
 use assay_eval::grade::{canned, judge, mcq, refusal, GRADE_PREFIX_BYTES};
 use assay_eval::report;
 use assay_eval::results::REPORT_ANSWER_BYTES;
@@ -63,18 +64,7 @@ fn reports_show_a_bounded_prefix_of_a_huge_answer_with_its_length() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("assay.db")).unwrap();
     let suite = assay_eval::builtin::load("over-refusal").unwrap().unwrap();
-    let config = AuditConfig {
-        models: vec!["http://127.0.0.1:9/v1#m".into()],
-        langs: vec![Language::En],
-        samples: 1,
-        seed: 0,
-        limit: Some(1),
-        filter: vec![],
-        judge: None,
-        temperature: 0.0,
-        top_p: 1.0,
-        max_tokens: 16,
-    };
+    let config = support::one_item_config("http://127.0.0.1:9/v1#m");
     let run_id = audit::create_run(&store, &config, &[suite]).unwrap();
     let item = store.items(&run_id).unwrap().remove(0);
     let huge = flood(8 << 20);

@@ -6,8 +6,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use assay_core::{ChatRequest, ChatResponse, FinishReason, Language, Usage};
-use assay_eval::audit::{self, AuditConfig, ExecOptions};
+mod support;
+
+use assay_core::{ChatRequest, ChatResponse, FinishReason, Usage};
+use assay_eval::audit::{self, ExecOptions};
 use assay_models::{ChatModel, EventStream, ModelError};
 use assay_store::Store;
 
@@ -44,18 +46,7 @@ async fn a_write_waiting_for_the_database_does_not_stop_the_runtime() {
     let path = dir.path().join("assay.db");
     let store = Store::open(&path).unwrap();
     let model_name = "http://127.0.0.1:9/v1#m".to_string();
-    let config = AuditConfig {
-        models: vec![model_name.clone()],
-        langs: vec![Language::En],
-        samples: 1,
-        seed: 0,
-        limit: Some(1),
-        filter: vec![],
-        judge: None,
-        temperature: 0.0,
-        top_p: 1.0,
-        max_tokens: 16,
-    };
+    let config = support::one_item_config(&model_name);
     let suite = assay_eval::builtin::load("over-refusal").unwrap().unwrap();
     let run_id = audit::create_run(&store, &config, &[suite]).unwrap();
 
