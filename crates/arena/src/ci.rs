@@ -530,27 +530,21 @@ pub fn sandwich(counts: &PairCounts, scores: &Scores, opts: &BtOptions) -> Vec<I
 
 /// `M·B·M` for symmetric `M`, `B` (row-major `m×m`).
 pub(crate) fn sandwich_product(inv: &[f64], meat: &[f64], m: usize) -> Vec<f64> {
-    let mut tmp = vec![0.0; m * m];
-    for r in 0..m {
-        for k in 0..m {
-            let x = inv[r * m + k];
-            if x == 0.0 {
-                continue;
-            }
-            for c in 0..m {
-                tmp[r * m + c] += x * meat[k * m + c];
-            }
-        }
-    }
+    let tmp = product(inv, meat, m);
+    product(&tmp, inv, m)
+}
+
+/// `A·B` (row-major `m×m`), skipping the zeros of `A`.
+fn product(a: &[f64], b: &[f64], m: usize) -> Vec<f64> {
     let mut out = vec![0.0; m * m];
     for r in 0..m {
         for k in 0..m {
-            let x = tmp[r * m + k];
+            let x = a[r * m + k];
             if x == 0.0 {
                 continue;
             }
             for c in 0..m {
-                out[r * m + c] += x * inv[k * m + c];
+                out[r * m + c] += x * b[k * m + c];
             }
         }
     }

@@ -19,11 +19,7 @@ pub fn synthetic(models: &[String], scores: &[f64], n: usize, tie: f64, seed: u6
     let mut rng = StdRng::seed_from_u64(seed);
     (0..n)
         .map(|k| {
-            let i = rng.gen_range(0..models.len());
-            let mut j = rng.gen_range(0..models.len() - 1);
-            if j >= i {
-                j += 1;
-            }
+            let (i, j) = distinct_pair(&mut rng, models.len());
             let e = expected(scores[i], scores[j]);
             let win = (e - tie / 2.0) / (1.0 - tie);
             assert!(
@@ -47,6 +43,16 @@ pub fn synthetic(models: &[String], scores: &[f64], n: usize, tie: f64, seed: u6
             b
         })
         .collect()
+}
+
+/// Two different indices below `n`, uniformly.
+fn distinct_pair(rng: &mut StdRng, n: usize) -> (usize, usize) {
+    let i = rng.gen_range(0..n);
+    let mut j = rng.gen_range(0..n - 1);
+    if j >= i {
+        j += 1;
+    }
+    (i, j)
 }
 
 /// Model names `m00`, `m01`, ...
@@ -73,11 +79,7 @@ pub fn length_driven(
     };
     (0..n)
         .map(|k| {
-            let i = rng.gen_range(0..models.len());
-            let mut j = rng.gen_range(0..models.len() - 1);
-            if j >= i {
-                j += 1;
-            }
+            let (i, j) = distinct_pair(&mut rng, models.len());
             let sa = style(&mut rng, base_tokens[i]);
             let sb = style(&mut rng, base_tokens[j]);
             let r = (sa.tokens - sb.tokens) / (sa.tokens + sb.tokens + 1.0);
