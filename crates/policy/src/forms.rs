@@ -96,14 +96,7 @@ impl View<'_> {
 
 /// The view of `text` (normalized) for `forms`.
 pub(crate) fn view<'a>(text: &'a str, forms: &Forms) -> View<'a> {
-    let mut v = Builder {
-        text,
-        out: None,
-        copied: 0,
-        dropped: 0,
-        gaps: Vec::new(),
-        runs: Vec::new(),
-    };
+    let mut v = Builder::new(text);
     if forms.any_view() {
         v.scan(forms);
     }
@@ -136,7 +129,19 @@ struct Builder<'a> {
     runs: Vec<Vec<usize>>,
 }
 
-impl Builder<'_> {
+impl<'a> Builder<'a> {
+    /// A builder at the start of `text`, nothing copied or dropped yet.
+    fn new(text: &'a str) -> Builder<'a> {
+        Builder {
+            text,
+            out: None,
+            copied: 0,
+            dropped: 0,
+            gaps: Vec::new(),
+            runs: Vec::new(),
+        }
+    }
+
     fn out(&mut self) -> &mut String {
         let text = self.text;
         self.out
@@ -571,14 +576,7 @@ mod tests {
 
     /// The view of `text` for `forms` when every character is looked at, one by one.
     fn every_character<'a>(text: &'a str, forms: &Forms) -> View<'a> {
-        let mut every = Builder {
-            text,
-            out: None,
-            copied: 0,
-            dropped: 0,
-            gaps: Vec::new(),
-            runs: Vec::new(),
-        };
+        let mut every = Builder::new(text);
         let mut run_end = 0;
         every.steps(0, text.len(), forms, &mut run_end);
         let viewed = match every.out {

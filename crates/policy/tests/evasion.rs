@@ -6,6 +6,8 @@
 
 use std::ops::Range;
 
+mod support;
+
 use assay_policy::{NormalizeOptions, Policy, PolicyBuilder};
 
 /// (text, the term it must hit)
@@ -102,24 +104,14 @@ fn streamed(policy: &Policy, text: &str, cuts: &[usize]) -> Vec<(Range<usize>, S
     for hit in scanner.finish() {
         reported.push((hit.range, hit.rule));
     }
-    reported.sort_by(|a, b| (a.0.end, a.0.start, &a.1).cmp(&(b.0.end, b.0.start, &b.1)));
+    support::sort_by_end(&mut reported);
     reported
-}
-
-fn sorted(policy: &Policy, text: &str) -> Vec<(Range<usize>, String)> {
-    let mut v: Vec<_> = policy
-        .scan(text)
-        .into_iter()
-        .map(|h| (h.range, h.rule))
-        .collect();
-    v.sort_by(|a, b| (a.0.end, a.0.start, &a.1).cmp(&(b.0.end, b.0.start, &b.1)));
-    v
 }
 
 /// Whole, screening path, and streamed cut at every boundary (one cut, then every
 /// character apart), in both modes.
 fn check_everywhere(policy: &Policy, text: &str, term: &str) {
-    let whole = sorted(policy, text);
+    let whole = support::scan_sorted(policy, text);
     assert!(
         whole.iter().any(|(_, rule)| rule == term),
         "{text:?} must hit {term:?}; hits {whole:?}"
@@ -238,15 +230,7 @@ fn pinyin_is_an_option() {
 
 #[test]
 fn each_form_can_be_turned_off() {
-    let off = with(NormalizeOptions {
-        confusables: false,
-        strip_marks: false,
-        joiners: false,
-        plurals: false,
-        spaced_letters: false,
-        split_cjk: false,
-        ..NormalizeOptions::default()
-    });
+    let off = with(support::default_forms_off());
     for text in [
         "n\u{0430}palm",
         "nápálm",

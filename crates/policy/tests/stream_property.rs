@@ -7,6 +7,8 @@
 
 use std::ops::Range;
 
+mod support;
+
 use assay_policy::{NormalizeOptions, Policy, PolicyBuilder};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -132,26 +134,8 @@ fn option_sets() -> Vec<NormalizeOptions> {
             traditional_to_simplified: true,
             ..NormalizeOptions::default()
         },
-        NormalizeOptions {
-            confusables: false,
-            strip_marks: false,
-            joiners: false,
-            plurals: false,
-            spaced_letters: false,
-            split_cjk: false,
-            ..NormalizeOptions::default()
-        },
+        support::default_forms_off(),
     ]
-}
-
-fn hits_whole(p: &Policy, text: &str) -> Vec<(Range<usize>, String)> {
-    let mut v: Vec<_> = p
-        .scan(text)
-        .into_iter()
-        .map(|h| (h.range, h.rule))
-        .collect();
-    v.sort_by(|a, b| (a.0.end, a.0.start, &a.1).cmp(&(b.0.end, b.0.start, &b.1)));
-    v
 }
 
 fn hits_chunked(p: &Policy, text: &str, cuts: &[usize]) -> Vec<(Range<usize>, String)> {
@@ -165,7 +149,7 @@ fn hits_chunked(p: &Policy, text: &str, cuts: &[usize]) -> Vec<(Range<usize>, St
     v.extend(s.feed(&text[last..]));
     v.extend(s.finish());
     let mut v: Vec<_> = v.into_iter().map(|h| (h.range, h.rule)).collect();
-    v.sort_by(|a, b| (a.0.end, a.0.start, &a.1).cmp(&(b.0.end, b.0.start, &b.1)));
+    support::sort_by_end(&mut v);
     v
 }
 
@@ -188,7 +172,7 @@ fn chunked_equals_whole() {
                 .filter(|_| rng.gen_bool(0.3))
                 .collect();
             cuts.dedup();
-            let whole = hits_whole(&p, &text);
+            let whole = support::scan_sorted(&p, &text);
             let chunked = hits_chunked(&p, &text, &cuts);
             assert_eq!(
                 chunked, whole,
@@ -227,7 +211,7 @@ fn every_cut_through_an_evasion() {
                 };
                 let (before, after) = (around(&mut rng), around(&mut rng));
                 let text = format!("{before}{evasion}{after}");
-                let whole = hits_whole(&p, &text);
+                let whole = support::scan_sorted(&p, &text);
                 for cut in before.len()..=before.len() + evasion.len() {
                     if cut == 0 || cut >= text.len() || !text.is_char_boundary(cut) {
                         continue;
