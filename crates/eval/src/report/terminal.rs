@@ -107,91 +107,47 @@ pub fn terminal_summary(results: &Results) -> String {
 
     // Language gaps.
     if !results.language_gaps.is_empty() {
-        out.push('\n');
         let en_zh = results
             .language_gaps
             .iter()
             .all(|g| g.lang_a.as_deref() == Some("en") && g.lang_b.as_deref() == Some("zh"));
-        l(
+        paired_section(
             &mut out,
-            format!(
+            &format!(
                 "{} gaps (paired over item × sample; McNemar exact p)",
                 if en_zh { "EN–ZH" } else { "Language" }
             ),
+            &["model", "suite", "outcome"],
+            &results.language_gaps,
+            |g| vec![clean(&g.model_a), clean(&g.suite), clean(&g.outcome)],
+            labelled,
         );
-        let mut t = Table::new(
-            &[
-                "model",
-                "suite",
-                "outcome",
-                "pairs",
-                "rate a",
-                "rate b",
-                "a only/b only",
-                "p",
-            ],
-            &[false, false, false, true, false, false, true, true],
-        );
-        for g in &results.language_gaps {
-            t.row(vec![
-                clean(&g.model_a),
-                clean(&g.suite),
-                clean(&g.outcome),
-                g.n.to_string(),
-                labelled(g.lang_a.as_deref(), &g.rate_a),
-                labelled(g.lang_b.as_deref(), &g.rate_b),
-                discordant(g),
-                fmt_p(g.p_value),
-            ]);
-        }
-        out.push_str(&t.render("  "));
     }
 
     // Model pairs.
     if !results.model_pairs.is_empty() {
-        out.push('\n');
-        l(
+        paired_section(
             &mut out,
-            "Model pairs (paired over item × lang × sample; McNemar exact p)".to_string(),
+            "Model pairs (paired over item × lang × sample; McNemar exact p)",
+            &["suite", "model a", "model b", "outcome"],
+            &results.model_pairs,
+            |g| {
+                vec![
+                    clean(&g.suite),
+                    clean(&g.model_a),
+                    clean(&g.model_b),
+                    clean(&g.outcome),
+                ]
+            },
+            |_, rate| rate_ci(rate),
         );
-        let mut t = Table::new(
-            &[
-                "suite",
-                "model a",
-                "model b",
-                "outcome",
-                "pairs",
-                "rate a",
-                "rate b",
-                "a only/b only",
-                "p",
-            ],
-            &[false, false, false, false, true, false, false, true, true],
-        );
-        for g in &results.model_pairs {
-            t.row(vec![
-                clean(&g.suite),
-                clean(&g.model_a),
-                clean(&g.model_b),
-                clean(&g.outcome),
-                g.n.to_string(),
-                rate_ci(&g.rate_a),
-                rate_ci(&g.rate_b),
-                discordant(g),
-                fmt_p(g.p_value),
-            ]);
-        }
-        out.push_str(&t.render("  "));
     }
 
     // Consistency across samples.
     if !results.consistency.is_empty() {
-        out.push('\n');
-        l(
+        section(
             &mut out,
-            "Consistency across samples (items whose samples all got one label)".to_string(),
-        );
-        let mut t = Table::new(
+            "Consistency across samples (items whose samples all got one label)",
             &[
                 "model",
                 "suite",
@@ -201,47 +157,42 @@ pub fn terminal_summary(results: &Results) -> String {
                 "mean entropy (bits)",
             ],
             &[false, false, false, true, false, true],
+            results.consistency.iter().map(|c| {
+                vec![
+                    clean(&c.model),
+                    clean(&c.suite),
+                    clean(&c.lang),
+                    c.items.to_string(),
+                    rate_ci(&c.unanimous),
+                    fmt_num(c.mean_entropy, 3),
+                ]
+            }),
         );
-        for c in &results.consistency {
-            t.row(vec![
-                clean(&c.model),
-                clean(&c.suite),
-                clean(&c.lang),
-                c.items.to_string(),
-                rate_ci(&c.unanimous),
-                fmt_num(c.mean_entropy, 3),
-            ]);
-        }
-        out.push_str(&t.render("  "));
     }
 
     // Judge agreement.
     if !results.judge_agreement.is_empty() {
-        out.push('\n');
-        l(
+        section(
             &mut out,
-            format!(
+            &format!(
                 "Rule grader vs judge{}",
                 run.judge
                     .as_deref()
                     .map(|j| format!(" ({})", clean(j)))
                     .unwrap_or_default()
             ),
-        );
-        let mut t = Table::new(
             &["model", "n", "agree", "agree (binary)", "kappa"],
             &[false, true, false, false, true],
+            results.judge_agreement.iter().map(|j| {
+                vec![
+                    clean(or_all(j.model.as_deref())),
+                    j.n.to_string(),
+                    rate_ci(&j.agree),
+                    rate_ci(&j.agree_binary),
+                    fmt_num(j.kappa, 3),
+                ]
+            }),
         );
-        for j in &results.judge_agreement {
-            t.row(vec![
-                clean(or_all(j.model.as_deref())),
-                j.n.to_string(),
-                rate_ci(&j.agree),
-                rate_ci(&j.agree_binary),
-                fmt_num(j.kappa, 3),
-            ]);
-        }
-        out.push_str(&t.render("  "));
     }
 
     let errors = run
@@ -276,6 +227,57 @@ pub fn terminal_summary(results: &Results) -> String {
         );
     }
     out
+}
+
+/// A table after a blank line and its title: `rows` under `headers`, the columns marked in
+/// `right_aligned` aligned right.
+fn section(
+    out: &mut String,
+    title: &str,
+    headers: &[&str],
+    right_aligned: &[bool],
+    rows: impl Iterator<Item = Vec<String>>,
+) {
+    out.push('\n');
+    out.push_str(title);
+    out.push('\n');
+    let mut t = Table::new(headers, right_aligned);
+    for row in rows {
+        t.row(row);
+    }
+    out.push_str(&t.render("  "));
+}
+
+/// A [`section`] of paired tests: the `leading` columns (their cells from `leading_cells`), then
+/// pairs, each side's rate (its cell from `rate_cell`, given the side's language), the
+/// discordant counts and the p-value.
+fn paired_section(
+    out: &mut String,
+    title: &str,
+    leading: &[&str],
+    tests: &[PairedTest],
+    leading_cells: impl Fn(&PairedTest) -> Vec<String>,
+    rate_cell: impl Fn(Option<&str>, &Rate) -> String,
+) {
+    let headers = [
+        leading,
+        &["pairs", "rate a", "rate b", "a only/b only", "p"],
+    ]
+    .concat();
+    let mut right_aligned = vec![false; leading.len()];
+    right_aligned.extend([true, false, false, true, true]);
+    let rows = tests.iter().map(|g| {
+        let mut row = leading_cells(g);
+        row.extend([
+            g.n.to_string(),
+            rate_cell(g.lang_a.as_deref(), &g.rate_a),
+            rate_cell(g.lang_b.as_deref(), &g.rate_b),
+            discordant(g),
+            fmt_p(g.p_value),
+        ]);
+        row
+    });
+    section(out, title, &headers, &right_aligned, rows);
 }
 
 /// `12.5%`, or `—` without a denominator.
