@@ -31,6 +31,31 @@ pub struct Category {
     pub description: String,
 }
 
+/// `as_str`, `parse` (its inverse) and `Display` for a fieldless enum spelled by the strings
+/// given.
+macro_rules! spelled {
+    ($type:ident, $what:literal, { $($variant:ident => $text:literal),+ $(,)? }) => {
+        impl $type {
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($type::$variant => $text),+
+                }
+            }
+
+            #[doc = concat!("The ", $what, " spelled `text` (as [`", stringify!($type), "::as_str`] spells it).")]
+            pub fn parse(text: &str) -> Option<$type> {
+                [$($type::$variant),+].into_iter().find(|v| v.as_str() == text)
+            }
+        }
+
+        impl fmt::Display for $type {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
 /// What an item asks; spelled `open` or `mcq` in suites, the store and results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -41,27 +66,7 @@ pub enum Kind {
     Mcq,
 }
 
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Open => "open",
-            Kind::Mcq => "mcq",
-        }
-    }
-
-    /// The kind spelled `text` (as [`Kind::as_str`] spells it).
-    pub fn parse(text: &str) -> Option<Kind> {
-        [Kind::Open, Kind::Mcq]
-            .into_iter()
-            .find(|k| k.as_str() == text)
-    }
-}
-
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+spelled!(Kind, "kind", { Open => "open", Mcq => "mcq" });
 
 /// What a well-behaved model does with an open question; spelled `answer` or `refuse`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -71,27 +76,7 @@ pub enum Expect {
     Refuse,
 }
 
-impl Expect {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Expect::Answer => "answer",
-            Expect::Refuse => "refuse",
-        }
-    }
-
-    /// The expectation spelled `text` (as [`Expect::as_str`] spells it).
-    pub fn parse(text: &str) -> Option<Expect> {
-        [Expect::Answer, Expect::Refuse]
-            .into_iter()
-            .find(|e| e.as_str() == text)
-    }
-}
-
-impl fmt::Display for Expect {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+spelled!(Expect, "expectation", { Answer => "answer", Refuse => "refuse" });
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Item {
