@@ -30,6 +30,20 @@ fn json_of(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).expect("--json prints JSON")
 }
 
+/// `assay arena ratings --input FILE --bootstrap ROUNDS --json EXTRA…`, parsed.
+fn ratings_json(file: &str, rounds: &str, extra: &[&str]) -> Value {
+    let args = [
+        "arena",
+        "ratings",
+        "--input",
+        file,
+        "--bootstrap",
+        rounds,
+        "--json",
+    ];
+    json_of(&assay(&[&args[..], extra].concat()))
+}
+
 /// (model, score) of each row.
 fn scores(board: &Value) -> Vec<(String, f64)> {
     board["rows"]
@@ -49,15 +63,7 @@ fn scores(board: &Value) -> Vec<(String, f64)> {
 fn ratings_of_an_lmsys_file() {
     let file = fixture("battles_small.json");
     let file = file.to_str().unwrap();
-    let board = json_of(&assay(&[
-        "arena",
-        "ratings",
-        "--input",
-        file,
-        "--bootstrap",
-        "100",
-        "--json",
-    ]));
+    let board = ratings_json(file, "100", &[]);
     let rows = board["rows"].as_array().unwrap();
     assert!(rows.len() >= 3, "{board}");
     let mut mean = 0.0;
@@ -84,15 +90,7 @@ fn ratings_of_an_lmsys_file() {
     assert!(board["timings"]["total_s"].as_f64().unwrap() >= 0.0);
 
     // The same seed gives the same intervals; the table names every model.
-    let again = json_of(&assay(&[
-        "arena",
-        "ratings",
-        "--input",
-        file,
-        "--bootstrap",
-        "100",
-        "--json",
-    ]));
+    let again = ratings_json(file, "100", &[]);
     assert_eq!(board["rows"], again["rows"]);
     let table = assay(&["arena", "ratings", "--input", file, "--bootstrap", "20"]);
     assert!(table.status.success());
@@ -103,34 +101,14 @@ fn ratings_of_an_lmsys_file() {
 
     // An anchor pins one model; a language filter keeps only its battles.
     let top = rows[0]["model"].as_str().unwrap();
-    let anchored = json_of(&assay(&[
-        "arena",
-        "ratings",
-        "--input",
-        file,
-        "--bootstrap",
-        "0",
-        "--json",
-        "--anchor",
-        &format!("{top}=1200"),
-    ]));
+    let anchored = ratings_json(file, "0", &["--anchor", &format!("{top}=1200")]);
     let pinned = scores(&anchored)
         .into_iter()
         .find(|(m, _)| m == top)
         .unwrap()
         .1;
     assert!((pinned - 1200.0).abs() < 1e-6, "{pinned}");
-    let english = json_of(&assay(&[
-        "arena",
-        "ratings",
-        "--input",
-        file,
-        "--bootstrap",
-        "0",
-        "--json",
-        "--filter",
-        "language=English",
-    ]));
+    let english = ratings_json(file, "0", &["--filter", "language=English"]);
     assert!(english["battles"].as_u64().unwrap() < board["battles"].as_u64().unwrap());
 }
 
@@ -138,28 +116,29 @@ fn ratings_of_an_lmsys_file() {
 fn a_malformed_file_is_refused_naming_the_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("votes.jsonl");
-    std::fs::write(
+    let stderr = refused(
         &path,
         "{\"model_a\":\"a\",\"model_b\":\"b\",\"winner\":\"model_a\"}\n{\"model_a\":\"a\",\"model_b\":\"b\",\"winner\":\"model_c\"}\n",
-    )
-    .unwrap();
-    let out = assay(&["arena", "ratings", "--input", path.to_str().unwrap()]);
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    );
     assert!(
         stderr.contains("votes.jsonl") && stderr.contains(":2") && stderr.contains("winner"),
         "{stderr}"
     );
 
-    std::fs::write(
+    let stderr = refused(
         &path,
         "{\"model_a\":\"a\",\"model_b\":\"b\",\"winner\":\"model_a\"}\n{\"model_a\":\"a\",",
-    )
-    .unwrap();
+    );
+    assert!(stderr.contains("votes.jsonl:2"), "{stderr}");
+}
+
+/// Writes `votes` to `path`, then the stderr of `assay arena ratings --input PATH`, which must
+/// fail.
+fn refused(path: &std::path::Path, votes: &str) -> String {
+    std::fs::write(path, votes).unwrap();
     let out = assay(&["arena", "ratings", "--input", path.to_str().unwrap()]);
     assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("votes.jsonl:2"), "{stderr}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 fn vote(i: usize, a: &str, b: &str, winner: &str, leak: bool) -> VoteRecord {

@@ -125,19 +125,7 @@ async fn retract_mode_withdraws_mid_stream_and_stops_the_upstream() {
     );
 
     // The intervention is in the audit log, with the term hashed.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_assay"))
-        .args(["guard", "log", "--db", &db, "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = audit_log(&db);
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert_eq!(lines[0]["direction"], "output");
     assert_eq!(lines[0]["action"], "retract");
@@ -214,16 +202,11 @@ async fn keys_rate_limits_and_suspension() {
     let dir = tempfile::tempdir().unwrap();
     let keys = dir.path().join("keys.toml");
     let add = |id: &str, rpm: &str| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_assay"))
-            .args(["guard", "keys", "add", "--file"])
-            .arg(&keys)
-            .args(["--id", id, "--requests-per-minute", rpm])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let out = common::succeed(
+            std::process::Command::new(env!("CARGO_BIN_EXE_assay"))
+                .args(["guard", "keys", "add", "--file"])
+                .arg(&keys)
+                .args(["--id", id, "--requests-per-minute", rpm]),
         );
         String::from_utf8(out.stdout).unwrap().trim().to_string()
     };
@@ -572,14 +555,9 @@ async fn a_thousand_slow_clients_keep_memory_bounded() {
 
 /// `assay guard log --db DB --json`, parsed.
 fn audit_log(db: &str) -> Vec<Value> {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_assay"))
-        .args(["guard", "log", "--db", db, "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = common::succeed(
+        std::process::Command::new(env!("CARGO_BIN_EXE_assay"))
+            .args(["guard", "log", "--db", db, "--json"]),
     );
     String::from_utf8_lossy(&out.stdout)
         .lines()

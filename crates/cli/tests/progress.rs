@@ -4,6 +4,7 @@
 //! `ASSAY_PROGRESS_SECONDS` so the test takes a moment.
 
 use std::fs;
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -28,22 +29,7 @@ fn a_screen_with_piped_stderr_prints_progress_lines_as_it_goes() {
         }
         fs::write(input.path().join(format!("part-{f}.jsonl")), text).unwrap();
     }
-    let run = Command::new(env!("CARGO_BIN_EXE_assay"))
-        .args([
-            "screen",
-            input.path().to_str().unwrap(),
-            "--policy",
-            "example",
-            "--out",
-            out.path().to_str().unwrap(),
-            "--threads",
-            "1",
-        ])
-        .env("ASSAY_PROGRESS_SECONDS", "0.02")
-        .output()
-        .expect("assay runs");
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(run.status.success(), "{stderr}");
+    let stderr = screen_stderr(input.path(), out.path(), &["--threads", "1"]);
     let progress: Vec<&str> = stderr
         .lines()
         .filter(|l| l.starts_with("screen: "))
@@ -64,22 +50,30 @@ fn a_screen_with_piped_stderr_prints_progress_lines_as_it_goes() {
     assert!(!stderr.contains('\r'), "{stderr:?}");
 
     // --quiet: none.
-    let quiet = Command::new(env!("CARGO_BIN_EXE_assay"))
+    let quiet_out = tempfile::tempdir().unwrap();
+    let stderr = screen_stderr(input.path(), quiet_out.path(), &["--quiet"]);
+    assert!(!stderr.contains("screen: "), "{stderr}");
+}
+
+/// The stderr of `assay screen INPUT --policy example --out OUT EXTRA…` with a progress line
+/// due every 20 ms, once it has succeeded.
+fn screen_stderr(input: &Path, out: &Path, extra: &[&str]) -> String {
+    let run = Command::new(env!("CARGO_BIN_EXE_assay"))
         .args([
             "screen",
-            input.path().to_str().unwrap(),
+            input.to_str().unwrap(),
             "--policy",
             "example",
             "--out",
-            tempfile::tempdir().unwrap().path().to_str().unwrap(),
-            "--quiet",
+            out.to_str().unwrap(),
         ])
+        .args(extra)
         .env("ASSAY_PROGRESS_SECONDS", "0.02")
         .output()
         .expect("assay runs");
-    let stderr = String::from_utf8_lossy(&quiet.stderr);
-    assert!(quiet.status.success(), "{stderr}");
-    assert!(!stderr.contains("screen: "), "{stderr}");
+    let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+    assert!(run.status.success(), "{stderr}");
+    stderr
 }
 
 /// An OpenAI-compatible model on 127.0.0.1 that answers "D" after `delay`.

@@ -16,6 +16,21 @@ fn assay(args: &[&str]) -> Output {
         .expect("assay runs")
 }
 
+/// `screen INPUTS --policy example --out OUT --threads THREADS --quiet`.
+fn quiet_screen<'a>(inputs: &'a str, out: &'a str, threads: &'a str) -> [&'a str; 9] {
+    [
+        "screen",
+        inputs,
+        "--policy",
+        "example",
+        "--out",
+        out,
+        "--threads",
+        threads,
+        "--quiet",
+    ]
+}
+
 fn ok(out: &Output) -> String {
     assert!(
         out.status.success(),
@@ -98,17 +113,7 @@ fn screens_with_the_example_policy_and_resumes_after_a_kill() {
     let out = tempfile::tempdir().unwrap();
     let out_s = out.path().to_str().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_assay"))
-        .args([
-            "screen",
-            inputs,
-            "--policy",
-            "example",
-            "--out",
-            out_s,
-            "--threads",
-            "1",
-            "--quiet",
-        ])
+        .args(quiet_screen(inputs, out_s, "1"))
         .spawn()
         .unwrap();
     let started = Instant::now();
@@ -130,17 +135,7 @@ fn screens_with_the_example_policy_and_resumes_after_a_kill() {
         done_before >= 3,
         "files finished before the kill: {done_before}"
     );
-    ok(&assay(&[
-        "screen",
-        inputs,
-        "--policy",
-        "example",
-        "--out",
-        out_s,
-        "--threads",
-        "2",
-        "--quiet",
-    ]));
+    ok(&assay(&quiet_screen(inputs, out_s, "2")));
     for f in 0..32 {
         for kind in ["kept", "removed"] {
             let name = format!("{kind}/part-{f:03}.jsonl");

@@ -459,20 +459,12 @@ fn models_list_and_chat_work_from_the_command_line() {
     assert!(list.status.success());
     assert!(String::from_utf8_lossy(&list.stdout).contains("smollm2"));
 
-    let chat = Command::new(env!("CARGO_BIN_EXE_assay"))
-        .args([
-            "chat",
-            "--model",
-            "local:smollm2?max_tokens=12&seed=9",
-            "What is 2+2?",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        chat.status.success(),
-        "{}",
-        String::from_utf8_lossy(&chat.stderr)
-    );
+    let chat = common::succeed(Command::new(env!("CARGO_BIN_EXE_assay")).args([
+        "chat",
+        "--model",
+        "local:smollm2?max_tokens=12&seed=9",
+        "What is 2+2?",
+    ]));
     assert!(!String::from_utf8_lossy(&chat.stdout).trim().is_empty());
     assert!(String::from_utf8_lossy(&chat.stderr).contains("completion_tokens="));
 
@@ -548,7 +540,7 @@ struct HttpServe {
 
 impl HttpServe {
     fn start(model: &str, extra: &[&str]) -> HttpServe {
-        use std::io::{BufRead, BufReader, Read};
+        use std::io::Read;
         use std::process::Stdio;
         let mut child = Command::new(env!("CARGO_BIN_EXE_assay"))
             .args([
@@ -572,14 +564,7 @@ impl HttpServe {
             let _ = stderr.read_to_string(&mut text);
             text
         });
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("piped stdout"))
-            .read_line(&mut line)
-            .expect("assay serve prints its address");
-        let base = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no address in {line:?}"))
+        let base = common::printed_address(&mut child, "assay serve")
             .trim_end_matches("/v1")
             .to_string();
         HttpServe {

@@ -3,6 +3,8 @@
 
 use std::process::Command;
 
+mod common;
+
 use assay_core::table::display_width;
 use assay_store::{GuardEventRecord, Store};
 
@@ -30,15 +32,12 @@ fn guard_log_columns_line_up_with_chinese_categories() {
             .unwrap();
     }
     drop(store);
-    let out = Command::new(env!("CARGO_BIN_EXE_assay"))
-        .args(["guard", "log", "--db", db.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = common::succeed(Command::new(env!("CARGO_BIN_EXE_assay")).args([
+        "guard",
+        "log",
+        "--db",
+        db.to_str().unwrap(),
+    ]));
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 5, "header, rule, three events:\n{text}");

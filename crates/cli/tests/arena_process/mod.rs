@@ -2,7 +2,6 @@
 
 #![allow(dead_code)] // each test file uses its own part of this
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 /// The IP salt the arena tests run with (given in the environment, never on the command line).
@@ -36,15 +35,7 @@ impl Arena {
             command.env(k, v);
         }
         let mut child = command.spawn().expect("assay arena starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("assay arena prints its address");
-        let url = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no address in {line:?}"))
+        let url = crate::common::printed_address(&mut child, "assay arena")
             .trim_end_matches('/')
             .to_string();
         Arena { child, url }

@@ -6,7 +6,7 @@ pub mod scripted;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard};
 
 /// One model process at a time: llama.cpp's compute threads spin at barriers, so two engines
@@ -17,6 +17,30 @@ pub fn engine_lock() -> MutexGuard<'static, ()> {
     ONE_ENGINE_AT_A_TIME
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Runs `command` to its end; a run that fails fails the test, showing its stderr.
+pub fn succeed(command: &mut Command) -> Output {
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// The first `http://` address that `child` (`what`, for messages) prints on its piped stdout.
+pub fn printed_address(child: &mut Child, what: &str) -> String {
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .unwrap_or_else(|e| panic!("{what} prints its address: {e}"));
+    line.split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string()
 }
 
 /// A running `assay serve`, killed when dropped.
@@ -44,15 +68,7 @@ impl Server {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("assay serve starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("assay serve prints its address");
-        let base = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no address in {line:?}"))
+        let base = printed_address(&mut child, "assay serve")
             .trim_end_matches("/v1")
             .to_string();
         Server {
@@ -87,15 +103,7 @@ impl GuardProcess {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("assay guard starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("assay guard prints its address");
-        let url = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no address in {line:?}"))
+        let url = printed_address(&mut child, "assay guard")
             .trim_end_matches("/v1")
             .to_string();
         GuardProcess { child, url }
