@@ -5,7 +5,7 @@
 mod common;
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -19,6 +19,13 @@ const CRASH_CHILD_ENV: &str = "ASSAY_STORE_CRASH_CHILD_DB";
 const COMMITTED: &str = "COMMITTED id=";
 
 /// A store in a fresh directory, under subdirectories that do not exist yet.
+/// Creates run `id` in `store`, started at 2024-05-01T10:00:00Z.
+fn create_run(store: &Store, id: &str) {
+    store
+        .create_run(&new_run(id, "2024-05-01T10:00:00Z"))
+        .unwrap();
+}
+
 fn temp_store() -> (TempDir, PathBuf, Store) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nested/dirs/assay.db");
@@ -35,9 +42,7 @@ fn the_file_is_created_in_wal_mode_and_migrated_once() {
     );
     assert_eq!(store.path(), path);
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
-    store
-        .create_run(&new_run("r1", "2024-05-01T10:00:00Z"))
-        .unwrap();
+    create_run(&store, "r1");
     drop(store);
 
     let store = Store::open(&path).unwrap();
@@ -90,9 +95,7 @@ fn open_url_accepts_sqlite_forms() {
     let long = dir.path().join("long.db");
     let store = Store::open_url(&format!("sqlite://{}", long.display())).unwrap();
     assert_eq!(store.path(), long);
-    store
-        .create_run(&new_run("r", "2024-05-01T10:00:00Z"))
-        .unwrap();
+    create_run(&store, "r");
     drop(store);
     let store = Store::open_url(&format!("sqlite:{}", long.display())).unwrap();
     assert!(
@@ -138,9 +141,7 @@ fn crash_child_writer() {
 #[test]
 fn every_reported_answer_survives_kill_9() {
     let (_dir, path, store) = temp_store();
-    store
-        .create_run(&new_run("crash", "2024-05-01T10:00:00Z"))
-        .unwrap();
+    create_run(&store, "crash");
     drop(store);
 
     let mut child = Command::new(std::env::current_exe().unwrap())
@@ -177,13 +178,7 @@ fn every_reported_answer_survives_kill_9() {
     for line in reader.lines() {
         reported.extend(parse(&line.unwrap()));
     }
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let stderr = std::io::read_to_string(child.stderr.take().unwrap()).unwrap();
     assert!(
         reported.len() >= 300,
         "the child stopped early ({status}) after {} answers; stderr:\n{stderr}",
@@ -228,9 +223,7 @@ fn every_reported_answer_survives_kill_9() {
 fn the_database_and_its_wal_and_shm_files_are_private() {
     use std::os::unix::fs::PermissionsExt;
     let (dir, path, store) = temp_store();
-    store
-        .create_run(&new_run("r1", "2024-05-01T10:00:00Z"))
-        .unwrap();
+    create_run(&store, "r1");
     store
         .record_answer(&attempt("r1", key("m", "i1", 0), Ok("an answer")))
         .unwrap();
@@ -256,9 +249,7 @@ fn a_clone_is_another_handle_on_the_same_database() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("clone.db")).unwrap();
     let clone = store.clone();
-    clone
-        .create_run(&new_run("r1", "2024-05-01T10:00:00Z"))
-        .unwrap();
+    create_run(&clone, "r1");
     assert_eq!(clone.path(), store.path());
     // A clone moves to another thread and writes there; the original reads what it wrote.
     std::thread::spawn(move || {
