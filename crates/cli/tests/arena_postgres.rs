@@ -45,7 +45,8 @@ impl Voter {
         }
     }
 
-    async fn post(&self, arena: &Arena, path: &str, body: Value) -> (reqwest::StatusCode, String) {
+    /// POSTs `body` to `path` of `arena` as this voter; the reply, once it is a success.
+    async fn post_ok(&self, arena: &Arena, path: &str, body: Value) -> String {
         let reply = self
             .http
             .post(format!("{}{path}", arena.url))
@@ -56,19 +57,21 @@ impl Voter {
             .send()
             .await
             .unwrap();
-        (reply.status(), reply.text().await.unwrap())
+        let status = reply.status();
+        let text = reply.text().await.unwrap();
+        assert!(status.is_success(), "{path}: {status}: {text}");
+        text
     }
 
     /// Battles once on `arena` and votes `winner`.
     async fn battle_and_vote(&self, arena: &Arena, prompt: &str, winner: &str) {
-        let (status, stream) = self
-            .post(
+        let stream = self
+            .post_ok(
                 arena,
                 "/api/chat",
                 json!({"battle_id": null, "prompt": prompt}),
             )
             .await;
-        assert!(status.is_success(), "{status}: {stream}");
         let battle: Value = stream
             .lines()
             .find_map(|l| l.strip_prefix("data:"))
@@ -81,24 +84,17 @@ impl Voter {
             stream.contains("event: answer") || stream.contains("event:answer"),
             "{stream}"
         );
-        let (status, body) = self
-            .post(
-                arena,
-                "/api/vote",
-                json!({"battle_id": id, "winner": winner}),
-            )
-            .await;
-        assert!(status.is_success(), "{status}: {body}");
+        self.post_ok(
+            arena,
+            "/api/vote",
+            json!({"battle_id": id, "winner": winner}),
+        )
+        .await;
     }
 }
 
 async fn leaderboard(arena: &Arena) -> Value {
-    reqwest::get(format!("{}/api/leaderboard", arena.url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    common::get_json(format!("{}/api/leaderboard", arena.url)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

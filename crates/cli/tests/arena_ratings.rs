@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+
 use assay_store::{Store, VoteRecord};
 use serde_json::{json, Value};
 
@@ -21,12 +23,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn json_of(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "assay failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_succeeded(out);
     serde_json::from_slice(&out.stdout).expect("--json prints JSON")
 }
 

@@ -4,7 +4,6 @@
 mod arena_process;
 mod common;
 
-use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -101,13 +100,7 @@ fn a_salt_on_the_command_line_is_refused() {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let stderr = std::io::read_to_string(child.stderr.take().unwrap()).unwrap();
     assert!(!status.success(), "{stderr}");
     assert!(
         stderr.contains("--ip-salt-file") && stderr.contains("ASSAY_ARENA_IP_SALT"),

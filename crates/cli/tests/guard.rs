@@ -689,15 +689,12 @@ async fn key_files_are_private_and_log_hashes_are_keyed_and_stable() {
 
 /// `assay_guard_reloads_total{result=…}` from the guard's /metrics, read with `token`.
 async fn reloads(url: &str, token: &str, result: &str) -> u64 {
-    let text = reqwest::Client::new()
-        .get(format!("{url}/metrics"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = common::text_of(
+        reqwest::Client::new()
+            .get(format!("{url}/metrics"))
+            .bearer_auth(token),
+    )
+    .await;
     let prefix = format!("assay_guard_reloads_total{{result=\"{result}\"}} ");
     text.lines()
         .find_map(|l| l.strip_prefix(&prefix))

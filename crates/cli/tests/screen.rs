@@ -7,6 +7,8 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+mod common;
+
 use serde_json::{json, Value};
 
 fn assay(args: &[&str]) -> Output {
@@ -32,12 +34,7 @@ fn quiet_screen<'a>(inputs: &'a str, out: &'a str, threads: &'a str) -> [&'a str
 }
 
 fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "assay failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_succeeded(out);
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 

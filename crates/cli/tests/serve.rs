@@ -25,12 +25,7 @@ impl Server {
     }
 
     async fn health(&self) -> Value {
-        reqwest::get(format!("{}/health", self.base))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        common::get_json(format!("{}/health", self.base)).await
     }
 
     /// `/health` once `done` holds for it, or after 30 s (the caller's assertion then fails).
@@ -421,15 +416,12 @@ async fn raw_stream_has_openai_chunks_and_done() {
         "stream_options": {"include_usage": true},
         "messages": [{"role": "user", "content": "Count to ten."}]
     });
-    let text = reqwest::Client::new()
-        .post(format!("{}/v1/chat/completions", server.base))
-        .json(&request)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = common::text_of(
+        reqwest::Client::new()
+            .post(format!("{}/v1/chat/completions", server.base))
+            .json(&request),
+    )
+    .await;
     let data: Vec<&str> = text
         .lines()
         .filter_map(|l| l.strip_prefix("data: "))

@@ -2,14 +2,14 @@
 
 #![allow(dead_code)] // each test file uses its own part of this
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 /// The IP salt the arena tests run with (given in the environment, never on the command line).
 pub const TEST_SALT: &str = "test-salt";
 
 /// A running `assay arena` on a free port of 127.0.0.1, killed when dropped.
 pub struct Arena {
-    pub child: Child,
+    pub child: crate::common::Running,
     /// `http://127.0.0.1:PORT` (no trailing slash).
     pub url: String,
 }
@@ -28,23 +28,12 @@ impl Arena {
             .args(["arena", "--models", models, "--host", "127.0.0.1"])
             .args(["--port", "0", "--db", db, "--bootstrap-rounds", "20"])
             .args(extra)
-            .env_remove("ASSAY_ARENA_IP_SALT")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .env_remove("ASSAY_ARENA_IP_SALT");
         for (k, v) in env {
             command.env(k, v);
         }
-        let mut child = command.spawn().expect("assay arena starts");
-        let url = crate::common::printed_address(&mut child, "assay arena")
-            .trim_end_matches('/')
-            .to_string();
+        let (child, address) = crate::common::start_listening(&mut command, "assay arena");
+        let url = address.trim_end_matches('/').to_string();
         Arena { child, url }
-    }
-}
-
-impl Drop for Arena {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

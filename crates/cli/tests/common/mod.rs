@@ -22,12 +22,18 @@ pub fn engine_lock() -> MutexGuard<'static, ()> {
 /// Runs `command` to its end; a run that fails fails the test, showing its stderr.
 pub fn succeed(command: &mut Command) -> Output {
     let out = command.output().unwrap();
+    assert_succeeded(&out);
+    out
+}
+
+/// Fails the test, showing the exit status and stderr, unless `out` is a success.
+pub fn assert_succeeded(out: &Output) {
     assert!(
         out.status.success(),
-        "{}",
+        "assay failed ({}): {}",
+        out.status,
         String::from_utf8_lossy(&out.stderr)
     );
-    out
 }
 
 /// The first `http://` address that `child` (`what`, for messages) prints on its piped stdout.
@@ -43,9 +49,49 @@ pub fn printed_address(child: &mut Child, what: &str) -> String {
         .to_string()
 }
 
+/// The body of the response to `request`, as text.
+pub async fn text_of(request: reqwest::RequestBuilder) -> String {
+    request.send().await.unwrap().text().await.unwrap()
+}
+
+/// The JSON that a GET of `url` answers.
+pub async fn get_json(url: String) -> serde_json::Value {
+    reqwest::get(url).await.unwrap().json().await.unwrap()
+}
+
+/// Starts `command` (`what`, for messages) with its stdout piped and its stderr shown, and
+/// waits for the address it prints first.
+pub fn start_listening(command: &mut Command, what: &str) -> (Running, String) {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what} starts: {e}"));
+    let address = printed_address(&mut child, what);
+    (Running(child), address)
+}
+
+/// A child process, killed (and waited for) when dropped.
+pub struct Running(pub Child);
+
+impl std::ops::Deref for Running {
+    type Target = Child;
+
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A running `assay serve`, killed when dropped.
 pub struct Server {
-    pub child: Child,
+    pub child: Running,
     pub base: String,
     _engine: MutexGuard<'static, ()>,
 }
@@ -53,24 +99,14 @@ pub struct Server {
 impl Server {
     pub fn start(extra: &[&str]) -> Server {
         let engine = engine_lock();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_assay"))
-            .args([
-                "serve",
-                "--model",
-                "local:smollm2",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "0",
-            ])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("assay serve starts");
-        let base = printed_address(&mut child, "assay serve")
-            .trim_end_matches("/v1")
-            .to_string();
+        let (child, address) = start_listening(
+            Command::new(env!("CARGO_BIN_EXE_assay"))
+                .args(["serve", "--model", "local:smollm2"])
+                .args(["--host", "127.0.0.1", "--port", "0"])
+                .args(extra),
+            "assay serve",
+        );
+        let base = address.trim_end_matches("/v1").to_string();
         Server {
             child,
             base,
@@ -79,16 +115,9 @@ impl Server {
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A running `assay guard` on a free port of 127.0.0.1, killed when dropped.
 pub struct GuardProcess {
-    pub child: Child,
+    pub child: Running,
     /// `http://127.0.0.1:PORT` (no trailing slash).
     pub url: String,
 }
@@ -96,24 +125,14 @@ pub struct GuardProcess {
 impl GuardProcess {
     /// `assay guard --port 0 ARGS...`; panics with the guard's message if it does not start.
     pub fn start(args: &[&str]) -> GuardProcess {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_assay"))
-            .args(["guard", "--host", "127.0.0.1", "--port", "0"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("assay guard starts");
-        let url = printed_address(&mut child, "assay guard")
-            .trim_end_matches("/v1")
-            .to_string();
+        let (child, address) = start_listening(
+            Command::new(env!("CARGO_BIN_EXE_assay"))
+                .args(["guard", "--host", "127.0.0.1", "--port", "0"])
+                .args(args),
+            "assay guard",
+        );
+        let url = address.trim_end_matches("/v1").to_string();
         GuardProcess { child, url }
-    }
-}
-
-impl Drop for GuardProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
