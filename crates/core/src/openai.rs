@@ -63,6 +63,13 @@ impl ChatCompletionRequest {
         }
     }
 
+    /// Whether a streamed answer should end with a usage chunk (`stream_options.include_usage`).
+    pub fn include_usage(&self) -> bool {
+        self.stream_options
+            .as_ref()
+            .is_some_and(|o| o.include_usage)
+    }
+
     pub fn new(model: &str, messages: Vec<Message>, params: &GenParams, stream: bool) -> Self {
         ChatCompletionRequest {
             model: model.to_string(),
