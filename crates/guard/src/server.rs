@@ -321,18 +321,12 @@ async fn chat_completions(
     recorder.generated = Some(events.generated());
     let created = unix_now();
     if parsed.stream {
-        let include_usage = parsed
-            .stream_options
-            .as_ref()
-            .is_some_and(|o| o.include_usage);
-        let sse = sse_events(
-            events,
-            recorder,
+        let writer = ChunkWriter {
             id,
             created,
-            state.model_id.clone(),
-            include_usage,
-        );
+            model: state.model_id.clone(),
+        };
+        let sse = sse_events(events, recorder, writer, parsed.include_usage());
         return Ok(Sse::new(sse).into_response());
     }
     let mut events = events;
@@ -576,15 +570,10 @@ impl Drop for Recorder {
 fn sse_events(
     events: crate::GuardStream,
     mut recorder: Recorder,
-    id: String,
-    created: u64,
-    model: String,
+    writer: ChunkWriter,
     include_usage: bool,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
-    let writer = ChunkWriter { id, created, model };
     let first = writer.role();
-    let chunk =
-        move |delta, finish: Option<&str>, usage, assay| writer.event(delta, finish, usage, assay);
     let content = |text: String| Delta {
         role: None,
         content: Some(text),
@@ -592,8 +581,8 @@ fn sse_events(
     let body = events.flat_map(move |event| {
         let out: Vec<Event> = match recorder.observe(event) {
             Wire::Nothing => Vec::new(),
-            Wire::Text(t) => vec![chunk(content(t), None, None, None)],
-            Wire::Blocked(t, blocked) => vec![chunk(
+            Wire::Text(t) => vec![writer.event(content(t), None, None, None)],
+            Wire::Blocked(t, blocked) => vec![writer.event(
                 content(t),
                 None,
                 None,
@@ -602,7 +591,7 @@ fn sse_events(
                     ..AssayExtension::default()
                 }),
             )],
-            Wire::Retract(r) => vec![chunk(
+            Wire::Retract(r) => vec![writer.event(
                 Delta::default(),
                 None,
                 None,
@@ -612,9 +601,10 @@ fn sse_events(
                 }),
             )],
             Wire::Done(finish, usage) => {
-                let mut out = vec![chunk(Delta::default(), Some(finish.as_str()), None, None)];
+                let mut out =
+                    vec![writer.event(Delta::default(), Some(finish.as_str()), None, None)];
                 if include_usage {
-                    out.push(chunk(Delta::default(), None, Some(usage), None));
+                    out.push(writer.event(Delta::default(), None, Some(usage), None));
                 }
                 out
             }

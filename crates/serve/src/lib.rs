@@ -191,11 +191,12 @@ async fn chat_completions(
     let model_id = state.model.id().to_string();
     let events = state.model.stream(chat).await?;
     if parsed.stream {
-        let include_usage = parsed
-            .stream_options
-            .as_ref()
-            .is_some_and(|o| o.include_usage);
-        let sse = sse_events(events, id, created, model_id, include_usage);
+        let writer = ChunkWriter {
+            id,
+            created,
+            model: model_id,
+        };
+        let sse = sse_events(events, writer, parsed.include_usage());
         return Ok(Sse::new(sse).into_response());
     }
     let answer = assay_models::collect(events).await?;
@@ -335,18 +336,13 @@ impl ChunkWriter {
 /// so a client never waits on a stream that silently stopped.
 fn sse_events(
     events: assay_models::EventStream,
-    id: String,
-    created: u64,
-    model: String,
+    writer: ChunkWriter,
     include_usage: bool,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
-    let writer = ChunkWriter { id, created, model };
     let first = writer.role();
-    let chunk =
-        move |delta, finish: Option<&str>, usage, assay| writer.event(delta, finish, usage, assay);
     let body = events.flat_map(move |event| {
         let out: Vec<Event> = match event {
-            Ok(ChatEvent::Delta(text)) => vec![chunk(
+            Ok(ChatEvent::Delta(text)) => vec![writer.event(
                 Delta {
                     role: None,
                     content: Some(text),
@@ -359,7 +355,7 @@ fn sse_events(
             Ok(ChatEvent::Retract {
                 offset,
                 replace_with,
-            }) => vec![chunk(
+            }) => vec![writer.event(
                 Delta::default(),
                 None,
                 None,
@@ -377,14 +373,10 @@ fn sse_events(
                 finish_reason,
                 usage,
             }) => {
-                let mut out = vec![chunk(
-                    Delta::default(),
-                    Some(finish_reason.as_str()),
-                    None,
-                    None,
-                )];
+                let mut out =
+                    vec![writer.event(Delta::default(), Some(finish_reason.as_str()), None, None)];
                 if include_usage {
-                    out.push(chunk(
+                    out.push(writer.event(
                         Delta::default(),
                         None,
                         Some(UsageBody::from(usage)),
