@@ -11,9 +11,10 @@
 //!
 //! # Adding a grader
 //!
-//! One new file, `grade/<name>.rs`, holding a unit struct that implements [`Grader`] (its
-//! `name` is what the store and `results.json` call it; bump its `version` whenever a change
-//! can alter a grade), then its `mod` line here and one entry in [`RULE_GRADERS`]. Every run
+//! One new file, `grade/<name>.rs`, holding a unit struct that implements [`Grader`] (the
+//! name in its `name_and_version` is what the store and `results.json` call it; bump the
+//! version whenever a change can alter a grade), then its `mod` line here and one entry in
+//! [`RULE_GRADERS`]. Every run
 //! then stores its grades and version, and `assay report --regrade` applies it to old runs.
 //! If it needs labels no grader gives yet, add them to [`Label`] with their spelling.
 //! [`boilerplate`] was added this way.
