@@ -437,7 +437,7 @@ fn suites_list() -> Result<()> {
 }
 
 fn models_list() -> Result<()> {
-    let home = catalogue::assay_home();
+    let home = assay_core::assay_home();
     let mut table = TextTable::new(&["NAME", "KIND", "STATUS", "FILE", "DESCRIPTION"], &[]);
     for entry in catalogue::CATALOGUE {
         let path = catalogue::model_path(&home, entry);
@@ -465,7 +465,7 @@ async fn models_fetch(name: &str) -> Result<()> {
         let known: Vec<&str> = catalogue::CATALOGUE.iter().map(|e| e.name).collect();
         format!("{name:?} is not in the catalogue ({})", known.join(", "))
     })?;
-    let path = catalogue::fetch(entry, &catalogue::assay_home()).await?;
+    let path = catalogue::fetch(entry, &assay_core::assay_home()).await?;
     println!(
         "{} ready at {} (sha256 {})",
         entry.name,

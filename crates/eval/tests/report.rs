@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 use std::fs;
 
+use assay_core::table::display_width;
 use assay_eval::grade::Label;
 use assay_eval::report::{
-    comparison_html, csv, display_width, html, terminal_summary, write_comparison, write_reports,
-    CSV_COLUMNS,
+    comparison_html, csv, html, terminal_summary, write_comparison, write_reports, CSV_COLUMNS,
 };
 use assay_eval::results::{
     AnswerRow, CategoryInfo, Cell, Comparison, Consistency, GuardEffect, JudgeAgreement,

@@ -135,7 +135,7 @@ impl Registry {
     ) -> Result<Arc<dyn ChatModel>, ModelError> {
         use crate::local::{catalogue, LocalModel};
         let config = &self.options.local;
-        let home = config.home.clone().unwrap_or_else(catalogue::assay_home);
+        let home = config.home.clone().unwrap_or_else(assay_core::assay_home);
         let path = catalogue::resolve(name, &home).await?;
         // `local:smollm2` and the path of its file are one engine.
         let key = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());

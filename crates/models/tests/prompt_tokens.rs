@@ -13,7 +13,7 @@ use assay_models::local::catalogue;
 use assay_models::local::PromptTokenizer;
 
 fn model_path(name: &str) -> PathBuf {
-    let home = catalogue::assay_home();
+    let home = assay_core::assay_home();
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     runtime
         .block_on(catalogue::resolve(name, &home))

@@ -108,7 +108,7 @@ async fn names_of_one_gguf_share_one_engine_with_their_own_parameters() {
         ))
         .await
         .unwrap();
-    let home = catalogue::assay_home();
+    let home = assay_core::assay_home();
     let file = catalogue::model_path(&home, catalogue::entry("smollm2").unwrap());
     let by_path = registry
         .open(&spec(&format!("local:{}", file.display())))

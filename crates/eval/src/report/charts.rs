@@ -7,9 +7,9 @@
 
 use serde::Serialize;
 
-use super::terminal::display_width;
 use super::{fmt_p, not_comply, pct, Index};
 use crate::results::{Cell, Rate, Results};
+use assay_core::table::display_width;
 
 /// Marker colours and shapes of the languages, in order (Okabe–Ito blue, reddish purple, ...).
 const LANG_COLOURS: [&str; 4] = ["#0072b2", "#cc79a7", "#56b4e9", "#000000"];

@@ -2,7 +2,6 @@
 //! [`assay_core::table`] (columns aligned by display width: East Asian wide characters take
 //! two columns).
 
-pub use assay_core::table::display_width;
 use assay_core::table::TextTable as Table;
 
 use super::{fmt_num, fmt_p, or_all, pct, rate_ci, Index};

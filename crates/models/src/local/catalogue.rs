@@ -91,9 +91,6 @@ pub fn entry(name: &str) -> Option<&'static CatalogueEntry> {
     CATALOGUE.iter().find(|e| e.name == name)
 }
 
-/// `$ASSAY_HOME`, or `~/.cache/assay`: the one definition lives in `assay_core`.
-pub use assay_core::assay_home;
-
 pub fn model_path(home: &Path, entry: &CatalogueEntry) -> PathBuf {
     home.join("models").join(entry.file)
 }

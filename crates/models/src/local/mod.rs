@@ -45,7 +45,7 @@ impl LocalModel {
         params: GenParams,
         config: &EngineConfig,
     ) -> Result<LocalModel, ModelError> {
-        let home = config.home.clone().unwrap_or_else(catalogue::assay_home);
+        let home = config.home.clone().unwrap_or_else(assay_core::assay_home);
         let path = catalogue::resolve(name_or_path, &home).await?;
         LocalModel::open_file(&path, name_or_path, params, config).await
     }
