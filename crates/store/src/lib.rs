@@ -1,5 +1,6 @@
 //! Persistence for assay: audit runs, the items they ask, every attempt at every request
-//! with its grades, a content-addressed answer cache, and arena votes.
+//! with its grades, a content-addressed answer cache, people's review labels on answers, and
+//! arena votes.
 //!
 //! # Storage
 //!
@@ -65,7 +66,8 @@
 //! # Layout
 //!
 //! One file per aggregate — `runs.rs` (runs and their items), `answers.rs` (attempts, grades
-//! and the answer cache), `votes.rs`, `guard_events.rs` — over `records.rs` (the public row
+//! and the answer cache), `votes.rs`, `guard_events.rs`, `reviews.rs` (people's labels on
+//! answers) — over `records.rs` (the public row
 //! types), `session.rs` (the connection, transactions, reading rows), `convert.rs` (values
 //! in and out of columns), `migrations.rs` and `error.rs`. `db.rs` is what both backends
 //! share; `sqlite.rs` and `pg.rs` move values in and out of their client libraries.
@@ -82,6 +84,7 @@ mod guard_events;
 mod migrations;
 mod pg;
 mod records;
+mod reviews;
 mod runs;
 mod session;
 mod sqlite;
@@ -91,7 +94,8 @@ pub use error::StoreError;
 pub use migrations::SCHEMA_VERSION;
 pub use records::{
     AnswerRecord, CachedAnswer, GradeRecord, GuardEventFilter, GuardEventRecord, ItemRow, NewRun,
-    RequestKey, RunCounts, RunRow, RunStatus, RunSummary, StoredAnswer, VoteRecord, VOTE_WINNERS,
+    RequestKey, ReviewLabel, RunCounts, RunRow, RunStatus, RunSummary, StoredAnswer, VoteRecord,
+    REVIEW_LABELS, VOTE_WINNERS,
 };
 
 use error::db_error;

@@ -5,6 +5,11 @@ use serde::{Deserialize, Serialize};
 /// The values [`VoteRecord::winner`] may take.
 pub const VOTE_WINNERS: [&str; 4] = ["model_a", "model_b", "tie", "tie (bothbad)"];
 
+/// The values [`ReviewLabel::label`] may take: the refusal grader's three labels, and `skip`
+/// for an answer the reviewer would rather not judge (kept, so that it is not offered again, and
+/// left out of agreement).
+pub const REVIEW_LABELS: [&str; 4] = ["comply", "partial", "refuse", "skip"];
+
 /// Where a run stands; stored as its lowercase name (`running`, `finished`, `interrupted`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -185,6 +190,23 @@ pub struct GuardEventFilter {
     pub category: Option<String>,
     /// The newest this many (all when `None`).
     pub limit: Option<usize>,
+}
+
+/// A person's label on one answer of a run (`assay review`); one per answer and reviewer.
+///
+/// `created_at` is RFC 3339 in any offset; the store normalises it to UTC with milliseconds
+/// (`2024-05-01T10:00:00.000Z`), as it does [`VoteRecord`]'s, and that is what reading it back
+/// gives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewLabel {
+    /// The labelled attempt ([`StoredAnswer::id`]).
+    pub answer_id: i64,
+    pub reviewer: String,
+    /// One of [`REVIEW_LABELS`]: `comply`, `partial`, `refuse` or `skip`.
+    pub label: String,
+    pub note: Option<String>,
+    /// RFC 3339 time the label was given.
+    pub created_at: String,
 }
 
 /// A successful answer kept in the cache.
