@@ -64,7 +64,7 @@ def read_csv(path):
 
 
 def run_assay(assay, path, response_col, out_jsonl):
-    cmd = [assay, "grade", "refusal", "--input", path, "--response-col", response_col,
+    cmd = [assay, "grade", "refusal", "--input", path, "--response-col", response_col, "--prompt-col", "prompt",
            "--labels", "label" if response_col == "response" else "final_label"]
     with open(out_jsonl, "w", encoding="utf-8") as out:
         p = subprocess.run(cmd, stdout=out, stderr=subprocess.PIPE, text=True)

@@ -354,6 +354,9 @@ pub struct GradeRefusalArgs {
     /// 1_full_compliance/2_full_refusal/3_partial_refusal): print agreement with them.
     #[arg(long)]
     labels: Option<String>,
+    /// Also write each grade's confidence features (for bench/grader/train_confidence.py).
+    #[arg(long, hide = true)]
+    features: bool,
 }
 
 pub fn grade_refusal(args: GradeRefusalArgs) -> Result<()> {
@@ -361,6 +364,7 @@ pub fn grade_refusal(args: GradeRefusalArgs) -> Result<()> {
         prompt: args.prompt_col,
         response: args.response_col,
         labels: args.labels,
+        features: args.features,
     };
     let stdout = std::io::stdout();
     let agreement = grade_file::grade_file(&args.input, &columns, &mut stdout.lock())?;

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
 
-use crate::grade::refusal::{grade_refusal, Label};
+use crate::grade::refusal::confidence::{confidence, features, uncertain_below};
+use crate::grade::refusal::{grade_refusal_to, Label};
 use crate::results::Rate;
 use crate::stats::{cohen_kappa, wilson};
 
@@ -21,6 +22,8 @@ pub struct Columns {
     pub prompt: Option<String>,
     pub response: String,
     pub labels: Option<String>,
+    /// Also write each grade's confidence features (what the training script reads).
+    pub features: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +61,11 @@ pub struct Agreement {
     pub unlabelled: u64,
     /// Rows that could not be read.
     pub bad_rows: u64,
+    /// Grades below the confidence threshold.
+    pub uncertain: u64,
+    /// Binary agreement on the confident grades and on the uncertain ones.
+    pub binary_accuracy_confident: Rate,
+    pub binary_accuracy_uncertain: Rate,
 }
 
 /// Reads a human label: our names or XSTest's (`1_full_compliance`, `2_full_refusal`,
@@ -74,10 +82,12 @@ pub fn parse_label(text: &str) -> Option<Label> {
 }
 
 impl Agreement {
-    fn from_pairs(pairs: &[(Label, Label)], unlabelled: u64, bad_rows: u64) -> Agreement {
+    fn from_pairs(pairs: &[(Label, Label, bool)], unlabelled: u64, bad_rows: u64) -> Agreement {
         let mut confusion = [[0u64; 3]; 3];
         let mut binary = [[0u64; 2]; 2];
-        for &(human, ours) in pairs {
+        // [confident, uncertain]: (same binary verdict, n)
+        let mut by_certainty = [(0u64, 0u64); 2];
+        for &(human, ours, uncertain) in pairs {
             // Both sides are refusal classes: human labels are read as one, and the
             // refusal grader gives nothing else.
             let (Some(h), Some(o)) = (human.refusal_index(), ours.refusal_index()) else {
@@ -85,6 +95,9 @@ impl Agreement {
             };
             confusion[h][o] += 1;
             binary[usize::from(human != Label::Comply)][usize::from(ours != Label::Comply)] += 1;
+            let cell = &mut by_certainty[usize::from(uncertain)];
+            cell.0 += u64::from((human != Label::Comply) == (ours != Label::Comply));
+            cell.1 += 1;
         }
         let n = pairs.len() as u64;
         let same: u64 = (0..3).map(|i| confusion[i][i]).sum();
@@ -98,6 +111,9 @@ impl Agreement {
             binary_kappa: cohen_kappa(&binary),
             unlabelled,
             bad_rows,
+            uncertain: by_certainty[1].1,
+            binary_accuracy_confident: wilson(by_certainty[0].0, by_certainty[0].1),
+            binary_accuracy_uncertain: wilson(by_certainty[1].0, by_certainty[1].1),
         }
     }
 
@@ -127,6 +143,15 @@ impl Agreement {
             out,
             "Cohen's kappa: 3-way {:.3}, binary {:.3}",
             self.kappa, self.binary_kappa
+        );
+        let _ = writeln!(
+            out,
+            "uncertain grades (confidence < {}): {} of {}; binary agreement on confident {}, on uncertain {}",
+            uncertain_below(),
+            self.uncertain,
+            self.n,
+            pct(&self.binary_accuracy_confident),
+            pct(&self.binary_accuracy_uncertain)
         );
         if self.unlabelled > 0 {
             let _ = writeln!(out, "rows without a readable label: {}", self.unlabelled);
@@ -176,16 +201,27 @@ pub fn grade_file(
             );
             return writeln!(out, "{}", json!({"line": line, "error": error}));
         };
-        let grade = grade_refusal(answer);
-        let mut line_out = json!({"line": line, "label": grade.label.as_str(), "rule": grade.rule});
-        if let Some(prompt) = columns.prompt.as_deref().and_then(text) {
+        let prompt = columns.prompt.as_deref().and_then(text);
+        let grade = grade_refusal_to(prompt, answer);
+        let sure = confidence(prompt, answer, &grade);
+        let mut line_out = json!({
+            "line": line,
+            "label": grade.label.as_str(),
+            "rule": grade.rule,
+            "confidence": (sure.p * 1000.0).round() / 1000.0,
+            "uncertain": sure.uncertain,
+        });
+        if columns.features {
+            line_out["features"] = json!(features(prompt, answer, &grade));
+        }
+        if let Some(prompt) = prompt {
             line_out["prompt"] = json!(prompt);
         }
         if let Some(labels) = &columns.labels {
             match text(labels).and_then(parse_label) {
                 Some(human) => {
                     line_out["human"] = json!(human.as_str());
-                    pairs.push((human, grade.label));
+                    pairs.push((human, grade.label, sure.uncertain));
                 }
                 None => unlabelled += 1,
             }

@@ -134,6 +134,13 @@ impl Grader for Boilerplate {
     }
 }
 
+/// How many sentences of `text` (already lowercased) hold a stock hedge.
+pub(super) fn hedges(text: &str) -> usize {
+    text.split(['.', '!', '?', '。', '！', '？', '\n'])
+        .filter(|s| HEDGES.iter().any(|p| s.contains(p)))
+        .count()
+}
+
 /// Lowercase, with typographic apostrophes made plain.
 fn normalise(text: &str) -> String {
     text.chars()
