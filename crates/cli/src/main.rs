@@ -5,6 +5,7 @@ mod arena_ratings;
 mod audit;
 mod guard;
 mod progress;
+mod review;
 mod screen;
 mod store_args;
 
@@ -66,6 +67,9 @@ enum Command {
     /// An OpenAI-compatible gateway that applies a policy to prompts and streamed answers
     /// (hold back, or stream and retract), with API keys, rate limits and an audit log.
     Guard(Box<guard::GuardArgs>),
+    /// Label a seeded sample of a run's answers in the browser (1 comply, 2 partial, 3 refuse,
+    /// s skip, n note, u undo); `assay review export RUN --out FILE.csv` writes the labels.
+    Review(review::ReviewArgs),
     /// List the built-in suites.
     Suites,
     /// The local model catalogue.
@@ -282,6 +286,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Arena(args) => arena::arena(args, cli.api_key_env).await,
         Command::Screen(args) => screen::screen(args),
         Command::Guard(args) => guard::guard(*args, cli.api_key_env).await,
+        Command::Review(args) => review::review(args).await,
         Command::Suites => suites_list(),
         Command::Models {
             command: ModelsCommand::List,
