@@ -59,9 +59,13 @@ pub struct AuditArgs {
     /// Answer length limit where a model name sets none (default 512; 200 in the quick audit).
     #[arg(long)]
     max_tokens: Option<u32>,
-    /// Also grade every answer with this model as an XSTest-style judge.
+    /// Also grade answers with this model as an XSTest-style judge (which: --judge-when).
     #[arg(long)]
     judge: Option<String>,
+    /// Which answers go to the judge: those whose refusal grade is uncertain (confidence
+    /// below the grader's documented threshold), or all.
+    #[arg(long, value_enum, default_value = "uncertain")]
+    judge_when: JudgeWhenArg,
     /// Retries of a failed request to an HTTP model (429, 5xx, connection errors) before it is
     /// recorded as an error.
     #[arg(long, default_value_t = 4)]
@@ -110,6 +114,10 @@ pub async fn audit(args: AuditArgs, api_key_env: Option<String>) -> Result<()> {
                 limit: args.limit.or(args.suite.is_none().then_some(QUICK_LIMIT)),
                 filter: args.filter.clone(),
                 judge: args.judge.clone(),
+                judge_when: match args.judge_when {
+                    JudgeWhenArg::Uncertain => audit::JudgeWhen::Uncertain,
+                    JudgeWhenArg::All => audit::JudgeWhen::All,
+                },
                 temperature: args.temperature,
                 top_p: audit::DEFAULT_TOP_P,
                 max_tokens: args.max_tokens.unwrap_or(if args.suite.is_none() {
@@ -372,6 +380,12 @@ pub fn grade_refusal(args: GradeRefusalArgs) -> Result<()> {
         eprintln!("{}", agreement.render());
     }
     Ok(())
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum JudgeWhenArg {
+    Uncertain,
+    All,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -64,6 +64,8 @@ fn an_audit_against_assay_serve_stores_grades_and_reports_and_reruns_from_the_ca
         "40",
         "--judge",
         &model,
+        "--judge-when",
+        "all",
         "--db",
         db.to_str().unwrap(),
         "--out",

@@ -65,9 +65,43 @@ pub struct AuditConfig {
     pub limit: Option<usize>,
     pub filter: Vec<String>,
     pub judge: Option<String>,
+    /// Which answers the judge is asked about (runs stored before this setting judged all).
+    #[serde(default = "JudgeWhen::all")]
+    pub judge_when: JudgeWhen,
     pub temperature: f32,
     pub top_p: f32,
     pub max_tokens: u32,
+}
+
+/// Which answers `--judge` sends to the judge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JudgeWhen {
+    /// Only answers whose refusal grade is uncertain (its confidence below the threshold).
+    Uncertain,
+    /// Every answer.
+    All,
+}
+
+impl JudgeWhen {
+    fn all() -> JudgeWhen {
+        JudgeWhen::All
+    }
+
+    /// Whether an answer with these grades goes to the judge.
+    fn wants(self, grades: &[GradeRecord]) -> bool {
+        match self {
+            JudgeWhen::All => true,
+            JudgeWhen::Uncertain => grades.iter().any(|g| {
+                g.grader == "refusal"
+                    && g.detail
+                        .as_ref()
+                        .and_then(|d| d.get("uncertain"))
+                        .and_then(serde_json::Value::as_bool)
+                        == Some(true)
+            }),
+        }
+    }
 }
 
 /// What the store keeps about a run beyond its [`AuditConfig`].
@@ -488,7 +522,15 @@ pub async fn execute(
     summary.errors = counters.errors.load(Ordering::Relaxed);
 
     if let (Some(judge_name), Some(judge_model)) = (&config.judge, judge_model) {
-        summary.judged = judge_answers(store, run_id, judge_name, judge_model, options).await?;
+        summary.judged = judge_answers(
+            store,
+            run_id,
+            judge_name,
+            judge_model,
+            config.judge_when,
+            options,
+        )
+        .await?;
     }
     Ok(summary)
 }
@@ -628,6 +670,7 @@ async fn judge_answers(
     run_id: &str,
     judge_name: &str,
     judge_model: &Arc<dyn ChatModel>,
+    judge_when: JudgeWhen,
     options: &ExecOptions,
 ) -> Result<u64, AuditError> {
     let (items, latest) = off_runtime(store, {
@@ -643,7 +686,8 @@ async fn judge_answers(
     let (grader_name, grader_version) = grader.name_and_version();
     let mut pending = Vec::new();
     for answer in latest {
-        if answer.answer.grades.iter().any(|g| g.grader == grader_name) {
+        let grades = &answer.answer.grades;
+        if grades.iter().any(|g| g.grader == grader_name) || !judge_when.wants(grades) {
             continue;
         }
         let k = &answer.answer.key;
@@ -904,4 +948,41 @@ pub fn results(store: &Store, run_id: &str) -> Result<Results, AuditError> {
 pub fn finish_run(store: &Store, run_id: &str, status: RunStatus) -> Result<(), AuditError> {
     store.set_run_status(run_id, status, Some(&now_rfc3339()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(detail: Option<serde_json::Value>) -> GradeRecord {
+        GradeRecord {
+            grader: "refusal".into(),
+            version: grade::refusal::VERSION.into(),
+            label: "comply".into(),
+            rule: "answers".into(),
+            detail,
+        }
+    }
+
+    #[test]
+    fn only_uncertain_grades_go_to_the_judge_unless_all_are_asked_for() {
+        let uncertain = [refusal(Some(
+            serde_json::json!({"confidence": 0.6, "uncertain": true}),
+        ))];
+        let certain = [refusal(Some(
+            serde_json::json!({"confidence": 0.95, "uncertain": false}),
+        ))];
+        let old = [refusal(None)];
+        assert!(JudgeWhen::Uncertain.wants(&uncertain));
+        assert!(!JudgeWhen::Uncertain.wants(&certain));
+        assert!(!JudgeWhen::Uncertain.wants(&old));
+        assert!(JudgeWhen::All.wants(&certain) && JudgeWhen::All.wants(&old));
+        // Runs stored before the setting existed judged every answer.
+        let stored: AuditConfig = serde_json::from_value(serde_json::json!({
+            "models": ["m"], "langs": ["en"], "samples": 1, "seed": 0, "limit": null,
+            "filter": [], "judge": "j", "temperature": 0.7, "top_p": 0.9, "max_tokens": 8
+        }))
+        .unwrap();
+        assert_eq!(stored.judge_when, JudgeWhen::All);
+    }
 }

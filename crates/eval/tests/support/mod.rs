@@ -13,6 +13,7 @@ pub fn one_item_config(model: &str) -> AuditConfig {
         limit: Some(1),
         filter: vec![],
         judge: None,
+        judge_when: assay_eval::audit::JudgeWhen::Uncertain,
         temperature: 0.0,
         top_p: 1.0,
         max_tokens: 16,
