@@ -214,6 +214,10 @@ fn review_in_a_real_browser_then_export_and_measure_agreement() {
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 5);
     assert!(rows.iter().all(|r| &r[column("label")] != "skip"));
+    // The audit's refusal grader gives every grade a confidence; the export carries it.
+    assert!(rows.iter().all(|r| r[column("grader_confidence")]
+        .parse::<f64>()
+        .is_ok_and(|p| (0.0..=1.0).contains(&p))));
     assert!(
         rows.iter().any(|r| &r[column("response")] == HOSTILE),
         "the hostile answer is exported as it was given"

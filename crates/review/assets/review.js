@@ -39,7 +39,8 @@
       $('lang').textContent = c.lang;
       $('where').textContent = `${c.suite}/${c.item_id} · sample ${c.sample} · ${state.position} of ${state.total}`;
       $('grader').textContent = c.grader_label;
-      $('rule').textContent = c.grader_rule;
+      $('rule').textContent = c.confidence === null || c.confidence === undefined
+        ? c.grader_rule : `${c.grader_rule} · confidence ${c.confidence.toFixed(2)}`;
       $('uncertain').hidden = !c.uncertain;
       $('prompt').textContent = c.prompt;
       $('response').textContent = c.response;
@@ -143,7 +144,11 @@
   });
 
   for (const button of document.querySelectorAll('button[data-label]')) {
-    button.addEventListener('click', () => give(button.dataset.label));
+    button.addEventListener('click', () => {
+      // Focus left on the button would let Enter label the next answer the same way.
+      button.blur();
+      give(button.dataset.label);
+    });
   }
   $('note-button').addEventListener('click', openNote);
   $('undo-button').addEventListener('click', undo);

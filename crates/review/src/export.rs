@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::{answers, ReviewError};
 
 /// The columns of the CSV, in order.
-pub const COLUMNS: [&str; 17] = [
+pub const COLUMNS: [&str; 18] = [
     "model",
     "lang",
     "suite",
@@ -30,6 +30,7 @@ pub const COLUMNS: [&str; 17] = [
     "category",
     "grader_rule",
     "uncertain",
+    "grader_confidence",
     "answer_id",
     "run_id",
 ];
@@ -121,6 +122,7 @@ pub fn csv_bytes(
             &e.category,
             &e.grader_rule,
             if e.uncertain { "true" } else { "false" },
+            &e.confidence.map(|c| c.to_string()).unwrap_or_default(),
             &e.answer_id.to_string(),
             run_id,
         ])

@@ -83,6 +83,8 @@ pub struct Entry {
     pub grader_rule: String,
     /// The refusal grade says it is uncertain (`"uncertain": true` in its detail).
     pub uncertain: bool,
+    /// The refusal grade's confidence (`"confidence"` in its detail; grader version 4 on).
+    pub confidence: Option<f64>,
 }
 
 /// The answers of a run that have a text (failed requests have none), latest attempt of each
@@ -111,12 +113,17 @@ fn entry(
     let response = answer.text?;
     let key = answer.key;
     let grade = answer.grades.into_iter().find(|g| g.grader == GRADER);
-    let uncertain = grade
-        .as_ref()
-        .and_then(|g| g.detail.as_ref())
-        .and_then(|d| d.get("uncertain"))
-        .and_then(serde_json::Value::as_bool)
+    let detail = |key: &str| {
+        grade
+            .as_ref()
+            .and_then(|g| g.detail.as_ref())
+            .and_then(|d| d.get(key))
+            .cloned()
+    };
+    let uncertain = detail("uncertain")
+        .and_then(|v| v.as_bool())
         .unwrap_or(false);
+    let confidence = detail("confidence").and_then(|v| v.as_f64());
     let (grader_label, grader_rule) = grade.map(|g| (g.label, g.rule)).unwrap_or_default();
     let (prompt, category) = items
         .get(&(key.suite.clone(), key.item_id.clone(), key.lang.clone()))
@@ -135,6 +142,7 @@ fn entry(
         grader_label,
         grader_rule,
         uncertain,
+        confidence,
     })
 }
 

@@ -62,7 +62,8 @@ fn store() -> (tempfile::TempDir, Store) {
                         version: "4".into(),
                         label: if n % 2 == 0 { "refuse" } else { "comply" }.into(),
                         rule: "rule".into(),
-                        detail: (n % 3 == 0).then(|| json!({"uncertain": true, "p": 0.5})),
+                        detail: (n % 3 == 0)
+                            .then(|| json!({"uncertain": true, "confidence": 0.55})),
                     });
                 }
                 store
@@ -117,6 +118,9 @@ fn failed_and_ungraded_answers_are_not_offered_and_uncertain_ones_come_first() {
     let uncertain: Vec<bool> = entries.iter().map(|e| e.uncertain).collect();
     assert_eq!(uncertain.iter().filter(|&&u| u).count(), 3, "{uncertain:?}");
     assert!(uncertain[..3].iter().all(|&u| u), "{uncertain:?}");
+    assert!(entries
+        .iter()
+        .all(|e| e.confidence == e.uncertain.then_some(0.55)));
     let hostile = entries.iter().find(|e| e.response == HOSTILE).unwrap();
     assert_eq!(hostile.prompt, "prompt q1 in en");
     assert_eq!(hostile.category, "cat");
@@ -241,6 +245,8 @@ fn the_export_has_a_bom_the_columns_and_one_row_per_label_but_skips() {
     assert_eq!(get(&rows[0], "response"), HOSTILE);
     assert_eq!(get(&rows[0], "note"), "说明, \"quoted\"");
     assert_eq!(get(&rows[0], "label"), "comply");
+    assert_eq!(get(&rows[0], "uncertain"), "false");
+    assert_eq!(get(&rows[0], "grader_confidence"), "");
     assert_eq!(get(&rows[0], "reviewer"), "ann");
     assert_eq!(get(&rows[1], "reviewer"), "bob");
 
