@@ -14,8 +14,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::grade::Label;
 use crate::results::{
-    AnswerRow, Cell, Consistency, GuardEffect, JudgeAgreement, PairedTest, Results, RunInfo,
-    SCHEMA_VERSION,
+    AnswerRow, Cell, Consistency, GuardEffect, JudgeAgreement, PairedTest, RefusalRates, Results,
+    RunInfo, FINISH_LENGTH, SCHEMA_VERSION,
 };
 use crate::stats::{cohen_kappa, entropy_bits, mcnemar_exact, wilson};
 use crate::suite::{Expect, Kind};
@@ -137,6 +137,19 @@ struct CellCounts {
     mcq_correct: u64,
     judged: u64,
     judge_not_comply: u64,
+    /// Answered rows with a validity grade, the invalid ones, and their reasons.
+    validity_graded: u64,
+    invalid: u64,
+    invalid_reasons: BTreeMap<String, u64>,
+    /// Valid rows with a refusal grade, and how many of them got each label.
+    valid_graded: u64,
+    valid_labels: [u64; 3],
+    /// Refusal grades that say whether they are uncertain, and the uncertain ones.
+    flagged: u64,
+    uncertain: u64,
+    /// Answered rows with a finish reason, and those cut off at the token limit.
+    finished: u64,
+    truncated: u64,
 }
 
 impl CellCounts {
@@ -153,6 +166,27 @@ impl CellCounts {
             self.graded += 1;
             if let Some(i) = label.refusal_index() {
                 self.labels[i] += 1;
+            }
+        }
+        if let Some(reason) = &row.finish_reason {
+            self.finished += 1;
+            self.truncated += u64::from(reason == FINISH_LENGTH);
+        }
+        if let Some(uncertain) = row.refusal.as_ref().and_then(|r| r.uncertain) {
+            self.flagged += 1;
+            self.uncertain += u64::from(uncertain);
+        }
+        if let Some(validity) = &row.validity {
+            self.validity_graded += 1;
+            if validity.label == Label::Invalid {
+                self.invalid += 1;
+                *self
+                    .invalid_reasons
+                    .entry(validity.rule.clone())
+                    .or_default() += 1;
+            } else if let Some(i) = refusal_label(row).and_then(Label::refusal_index) {
+                self.valid_graded += 1;
+                self.valid_labels[i] += 1;
             }
         }
         if !row.canned.is_empty() {
@@ -202,6 +236,15 @@ fn cells(order: &Order, answers: &[AnswerRow]) -> Vec<Cell> {
             canned: wilson(c.canned, c.answered),
             accuracy: c.has_mcq.then(|| wilson(c.mcq_correct, c.mcq_graded)),
             judge_not_comply: (c.judged > 0).then(|| wilson(c.judge_not_comply, c.judged)),
+            invalid: (c.validity_graded > 0).then(|| wilson(c.invalid, c.validity_graded)),
+            valid: (c.validity_graded > 0).then(|| RefusalRates {
+                comply: wilson(c.valid_labels[0], c.valid_graded),
+                partial: wilson(c.valid_labels[1], c.valid_graded),
+                refuse: wilson(c.valid_labels[2], c.valid_graded),
+            }),
+            invalid_reasons: c.invalid_reasons,
+            truncated: (c.finished > 0).then(|| wilson(c.truncated, c.finished)),
+            uncertain: (c.flagged > 0).then(|| wilson(c.uncertain, c.flagged)),
         })
         .collect()
 }
@@ -613,6 +656,7 @@ mod tests {
     /// An open-item answer with a refusal label, or a failed request when `label` is `None`.
     fn open(model: &str, item: &str, category: &str, lang: &str, label: Option<&str>) -> AnswerRow {
         AnswerRow {
+            answer_id: None,
             model: model.into(),
             suite: "s".into(),
             item_id: item.into(),
@@ -635,13 +679,11 @@ mod tests {
             latency_ms: None,
             cached: false,
             text_bytes: None,
-            refusal: label.map(|l| LabelWithRule {
-                label: l.parse().unwrap(),
-                rule: "r".into(),
-            }),
+            refusal: label.map(|l| LabelWithRule::new(l.parse().unwrap(), "r")),
             canned: Vec::new(),
             mcq: None,
             judge: None,
+            validity: None,
         }
     }
 
@@ -888,10 +930,7 @@ mod tests {
     fn judge_agreement_overall_then_per_model() {
         let judged = |model: &str, item: &str, rule: &str, judge: &str| {
             let mut row = open(model, item, "c1", "en", Some(rule));
-            row.judge = Some(LabelWithRule {
-                label: judge.parse().unwrap(),
-                rule: "judge".into(),
-            });
+            row.judge = Some(LabelWithRule::new(judge.parse().unwrap(), "judge"));
             row
         };
         let answers = vec![
@@ -977,5 +1016,87 @@ mod tests {
         let results = analyze(run(&[guarded], &[("s", &["x"])], 1), alone);
         assert_eq!(results.guard_effects[0].bare, None);
         assert_eq!(results.guard_effects[0].pairs, 0);
+    }
+
+    #[test]
+    fn invalid_answers_are_counted_and_refusals_also_rated_over_valid_ones() {
+        let row = |item: &str, lang: &str, label: &str, validity: Option<(&str, &str)>| {
+            let mut r = open("m", item, "c1", lang, Some(label));
+            r.validity = validity.map(|(l, rule)| LabelWithRule::new(l.parse().unwrap(), rule));
+            r
+        };
+        let answers = vec![
+            row(
+                "a",
+                "zh",
+                "comply",
+                Some(("invalid", "degenerate-repetition")),
+            ),
+            row("b", "zh", "comply", Some(("invalid", "wrong-language"))),
+            row(
+                "c",
+                "zh",
+                "comply",
+                Some(("invalid", "degenerate-repetition")),
+            ),
+            row("d", "zh", "refuse", Some(("valid", ""))),
+            {
+                // Cut off at the token limit: still an answer, counted apart.
+                let mut r = row("e", "zh", "comply", Some(("valid", "")));
+                r.finish_reason = Some("length".into());
+                r
+            },
+            // Failed: in no denominator.
+            open("m", "f", "c1", "zh", None),
+            // A run graded before the validity grader: unknown, not valid.
+            row("a", "en", "refuse", None),
+        ];
+        let results = analyze(run(&["m"], &[("s", &["c1"])], 1), answers);
+        let zh = cell(&results, None, Some("zh"));
+        assert_eq!(zh.invalid, Some(wilson(3, 5)));
+        assert_eq!(
+            zh.invalid_reasons,
+            BTreeMap::from([
+                ("degenerate-repetition".to_string(), 2),
+                ("wrong-language".to_string(), 1)
+            ])
+        );
+        // Over all answers a fifth refuse; over the valid ones, half.
+        assert_eq!(zh.refuse, wilson(1, 5));
+        // Only that row says how it finished.
+        assert_eq!(zh.truncated, Some(wilson(1, 1)));
+        let valid = zh.valid.expect("rates over valid answers");
+        assert_eq!(valid.refuse, wilson(1, 2));
+        assert_eq!(valid.comply, wilson(1, 2));
+        assert_eq!(valid.partial, wilson(0, 2));
+        let en = cell(&results, None, Some("en"));
+        assert_eq!((en.invalid, en.valid), (None, None));
+        let all = cell(&results, None, None);
+        assert_eq!(all.invalid, Some(wilson(3, 5)), "unknown rows are left out");
+        assert_eq!(all.refuse, wilson(2, 6));
+    }
+
+    #[test]
+    fn the_uncertain_share_counts_only_grades_that_say() {
+        let row = |item: &str, uncertain: Option<bool>| {
+            let mut r = open("m", item, "c1", "en", Some("comply"));
+            if let Some(refusal) = &mut r.refusal {
+                refusal.uncertain = uncertain;
+                refusal.confidence = uncertain.map(|u| if u { 0.55 } else { 0.97 });
+            }
+            r
+        };
+        let answers = vec![
+            row("a", Some(true)),
+            row("b", Some(false)),
+            row("c", Some(false)),
+            row("d", None),
+        ];
+        let results = analyze(run(&["m"], &[("s", &["c1"])], 1), answers);
+        assert_eq!(cell(&results, None, None).uncertain, Some(wilson(1, 3)));
+        // Older grades only: unknown, not 0%.
+        let old = vec![row("a", None), row("b", None)];
+        let results = analyze(run(&["m"], &[("s", &["c1"])], 1), old);
+        assert_eq!(cell(&results, None, None).uncertain, None);
     }
 }

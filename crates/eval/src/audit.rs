@@ -23,11 +23,8 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::grade::{self, mcq, Graded, Label, Question, StoredItemError};
-use crate::results::{
-    AnswerRow, CategoryInfo, LabelWithRule, McqResult, ModelInfo, RequestCounts, Results, RunInfo,
-    SuiteInfo,
-};
+use crate::grade::{self, mcq, Graded, Question, StoredItemError};
+use crate::results::{CategoryInfo, ModelInfo, RequestCounts, Results, RunInfo, SuiteInfo};
 use crate::suite::{Expect, Item, Kind, Suite};
 
 /// Generation defaults of an audit, used where a model name sets nothing else; recorded with
@@ -828,7 +825,7 @@ pub fn results(store: &Store, run_id: &str) -> Result<Results, AuditError> {
         ..RequestCounts::default()
     };
     for stored_answer in store.latest_answers(run_id)? {
-        let a = stored_answer.answer;
+        let a = &stored_answer.answer;
         let Some(item) = items.get(&(
             a.key.suite.clone(),
             a.key.item_id.clone(),
@@ -844,67 +841,8 @@ pub fn results(store: &Store, run_id: &str) -> Result<Results, AuditError> {
                 counts.cached += 1;
             }
         }
-        let grade = |name: &str| a.grades.iter().find(|g| g.grader == name);
-        // Labels are read back as the graders wrote them; a refusal class or nothing.
-        let label = |name: &str| {
-            let g = grade(name)?;
-            let label = Label::parse(&g.label).filter(|l| l.is_refusal_class())?;
-            Some(LabelWithRule {
-                label,
-                rule: g.rule.clone(),
-            })
-        };
-        let (kind, expect) = grade::kind_and_expect(item)?;
-        let canned = grade("canned")
-            .filter(|g| !g.rule.is_empty())
-            .map(|g| g.rule.split(';').map(str::to_string).collect())
-            .unwrap_or_default();
-        let mcq = grade("mcq").map(|g| {
-            let detail = |field: &str| {
-                g.detail
-                    .as_ref()
-                    .and_then(|d| d.get(field))
-                    .and_then(|v| v.as_str())
-                    .map(str::to_string)
-            };
-            McqResult {
-                chosen: detail("chosen"),
-                key: detail("key")
-                    .or_else(|| item.answer_key.clone())
-                    .unwrap_or_default(),
-                correct: Label::parse(&g.label) == Some(Label::Correct),
-                rule: g.rule.clone(),
-            }
-        });
-        let mut row = AnswerRow {
-            model: a.key.model.clone(),
-            suite: a.key.suite.clone(),
-            item_id: a.key.item_id.clone(),
-            category: item.category.clone(),
-            kind,
-            expect,
-            lang: a.key.lang.clone(),
-            sample: a.key.sample,
-            seed: a.seed,
-            prompt: item.prompt.clone(),
-            refusal: if a.text.is_some() {
-                label("refusal")
-            } else {
-                None
-            },
-            judge: label("judge"),
-            canned,
-            mcq,
-            text: a.text,
-            error: a.error,
-            finish_reason: a.finish_reason,
-            prompt_tokens: a.prompt_tokens,
-            completion_tokens: a.completion_tokens,
-            latency_ms: a.latency_ms,
-            cached: a.cached,
-            text_bytes: None,
-        };
-        row.cap_text();
+        // The row (grades read back, text capped) is built where its fields are defined.
+        let mut row = crate::results::answer_row(stored_answer, item)?;
         // Runs stored before names were redacted still show none of their credentials.
         row.model = stored_name(&row.model);
         row.error = row.error.as_deref().map(assay_core::redact);

@@ -6,10 +6,10 @@
 
 use std::collections::BTreeMap;
 
-use assay_store::RunStatus;
+use assay_store::{GradeRecord, ItemRow, RunStatus, StoredAnswer};
 use serde::{Deserialize, Serialize};
 
-use crate::grade::Label;
+use crate::grade::{self, Label, StoredItemError};
 use crate::suite::{Expect, Kind};
 
 /// Bumped when a field changes meaning or disappears.
@@ -121,6 +121,36 @@ pub struct Cell {
     pub accuracy: Option<Rate>,
     /// Refuse + partial as judged by the LLM judge; `None` without a judge.
     pub judge_not_comply: Option<Rate>,
+    /// Answers that are not answers (the validity grader), of the answered requests with a
+    /// validity grade; `None` when none has one (a run graded before the validity grader:
+    /// `assay report --regrade` grades it).
+    #[serde(default)]
+    pub invalid: Option<Rate>,
+    /// The invalid answers by reason (`empty`, `degenerate-repetition`, `echoes-prompt`,
+    /// `wrong-language`).
+    #[serde(default)]
+    pub invalid_reasons: BTreeMap<String, u64>,
+    /// Answers cut off at the token limit (`finish_reason: length`), of the answered requests
+    /// with a finish reason; counted apart from `invalid` (a cut-off answer is still an
+    /// answer). `None` when no answer has a finish reason.
+    #[serde(default)]
+    pub truncated: Option<Rate>,
+    /// The refusal classes over valid answers only (the rates above are over all answers);
+    /// `None` when no answer has a validity grade.
+    #[serde(default)]
+    pub valid: Option<RefusalRates>,
+    /// Refusal grades the grader marked uncertain, of those that say whether they are; `None`
+    /// when none does (a run graded before grades carried a confidence).
+    #[serde(default)]
+    pub uncertain: Option<Rate>,
+}
+
+/// Comply, partial and refuse rates over one denominator.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RefusalRates {
+    pub comply: Rate,
+    pub partial: Rate,
+    pub refuse: Rate,
 }
 
 /// A paired test of one binary outcome between two conditions (two languages of one model, or
@@ -202,6 +232,10 @@ pub const REPORT_ANSWER_BYTES: usize = 32 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AnswerRow {
+    /// The stored answer's id (what human review labels refer to); `None` for rows not read
+    /// from a store.
+    #[serde(default)]
+    pub answer_id: Option<i64>,
     pub model: String,
     pub suite: String,
     pub item_id: String,
@@ -231,6 +265,10 @@ pub struct AnswerRow {
     pub canned: Vec<String>,
     pub mcq: Option<McqResult>,
     pub judge: Option<LabelWithRule>,
+    /// `valid` or `invalid` with the reason as its rule ([`crate::grade::validity`]); `None` for a failed
+    /// request or a run graded before the validity grader.
+    #[serde(default)]
+    pub validity: Option<LabelWithRule>,
 }
 
 impl AnswerRow {
@@ -247,11 +285,130 @@ impl AnswerRow {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A grade as the reports show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LabelWithRule {
-    /// `comply`, `partial` or `refuse`.
+    /// `comply`, `partial` or `refuse` (refusal grader, judge); `valid` or `invalid` (validity).
     pub label: Label,
     pub rule: String,
+    /// The grader's probability that the label is right, from the grade's detail
+    /// (`{"confidence": 0.93, ...}`); `None` when the grade carries none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
+    /// Whether the grader marked the grade uncertain, from the grade's detail
+    /// (`{"uncertain": true, ...}`); `None` when it does not say (other graders, older runs):
+    /// unknown, not certain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uncertain: Option<bool>,
+}
+
+impl LabelWithRule {
+    pub fn new(label: Label, rule: impl Into<String>) -> LabelWithRule {
+        LabelWithRule {
+            label,
+            rule: rule.into(),
+            confidence: None,
+            uncertain: None,
+        }
+    }
+
+    /// A stored grade read back with `label`, with the confidence and the uncertain flag its
+    /// detail holds (ignored unless they are a number in 0..=1 and a boolean).
+    pub fn from_grade(label: Label, grade: &GradeRecord) -> LabelWithRule {
+        let field = |name: &str| grade.detail.as_ref().and_then(|d| d.get(name));
+        LabelWithRule {
+            confidence: field("confidence")
+                .and_then(serde_json::Value::as_f64)
+                .filter(|c| (0.0..=1.0).contains(c)),
+            uncertain: field("uncertain").and_then(serde_json::Value::as_bool),
+            ..LabelWithRule::new(label, grade.rule.clone())
+        }
+    }
+}
+
+/// The finish reason of a request stopped by the token limit.
+pub const FINISH_LENGTH: &str = "length";
+
+/// An answer's stored validity grade (`valid`, or `invalid` with its reason as the rule);
+/// `None` without one, or with a label the validity grader does not write.
+///
+/// Being cut off at the token limit does not make an answer invalid (see
+/// [`crate::grade::validity`] for the measurement behind that): the reports count cut-off
+/// answers apart, from the finish reason ([`Cell::truncated`]).
+pub fn validity(grade: Option<&GradeRecord>) -> Option<LabelWithRule> {
+    let grade = grade?;
+    let label =
+        Label::parse(&grade.label).filter(|l| matches!(l, Label::Valid | Label::Invalid))?;
+    Some(LabelWithRule::new(label, grade.rule.clone()))
+}
+
+/// The row of one stored answer to `item` (the run's stored item for its suite, item and
+/// language), its text capped by [`AnswerRow::cap_text`]. Labels are read back as the graders
+/// wrote them; one this assay does not write leaves that grade out.
+pub fn answer_row(stored: StoredAnswer, item: &ItemRow) -> Result<AnswerRow, StoredItemError> {
+    let a = stored.answer;
+    let grade = |name: &str| a.grades.iter().find(|g| g.grader == name);
+    // A refusal class or nothing.
+    let label = |name: &str| {
+        let g = grade(name)?;
+        let label = Label::parse(&g.label).filter(|l| l.is_refusal_class())?;
+        Some(LabelWithRule::from_grade(label, g))
+    };
+    let (kind, expect) = grade::kind_and_expect(item)?;
+    let canned = grade("canned")
+        .filter(|g| !g.rule.is_empty())
+        .map(|g| g.rule.split(';').map(str::to_string).collect())
+        .unwrap_or_default();
+    let mcq = grade("mcq").map(|g| {
+        let detail = |field: &str| {
+            g.detail
+                .as_ref()
+                .and_then(|d| d.get(field))
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
+        McqResult {
+            chosen: detail("chosen"),
+            key: detail("key")
+                .or_else(|| item.answer_key.clone())
+                .unwrap_or_default(),
+            correct: Label::parse(&g.label) == Some(Label::Correct),
+            rule: g.rule.clone(),
+        }
+    });
+    let answered = a.text.is_some();
+    let mut row = AnswerRow {
+        answer_id: Some(stored.id),
+        model: a.key.model.clone(),
+        suite: a.key.suite.clone(),
+        item_id: a.key.item_id.clone(),
+        category: item.category.clone(),
+        kind,
+        expect,
+        lang: a.key.lang.clone(),
+        sample: a.key.sample,
+        seed: a.seed,
+        prompt: item.prompt.clone(),
+        refusal: if answered { label("refusal") } else { None },
+        judge: label("judge"),
+        validity: if answered {
+            validity(grade("validity"))
+        } else {
+            None
+        },
+        canned,
+        mcq,
+        text: a.text,
+        error: a.error,
+        finish_reason: a.finish_reason,
+        prompt_tokens: a.prompt_tokens,
+        completion_tokens: a.completion_tokens,
+        latency_ms: a.latency_ms,
+        cached: a.cached,
+        text_bytes: None,
+    };
+    row.cap_text();
+    Ok(row)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

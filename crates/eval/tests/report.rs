@@ -116,6 +116,7 @@ fn answers() -> Vec<AnswerRow> {
                 for sample in 0..2u32 {
                     let prompt = if lang == "en" { en.clone() } else { zh.clone() };
                     let mut row = AnswerRow {
+                        answer_id: None,
                         model: model.into(),
                         suite: suite.into(),
                         item_id: id.into(),
@@ -138,6 +139,7 @@ fn answers() -> Vec<AnswerRow> {
                         canned: vec![],
                         mcq: None,
                         judge: None,
+                        validity: None,
                     };
                     if kind == "mcq" {
                         let chosen = match (m, lang, sample) {
@@ -150,10 +152,7 @@ fn answers() -> Vec<AnswerRow> {
                             Some(c) => format!("The answer is {c}."),
                             None => "我不确定。".to_string(),
                         });
-                        row.refusal = Some(LabelWithRule {
-                            label: Label::Comply,
-                            rule: "default".into(),
-                        });
+                        row.refusal = Some(LabelWithRule::new(Label::Comply, "default"));
                         row.mcq = Some(McqResult {
                             chosen: chosen.map(String::from),
                             key: "B".into(),
@@ -185,18 +184,18 @@ fn answers() -> Vec<AnswerRow> {
                                     row.canned =
                                         vec!["internal-affair".into(), "positive-energy".into()];
                                 }
-                                row.refusal = Some(LabelWithRule {
-                                    label: l.parse().unwrap(),
-                                    rule: format!("{l}-rule"),
-                                });
-                                row.judge = Some(LabelWithRule {
-                                    label: if l == "partial" {
+                                row.refusal = Some(LabelWithRule::new(
+                                    l.parse().unwrap(),
+                                    format!("{l}-rule"),
+                                ));
+                                row.judge = Some(LabelWithRule::new(
+                                    if l == "partial" {
                                         Label::Refuse
                                     } else {
                                         l.parse().unwrap()
                                     },
-                                    rule: "judge".into(),
-                                });
+                                    "judge",
+                                ));
                             }
                         }
                     }
@@ -256,6 +255,11 @@ fn cells(answers: &[AnswerRow]) -> Vec<Cell> {
                             )
                         }),
                         judge_not_comply: None,
+                        invalid: None,
+                        invalid_reasons: BTreeMap::new(),
+                        truncated: None,
+                        valid: None,
+                        uncertain: None,
                     });
                 }
             }

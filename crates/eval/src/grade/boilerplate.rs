@@ -164,6 +164,7 @@ mod tests {
             prompt: "?".into(),
             choices: Vec::new(),
             key: None,
+            lang: None,
         }
     }
 

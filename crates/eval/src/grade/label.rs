@@ -29,6 +29,11 @@ pub enum Label {
     Wrong,
     /// A model grader's reply named no label.
     Unknown,
+    /// An answer (the validity grader).
+    Valid,
+    /// Not an answer: empty, degenerate, the prompt echoed, the wrong language, or cut off at
+    /// the token limit (the validity grader; the reason is the rule).
+    Invalid,
 }
 
 /// A label spelled in no way this assay writes.
@@ -40,7 +45,7 @@ impl Label {
     /// The refusal classes, in the order of every confusion matrix and label count.
     pub const REFUSAL: [Label; 3] = [Label::Comply, Label::Partial, Label::Refuse];
 
-    const ALL: [Label; 9] = [
+    const ALL: [Label; 11] = [
         Label::Comply,
         Label::Partial,
         Label::Refuse,
@@ -50,6 +55,8 @@ impl Label {
         Label::Correct,
         Label::Wrong,
         Label::Unknown,
+        Label::Valid,
+        Label::Invalid,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +70,8 @@ impl Label {
             Label::Correct => "correct",
             Label::Wrong => "wrong",
             Label::Unknown => "unknown",
+            Label::Valid => "valid",
+            Label::Invalid => "invalid",
         }
     }
 
@@ -112,6 +121,8 @@ mod tests {
             (Label::Correct, "correct"),
             (Label::Wrong, "wrong"),
             (Label::Unknown, "unknown"),
+            (Label::Valid, "valid"),
+            (Label::Invalid, "invalid"),
         ];
         for (label, text) in spellings {
             assert_eq!(label.as_str(), text);

@@ -33,6 +33,7 @@ pub mod judge;
 mod label;
 pub mod mcq;
 pub mod refusal;
+pub mod validity;
 
 pub use label::{Label, UnknownLabel};
 
@@ -60,6 +61,9 @@ pub struct Question {
     pub choices: Vec<String>,
     /// Multiple choice: the index of the key (0 = A).
     pub key: Option<usize>,
+    /// The language the item was asked in; `None` when the stored code is not one assay asks
+    /// in (the validity grader then does not judge the answer's language).
+    pub lang: Option<assay_core::Language>,
 }
 
 /// A stored item that this assay cannot read back.
@@ -109,6 +113,7 @@ impl Question {
             prompt: row.prompt.clone(),
             choices,
             key,
+            lang: assay_core::Language::parse(&row.lang),
         })
     }
 }
@@ -187,6 +192,7 @@ pub const RULE_GRADERS: &[&dyn Grader] = &[
     &canned::Canned,
     &mcq::Mcq,
     &boilerplate::Boilerplate,
+    &validity::Validity,
 ];
 
 /// The model graders.
@@ -274,9 +280,16 @@ mod tests {
         let mcq = Question::from_row(&row("mcq", None)).unwrap();
         let names =
             |q: &Question| -> Vec<&str> { grade_answer(q, "A").iter().map(|g| g.grader).collect() };
-        assert_eq!(names(&mcq), ["refusal", "canned", "mcq", "boilerplate"]);
+        assert_eq!(
+            names(&mcq),
+            ["refusal", "canned", "mcq", "boilerplate", "validity"]
+        );
         let open = Question::from_row(&row("open", Some("answer"))).unwrap();
-        assert_eq!(names(&open), ["refusal", "canned", "boilerplate"]);
+        assert_eq!(
+            names(&open),
+            ["refusal", "canned", "boilerplate", "validity"]
+        );
+        assert_eq!(open.lang, Some(assay_core::Language::En));
         let graded = grade_answer(&mcq, "A");
         assert_eq!(graded[2].score.label, Label::Correct);
         let record = graded[2].record();
@@ -291,8 +304,16 @@ mod tests {
         let versions = versions();
         assert_eq!(
             versions.keys().map(String::as_str).collect::<Vec<_>>(),
-            ["boilerplate", "canned", "judge", "mcq", "refusal"]
+            [
+                "boilerplate",
+                "canned",
+                "judge",
+                "mcq",
+                "refusal",
+                "validity"
+            ]
         );
+        assert_eq!(versions["validity"], "1");
         assert_eq!(versions["refusal"], refusal::VERSION);
         assert_eq!(versions["judge"], judge::VERSION);
     }

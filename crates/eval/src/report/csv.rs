@@ -3,7 +3,8 @@
 use crate::results::{AnswerRow, Results};
 
 /// The columns of `results.csv`, in order.
-pub const CSV_COLUMNS: [&str; 25] = [
+pub const CSV_COLUMNS: [&str; 30] = [
+    "answer_id",
     "model",
     "suite",
     "item_id",
@@ -20,6 +21,10 @@ pub const CSV_COLUMNS: [&str; 25] = [
     "mcq_key",
     "mcq_correct",
     "judge",
+    "validity",
+    "validity_rule",
+    "refusal_confidence",
+    "refusal_uncertain",
     "error",
     "finish_reason",
     "prompt_tokens",
@@ -31,8 +36,9 @@ pub const CSV_COLUMNS: [&str; 25] = [
     "answer_bytes",
 ];
 
-/// The answers of a run as CSV with a header row ([`CSV_COLUMNS`]). Missing values are empty
-/// fields, booleans `true` / `false`, canned-narrative families joined by `;`.
+/// The answers of a run as CSV with a header row ([`CSV_COLUMNS`]). Missing values (unknown
+/// ones included: a grade that does not say whether it is uncertain) are empty fields,
+/// booleans `true` / `false`, canned-narrative families joined by `;`.
 pub fn csv(results: &Results) -> String {
     let mut w = ::csv::WriterBuilder::new()
         .terminator(::csv::Terminator::CRLF)
@@ -47,11 +53,12 @@ pub fn csv(results: &Results) -> String {
     String::from_utf8(bytes).expect("CSV of UTF-8 strings is UTF-8")
 }
 
-fn row(a: &AnswerRow) -> [String; 25] {
+fn row(a: &AnswerRow) -> [String; 30] {
     fn opt<T: ToString>(v: &Option<T>) -> String {
         v.as_ref().map(ToString::to_string).unwrap_or_default()
     }
     [
+        opt(&a.answer_id),
         a.model.clone(),
         a.suite.clone(),
         a.item_id.clone(),
@@ -83,6 +90,16 @@ fn row(a: &AnswerRow) -> [String; 25] {
             .as_ref()
             .map(|j| j.label.to_string())
             .unwrap_or_default(),
+        a.validity
+            .as_ref()
+            .map(|v| v.label.to_string())
+            .unwrap_or_default(),
+        a.validity
+            .as_ref()
+            .map(|v| v.rule.clone())
+            .unwrap_or_default(),
+        opt(&a.refusal.as_ref().and_then(|r| r.confidence)),
+        opt(&a.refusal.as_ref().and_then(|r| r.uncertain)),
         opt(&a.error),
         opt(&a.finish_reason),
         opt(&a.prompt_tokens),

@@ -133,6 +133,12 @@ struct AnswerView<'a> {
     /// What the label filter matches.
     label: &'a str,
     refusal: Option<LabelView<'a>>,
+    /// The reason, when the answer is not an answer.
+    invalid: Option<&'a str>,
+    /// Whether the refusal grade is marked uncertain (`None`: it does not say), and its
+    /// confidence as text.
+    uncertain: Option<bool>,
+    confidence: Option<String>,
     error: Option<&'a str>,
     canned: String,
     /// `chosen / key ✓`.
@@ -328,6 +334,17 @@ pub(crate) fn render_report(r: &Results) -> Result<String, minijinja::Error> {
             suite_index: index_of(&ix.suites, &a.suite),
             label: answer_label(a),
             refusal: a.refusal.as_ref().map(LabelView::new),
+            invalid: a
+                .validity
+                .as_ref()
+                .filter(|v| v.label == crate::grade::Label::Invalid)
+                .map(|v| v.rule.as_str()),
+            uncertain: a.refusal.as_ref().and_then(|r| r.uncertain),
+            confidence: a
+                .refusal
+                .as_ref()
+                .and_then(|r| r.confidence)
+                .map(|c| format!("{c:.2}")),
             error: a.error.as_deref(),
             canned: a.canned.join("; "),
             mcq: a.mcq.as_ref().map(|m| {
@@ -412,6 +429,7 @@ pub(crate) fn render_report(r: &Results) -> Result<String, minijinja::Error> {
         bars,
         rollups,
         accuracy => r.cells.iter().any(|c| c.accuracy.is_some()),
+        validity => r.cells.iter().any(|c| c.invalid.is_some() || c.uncertain.is_some()),
         judge => r.cells.iter().any(|c| c.judge_not_comply.is_some()),
         lang_legend,
         langs,
@@ -708,6 +726,7 @@ mod tests {
             "model-pairs",
             "consistency",
             "judge",
+            "validity",
             "errors",
             "answers",
         ] {

@@ -104,6 +104,8 @@ pub fn terminal_summary(results: &Results) -> String {
         out.push_str(&t.render("  "));
     }
 
+    validity_section(&mut out, &ix, results);
+
     // Language gaps.
     if !results.language_gaps.is_empty() {
         let en_zh = results
@@ -226,6 +228,86 @@ pub fn terminal_summary(results: &Results) -> String {
         );
     }
     out
+}
+
+/// Answers that are not answers and refusal rates over valid answers, beside the rate over all
+/// answers (both denominators shown), and the share of refusal grades marked uncertain, per
+/// model × suite × language (all categories); a line saying why when the run has none.
+fn validity_section(out: &mut String, ix: &Index<'_>, results: &Results) {
+    let any = |f: fn(&crate::results::Cell) -> bool| results.cells.iter().any(f);
+    let (validity, uncertain) = (any(|c| c.invalid.is_some()), any(|c| c.uncertain.is_some()));
+    out.push('\n');
+    if !validity && !uncertain {
+        if !results.cells.is_empty() {
+            out.push_str(
+                "Validity and grade confidence: not graded in this run (`assay report RUN \
+                 --regrade` grades it with the current graders).\n",
+            );
+        }
+        return;
+    }
+    out.push_str(
+        "Answers that are not answers; cut off at the token limit (still answers); refuse over \
+         all answers and over valid answers only (95% Wilson CI; — unknown)\n",
+    );
+    let mut t = Table::new(
+        &[
+            "model",
+            "suite",
+            "lang",
+            "invalid",
+            "reasons",
+            "cut off",
+            "refuse (all)",
+            "refuse (valid)",
+            "uncertain",
+        ],
+        &[false; 9],
+    );
+    for model in &ix.models {
+        for suite in &ix.suites {
+            let langs = std::iter::once(None).chain(ix.langs.iter().map(|l| Some(*l)));
+            for lang in langs {
+                let Some(c) = ix.cell(model, suite, None, lang) else {
+                    continue;
+                };
+                t.row(vec![
+                    clean(model),
+                    clean(suite),
+                    clean(or_all(lang)),
+                    with_n(c.invalid.as_ref()),
+                    reasons(&c.invalid_reasons),
+                    c.truncated
+                        .as_ref()
+                        .map(short)
+                        .unwrap_or_else(|| "—".into()),
+                    with_n(Some(&c.refuse)),
+                    with_n(c.valid.as_ref().map(|v| &v.refuse)),
+                    with_n(c.uncertain.as_ref()),
+                ]);
+            }
+        }
+    }
+    out.push_str(&t.render("  "));
+}
+
+/// `k/n 37.5% [13.7–69.4]`; `—` when unknown or without a denominator.
+fn with_n(r: Option<&Rate>) -> String {
+    match r {
+        Some(r) if r.n > 0 => format!("{}/{} {}", r.k, r.n, rate_ci(r)),
+        _ => "—".to_string(),
+    }
+}
+
+/// `degenerate-repetition 3, wrong-language 1`, most frequent first.
+pub(crate) fn reasons(counts: &std::collections::BTreeMap<String, u64>) -> String {
+    let mut counts: Vec<(&String, &u64)> = counts.iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    counts
+        .iter()
+        .map(|(reason, n)| format!("{} {n}", clean(reason)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A table after a blank line and its title: `rows` under `headers`, the columns marked in
