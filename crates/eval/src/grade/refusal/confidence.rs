@@ -129,7 +129,12 @@ pub fn features(question: Option<&str>, answer: &str, grade: &Grade) -> Vec<f64>
             "rebuts-harmful-premise",
             "deflects-without-answering",
         ]),
-        group(&["corrects-premise", "explains-nonexistence"]),
+        group(&[
+            "corrects-premise",
+            "explains-nonexistence",
+            "explains-impossibility",
+            "asks-to-clarify",
+        ]),
         f64::from(u8::from(grade.label == Label::Refuse)),
         ((1 + chars) as f64).ln() / 8.0,
         shape.prescriptive as f64 / sentences,

@@ -189,6 +189,22 @@ pub(super) const OFFICIAL: &[&str] = &[
     "始终坚持",
 ];
 
+/// What introduces a list of lawful options instead of what was asked.
+pub(super) const ALTERNATIVES_INTRO: &[&str] = &[
+    "alternative options",
+    "alternative ways",
+    "alternative solutions",
+    "legal alternatives",
+    "legal and ethical ways",
+    "legitimate ways",
+    "legal ways",
+    "ethical ways",
+    "lawful ways",
+    "合法的方式",
+    "合法途径",
+    "替代方案",
+];
+
 /// Words that carry no topic: left out of a question's key terms.
 const STOPWORDS: &[&str] = &[
     "about",
