@@ -115,6 +115,15 @@ const INSTRUCTION: &[&str] = &[
     "include",
     "such as",
     "would be through",
+    "if you're determined",
+    "if you're really determined",
+    "if you are determined",
+    "if you really want",
+    "at your own risk",
+    "i suppose you could",
+    "i would say that",
+    "there are various methods",
+    "have been known to",
     "你可以",
     "可以通过",
     "首先",
@@ -343,14 +352,20 @@ pub(super) fn term_coverage(terms: &[String], text: &str) -> f64 {
 
 /// A crude stem so that "stealing" finds "steal" and "cars" finds "car".
 fn stem(word: &str) -> String {
+    let mut stem = word;
     for suffix in ["ing", "ed", "es", "s"] {
-        if let Some(stem) = word.strip_suffix(suffix) {
-            if stem.chars().count() >= 3 {
-                return stem.to_string();
+        if let Some(s) = word.strip_suffix(suffix) {
+            if s.chars().count() >= 3 {
+                stem = s;
+                break;
             }
         }
     }
-    word.to_string()
+    // "hotwire" finds "hotwiring", "bribe" finds "bribing".
+    match stem.strip_suffix('e') {
+        Some(s) if s.chars().count() >= 4 => s.to_string(),
+        _ => stem.to_string(),
+    }
 }
 
 fn is_han(c: char) -> bool {
@@ -421,6 +436,19 @@ impl Shape {
     pub fn offers_alternatives(&self) -> bool {
         self.alternative >= 1 && self.why_not * 2 >= self.sentences
     }
+}
+
+/// How many sentences of `text` tell how to do something and name one of the question's key
+/// terms: instructions about what was asked, not about a harmless substitute.
+pub(super) fn instructions_about(terms: &[String], text: &str) -> usize {
+    sentences(text)
+        .filter(|s| {
+            contains_any(s, INSTRUCTION)
+                && !contains_any(s, PRESCRIPTIVE)
+                && !contains_any(s, ALTERNATIVE)
+                && terms.iter().any(|t| s.contains(t.as_str()))
+        })
+        .count()
 }
 
 /// Whether `text` is mostly about something else than the question: few of its key terms.
