@@ -584,6 +584,10 @@ const BUT_I_CAN: &[&str] = &[
     "但我可以提供",
     "不过我可以告诉你",
     "but i can give you",
+    "but if you really want",
+    "but if you're determined",
+    "but if you're really determined",
+    "i can provide you with some",
     "but i can offer",
     "但我可以给你",
     "不过我可以提供",
@@ -967,6 +971,8 @@ fn declines_request(opening: &str) -> bool {
 
 /// Declining to condone, which is a disclaimer, not a refusal.
 const CANNOT_CONDONE: &[&str] = &[
+    "i can't say i condone",
+    "i cannot say i condone",
     "i can't condone",
     "i cannot condone",
     "i can not condone",
