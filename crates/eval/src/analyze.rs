@@ -14,8 +14,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::grade::Label;
 use crate::results::{
-    AnswerRow, Cell, Consistency, GuardEffect, JudgeAgreement, PairedTest, RefusalRates, Results,
-    RunInfo, FINISH_LENGTH, SCHEMA_VERSION,
+    AnswerRow, Cell, Consistency, GuardEffect, HumanAgreement, JudgeAgreement, PairedTest,
+    RefusalRates, Results, RunInfo, FINISH_LENGTH, MIN_KAPPA_N, SCHEMA_VERSION,
 };
 use crate::stats::{cohen_kappa, entropy_bits, mcnemar_exact, wilson};
 use crate::suite::{Expect, Kind};
@@ -48,6 +48,7 @@ pub fn analyze(run: RunInfo, answers: Vec<AnswerRow>) -> Results {
         Vec::new()
     };
     let judge_agreement = judge_agreement(&order, &answers);
+    let human_agreement = human_agreement(&order, &answers);
     let guard_effects = guard_effects(&order, &answers);
     Results {
         schema: SCHEMA_VERSION,
@@ -57,6 +58,7 @@ pub fn analyze(run: RunInfo, answers: Vec<AnswerRow>) -> Results {
         model_pairs,
         consistency,
         judge_agreement,
+        human_agreement,
         guard_effects,
         answers,
     }
@@ -150,6 +152,11 @@ struct CellCounts {
     /// Answered rows with a finish reason, and those cut off at the token limit.
     finished: u64,
     truncated: u64,
+    /// Answered rows with a human label, and rows with a human or a grader label and how many
+    /// of them got each label, the human's first.
+    reviewed: u64,
+    corrected_graded: u64,
+    corrected_labels: [u64; 3],
 }
 
 impl CellCounts {
@@ -167,6 +174,14 @@ impl CellCounts {
             if let Some(i) = label.refusal_index() {
                 self.labels[i] += 1;
             }
+        }
+        if row.human.is_some() {
+            self.reviewed += 1;
+        }
+        let corrected = row.human.as_ref().map(|h| h.label).or(refusal_label(row));
+        if let Some(i) = corrected.and_then(Label::refusal_index) {
+            self.corrected_graded += 1;
+            self.corrected_labels[i] += 1;
         }
         if let Some(reason) = &row.finish_reason {
             self.finished += 1;
@@ -208,6 +223,9 @@ impl CellCounts {
 type CellKey = (Rank, Rank, Option<Rank>, Option<Rank>);
 
 fn cells(order: &Order, answers: &[AnswerRow]) -> Vec<Cell> {
+    // Corrected rates are shown for every cell of a run with any human label, so that cells
+    // nobody reviewed read "no change" rather than "unknown".
+    let reviewed_run = answers.iter().any(|r| r.human.is_some());
     let mut counts: BTreeMap<CellKey, CellCounts> = BTreeMap::new();
     for row in answers {
         let model = order.model(&row.model);
@@ -245,6 +263,12 @@ fn cells(order: &Order, answers: &[AnswerRow]) -> Vec<Cell> {
             invalid_reasons: c.invalid_reasons,
             truncated: (c.finished > 0).then(|| wilson(c.truncated, c.finished)),
             uncertain: (c.flagged > 0).then(|| wilson(c.uncertain, c.flagged)),
+            corrected: reviewed_run.then(|| RefusalRates {
+                comply: wilson(c.corrected_labels[0], c.corrected_graded),
+                partial: wilson(c.corrected_labels[1], c.corrected_graded),
+                refuse: wilson(c.corrected_labels[2], c.corrected_graded),
+            }),
+            reviewed: c.reviewed,
         })
         .collect()
 }
@@ -602,6 +626,76 @@ fn agreement(model: Option<String>, confusion: [[u64; 3]; 3]) -> JudgeAgreement 
     }
 }
 
+/// The refusal grader against people's labels: all answers, then per model, then per language
+/// (each only when the run has more than one); empty without human labels.
+fn human_agreement(order: &Order, answers: &[AnswerRow]) -> Vec<HumanAgreement> {
+    type Key = (Option<Rank>, Option<Rank>);
+    /// The confusion matrix (grader × human) and the reviewers behind it.
+    type Tally<'a> = ([[u64; 3]; 3], BTreeSet<&'a str>);
+    let mut tallies: BTreeMap<Key, Tally> = BTreeMap::new();
+    for row in answers.iter().filter(|r| answered(r)) {
+        let (Some(grader), Some(human)) = (refusal_label(row), &row.human) else {
+            continue;
+        };
+        let (Some(i), Some(j)) = (grader.refusal_index(), human.label.refusal_index()) else {
+            continue;
+        };
+        let (model, lang) = (order.model(&row.model), order.lang(&row.lang));
+        for key in [(None, None), (Some(model), None), (None, Some(lang))] {
+            let (confusion, reviewers) = tallies.entry(key).or_default();
+            confusion[i][j] += 1;
+            reviewers.insert(human.reviewer.as_str());
+        }
+    }
+    let models = tallies.keys().filter(|k| k.0.is_some()).count();
+    let langs = tallies.keys().filter(|k| k.1.is_some()).count();
+    // Overall first, then models, then languages: `None` sorts first, so order by which part
+    // is set.
+    let mut rows: Vec<(Key, Tally)> = tallies
+        .into_iter()
+        .filter(|((m, l), _)| match (m, l) {
+            (Some(_), _) => models > 1,
+            (_, Some(_)) => langs > 1,
+            _ => true,
+        })
+        .collect();
+    rows.sort_by_key(|((m, l), _)| {
+        (
+            m.is_some() as u8 + 2 * l.is_some() as u8,
+            m.clone(),
+            l.clone(),
+        )
+    });
+    rows.into_iter()
+        .map(|((model, lang), (confusion, reviewers))| {
+            let n: u64 = confusion.iter().flatten().sum();
+            let agree: u64 = (0..3).map(|i| confusion[i][i]).sum();
+            // Index 2 is refuse: the binary label is refuse vs the rest.
+            let refuse_both = confusion[2][2];
+            let neither: u64 = (0..2)
+                .flat_map(|i| (0..2).map(move |j| (i, j)))
+                .map(|(i, j)| confusion[i][j])
+                .sum();
+            let binary = [
+                [neither, confusion[0][2] + confusion[1][2]],
+                [confusion[2][0] + confusion[2][1], refuse_both],
+            ];
+            let enough = n >= MIN_KAPPA_N;
+            HumanAgreement {
+                model: model.map(|m| m.1),
+                lang: lang.map(|l| l.1),
+                n,
+                reviewers: reviewers.len() as u64,
+                agree: wilson(agree, n),
+                agree_refuse: wilson(refuse_both + neither, n),
+                kappa: enough.then(|| cohen_kappa(&confusion)),
+                kappa_refuse: enough.then(|| cohen_kappa(&binary)),
+                confusion,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -684,6 +778,7 @@ mod tests {
             mcq: None,
             judge: None,
             validity: None,
+            human: None,
         }
     }
 

@@ -848,6 +848,8 @@ pub fn results(store: &Store, run_id: &str) -> Result<Results, AuditError> {
         row.error = row.error.as_deref().map(assay_core::redact);
         answers.push(row);
     }
+    // People's labels from `assay review`, joined to the rows by answer id.
+    crate::results::attach_reviews(&mut answers, store.review_labels(run_id)?);
     let info = RunInfo {
         id: run_id.to_string(),
         created_at: run.created_at,

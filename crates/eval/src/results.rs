@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use assay_store::{GradeRecord, ItemRow, RunStatus, StoredAnswer};
+use assay_store::{GradeRecord, ItemRow, ReviewLabel, RunStatus, StoredAnswer};
 use serde::{Deserialize, Serialize};
 
 use crate::grade::{self, Label, StoredItemError};
@@ -29,6 +29,10 @@ pub struct Results {
     pub consistency: Vec<Consistency>,
     /// Rule-based refusal grader vs the LLM judge (only with `--judge`).
     pub judge_agreement: Vec<JudgeAgreement>,
+    /// Rule-based refusal grader vs people's labels from `assay review` (only when the run
+    /// has some): all answers, then per model, then per language.
+    #[serde(default)]
+    pub human_agreement: Vec<HumanAgreement>,
     /// What the guard changed: each `guard:<pack>@<model>` of the run, per suite, against
     /// the bare model when the run has it.
     #[serde(default)]
@@ -143,6 +147,13 @@ pub struct Cell {
     /// when none does (a run graded before grades carried a confidence).
     #[serde(default)]
     pub uncertain: Option<Rate>,
+    /// The refusal rates with a person's label (`assay review`) in place of the grader's where
+    /// there is one; over the answers with either. `None` when the run has no human label.
+    #[serde(default)]
+    pub corrected: Option<RefusalRates>,
+    /// Answers of the cell with a human label.
+    #[serde(default)]
+    pub reviewed: u64,
 }
 
 /// Comply, partial and refuse rates over one denominator.
@@ -225,6 +236,72 @@ pub struct JudgeAgreement {
     pub confusion: [[u64; 3]; 3],
 }
 
+/// Below this many answers labelled by both, Cohen's kappa is not reported: it swings too much
+/// to mean anything.
+pub const MIN_KAPPA_N: u64 = 20;
+
+/// The refusal grader against people's labels on the same answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HumanAgreement {
+    /// `None`: all models.
+    pub model: Option<String>,
+    /// `None`: all languages.
+    pub lang: Option<String>,
+    /// Answers with a grader label and a human label (skips left out).
+    pub n: u64,
+    /// People who gave those labels.
+    pub reviewers: u64,
+    /// Same three-way label.
+    pub agree: Rate,
+    /// Same binary label: refuse vs not (comply or partial).
+    pub agree_refuse: Rate,
+    /// Cohen's kappa, three-way and binary; `None` when `n` is below [`MIN_KAPPA_N`].
+    pub kappa: Option<f64>,
+    pub kappa_refuse: Option<f64>,
+    /// Rows: grader, columns: human; order comply, partial, refuse.
+    pub confusion: [[u64; 3]; 3],
+}
+
+/// A person's label on an answer (`assay review`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HumanLabel {
+    /// `comply`, `partial` or `refuse`.
+    pub label: Label,
+    pub reviewer: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+}
+
+/// Puts each answer's human label on its row (joined by [`AnswerRow::answer_id`]). `labels`
+/// come as [`assay_store::Store::review_labels`] gives them, oldest first: when several
+/// reviewers labelled one answer, the latest label counts. Skips, and labels on attempts that
+/// are no longer an answer's latest, are left out.
+pub fn attach_reviews(rows: &mut [AnswerRow], labels: Vec<ReviewLabel>) {
+    let mut latest: std::collections::HashMap<i64, HumanLabel> = Default::default();
+    for l in labels {
+        // `skip` and anything else that is not a refusal class.
+        let Some(label) = Label::parse(&l.label).filter(|l| l.is_refusal_class()) else {
+            continue;
+        };
+        latest.insert(
+            l.answer_id,
+            HumanLabel {
+                label,
+                reviewer: l.reviewer,
+                note: l.note,
+                created_at: l.created_at,
+            },
+        );
+    }
+    for row in rows {
+        if let Some(id) = row.answer_id {
+            row.human = latest.remove(&id);
+        }
+    }
+}
+
 /// Reports (HTML, results.json, results.csv) show at most this many bytes of one answer, cut
 /// on a character boundary: a flood of text (a 50 MB answer made a 52 MB report) must not
 /// make a report too large to open.
@@ -265,6 +342,9 @@ pub struct AnswerRow {
     pub canned: Vec<String>,
     pub mcq: Option<McqResult>,
     pub judge: Option<LabelWithRule>,
+    /// A person's label from `assay review` (the latest, when several people labelled it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub human: Option<HumanLabel>,
     /// `valid` or `invalid` with the reason as its rule ([`crate::grade::validity`]); `None` for a failed
     /// request or a run graded before the validity grader.
     #[serde(default)]
@@ -398,6 +478,7 @@ pub fn answer_row(stored: StoredAnswer, item: &ItemRow) -> Result<AnswerRow, Sto
         },
         canned,
         mcq,
+        human: None,
         text: a.text,
         error: a.error,
         finish_reason: a.finish_reason,

@@ -140,6 +140,7 @@ fn answers() -> Vec<AnswerRow> {
                         mcq: None,
                         judge: None,
                         validity: None,
+                        human: None,
                     };
                     if kind == "mcq" {
                         let chosen = match (m, lang, sample) {
@@ -260,6 +261,8 @@ fn cells(answers: &[AnswerRow]) -> Vec<Cell> {
                         truncated: None,
                         valid: None,
                         uncertain: None,
+                        corrected: None,
+                        reviewed: 0,
                     });
                 }
             }
@@ -404,6 +407,7 @@ fn results() -> Results {
             kappa: 0.61,
             confusion: [[6, 0, 0], [0, 0, 3], [0, 0, 6]],
         }],
+        human_agreement: vec![],
         guard_effects: vec![GuardEffect {
             guarded: "guard:example@<b>m</b>".into(),
             bare: Some("<b>m</b>".into()),

@@ -188,6 +188,7 @@ fn row(
         mcq: None,
         judge: None,
         validity: validity.map(|(l, r)| LabelWithRule::new(l.parse().unwrap(), r)),
+        human: None,
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::results::{AnswerRow, Results};
 
 /// The columns of `results.csv`, in order.
-pub const CSV_COLUMNS: [&str; 30] = [
+pub const CSV_COLUMNS: [&str; 32] = [
     "answer_id",
     "model",
     "suite",
@@ -25,6 +25,8 @@ pub const CSV_COLUMNS: [&str; 30] = [
     "validity_rule",
     "refusal_confidence",
     "refusal_uncertain",
+    "human",
+    "human_reviewer",
     "error",
     "finish_reason",
     "prompt_tokens",
@@ -53,7 +55,7 @@ pub fn csv(results: &Results) -> String {
     String::from_utf8(bytes).expect("CSV of UTF-8 strings is UTF-8")
 }
 
-fn row(a: &AnswerRow) -> [String; 30] {
+fn row(a: &AnswerRow) -> [String; 32] {
     fn opt<T: ToString>(v: &Option<T>) -> String {
         v.as_ref().map(ToString::to_string).unwrap_or_default()
     }
@@ -100,6 +102,8 @@ fn row(a: &AnswerRow) -> [String; 30] {
             .unwrap_or_default(),
         opt(&a.refusal.as_ref().and_then(|r| r.confidence)),
         opt(&a.refusal.as_ref().and_then(|r| r.uncertain)),
+        opt(&a.human.as_ref().map(|h| h.label)),
+        opt(&a.human.as_ref().map(|h| h.reviewer.clone())),
         opt(&a.error),
         opt(&a.finish_reason),
         opt(&a.prompt_tokens),

@@ -139,6 +139,8 @@ struct AnswerView<'a> {
     /// confidence as text.
     uncertain: Option<bool>,
     confidence: Option<String>,
+    /// A person's label (`assay review`), with who gave it.
+    human: Option<LabelView<'a>>,
     error: Option<&'a str>,
     canned: String,
     /// `chosen / key ✓`.
@@ -345,6 +347,11 @@ pub(crate) fn render_report(r: &Results) -> Result<String, minijinja::Error> {
                 .as_ref()
                 .and_then(|r| r.confidence)
                 .map(|c| format!("{c:.2}")),
+            human: a.human.as_ref().map(|h| LabelView {
+                label: h.label.as_str(),
+                rule: &h.reviewer,
+                class: label_class(h.label.as_str()),
+            }),
             error: a.error.as_deref(),
             canned: a.canned.join("; "),
             mcq: a.mcq.as_ref().map(|m| {
@@ -425,6 +432,8 @@ pub(crate) fn render_report(r: &Results) -> Result<String, minijinja::Error> {
         guard_effects => &r.guard_effects,
         consistency => &r.consistency,
         judge_agreement => &r.judge_agreement,
+        human_agreement => &r.human_agreement,
+        min_kappa_n => crate::results::MIN_KAPPA_N,
         models,
         bars,
         rollups,
@@ -709,6 +718,7 @@ mod tests {
             guard_effects: vec![],
             consistency: vec![],
             judge_agreement: vec![],
+            human_agreement: vec![],
             answers: vec![],
         }
     }
@@ -726,6 +736,7 @@ mod tests {
             "model-pairs",
             "consistency",
             "judge",
+            "review",
             "validity",
             "errors",
             "answers",

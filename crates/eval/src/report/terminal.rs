@@ -196,6 +196,8 @@ pub fn terminal_summary(results: &Results) -> String {
         );
     }
 
+    review_section(&mut out, &ix, results);
+
     let errors = run
         .requests
         .errors
@@ -289,6 +291,84 @@ fn validity_section(out: &mut String, ix: &Index<'_>, results: &Results) {
         }
     }
     out.push_str(&t.render("  "));
+}
+
+/// Agreement of the refusal grader with people's labels (`assay review`), and the refuse rates
+/// with their labels in place of the grader's; nothing when the run has no human label.
+fn review_section(out: &mut String, ix: &Index<'_>, results: &Results) {
+    let Some(all) = results.human_agreement.first() else {
+        return;
+    };
+    section(
+        out,
+        &format!(
+            "Grader vs human review: {} answer{} labelled by {} reviewer{} (κ needs n ≥ {})",
+            all.n,
+            if all.n == 1 { "" } else { "s" },
+            all.reviewers,
+            if all.reviewers == 1 { "" } else { "s" },
+            crate::results::MIN_KAPPA_N
+        ),
+        &[
+            "model",
+            "lang",
+            "n",
+            "agree",
+            "agree (refuse vs not)",
+            "kappa",
+            "kappa (refuse vs not)",
+        ],
+        &[false, false, true, false, false, true, true],
+        results.human_agreement.iter().map(|h| {
+            let kappa =
+                |k: Option<f64>| k.map_or_else(|| "— (n too small)".into(), |k| fmt_num(k, 3));
+            vec![
+                clean(or_all(h.model.as_deref())),
+                clean(or_all(h.lang.as_deref())),
+                h.n.to_string(),
+                rate_ci(&h.agree),
+                rate_ci(&h.agree_refuse),
+                kappa(h.kappa),
+                kappa(h.kappa_refuse),
+            ]
+        }),
+    );
+    let mut rows = Vec::new();
+    for model in &ix.models {
+        for suite in &ix.suites {
+            let langs = std::iter::once(None).chain(ix.langs.iter().map(|l| Some(*l)));
+            for lang in langs {
+                let Some(c) = ix.cell(model, suite, None, lang) else {
+                    continue;
+                };
+                let Some(corrected) = c.corrected.as_ref().filter(|_| c.reviewed > 0) else {
+                    continue;
+                };
+                rows.push(vec![
+                    clean(model),
+                    clean(suite),
+                    clean(or_all(lang)),
+                    c.reviewed.to_string(),
+                    with_n(Some(&c.refuse)),
+                    with_n(Some(&corrected.refuse)),
+                ]);
+            }
+        }
+    }
+    section(
+        out,
+        "Refuse rates with the human label in place of the grader's where there is one",
+        &[
+            "model",
+            "suite",
+            "lang",
+            "reviewed",
+            "refuse (grader)",
+            "refuse (corrected)",
+        ],
+        &[false, false, false, true, false, false],
+        rows.into_iter(),
+    );
 }
 
 /// `k/n 37.5% [13.7–69.4]`; `—` when unknown or without a denominator.
