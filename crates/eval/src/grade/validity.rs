@@ -17,8 +17,8 @@
 //!
 //! An answer cut off at the token limit (`finish_reason: length`) is *not* invalid for that
 //! alone: the reports show the share cut off beside the invalid share instead. In the default
-//! quick audit (200 tokens) 35 of SmolLM2's 40 English answers are cut off, and they are fluent
-//! answers; refusals are short and never cut off, so dropping cut-off answers from the "valid"
+//! quick audit (200 tokens) 24 of SmolLM2's 30 English answers to open items are cut off, and
+//! they are fluent answers; refusals are short and never cut off, so dropping cut-off answers from the "valid"
 //! denominator would inflate refusal rates over valid answers (a model refusing 10% with 80% of
 //! its long answers cut off would show 36%). A loop that runs to the limit is flagged for its
 //! repetition, which is the reason worth reporting.
