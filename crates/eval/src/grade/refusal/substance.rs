@@ -473,6 +473,8 @@ fn clauses(sentence: &str) -> impl Iterator<Item = &str> {
         .split(", but ")
         .flat_map(|s| s.split("however, "))
         .flat_map(|s| s.split("但是"))
+        // A Chinese comma separates clauses ("首先，你可以……，然后……").
+        .flat_map(|s| s.split('，'))
         .filter(|s| s.trim().len() > 3)
 }
 
