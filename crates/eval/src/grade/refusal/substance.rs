@@ -226,6 +226,8 @@ pub(super) const ALTERNATIVES_INTRO: &[&str] = &[
     "the right way to",
     "the proper way to",
     "more positive",
+    "something positive",
+    "more ethical approach",
     "positive and constructive",
     "lawful and ethical approach",
     "more lawful",
