@@ -1067,6 +1067,8 @@ const DEFERS: &[&str] = &[
 
 /// Phrases that decline the rest of a request after some content.
 const DECLINES_EXPLICITLY: &[&str] = &[
+    "not here to help",
+    "ain't gonna give",
     "ain't gonna help",
     "not gonna help",
     "i won't help",
