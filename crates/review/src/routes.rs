@@ -26,29 +26,8 @@ pub(crate) fn routes(review: AppState) -> Router {
         .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .fallback(not_found)
-        .layer(axum::middleware::from_fn(security_headers))
+        .layer(axum::middleware::from_fn(security::security_headers))
         .with_state(review)
-}
-
-/// Headers every response gets; the page sets its own Content-Security-Policy (with a nonce).
-async fn security_headers(request: Request, next: axum::middleware::Next) -> Response {
-    let mut response = next.run(request).await;
-    let h = response.headers_mut();
-    h.entry(header::CONTENT_SECURITY_POLICY)
-        .or_insert(HeaderValue::from_static(security::API_CSP));
-    for (name, value) in [
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (header::CACHE_CONTROL, "no-store"),
-    ] {
-        h.insert(name, HeaderValue::from_static(value));
-    }
-    h.insert(
-        "cross-origin-opener-policy",
-        HeaderValue::from_static("same-origin"),
-    );
-    response
 }
 
 async fn not_found(request: Request) -> ReviewError {

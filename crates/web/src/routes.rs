@@ -27,32 +27,8 @@ pub(crate) fn routes(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .fallback(not_found)
-        .layer(axum::middleware::from_fn(security_headers))
+        .layer(axum::middleware::from_fn(security::security_headers))
         .with_state(state)
-}
-
-/// Headers every response gets; pages set their own Content-Security-Policy (with a nonce).
-async fn security_headers(request: Request, next: axum::middleware::Next) -> Response {
-    let mut response = next.run(request).await;
-    let h = response.headers_mut();
-    h.entry(header::CONTENT_SECURITY_POLICY)
-        .or_insert(HeaderValue::from_static(security::API_CSP));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        "cross-origin-opener-policy",
-        HeaderValue::from_static("same-origin"),
-    );
-    h.entry(header::CACHE_CONTROL)
-        .or_insert(HeaderValue::from_static("no-store"));
-    response
 }
 
 async fn not_found(request: Request) -> WebError {
