@@ -85,6 +85,10 @@ fn an_audit_against_assay_serve_stores_grades_and_reports_and_reruns_from_the_ca
     assert_eq!(results.run.requests.errors, 0);
     assert_eq!(results.answers.len(), 16);
     assert_eq!(results.run.status, RunStatus::Finished);
+    assert_eq!(
+        results.run.judge_when,
+        Some(assay_eval::audit::JudgeWhen::All)
+    );
     assert!(results.answers.iter().all(|a| a.refusal.is_some()));
     let mcq: Vec<_> = results
         .answers

@@ -742,6 +742,7 @@ mod tests {
             limit: None,
             filter: Vec::new(),
             judge: None,
+            judge_when: None,
             graders: BTreeMap::new(),
             requests: RequestCounts::default(),
         }

@@ -877,6 +877,11 @@ pub fn results(store: &Store, run_id: &str) -> Result<Results, AuditError> {
         seed: stored.config.seed,
         limit: stored.config.limit,
         filter: stored.config.filter,
+        judge_when: stored
+            .config
+            .judge
+            .as_ref()
+            .map(|_| stored.config.judge_when),
         judge: stored.config.judge.as_deref().map(stored_name),
         graders: stored.graders,
         requests: counts,

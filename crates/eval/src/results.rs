@@ -62,6 +62,10 @@ pub struct RunInfo {
     /// `key=value` filters as given, e.g. `category=history`.
     pub filter: Vec<String>,
     pub judge: Option<String>,
+    /// Which answers went to the judge: `uncertain` (refusal grades below the confidence
+    /// threshold) or `all`; `None` without a judge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judge_when: Option<crate::audit::JudgeWhen>,
     /// Grader name → version, so grades from different grader versions are not mixed silently.
     pub graders: BTreeMap<String, String>,
     pub requests: RequestCounts,

@@ -359,6 +359,7 @@ fn results() -> Results {
             limit: None,
             filter: vec!["category=history,politics,facts".into()],
             judge: Some("local:judge<x>".into()),
+            judge_when: Some(assay_eval::audit::JudgeWhen::All),
             graders,
             requests: RequestCounts {
                 planned: 24,

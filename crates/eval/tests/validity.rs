@@ -147,6 +147,7 @@ fn run(models: &[&str]) -> RunInfo {
         limit: None,
         filter: Vec::new(),
         judge: None,
+        judge_when: None,
         graders: BTreeMap::new(),
         requests: RequestCounts::default(),
     }

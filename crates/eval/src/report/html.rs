@@ -709,6 +709,7 @@ mod tests {
                 limit: None,
                 filter: vec![],
                 judge: None,
+                judge_when: None,
                 graders: Default::default(),
                 requests: RequestCounts::default(),
             },
