@@ -8,7 +8,7 @@
 //! content-addressed cache (model name, messages, parameters, sample index), so asking the same
 //! thing again in a later run costs nothing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -824,6 +824,9 @@ pub fn results(store: &Store, run_id: &str) -> Result<Results, AuditError> {
             * u64::from(stored.config.samples),
         ..RequestCounts::default()
     };
+    // The versions the stored grades were made with: after `--regrade` they are newer than
+    // the ones recorded when the run was created.
+    let mut graded_with: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for stored_answer in store.latest_answers(run_id)? {
         let a = &stored_answer.answer;
         let Some(item) = items.get(&(
@@ -840,6 +843,12 @@ pub fn results(store: &Store, run_id: &str) -> Result<Results, AuditError> {
             if a.cached {
                 counts.cached += 1;
             }
+        }
+        for grade in &a.grades {
+            graded_with
+                .entry(grade.grader.clone())
+                .or_insert_with(BTreeSet::new)
+                .insert(grade.version.clone());
         }
         // The row (grades read back, text capped) is built where its fields are defined.
         let mut row = crate::results::answer_row(stored_answer, item)?;
@@ -883,10 +892,23 @@ pub fn results(store: &Store, run_id: &str) -> Result<Results, AuditError> {
             .as_ref()
             .map(|_| stored.config.judge_when),
         judge: stored.config.judge.as_deref().map(stored_name),
-        graders: stored.graders,
+        graders: grader_versions_used(stored.graders, graded_with),
         requests: counts,
     };
     Ok(crate::analyze::analyze(info, answers))
+}
+
+/// The grader versions of a run: those its grades carry (several, comma-separated, when
+/// grades of different versions are mixed), else the ones recorded when it was created.
+fn grader_versions_used(
+    recorded: BTreeMap<String, String>,
+    graded_with: BTreeMap<String, BTreeSet<String>>,
+) -> BTreeMap<String, String> {
+    let mut versions = recorded;
+    for (grader, used) in graded_with {
+        versions.insert(grader, used.into_iter().collect::<Vec<_>>().join(","));
+    }
+    versions
 }
 
 /// Marks a run finished (or interrupted) now.
@@ -929,5 +951,26 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(stored.judge_when, JudgeWhen::All);
+    }
+
+    #[test]
+    fn a_run_reports_the_grader_versions_its_grades_carry() {
+        let recorded = BTreeMap::from([
+            ("refusal".to_string(), "3".to_string()),
+            ("judge".to_string(), "1".to_string()),
+        ]);
+        let used = BTreeMap::from([
+            ("refusal".to_string(), BTreeSet::from(["4".to_string()])),
+            ("validity".to_string(), BTreeSet::from(["1".to_string()])),
+        ]);
+        let versions = grader_versions_used(recorded.clone(), used);
+        assert_eq!(versions["refusal"], "4");
+        assert_eq!(versions["validity"], "1");
+        assert_eq!(versions["judge"], "1");
+        let mixed = BTreeMap::from([(
+            "refusal".to_string(),
+            BTreeSet::from(["3".to_string(), "4".to_string()]),
+        )]);
+        assert_eq!(grader_versions_used(recorded, mixed)["refusal"], "3,4");
     }
 }
