@@ -105,6 +105,9 @@ const TURNS: &[&str] = &[
     "now that we got the",
     "now that that's out of the way",
     "but now that we've",
+    "now since that nerd is done",
+    "anyways, since we are out of this",
+    "anyway, since we are out of this",
 ];
 
 /// The voices of `text` (lowercased, trimmed), each with its marker removed, when there are
