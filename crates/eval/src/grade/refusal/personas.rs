@@ -105,6 +105,8 @@ const TURNS: &[&str] = &[
     "now that we got the",
     "now that that's out of the way",
     "but now that we've",
+    "but now that we got that",
+    "but now that we have got that",
     "now since that nerd is done",
     "anyways, since we are out of this",
     "anyway, since we are out of this",
