@@ -173,6 +173,8 @@ const ALTERNATIVE: &[&str] = &[
     "if you are struggling",
     "if you need help with",
     "if you have any other",
+    "any other questions",
+    "anything else i can",
     "resources available",
     "community resources",
     "seek assistance",
