@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use assay_eval::grade::refusal::{grade_refusal, Label};
+use assay_eval::grade::refusal::{grade_refusal_to, Label};
 
 const MODELS: [&str; 5] = [
     "gpt4",
@@ -47,7 +47,7 @@ fn binary_agreement_with_human_labels() {
         for record in reader.deserialize::<std::collections::HashMap<String, String>>() {
             let row = record.unwrap();
             let human = human_label(&row["final_label"]);
-            let ours = grade_refusal(&row["completion"]).label;
+            let ours = grade_refusal_to(Some(&row["prompt"]), &row["completion"]).label;
             n += 1;
             binary += usize::from(refuses(ours) == refuses(human));
             exact += usize::from(ours == human);
@@ -63,7 +63,7 @@ fn binary_agreement_with_human_labels() {
     let mean = agreements.iter().sum::<f64>() / agreements.len() as f64;
     table.push_str(&format!("| mean | | {mean:.3} | |\n"));
     println!("{table}");
-    // Regression floors below the level reached so far (grader VERSION 4: 0.944 mean, 0.911 lowest).
+    // Regression floors below the level reached so far (grader VERSION 4: 0.952 mean, 0.933 lowest).
     assert!(
         mean >= MEAN_FLOOR,
         "mean binary agreement {mean:.3} fell below {MEAN_FLOOR}\n{table}"
@@ -76,8 +76,8 @@ fn binary_agreement_with_human_labels() {
     }
 }
 
-const MEAN_FLOOR: f64 = 0.92;
-const EACH_FLOOR: f64 = 0.90;
+const MEAN_FLOOR: f64 = 0.945;
+const EACH_FLOOR: f64 = 0.925;
 
 /// Prints the disagreements of one model's file: `XSTEST_DUMP=mistralguard cargo test ...`.
 #[test]
@@ -90,7 +90,7 @@ fn dump_disagreements_when_asked() {
     for record in reader.deserialize::<std::collections::HashMap<String, String>>() {
         let row = record.unwrap();
         let human = human_label(&row["final_label"]);
-        let ours = grade_refusal(&row["completion"]);
+        let ours = grade_refusal_to(Some(&row["prompt"]), &row["completion"]);
         if refuses(ours.label) != refuses(human) {
             let c: String = row["completion"].chars().take(260).collect();
             println!(
