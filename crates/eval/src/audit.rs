@@ -847,7 +847,7 @@ pub fn results(store: &Store, run_id: &str) -> Result<Results, AuditError> {
         for grade in &a.grades {
             graded_with
                 .entry(grade.grader.clone())
-                .or_insert_with(BTreeSet::new)
+                .or_default()
                 .insert(grade.version.clone());
         }
         // The row (grades read back, text capped) is built where its fields are defined.
