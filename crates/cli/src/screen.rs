@@ -107,6 +107,11 @@ pub struct RunArgs {
     /// No progress line on stderr.
     #[arg(long)]
     pub quiet: bool,
+    /// Screen again the files of OUT whose markers were left by another policy or other
+    /// settings, or that changed since, and discard the markers of other settings (without it,
+    /// such a rerun is refused: its report would mix old and new verdicts).
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn screen(args: ScreenArgs) -> Result<()> {
@@ -174,6 +179,7 @@ pub fn screen(args: ScreenArgs) -> Result<()> {
             }
             summaries.sort_by(|a, b| a.input.cmp(&b.input));
             summaries.dedup_by(|a, b| a.input == b.input);
+            assay_screen::check_same_settings(&dirs[0], &summaries)?;
             let r = report::build("(merged)", &summaries, source_threshold, pass_threshold);
             report::write(&r, &dirs[0])?;
             print_summary(&r, &dirs[0]);
@@ -217,6 +223,54 @@ pub(crate) fn build_policy(
     Ok(builder.build()?)
 }
 
+/// What identifies a run's policy: a built-in pack by its name and assay's version; a pack
+/// directory, keyword list or domain list by its files' names, sizes and modification times
+/// (reading every byte of a large domain list on each run would cost more than it tells).
+fn policy_fingerprint(args: &RunArgs) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut parts = Vec::new();
+    if let Some(policy) = &args.policy {
+        if Path::new(policy).exists() {
+            parts.push(format!("policy\n{}", files_listing(Path::new(policy))?));
+        } else {
+            parts.push(format!("builtin {policy} {}", env!("CARGO_PKG_VERSION")));
+        }
+    }
+    if let Some(path) = &args.keywords {
+        parts.push(format!("keywords\n{}", files_listing(path)?));
+    }
+    if let Some(path) = &args.domains {
+        parts.push(format!("domains\n{}", files_listing(path)?));
+    }
+    let digest = Sha256::digest(parts.join("\n").as_bytes());
+    Ok(digest.iter().take(8).map(|b| format!("{b:02x}")).collect())
+}
+
+/// Every file under `path` (or `path` itself) with its size and modification time, sorted.
+fn files_listing(path: &Path) -> Result<String> {
+    let mut stack = vec![path.to_path_buf()];
+    let mut files = Vec::new();
+    while let Some(p) = stack.pop() {
+        let meta = std::fs::metadata(&p).with_context(|| format!("cannot read {}", p.display()))?;
+        if meta.is_dir() {
+            let entries =
+                std::fs::read_dir(&p).with_context(|| format!("cannot list {}", p.display()))?;
+            for entry in entries {
+                stack.push(entry?.path());
+            }
+        } else {
+            let modified = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            files.push(format!("{}\t{}\t{modified}", p.display(), meta.len()));
+        }
+    }
+    files.sort();
+    Ok(files.join("\n"))
+}
+
 fn run(args: RunArgs) -> Result<()> {
     if args.inputs.is_empty() {
         bail!("give the inputs to screen: JSON Lines files, directories or globs");
@@ -250,10 +304,13 @@ fn run(args: RunArgs) -> Result<()> {
         seed: args.seed,
         shard,
         progress: crate::progress::reporter(!args.quiet),
+        policy_fingerprint: policy_fingerprint(&args)?,
+        force: args.force,
     };
     let summaries = assay_screen::screen(&policy, &config)?;
     // The report covers every finished file in OUT (all shards written there so far).
     let all = assay_screen::read_markers(&out)?;
+    assay_screen::check_same_settings(&out, &all)?;
     let r = report::build(
         &policy.name,
         &all,

@@ -301,3 +301,45 @@ fn an_out_inside_an_input_directory_is_refused_in_one_line() {
         assert!(stdout.starts_with("2 files"), "{stdout}");
     }
 }
+
+#[test]
+fn rescreening_with_another_keyword_list_is_refused_until_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    let (inputs, out) = (dir.path().join("in"), dir.path().join("out"));
+    fs::create_dir_all(&inputs).unwrap();
+    fs::write(
+        inputs.join("a.jsonl"),
+        "{\"text\":\"apples and pears\"}\n{\"text\":\"only pears\"}\n",
+    )
+    .unwrap();
+    let keywords = dir.path().join("keywords.txt");
+    fs::write(&keywords, "apples\n").unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "screen",
+            inputs.to_str().unwrap(),
+            "--keywords",
+            keywords.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ];
+        args.extend_from_slice(extra);
+        assay(&args)
+    };
+    assert!(ok(&run(&[])).contains("removed 1 "));
+
+    // The keyword list is edited: the old markers no longer hold.
+    fs::write(&keywords, "pears\n").unwrap();
+    let refused = run(&[]);
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("a.jsonl") && stderr.contains("--force") && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+    // --force screens again: both documents mention pears.
+    assert!(ok(&run(&["--force"])).contains("removed 2 "));
+    // Same list again: resumed, nothing refused.
+    assert!(ok(&run(&[])).contains("removed 2 "));
+}

@@ -45,6 +45,28 @@ pub enum ScreenError {
         line: u64,
         message: String,
     },
+    /// A file's marker was left by other settings, or the file changed since.
+    #[error(
+        "{out}: {input} was screened {why}; rerun with --force to screen it again there \
+         (markers left by other settings are discarded), or give a new --out"
+    )]
+    Stale {
+        out: PathBuf,
+        input: String,
+        why: String,
+    },
+    /// Markers in one output directory (or in shards to merge) from different settings.
+    #[error(
+        "{out}: its files were screened with different policies or settings ({first}: {a}; \
+         {second}: {b}); screen them again with --force, or use separate output directories"
+    )]
+    MixedSettings {
+        out: PathBuf,
+        first: String,
+        a: String,
+        second: String,
+        b: String,
+    },
     #[error("{0}")]
     Other(String),
 }
@@ -79,6 +101,99 @@ pub struct ScreenConfig {
     pub shard: Option<(usize, usize)>,
     /// Where progress goes (the command line draws it; [`Reporter::silent`] for none).
     pub progress: Reporter,
+    /// What identifies the policy (its files' names, sizes and times, or a built-in pack's
+    /// name and version): a marker is reused only under the same policy.
+    pub policy_fingerprint: String,
+    /// Screen files again whose markers were left by other settings or that changed since,
+    /// and discard the markers (and outputs) of other settings, instead of refusing.
+    pub force: bool,
+}
+
+impl ScreenConfig {
+    /// The policy and every setting that changes a file's verdicts, outputs or sample: a
+    /// marker holds them, and is reused only when they are the same.
+    pub fn settings_fingerprint(&self) -> String {
+        format!(
+            "policy={} text={} url={} source={} max_line_bytes={} strict={} sample={} batch_docs={} seed={}",
+            self.policy_fingerprint,
+            self.fields.text,
+            self.fields.url,
+            self.fields.source.as_deref().unwrap_or("-"),
+            self.max_line_bytes,
+            self.strict,
+            self.sample_size,
+            self.batch_docs.map_or("-".to_string(), |n| n.to_string()),
+            self.seed,
+        )
+    }
+}
+
+/// What a marker must match to be reused: the settings, and the input file as it was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    /// [`ScreenConfig::settings_fingerprint`] when the file was screened.
+    pub settings: String,
+    /// The input file's size and modification time (nanoseconds since the epoch).
+    pub size: u64,
+    pub modified_ns: Option<u128>,
+}
+
+impl Fingerprint {
+    /// A file that cannot be read has size 0 and no time: screening it counts it as bad
+    /// input, and its marker is tried again next time.
+    fn of(settings: &str, path: &Path) -> Fingerprint {
+        let meta = fs::metadata(path).ok();
+        let modified_ns = meta
+            .as_ref()
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_nanos());
+        Fingerprint {
+            settings: settings.to_string(),
+            size: meta.map_or(0, |m| m.len()),
+            modified_ns,
+        }
+    }
+
+    /// Why a marker with `self` cannot stand for a file whose fingerprint is `now`.
+    fn differs_from(&self, now: &Fingerprint) -> Option<String> {
+        if self.settings != now.settings {
+            return Some(format!(
+                "with other settings ({}, now {})",
+                self.settings, now.settings
+            ));
+        }
+        if self.size != now.size || self.modified_ns != now.modified_ns {
+            return Some("before the file changed (its size or time differs)".to_string());
+        }
+        None
+    }
+}
+
+/// Checks that every summary was screened with the same settings (markers of one output
+/// directory, or of shards to merge), so that one report never mixes two policies.
+pub fn check_same_settings(out: &Path, summaries: &[FileSummary]) -> Result<(), ScreenError> {
+    let settings = |s: &FileSummary| {
+        s.fingerprint
+            .as_ref()
+            .map_or("unknown (an older marker)".to_string(), |f| {
+                f.settings.clone()
+            })
+    };
+    let Some(first) = summaries.first() else {
+        return Ok(());
+    };
+    let a = settings(first);
+    match summaries.iter().find(|s| settings(s) != a) {
+        None => Ok(()),
+        Some(other) => Err(ScreenError::MixedSettings {
+            out: out.to_path_buf(),
+            first: first.input.clone(),
+            a,
+            second: other.input.clone(),
+            b: settings(other),
+        }),
+    }
 }
 
 /// Documents and bytes of one source, and how many violated the policy.
@@ -127,6 +242,9 @@ pub struct FileSummary {
     pub bad: BTreeMap<String, u64>,
     pub bad_examples: Vec<BadExample>,
     pub batches: Vec<BatchSample>,
+    /// The settings and input the file was screened with (absent in markers of older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<Fingerprint>,
 }
 
 impl FileSummary {
@@ -158,6 +276,10 @@ pub fn screen(policy: &Policy, config: &ScreenConfig) -> Result<Vec<FileSummary>
         files = shard_files(files, index, count);
     }
     fs::create_dir_all(config.out.join(".done")).map_err(io_error(&config.out))?;
+    let settings = config.settings_fingerprint();
+    if config.force {
+        discard_other_settings(&config.out, &settings)?;
+    }
     let total_bytes: u64 = files
         .iter()
         .map(|f| fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0))
@@ -170,7 +292,7 @@ pub fn screen(policy: &Policy, config: &ScreenConfig) -> Result<Vec<FileSummary>
         if failed.load(Ordering::SeqCst) {
             return None;
         }
-        let result = screen_file_once(policy, config, file, &progress);
+        let result = screen_file_once(policy, config, &settings, file, &progress);
         if result.is_err() {
             failed.store(true, Ordering::SeqCst);
         }
@@ -286,24 +408,70 @@ pub fn read_markers(out: &Path) -> Result<Vec<FileSummary>, ScreenError> {
     Ok(summaries)
 }
 
-/// Screens `file` unless its marker says it is done.
+/// Removes the markers, and the kept and removed outputs, of files screened with settings other
+/// than `settings` (`--force`): what they say no longer holds.
+fn discard_other_settings(out: &Path, settings: &str) -> Result<(), ScreenError> {
+    let done = out.join(".done");
+    for summary in read_markers(out)? {
+        if summary.fingerprint.as_ref().map(|f| f.settings.as_str()) == Some(settings) {
+            continue;
+        }
+        let relative = summary.relative_path();
+        let mut marker = done.join(&relative).into_os_string();
+        marker.push(".json");
+        for path in [
+            PathBuf::from(marker),
+            out.join("kept").join(&relative),
+            out.join("removed").join(&relative),
+        ] {
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_error(&path)(e)),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Screens `file` unless its marker says it is done, with these settings, on the file as it
+/// is; a marker left by other settings or an older file is an error unless `--force`.
 fn screen_file_once(
     policy: &Policy,
     config: &ScreenConfig,
+    settings: &str,
     file: &InputFile,
     progress: &Progress,
 ) -> Result<FileSummary, ScreenError> {
     let marker = marker_path(&config.out, file);
+    let now = Fingerprint::of(settings, &file.path);
     if let Ok(text) = fs::read_to_string(&marker) {
         if let Ok(summary) = serde_json::from_str::<FileSummary>(&text) {
             // A file that could not be opened last time is tried again.
             if !summary.bad.contains_key(UNREADABLE) {
-                progress.file_done(summary.bytes);
-                return Ok(summary);
+                let why = match &summary.fingerprint {
+                    Some(then) => then.differs_from(&now),
+                    None => Some("by an older assay that did not record its settings".into()),
+                };
+                match why {
+                    None => {
+                        progress.file_done(summary.bytes);
+                        return Ok(summary);
+                    }
+                    Some(why) if !config.force => {
+                        return Err(ScreenError::Stale {
+                            out: config.out.clone(),
+                            input: summary.input,
+                            why,
+                        });
+                    }
+                    Some(_) => {}
+                }
             }
         }
     }
-    let summary = screen_file(policy, config, file, progress)?;
+    let mut summary = screen_file(policy, config, file, progress)?;
+    summary.fingerprint = Some(now);
     if let Some(parent) = marker.parent() {
         fs::create_dir_all(parent).map_err(io_error(parent))?;
     }

@@ -162,17 +162,16 @@ fn shards_merged_equal_one_run_and_reruns_resume() {
     );
     // A rerun finds every marker and screens nothing again: the outputs stay as they were.
     let before = fs::read(whole.path().join("kept/part-00.jsonl")).unwrap();
-    fs::write(
-        input.path().join("part-00.jsonl"),
-        "this is not read again\n",
-    )
-    .unwrap();
     let again = screen(&policy(), &config(input.path(), whole.path())).unwrap();
     assert_eq!(again, one);
     assert_eq!(
         fs::read(whole.path().join("kept/part-00.jsonl")).unwrap(),
         before
     );
+    // But an input that changed since is not taken for its old marker.
+    fs::write(input.path().join("part-00.jsonl"), "{\"text\":\"new\"}\n").unwrap();
+    let err = screen(&policy(), &config(input.path(), whole.path())).unwrap_err();
+    assert!(err.to_string().contains("part-00.jsonl"), "{err}");
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {

@@ -25,5 +25,7 @@ pub fn config(inputs: Vec<String>, out: &Path, sample_size: usize, seed: u64) ->
         seed,
         shard: None,
         progress: Default::default(),
+        policy_fingerprint: "test-policy".into(),
+        force: false,
     }
 }
