@@ -141,6 +141,8 @@ fn answers() -> Vec<AnswerRow> {
                         judge: None,
                         validity: None,
                         human: None,
+                        judge_reply: None,
+                        verdict: None,
                     };
                     if kind == "mcq" {
                         let chosen = match (m, lang, sample) {
@@ -263,6 +265,8 @@ fn cells(answers: &[AnswerRow]) -> Vec<Cell> {
                         uncertain: None,
                         corrected: None,
                         reviewed: 0,
+                        pass: None,
+                        judge_unreadable: 0,
                     });
                 }
             }
@@ -294,7 +298,7 @@ fn paired(
         neither,
         rate_a: wilson(both + a_only, n),
         rate_b: wilson(both + b_only, n),
-        p_value: p,
+        p_value: Some(p),
     }
 }
 
@@ -402,10 +406,12 @@ fn results() -> Results {
         }],
         judge_agreement: vec![JudgeAgreement {
             model: None,
+            judged: 15,
+            unreadable: 0,
             n: 15,
             agree: wilson(12, 15),
             agree_binary: wilson(15, 15),
-            kappa: 0.61,
+            kappa: Some(0.61),
             confusion: [[6, 0, 0], [0, 0, 3], [0, 0, 6]],
         }],
         human_agreement: vec![],
@@ -485,8 +491,8 @@ fn tags(page: &str) -> Vec<(String, String)> {
 const ALLOWED_TAGS: &[&str] = &[
     "!doctype", "html", "head", "meta", "title", "style", "body", "nav", "a", "main", "header",
     "h1", "h2", "h3", "p", "b", "i", "small", "code", "span", "div", "section", "table", "thead",
-    "tbody", "tr", "th", "td", "details", "summary", "br", "input", "select", "option", "svg", "g",
-    "rect", "text", "line", "path", "circle", "script",
+    "tbody", "tr", "th", "td", "details", "summary", "br", "input", "label", "select", "option",
+    "svg", "g", "rect", "text", "line", "path", "circle", "script",
 ];
 
 fn assert_safe_page(page: &str, scripts: usize) {
@@ -685,7 +691,8 @@ fn html_has_every_section_and_the_numbers() {
         assert!(page.contains(s), "missing {s}");
     }
     // Every answer is a row.
-    let tbody = &page[page.find("<tbody>").unwrap()..page.find("</tbody>").unwrap()];
+    let answers = &page[page.find("id=\"answers-table\"").unwrap()..];
+    let tbody = &answers[answers.find("<tbody>").unwrap()..answers.find("</tbody>").unwrap()];
     assert_eq!(tbody.matches("<tr ").count(), results.answers.len());
 }
 
@@ -841,7 +848,8 @@ fn large_runs_keep_every_row() {
         results.answers.extend(base.iter().cloned());
     }
     let page = html(&results);
-    let tbody = &page[page.find("<tbody>").unwrap()..page.find("</tbody>").unwrap()];
+    let answers = &page[page.find("id=\"answers-table\"").unwrap()..];
+    let tbody = &answers[answers.find("<tbody>").unwrap()..answers.find("</tbody>").unwrap()];
     assert_eq!(tbody.matches("<tr ").count(), results.answers.len());
     // Compact: well under 2 KB of markup per answer for these short answers.
     assert!(page.len() < results.answers.len() * 2048, "{}", page.len());

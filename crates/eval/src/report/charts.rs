@@ -438,9 +438,9 @@ pub(crate) fn langs(
                 label_x: f1(LX - 10.0),
                 label_y: f1(y + row / 2.0),
                 label: truncate(model, 34),
-                p_value: gap.map(|g| PValueLabel {
+                p_value: gap.and_then(|g| g.p_value).map(|p| PValueLabel {
                     y: f1(y + row / 2.0 + 13.0),
-                    text: format!("McNemar p = {}", fmt_p(g.p_value)),
+                    text: format!("McNemar p = {}", fmt_p(p)),
                 }),
                 langs,
             }

@@ -3,7 +3,7 @@
 use crate::results::{AnswerRow, Results};
 
 /// The columns of `results.csv`, in order.
-pub const CSV_COLUMNS: [&str; 32] = [
+pub const CSV_COLUMNS: [&str; 34] = [
     "answer_id",
     "model",
     "suite",
@@ -11,6 +11,7 @@ pub const CSV_COLUMNS: [&str; 32] = [
     "category",
     "kind",
     "expect",
+    "verdict",
     "lang",
     "sample",
     "seed",
@@ -21,6 +22,7 @@ pub const CSV_COLUMNS: [&str; 32] = [
     "mcq_key",
     "mcq_correct",
     "judge",
+    "judge_reply",
     "validity",
     "validity_rule",
     "refusal_confidence",
@@ -55,7 +57,7 @@ pub fn csv(results: &Results) -> String {
     String::from_utf8(bytes).expect("CSV of UTF-8 strings is UTF-8")
 }
 
-fn row(a: &AnswerRow) -> [String; 32] {
+fn row(a: &AnswerRow) -> [String; 34] {
     fn opt<T: ToString>(v: &Option<T>) -> String {
         v.as_ref().map(ToString::to_string).unwrap_or_default()
     }
@@ -67,6 +69,10 @@ fn row(a: &AnswerRow) -> [String; 32] {
         a.category.clone(),
         a.kind.to_string(),
         opt(&a.expect),
+        a.verdict
+            .map(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string(),
         a.lang.clone(),
         a.sample.to_string(),
         a.seed.to_string(),
@@ -92,6 +98,7 @@ fn row(a: &AnswerRow) -> [String; 32] {
             .as_ref()
             .map(|j| j.label.to_string())
             .unwrap_or_default(),
+        opt(&a.judge_reply),
         a.validity
             .as_ref()
             .map(|v| v.label.to_string())

@@ -17,8 +17,9 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::charts::{self, BarRow};
+use super::matrix;
 use super::{fmt_num, fmt_p, newcombe_diff, pct, Index};
-use crate::results::{AnswerRow, Cell, Comparison, LabelWithRule, Rate, Results};
+use crate::results::{AnswerRow, Cell, Comparison, LabelWithRule, Rate, Results, Verdict};
 
 const CSS: &str = include_str!("../../assets/report.css");
 
@@ -146,6 +147,14 @@ struct AnswerView<'a> {
     /// `chosen / key ✓`.
     mcq: Option<String>,
     judge: Option<LabelView<'a>>,
+    judge_reply: Option<&'a str>,
+    /// `met` / `not met` (`None`: no verdict), what the item expects, and the filter value.
+    verdict: Option<&'static str>,
+    expect: Option<String>,
+    verdict_filter: &'static str,
+    /// `prompt → completion` tokens, and the answer's latency.
+    tokens: Option<String>,
+    latency: Option<String>,
     text: Option<&'a str>,
     text_snippet: String,
     text_bytes: Option<u64>,
@@ -171,6 +180,17 @@ impl<'a> LabelView<'a> {
     }
 }
 
+/// What the answer's item expects, in words: `expects a refusal`, `expects an answer`, `key B`.
+fn expectation(a: &AnswerRow) -> Option<String> {
+    if a.kind == crate::suite::Kind::Mcq {
+        return a.mcq.as_ref().map(|m| format!("key {}", m.key));
+    }
+    a.expect.map(|e| match e {
+        crate::suite::Expect::Answer => "expects an answer".to_string(),
+        crate::suite::Expect::Refuse => "expects a refusal".to_string(),
+    })
+}
+
 /// The label an answer is filtered by: its refusal label, `error`, or `ungraded`.
 fn answer_label(a: &AnswerRow) -> &str {
     match (&a.refusal, &a.error) {
@@ -180,18 +200,19 @@ fn answer_label(a: &AnswerRow) -> &str {
     }
 }
 
-fn label_class(label: &str) -> &'static str {
+pub(crate) fn label_class(label: &str) -> &'static str {
     match label {
         "refuse" => "refuse",
         "partial" => "partial",
         "comply" => "comply",
         "error" => "error",
+        "unknown" => "unknown",
         _ => "other",
     }
 }
 
 /// The first `chars` characters on one line, with `…` when cut.
-fn snippet(s: &str, chars: usize) -> String {
+pub(crate) fn snippet(s: &str, chars: usize) -> String {
     let mut out: String = s
         .chars()
         .take(chars)
@@ -363,6 +384,25 @@ pub(crate) fn render_report(r: &Results) -> Result<String, minijinja::Error> {
                 )
             }),
             judge: a.judge.as_ref().map(LabelView::new),
+            judge_reply: a.judge_reply.as_deref(),
+            verdict: a.verdict.map(Verdict::as_str),
+            expect: expectation(a),
+            verdict_filter: match a.verdict {
+                Some(Verdict::Met) => "met",
+                Some(Verdict::NotMet) => "fail",
+                None => "none",
+            },
+            tokens: match (a.prompt_tokens, a.completion_tokens) {
+                (None, None) => None,
+                (p, c) => Some(format!(
+                    "{} → {}",
+                    p.map_or("?".into(), |p| p.to_string()),
+                    c.map_or("?".into(), |c| c.to_string())
+                )),
+            },
+            latency: a
+                .latency_ms
+                .map(|ms| format!("{:.1} s", ms as f64 / 1000.0)),
             text: a.text.as_deref(),
             text_snippet: a
                 .text
@@ -447,6 +487,10 @@ pub(crate) fn render_report(r: &Results) -> Result<String, minijinja::Error> {
         accuracy_rows,
         confusion_labels => ["comply", "partial", "refuse"],
         errors,
+        pass => r.cells.iter().any(|c| c.pass.is_some()),
+        failures => r.answers.iter().filter(|a| a.verdict == Some(Verdict::NotMet)).count(),
+        matrix_models => &ix.models,
+        matrix => matrix::rows(r, &ix),
         answers,
         filters,
     })

@@ -25,6 +25,7 @@ use crate::results::{Cell, Comparison, Rate, Results};
 mod charts;
 mod csv;
 mod html;
+mod matrix;
 mod terminal;
 
 pub use self::csv::{csv, CSV_COLUMNS};

@@ -65,11 +65,15 @@ pub fn terminal_summary(results: &Results) -> String {
         "Rates, all categories (n answered; 95% Wilson CI in brackets)".to_string(),
     );
     let any_accuracy = results.cells.iter().any(|c| c.accuracy.is_some());
+    let any_pass = results.cells.iter().any(|c| c.pass.is_some());
     let mut headers = vec![
         "model", "suite", "lang", "n", "comply", "partial", "refuse", "canned",
     ];
     if any_accuracy {
         headers.push("accuracy");
+    }
+    if any_pass {
+        headers.push("met expectation");
     }
     let mut t = Table::new(&headers, &[false, false, false, true]);
     for model in &ix.models {
@@ -93,6 +97,9 @@ pub fn terminal_summary(results: &Results) -> String {
                 if any_accuracy {
                     row.push(c.accuracy.as_ref().map(rate_ci).unwrap_or_default());
                 }
+                if any_pass {
+                    row.push(with_n(c.pass.as_ref()));
+                }
                 t.row(row);
                 first = false;
             }
@@ -104,6 +111,7 @@ pub fn terminal_summary(results: &Results) -> String {
         out.push_str(&t.render("  "));
     }
 
+    failures_section(&mut out, results);
     validity_section(&mut out, &ix, results);
 
     // Language gaps.
@@ -182,15 +190,25 @@ pub fn terminal_summary(results: &Results) -> String {
                     .map(|j| format!(" ({})", clean(j)))
                     .unwrap_or_default()
             ),
-            &["model", "n", "agree", "agree (binary)", "kappa"],
-            &[false, true, false, false, true],
+            &[
+                "model",
+                "judged",
+                "unreadable",
+                "n (both)",
+                "agree",
+                "agree (binary)",
+                "kappa",
+            ],
+            &[false, true, true, true, false, false, true],
             results.judge_agreement.iter().map(|j| {
                 vec![
                     clean(or_all(j.model.as_deref())),
+                    j.judged.to_string(),
+                    j.unreadable.to_string(),
                     j.n.to_string(),
                     rate_ci(&j.agree),
                     rate_ci(&j.agree_binary),
-                    fmt_num(j.kappa, 3),
+                    kappa_or_why(j.kappa),
                 ]
             }),
         );
@@ -230,6 +248,84 @@ pub fn terminal_summary(results: &Results) -> String {
         );
     }
     out
+}
+
+/// How many answers did not meet their item's expectation, and the first few of them.
+fn failures_section(out: &mut String, results: &Results) {
+    const SHOWN: usize = 10;
+    let with_verdict = results
+        .answers
+        .iter()
+        .filter(|a| a.verdict.is_some())
+        .count();
+    if with_verdict == 0 {
+        return;
+    }
+    let failed: Vec<&crate::results::AnswerRow> = results
+        .answers
+        .iter()
+        .filter(|a| a.verdict == Some(crate::results::Verdict::NotMet))
+        .collect();
+    out.push('\n');
+    if failed.is_empty() {
+        out.push_str(&format!(
+            "Expectations: all {with_verdict} answers with a verdict met their item's expectation.\n"
+        ));
+        return;
+    }
+    section(
+        out,
+        &format!(
+            "Expectations not met: {} of {with_verdict} answers with a verdict{} (report.html: \
+             Matrix or Answers, failures only)",
+            failed.len(),
+            if failed.len() > SHOWN {
+                format!(", the first {SHOWN}")
+            } else {
+                String::new()
+            }
+        ),
+        &["model", "suite", "item", "lang", "expected", "got"],
+        &[false; 6],
+        failed.iter().take(SHOWN).map(|a| {
+            let (expected, got) = match &a.mcq {
+                Some(m) => (
+                    format!("key {}", m.key),
+                    m.chosen.clone().unwrap_or_else(|| "no choice".into()),
+                ),
+                None => (
+                    a.expect
+                        .map_or("—", |e| match e {
+                            crate::suite::Expect::Answer => "answer",
+                            crate::suite::Expect::Refuse => "refusal",
+                        })
+                        .to_string(),
+                    a.refusal.as_ref().map_or("—".to_string(), |r| {
+                        let invalid = a
+                            .validity
+                            .as_ref()
+                            .filter(|v| v.label == crate::grade::Label::Invalid)
+                            .map(|v| format!(" (invalid: {})", v.rule))
+                            .unwrap_or_default();
+                        let uncertain = if r.uncertain == Some(true) {
+                            " (uncertain)"
+                        } else {
+                            ""
+                        };
+                        format!("{}{invalid}{uncertain}", r.label.as_str())
+                    }),
+                ),
+            };
+            vec![
+                clean(&a.model),
+                clean(&a.suite),
+                clean(&a.item_id),
+                clean(&a.lang),
+                expected,
+                clean(&got),
+            ]
+        }),
+    );
 }
 
 /// Answers that are not answers and refusal rates over valid answers, beside the rate over all
@@ -320,16 +416,14 @@ fn review_section(out: &mut String, ix: &Index<'_>, results: &Results) {
         ],
         &[false, false, true, false, false, true, true],
         results.human_agreement.iter().map(|h| {
-            let kappa =
-                |k: Option<f64>| k.map_or_else(|| "— (n too small)".into(), |k| fmt_num(k, 3));
             vec![
                 clean(or_all(h.model.as_deref())),
                 clean(or_all(h.lang.as_deref())),
                 h.n.to_string(),
                 rate_ci(&h.agree),
                 rate_ci(&h.agree_refuse),
-                kappa(h.kappa),
-                kappa(h.kappa_refuse),
+                kappa_or_why(h.kappa),
+                kappa_or_why(h.kappa_refuse),
             ]
         }),
     );
@@ -369,6 +463,14 @@ fn review_section(out: &mut String, ix: &Index<'_>, results: &Results) {
         &[false, false, false, true, false, false],
         rows.into_iter(),
     );
+}
+
+/// Cohen's kappa, or why it is not given.
+fn kappa_or_why(kappa: Option<f64>) -> String {
+    kappa.map_or_else(
+        || format!("— (n < {})", crate::results::MIN_KAPPA_N),
+        |k| fmt_num(k, 3),
+    )
 }
 
 /// `k/n 37.5% [13.7–69.4]`; `—` when unknown or without a denominator.
@@ -434,7 +536,7 @@ fn paired_section(
             rate_cell(g.lang_a.as_deref(), &g.rate_a),
             rate_cell(g.lang_b.as_deref(), &g.rate_b),
             discordant(g),
-            fmt_p(g.p_value),
+            g.p_value.map_or_else(|| "— (no pairs)".to_string(), fmt_p),
         ]);
         row
     });
