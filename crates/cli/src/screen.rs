@@ -40,6 +40,15 @@ pub enum ScreenCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Where output directories stand: shards with files left to screen, files that failed.
+    /// Exit status 0 when every shard finished and no file failed, 1 otherwise.
+    Status {
+        /// Screening output directories (each with its .done/ and .shards/).
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Combine the outputs of shards (one directory, or several) into one report.
     Merge {
         /// Shard output directories; the report goes into the first.
@@ -135,15 +144,17 @@ pub fn screen(args: ScreenArgs) -> Result<()> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&a)?);
             } else {
-                for (batch, rate, pass) in &a.batches {
+                for b in &a.batches {
+                    let rate = &b.rate;
                     println!(
-                        "{batch}: {}/{} pass = {:.2}% [{:.2}–{:.2}] {}",
+                        "{}: {}/{} pass = {:.2}% [{:.2}–{:.2}] {}",
+                        b.batch,
                         rate.k,
                         rate.n,
                         100.0 * rate.p,
                         100.0 * rate.lo,
                         100.0 * rate.hi,
-                        if *pass { "PASS" } else { "FAIL" }
+                        if b.pass { "PASS" } else { "FAIL" }
                     );
                 }
                 println!(
@@ -168,6 +179,7 @@ pub fn screen(args: ScreenArgs) -> Result<()> {
             }
             Ok(())
         }
+        Some(ScreenCommand::Status { dirs, json }) => status(&dirs, json),
         Some(ScreenCommand::Merge {
             dirs,
             source_threshold,
@@ -187,6 +199,93 @@ pub fn screen(args: ScreenArgs) -> Result<()> {
         }
         None => run(args.run),
     }
+}
+
+/// `assay screen status DIR...`: one table of shards and one of failed files per directory,
+/// or all of it as JSON (an array, one object per directory).
+fn status(dirs: &[PathBuf], json: bool) -> Result<()> {
+    use assay_core::table::TextTable;
+    let mut all = Vec::new();
+    for dir in dirs {
+        all.push(assay_screen::status::status(dir)?);
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&all)?);
+    } else {
+        for s in &all {
+            let unfinished: usize = s.shards.iter().map(|sh| sh.unfinished.len()).sum();
+            println!(
+                "{}: {} files screened, {} unfinished, {} failed: {}",
+                s.dir.display(),
+                s.done_files,
+                unfinished,
+                s.failed_files.len(),
+                if s.complete {
+                    "complete"
+                } else {
+                    "NOT complete"
+                }
+            );
+            let mut shards = TextTable::new(
+                &[
+                    "shard",
+                    "state",
+                    "done",
+                    "started",
+                    "ended",
+                    "unfinished files",
+                ],
+                &[false, false, true, false, false, false],
+            );
+            for sh in &s.shards {
+                let files: Vec<String> = sh
+                    .unfinished
+                    .iter()
+                    .map(|u| {
+                        if u.partial_output {
+                            format!("{} (partial output)", u.input)
+                        } else {
+                            u.input.clone()
+                        }
+                    })
+                    .collect();
+                let mut ended = sh.finished.clone().unwrap_or_default();
+                if let Some(e) = &sh.error {
+                    ended = format!("error: {e}");
+                }
+                shards.row(vec![
+                    sh.shard.clone().unwrap_or_else(|| "all".into()),
+                    sh.state.to_string(),
+                    format!("{}/{}", sh.done, sh.files),
+                    sh.started.clone(),
+                    ended,
+                    files.join(", "),
+                ]);
+            }
+            if !shards.is_empty() {
+                print!("{}", shards.render("  "));
+            }
+            let mut failed = TextTable::new(
+                &["failed file", "line", "kind", "message"],
+                &[false, true, false, false],
+            );
+            for f in &s.failed_files {
+                failed.row(vec![
+                    f.input.clone(),
+                    f.line.map_or(String::new(), |l| l.to_string()),
+                    f.kind.clone(),
+                    f.message.clone(),
+                ]);
+            }
+            if !failed.is_empty() {
+                print!("{}", failed.render("  "));
+            }
+        }
+    }
+    if all.iter().any(|s| !s.complete) {
+        std::process::exit(1);
+    }
+    Ok(())
 }
 
 fn load_policy(args: &RunArgs) -> Result<Policy> {
@@ -336,11 +435,11 @@ fn run(args: RunArgs) -> Result<()> {
 
 fn print_summary(r: &report::Report, out: &std::path::Path) {
     println!(
-        "{} files, {} documents, {:.1} MB; removed {} = {:.2}% [{:.2}–{:.2}]; {} of {} sources over {:.1}%; bad input: {}",
-        r.files,
-        r.docs,
-        r.bytes as f64 / 1e6,
-        r.removed.k,
+        "{} files, {} documents, {}; removed {} = {:.2}% [{:.2}–{:.2}]; {} of {} sources over {:.1}%; bad input: {}",
+        report::thousands(r.files),
+        report::thousands(r.docs),
+        report::human_bytes(r.bytes),
+        report::thousands(r.removed.k),
         100.0 * r.removed.p,
         100.0 * r.removed.lo,
         100.0 * r.removed.hi,

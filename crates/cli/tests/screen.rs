@@ -92,7 +92,7 @@ fn screens_with_the_example_policy_and_resumes_after_a_kill() {
         "1",
         "--quiet",
     ]));
-    assert!(stdout.contains("32 files, 160000 documents"), "{stdout}");
+    assert!(stdout.contains("32 files, 160,000 documents"), "{stdout}");
     let report: Value =
         serde_json::from_str(&fs::read_to_string(reference.path().join("report.json")).unwrap())
             .unwrap();
@@ -132,7 +132,32 @@ fn screens_with_the_example_policy_and_resumes_after_a_kill() {
         done_before >= 3,
         "files finished before the kill: {done_before}"
     );
+    // `screen status` names what the killed run left unfinished, and exits 1. (The kill
+    // comes 20 ms after the third marker, long before the 32nd in a debug build.)
+    let status = assay(&["screen", "status", out_s, "--json"]);
+    assert_eq!(status.status.code(), Some(1), "{status:?}");
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    let shard = &status[0]["shards"][0];
+    assert_eq!(shard["state"], "unfinished", "{status}");
+    assert_eq!(shard["files"], 32);
+    let unfinished = shard["unfinished"].as_array().unwrap();
+    assert_eq!(
+        unfinished.len() as u64,
+        32 - shard["done"].as_u64().unwrap()
+    );
+    assert!(!unfinished.is_empty(), "{status}");
+    assert_eq!(status[0]["complete"], false);
+    let text = assay(&["screen", "status", out_s]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("NOT complete") && text.contains("unfinished"),
+        "{text}"
+    );
     ok(&assay(&quiet_screen(inputs, out_s, "2")));
+    let status = ok(&assay(&["screen", "status", out_s, "--json"]));
+    let status: Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(status[0]["complete"], true, "{status}");
+    assert_eq!(status[0]["shards"][0]["state"], "finished", "{status}");
     for f in 0..32 {
         for kind in ["kept", "removed"] {
             let name = format!("{kind}/part-{f:03}.jsonl");
@@ -198,6 +223,9 @@ fn sample_review_accept_and_drop_flagged_sources() {
 
     ok(&assay(&["screen", "sample", "--out", out_s]));
     let csv_path = out.path().join("sample.csv");
+    // UTF-8 with a byte-order mark, so that Excel on Chinese Windows reads it as UTF-8.
+    let bytes = fs::read(&csv_path).unwrap();
+    assert!(bytes.starts_with("\u{FEFF}batch,line,source,url,auto,reasons,text,label\n".as_bytes()));
     let mut reader = csv::Reader::from_path(&csv_path).unwrap();
     let headers = reader.headers().unwrap().clone();
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
@@ -224,6 +252,23 @@ fn sample_review_accept_and_drop_flagged_sources() {
     ]);
     let text = ok(&accepted);
     assert!(text.contains("overall") && text.contains("PASS"), "{text}");
+    // --json: named fields, not positional arrays.
+    let json = ok(&assay(&[
+        "screen",
+        "accept",
+        "--labels",
+        reviewed.to_str().unwrap(),
+        "--threshold",
+        "0.5",
+        "--json",
+    ]));
+    let json: Value = serde_json::from_str(&json).unwrap();
+    let batch = &json["batches"][0];
+    assert_eq!(batch["batch"], "part-000.jsonl", "{json}");
+    assert_eq!(batch["rate"]["n"], 50, "{json}");
+    assert_eq!(batch["pass"], true, "{json}");
+    assert_eq!(json["overall"]["n"], 100, "{json}");
+    assert_eq!(json["pass"], true, "{json}");
     // At 96% the same labels fail (about 15% of documents violate), with exit status 1.
     let failed = assay(&["screen", "accept", "--labels", reviewed.to_str().unwrap()]);
     assert_eq!(failed.status.code(), Some(1));

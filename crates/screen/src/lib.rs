@@ -9,9 +9,11 @@
 
 pub mod doc;
 pub mod input;
+pub mod inspect;
 mod parquet;
 pub mod report;
 pub mod sample;
+pub mod status;
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -242,6 +244,18 @@ pub struct FileSummary {
     pub bad: BTreeMap<String, u64>,
     pub bad_examples: Vec<BadExample>,
     pub batches: Vec<BatchSample>,
+    /// Display names of the categories in `categories` (their ids when the policy names none).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub category_names: BTreeMap<String, String>,
+    /// A few removed documents per category, cut around what matched.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub examples: BTreeMap<String, Vec<inspect::RemovedExample>>,
+    /// Documents per text-length bucket ([`inspect::LENGTH_BOUNDS`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lengths: Vec<inspect::Tally>,
+    /// Documents per detected language (of their first 512 bytes).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub languages: BTreeMap<String, inspect::Tally>,
     /// The settings and input the file was screened with (absent in markers of older versions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<Fingerprint>,
@@ -279,7 +293,22 @@ pub fn screen(policy: &Policy, config: &ScreenConfig) -> Result<Vec<FileSummary>
     let settings = config.settings_fingerprint();
     if config.force {
         discard_other_settings(&config.out, &settings)?;
+        status::discard_other_plans(&config.out, &settings)?;
     }
+    let plan = status::write_plan(&config.out, config.shard, &settings, &files)?;
+    let result = screen_files(policy, config, &settings, &files);
+    let error = result.as_ref().err().map(ToString::to_string);
+    status::end_plan(&config.out, config.shard, plan, error)?;
+    result
+}
+
+/// Screens `files` (those of this shard) on the configured threads.
+fn screen_files(
+    policy: &Policy,
+    config: &ScreenConfig,
+    settings: &str,
+    files: &[InputFile],
+) -> Result<Vec<FileSummary>, ScreenError> {
     let total_bytes: u64 = files
         .iter()
         .map(|f| fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0))
@@ -287,12 +316,12 @@ pub fn screen(policy: &Policy, config: &ScreenConfig) -> Result<Vec<FileSummary>
     let progress = Progress::new(&config.progress, files.len(), total_bytes);
     let threads = config.threads.max(1).min(files.len().max(1));
     let failed = AtomicBool::new(false);
-    let results = on_threads(threads, &files, |file| {
+    let results = on_threads(threads, files, |file| {
         // After a failure no new file is started; the files under way finish.
         if failed.load(Ordering::SeqCst) {
             return None;
         }
-        let result = screen_file_once(policy, config, &settings, file, &progress);
+        let result = screen_file_once(policy, config, settings, file, &progress);
         if result.is_err() {
             failed.store(true, Ordering::SeqCst);
         }
@@ -654,6 +683,17 @@ pub(crate) fn record(summary: &mut FileSummary, source: &str, bytes: u64, hits: 
     }
 }
 
+/// Records the display name of every category `summary` counts, so that a report (or a merge
+/// of shards, which has no policy) can show names rather than ids.
+pub(crate) fn name_categories(summary: &mut FileSummary, policy: &Policy) {
+    for id in summary.categories.keys() {
+        let name = policy
+            .category_index(id)
+            .map_or_else(|| id.clone(), |i| policy.category(i).name.clone());
+        summary.category_names.insert(id.clone(), name);
+    }
+}
+
 /// The bad-input kind of a file that could not be opened (gone since it was listed).
 pub const UNREADABLE: &str = "unreadable file";
 
@@ -822,6 +862,7 @@ fn screen_file(
         }
         let (hits, source) = judge(policy, &fields);
         record(&mut summary, &source, buf.len() as u64, &hits);
+        inspect::observe(&mut summary, policy, line_no, &source, &fields, &hits);
         if hits.is_empty() {
             kept.write_line(&buf)?;
         } else {
@@ -840,6 +881,7 @@ fn screen_file(
     kept.finish()?;
     removed.finish()?;
     summary.batches = sampler.finish();
+    name_categories(&mut summary, policy);
     Ok(summary)
 }
 

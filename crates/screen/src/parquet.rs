@@ -164,6 +164,7 @@ pub(crate) fn screen_parquet(
             progress.add_bytes(bytes);
             let (hits, source) = judge(policy, &fields);
             record(&mut summary, &source, bytes, &hits);
+            crate::inspect::observe(&mut summary, policy, row_no, &source, &fields, &hits);
             sampler.offer(row_no, &source, &fields, &hits);
             keep.push(hits.is_empty());
             if !hits.is_empty() {
@@ -198,5 +199,6 @@ pub(crate) fn screen_parquet(
     kept.finish()?;
     removed.finish()?;
     summary.batches = sampler.finish();
+    crate::name_categories(&mut summary, policy);
     Ok(summary)
 }
