@@ -7,8 +7,11 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use assay_core::table::TextTable;
 use assay_core::Language;
+use assay_core::{ChatRequest, Message};
 use assay_eval::audit::{self, AuditConfig, ExecOptions};
-use assay_eval::{builtin, grade_file, import, report, Suite};
+use assay_eval::gates::{self, Gate};
+use assay_eval::results::Results;
+use assay_eval::{builtin, compare, grade_file, import, report, Suite};
 use assay_models::ChatModel;
 use assay_store::{RunStatus, Store};
 use clap::{Args, ValueEnum};
@@ -82,25 +85,152 @@ pub struct AuditArgs {
     /// Put two existing runs side by side instead of running.
     #[arg(long, num_args = 2, value_names = ["RUN_A", "RUN_B"])]
     compare: Option<Vec<String>>,
+    /// With --compare: a model of run A and the model of run B it is compared with
+    /// (repeatable). Default: models of the same name, or the only model of each run.
+    #[arg(long, value_name = "MODEL_A=MODEL_B", requires = "compare")]
+    pair: Vec<String>,
     /// Where report files go (default: assay-runs/<run id>).
     #[arg(long)]
     out: Option<PathBuf>,
+    #[command(flatten)]
+    exit: ExitArgs,
     #[command(flatten)]
     store: StoreArgs,
     #[command(flatten)]
     engine: EngineArgs,
 }
 
+/// What ends `assay audit` and `assay report` with a status a CI job can act on (README,
+/// "Exit status").
+#[derive(Args)]
+pub struct ExitArgs {
+    /// Exit with status 3 when a suite's pass rate (the share of answers that met their item's
+    /// expectation) is below RATE for any model: SUITE=RATE or SUITE:LANG=RATE, RATE as 0.95 or
+    /// 95%; repeatable.
+    #[arg(long, value_name = "SUITE=RATE")]
+    fail_under: Vec<String>,
+    /// With --fail-under: hold the lower bound of the pass rate's 95% interval to the gate, not
+    /// its point estimate.
+    #[arg(long)]
+    strict: bool,
+    /// Exit with status 4 when more than this share of the run's requests failed (and always
+    /// when every request failed).
+    #[arg(long, default_value_t = 0.2, value_name = "SHARE")]
+    max_error_rate: f64,
+}
+
+impl ExitArgs {
+    fn gates(&self) -> Result<Vec<Gate>> {
+        if !(0.0..=1.0).contains(&self.max_error_rate) {
+            bail!(
+                "--max-error-rate {}: give a share in 0..1, e.g. 0.2",
+                self.max_error_rate
+            );
+        }
+        Ok(self
+            .fail_under
+            .iter()
+            .map(|g| Gate::parse(g))
+            .collect::<Result<Vec<_>, _>>()?)
+    }
+}
+
+/// Prints each gate's outcome, then ends with the status a CI job should see: 4 when too many
+/// requests failed (the rates would not mean much), else 3 when a gate failed.
+fn check_exit(results: &Results, args: &ExitArgs) -> Result<()> {
+    let gates = args.gates()?;
+    Gate::check_suites(&gates, results.run.suites.iter().map(|s| s.name.as_str()))?;
+    let outcomes = gates::check(results, &gates, args.strict);
+    let compared = if args.strict {
+        "the lower bound of the 95% interval"
+    } else {
+        "the point estimate"
+    };
+    if !outcomes.is_empty() {
+        println!("gates (pass rate, {compared}):");
+        for outcome in &outcomes {
+            println!("  {outcome}");
+        }
+    }
+    let requests = &results.run.requests;
+    let (failed, planned) = (requests.errors, requests.planned);
+    let share = failed as f64 / planned.max(1) as f64;
+    if planned > 0 && (failed == planned || share > args.max_error_rate) {
+        return Err(crate::Exit {
+            code: crate::EXIT_TOO_MANY_ERRORS,
+            message: format!(
+                "{failed} of {planned} requests failed ({:.1}%, more than --max-error-rate {}): \
+                 the rates are not to be trusted. See the Errors section of the report, fix the \
+                 cause, then continue with: assay audit --resume {}",
+                share * 100.0,
+                args.max_error_rate,
+                results.run.id
+            ),
+        }
+        .into());
+    }
+    let failed_gates: Vec<String> = outcomes
+        .iter()
+        .filter(|o| !o.passed)
+        .map(|o| format!("{} for {}", o.gate, o.model))
+        .collect();
+    if !failed_gates.is_empty() {
+        return Err(crate::Exit {
+            code: crate::EXIT_GATE_FAILED,
+            message: format!(
+                "{} of {} gates failed ({compared}): {}",
+                failed_gates.len(),
+                outcomes.len(),
+                failed_gates.join(", ")
+            ),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// Asks each model one tiny question before anything is recorded, so that a typo in a name, a
+/// server that is down or a wrong key stops the audit at once and leaves no run behind.
+async fn check_reachable(
+    models: &[(&String, &Arc<dyn ChatModel>)],
+    timeout: std::time::Duration,
+) -> Result<()> {
+    let probes = models.iter().map(|(name, model)| async move {
+        let mut request = ChatRequest::new(vec![Message::user("Hi")]);
+        request.params.max_tokens = Some(1);
+        let failure = match tokio::time::timeout(timeout, model.complete(request)).await {
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(e)) => format!("{e}"),
+            Err(_) => format!("no answer within {} s", timeout.as_secs()),
+        };
+        Err(anyhow::anyhow!(
+            "model {name} did not answer a one-token test request ({}); check its name, address \
+             and credentials. No run was created",
+            assay_core::redact(&failure)
+        ))
+    });
+    futures::future::try_join_all(probes).await?;
+    Ok(())
+}
+
 pub async fn audit(args: AuditArgs, api_key_env: Option<String>) -> Result<()> {
     let store = args.store.open()?;
     if let Some(runs) = &args.compare {
-        return compare(&store, &runs[0], &runs[1], args.out.as_deref());
+        return compare(
+            &store,
+            (&runs[0], &runs[1]),
+            &args.pair,
+            args.out.as_deref(),
+        );
     }
-    let run_id = match &args.resume {
+    let gates = args.exit.gates()?;
+    // A new run is configured and its suites loaded first (bad input stops here), but it is
+    // recorded only once every model has answered a test request.
+    let plan = match &args.resume {
         Some(reference) => {
             let id = store.resolve_run(reference)?;
             eprintln!("resuming run {id}");
-            id
+            Plan::Resume(id)
         }
         None => {
             let config = AuditConfig {
@@ -134,12 +264,23 @@ pub async fn audit(args: AuditArgs, api_key_env: Option<String>) -> Result<()> {
                 .iter()
                 .map(|name| load_suite(name))
                 .collect::<Result<Vec<_>>>()?;
-            let id = audit::create_run(&store, &config, &suites)?;
-            eprintln!("run {id} (store {})", store.path().display());
-            id
+            Gate::check_suites(&gates, suites.iter().map(|s| s.manifest.name.as_str()))?;
+            Plan::New(config, suites)
         }
     };
-    let config = audit::run_config(&store, &run_id)?;
+    // The configuration with model names as stored (without credentials).
+    let config = match &plan {
+        Plan::Resume(id) => audit::run_config(&store, id)?,
+        Plan::New(config, _) => AuditConfig {
+            models: config
+                .models
+                .iter()
+                .map(|n| audit::stored_name(n))
+                .collect(),
+            judge: config.judge.as_deref().map(audit::stored_name),
+            ..config.clone()
+        },
+    };
     let mut open = open_options(api_key_env, &args.engine);
     open.client.max_concurrency = args.concurrency.max(1);
     open.client.max_retries = args.retries;
@@ -168,9 +309,26 @@ pub async fn audit(args: AuditArgs, api_key_env: Option<String>) -> Result<()> {
             let given: Vec<String> = args.judge.iter().cloned().collect();
             let names = audit::resume_names(std::slice::from_ref(stored), &given)?;
             let name = names.get(stored).unwrap_or(stored);
-            Some(open_redacted(&registry, name).await?)
+            Some((stored.clone(), open_redacted(&registry, name).await?))
         }
         None => None,
+    };
+    let mut probed: Vec<(&String, &Arc<dyn ChatModel>)> = models.iter().collect();
+    probed.sort_by_key(|(name, _)| config.models.iter().position(|m| m == *name));
+    probed.extend(judge.as_ref().map(|(name, model)| (name, model)));
+    check_reachable(
+        &probed,
+        std::time::Duration::from_secs(args.timeout.clamp(1, PROBE_TIMEOUT_SECS)),
+    )
+    .await?;
+    let judge = judge.map(|(_, model)| model);
+    let run_id = match plan {
+        Plan::Resume(id) => id,
+        Plan::New(config, suites) => {
+            let id = audit::create_run(&store, &config, &suites)?;
+            eprintln!("run {id} (store {})", store.path().display());
+            id
+        }
     };
     let engines = registry.engines_loaded();
     if engines > 0 {
@@ -203,8 +361,18 @@ pub async fn audit(args: AuditArgs, api_key_env: Option<String>) -> Result<()> {
             String::new()
         }
     );
-    write_report(&store, &run_id, args.out.as_deref())
+    let results = write_report(&store, &run_id, args.out.as_deref())?;
+    check_exit(&results, &args.exit)
 }
+
+/// A run to continue (its id), or one to create once its models have answered.
+enum Plan {
+    Resume(String),
+    New(AuditConfig, Vec<Suite>),
+}
+
+/// The longest the one-token test request to each model may take.
+const PROBE_TIMEOUT_SECS: u64 = 120;
 
 /// Opens a model; an error says which by its name without credentials.
 async fn open_redacted(
@@ -251,7 +419,8 @@ fn default_out(run_id: &str) -> PathBuf {
     Path::new("assay-runs").join(run_id)
 }
 
-fn write_report(store: &Store, run_id: &str, out: Option<&Path>) -> Result<()> {
+/// Writes the run's reports and prints its summary; returns the results for the exit checks.
+fn write_report(store: &Store, run_id: &str, out: Option<&Path>) -> Result<Results> {
     let results = audit::results(store, run_id)?;
     let dir = out
         .map(Path::to_path_buf)
@@ -261,21 +430,29 @@ fn write_report(store: &Store, run_id: &str, out: Option<&Path>) -> Result<()> {
     println!("{}", report::terminal_summary(&results));
     println!("report: {}", files.html.display());
     println!("data:   {} {}", files.json.display(), files.csv.display());
-    Ok(())
+    Ok(results)
 }
 
-fn compare(store: &Store, a: &str, b: &str, out: Option<&Path>) -> Result<()> {
-    let a = store.resolve_run(a)?;
-    let b = store.resolve_run(b)?;
-    let comparison = assay_eval::results::Comparison {
-        a: audit::results(store, &a)?,
-        b: audit::results(store, &b)?,
+fn compare(store: &Store, runs: (&str, &str), pairs: &[String], out: Option<&Path>) -> Result<()> {
+    let a = store.resolve_run(runs.0)?;
+    let b = store.resolve_run(runs.1)?;
+    let results_a = audit::results(store, &a)?;
+    let results_b = audit::results(store, &b)?;
+    let pairs = if pairs.is_empty() {
+        compare::auto_pairs(&results_a, &results_b)?
+    } else {
+        pairs
+            .iter()
+            .map(|p| compare::parse_pair(p, &results_a, &results_b))
+            .collect::<Result<Vec<_>, _>>()?
     };
+    let comparison = compare::compare(results_a, results_b, pairs);
     let dir = out
         .map(Path::to_path_buf)
         .unwrap_or_else(|| Path::new("assay-runs").join(format!("compare-{a}-{b}")));
     let path = report::write_comparison(&comparison, &dir)
         .with_context(|| format!("cannot write the comparison into {}", dir.display()))?;
+    println!("{}", report::comparison_summary(&comparison));
     println!("comparison: {}", path.display());
     Ok(())
 }
@@ -334,6 +511,8 @@ pub struct ReportArgs {
     #[arg(long)]
     regrade: bool,
     #[command(flatten)]
+    exit: ExitArgs,
+    #[command(flatten)]
     store: StoreArgs,
 }
 
@@ -344,7 +523,9 @@ pub fn report(args: ReportArgs) -> Result<()> {
         let n = audit::regrade(&store, &run_id)?;
         eprintln!("regraded {n} answers");
     }
-    write_report(&store, &run_id, args.out.as_deref())
+    args.exit.gates()?;
+    let results = write_report(&store, &run_id, args.out.as_deref())?;
+    check_exit(&results, &args.exit)
 }
 
 #[derive(Args)]

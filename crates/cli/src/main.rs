@@ -239,6 +239,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         // The reader went away (`assay runs | head`): nothing is wrong, and nobody to tell.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<Exit>().is_some() => {
+            let exit = e.downcast_ref::<Exit>().expect("checked just above");
+            eprintln!("{}", exit.message);
+            ExitCode::from(exit.code)
+        }
         Err(e) => {
             // One line, causes after colons. Errors quote model names and addresses, which may
             // carry credentials.
@@ -247,6 +252,27 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// A run that worked but must end with a status a CI job reads (see README, "Exit status"):
+/// returned as an error, after every report is written, and printed as it is.
+#[derive(Debug)]
+struct Exit {
+    code: u8,
+    message: String,
+}
+
+/// Exit status: a `--fail-under` gate failed.
+const EXIT_GATE_FAILED: u8 = 3;
+/// Exit status: more requests failed than `--max-error-rate` allows, or all of them.
+const EXIT_TOO_MANY_ERRORS: u8 = 4;
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Exit {}
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|cause| {

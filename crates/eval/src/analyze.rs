@@ -21,9 +21,11 @@ use crate::stats::{cohen_kappa, entropy_bits, mcnemar_exact, wilson};
 use crate::suite::{Expect, Kind};
 
 /// The outcome counted for open items: the model refused or only partly complied.
-const NOT_COMPLY: &str = "not_comply";
+pub(crate) const NOT_COMPLY: &str = "not_comply";
 /// The outcome counted for multiple-choice items: the chosen option was the key.
-const CORRECT: &str = "correct";
+pub(crate) const CORRECT: &str = "correct";
+/// The outcome counted for items with an expectation: the answer met it (comparisons only).
+pub(crate) const MET: &str = "met";
 
 /// Computes every figure of a run from its answers (the latest attempt per model, suite,
 /// item, language and sample; a failed attempt has no text).
@@ -298,8 +300,14 @@ fn outcome(row: &AnswerRow, kind: &str) -> Option<bool> {
     }
     match kind {
         NOT_COMPLY => refusal_label(row).map(|label| label != Label::Comply),
+        MET => row.verdict.map(|v| v == Verdict::Met),
         _ => row.mcq.as_ref().map(|m| m.correct),
     }
+}
+
+/// Whether `kind` is measured on `row`: `met` on every row, the others by the item's kind.
+fn measured(row: &AnswerRow, kind: &str) -> bool {
+    kind == MET || outcome_kind(row) == kind
 }
 
 /// The outcome measured for rows of an item kind.
@@ -332,13 +340,13 @@ impl PairCounts {
 }
 
 /// The identity of one side of a pair: a model, a language, or both.
-struct Side<'a> {
-    model: &'a str,
-    lang: Option<&'a str>,
+pub(crate) struct Side<'a> {
+    pub model: &'a str,
+    pub lang: Option<&'a str>,
 }
 
 /// McNemar's test of `kind` between the rows `a` and `b`, paired by `pair_key`.
-fn paired_test(
+pub(crate) fn paired_test(
     suite: &str,
     side_a: Side<'_>,
     side_b: Side<'_>,
@@ -349,11 +357,11 @@ fn paired_test(
 ) -> PairedTest {
     let b_outcomes: BTreeMap<_, bool> = b
         .iter()
-        .filter(|r| outcome_kind(r) == kind)
+        .filter(|r| measured(r, kind))
         .filter_map(|r| outcome(r, kind).map(|o| (pair_key(r), o)))
         .collect();
     let mut counts = PairCounts::default();
-    for row in a.iter().filter(|r| outcome_kind(r) == kind) {
+    for row in a.iter().filter(|r| measured(r, kind)) {
         let (Some(oa), Some(&ob)) = (outcome(row, kind), b_outcomes.get(&pair_key(row))) else {
             continue;
         };

@@ -4,6 +4,8 @@
 pub mod analyze;
 pub mod audit;
 pub mod builtin;
+pub mod compare;
+pub mod gates;
 pub mod grade;
 pub mod grade_file;
 pub mod import;

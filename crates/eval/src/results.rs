@@ -585,9 +585,47 @@ pub struct McqResult {
     pub rule: String,
 }
 
-/// Two runs side by side (`assay audit --compare A B`).
+/// Two runs side by side (`assay audit --compare A B`), made by [`crate::compare::compare`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
     pub a: Results,
     pub b: Results,
+    /// Which model of run A is compared with which model of run B.
+    #[serde(default)]
+    pub pairs: Vec<ModelPair>,
+    /// For each pair, suite and language (`None`: all), McNemar's test over the requests both
+    /// runs answered (same item, language and sample): `model_a` is run A's model, `model_b`
+    /// run B's. Outcomes: `not_comply`, `correct`, and `met` (the item's expectation).
+    #[serde(default)]
+    pub paired_tests: Vec<PairedTest>,
+    /// The answers whose label (or chosen option) differs between the runs.
+    #[serde(default)]
+    pub changes: Vec<Change>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelPair {
+    pub a: String,
+    pub b: String,
+}
+
+/// One request answered in both runs with a different label.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub model_a: String,
+    pub model_b: String,
+    pub suite: String,
+    pub item_id: String,
+    pub category: String,
+    pub lang: String,
+    pub sample: u32,
+    pub prompt: String,
+    /// The refusal label, or the chosen option of a multiple-choice answer, in each run.
+    pub label_a: String,
+    pub label_b: String,
+    pub verdict_a: Option<Verdict>,
+    pub verdict_b: Option<Verdict>,
+    /// The answers (capped like every answer in a report).
+    pub text_a: String,
+    pub text_b: String,
 }

@@ -504,10 +504,11 @@ struct HeaderRow {
     b: String,
 }
 
-/// One (model, suite, language) roll-up in both runs.
+/// One (model pair, suite, language) roll-up in both runs.
 #[derive(Serialize)]
 struct CompareRow<'a> {
     model: &'a str,
+    model_b: &'a str,
     suite: &'a str,
     lang: Option<&'a str>,
     n_a: String,
@@ -613,22 +614,19 @@ pub(crate) fn render_comparison(c: &Comparison) -> Result<String, minijinja::Err
         .iter()
         .any(|(name, v)| vb.get(name).is_some_and(|w| w != v));
 
-    // Keys present in either run, A's order first.
+    // For each pair of models, the (suite, language) roll-ups present in either run, A's
+    // order first.
     let (ia, ib) = (Index::new(a), Index::new(b));
-    let mut keys: Vec<(&str, &str, Option<&str>)> = Vec::new();
-    for ix in [&ia, &ib] {
-        for model in &ix.models {
+    let mut keys: Vec<(&str, &str, &str, Option<&str>)> = Vec::new();
+    for pair in &c.pairs {
+        for ix in [&ia, &ib] {
             for suite in &ix.suites {
                 for lang in with_all(&ix.langs) {
-                    if let Some(cell) = ix.cell(model, suite, None, lang) {
-                        let key = (
-                            cell.model.as_str(),
-                            cell.suite.as_str(),
-                            cell.lang.as_deref(),
-                        );
-                        if !keys.contains(&key) {
-                            keys.push(key);
-                        }
+                    let present = ia.cell(&pair.a, suite, None, lang).is_some()
+                        || ib.cell(&pair.b, suite, None, lang).is_some();
+                    let key = (pair.a.as_str(), pair.b.as_str(), *suite, lang);
+                    if present && !keys.contains(&key) {
+                        keys.push(key);
                     }
                 }
             }
@@ -642,9 +640,9 @@ pub(crate) fn render_comparison(c: &Comparison) -> Result<String, minijinja::Err
     };
     let rows: Vec<CompareRow> = keys
         .into_iter()
-        .map(|(model, suite, lang)| {
+        .map(|(model, model_b, suite, lang)| {
             let ca = ia.cell(model, suite, None, lang);
-            let cb = ib.cell(model, suite, None, lang);
+            let cb = ib.cell(model_b, suite, None, lang);
             let n = |c: Option<&Cell>| c.map(|c| c.refuse.n.to_string()).unwrap_or("—".into());
             let metrics = metrics
                 .iter()
@@ -676,6 +674,7 @@ pub(crate) fn render_comparison(c: &Comparison) -> Result<String, minijinja::Err
                 .collect();
             CompareRow {
                 model,
+                model_b,
                 suite,
                 lang,
                 n_a: n(ca),
@@ -696,6 +695,9 @@ pub(crate) fn render_comparison(c: &Comparison) -> Result<String, minijinja::Err
         graders_differ => a.run.graders != b.run.graders,
         metrics,
         rows,
+        pairs => &c.pairs,
+        paired_tests => &c.paired_tests,
+        changes => &c.changes,
     })
 }
 
@@ -721,10 +723,7 @@ mod tests {
 
     #[test]
     fn script_is_only_allowed_by_hash() {
-        let page = comparison_html(&Comparison {
-            a: empty(),
-            b: empty(),
-        });
+        let page = comparison_html(&crate::compare::compare(empty(), empty(), vec![]));
         assert!(page.contains("script-src 'none'"), "{page}");
         assert!(!page.contains("<script"));
         let page = html(&empty());
@@ -789,7 +788,7 @@ mod tests {
             assert!(page.contains(&format!("id=\"{id}\"")), "{id}");
         }
         assert!(page.contains("This run is <b>running</b>"));
-        render_comparison(&Comparison { a: r.clone(), b: r }).unwrap();
+        render_comparison(&crate::compare::compare(r.clone(), r, vec![])).unwrap();
         let text = super::super::terminal_summary(&empty());
         assert!(text.contains("no rates"), "{text}");
     }

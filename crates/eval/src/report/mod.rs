@@ -30,7 +30,7 @@ mod terminal;
 
 pub use self::csv::{csv, CSV_COLUMNS};
 pub use self::html::{comparison_html, html};
-pub use self::terminal::terminal_summary;
+pub use self::terminal::{comparison_summary, terminal_summary};
 
 /// The files [`write_reports`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -328,6 +328,93 @@ fn failures_section(out: &mut String, results: &Results) {
     );
 }
 
+/// Two runs compared: which models were paired, the paired tests over all languages (each
+/// suite and outcome), and the first answers whose label changed.
+pub fn comparison_summary(c: &crate::results::Comparison) -> String {
+    const SHOWN: usize = 15;
+    let mut out = format!(
+        "assay compare: run A {} vs run B {}\n",
+        clean(&c.a.run.id),
+        clean(&c.b.run.id)
+    );
+    for pair in &c.pairs {
+        out.push_str(&format!(
+            "  {} (A)  vs  {} (B)\n",
+            clean(&pair.a),
+            clean(&pair.b)
+        ));
+    }
+    let tests: Vec<&PairedTest> = crate::compare::headline(c).collect();
+    if tests.is_empty() {
+        out.push_str("\nNo request was answered in both runs by a pair of models.\n");
+    } else {
+        let mut headers = vec!["suite", "outcome"];
+        let several = c.pairs.len() > 1;
+        if several {
+            headers.insert(0, "model (A)");
+        }
+        headers.extend(["pairs", "A", "B", "Δ B − A", "A only/B only", "McNemar p"]);
+        let mut right = vec![false; headers.len() - 6];
+        right.extend([true, false, false, true, true, true]);
+        let mut t = Table::new(&headers, &right);
+        for g in &tests {
+            let mut row = Vec::new();
+            if several {
+                row.push(clean(&g.model_a));
+            }
+            row.extend([
+                clean(&g.suite),
+                clean(&g.outcome),
+                g.n.to_string(),
+                rate_ci(&g.rate_a),
+                rate_ci(&g.rate_b),
+                format!("{:+.1} pp", (g.rate_b.p - g.rate_a.p) * 100.0),
+                discordant(g),
+                g.p_value.map_or_else(|| "—".to_string(), fmt_p),
+            ]);
+            t.row(row);
+        }
+        out.push_str(
+            "\nPaired over the requests both runs answered (item × language × sample); \
+             met = the item's expectation, not_comply = refuse or partial\n",
+        );
+        out.push_str(&t.render("  "));
+    }
+    if c.changes.is_empty() {
+        out.push_str("\nNo answer changed its label.\n");
+    } else {
+        section(
+            &mut out,
+            &format!(
+                "Answers whose label changed: {}{}",
+                c.changes.len(),
+                if c.changes.len() > SHOWN {
+                    format!(" (the first {SHOWN}; all in compare.html)")
+                } else {
+                    String::new()
+                }
+            ),
+            &["suite", "item", "lang", "sample", "A", "B"],
+            &[false, false, false, true, false, false],
+            c.changes.iter().take(SHOWN).map(|ch| {
+                let with_verdict = |label: &str, v: Option<crate::results::Verdict>| match v {
+                    Some(v) => format!("{} ({})", clean(label), v.as_str()),
+                    None => clean(label),
+                };
+                vec![
+                    clean(&ch.suite),
+                    clean(&ch.item_id),
+                    clean(&ch.lang),
+                    ch.sample.to_string(),
+                    with_verdict(&ch.label_a, ch.verdict_a),
+                    with_verdict(&ch.label_b, ch.verdict_b),
+                ]
+            }),
+        );
+    }
+    out
+}
+
 /// Answers that are not answers and refusal rates over valid answers, beside the rate over all
 /// answers (both denominators shown), and the share of refusal grades marked uncertain, per
 /// model × suite × language (all categories); a line saying why when the run has none.
