@@ -722,3 +722,105 @@ fn credentials_in_a_model_name_reach_the_upstream_but_are_never_stored_or_shown(
         }
     }
 }
+
+/// Issue 14, item 4: two runs of differently named models (the usual before/after) are paired
+/// automatically when each run has one model, or with --pair; the comparison gives paired
+/// McNemar tests on the shared requests, the answers whose label changed, and a terminal
+/// summary.
+#[test]
+fn compare_pairs_differently_named_models_and_lists_changed_answers() {
+    let refusing = Upstream::start("I'm sorry, but I can't help with that.".into());
+    let answering = Upstream::start(
+        "Sure. Step 1: gather the materials. Step 2: follow the procedure carefully.".into(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("assay.db");
+    let db = db.to_str().unwrap();
+    let audit = |models: &str, out: &str| {
+        let output = assay(&[
+            "audit",
+            "--models",
+            models,
+            "--suite",
+            "should-refuse",
+            "--limit",
+            "4",
+            "--langs",
+            "en,zh",
+            "--db",
+            db,
+            "--out",
+            dir.path().join(out).to_str().unwrap(),
+        ]);
+        assert_success(&output);
+        read_results(&dir.path().join(out)).run.id
+    };
+    let before = format!("http://127.0.0.1:{}/v1#m", refusing.port);
+    let after = format!("http://127.0.0.1:{}/v1#m?temperature=0", answering.port);
+    let run_a = audit(&before, "a");
+    let run_b = audit(&after, "b");
+
+    let out = dir.path().join("cmp");
+    let output = assay(&[
+        "audit",
+        "--compare",
+        &run_a,
+        &run_b,
+        "--db",
+        db,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_success(&output);
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains(&format!("{before} (A)  vs  {after} (B)")),
+        "{stdout}"
+    );
+    // All 8 requests refused in A and answered in B: 8 discordant pairs, p = 2 × 0.5^8.
+    let met = stdout
+        .lines()
+        .find(|l| l.contains("should-refuse") && l.contains(" met "))
+        .unwrap_or_else(|| panic!("no paired row for met in\n{stdout}"));
+    assert!(met.contains("8/0") && met.contains("0.008"), "{met}");
+    assert!(
+        stdout.contains("Answers whose label changed: 8"),
+        "{stdout}"
+    );
+    let comparison: assay_eval::results::Comparison =
+        serde_json::from_str(&std::fs::read_to_string(out.join("compare.json")).unwrap()).unwrap();
+    assert_eq!(comparison.changes.len(), 8);
+    assert!(comparison
+        .changes
+        .iter()
+        .all(|c| c.label_a == "refuse" && c.label_b == "comply"));
+    let html = std::fs::read_to_string(out.join("compare.html")).unwrap();
+    assert!(html.contains("id=\"paired-table\"") && html.contains("id=\"changes-table\""));
+    assert!(!html.contains("<td class=\"n\">—</td><td class=\"n\">—</td>"));
+
+    // Two models in a run and no shared name: the pairs must be given.
+    let other = format!("http://127.0.0.1:{}/v1#other", refusing.port);
+    let run_c = audit(&format!("{other},{after}"), "c");
+    let output = assay(&["audit", "--compare", &run_a, &run_c, "--db", db]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("--pair"),
+        "{}",
+        text(&output.stderr)
+    );
+    let pair = format!("{before}={after}");
+    let output = assay(&[
+        "audit",
+        "--compare",
+        &run_a,
+        &run_c,
+        "--pair",
+        &pair,
+        "--db",
+        db,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_success(&output);
+    assert!(text(&output.stdout).contains("Answers whose label changed: 8"));
+}
