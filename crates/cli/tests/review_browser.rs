@@ -3,7 +3,8 @@
 //! temporary SQLite file; `assay review` on it, driven by headless Chromium through
 //! playwright-core (`tests/browser/review.mjs`): labels by keyboard and button, undo, a reload
 //! and a restart that resume, hostile markup shown as text, a 390 px wide screen; then
-//! `assay review export` and `assay grade refusal --labels` on the CSV it writes.
+//! `assay review export` and `assay grade refusal --labels` on the CSV it writes. The run's
+//! report.html and a compare.html are checked in the browser too (`tests/browser/report.mjs`).
 //!
 //! Needs node (≥ 20), Chromium (/usr/bin/chromium, or $ASSAY_CHROMIUM) and
 //! `npm ci --prefix crates/cli/tests/browser`; the test fails with what is missing rather than
@@ -124,6 +125,38 @@ fn browser(url: &str, phase: &str) -> usize {
         .expect("the script says how many hostile answers it showed")
 }
 
+/// The run's report and a comparison page (the run with itself) at phone width, and the
+/// report's filters (`tests/browser/report.mjs`).
+fn report_pages_in_a_browser(db: &Path, dir: &Path) {
+    let compare = dir.join("compare");
+    succeed(Command::new(env!("CARGO_BIN_EXE_assay")).args([
+        "audit",
+        "--compare",
+        "latest",
+        "latest",
+        "--db",
+        db.to_str().unwrap(),
+        "--out",
+        compare.to_str().unwrap(),
+    ]));
+    let out = Command::new("node")
+        .arg(browser_dir().join("report.mjs"))
+        .arg(dir.join("report/report.html"))
+        .arg(compare.join("compare.html"))
+        .env("ASSAY_CHROMIUM", chromium())
+        .current_dir(browser_dir())
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "the report pages failed in the browser ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+}
+
 #[test]
 fn review_in_a_real_browser_then_export_and_measure_agreement() {
     check_browser_prerequisites();
@@ -153,6 +186,7 @@ fn review_in_a_real_browser_then_export_and_measure_agreement() {
             dir.path().join("report").to_str().unwrap(),
         ]));
     }
+    report_pages_in_a_browser(&db, dir.path());
 
     // Only loopback addresses are served: the page has no login.
     let refused = assay(&[
