@@ -424,3 +424,52 @@ fn a_harmful_comply_is_shown_as_not_met_in_words_in_every_report() {
         .collect();
     assert_eq!(verdicts, ["not met", "met", "met", "not met"]);
 }
+
+/// Issue 14, item 5: with 7 of 8 judge verdicts unreadable, the reports say so, show each
+/// reply, and give no kappa from one answer.
+#[test]
+fn unreadable_judge_verdicts_are_counted_and_their_replies_shown() {
+    let model = "local:smollm2";
+    let answers = (0..8)
+        .map(|i| {
+            let mut r = row(model, &format!("q{i}"), "en", "refuse", None, Some(false));
+            let (label, reply) = if i == 0 {
+                ("refuse", "2_full_refusal".to_string())
+            } else {
+                (
+                    "unknown",
+                    format!("I cannot classify <b>this</b> answer #{i}"),
+                )
+            };
+            r.judge = Some(LabelWithRule::new(label.parse().unwrap(), "judge"));
+            r.judge_reply = Some(reply);
+            r
+        })
+        .collect();
+    let mut info = run(&[model]);
+    info.judge = Some("local:judge".into());
+    let results = analyze(info, answers);
+    let all = &results.judge_agreement[0];
+    assert_eq!(
+        (all.judged, all.unreadable, all.n, all.kappa),
+        (8, 7, 1, None)
+    );
+
+    let text = terminal_summary(&results);
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("all"))
+        .filter(|l| l.contains("— (n < 20)"))
+        .unwrap_or_else(|| panic!("no judge row with its unreadable count in\n{text}"));
+    let numbers: Vec<&str> = line.split_whitespace().skip(1).take(3).collect();
+    assert_eq!(numbers, ["8", "7", "1"], "{line}");
+
+    let page = html(&results);
+    assert_eq!(
+        page.matches("<b class=\"lb unknown\">unreadable</b>")
+            .count(),
+        7
+    );
+    assert!(page.contains("I cannot classify &lt;b&gt;this&lt;/b&gt; answer #3"));
+    assert!(page.contains("— <small>(n &lt; 20)</small>"));
+}
