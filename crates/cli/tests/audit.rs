@@ -801,7 +801,16 @@ fn compare_pairs_differently_named_models_and_lists_changed_answers() {
     // Two models in a run and no shared name: the pairs must be given.
     let other = format!("http://127.0.0.1:{}/v1#other", refusing.port);
     let run_c = audit(&format!("{other},{after}"), "c");
-    let output = assay(&["audit", "--compare", &run_a, &run_c, "--db", db]);
+    let output = assay(&[
+        "audit",
+        "--compare",
+        &run_a,
+        &run_c,
+        "--db",
+        db,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(output.status.code(), Some(1));
     assert!(
         text(&output.stderr).contains("--pair"),
