@@ -94,8 +94,8 @@ pub use error::StoreError;
 pub use migrations::SCHEMA_VERSION;
 pub use records::{
     AnswerRecord, CachedAnswer, GradeRecord, GuardEventFilter, GuardEventRecord, ItemRow, NewRun,
-    RequestKey, ReviewLabel, RunCounts, RunRow, RunStatus, RunSummary, StoredAnswer, VoteRecord,
-    REVIEW_LABELS, VOTE_WINNERS,
+    RequestKey, ReviewLabel, RunCounts, RunDeleted, RunRow, RunStatus, RunSummary, StoredAnswer,
+    VoteRecord, REVIEW_LABELS, VOTE_WINNERS,
 };
 
 use error::db_error;

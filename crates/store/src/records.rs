@@ -92,6 +92,18 @@ pub struct RunCounts {
     pub cached: u64,
 }
 
+/// What [`Store::delete_run`](crate::Store::delete_run) removed with a run: rows of each
+/// table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunDeleted {
+    pub items: u64,
+    /// Attempts (a retried request counts each attempt).
+    pub answers: u64,
+    pub grades: u64,
+    /// People's labels from `assay review`.
+    pub reviews: u64,
+}
+
 /// One item (a prompt in one language) of a suite, as asked in a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ItemRow {

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use crate::answers::LATEST_IDS;
 use crate::db::{params, TxKind};
 use crate::session::Session;
-use crate::{ItemRow, NewRun, RunCounts, RunRow, RunStatus, RunSummary, Store, StoreError};
+use crate::{
+    ItemRow, NewRun, RunCounts, RunDeleted, RunRow, RunStatus, RunSummary, Store, StoreError,
+};
 
 /// How many run ids an "unknown run" error lists, so a large store does not flood the terminal.
 const MAX_LISTED_RUNS: usize = 10;
@@ -184,6 +186,45 @@ impl Store {
                 candidates: candidates.into_iter().cloned().collect(),
             }),
         }
+    }
+
+    /// Deletes a run and everything stored under it (its items, every attempt at its
+    /// requests, their grades, people's labels on them) in one transaction, so a failure
+    /// leaves the run whole. The answer cache is shared by all runs and keeps its entries.
+    /// Fails with [`StoreError::UnknownRun`] if there is no such run.
+    pub fn delete_run(&self, id: &str) -> Result<RunDeleted, StoreError> {
+        let context = || format!("cannot delete run {id:?}");
+        self.transaction(TxKind::Write, context, |s| {
+            self.require_run(s, id)?;
+            let mut run = |sql: &str| s.execute(sql, params![id]).map_err(self.db_err(context));
+            // Children before parents: the foreign keys hold at every step.
+            let reviews = run("DELETE FROM reviews WHERE run_id = ?1")?;
+            let grades = run(
+                "DELETE FROM grades WHERE answer_id IN (SELECT id FROM answers WHERE run_id = ?1)",
+            )?;
+            let answers = run("DELETE FROM answers WHERE run_id = ?1")?;
+            let items = run("DELETE FROM items WHERE run_id = ?1")?;
+            run("DELETE FROM runs WHERE id = ?1")?;
+            Ok(RunDeleted {
+                items,
+                answers,
+                grades,
+                reviews,
+            })
+        })
+    }
+
+    /// When each run last recorded an answer (`started_at` of its newest attempt, RFC 3339),
+    /// by run id; runs without answers are absent. How long a run has been idle, for pruning
+    /// runs left behind without deleting one that is still being asked.
+    pub fn last_answer_times(&self) -> Result<HashMap<String, String>, StoreError> {
+        let rows: Vec<(String, String)> = self.read_rows(
+            "SELECT run_id, MAX(started_at) FROM answers GROUP BY run_id",
+            params![],
+            || "cannot read when runs were last answered".to_string(),
+            "answers",
+        )?;
+        Ok(rows.into_iter().collect())
     }
 
     /// Stores a run's items in one transaction. Idempotent: an item already stored (same run,

@@ -7,8 +7,8 @@ use std::collections::HashSet;
 use std::sync::{Arc, Barrier};
 
 use assay_store::{
-    AnswerRecord, CachedAnswer, GuardEventFilter, GuardEventRecord, ItemRow, RequestKey, RunCounts,
-    RunStatus, Store, StoreError, SCHEMA_VERSION,
+    AnswerRecord, CachedAnswer, GuardEventFilter, GuardEventRecord, ItemRow, RequestKey,
+    ReviewLabel, RunCounts, RunDeleted, RunStatus, Store, StoreError, SCHEMA_VERSION,
 };
 use common::{attempt, grade, key, new_run, vote, Backend, TestDb};
 use serde_json::json;
@@ -46,6 +46,7 @@ on_both_backends!(
     one_vote_per_battle_holds_across_racing_instances,
     instances_opening_a_new_database_at_once_migrate_it_once,
     calls_from_inside_a_current_thread_runtime_work,
+    deleting_a_run_removes_what_is_stored_under_it_and_nothing_else,
 );
 
 fn migrating_twice_is_idempotent_and_the_version_is_recorded(backend: Backend) {
@@ -965,3 +966,100 @@ macro_rules! in_tokio_tests {
 
 in_tokio_tests!(sqlite_async, Backend::Sqlite);
 in_tokio_tests!(postgres_async, Backend::Postgres);
+
+/// `assay runs rm`: a run goes with its items, attempts, grades and review labels, in one
+/// transaction; another run's rows and the shared answer cache stay.
+fn deleting_a_run_removes_what_is_stored_under_it_and_nothing_else(backend: Backend) {
+    let db = TestDb::new(backend);
+    let store = db.open();
+    for (run, created) in [
+        ("gone", "2024-05-01T10:00:00Z"),
+        ("kept", "2024-05-01T11:00:00Z"),
+    ] {
+        store.create_run(&new_run(run, created)).unwrap();
+        let item = ItemRow {
+            suite: "sensitive".to_string(),
+            item_id: "a".to_string(),
+            category: "history".to_string(),
+            kind: "open".to_string(),
+            expect: Some("answer".to_string()),
+            lang: "en".to_string(),
+            prompt: "prompt".to_string(),
+            choices: None,
+            answer_key: None,
+        };
+        store.put_items(run, &[item]).unwrap();
+        // Two attempts at one request (a failure, then a success), graded twice.
+        store
+            .record_answer(&attempt(run, key("m1", "a", 0), Err("timeout")))
+            .unwrap();
+        let mut answered = attempt(run, key("m1", "a", 0), Ok("answer"));
+        answered.grades = vec![grade("refusal", "complied"), grade("validity", "valid")];
+        let id = store.record_answer(&answered).unwrap();
+        store
+            .put_review_label(
+                run,
+                &ReviewLabel {
+                    answer_id: id,
+                    reviewer: "ann".to_string(),
+                    label: "comply".to_string(),
+                    note: None,
+                    created_at: "2024-05-02T10:00:00Z".to_string(),
+                },
+            )
+            .unwrap();
+    }
+    store
+        .cache_put(
+            "shared-key",
+            &CachedAnswer {
+                text: "cached".to_string(),
+                finish_reason: Some("stop".to_string()),
+                prompt_tokens: Some(1),
+                completion_tokens: Some(1),
+                latency_ms: Some(1),
+            },
+            "2024-05-01T10:00:00Z",
+        )
+        .unwrap();
+    let times = store.last_answer_times().unwrap();
+    assert_eq!(times.len(), 2, "{times:?}");
+
+    let deleted = store.delete_run("gone").unwrap();
+    assert_eq!(
+        deleted,
+        RunDeleted {
+            items: 1,
+            answers: 2,
+            grades: 2,
+            reviews: 1
+        }
+    );
+    assert!(store.run("gone").unwrap().is_none());
+    for table in ["items", "answers", "reviews"] {
+        assert_eq!(
+            db.raw_i64(&format!(
+                "SELECT COUNT(*) FROM {table} WHERE run_id = 'gone'"
+            )),
+            0,
+            "{table}"
+        );
+    }
+    // Only the kept run's grades are left.
+    assert_eq!(db.raw_i64("SELECT COUNT(*) FROM grades"), 2);
+    assert_eq!(store.latest_answers("kept").unwrap().len(), 1);
+    assert_eq!(store.review_labels("kept").unwrap().len(), 1);
+    assert_eq!(store.items("kept").unwrap().len(), 1);
+    assert!(store.cache_get("shared-key").unwrap().is_some());
+    assert_eq!(
+        store
+            .last_answer_times()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["kept"]
+    );
+
+    let err = store.delete_run("gone").unwrap_err();
+    assert!(matches!(err, StoreError::UnknownRun { .. }), "{err}");
+}
