@@ -1,17 +1,16 @@
-//! Wiring of `assay audit`, `assay runs`, `assay report`, `assay grade` and `assay import`.
+//! Wiring of `assay audit` and `assay report`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use assay_core::table::TextTable;
 use assay_core::Language;
 use assay_core::{ChatRequest, Message};
 use assay_eval::audit::{self, AuditConfig, ExecOptions};
 use assay_eval::gates::{self, Gate};
 use assay_eval::results::Results;
-use assay_eval::{builtin, compare, grade_file, import, report, Suite};
+use assay_eval::{builtin, compare, report, Suite};
 use assay_models::ChatModel;
 use assay_store::{RunStatus, Store};
 use clap::{Args, ValueEnum};
@@ -458,49 +457,6 @@ fn compare(store: &Store, runs: (&str, &str), pairs: &[String], out: Option<&Pat
 }
 
 #[derive(Args)]
-pub struct RunsArgs {
-    #[command(flatten)]
-    store: StoreArgs,
-}
-
-pub fn runs(args: RunsArgs) -> Result<()> {
-    let store = args.store.open()?;
-    let runs = assay_eval::runs::list_runs(&store)?;
-    if runs.is_empty() {
-        println!("no runs in {}", store.path().display());
-        return Ok(());
-    }
-    let mut table = TextTable::new(
-        &[
-            "RUN",
-            "STATUS",
-            "CREATED",
-            "ANSWERED",
-            "CACHED",
-            "ERRORS",
-            "MODELS / SUITES",
-        ],
-        &[false, false, false, true, true, true],
-    );
-    for run in runs {
-        table.row(vec![
-            run.id.clone(),
-            run.status.to_string(),
-            run.created_at
-                .get(..19)
-                .unwrap_or(&run.created_at)
-                .to_string(),
-            run.counts.answered.to_string(),
-            run.counts.cached.to_string(),
-            run.counts.errors.to_string(),
-            format!("{} / {}", run.models.join(","), run.suites.join(",")),
-        ]);
-    }
-    print!("{}", table.render(""));
-    Ok(())
-}
-
-#[derive(Args)]
 pub struct ReportArgs {
     /// Run id, unique prefix, or "latest".
     run: String,
@@ -528,114 +484,8 @@ pub fn report(args: ReportArgs) -> Result<()> {
     check_exit(&results, &args.exit)
 }
 
-#[derive(Args)]
-pub struct GradeRefusalArgs {
-    /// CSV or JSONL file of answers.
-    #[arg(long)]
-    input: PathBuf,
-    /// Column (CSV) or key (JSONL) holding the prompt, copied into the output when given.
-    #[arg(long)]
-    prompt_col: Option<String>,
-    /// Column or key holding the answer.
-    #[arg(long, default_value = "completion")]
-    response_col: String,
-    /// Column or key holding human labels (comply/partial/refuse or XSTest's
-    /// 1_full_compliance/2_full_refusal/3_partial_refusal): print agreement with them.
-    #[arg(long)]
-    labels: Option<String>,
-    /// Also write each grade's confidence features (for bench/grader/train_confidence.py).
-    #[arg(long, hide = true)]
-    features: bool,
-}
-
-pub fn grade_refusal(args: GradeRefusalArgs) -> Result<()> {
-    let columns = grade_file::Columns {
-        prompt: args.prompt_col,
-        response: args.response_col,
-        labels: args.labels,
-        features: args.features,
-    };
-    let stdout = std::io::stdout();
-    let agreement = grade_file::grade_file(&args.input, &columns, &mut stdout.lock())?;
-    if let Some(agreement) = agreement {
-        eprintln!("{}", agreement.render());
-    }
-    Ok(())
-}
-
 #[derive(Clone, Copy, ValueEnum)]
 pub enum JudgeWhenArg {
     Uncertain,
     All,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum ImportFormat {
-    /// XSTest prompts or completions CSV.
-    Xstest,
-    /// promptfoo's CCP-sensitive-prompts CSV (prompt,subject).
-    Ccp,
-    /// C-Eval or CMMLU CSV (question, A-D, answer).
-    Ceval,
-    /// Any CSV/JSONL with --prompt-col (and optional --id-col, --category-col, ...).
-    Generic,
-}
-
-#[derive(Args)]
-pub struct ImportArgs {
-    #[arg(long, value_enum)]
-    format: ImportFormat,
-    /// The file to import.
-    input: PathBuf,
-    /// Name of the new suite.
-    #[arg(long)]
-    name: String,
-    /// Directory to write the suite into (suite.toml + items.jsonl).
-    #[arg(long)]
-    out: PathBuf,
-    /// Generic format: column or key of the prompt.
-    #[arg(long)]
-    prompt_col: Option<String>,
-    /// Generic format: column or key of a Chinese prompt.
-    #[arg(long)]
-    prompt_zh_col: Option<String>,
-    #[arg(long)]
-    id_col: Option<String>,
-    #[arg(long)]
-    category_col: Option<String>,
-    /// Generic format: column whose values say whether to refuse (refuse/unsafe/1/true).
-    #[arg(long)]
-    expect_col: Option<String>,
-    /// Generic format: language of --prompt-col.
-    #[arg(long, default_value = "en")]
-    lang: String,
-}
-
-pub fn import(args: ImportArgs) -> Result<()> {
-    let format = match args.format {
-        ImportFormat::Xstest => import::Format::XsTest,
-        ImportFormat::Ccp => import::Format::CcpSensitive,
-        ImportFormat::Ceval => import::Format::CEval,
-        ImportFormat::Generic => import::Format::Generic(import::Mapping {
-            id: args.id_col,
-            prompt: args
-                .prompt_col
-                .context("--format generic needs --prompt-col")?,
-            prompt_zh: args.prompt_zh_col,
-            category: args.category_col,
-            expect: args.expect_col,
-            lang: Language::parse(&args.lang)
-                .with_context(|| format!("--lang: unknown language {:?}", args.lang))?,
-        }),
-    };
-    let suite = import::import(&args.input, &format, &args.name)?;
-    import::write_suite(&suite, &args.out)
-        .with_context(|| format!("cannot write the suite into {}", args.out.display()))?;
-    println!(
-        "{} items → {} (use: assay audit --suite {})",
-        suite.items.len(),
-        args.out.display(),
-        args.out.display()
-    );
-    Ok(())
 }

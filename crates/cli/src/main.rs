@@ -3,9 +3,12 @@
 mod arena;
 mod arena_ratings;
 mod audit;
+mod grade;
 mod guard;
+mod import;
 mod progress;
 mod review;
+mod runs;
 mod screen;
 mod store_args;
 
@@ -32,6 +35,10 @@ struct Cli {
     /// Environment variable holding the API key for http(s):// models.
     #[arg(long, global = true, value_name = "NAME")]
     api_key_env: Option<String>,
+    /// On an error, print each of its causes on a line of its own, and the backtrace when
+    /// RUST_BACKTRACE=1 or RUST_LIB_BACKTRACE=1 is set (without -v an error is one line).
+    #[arg(short = 'v', long, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -46,8 +53,9 @@ enum Command {
     /// report rates with confidence intervals. With no arguments: a quick sample of the
     /// built-in suites against local:smollm2.
     Audit(Box<audit::AuditArgs>),
-    /// List the runs in the store.
-    Runs(audit::RunsArgs),
+    /// List the runs in the store (--json for scripts); `runs rm RUN…` deletes runs, `runs
+    /// prune --status running --older-than 1h` those left behind.
+    Runs(runs::RunsArgs),
     /// Rebuild the report of a run from the store.
     Report(audit::ReportArgs),
     /// Grade answers that already exist.
@@ -57,7 +65,7 @@ enum Command {
     },
     /// Turn another data set (XSTest, CCP-sensitive-prompts, C-Eval/CMMLU, any CSV/JSONL)
     /// into a suite directory.
-    Import(audit::ImportArgs),
+    Import(import::ImportArgs),
     /// Blind side-by-side battles between models in the browser, votes, and a leaderboard.
     /// `assay arena --models a,b,...` serves the web app.
     Arena(arena::ArenaArgs),
@@ -71,7 +79,11 @@ enum Command {
     /// s skip, n note, u undo); `assay review export RUN --out FILE.csv` writes the labels.
     Review(review::ReviewArgs),
     /// List the built-in suites.
-    Suites,
+    Suites {
+        /// Print a JSON array of objects (name, version, license, items, categories).
+        #[arg(long)]
+        json: bool,
+    },
     /// The local model catalogue.
     Models {
         #[command(subcommand)]
@@ -83,13 +95,18 @@ enum Command {
 enum GradeCommand {
     /// Label each answer of a CSV/JSONL comply / partial / refuse, one JSON line per row;
     /// with --labels, agreement with human labels (confusion matrix, accuracy, Cohen's kappa).
-    Refusal(audit::GradeRefusalArgs),
+    Refusal(grade::GradeRefusalArgs),
 }
 
 #[derive(Subcommand)]
 enum ModelsCommand {
     /// List catalogue models and whether they are downloaded.
-    List,
+    List {
+        /// Print a JSON array of objects (name, kind, status, file, path, description,
+        /// license, sha256).
+        #[arg(long)]
+        json: bool,
+    },
     /// Download a catalogue model into the cache ($ASSAY_HOME, default ~/.cache/assay).
     Fetch { name: String },
 }
@@ -230,6 +247,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    let verbose = cli.verbose || std::env::var_os("RUST_LIB_BACKTRACE").is_some_and(|v| v != "0");
     // A model download can take minutes, whichever command needs the model.
     catalogue::set_progress(progress::reporter(true));
     let result = tokio::runtime::Runtime::new()
@@ -247,7 +265,7 @@ fn main() -> ExitCode {
         Err(e) => {
             // One line, causes after colons. Errors quote model names and addresses, which may
             // carry credentials.
-            eprintln!("Error: {}", assay_core::redact(&format!("{e:#}")));
+            eprintln!("Error: {}", assay_core::redact(&error_text(&e, verbose)));
             ExitCode::FAILURE
         }
     }
@@ -273,6 +291,47 @@ impl std::fmt::Display for Exit {
 }
 
 impl std::error::Error for Exit {}
+
+/// What a failed command prints after `Error: `. One line: each cause once (a library error
+/// that quotes its source in its message would otherwise repeat it), after colons, a TOML
+/// error without the snippet it draws. Verbose: anyhow's report, a cause per line and the
+/// backtrace when one was captured (RUST_BACKTRACE=1 alone never adds one to the line).
+fn error_text(e: &anyhow::Error, verbose: bool) -> String {
+    if verbose {
+        return format!("{e:?}");
+    }
+    // A TOML error draws the offending line with a caret under it, and the errors above it
+    // quote it whole: each quote becomes its first line and message.
+    let tomls: Vec<(String, String)> = e
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<toml::de::Error>())
+        .map(|toml| {
+            let full = toml.to_string();
+            let at = full
+                .lines()
+                .next()
+                .unwrap_or("TOML parse error")
+                .to_string();
+            (full, format!("{at}: {}", toml.message().trim()))
+        })
+        .collect();
+    let mut line = String::new();
+    for cause in e.chain() {
+        let mut text = cause.to_string();
+        for (full, short) in &tomls {
+            text = text.replace(full.as_str(), short);
+        }
+        let text = text.trim();
+        if text.is_empty() || line.contains(text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(text);
+    }
+    line
+}
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|cause| {
@@ -303,20 +362,20 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => serve(args, cli.api_key_env).await,
         Command::Chat(args) => chat(args, cli.api_key_env).await,
         Command::Audit(args) => audit::audit(*args, cli.api_key_env).await,
-        Command::Runs(args) => audit::runs(args),
+        Command::Runs(args) => runs::runs(args),
         Command::Report(args) => audit::report(args),
         Command::Grade {
             command: GradeCommand::Refusal(args),
-        } => audit::grade_refusal(args),
-        Command::Import(args) => audit::import(args),
+        } => grade::grade_refusal(args),
+        Command::Import(args) => import::import(args),
         Command::Arena(args) => arena::arena(args, cli.api_key_env).await,
         Command::Screen(args) => screen::screen(args),
         Command::Guard(args) => guard::guard(*args, cli.api_key_env).await,
         Command::Review(args) => review::review(args).await,
-        Command::Suites => suites_list(),
+        Command::Suites { json } => suites_list(json),
         Command::Models {
-            command: ModelsCommand::List,
-        } => models_list(),
+            command: ModelsCommand::List { json },
+        } => models_list(json),
         Command::Models {
             command: ModelsCommand::Fetch { name },
         } => models_fetch(&name).await,
@@ -441,11 +500,12 @@ async fn chat(args: ChatArgs, api_key_env: Option<String>) -> Result<()> {
     bail!("the answer ended without finishing")
 }
 
-fn suites_list() -> Result<()> {
+fn suites_list(json: bool) -> Result<()> {
     let mut table = TextTable::new(
         &["NAME", "VERSION", "ITEMS", "CATEGORIES"],
         &[false, false, true],
     );
+    let mut listed = Vec::new();
     for name in assay_eval::builtin::names() {
         let suite = assay_eval::builtin::load(name)
             .context("built-in suite vanished")?
@@ -456,6 +516,15 @@ fn suites_list() -> Result<()> {
             .iter()
             .map(|c| c.id.as_str())
             .collect();
+        listed.push(serde_json::json!({
+            "name": name,
+            "version": suite.manifest.version,
+            "license": suite.manifest.license,
+            "items": suite.items.len(),
+            "categories": suite.manifest.categories.iter()
+                .map(|c| serde_json::json!({"id": c.id, "name": c.name}))
+                .collect::<Vec<_>>(),
+        }));
         table.row(vec![
             name.to_string(),
             suite.manifest.version.to_string(),
@@ -463,13 +532,18 @@ fn suites_list() -> Result<()> {
             categories.join(", "),
         ]);
     }
-    print!("{}", table.render(""));
+    if json {
+        println!("{}", serde_json::to_string_pretty(&listed)?);
+    } else {
+        print!("{}", table.render(""));
+    }
     Ok(())
 }
 
-fn models_list() -> Result<()> {
+fn models_list(json: bool) -> Result<()> {
     let home = assay_core::assay_home();
     let mut table = TextTable::new(&["NAME", "KIND", "STATUS", "FILE", "DESCRIPTION"], &[]);
+    let mut listed = Vec::new();
     for entry in catalogue::CATALOGUE {
         let path = catalogue::model_path(&home, entry);
         let status = if path.exists() {
@@ -478,6 +552,16 @@ fn models_list() -> Result<()> {
             "missing"
         };
         let kind = if entry.chat { "chat" } else { "base" };
+        listed.push(serde_json::json!({
+            "name": entry.name,
+            "kind": kind,
+            "status": status,
+            "file": entry.file,
+            "path": path,
+            "description": entry.description,
+            "license": entry.license,
+            "sha256": entry.sha256,
+        }));
         table.row(vec![
             entry.name.to_string(),
             kind.to_string(),
@@ -485,6 +569,10 @@ fn models_list() -> Result<()> {
             entry.file.to_string(),
             format!("{} [{}]", entry.description, entry.license),
         ]);
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&listed)?);
+        return Ok(());
     }
     print!("{}", table.render(""));
     println!("cache: {}", home.join("models").display());

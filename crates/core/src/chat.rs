@@ -98,9 +98,15 @@ impl Message {
 /// request and a backend default can be layered with [`GenParams::or`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GenParams {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_opt_as_written"
+    )]
     pub temperature: Option<f32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_opt_as_written"
+    )]
     pub top_p: Option<f32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<u32>,
@@ -128,6 +134,30 @@ impl GenParams {
             },
             system: self.system.clone().or_else(|| fallback.system.clone()),
         }
+    }
+}
+
+/// The `f64` that reads as `value` was written: `0.7f32` is `0.699999988079071` widened
+/// exactly, which is what `serde_json::to_value` (and every report built from it) would show;
+/// its shortest decimal, `0.7`, read as an `f64` is what the user typed, and reads back as the
+/// same `f32`.
+pub fn f32_as_written(value: f32) -> f64 {
+    value.to_string().parse::<f64>().unwrap_or(f64::from(value))
+}
+
+/// Serializes an `f32` as [`f32_as_written`] (`#[serde(serialize_with = ...)]`).
+pub fn serialize_as_written<S: serde::Serializer>(value: &f32, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(f32_as_written(*value))
+}
+
+/// [`serialize_as_written`] for an optional `f32`.
+pub fn serialize_opt_as_written<S: serde::Serializer>(
+    value: &Option<f32>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(v) => s.serialize_some(&f32_as_written(*v)),
+        None => s.serialize_none(),
     }
 }
 
@@ -296,5 +326,29 @@ mod tests {
         let number = message(r#"{"role": "user", "content": 42}"#).unwrap_err();
         assert!(number.contains("must be a string or a list"), "{number}");
         assert!(message(r#"{"role": "tool", "content": "x"}"#).is_err());
+    }
+
+    #[test]
+    fn parameters_serialize_as_written_and_read_back_the_same() {
+        let params = GenParams {
+            temperature: Some(0.7),
+            top_p: Some(0.95),
+            max_tokens: Some(8),
+            ..GenParams::default()
+        };
+        // A JSON value (what reports are built from) used to say 0.699999988079071.
+        let value = serde_json::to_value(&params).unwrap();
+        assert_eq!(value["temperature"].to_string(), "0.7");
+        assert_eq!(value["top_p"].to_string(), "0.95");
+        assert_eq!(
+            serde_json::to_string(&params).unwrap(),
+            r#"{"temperature":0.7,"top_p":0.95,"max_tokens":8}"#
+        );
+        let back: GenParams = serde_json::from_value(value).unwrap();
+        assert_eq!(back, params);
+        for x in [0.1f32, 1.2, 1e-7, 3.4028235e38, 0.0, -0.5] {
+            assert_eq!(f32_as_written(x) as f32, x, "{x}");
+            assert_eq!(f32_as_written(x).to_string(), x.to_string(), "{x}");
+        }
     }
 }

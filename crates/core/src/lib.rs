@@ -18,7 +18,8 @@ pub mod text;
 mod time;
 
 pub use chat::{
-    ChatEvent, ChatRequest, ChatResponse, FinishReason, GenParams, Message, Role, Usage,
+    f32_as_written, serialize_as_written, ChatEvent, ChatRequest, ChatResponse, FinishReason,
+    GenParams, Message, Role, Usage,
 };
 pub use home::assay_home;
 pub use language::{detect_language, DetectedLanguage, Language};

@@ -788,6 +788,7 @@ mod tests {
             samples,
             seed: 0,
             limit: None,
+            limit_seed: None,
             filter: Vec::new(),
             judge: None,
             judge_when: None,

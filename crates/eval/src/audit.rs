@@ -32,6 +32,10 @@ use crate::suite::{Expect, Item, Kind, Suite};
 pub const DEFAULT_TEMPERATURE: f32 = 0.7;
 pub const DEFAULT_TOP_P: f32 = 0.95;
 pub const DEFAULT_MAX_TOKENS: u32 = 512;
+/// The seed of the shuffle that draws `--limit` items, apart from `--seed`: a new `--seed`
+/// asks the same items again (another sample of answers), not other items. Recorded with
+/// each run; runs stored before it drew their items with their `seed`.
+pub const LIMIT_SEED: u64 = 0;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
@@ -43,6 +47,9 @@ pub enum AuditError {
         "--filter {0:?}: expected KEY=VALUE[,VALUE...] with KEY one of category, id, kind, expect"
     )]
     Filter(String),
+    /// A filter or limit that leaves nothing to ask (said before a run is created).
+    #[error("{0}")]
+    Selection(String),
     #[error("model {name:?}: {message}")]
     Model { name: String, message: String },
     #[error("a store call did not finish: {0}")]
@@ -65,7 +72,9 @@ pub struct AuditConfig {
     /// Which answers the judge is asked about (runs stored before this setting judged all).
     #[serde(default = "JudgeWhen::all")]
     pub judge_when: JudgeWhen,
+    #[serde(serialize_with = "assay_core::serialize_as_written")]
     pub temperature: f32,
+    #[serde(serialize_with = "assay_core::serialize_as_written")]
     pub top_p: f32,
     pub max_tokens: u32,
 }
@@ -110,6 +119,10 @@ struct StoredConfig {
     model_params: BTreeMap<String, GenParams>,
     assay_version: String,
     graders: BTreeMap<String, String>,
+    /// The seed `--limit` items were drawn with ([`LIMIT_SEED`]); `None` in runs stored
+    /// before it existed, which drew them with their `seed`.
+    #[serde(default)]
+    limit_seed: Option<u64>,
 }
 
 /// A `KEY=VALUE[,VALUE...]` item filter; values of one filter are alternatives, several filters
@@ -151,18 +164,81 @@ impl Filter {
     }
 
     fn matches(&self, item: &Item) -> bool {
-        let value = match self.key {
-            FilterKey::Category => item.category.clone(),
-            FilterKey::Id => item.id.clone(),
-            FilterKey::Kind => item.kind.as_str().to_string(),
-            FilterKey::Expect => item
-                .expect
-                .map(Expect::as_str)
-                .unwrap_or("none")
-                .to_string(),
-        };
-        self.values.contains(&value)
+        self.values.iter().any(|v| v == self.value_of(item))
     }
+
+    /// What this filter's key reads from an item.
+    fn value_of<'a>(&self, item: &'a Item) -> &'a str {
+        match self.key {
+            FilterKey::Category => &item.category,
+            FilterKey::Id => &item.id,
+            FilterKey::Kind => item.kind.as_str(),
+            FilterKey::Expect => item.expect.map(Expect::as_str).unwrap_or("none"),
+        }
+    }
+
+    fn key_name(&self) -> &'static str {
+        match self.key {
+            FilterKey::Category => "category",
+            FilterKey::Id => "id",
+            FilterKey::Kind => "kind",
+            FilterKey::Expect => "expect",
+        }
+    }
+}
+
+/// Ids listed per suite when an `id` filter matches nothing: enough to show their form.
+const IDS_SHOWN: usize = 3;
+
+/// Refuses filters with a value no item of `suites` has (a typo would otherwise ask nothing
+/// and leave an empty "finished" run), naming the values there are: every category of every
+/// suite, or a few ids of each.
+pub fn check_filters(filters: &[Filter], suites: &[Suite]) -> Result<(), AuditError> {
+    for filter in filters {
+        let unmatched: Vec<&String> = filter
+            .values
+            .iter()
+            .filter(|value| {
+                !suites
+                    .iter()
+                    .flat_map(|s| &s.items)
+                    .any(|item| filter.value_of(item) == value.as_str())
+            })
+            .collect();
+        if unmatched.is_empty() {
+            continue;
+        }
+        let key = filter.key_name();
+        let mut known = Vec::new();
+        for suite in suites {
+            // In the suite's order, each once.
+            let mut values: Vec<&str> = Vec::new();
+            for item in &suite.items {
+                let value = filter.value_of(item);
+                if !values.contains(&value) {
+                    values.push(value);
+                }
+            }
+            let listed = if filter.key == FilterKey::Id && values.len() > IDS_SHOWN {
+                format!(
+                    "{}, … ({} ids)",
+                    values[..IDS_SHOWN].join(", "),
+                    values.len()
+                )
+            } else {
+                values.join(", ")
+            };
+            known.push(format!("{}: {listed}", suite.manifest.name));
+        }
+        let quoted: Vec<String> = unmatched.iter().map(|v| format!("{v:?}")).collect();
+        return Err(AuditError::Selection(format!(
+            "--filter {key}={}: no item has {key} {} (valid values of {key} by suite: {})",
+            filter.values.join(","),
+            quoted.join(", "),
+            known.join("; ")
+        )));
+    }
+    Ok(())
 }
 
 /// The items of a suite a run asks: those passing every filter, then, with a limit, that many
@@ -286,6 +362,7 @@ pub fn create_run(
         .iter()
         .map(|f| Filter::parse(f))
         .collect::<Result<Vec<_>, _>>()?;
+    check_filters(&filters, suites)?;
     let mut model_params = BTreeMap::new();
     for name in &config.models {
         let key = stored_name(name);
@@ -305,7 +382,7 @@ pub fn create_run(
     let mut rows = Vec::new();
     let mut suite_infos = Vec::new();
     for suite in suites {
-        let items = select_items(suite, &filters, config.limit, config.seed);
+        let items = select_items(suite, &filters, config.limit, LIMIT_SEED);
         for item in &items {
             for &lang in &config.langs {
                 let Some(prompt) = render_prompt(item, lang) else {
@@ -340,12 +417,37 @@ pub fn create_run(
                 .collect(),
         });
     }
+    if rows.is_empty() {
+        // Nothing is created: an empty run would read as a finished one.
+        let why = match (config.limit, config.filter.is_empty()) {
+            (Some(0), _) => "--limit 0".to_string(),
+            (_, false) => format!("the filters {} together", config.filter.join(" and ")),
+            (_, true) => format!(
+                "the suites ({})",
+                suites
+                    .iter()
+                    .map(|s| s.manifest.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        return Err(AuditError::Selection(format!(
+            "nothing to ask: {why} leave no prompt in {}",
+            config
+                .langs
+                .iter()
+                .map(|l| l.code())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
     let stored = StoredConfig {
         config: config.clone(),
         suites: suite_infos,
         model_params,
         assay_version: env!("CARGO_PKG_VERSION").to_string(),
         graders: grader_versions(),
+        limit_seed: Some(LIMIT_SEED),
     };
     let id = new_run_id();
     store.create_run(&assay_store::NewRun {
@@ -551,10 +653,22 @@ fn request_key(model: &str, item: &ItemRow, sample: u32) -> RequestKey {
 
 /// The cache key of a request: what decides its answer, and nothing else.
 fn cache_key(model: &str, request: &ChatRequest, sample: u32) -> String {
+    let mut params = serde_json::json!(request.params);
+    // Keys were first hashed with the f32 parameters widened to f64 (0.7 as 0.699999988079071);
+    // parameters now serialize as written, but the key keeps the old numbers, or every answer
+    // cached by an earlier version would be asked again.
+    for (name, value) in [
+        ("temperature", request.params.temperature),
+        ("top_p", request.params.top_p),
+    ] {
+        if let Some(value) = value {
+            params[name] = serde_json::json!(f64::from(value));
+        }
+    }
     let canonical = serde_json::json!({
         "model": model,
         "messages": request.messages,
-        "params": request.params,
+        "params": params,
         "sample": sample,
     });
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
@@ -885,6 +999,11 @@ pub fn results(store: &Store, run_id: &str) -> Result<Results, AuditError> {
         samples: stored.config.samples,
         seed: stored.config.seed,
         limit: stored.config.limit,
+        // Runs stored before the limit had its own seed drew their items with `seed`.
+        limit_seed: stored
+            .config
+            .limit
+            .map(|_| stored.limit_seed.unwrap_or(stored.config.seed)),
         filter: stored.config.filter,
         judge_when: stored
             .config
@@ -972,5 +1091,25 @@ mod tests {
             BTreeSet::from(["3".to_string(), "4".to_string()]),
         )]);
         assert_eq!(grader_versions_used(recorded, mixed)["refusal"], "3,4");
+    }
+
+    #[test]
+    fn cache_keys_hash_the_widened_parameters_they_always_hashed() {
+        let request = ChatRequest {
+            messages: vec![Message::user("hi")],
+            params: GenParams {
+                temperature: Some(0.7),
+                top_p: Some(0.9),
+                max_tokens: Some(8),
+                ..GenParams::default()
+            },
+        };
+        // What the key hashed before parameters serialized as written: answers cached then
+        // are still found.
+        let before = r#"{"model":"m","messages":[{"role":"user","content":"hi"}],"params":{"temperature":0.699999988079071,"top_p":0.8999999761581421,"max_tokens":8},"sample":0}"#;
+        assert_eq!(
+            cache_key("m", &request, 0),
+            hex::encode(Sha256::digest(before.as_bytes()))
+        );
     }
 }

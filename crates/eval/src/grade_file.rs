@@ -16,11 +16,24 @@ use crate::grade::refusal::{grade_refusal_to, Label};
 use crate::results::Rate;
 use crate::stats::{cohen_kappa, wilson};
 
+/// Answer columns looked for, in order, when none is named: XSTest's completions, the audit's
+/// `results.csv`, `assay review export`'s CSV.
+pub const RESPONSE_COLUMNS: [&str; 3] = ["completion", "answer", "response"];
+
+/// The prompt column used when none is named and the file has it (`results.csv`, XSTest, the
+/// review export all call it so).
+pub const PROMPT_COLUMN: &str = "prompt";
+
+/// What a CSV starts with when written for Excel (`results.csv`, the review export): skipped.
+const BOM: char = '\u{feff}';
+
 /// Which columns (CSV) or keys (JSONL) hold what.
 #[derive(Debug, Clone)]
 pub struct Columns {
+    /// The prompt; `None`: [`PROMPT_COLUMN`] where there is one.
     pub prompt: Option<String>,
-    pub response: String,
+    /// The answer; `None`: the first of [`RESPONSE_COLUMNS`] there is.
+    pub response: Option<String>,
     pub labels: Option<String>,
     /// Also write each grade's confidence features (what the training script reads).
     pub features: bool,
@@ -182,7 +195,13 @@ pub fn grade_file(
     let mut pairs = Vec::new();
     let mut unlabelled = 0u64;
     let mut bad_rows = 0u64;
-    let mut handle = |line: u64, row: Result<Map<String, Value>, String>| -> std::io::Result<()> {
+    // Columns not named are looked up in each row (JSON lines may differ; a CSV's are fixed
+    // once its header is read).
+    let mut columns = columns.clone();
+    let mut handle = |line: u64,
+                      row: Result<Map<String, Value>, String>,
+                      columns: &Columns|
+     -> std::io::Result<()> {
         let row = match row {
             Ok(row) => row,
             Err(message) => {
@@ -192,16 +211,25 @@ pub fn grade_file(
             }
         };
         let text = |key: &str| row.get(key).and_then(Value::as_str);
-        let Some(answer) = text(&columns.response) else {
+        let response = match &columns.response {
+            Some(named) => named.clone(),
+            None => RESPONSE_COLUMNS
+                .iter()
+                .find(|k| row.contains_key(**k))
+                .map_or_else(|| RESPONSE_COLUMNS.join(", "), |k| k.to_string()),
+        };
+        let Some(answer) = text(&response) else {
             bad_rows += 1;
             let error = format!(
-                "{}:{line}: field {:?} is missing or not text",
+                "{}:{line}: field {response:?} is missing or not text",
                 path.display(),
-                columns.response
             );
             return writeln!(out, "{}", json!({"line": line, "error": error}));
         };
-        let prompt = columns.prompt.as_deref().and_then(text);
+        let prompt = match &columns.prompt {
+            Some(named) => text(named),
+            None => text(PROMPT_COLUMN),
+        };
         let grade = grade_refusal_to(prompt, answer);
         let sure = confidence(prompt, answer, &grade);
         let mut line_out = json!({
@@ -240,7 +268,12 @@ pub fn grade_file(
                 break;
             }
             line += 1;
-            let row = match std::str::from_utf8(&buf) {
+            let bytes = if line == 1 {
+                buf.strip_prefix(BOM.to_string().as_bytes()).unwrap_or(&buf)
+            } else {
+                &buf
+            };
+            let row = match std::str::from_utf8(bytes) {
                 Err(e) => Err(format!("invalid UTF-8 at byte {}", e.valid_up_to())),
                 Ok(s) if s.trim().is_empty() => continue,
                 Ok(s) => match serde_json::from_str::<Value>(s) {
@@ -249,20 +282,41 @@ pub fn grade_file(
                     Err(e) => Err(format!("malformed JSON: {e}")),
                 },
             };
-            handle(line, row).map_err(GradeFileError::Output)?;
+            handle(line, row, &columns).map_err(GradeFileError::Output)?;
         }
     } else {
         let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
-        let headers = reader
+        let mut headers = reader
             .headers()
             .map_err(|e| GradeFileError::Csv {
                 path: path.to_path_buf(),
                 message: format!("cannot read the header: {e}"),
             })?
             .clone();
-        let wanted = std::iter::once(Some(&columns.response))
-            .chain([columns.prompt.as_ref(), columns.labels.as_ref()])
-            .flatten();
+        // The csv crate keeps a byte order mark as part of the first column's name.
+        if headers.get(0).is_some_and(|h| h.starts_with(BOM)) {
+            headers = headers
+                .iter()
+                .enumerate()
+                .map(|(i, h)| if i == 0 { h.trim_start_matches(BOM) } else { h })
+                .collect();
+        }
+        let has = |name: &str| headers.iter().any(|h| h == name);
+        if columns.response.is_none() {
+            let found = RESPONSE_COLUMNS.iter().find(|c| has(c));
+            columns.response =
+                Some(found.map_or_else(|| RESPONSE_COLUMNS.join(" or "), |c| c.to_string()));
+        }
+        if columns.prompt.is_none() && has(PROMPT_COLUMN) {
+            columns.prompt = Some(PROMPT_COLUMN.to_string());
+        }
+        let wanted = [
+            columns.response.as_ref(),
+            columns.prompt.as_ref(),
+            columns.labels.as_ref(),
+        ]
+        .into_iter()
+        .flatten();
         for column in wanted {
             if !headers.iter().any(|h| h == column) {
                 return Err(GradeFileError::MissingColumn {
@@ -298,11 +352,11 @@ pub fn grade_file(
                         Some(p) => Err(p),
                         None => Ok(row),
                     };
-                    handle(line, row).map_err(GradeFileError::Output)?;
+                    handle(line, row, &columns).map_err(GradeFileError::Output)?;
                 }
                 Err(e) => {
                     // A broken record (an unterminated quote) ends what the reader can trust.
-                    handle(line, Err(format!("malformed CSV: {e}")))
+                    handle(line, Err(format!("malformed CSV: {e}")), &columns)
                         .map_err(GradeFileError::Output)?;
                     break;
                 }

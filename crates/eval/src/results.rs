@@ -59,6 +59,10 @@ pub struct RunInfo {
     pub seed: u64,
     /// Items per suite, drawn by a seeded shuffle, when the run was limited.
     pub limit: Option<usize>,
+    /// The seed of the shuffle that drew the `limit` items (apart from `seed`, so another
+    /// `--seed` asks the same items); `None` without a limit.
+    #[serde(default)]
+    pub limit_seed: Option<u64>,
     /// `key=value` filters as given, e.g. `category=history`.
     pub filter: Vec<String>,
     pub judge: Option<String>,

@@ -2,17 +2,21 @@
 //! (whose JSON layout is this crate's business, not its callers').
 
 use assay_store::{RunCounts, RunStatus, Store, StoreError};
+use serde::Serialize;
 use serde_json::Value;
 
-/// One run in a listing: what `assay runs` shows.
-#[derive(Debug, Clone, PartialEq)]
+/// One run in a listing: what `assay runs` shows (and, as JSON, `assay runs --json`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunListing {
     pub id: String,
     /// RFC 3339, UTC.
     pub created_at: String,
     pub finished_at: Option<String>,
+    /// When its newest answer was asked (RFC 3339); `None` before any.
+    pub last_answer_at: Option<String>,
     pub status: RunStatus,
-    /// Counts over the latest attempt of each request.
+    /// Counts over the latest attempt of each request (`answered`, `errors`, `cached`).
+    #[serde(flatten)]
     pub counts: RunCounts,
     /// The models asked, by name, with credentials redacted.
     pub models: Vec<String>,
@@ -23,6 +27,7 @@ pub struct RunListing {
 /// Every run of the store, newest first. A run whose stored configuration this build cannot
 /// read (an older layout) is listed with the names it can find, rather than failing the list.
 pub fn list_runs(store: &Store) -> Result<Vec<RunListing>, StoreError> {
+    let mut last_answers = store.last_answer_times()?;
     Ok(store
         .runs()?
         .into_iter()
@@ -35,6 +40,7 @@ pub fn list_runs(store: &Store) -> Result<Vec<RunListing>, StoreError> {
                     .map(|name| assay_core::redact(name))
                     .collect(),
                 suites: names(&run.config, "/suites"),
+                last_answer_at: last_answers.remove(&run.id),
                 id: run.id,
                 created_at: run.created_at,
                 finished_at: run.finished_at,

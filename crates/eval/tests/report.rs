@@ -361,6 +361,7 @@ fn results() -> Results {
             samples: 2,
             seed: 42,
             limit: None,
+            limit_seed: None,
             filter: vec!["category=history,politics,facts".into()],
             judge: Some("local:judge<x>".into()),
             judge_when: Some(assay_eval::audit::JudgeWhen::All),
@@ -569,7 +570,11 @@ fn writes_json_csv_and_html_that_read_back() {
     assert_eq!(back.run, results.run);
 
     // CSV: one row per answer; hostile text round-trips exactly.
+    // It starts with a byte order mark, or Excel reads its Chinese as mojibake.
     let text = fs::read_to_string(&files.csv).unwrap();
+    let text = text
+        .strip_prefix('\u{feff}')
+        .expect("results.csv starts with a BOM");
     assert_eq!(text, csv(&results));
     let mut reader = ::csv::Reader::from_reader(text.as_bytes());
     assert_eq!(

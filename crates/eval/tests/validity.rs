@@ -145,6 +145,7 @@ fn run(models: &[&str]) -> RunInfo {
         samples: 1,
         seed: 0,
         limit: None,
+        limit_seed: None,
         filter: Vec::new(),
         judge: None,
         judge_when: None,

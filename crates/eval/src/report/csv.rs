@@ -2,6 +2,9 @@
 
 use crate::results::{AnswerRow, Results};
 
+/// What `results.csv` starts with: the UTF-8 byte order mark, by which Excel tells UTF-8.
+pub const BOM: char = '\u{feff}';
+
 /// The columns of `results.csv`, in order.
 pub const CSV_COLUMNS: [&str; 34] = [
     "answer_id",
@@ -40,7 +43,8 @@ pub const CSV_COLUMNS: [&str; 34] = [
     "answer_bytes",
 ];
 
-/// The answers of a run as CSV with a header row ([`CSV_COLUMNS`]). Missing values (unknown
+/// The answers of a run as CSV with a header row ([`CSV_COLUMNS`]), without the [`BOM`] that
+/// the file starts with. Missing values (unknown
 /// ones included: a grade that does not say whether it is uncertain) are empty fields,
 /// booleans `true` / `false`, canned-narrative families joined by `;`.
 pub fn csv(results: &Results) -> String {

@@ -571,7 +571,13 @@ fn header_rows(a: &Results, b: &Results) -> Vec<HeaderRow> {
             format!("{} / {}", r.run.samples, r.run.seed)
         }),
         ("limit", &|r| {
-            r.run.limit.map(|l| l.to_string()).unwrap_or("none".into())
+            r.run
+                .limit
+                .map(|l| match r.run.limit_seed {
+                    Some(seed) => format!("{l} (shuffle seed {seed})"),
+                    None => l.to_string(),
+                })
+                .unwrap_or("none".into())
         }),
         ("filter", &|r| r.run.filter.join(" ")),
         ("judge", &|r| r.run.judge.clone().unwrap_or("none".into())),
@@ -750,6 +756,7 @@ mod tests {
                 samples: 1,
                 seed: 0,
                 limit: None,
+                limit_seed: None,
                 filter: vec![],
                 judge: None,
                 judge_when: None,

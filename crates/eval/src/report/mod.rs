@@ -3,7 +3,7 @@
 //! - `report.html`: one self-contained file that opens offline (inline CSS, inline SVG charts
 //!   and a little inline JavaScript that filters the table of answers; no external resource),
 //! - `results.json`: the [`Results`] themselves,
-//! - `results.csv`: one row per answer,
+//! - `results.csv`: one row per answer (UTF-8 with a byte order mark, for Excel),
 //! - a plain-text summary for the terminal ([`terminal_summary`]),
 //!
 //! and the side-by-side page of two runs ([`comparison_html`], [`write_comparison`]).
@@ -55,7 +55,13 @@ pub fn write_reports(results: &Results, dir: &Path) -> io::Result<ReportFiles> {
     let mut json = serde_json::to_string_pretty(results).map_err(io::Error::other)?;
     json.push('\n');
     write_atomic(&files.json, json.as_bytes())?;
-    write_atomic(&files.csv, csv(results).as_bytes())?;
+    // A byte order mark first: Excel (Chinese Windows above all) reads a CSV without one in
+    // the local code page, turning every Chinese prompt and answer into mojibake. Our readers
+    // of CSVs (`assay grade refusal`, `assay import`) skip it.
+    write_atomic(
+        &files.csv,
+        format!("{}{}", self::csv::BOM, csv(results)).as_bytes(),
+    )?;
     let page = html::render_report(results).map_err(io::Error::other)?;
     write_atomic(&files.html, page.as_bytes())?;
     Ok(files)
