@@ -630,11 +630,7 @@ fn accept_token(
 }
 
 fn flush(slot: &mut Slot) {
-    if !slot.partial_utf8.is_empty() {
-        slot.held
-            .push_str(&String::from_utf8_lossy(&slot.partial_utf8));
-        slot.partial_utf8.clear();
-    }
+    drop_unfinished_char(&mut slot.partial_utf8);
     if !slot.held.is_empty() {
         let _ = slot
             .job
@@ -684,6 +680,14 @@ pub(crate) fn take_utf8(bytes: &mut Vec<u8>) -> String {
             }
         }
     }
+}
+
+/// Forgets the bytes of a character the answer ended in the middle of. [`take_utf8`] leaves
+/// only the start of one unfinished character behind, so these bytes can never become text:
+/// shown, they were a "�" at the end of every answer cut by the token limit inside a Chinese
+/// character (byte-level tokens often split one).
+pub(crate) fn drop_unfinished_char(partial_utf8: &mut Vec<u8>) {
+    partial_utf8.clear();
 }
 
 /// Byte offset of the earliest stop string in `text`.
