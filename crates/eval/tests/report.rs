@@ -822,7 +822,8 @@ fn comparison_puts_two_runs_side_by_side() {
     let mut extra = b.cells[0].clone();
     extra.model = "extra<model>".into();
     b.cells.push(extra);
-    let c = Comparison { a, b };
+    let pairs = assay_eval::compare::auto_pairs(&a, &b).unwrap();
+    let c = assay_eval::compare::compare(a, b, pairs);
     let page = comparison_html(&c);
     assert_safe_page(&page, 0);
     assert!(page.contains("run-20250101-abc") && page.contains("run-b"));

@@ -167,7 +167,7 @@ fn few_labels_give_agreement_without_kappa_and_corrected_rates() {
         text.contains("Grader vs human review: 4 answers labelled by 2 reviewers"),
         "{text}"
     );
-    assert!(text.contains("— (n too small)"), "{text}");
+    assert!(text.contains("— (n < 20)"), "{text}");
     let page = html(&results);
     assert!(page.contains("id=\"review-table\""));
     assert!(page.contains("— <small>(n &lt; 20)</small>"));

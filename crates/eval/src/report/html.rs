@@ -620,17 +620,32 @@ pub(crate) fn render_comparison(c: &Comparison) -> Result<String, minijinja::Err
         .iter()
         .any(|(name, v)| vb.get(name).is_some_and(|w| w != v));
 
-    // For each pair of models, the (suite, language) roll-ups present in either run, A's
-    // order first.
+    // For each pair of models, then each model of one run left out of the pairs, the
+    // (suite, language) roll-ups present in either run, A's order first.
     let (ia, ib) = (Index::new(a), Index::new(b));
+    let mut models: Vec<(&str, &str)> = c
+        .pairs
+        .iter()
+        .map(|p| (p.a.as_str(), p.b.as_str()))
+        .collect();
+    for m in &ia.models {
+        if !c.pairs.iter().any(|p| p.a == *m) {
+            models.push((m, m));
+        }
+    }
+    for m in &ib.models {
+        if !c.pairs.iter().any(|p| p.b == *m) && !models.contains(&(*m, *m)) {
+            models.push((m, m));
+        }
+    }
     let mut keys: Vec<(&str, &str, &str, Option<&str>)> = Vec::new();
-    for pair in &c.pairs {
+    for (model_a, model_b) in models {
         for ix in [&ia, &ib] {
             for suite in &ix.suites {
                 for lang in with_all(&ix.langs) {
-                    let present = ia.cell(&pair.a, suite, None, lang).is_some()
-                        || ib.cell(&pair.b, suite, None, lang).is_some();
-                    let key = (pair.a.as_str(), pair.b.as_str(), *suite, lang);
+                    let present = ia.cell(model_a, suite, None, lang).is_some()
+                        || ib.cell(model_b, suite, None, lang).is_some();
+                    let key = (model_a, model_b, *suite, lang);
                     if present && !keys.contains(&key) {
                         keys.push(key);
                     }
