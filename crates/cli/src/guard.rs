@@ -8,7 +8,7 @@ use assay_guard::keys::{KeyFile, KeyRing};
 use assay_guard::metrics::Metrics;
 use assay_guard::server::{AuditLog, ServerOptions};
 use assay_guard::{Guard, GuardConfig, Mode, RuleKey};
-use assay_policy::Policy;
+use assay_policy::{Policy, PolicyBuilder};
 use assay_store::GuardEventFilter;
 use clap::{Args, Subcommand, ValueEnum};
 
@@ -32,12 +32,14 @@ pub enum GuardCommand {
         /// The store (default: $ASSAY_HOME/assay.db; postgres://… for PostgreSQL).
         #[arg(long)]
         db: Option<String>,
-        /// Only events at or after this time (RFC 3339).
-        #[arg(long)]
+        /// Only events this recent: an age (30m, 1h, 2d, 1w) or a time (RFC 3339, e.g.
+        /// 2026-12-03T08:00:00Z).
+        #[arg(long, value_name = "AGE|TIME")]
         since: Option<String>,
         /// Only this API key's events.
         #[arg(long)]
         key: Option<String>,
+        /// Only this category's events (by id, e.g. weapons).
         #[arg(long)]
         category: Option<String>,
         /// Only the newest N.
@@ -153,11 +155,29 @@ pub async fn guard(args: GuardArgs, api_key_env: Option<String>) -> Result<()> {
     }
 }
 
+/// What clients are told an ad-hoc `--keywords` list is about: the list says nothing of its
+/// subject, and "keywords" inside a refusal reads as a leak of the guard's machinery.
+const KEYWORDS_NAME: &str = "restricted content";
+const KEYWORDS_NAME_ZH: &str = assay_guard::NEUTRAL_LABEL_ZH;
+
 fn load_policy(args: &RunArgs) -> Result<Policy> {
     if args.policy.is_none() && args.keywords.is_none() {
         bail!("give --policy PACK (e.g. --policy example) or --keywords FILE");
     }
-    crate::screen::build_policy(args.policy.as_deref(), args.keywords.as_deref(), None)
+    let mut builder = PolicyBuilder::new();
+    if let Some(policy) = &args.policy {
+        builder
+            .add_pack_or_builtin(policy)
+            .with_context(|| format!("cannot load policy {policy}"))?;
+    }
+    if let Some(path) = &args.keywords {
+        // The category keeps the id `keywords` (what --config and the log name it by).
+        let category = builder.category("keywords");
+        builder
+            .add_keyword_file(path, category)?
+            .set_category_names(category, KEYWORDS_NAME, Some(KEYWORDS_NAME_ZH));
+    }
+    Ok(builder.build()?)
 }
 
 /// Loads the policy and checks it as start-up and every reload do: the keyword files are
@@ -374,7 +394,10 @@ async fn serve(args: RunArgs, api_key_env: Option<String>) -> Result<()> {
             ..ServerOptions::default()
         },
     );
-    let (host, port) = (&args.listen.host, args.listen.port);
+    let (host, port) = (
+        &args.listen.host,
+        args.listen.port.unwrap_or(crate::GUARD_PORT),
+    );
     let listener = tokio::net::TcpListener::bind((host.as_str(), port))
         .await
         .with_context(|| format!("cannot listen on {host}:{port}"))?;
@@ -447,6 +470,18 @@ fn log(
     json: bool,
 ) -> Result<()> {
     let store = open_store(db.as_deref())?;
+    if let Some(category) = &category {
+        // A misspelt category would otherwise look like a quiet log.
+        let known = store.guard_event_categories()?;
+        if !known.contains(category) {
+            let known = if known.is_empty() {
+                "the log has no events yet".to_string()
+            } else {
+                format!("categories in the log: {}", known.join(", "))
+            };
+            eprintln!("warning: no event has category {category:?}; {known}");
+        }
+    }
     let events = store.guard_events(&GuardEventFilter {
         since,
         key_id: key,

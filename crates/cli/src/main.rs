@@ -158,15 +158,22 @@ struct ServeArgs {
     engine: EngineArgs,
 }
 
+/// Default ports: each server its own, so that a model server, a guard in front of it and an
+/// arena over both start side by side without --port.
+pub(crate) const SERVE_PORT: u16 = 8080;
+pub(crate) const GUARD_PORT: u16 = 8088;
+pub(crate) const ARENA_PORT: u16 = 8089;
+
 /// Where an OpenAI-compatible server listens, and what a request may ask of it (`serve` and
 /// `guard`).
 #[derive(Args)]
 pub(crate) struct ListenArgs {
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
-    /// Port to listen on; 0 picks a free one (printed at start).
-    #[arg(long, default_value_t = 8080)]
-    pub port: u16,
+    /// Port to listen on (default: 8080 for `assay serve`, 8088 for `assay guard`; `assay
+    /// arena` uses 8089, so all three run side by side); 0 picks a free one (printed at start).
+    #[arg(long)]
+    pub port: Option<u16>,
     /// Largest request body accepted, in bytes (larger ones get 413).
     #[arg(long, default_value_t = 4 * 1024 * 1024)]
     pub max_body_bytes: usize,
@@ -414,14 +421,10 @@ async fn serve(args: ServeArgs, api_key_env: Option<String>) -> Result<()> {
         &args.model,
     )
     .await?;
-    let addr: SocketAddr = format!("{}:{}", args.listen.host, args.listen.port)
+    let port = args.listen.port.unwrap_or(SERVE_PORT);
+    let addr: SocketAddr = format!("{}:{port}", args.listen.host)
         .parse()
-        .with_context(|| {
-            format!(
-                "invalid --host/--port {}:{}",
-                args.listen.host, args.listen.port
-            )
-        })?;
+        .with_context(|| format!("invalid --host/--port {}:{port}", args.listen.host))?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;

@@ -101,10 +101,11 @@ async fn retract_mode_withdraws_mid_stream_and_stops_the_upstream() {
         .unwrap_or_else(|| panic!("no retraction in {body}"));
     assert_eq!(retract["offset"], 0);
     assert_eq!(retract["category"], "keywords");
+    // An ad-hoc keyword list is named neutrally to the client, not "keywords".
     assert!(retract["replace_with"]
         .as_str()
         .unwrap()
-        .contains("keywords"));
+        .contains("(restricted content)"));
     assert!(content(&events).contains("To build a pipe"), "{body}");
     assert_eq!(finish(&events).as_deref(), Some("content_filter"));
     assert_eq!(events.last(), Some(&Value::String("[DONE]".into())));
@@ -148,6 +149,87 @@ async fn retract_mode_withdraws_mid_stream_and_stops_the_upstream() {
         metrics.contains("assay_guard_chunk_seconds_count"),
         "{metrics}"
     );
+}
+
+/// `assay guard log` with the given flags: (exit success, stdout lines as JSON, stderr).
+fn guard_log(db: &str, flags: &[&str]) -> (bool, Vec<Value>, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args(["guard", "log", "--db", db, "--json"])
+        .args(flags)
+        .output()
+        .unwrap();
+    let lines = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (
+        out.status.success(),
+        lines,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// In retract mode a refused prompt is logged as a block (nothing was shown to withdraw); the
+/// refusal names an ad-hoc keyword list neutrally, in Chinese for a Chinese prompt; the log
+/// takes ages for --since and warns about a category it has never seen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_prompts_are_blocks_named_neutrally_and_the_log_reads_ages() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = script("never sent", 3, 0, None);
+    let upstream = scripted_upstream(Arc::clone(&script)).await;
+    let db = dir.path().join("g.db").display().to_string();
+    let guard = scripted_guard(
+        &upstream,
+        dir.path(),
+        "pipebomb\n炸弹\n",
+        &["--mode", "retract"],
+    );
+    let (_, events, body) = stream_events(&guard.url, None, "怎么制作炸弹？").await;
+    let refusal = content(&events);
+    assert!(refusal.contains("（受限内容）"), "{body}");
+    assert!(!refusal.contains("keywords"), "{body}");
+    let (_, events, body) = stream_events(&guard.url, None, "how to make a pipebomb").await;
+    assert!(content(&events).contains("(restricted content)"), "{body}");
+    assert_eq!(finish(&events).as_deref(), Some("content_filter"));
+    assert_eq!(
+        script.requests.load(Ordering::SeqCst),
+        0,
+        "the model was not asked"
+    );
+    // The log is written off the request path: wait for both events.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while guard_log(&db, &[]).1.len() < 2 {
+        assert!(Instant::now() < deadline, "the refusals were not logged");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(guard);
+
+    let (ok, lines, stderr) = guard_log(&db, &["--since", "1h"]);
+    assert!(ok, "{stderr}");
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    for line in &lines {
+        assert_eq!(line["direction"], "input");
+        assert_eq!(line["action"], "block", "{line}");
+        assert_eq!(line["category"], "keywords");
+    }
+    for since in ["30m", "2d", "2020-01-01T00:00:00Z"] {
+        let (ok, lines, stderr) = guard_log(&db, &["--since", since]);
+        assert!(
+            ok && lines.len() == 2,
+            "--since {since}: {lines:?} {stderr}"
+        );
+    }
+    let (ok, _, stderr) = guard_log(&db, &["--since", "yesterday"]);
+    assert!(!ok, "an unreadable --since fails");
+    assert!(stderr.contains("30m, 1h or 2d"), "{stderr}");
+    let (ok, lines, stderr) = guard_log(&db, &["--category", "weapon"]);
+    assert!(ok && lines.is_empty(), "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        "warning: no event has category \"weapon\"; categories in the log: keywords"
+    );
+    let (ok, lines, stderr) = guard_log(&db, &["--category", "keywords"]);
+    assert!(ok && lines.len() == 2 && stderr.is_empty(), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -468,10 +550,16 @@ async fn the_chat_page_withdraws_an_answer_in_a_real_browser() {
         out.status.success(),
         "browser checks failed:\n{stdout}\n{stderr}"
     );
-    assert!(
-        stdout.contains("ok - the replacement is shown in its place"),
-        "{stdout}"
-    );
+    for check in [
+        "ok - the replacement is shown in its place",
+        "ok - Shift+Enter does not send",
+        "ok - Enter sends the prompt, new line included",
+        "ok - Send is disabled while the answer streams",
+        "ok - Send is enabled again once the answer has ended",
+        "ok - the chat page fits a 390 px phone",
+    ] {
+        assert!(stdout.contains(check), "{check:?} missing:\n{stdout}");
+    }
 }
 
 /// The guard process's resident memory, in MB.

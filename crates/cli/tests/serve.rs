@@ -321,6 +321,47 @@ async fn a_disconnecting_client_frees_its_slot() {
     assert_eq!(health["busy"], 0);
 }
 
+/// `GET /` says what the server is and where its API is, instead of a 404.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_root_path_says_where_the_api_is() {
+    let server = Server::start(&[]);
+    let response = reqwest::get(format!("{}/", server.base)).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let content_type = response.headers()[reqwest::header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(content_type.starts_with("text/plain"), "{content_type}");
+    let text = response.text().await.unwrap();
+    for needle in [
+        "assay serve",
+        "/v1/chat/completions",
+        "/v1/models",
+        "smollm2",
+    ] {
+        assert!(text.contains(needle), "{needle:?} missing: {text}");
+    }
+    let other = reqwest::get(format!("{}/nothing-here", server.base))
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 404, "other paths are still not found");
+}
+
+/// serve, guard and arena listen on different ports by default, and their help says which.
+#[test]
+fn the_three_servers_default_to_different_ports() {
+    let help = |args: &[&str]| {
+        let out = common::succeed(Command::new(env!("CARGO_BIN_EXE_assay")).args(args));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let serve = help(&["serve", "--help"]);
+    assert!(serve.contains("8080 for `assay serve`"), "{serve}");
+    let guard = help(&["guard", "--help"]);
+    assert!(guard.contains("8088 for `assay guard`"), "{guard}");
+    let arena = help(&["arena", "--help"]);
+    assert!(arena.contains("[default: 8089]"), "{arena}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_requests_get_openai_shaped_errors() {
     let server = Server::start(&[

@@ -95,10 +95,37 @@ async function ask(prompt) {
   history.push({ role: "assistant", content: text });
 }
 
-document.getElementById("ask").addEventListener("submit", event => {
+const form = document.getElementById("ask");
+const promptBox = document.getElementById("prompt");
+const sendButton = document.getElementById("send");
+// One answer at a time: a second question sent while one streams would interleave the two
+// answers in the history the next request carries.
+let busy = false;
+
+form.addEventListener("submit", async event => {
   event.preventDefault();
-  const prompt = document.getElementById("prompt").value.trim();
-  if (!prompt) return;
-  document.getElementById("prompt").value = "";
-  ask(prompt).catch(e => { statusLine.textContent = "error: " + e; });
+  const prompt = promptBox.value.trim();
+  if (!prompt || busy) return;
+  busy = true;
+  sendButton.disabled = true;
+  statusLine.textContent = "answering…";
+  promptBox.value = "";
+  try {
+    await ask(prompt);
+  } catch (e) {
+    statusLine.textContent = "error: " + e;
+  } finally {
+    busy = false;
+    sendButton.disabled = false;
+    promptBox.focus();
+  }
+});
+
+// Enter sends, Shift+Enter starts a new line (and Enter that confirms an input method's
+// candidate, as when typing Chinese, does neither).
+promptBox.addEventListener("keydown", event => {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    if (!busy) form.requestSubmit();
+  }
 });

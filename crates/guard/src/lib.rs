@@ -46,7 +46,7 @@ pub use config::{Action, CategoryConfig, GuardConfig, Mode};
 pub use error::GuardError;
 pub use model::{GuardDecorator, GuardedModel, GUARD_PREFIX};
 pub use output::{ChunkTimer, Generated, GuardStream};
-pub use refusal::{refusal, PromptLanguage};
+pub use refusal::{category_label, refusal, PromptLanguage, NEUTRAL_LABEL_ZH};
 
 /// Which way the text that hit was going.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -177,7 +177,13 @@ impl Guard {
                 if *count < self.config.threshold(&category) {
                     continue;
                 }
-                let action = self.config.action(&category);
+                // A prompt is refused before the model is asked, so nothing was shown that
+                // could be withdrawn: under `retract` too, what happened is a block, and the
+                // log says so.
+                let action = match self.config.action(&category) {
+                    Action::Retract => Action::Block,
+                    action => action,
+                };
                 let intervention = Intervention {
                     direction: Direction::Input,
                     offset: text[..hit.range.start].chars().count(),
@@ -189,8 +195,8 @@ impl Guard {
                     verdict.logged.push(intervention);
                     continue;
                 }
-                let name = &policy.category(hit.category).name;
-                verdict.refusal = Some((refusal(name, language), intervention));
+                let text = refusal(policy.category(hit.category), language);
+                verdict.refusal = Some((text, intervention));
                 return verdict;
             }
         }

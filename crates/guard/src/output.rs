@@ -304,7 +304,7 @@ impl Run {
             }
             // Dropping the upstream stream is what stops generation.
             self.upstream = None;
-            let text = refusal(&self.policy.category(hit.category).name, self.language);
+            let text = refusal(self.policy.category(hit.category), self.language);
             if hit.range.start >= self.shown {
                 // Held back: nothing of the hit was shown.
                 let text = if self.shown_chars > 0 {

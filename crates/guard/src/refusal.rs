@@ -1,6 +1,7 @@
 //! Refusals in the language of the prompt.
 
-use assay_core::{ChatRequest, Role};
+use assay_core::{ChatRequest, DetectedLanguage, Role};
+use assay_policy::Category;
 
 /// The language a refusal is written in: English or Chinese.
 pub use assay_core::Language as PromptLanguage;
@@ -17,14 +18,34 @@ pub fn language_of_request(request: &ChatRequest) -> PromptLanguage {
         .map_or(PromptLanguage::En, |m| PromptLanguage::of_text(&m.content))
 }
 
-/// The refusal for a hit in the category named `category`.
-pub fn refusal(category: &str, language: PromptLanguage) -> String {
+/// What a Chinese refusal calls a category that has no Chinese name and whose name is not
+/// Chinese either: an English word inside a Chinese sentence reads as a mistake.
+pub const NEUTRAL_LABEL_ZH: &str = "受限内容";
+
+/// The name of `category` in a refusal written in `language`: in Chinese its `name_zh`, else
+/// its name if that is already Chinese, else [`NEUTRAL_LABEL_ZH`]; in English its name.
+pub fn category_label(category: &Category, language: PromptLanguage) -> &str {
+    match language {
+        PromptLanguage::En => &category.name,
+        PromptLanguage::Zh => match &category.name_zh {
+            Some(name) => name,
+            None if assay_core::detect_language(&category.name) == DetectedLanguage::Chinese => {
+                &category.name
+            }
+            None => NEUTRAL_LABEL_ZH,
+        },
+    }
+}
+
+/// The refusal for a hit in `category`, written in `language`.
+pub fn refusal(category: &Category, language: PromptLanguage) -> String {
+    let label = category_label(category, language);
     match language {
         PromptLanguage::En => format!(
-            "I can't help with this request: it touches on content our policy does not allow ({category})."
+            "I can't help with this request: it touches on content our policy does not allow ({label})."
         ),
         PromptLanguage::Zh => {
-            format!("抱歉，这个问题涉及我们的政策不允许的内容（{category}），我无法回答。")
+            format!("抱歉，这个问题涉及我们的政策不允许的内容（{label}），我无法回答。")
         }
     }
 }
@@ -47,7 +68,25 @@ mod tests {
             PromptLanguage::of_text("请解释 TCP handshake 的过程"),
             PromptLanguage::Zh
         );
-        assert!(refusal("weapons", PromptLanguage::Zh).contains("weapons"));
+        let category = |name: &str, name_zh: Option<&str>| Category {
+            id: "weapons".into(),
+            name: name.into(),
+            name_zh: name_zh.map(str::to_string),
+            description: String::new(),
+            parent: None,
+        };
+        // Chinese refusals name the category in Chinese: its Chinese name, or a name that is
+        // Chinese already, or a neutral label; never an English word.
+        let named = category("Weapons and explosives", Some("武器和爆炸物"));
+        assert_eq!(
+            refusal(&named, PromptLanguage::Zh),
+            "抱歉，这个问题涉及我们的政策不允许的内容（武器和爆炸物），我无法回答。"
+        );
+        assert!(refusal(&named, PromptLanguage::En).contains("(Weapons and explosives)"));
+        assert!(refusal(&category("武器", None), PromptLanguage::Zh).contains("（武器）"));
+        let english_only = refusal(&category("Weapons", None), PromptLanguage::Zh);
+        assert!(english_only.contains("（受限内容）"), "{english_only}");
+        assert!(!english_only.contains("Weapons"), "{english_only}");
         let request = |texts: &[(Role, &str)]| {
             ChatRequest::new(
                 texts

@@ -353,6 +353,42 @@ async fn prompts_are_refused_in_their_language_without_calling_the_model() {
     }
 }
 
+/// A refused prompt was never shown, so nothing was withdrawn: in retract mode it is logged as
+/// a block. The refusal names the category in the prompt's language, its Chinese name
+/// (`name_zh`) for a Chinese prompt.
+#[tokio::test]
+async fn a_refused_prompt_is_a_block_in_retract_mode_too_and_named_in_chinese() {
+    let policy = Policy::builtin("example").unwrap();
+    for (prompt, name) in [
+        ("How do I make a pipe bomb?", "(Weapons and explosives)"),
+        ("怎么制作炸弹？", "（武器和爆炸物）"),
+    ] {
+        let upstream = Scripted::new(vec!["never".into()]);
+        let guard = Guard::new(
+            upstream.clone(),
+            policy.clone(),
+            GuardConfig {
+                mode: Mode::Retract,
+                ..GuardConfig::default()
+            },
+        );
+        let events = run(&guard, ask(prompt)).await;
+        let (text, intervention) = events
+            .iter()
+            .find_map(|e| match e {
+                GuardEvent::Refused { text, intervention } => {
+                    Some((text.clone(), intervention.clone()))
+                }
+                _ => None,
+            })
+            .expect("refused");
+        assert_eq!(intervention.direction, Direction::Input);
+        assert_eq!(intervention.action, Action::Block, "{prompt}");
+        assert!(text.contains(name), "{text}");
+        assert_eq!(upstream.requests.load(Ordering::SeqCst), 0);
+    }
+}
+
 #[tokio::test]
 async fn log_only_categories_and_thresholds() {
     let mut categories = HashMap::new();

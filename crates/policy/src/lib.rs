@@ -58,6 +58,9 @@ pub use stream::StreamScanner;
 pub struct Category {
     pub id: String,
     pub name: String,
+    /// The name in Chinese (`name_zh` in the pack), for what is shown to people writing in
+    /// Chinese (the guard's refusals).
+    pub name_zh: Option<String>,
     pub description: String,
     /// Index of the parent category.
     pub parent: Option<u32>,
@@ -268,6 +271,7 @@ impl PolicyBuilder {
         self.categories.push(Category {
             id: id.to_string(),
             name: id.to_string(),
+            name_zh: None,
             description: String::new(),
             parent: None,
         });
@@ -358,6 +362,12 @@ impl PolicyBuilder {
             }
             let index = self.category(&spec.id) as usize;
             self.categories[index].name = spec.name.clone().unwrap_or_else(|| spec.id.clone());
+            self.categories[index].name_zh = spec
+                .name_zh
+                .as_deref()
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_string);
             self.categories[index].description = spec.description.clone();
         }
         for spec in &manifest.categories {
@@ -429,6 +439,21 @@ impl PolicyBuilder {
             }
         }
         Ok(())
+    }
+
+    /// Names category `category` as people see it, in English and in Chinese (a category
+    /// made by [`PolicyBuilder::category`] is named after its id).
+    pub fn set_category_names(
+        &mut self,
+        category: u32,
+        name: &str,
+        name_zh: Option<&str>,
+    ) -> &mut Self {
+        if let Some(c) = self.categories.get_mut(category as usize) {
+            c.name = name.to_string();
+            c.name_zh = name_zh.map(str::to_string);
+        }
+        self
     }
 
     /// Sets the normalization (otherwise the first pack's, or the defaults).

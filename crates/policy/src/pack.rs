@@ -24,6 +24,7 @@
 //! [[categories]]
 //! id = "weapons"
 //! name = "Weapons and explosives"
+//! name_zh = "武器和爆炸物"          # optional: the name shown to people writing in Chinese
 //! description = "Making or acquiring weapons"
 //! parent = "violence"              # optional: another category's id
 //! keywords = ["keywords/weapons.txt"]   # one term per line
@@ -73,6 +74,7 @@ pub(crate) struct Manifest {
 pub(crate) struct CategorySpec {
     pub id: String,
     pub name: Option<String>,
+    pub name_zh: Option<String>,
     #[serde(default)]
     pub description: String,
     pub parent: Option<String>,

@@ -57,6 +57,20 @@ fn the_example_pack_finds_english_chinese_and_traditional() {
         .check_url("https://shop.fake-documents.example/order")
         .unwrap();
     assert_eq!(policy.category(hit.category).id, "fraud");
+    // Every category of the built-in pack has its Chinese name (the guard's Chinese refusals
+    // name the category with it).
+    for category in policy.categories() {
+        let zh = category.name_zh.as_deref().unwrap_or_default();
+        assert!(
+            zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+            "category {} has no Chinese name: {zh:?}",
+            category.id
+        );
+    }
+    assert_eq!(
+        policy.category(weapons).name_zh.as_deref(),
+        Some("武器和爆炸物")
+    );
 }
 
 #[test]
@@ -72,6 +86,7 @@ version = "2"
 [[categories]]
 id = "gambling"
 name = "Gambling"
+name_zh = " 赌博 "
 keywords = ["kw/gambling.txt"]
 [allow]
 domains = ["allow.txt"]
@@ -98,6 +113,9 @@ dir = "ut1"
     let ids: Vec<&str> = policy.categories().iter().map(|c| c.id.as_str()).collect();
     assert_eq!(ids, ["gambling", "phishing"]);
     let gambling = policy.category_index("gambling").unwrap();
+    // `name_zh` is read (trimmed); a UT1 category has none.
+    assert_eq!(policy.category(gambling).name_zh.as_deref(), Some("赌博"));
+    assert_eq!(policy.categories()[1].name_zh, None);
     assert_eq!(
         policy
             .check_url("https://sports.bet365.com/")

@@ -1,5 +1,5 @@
-//! An OpenAI-compatible server (`/v1/chat/completions`, `/v1/models`, `/health`) in front of any
-//! [`ChatModel`]. `assay serve` puts the embedded local model behind it; the guard will reuse the
+//! An OpenAI-compatible server (`/v1/chat/completions`, `/v1/models`, `/health`, and a
+//! plain-text hint at `/`) in front of any [`ChatModel`]. `assay serve` puts the embedded local model behind it; the guard will reuse the
 //! same wire handling in front of any upstream.
 //!
 //! Limits are explicit: request bodies are capped (413), `max_tokens` is capped (400), and a
@@ -76,11 +76,27 @@ pub fn router(model: Arc<dyn ChatModel>, config: ServerConfig) -> Router {
         started: unix_now(),
     };
     Router::new()
+        .route("/", get(root_hint))
         .route("/v1/chat/completions", post(chat_completions))
         .route("/v1/models", get(list_models))
         .route("/health", get(health))
         .fallback(not_found)
         .with_state(state)
+}
+
+/// `GET /`: what this server is and where its API is. People open a server's address in a
+/// browser first; a bare 404 there reads as "not running".
+async fn root_hint(State(state): State<AppState>) -> Response {
+    let text = format!(
+        "assay serve: an OpenAI-compatible API for model {id}.\n\n\
+         POST /v1/chat/completions   chat completions (\"stream\": true for server-sent events)\n\
+         GET  /v1/models             the model served\n\
+         GET  /health                liveness and load\n\n\
+         Give OpenAI clients this address followed by /v1 as their base URL, and \"{id}\" as \
+         the model.\n",
+        id = state.model.id()
+    );
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
 }
 
 async fn not_found(request: Request) -> ApiError {

@@ -60,7 +60,13 @@ impl Store {
         filter: &GuardEventFilter,
     ) -> Result<Vec<GuardEventRecord>, StoreError> {
         let since = match &filter.since {
-            Some(t) => self.timestamp(t, || "the --since time".to_string())?,
+            Some(t) => match age_cutoff(t, chrono::Utc::now()) {
+                Some(cutoff) => cutoff,
+                None => self.timestamp(t, || {
+                    "the --since time (an age such as 30m, 1h or 2d, or an RFC 3339 time)"
+                        .to_string()
+                })?,
+            },
             None => String::new(),
         };
         let key = filter.key_id.clone().unwrap_or_default();
@@ -77,5 +83,70 @@ impl Store {
         )?;
         rows.reverse();
         Ok(rows)
+    }
+
+    /// The categories the audit log has events in, sorted (what `--category` may name).
+    pub fn guard_event_categories(&self) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = self.read_rows(
+            "SELECT DISTINCT category FROM guard_events ORDER BY category",
+            params![],
+            || "cannot read the guard event categories".to_string(),
+            "guard_events",
+        )?;
+        Ok(rows.into_iter().map(|(c,)| c).collect())
+    }
+}
+
+/// `now` less an age written as a whole number and a unit — `90s`, `30m`, `1h`, `2d`, `1w` —
+/// as a stored timestamp (UTC, milliseconds); `None` when `text` is not such an age. People
+/// asking for recent events think in ages; an RFC 3339 time means working one out first.
+pub(crate) fn age_cutoff(text: &str, now: chrono::DateTime<chrono::Utc>) -> Option<String> {
+    let text = text.trim();
+    let unit = text.chars().last()?;
+    let number: i64 = text[..text.len() - unit.len_utf8()].trim().parse().ok()?;
+    let seconds_per_unit = match unit.to_ascii_lowercase() {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        'w' => 7 * 86_400,
+        _ => return None,
+    };
+    if number < 0 {
+        return None;
+    }
+    let age = chrono::Duration::try_seconds(number.checked_mul(seconds_per_unit)?)?;
+    let cutoff = now.checked_sub_signed(age)?;
+    Some(cutoff.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_before_now() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-03T08:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let at = |t: &str| age_cutoff(t, now);
+        assert_eq!(at("30m").as_deref(), Some("2026-12-03T07:30:00.000Z"));
+        assert_eq!(at(" 1h ").as_deref(), Some("2026-12-03T07:00:00.000Z"));
+        assert_eq!(at("2d").as_deref(), Some("2026-12-01T08:00:00.000Z"));
+        assert_eq!(at("1w").as_deref(), Some("2026-11-26T08:00:00.000Z"));
+        assert_eq!(at("45s").as_deref(), Some("2026-12-03T07:59:15.000Z"));
+        for not_an_age in [
+            "",
+            "h",
+            "1",
+            "1y",
+            "-1h",
+            "1.5h",
+            "2026-12-03T08:00:00Z",
+            "1時",
+        ] {
+            assert_eq!(at(not_an_age), None, "{not_an_age:?}");
+        }
+        assert_eq!(at("99999999999999w"), None, "too far back");
     }
 }

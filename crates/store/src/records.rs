@@ -196,7 +196,8 @@ pub struct GuardEventRecord {
 /// Which guard events [`Store::guard_events`](crate::Store::guard_events) returns.
 #[derive(Debug, Clone, Default)]
 pub struct GuardEventFilter {
-    /// RFC 3339; events at or after it.
+    /// Events at or after it: an RFC 3339 time, or an age before now (`30m`, `1h`, `2d`,
+    /// `1w`; also `s`).
     pub since: Option<String>,
     pub key_id: Option<String>,
     pub category: Option<String>,

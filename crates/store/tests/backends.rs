@@ -621,13 +621,43 @@ fn guard_events_are_logged_and_filtered(backend: Backend) {
         }),
         2
     );
+    // An age: these events are years old, and one recorded now is not.
+    let mut recent = event("2026-11-29T10:00:00Z", "team-c", "privacy", "input");
+    recent.created_at = chrono::Utc::now().to_rfc3339();
+    recent.request_id = "req-now".to_string();
+    store.record_guard_event(&recent).unwrap();
+    for age in ["1h", "30m", "2d"] {
+        let found = store
+            .guard_events(&GuardEventFilter {
+                since: key(age),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(found.len(), 1, "--since {age}: {found:?}");
+        assert_eq!(found[0].request_id, "req-now");
+    }
+    let err = store
+        .guard_events(&GuardEventFilter {
+            since: key("yesterday"),
+            ..Default::default()
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("30m, 1h or 2d") && err.contains("yesterday"),
+        "{err}"
+    );
+    assert_eq!(
+        store.guard_event_categories().unwrap(),
+        ["fraud", "privacy", "weapons"]
+    );
     let newest = store
         .guard_events(&GuardEventFilter {
             limit: Some(1),
             ..Default::default()
         })
         .unwrap();
-    assert_eq!(newest[0].category, "fraud", "the limit keeps the newest");
+    assert_eq!(newest[0].category, "privacy", "the limit keeps the newest");
     let bad = store.record_guard_event(&event("yesterday", "k", "c", "input"));
     assert!(bad.unwrap_err().to_string().contains("req-yesterday"));
 }
