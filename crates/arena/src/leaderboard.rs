@@ -47,6 +47,19 @@ pub struct LeaderboardOptions {
     pub ci: CiMethod,
     /// K for the online-Elo column.
     pub elo_k: f64,
+    /// Rows of models with fewer rated votes than this are marked preliminary
+    /// ([`DEFAULT_PRELIMINARY_BELOW`]; 0: never).
+    #[serde(default = "default_preliminary_below")]
+    pub preliminary_below: u64,
+}
+
+/// Votes below which a model's row is marked preliminary. With fewer than 50 votes a model's
+/// 95% interval is typically wider than ±100 points (about ±680/√votes against evenly matched
+/// opponents), enough to swap it with most of its neighbours.
+pub const DEFAULT_PRELIMINARY_BELOW: u64 = 50;
+
+fn default_preliminary_below() -> u64 {
+    DEFAULT_PRELIMINARY_BELOW
 }
 
 impl Default for LeaderboardOptions {
@@ -60,6 +73,7 @@ impl Default for LeaderboardOptions {
             bt: BtOptions::default(),
             ci: CiMethod::Bootstrap,
             elo_k: 4.0,
+            preliminary_below: DEFAULT_PRELIMINARY_BELOW,
         }
     }
 }
@@ -74,6 +88,9 @@ pub struct Row {
     pub hi: f64,
     /// Battles the model took part in (of those rated).
     pub votes: u64,
+    /// Fewer votes than [`Leaderboard::preliminary_below`]: the score may still move a lot.
+    #[serde(default)]
+    pub preliminary: bool,
     pub organization: Option<String>,
     pub license: Option<String>,
 }
@@ -94,6 +111,9 @@ pub struct Leaderboard {
     pub warnings: Vec<String>,
     pub ci: CiMethod,
     pub style_control: bool,
+    /// The vote count under which rows are [`Row::preliminary`] (0: none are).
+    #[serde(default)]
+    pub preliminary_below: u64,
 }
 
 /// Rates the battles; see the module docs.
@@ -170,6 +190,7 @@ pub fn compute(battles: &[Battle], opts: &LeaderboardOptions) -> Result<Leaderbo
             lo: ci.lo,
             hi: ci.hi,
             votes,
+            preliminary: votes < opts.preliminary_below,
             organization: None,
             license: None,
         })
@@ -206,6 +227,7 @@ pub fn compute(battles: &[Battle], opts: &LeaderboardOptions) -> Result<Leaderbo
         warnings,
         ci: opts.ci,
         style_control: opts.style_control,
+        preliminary_below: opts.preliminary_below,
     })
 }
 
@@ -297,7 +319,13 @@ pub fn render_table(lb: &Leaderboard) -> String {
             };
             [
                 r.rank.to_string(),
-                r.model.clone(),
+                // In words, next to the name, as LMSYS does: a marker that survives copying
+                // the table into a chat or an e-mail.
+                if r.preliminary {
+                    format!("{} (preliminary)", r.model)
+                } else {
+                    r.model.clone()
+                },
                 format!("{:.0}", r.score),
                 ci,
                 r.votes.to_string(),
@@ -328,6 +356,13 @@ pub fn render_table(lb: &Leaderboard) -> String {
             ""
         }
     );
+    if lb.rows.iter().any(|r| r.preliminary) {
+        let _ = writeln!(
+            out,
+            "preliminary: fewer than {} votes; the score may still move a lot",
+            lb.preliminary_below
+        );
+    }
     if let Some(coefficients) = &lb.style_coefficients {
         let parts: Vec<String> = coefficients
             .iter()

@@ -20,12 +20,18 @@
 //!
 //! A model's display name defaults to its identifier plus its parameters:
 //! `http://127.0.0.1:8080/v1#smollm2?temperature=0.2` shows as `smollm2?temperature=0.2`. Votes
-//! are stored under display names, so a model keeps its ratings when its server moves.
+//! are stored under display names, so a model keeps its ratings when its server moves. Votes
+//! stored under another spelling of an entry's model — the model string as written, or its
+//! default display name (votes cast before the entry had a `display`, or a battle file from
+//! elsewhere) — count under the entry's display name: see [`apply_display_names`].
 
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use assay_core::ModelSpec;
 use serde::Deserialize;
+
+use crate::battle::Battle;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -125,11 +131,13 @@ impl ModelsConfig {
             .iter()
             .filter_map(|entry| {
                 let spec = ModelSpec::parse(&entry.name).ok()?;
+                let display = entry
+                    .display
+                    .clone()
+                    .unwrap_or_else(|| default_display(&spec));
                 Some(ModelInfo {
-                    display: entry
-                        .display
-                        .clone()
-                        .unwrap_or_else(|| default_display(&spec)),
+                    aliases: aliases(&spec, &display),
+                    display,
                     organization: entry.organization.clone(),
                     license: entry.license.clone(),
                 })
@@ -165,12 +173,100 @@ pub struct ModelPlan {
     pub boost: f64,
 }
 
+impl ModelPlan {
+    /// What the leaderboard knows about this model.
+    pub fn info(&self) -> ModelInfo {
+        ModelInfo {
+            display: self.display.clone(),
+            aliases: aliases(&self.spec, &self.display),
+            organization: self.organization.clone(),
+            license: self.license.clone(),
+        }
+    }
+}
+
 /// Leaderboard facts about a model that may no longer battle.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelInfo {
     pub display: String,
+    /// Other names its votes may be stored under (see [`aliases`]).
+    pub aliases: Vec<String>,
     pub organization: Option<String>,
     pub license: Option<String>,
+}
+
+/// The other spellings of a model whose votes count under `display`: its model string as
+/// written and its default display name, where they differ from `display`.
+pub fn aliases(spec: &ModelSpec, display: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for name in [spec.raw.trim().to_string(), default_display(spec)] {
+        if name != display && !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
+}
+
+/// Renames the models of `battles` stored under an alias of one of `infos` to its display
+/// name, and says what the reader should know: entries that match no battle under any
+/// spelling (a typo, or a model that never battled), and names that could be two entries'
+/// (left as they are). A name that is some entry's display name is never renamed.
+pub fn apply_display_names(battles: &mut [Battle], infos: &[ModelInfo]) -> Vec<String> {
+    let displays: BTreeSet<&str> = infos.iter().map(|i| i.display.as_str()).collect();
+    let mut owners: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+    for info in infos {
+        for alias in &info.aliases {
+            if !displays.contains(alias.as_str()) {
+                owners
+                    .entry(alias.as_str())
+                    .or_default()
+                    .insert(info.display.as_str());
+            }
+        }
+    }
+    let mut warnings = Vec::new();
+    let mut renames: HashMap<&str, &str> = HashMap::new();
+    for (alias, owners) in &owners {
+        match owners.iter().collect::<Vec<_>>().as_slice() {
+            [only] => {
+                renames.insert(alias, only);
+            }
+            several => warnings.push(format!(
+                "votes under {alias:?} could be any of {}; they are left under {alias:?}",
+                several
+                    .iter()
+                    .map(|d| format!("{d:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+    }
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    for battle in battles.iter_mut() {
+        for model in [&mut battle.model_a, &mut battle.model_b] {
+            if let Some(display) = renames.get(model.as_str()) {
+                seen.insert(model.clone());
+                *model = display.to_string();
+            }
+            seen.insert(model.clone());
+        }
+    }
+    for info in infos {
+        let matched = seen.contains(&info.display) || info.aliases.iter().any(|a| seen.contains(a));
+        if !matched {
+            let spellings: Vec<String> = std::iter::once(&info.display)
+                .chain(&info.aliases)
+                .map(|n| format!("{n:?}"))
+                .collect();
+            warnings.push(format!(
+                "--models-config: {} matches no battle (looked for {})",
+                info.display,
+                spellings.join(", ")
+            ));
+        }
+    }
+    warnings.sort();
+    warnings
 }
 
 /// The models that battle: those of `--models` (in order), or, when none are given, those of
@@ -226,14 +322,7 @@ pub fn plan_models(
             plans.len()
         )));
     }
-    let mut infos: Vec<ModelInfo> = plans
-        .iter()
-        .map(|p| ModelInfo {
-            display: p.display.clone(),
-            organization: p.organization.clone(),
-            license: p.license.clone(),
-        })
-        .collect();
+    let mut infos: Vec<ModelInfo> = plans.iter().map(ModelPlan::info).collect();
     for info in config.infos() {
         if !infos.iter().any(|i| i.display == info.display) {
             infos.push(info);
@@ -304,6 +393,77 @@ weight = 0
         assert_eq!(plans[0].organization.as_deref(), Some("Hugging Face"));
         assert_eq!(plans[1].display, "smollm2?temperature=1");
         assert_eq!(plans[1].organization, None);
+    }
+
+    #[test]
+    fn votes_under_either_spelling_get_the_display_name() {
+        let config = ModelsConfig::parse(
+            r#"
+[[models]]
+name = "http://127.0.0.1:8000/v1#qwen2.5-7b-instruct"
+display = "Qwen2.5-7B"
+
+[[models]]
+name = "local:smollm2?temperature=0.2"
+display = "SmolLM2 (cool)"
+
+[[models]]
+name = "openai:gpt-4o"
+display = "GPT-4o"
+"#,
+            "arena.toml",
+        )
+        .unwrap();
+        let infos = config.infos();
+        assert_eq!(
+            infos[0].aliases,
+            [
+                "http://127.0.0.1:8000/v1#qwen2.5-7b-instruct",
+                "qwen2.5-7b-instruct"
+            ]
+        );
+        let battle = |a: &str, b: &str| Battle::new(a, b, crate::battle::Winner::ModelA);
+        let mut battles = vec![
+            // Stored under the default display name (before the entry had `display`) ...
+            battle("qwen2.5-7b-instruct", "smollm2?temperature=0.2"),
+            // ... under the model string, and under the display name itself.
+            battle("local:smollm2?temperature=0.2", "Qwen2.5-7B"),
+            battle("someone-else", "Qwen2.5-7B"),
+        ];
+        let warnings = apply_display_names(&mut battles, &infos);
+        let names: Vec<(&str, &str)> = battles
+            .iter()
+            .map(|b| (b.model_a.as_str(), b.model_b.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("Qwen2.5-7B", "SmolLM2 (cool)"),
+                ("SmolLM2 (cool)", "Qwen2.5-7B"),
+                ("someone-else", "Qwen2.5-7B"),
+            ]
+        );
+        assert_eq!(
+            warnings,
+            [
+                r#"--models-config: GPT-4o matches no battle (looked for "GPT-4o", "openai:gpt-4o", "gpt-4o")"#
+            ]
+        );
+
+        // Two entries whose default names collide: their votes stay as they are, with a word.
+        let infos = ModelsConfig::parse(
+            "[[models]]\nname = \"local:qwen\"\ndisplay = \"A\"\n\n             [[models]]\nname = \"http://h:1/v1#qwen\"\ndisplay = \"B\"\n",
+            "x.toml",
+        )
+        .unwrap()
+        .infos();
+        let mut battles = vec![battle("qwen", "A"), battle("B", "A")];
+        let warnings = apply_display_names(&mut battles, &infos);
+        assert_eq!(battles[0].model_a, "qwen");
+        assert_eq!(
+            warnings,
+            [r#"votes under "qwen" could be any of "A", "B"; they are left under "qwen""#]
+        );
     }
 
     #[test]

@@ -81,11 +81,13 @@ fn render_and_json() {
     let info = [
         ModelInfo {
             display: "m04".to_string(),
+            aliases: Vec::new(),
             organization: Some("Acme".into()),
             license: Some("Apache-2.0".into()),
         },
         ModelInfo {
             display: "m00".to_string(),
+            aliases: Vec::new(),
             organization: Some("Other".into()),
             license: None,
         },
@@ -212,6 +214,7 @@ fn chinese_model_names_line_up_in_the_terminal_table() {
         lo: 990.0,
         hi: 1010.0,
         votes: 120,
+        preliminary: false,
         organization: Some(organization.to_string()),
         // As wide as the header "License", so every line ends at the same column.
         license: Some("License".to_string()),
@@ -229,6 +232,7 @@ fn chinese_model_names_line_up_in_the_terminal_table() {
         warnings: Vec::new(),
         ci: CiMethod::Bootstrap,
         style_control: false,
+        preliminary_below: 50,
     };
     let text = render_table(&lb);
     let lines: Vec<&str> = text.lines().take(5).collect();
@@ -244,4 +248,68 @@ fn chinese_model_names_line_up_in_the_terminal_table() {
     for (line, score) in lines[2..].iter().zip(["1001", "1002", "1003"]) {
         assert_eq!(score_end(line, score), header_end, "\n{text}");
     }
+}
+
+/// Models with fewer votes than the threshold are marked preliminary, in words: in the JSON, in
+/// the terminal table next to the name, and in a note under it.
+#[test]
+fn models_with_few_votes_are_preliminary() {
+    // m00 and m01 meet often; m02 only a few times.
+    let mut battles = Vec::new();
+    for k in 0..60 {
+        let winner = if k % 3 == 0 {
+            Winner::ModelB
+        } else {
+            Winner::ModelA
+        };
+        battles.push(Battle::new("m00", "m01", winner));
+    }
+    for k in 0..8 {
+        let winner = if k % 2 == 0 {
+            Winner::ModelB
+        } else {
+            Winner::ModelA
+        };
+        battles.push(Battle::new("m02", "m00", winner));
+    }
+    let lb = compute(&battles, &quick(CiMethod::Sandwich)).expect("leaderboard");
+    let preliminary: Vec<(&str, u64, bool)> = {
+        let mut rows: Vec<(&str, u64, bool)> = lb
+            .rows
+            .iter()
+            .map(|r| (r.model.as_str(), r.votes, r.preliminary))
+            .collect();
+        rows.sort();
+        rows
+    };
+    assert_eq!(
+        preliminary,
+        [("m00", 68, false), ("m01", 60, false), ("m02", 8, true)]
+    );
+    let json = lb.to_json();
+    let m02 = json["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["model"] == "m02")
+        .unwrap();
+    assert_eq!(m02["preliminary"], true);
+    let text = render_table(&lb);
+    assert!(text.contains("m02 (preliminary)"), "{text}");
+    assert!(!text.contains("m00 (preliminary)"), "{text}");
+    assert!(
+        text.contains("preliminary: fewer than 50 votes; the score may still move a lot"),
+        "{text}"
+    );
+    // The threshold is an option; 0 marks nothing.
+    let none = compute(
+        &battles,
+        &LeaderboardOptions {
+            preliminary_below: 0,
+            ..quick(CiMethod::Sandwich)
+        },
+    )
+    .unwrap();
+    assert!(none.rows.iter().all(|r| !r.preliminary));
+    assert!(!render_table(&none).contains("preliminary"));
 }

@@ -217,7 +217,7 @@ fn filters_parse_and_apply() {
     assert_eq!(
         f,
         Filter {
-            language: Some("Chinese".to_string()),
+            languages: vec!["Chinese".to_string()],
             anony_only: true,
             min_turn: Some(2),
             max_turn: None,
@@ -256,7 +256,38 @@ fn filters_parse_and_apply() {
     assert_eq!(kept, vec![battles[0].clone(), battles[1].clone()]);
     assert_eq!(Filter::default().apply(battles.clone()).len(), 5);
     let only_c = parse_filter("model=c").unwrap();
-    assert!(only_c.apply(battles).is_empty());
+    assert!(only_c.apply(battles.clone()).is_empty());
+
+    // Language codes read as the names votes are stored under; `|` keeps either.
+    let zh = parse_filter("language=zh").unwrap();
+    assert_eq!(zh.languages, ["Chinese"]);
+    assert_eq!(zh.apply(battles.clone()).len(), 3);
+    let both = parse_filter("lang=zh|EN").unwrap();
+    assert_eq!(both.languages, ["Chinese", "English"]);
+    assert_eq!(both.apply(battles.clone()).len(), 4);
+    assert!(both.check_languages(&battles).is_ok());
+    assert!(parse_filter("language=zh|").is_err());
+    // A language no battle names and the arena does not know is refused in one line that
+    // lists the valid ones, those the battles name included.
+    battles[3].language = Some("German".to_string());
+    let typo = parse_filter("language=zhh").unwrap();
+    let err = typo.check_languages(&battles).unwrap_err().to_string();
+    assert!(!err.contains('\n'), "{err}");
+    assert!(
+        err.starts_with(
+            "--filter language=zhh: unknown language; valid: zh (Chinese), en (English)"
+        ),
+        "{err}"
+    );
+    assert!(err.ends_with("or as in these battles: German"), "{err}");
+    assert!(parse_filter("language=german")
+        .unwrap()
+        .check_languages(&battles)
+        .is_ok());
+    assert!(parse_filter("language=ru")
+        .unwrap()
+        .check_languages(&battles)
+        .is_ok());
 }
 
 #[test]

@@ -80,6 +80,9 @@ pub struct ArenaServeArgs {
     /// leaderboard tab.
     #[arg(long, default_value_t = 10)]
     pub min_language_votes: u64,
+    /// The leaderboard marks models with fewer rated votes than this as preliminary (0: none).
+    #[arg(long, value_name = "VOTES", default_value_t = assay_arena::leaderboard::DEFAULT_PRELIMINARY_BELOW)]
+    pub preliminary_below: u64,
     /// File whose contents salt the stored hash of voters' IP addresses (or set the
     /// ASSAY_ARENA_IP_SALT environment variable; default: random at each start).
     #[arg(long, value_name = "FILE")]
@@ -184,6 +187,7 @@ pub async fn serve(args: ArenaServeArgs, api_key_env: Option<String>) -> Result<
         bootstrap_rounds: args.bootstrap_rounds,
         leaderboard_ttl: Duration::from_secs(args.leaderboard_ttl_seconds),
         min_language_votes: args.min_language_votes,
+        preliminary_below: args.preliminary_below,
         ip_salt,
         seed: args.seed,
         secure_cookies: args.secure_cookies,

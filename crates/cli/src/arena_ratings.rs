@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use assay_arena::battle::{self, Battle};
 use assay_arena::bt::BtOptions;
 use assay_arena::leaderboard::{self, CiMethod, LeaderboardOptions};
-use assay_arena::models::ModelsConfig;
+use assay_arena::models::{apply_display_names, ModelsConfig};
 use assay_arena::vote::battle_from_vote;
 use clap::{Args, ValueEnum};
 
@@ -31,15 +31,21 @@ pub struct RatingsArgs {
     /// Control for answer length and Markdown (headers, lists, bold), as LMSYS does.
     #[arg(long)]
     style_control: bool,
-    /// Keep only some battles: language=Chinese, anony=true, turn=1 | 2+ | 1-3, model=a|b.
+    /// Keep only some battles: language=zh | en | zh|en (or a name, e.g. Chinese), anony=true,
+    /// turn=1 | 2+ | 1-3, model=a|b; comma-separated.
     #[arg(long)]
     filter: Option<String>,
     /// Pin a model's score: MODEL=SCORE (default: the mean is 1000).
     #[arg(long, value_name = "MODEL=SCORE")]
     anchor: Option<String>,
-    /// The arena's models file (`[[models]]` with name, display, organization, license).
+    /// The arena's models file (`[[models]]` with name, display, organization, license):
+    /// votes under an entry's model string or default name count under its display name;
+    /// entries that match no battle are named in a warning.
     #[arg(long, value_name = "FILE")]
     models_config: Option<PathBuf>,
+    /// Mark models with fewer rated votes than this as preliminary (0: none).
+    #[arg(long, value_name = "VOTES", default_value_t = leaderboard::DEFAULT_PRELIMINARY_BELOW)]
+    preliminary_below: u64,
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Bootstrap threads (0: all cores).
@@ -63,8 +69,18 @@ pub fn ratings(args: RatingsArgs) -> Result<()> {
         (None, Some(db)) => votes_as_battles(db)?,
         (None, None) => bail!("give --input FILE or --db PATH|URL"),
     };
+    // Display names first: a filter or an anchor then names models as the table shows them.
+    let infos = match &args.models_config {
+        Some(path) => ModelsConfig::load(path)?.infos(),
+        None => Vec::new(),
+    };
+    for warning in apply_display_names(&mut battles, &infos) {
+        eprintln!("warning: {warning}");
+    }
     if let Some(filter) = &args.filter {
-        battles = battle::parse_filter(filter)?.apply(battles);
+        let filter = battle::parse_filter(filter)?;
+        filter.check_languages(&battles)?;
+        battles = filter.apply(battles);
     }
     let load_s = started.elapsed().as_secs_f64();
     if battles.is_empty() {
@@ -98,15 +114,13 @@ pub fn ratings(args: RatingsArgs) -> Result<()> {
             Ci::Bootstrap => CiMethod::Bootstrap,
             Ci::Sandwich => CiMethod::Sandwich,
         },
+        preliminary_below: args.preliminary_below,
         ..LeaderboardOptions::default()
     };
     let fitted = Instant::now();
     let mut board = leaderboard::compute(&battles, &options)?;
     let compute_s = fitted.elapsed().as_secs_f64();
-    if let Some(path) = &args.models_config {
-        let infos = ModelsConfig::load(path)?.infos();
-        leaderboard::set_info(&mut board, &infos);
-    }
+    leaderboard::set_info(&mut board, &infos);
     for warning in &board.warnings {
         eprintln!("warning: {warning}");
     }

@@ -54,6 +54,18 @@ fn arena_in_a_real_browser() {
         "the browser test failed ({}):\n{stdout}\n{stderr}",
         out.status
     );
+    // The checks of issue 14 ran (a script that stopped early would not print them).
+    for check in [
+        "ok - the chosen vote is highlighted after the vote",
+        "ok - the leaderboard takes a language code (lang=en)",
+        "ok - the battle page after a vote fits a 390 px phone",
+        "ok - the battle page with two turns of answers fits a 390 px phone",
+        "ok - the leaderboard fits a 390 px phone",
+        "ok - the empty battle page fits a 390 px phone",
+        "ok - the leaderboard has a viewport meta",
+    ] {
+        assert!(stdout.contains(check), "{check:?} missing:\n{stdout}");
+    }
 
     // The vote is in the store, with both conversations.
     let store = assay_store::Store::open(&db).unwrap();

@@ -107,6 +107,131 @@ fn ratings_of_an_lmsys_file() {
     assert!((pinned - 1200.0).abs() < 1e-6, "{pinned}");
     let english = ratings_json(file, "0", &["--filter", "language=English"]);
     assert!(english["battles"].as_u64().unwrap() < board["battles"].as_u64().unwrap());
+
+    // Language codes, as people type them: en is English, zh Chinese, zh|en either.
+    let en = ratings_json(file, "0", &["--filter", "language=en"]);
+    assert_eq!(en["battles"], english["battles"]);
+    let chinese = ratings_json(file, "0", &["--filter", "language=Chinese"]);
+    let zh = ratings_json(file, "0", &["--filter", "language=zh"]);
+    assert_eq!(zh["battles"], chinese["battles"]);
+    assert!(
+        zh["battles"].as_u64().unwrap() > 0,
+        "the fixture has Chinese battles"
+    );
+    let either = ratings_json(file, "0", &["--filter", "language=zh|en"]);
+    assert_eq!(
+        either["battles"].as_u64().unwrap(),
+        en["battles"].as_u64().unwrap() + zh["battles"].as_u64().unwrap()
+    );
+    // An unknown language: one line naming the valid ones.
+    let out = assay(&[
+        "arena",
+        "ratings",
+        "--input",
+        file,
+        "--filter",
+        "language=cn",
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("language=cn: unknown language; valid: zh (Chinese), en (English)"),
+        "{stderr}"
+    );
+}
+
+/// `--models-config` names votes stored under either spelling of a model by its display
+/// name, warns about entries that match no battle, and models with few votes are marked
+/// preliminary (`--preliminary-below`).
+#[test]
+fn display_names_for_either_spelling_and_preliminary_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("arena.db");
+    let store = Store::open(&db).unwrap();
+    // smollm2's votes are stored under its default name and under its model string.
+    for i in 0..40 {
+        let (a, b) = match i % 4 {
+            0 => ("smollm2", "qwen"),
+            1 => ("local:smollm2", "qwen"),
+            2 => ("qwen", "smollm2"),
+            _ => ("gemma", "qwen"),
+        };
+        assert!(store
+            .record_vote(&vote(i, a, b, ["model_a", "model_b", "tie"][i % 3], false))
+            .unwrap());
+    }
+    drop(store);
+    let config = dir.path().join("models.toml");
+    std::fs::write(
+        &config,
+        "[[models]]\nname = \"local:smollm2\"\ndisplay = \"SmolLM2-135M\"\norganization = \"Hugging Face\"\n\n         [[models]]\nname = \"http://127.0.0.1:8000/v1#qwen\"\ndisplay = \"Qwen\"\n\n         [[models]]\nname = \"openai:gpt-4o\"\ndisplay = \"GPT-4o\"\n",
+    )
+    .unwrap();
+    let out = assay(&[
+        "arena",
+        "ratings",
+        "--db",
+        db.to_str().unwrap(),
+        "--bootstrap",
+        "0",
+        "--models-config",
+        config.to_str().unwrap(),
+        "--preliminary-below",
+        "20",
+        "--json",
+    ]);
+    let board = json_of(&out);
+    let mut rows: Vec<(String, u64, bool, Value)> = board["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["model"].as_str().unwrap().to_string(),
+                r["votes"].as_u64().unwrap(),
+                r["preliminary"].as_bool().unwrap(),
+                r["organization"].clone(),
+            )
+        })
+        .collect();
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        rows,
+        [
+            ("Qwen".to_string(), 40, false, Value::Null),
+            ("SmolLM2-135M".to_string(), 30, false, json!("Hugging Face")),
+            ("gemma".to_string(), 10, true, Value::Null),
+        ]
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: --models-config: GPT-4o matches no battle"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("SmolLM2-135M matches no battle"),
+        "{stderr}"
+    );
+
+    // The terminal table says it in words.
+    let out = assay(&[
+        "arena",
+        "ratings",
+        "--db",
+        db.to_str().unwrap(),
+        "--bootstrap",
+        "0",
+        "--preliminary-below",
+        "20",
+    ]);
+    common::assert_succeeded(&out);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("gemma (preliminary)"), "{table}");
+    assert!(
+        table.contains("preliminary: fewer than 20 votes"),
+        "{table}"
+    );
 }
 
 #[test]

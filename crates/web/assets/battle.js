@@ -162,12 +162,24 @@
     const result = await res.json();
     state.over = true;
     state.canVote = false;
+    // The vote stays visible: the chosen button is marked (pressed, a tick in its label) and
+    // the status repeats it in words.
+    let chosenLabel = '';
+    for (const b of document.querySelectorAll('.vote button')) {
+      const chosen = b.dataset.winner === winner;
+      b.classList.toggle('chosen', chosen);
+      b.setAttribute('aria-pressed', chosen ? 'true' : 'false');
+      if (chosen) {
+        chosenLabel = b.textContent;
+        b.textContent = '✓ ' + b.textContent;
+      }
+    }
     for (const side of sides) {
       const h = $('name-' + side);
       h.textContent = 'Model ' + side.toUpperCase() + ': ' + result['model_' + side];
       h.classList.add('revealed');
     }
-    let text = 'Thanks for your vote! Start a new battle to keep going.';
+    let text = 'Your vote: ' + chosenLabel + '. Thanks! Start a new battle to keep going.';
     if (result.identity_leak) {
       text += ' (An answer named a model, so this vote is kept but not counted in the ratings.)';
     }
@@ -186,6 +198,11 @@
       const h = $('name-' + side);
       h.textContent = 'Model ' + side.toUpperCase();
       h.classList.remove('revealed');
+    }
+    for (const b of document.querySelectorAll('.vote button')) {
+      b.classList.remove('chosen');
+      b.removeAttribute('aria-pressed');
+      b.textContent = b.textContent.replace(/^✓ /, '');
     }
     setStatus('');
     refresh();

@@ -11,7 +11,7 @@ use assay_arena::battle::Battle;
 use assay_arena::leaderboard::{
     compute, pairwise, set_info, Leaderboard, LeaderboardOptions, Pairwise,
 };
-use assay_arena::models::ModelInfo;
+use assay_arena::models::{apply_display_names, ModelInfo};
 use assay_arena::vote::battle_from_vote;
 use assay_store::{Store, VoteRecord};
 use serde_json::{json, Value};
@@ -26,6 +26,8 @@ pub struct Request {
     pub style_control: bool,
     pub bootstrap_rounds: usize,
     pub min_language_votes: u64,
+    /// Rated votes under which a model is marked preliminary.
+    pub preliminary_below: u64,
     pub ttl: Duration,
 }
 
@@ -154,10 +156,15 @@ pub async fn view(
 }
 
 fn build(votes: &[VoteRecord], infos: &[ModelInfo], request: &Request) -> LeaderboardView {
-    let all: Vec<(Battle, Vec<&'static str>)> = votes
+    let (mut battles, categories): (Vec<Battle>, Vec<Vec<&'static str>>) = votes
         .iter()
         .filter_map(|v| Some((battle_from_vote(v)?, categories_of(v))))
-        .collect();
+        .unzip();
+    // Votes stored under another spelling of a model (its model string, or its default name
+    // from before it had a display name) count under the name the leaderboard shows. What the
+    // renaming has to say (entries without votes) is for `assay arena ratings`, not each page.
+    let _ = apply_display_names(&mut battles, infos);
+    let all: Vec<(Battle, Vec<&'static str>)> = battles.into_iter().zip(categories).collect();
     let mut by_language: BTreeMap<String, u64> = BTreeMap::new();
     let mut by_category: BTreeMap<&'static str, u64> = BTreeMap::new();
     for (b, categories) in all.iter().filter(|(b, _)| !b.excluded) {
@@ -201,6 +208,7 @@ fn build(votes: &[VoteRecord], infos: &[ModelInfo], request: &Request) -> Leader
         seed: 0,
         threads: 0,
         style_control: request.style_control,
+        preliminary_below: request.preliminary_below,
         ..LeaderboardOptions::default()
     };
     let rated = battles.iter().filter(|b| !b.excluded).count();

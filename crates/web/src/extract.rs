@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use assay_arena::lang::DetectedLanguage;
 use assay_serve::BodyError;
 use axum::body::Bytes;
 use axum::extract::Request;
@@ -101,15 +100,16 @@ impl BoardQuery {
             Some("on" | "1" | "true" | "yes")
         )
     }
-    /// The language tab: one of the names the arena detects (any case), or none.
+    /// The language tab: one of the names the arena detects or its code (`zh`, `en`; any
+    /// case), or none.
     pub(crate) fn language(&self) -> Result<Option<String>, WebError> {
         let lang = match self.lang.as_deref().map(str::trim) {
             None | Some("") => return Ok(None),
             Some(l) if l.eq_ignore_ascii_case("overall") => return Ok(None),
             Some(l) => l,
         };
-        match DetectedLanguage::from_name(lang) {
-            Some(l) => Ok(Some(l.name().to_string())),
+        match assay_arena::lang::canonical(lang) {
+            Some(name) => Ok(Some(name.to_string())),
             None => {
                 // Quote a bounded part of what was sent: the message goes back to the client.
                 let shown: String = lang.chars().take(40).collect();
@@ -119,7 +119,7 @@ impl BoardQuery {
                     "language",
                     format!(
                         "unknown language {shown:?}{more}; known: Overall, {}",
-                        DetectedLanguage::ALL.map(DetectedLanguage::name).join(", ")
+                        assay_arena::lang::known_values()
                     ),
                 ))
             }

@@ -104,6 +104,8 @@ pub struct WebConfig {
     pub bench_for: Duration,
     /// Rated votes a language or a category needs to get its own leaderboard tab (10).
     pub min_language_votes: u64,
+    /// Rated votes under which a model is marked preliminary on the leaderboard (50; 0: never).
+    pub preliminary_below: u64,
     /// Bootstrap rounds for the leaderboard's confidence intervals (200).
     pub bootstrap_rounds: usize,
     /// A computed leaderboard is reused until this server records a vote or this much time has
@@ -137,6 +139,7 @@ impl Default for WebConfig {
             address_daily_cap: 200,
             bench_for: Duration::from_secs(300),
             min_language_votes: 10,
+            preliminary_below: assay_arena::leaderboard::DEFAULT_PRELIMINARY_BELOW,
             bootstrap_rounds: 200,
             leaderboard_ttl: Duration::from_secs(300),
             ip_salt: None,
@@ -222,14 +225,7 @@ fn arena_state(
         names.extend(LeakDetector::names_for_model_id(m.plan.spec.model_id()));
         names.extend(LeakDetector::names_for_model_id(m.client.id()));
     }
-    let mut all_infos: Vec<ModelInfo> = models
-        .iter()
-        .map(|m| ModelInfo {
-            display: m.plan.display.clone(),
-            organization: m.plan.organization.clone(),
-            license: m.plan.license.clone(),
-        })
-        .collect();
+    let mut all_infos: Vec<ModelInfo> = models.iter().map(|m| m.plan.info()).collect();
     for info in infos {
         if !all_infos.iter().any(|i| i.display == info.display) {
             all_infos.push(info);

@@ -141,6 +141,8 @@ struct RowView {
     score: String,
     ci: String,
     votes: u64,
+    /// Fewer votes than the threshold: shown in words beside the name.
+    preliminary: bool,
     organization: String,
     license: String,
 }
@@ -150,6 +152,9 @@ struct BoardView {
     rows: Vec<RowView>,
     battles: u64,
     excluded: u64,
+    /// Some row is preliminary (then the page says what that means).
+    any_preliminary: bool,
+    preliminary_below: u64,
     /// `name +0.123` each.
     style_coefficients: Vec<String>,
     warnings: Vec<String>,
@@ -212,12 +217,15 @@ pub fn leaderboard_page(nonce: &str, view: &LeaderboardView) -> String {
                     "–".into()
                 },
                 votes: row.votes,
+                preliminary: row.preliminary,
                 organization: row.organization.clone().unwrap_or_else(|| "–".into()),
                 license: row.license.clone().unwrap_or_else(|| "–".into()),
             })
             .collect(),
         battles: board.battles,
         excluded: board.excluded,
+        any_preliminary: board.rows.iter().any(|r| r.preliminary),
+        preliminary_below: board.preliminary_below,
         style_coefficients: board
             .style_coefficients
             .iter()
@@ -271,7 +279,8 @@ mod tests {
             score: 1000.0 + 10.0 * rank as f64,
             lo: 990.0,
             hi: f64::NAN.max(1030.0),
-            votes: 12,
+            votes: 12 * rank as u64,
+            preliminary: rank == 3,
             organization: org.map(str::to_string),
             license: None,
         };
@@ -288,6 +297,7 @@ mod tests {
             warnings: vec!["model <i> rests on the ridge".into()],
             ci: CiMethod::Bootstrap,
             style_control: true,
+            preliminary_below: 30,
         };
         let names: Vec<String> = lb.rows.iter().map(|r| r.model.clone()).collect();
         LeaderboardView {
@@ -330,7 +340,22 @@ mod tests {
                 assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
                 assert!(html.contains("O&#39;Reilly &amp; &quot;Sons&quot;"));
                 assert!(html.contains("&lt;b&gt; -0.100") && html.contains("<svg"));
-                assert_eq!(html.matches("<svg").count(), 2);
+                // Two heatmaps, each with its colour legend (in numbers and in words).
+                assert_eq!(html.matches("<svg").count(), 4);
+                assert_eq!(html.matches(r#"class="legend""#).count(), 4);
+                assert!(html.contains("Colour: blue, the row model lost more often"));
+                assert!(html.contains("Colour: white, no battles"));
+                // The one preliminary row says so in words, and the page says what it means.
+                assert_eq!(
+                    html.matches(r#"<span class="badge">preliminary</span>"#)
+                        .count(),
+                    1
+                );
+                assert!(html.contains(&format!(
+                    "{} <span class=\"badge\">preliminary</span>",
+                    "x".repeat(40)
+                )));
+                assert!(html.contains("Preliminary: fewer than 30 votes"));
             } else {
                 assert!(html.contains("No votes yet &amp; &lt;none&gt;"));
             }

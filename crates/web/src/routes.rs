@@ -82,6 +82,7 @@ async fn leaderboard_view(
             style_control: query.style_control(),
             bootstrap_rounds: arena.config.bootstrap_rounds,
             min_language_votes: arena.config.min_language_votes,
+            preliminary_below: arena.config.preliminary_below,
             ttl: arena.config.leaderboard_ttl,
         },
     )

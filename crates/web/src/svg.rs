@@ -59,6 +59,91 @@ pub struct Heatmap {
     cell: String,
     labels: Vec<Label>,
     cells: Vec<CellView>,
+    legend: Legend,
+}
+
+/// The colour scale of a heatmap: a strip of swatches from the lowest value to the highest
+/// with numbers under it, and the same in words (colour alone says nothing to a reader who
+/// cannot tell the colours apart).
+#[derive(Serialize)]
+struct Legend {
+    width: String,
+    height: String,
+    swatch_width: String,
+    swatch_height: String,
+    swatches: Vec<Swatch>,
+    ticks: Vec<Tick>,
+    /// What the colours mean, as a sentence under the map.
+    words: String,
+}
+
+#[derive(Serialize)]
+struct Swatch {
+    x: String,
+    fill: String,
+}
+
+#[derive(Serialize)]
+struct Tick {
+    x: String,
+    y: String,
+    anchor: &'static str,
+    text: String,
+}
+
+const SWATCHES: usize = 11;
+const SWATCH_W: f64 = 16.0;
+const SWATCH_H: f64 = 12.0;
+
+/// A legend of `SWATCHES` colours from `colour(0)` to `colour(1)`, ticks at both ends and the
+/// middle labelled `ticks`.
+fn legend(colour: impl Fn(f64) -> (f64, f64, f64), ticks: [String; 3], words: String) -> Legend {
+    let width = SWATCHES as f64 * SWATCH_W;
+    let swatches = (0..SWATCHES)
+        .map(|i| Swatch {
+            x: format!("{:.1}", i as f64 * SWATCH_W),
+            fill: hex(colour(i as f64 / (SWATCHES - 1) as f64)),
+        })
+        .collect();
+    let y = format!("{:.1}", SWATCH_H + 13.0);
+    let [low, middle, high] = ticks;
+    Legend {
+        width: format!("{width:.0}"),
+        height: format!("{:.0}", SWATCH_H + 17.0),
+        swatch_width: format!("{SWATCH_W:.0}"),
+        swatch_height: format!("{SWATCH_H:.0}"),
+        swatches,
+        ticks: vec![
+            Tick {
+                x: "0".into(),
+                y: y.clone(),
+                anchor: "start",
+                text: low,
+            },
+            Tick {
+                x: format!("{:.1}", width / 2.0),
+                y: y.clone(),
+                anchor: "middle",
+                text: middle,
+            },
+            Tick {
+                x: format!("{width:.0}"),
+                y,
+                anchor: "end",
+                text: high,
+            },
+        ],
+        words,
+    }
+}
+
+/// The win-rate colour of `rate`: blue below one half, white at it, red above.
+fn win_rate_colour(rate: f64) -> (f64, f64, f64) {
+    if rate < 0.5 {
+        mix(BLUE, WHITE, rate * 2.0)
+    } else {
+        mix(WHITE, RED, (rate - 0.5) * 2.0)
+    }
 }
 
 /// A model's name at the start of its row and (rotated) at the top of its column.
@@ -89,6 +174,7 @@ fn heatmap(
     caption: &'static str,
     title: &'static str,
     models: &[String],
+    legend: Legend,
     cell: impl Fn(usize, usize) -> Option<Cell>,
 ) -> Heatmap {
     let n = models.len();
@@ -151,6 +237,7 @@ fn heatmap(
         cell: CELL.to_string(),
         labels,
         cells,
+        legend,
     }
 }
 
@@ -160,15 +247,18 @@ pub fn win_rate_heatmap(p: &Pairwise) -> Heatmap {
         "Win rate (row beats column)",
         "Win rate of the row model against the column model",
         &p.models,
+        legend(
+            win_rate_colour,
+            ["0".into(), "0.5".into(), "1".into()],
+            "Colour: blue, the row model lost more often than it won; white, even (0.5); red, \
+             it won more often. Grey: the two never met. Each square gives the rate (ties count \
+             half)."
+                .into(),
+        ),
         |r, c| {
             let rate = p.win_rate.get(r)?.get(c).copied().flatten()?;
-            let fill = if rate < 0.5 {
-                mix(BLUE, WHITE, rate * 2.0)
-            } else {
-                mix(WHITE, RED, (rate - 0.5) * 2.0)
-            };
             Some(Cell {
-                fill,
+                fill: win_rate_colour(rate),
                 label: format!("{rate:.2}"),
                 tooltip: format!(
                     "{} vs {}: win rate {:.2} over {} battles",
@@ -190,7 +280,17 @@ pub fn battle_count_heatmap(p: &Pairwise) -> Heatmap {
         .unwrap_or(0)
         .max(1) as f64;
     let title = "Battles between each pair of models";
-    heatmap("Battles per pair", title, &p.models, |r, c| {
+    let words = format!(
+        "Colour: white, no battles; darker blue, more (the darkest, {max:.0}). Grey: a model \
+         against itself. Each square gives the count."
+    );
+    let ticks = [
+        "0".to_string(),
+        format!("{:.0}", max / 2.0),
+        format!("{max:.0}"),
+    ];
+    let scale = legend(|t| mix(WHITE, BLUE, t), ticks, words);
+    heatmap("Battles per pair", title, &p.models, scale, |r, c| {
         let n = *p.battles.get(r)?.get(c)?;
         if r == c {
             return None;
@@ -226,6 +326,32 @@ mod tests {
         let map = battle_count_heatmap(&p);
         assert_eq!(map.cells[1].label, "4");
         assert_eq!(map.width, map.height);
+    }
+
+    /// Each heatmap has a colour legend: swatches from the lowest value to the highest, the
+    /// values under them, and the meaning in words.
+    #[test]
+    fn legends_name_the_scale_in_numbers_and_words() {
+        let p = Pairwise {
+            models: vec!["a".into(), "b".into()],
+            win_rate: vec![vec![None, Some(0.75)], vec![Some(0.25), None]],
+            battles: vec![vec![0, 8], vec![8, 0]],
+        };
+        let win = win_rate_heatmap(&p).legend;
+        assert_eq!(win.swatches.len(), SWATCHES);
+        assert_eq!(win.swatches[0].fill, hex(BLUE));
+        assert_eq!(win.swatches[SWATCHES / 2].fill, hex(WHITE));
+        assert_eq!(win.swatches[SWATCHES - 1].fill, hex(RED));
+        let ticks: Vec<&str> = win.ticks.iter().map(|t| t.text.as_str()).collect();
+        assert_eq!(ticks, ["0", "0.5", "1"]);
+        assert!(
+            win.words.contains("blue") && win.words.contains("red") && win.words.contains("Grey")
+        );
+        let count = battle_count_heatmap(&p).legend;
+        let ticks: Vec<&str> = count.ticks.iter().map(|t| t.text.as_str()).collect();
+        assert_eq!(ticks, ["0", "4", "8"]);
+        assert_eq!(count.swatches[0].fill, hex(WHITE));
+        assert!(count.words.contains("the darkest, 8"), "{}", count.words);
     }
 
     #[test]

@@ -471,6 +471,58 @@ async fn one_vote_per_battle() {
     assert!(!arena.store.record_vote(&record).unwrap());
 }
 
+/// A vote stored under a model's string (an older arena, another tool) counts under the name
+/// the leaderboard shows; few votes are marked preliminary, and the threshold is a setting.
+#[tokio::test]
+async fn votes_under_a_model_string_count_under_its_name_and_few_are_preliminary() {
+    for (threshold, preliminary) in [(50, true), (2, false)] {
+        let arena = arena_with(
+            2,
+            WebConfig {
+                seed: Some(1),
+                bootstrap_rounds: 20,
+                preliminary_below: threshold,
+                ..WebConfig::default()
+            },
+        );
+        let (browser, _) = Browser::open(&arena.router).await;
+        let (id, _) = browser.chat(&arena.router, None, "hello").await;
+        browser.vote(&arena.router, &id, "model_a").await;
+        let mut record = arena.store.votes().unwrap().remove(0);
+        record.battle_id = "older-battle".into();
+        record.model_a = "http://127.0.0.1:9/v1#zebra-model-x?temperature=0.5".into();
+        record.model_b = "yak-model-y?temperature=0.5".into();
+        assert!(arena.store.record_vote(&record).unwrap());
+        arena.state.boards.vote_recorded();
+        let board = get(&arena.router, "/api/leaderboard", "").await.json();
+        let rows = board["leaderboard"]["rows"].as_array().unwrap();
+        let mut names: Vec<(&str, u64, bool)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r["model"].as_str().unwrap(),
+                    r["votes"].as_u64().unwrap(),
+                    r["preliminary"].as_bool().unwrap(),
+                )
+            })
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                ("yak-model-y?temperature=0.5", 2, preliminary),
+                ("zebra-model-x?temperature=0.5", 2, preliminary)
+            ],
+            "{board}"
+        );
+        let page = get(&arena.router, "/leaderboard", "").await.body;
+        assert_eq!(
+            page.contains(r#"<span class="badge">preliminary</span>"#),
+            preliminary
+        );
+    }
+}
+
 #[tokio::test]
 async fn csrf_is_required() {
     let arena = arena();
@@ -1306,6 +1358,8 @@ async fn a_cached_leaderboard_reads_no_votes() {
         "/api/leaderboard?lang=English",
         "/api/leaderboard?lang=english",
         "/leaderboard?lang=%20ENGLISH%20",
+        "/api/leaderboard?lang=en",
+        "/leaderboard?lang=en-US",
     ] {
         assert_eq!(get(&arena.router, path, "").await.status, StatusCode::OK);
     }
@@ -1336,18 +1390,21 @@ async fn unknown_languages_are_refused() {
             assert_eq!(json["error"]["code"], "language");
             let message = json["error"]["message"].as_str().unwrap();
             assert!(
-                message.contains("known: Overall, Chinese, English"),
+                message.contains("known: Overall, zh (Chinese), en (English)"),
                 "{message}"
             );
             assert!(message.len() < 300, "{message}");
         }
-        for lang in ["", "Overall", "overall", "Chinese", "unknown", "rUSSIAN"] {
+        for lang in [
+            "", "Overall", "overall", "Chinese", "unknown", "rUSSIAN", "zh", "EN",
+        ] {
             let reply = get(&arena.router, &format!("{path}?lang={lang}"), "").await;
             assert_eq!(reply.status, StatusCode::OK, "{lang}: {}", reply.body);
         }
     }
-    // The unknown languages cached nothing and read no votes.
-    assert_eq!(arena.state.boards.reads(), 4);
+    // The unknown languages cached nothing and read no votes; a code and its name share one
+    // board (zh is Chinese): Overall, Chinese, unknown, Russian, English.
+    assert_eq!(arena.state.boards.reads(), 5);
 }
 
 #[tokio::test]

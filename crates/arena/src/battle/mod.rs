@@ -39,7 +39,7 @@ use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-pub use filter::{parse_filter, Filter, FilterError};
+pub use filter::{parse_filter, Filter, FilterError, LanguageError};
 pub use load::{
     load_battles, load_battles_with, parse_battles_bytes, parse_battles_json, LoadError,
 };

@@ -32,6 +32,18 @@ function findSecret(text) {
   return secrets.find((s) => s && text.includes(s));
 }
 
+// A 390 px phone (390×844): the page has a viewport meta and nothing makes it scroll sideways
+// (wide tables and charts scroll in their own box). Leaves the viewport as it found it.
+async function fitsAPhone(page, what) {
+  const before = page.viewportSize();
+  await page.setViewportSize({ width: 390, height: 844 });
+  const metas = await page.locator('meta[name="viewport"]').count();
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  await page.setViewportSize(before);
+  check(metas === 1, `${what} has a viewport meta`);
+  check(width <= 390, `${what} fits a 390 px phone (scrollWidth ${width})`);
+}
+
 const browser = await chromium.launch({
   executablePath,
   headless: true,
@@ -136,6 +148,18 @@ try {
   const vote = JSON.parse(voted.body);
   check(voted.status === 200 && vote.winner === 'model_a', 'the vote was accepted');
   check(await page.locator('button[data-winner="model_b"]').isDisabled(), 'the vote buttons are disabled after the vote');
+  const buttons = await page.evaluate(() => [...document.querySelectorAll('.vote button')].map((b) => ({
+    winner: b.dataset.winner, chosen: b.classList.contains('chosen'), pressed: b.getAttribute('aria-pressed'),
+    text: b.textContent, opacity: getComputedStyle(b).opacity,
+  })));
+  const chosen = buttons.filter((b) => b.chosen);
+  check(chosen.length === 1 && chosen[0].winner === 'model_a' && chosen[0].pressed === 'true'
+    && chosen[0].text.startsWith('✓ ') && chosen[0].opacity === '1'
+    && buttons.every((b) => b.chosen || (b.pressed === 'false' && !b.text.startsWith('✓'))),
+    'the chosen vote is highlighted after the vote: ' + JSON.stringify(buttons));
+  const status = await page.locator('#status').innerText();
+  check(status.includes('Your vote: ← A is better'), 'the status says the vote in words: ' + status);
+  await fitsAPhone(page, 'the battle page after a vote');
 
   // 5. A second vote on the same battle is refused by the server.
   const second = await page.evaluate(async (id) => {
@@ -172,7 +196,21 @@ try {
       && rows.some((r) => r.includes(nameB.replace('Model B: ', ''))),
       'the leaderboard ranks both models');
     check(await page.locator('svg.heatmap').count() === 2, 'the leaderboard draws both heatmaps');
+    const legends = await page.locator('svg.legend').count();
+    const legendWords = await page.locator('.maps .legend p').allInnerTexts();
+    check(legends === 2 && legendWords.length === 2 && legendWords[0].includes('blue') && legendWords[0].includes('red'),
+      'each heatmap has a colour legend, in numbers and words: ' + JSON.stringify(legendWords));
+    const badges = await page.locator('table.board .badge').allInnerTexts();
+    const prelim = await page.locator('#preliminary').innerText();
+    check(badges.length === 2 && badges.every((b) => b === 'preliminary') && prelim.includes('fewer than 50 votes'),
+      'models with one vote are marked preliminary, in words: ' + JSON.stringify(badges) + ' ' + prelim);
+    const scroller = await page.evaluate(() => getComputedStyle(document.querySelector('table.board').parentElement).overflowX);
+    check(scroller === 'auto', 'the leaderboard table scrolls in its own container');
   }
+  await fitsAPhone(page, 'the leaderboard');
+  await page.goto(base + '/leaderboard?lang=en');
+  check(await page.locator('h2').innerText() === 'Leaderboard · English', 'the leaderboard takes a language code (lang=en)');
+  await fitsAPhone(page, 'the English leaderboard');
   const apiBoard = await page.evaluate(async () => (await fetch('/api/leaderboard')).json());
   check(apiBoard.total_votes === 1, 'the leaderboard JSON counts the vote');
 
@@ -201,6 +239,7 @@ try {
     return b && !b.disabled && document.querySelectorAll('#chat-a .msg.assistant').length === 2;
   }, null, { timeout: ANSWER_TIMEOUT });
   check(await page.locator('#chat-b .msg.assistant').count() === 2, 'a second turn continues the battle on both sides');
+  await fitsAPhone(page, 'the battle page with two turns of answers');
   await page.hover('.chat');
   check(dialogs.length === 0, `no dialog was opened by an answer (${JSON.stringify(dialogs)})`);
   check(cspViolations.length === 0, `no Content-Security-Policy violation (${JSON.stringify(cspViolations)})`);
@@ -210,6 +249,10 @@ try {
   await page.click('#new');
   check(await page.locator('.chat .msg').count() === 0, 'New battle starts over');
   check((await page.locator('#name-a').innerText()) === 'Model A', 'New battle hides the names again');
+  check(await page.locator('.vote button.chosen').count() === 0
+    && (await page.locator('button[data-winner="model_a"]').innerText()) === '← A is better',
+    'New battle clears the highlighted vote');
+  await fitsAPhone(page, 'the empty battle page');
 } catch (err) {
   failed = true;
   console.error('FAIL: ' + (err && err.stack ? err.stack : err));
