@@ -49,7 +49,7 @@ pub struct ArenaServeArgs {
     pub db: Option<String>,
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
-    /// Port to listen on (`assay serve` defaults to 8080 and `assay guard` to 8088, so all
+    /// Port to listen on (`assay serve` defaults to 8080 and `assay guard` to 8088, so the
     /// three run side by side); 0 picks a free one (printed at start).
     #[arg(long, default_value_t = crate::ARENA_PORT)]
     pub port: u16,

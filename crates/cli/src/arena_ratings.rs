@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use assay_arena::battle::{self, Battle};
 use assay_arena::bt::BtOptions;
 use assay_arena::leaderboard::{self, CiMethod, LeaderboardOptions};
-use assay_arena::models::{apply_display_names, ModelsConfig};
+use assay_arena::models::{apply_display_names, ModelInfo, ModelsConfig};
 use assay_arena::vote::battle_from_vote;
 use clap::{Args, ValueEnum};
 
@@ -78,8 +78,18 @@ pub fn ratings(args: RatingsArgs) -> Result<()> {
         eprintln!("warning: {warning}");
     }
     if let Some(filter) = &args.filter {
-        let filter = battle::parse_filter(filter)?;
+        let mut filter = battle::parse_filter(filter)?;
         filter.check_languages(&battles)?;
+        // A model named by another of its spellings means its display name, as the battles
+        // now do (a spelling two entries share stays as it is, as it does in the battles).
+        for model in &mut filter.models {
+            let owners: Vec<&ModelInfo> =
+                infos.iter().filter(|i| i.aliases.contains(model)).collect();
+            if let ([only], false) = (owners.as_slice(), infos.iter().any(|i| i.display == *model))
+            {
+                *model = only.display.clone();
+            }
+        }
         battles = filter.apply(battles);
     }
     let load_s = started.elapsed().as_secs_f64();

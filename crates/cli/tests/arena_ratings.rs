@@ -213,6 +213,21 @@ fn display_names_for_either_spelling_and_preliminary_rows() {
         !stderr.contains("SmolLM2-135M matches no battle"),
         "{stderr}"
     );
+    // A model filter may name the model by its string too.
+    let only = json_of(&assay(&[
+        "arena",
+        "ratings",
+        "--db",
+        db.to_str().unwrap(),
+        "--bootstrap",
+        "0",
+        "--models-config",
+        config.to_str().unwrap(),
+        "--filter",
+        "model=local:smollm2",
+        "--json",
+    ]));
+    assert_eq!(only["battles"], 30, "{only}");
 
     // The terminal table says it in words.
     let out = assay(&[
