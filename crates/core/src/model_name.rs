@@ -52,8 +52,15 @@ pub struct ModelSpec {
     pub raw: String,
 }
 
+/// [`ACCEPTED_FORMS`] in one line, for errors: a mistyped name on the command line is one line
+/// on stderr, not a screenful.
+pub const ACCEPTED_FORMS_LINE: &str = "accepted model names: local:<catalogue name> \
+     (e.g. local:smollm2), local:<path/to/file.gguf>, openai:<model>, \
+     http(s)://host:port/v1#<model>, guard:<pack>@<model>, each with optional \
+     ?temperature=&top_p=&max_tokens=&seed=&stop=&system=";
+
 #[derive(Debug, thiserror::Error)]
-#[error("invalid model name {input:?}: {reason}\n{ACCEPTED_FORMS}")]
+#[error("invalid model name {input:?}: {reason} ({ACCEPTED_FORMS_LINE})")]
 pub struct ModelNameError {
     pub input: String,
     pub reason: String,
@@ -319,6 +326,7 @@ mod tests {
         ] {
             let e = ModelSpec::parse(bad).unwrap_err().to_string();
             assert!(e.contains("accepted model names"), "{bad}: {e}");
+            assert!(!e.contains('\n'), "one line: {e}");
             assert!(e.contains(&format!("{bad:?}")), "{bad}: {e}");
         }
     }
