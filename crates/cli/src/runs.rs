@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use assay_core::table::TextTable;
 use assay_eval::runs::{list_runs, RunListing};
 use assay_store::{RunStatus, Store};
@@ -67,8 +67,24 @@ pub fn runs(args: RunsArgs) -> Result<()> {
     }
 }
 
+/// Opens the store these commands read; a `--db` file that does not exist is an error (a typo
+/// would otherwise create an empty store there and report "no runs").
+fn open_existing(store: &StoreArgs) -> Result<Store> {
+    if let Some(db) = &store.db {
+        let path = db
+            .strip_prefix("sqlite://")
+            .or_else(|| db.strip_prefix("sqlite:"))
+            .unwrap_or(db);
+        let is_url = db.starts_with("postgres://") || db.starts_with("postgresql://");
+        if !is_url && !std::path::Path::new(path).exists() {
+            bail!("no store at {path} (--db names an existing SQLite file or a postgres:// URL)");
+        }
+    }
+    store.open()
+}
+
 fn list(store: &StoreArgs, json: bool) -> Result<()> {
-    let store = store.open()?;
+    let store = open_existing(store)?;
     let runs = list_runs(&store)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&runs)?);
@@ -113,7 +129,7 @@ fn table(runs: &[RunListing]) -> String {
 }
 
 fn remove(args: RmArgs) -> Result<()> {
-    let store = args.store.open()?;
+    let store = open_existing(&args.store)?;
     // Every reference is resolved first: a typo in the third deletes nothing.
     let mut ids: Vec<String> = Vec::new();
     for reference in &args.runs {
@@ -140,7 +156,7 @@ fn delete(store: &Store, id: &str) -> Result<()> {
 }
 
 fn prune_runs(args: PruneArgs) -> Result<()> {
-    let store = args.store.open()?;
+    let store = open_existing(&args.store)?;
     let now = chrono::Utc::now();
     let mut chosen = Vec::new();
     for run in list_runs(&store)? {

@@ -104,7 +104,15 @@ async fn runs_are_listed_as_json_pruned_and_removed_in_a_sqlite_store() {
     let db_path = dir.path().join("assay.db");
     let db = db_path.to_str().unwrap();
 
-    assert_eq!(ok(db, &["runs", "--json"]).await.trim(), "[]");
+    // A --db that does not exist is a typo, not an empty store to create.
+    let out = assay(db, &["runs", "--json"]).await;
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no store at"),
+        "{out:?}"
+    );
+    assert!(!db_path.exists(), "nothing created");
+
     let old = audit(db, &model, &dir.path().join("a")).await;
     let fresh = audit(db, &model, &dir.path().join("b")).await;
 
