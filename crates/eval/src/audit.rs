@@ -349,6 +349,54 @@ pub fn resume_names(
     Ok(names)
 }
 
+/// Checks what a new run would ask before anything is opened or recorded: filters that parse
+/// and whose every value some item has ([`check_filters`]), and at least one prompt left once
+/// filters, `--limit` and languages are applied. [`create_run`] calls it; a front end calls it
+/// first too, so a typo stops the audit before any model is loaded. Returns the parsed filters.
+pub fn check_selection(config: &AuditConfig, suites: &[Suite]) -> Result<Vec<Filter>, AuditError> {
+    let filters = config
+        .filter
+        .iter()
+        .map(|f| Filter::parse(f))
+        .collect::<Result<Vec<_>, _>>()?;
+    check_filters(&filters, suites)?;
+    let asks_something = suites.iter().any(|suite| {
+        select_items(suite, &filters, config.limit, LIMIT_SEED)
+            .iter()
+            .any(|item| {
+                config
+                    .langs
+                    .iter()
+                    .any(|&lang| render_prompt(item, lang).is_some())
+            })
+    });
+    if asks_something {
+        return Ok(filters);
+    }
+    // An empty run would read as a finished one.
+    let why = match (config.limit, config.filter.is_empty()) {
+        (Some(0), _) => "--limit 0".to_string(),
+        (_, false) => format!("the filters {} together", config.filter.join(" and ")),
+        (_, true) => format!(
+            "the suites ({})",
+            suites
+                .iter()
+                .map(|s| s.manifest.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    Err(AuditError::Selection(format!(
+        "nothing to ask: {why} leave no prompt in {}",
+        config
+            .langs
+            .iter()
+            .map(|l| l.code())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )))
+}
+
 /// Records a new run: its configuration and every prompt it will ask. Returns the run id.
 /// Model names are stored without their credentials ([`stored_name`]): [`execute`] takes the
 /// opened models by their stored names.
@@ -357,12 +405,7 @@ pub fn create_run(
     config: &AuditConfig,
     suites: &[Suite],
 ) -> Result<String, AuditError> {
-    let filters = config
-        .filter
-        .iter()
-        .map(|f| Filter::parse(f))
-        .collect::<Result<Vec<_>, _>>()?;
-    check_filters(&filters, suites)?;
+    let filters = check_selection(config, suites)?;
     let mut model_params = BTreeMap::new();
     for name in &config.models {
         let key = stored_name(name);
@@ -416,30 +459,6 @@ pub fn create_run(
                 })
                 .collect(),
         });
-    }
-    if rows.is_empty() {
-        // Nothing is created: an empty run would read as a finished one.
-        let why = match (config.limit, config.filter.is_empty()) {
-            (Some(0), _) => "--limit 0".to_string(),
-            (_, false) => format!("the filters {} together", config.filter.join(" and ")),
-            (_, true) => format!(
-                "the suites ({})",
-                suites
-                    .iter()
-                    .map(|s| s.manifest.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        };
-        return Err(AuditError::Selection(format!(
-            "nothing to ask: {why} leave no prompt in {}",
-            config
-                .langs
-                .iter()
-                .map(|l| l.code())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
     }
     let stored = StoredConfig {
         config: config.clone(),

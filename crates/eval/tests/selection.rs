@@ -159,4 +159,11 @@ fn a_filter_value_no_item_has_is_refused_listing_the_valid_ones_and_no_run_is_cr
     assert!(err.contains("category, id, kind, expect"), "{err}");
 
     assert!(store.runs().unwrap().is_empty(), "no run is created");
+
+    // The same checks without a store, for a front end to make before it loads any model.
+    assert!(audit::check_selection(&config(0, None, &["category=histroy"]), &suites).is_err());
+    assert!(audit::check_selection(&config(0, Some(0), &[]), &suites).is_err());
+    let filters = audit::check_selection(&config(0, None, &["category=science"]), &suites)
+        .expect("a selection with something to ask");
+    assert_eq!(filters, [audit::Filter::parse("category=science").unwrap()]);
 }
