@@ -209,23 +209,9 @@ fn status(text: &str) -> Result<RunStatus, String> {
 
 /// `30m`, `1h`, `2d`, `90s`, `1w`: a whole number and a unit.
 fn duration(text: &str) -> Result<Duration, String> {
-    let bad = || format!("{text:?} is not a duration such as 30m, 1h or 2d (units s, m, h, d, w)");
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number.parse().map_err(|_| bad())?;
-    let seconds = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        "w" => 7 * 86_400,
-        _ => return Err(bad()),
-    };
-    number
-        .checked_mul(seconds)
-        .map(Duration::from_secs)
-        .ok_or_else(bad)
+    assay_core::parse_age(text).ok_or_else(|| {
+        format!("{text:?} is not a duration such as 30m, 1h or 2d (units s, m, h, d, w)")
+    })
 }
 
 #[cfg(test)]

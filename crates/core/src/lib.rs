@@ -26,4 +26,4 @@ pub use language::{detect_language, DetectedLanguage, Language};
 pub use model_name::{ModelName, ModelNameError, ModelSpec, ACCEPTED_FORMS};
 pub use redact::redact;
 pub use text::estimate_tokens;
-pub use time::now_rfc3339;
+pub use time::{now_rfc3339, parse_age};

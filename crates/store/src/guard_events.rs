@@ -97,25 +97,11 @@ impl Store {
     }
 }
 
-/// `now` less an age written as a whole number and a unit — `90s`, `30m`, `1h`, `2d`, `1w` —
-/// as a stored timestamp (UTC, milliseconds); `None` when `text` is not such an age. People
-/// asking for recent events think in ages; an RFC 3339 time means working one out first.
+/// `now` less an age ([`assay_core::parse_age`]: `30m`, `1h`, `2d`, ...) as a stored
+/// timestamp (UTC, milliseconds); `None` when `text` is not such an age. People asking for
+/// recent events think in ages; an RFC 3339 time means working one out first.
 pub(crate) fn age_cutoff(text: &str, now: chrono::DateTime<chrono::Utc>) -> Option<String> {
-    let text = text.trim();
-    let unit = text.chars().last()?;
-    let number: i64 = text[..text.len() - unit.len_utf8()].trim().parse().ok()?;
-    let seconds_per_unit = match unit.to_ascii_lowercase() {
-        's' => 1,
-        'm' => 60,
-        'h' => 3600,
-        'd' => 86_400,
-        'w' => 7 * 86_400,
-        _ => return None,
-    };
-    if number < 0 {
-        return None;
-    }
-    let age = chrono::Duration::try_seconds(number.checked_mul(seconds_per_unit)?)?;
+    let age = chrono::Duration::from_std(assay_core::parse_age(text)?).ok()?;
     let cutoff = now.checked_sub_signed(age)?;
     Some(cutoff.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
 }
