@@ -125,8 +125,27 @@ impl fmt::Display for DetectedLanguage {
 /// text) count as English, and every Cyrillic text counts as Russian.
 pub fn detect_language(text: &str) -> DetectedLanguage {
     let mut counts = Counts::default();
-    for c in text.chars() {
-        counts.add(c);
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    // ASCII and the bulk of Chinese (U+4000..=U+9FFF but for U+4DC0..=U+4DFF, the Yijing
+    // symbols: first bytes 0xE4..=0xE9, and not 0xE4 0xB7) are counted from their bytes, the
+    // rest by `script`: the same counts, several times faster (every screened document is
+    // detected).
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x80 {
+            counts.latin += u64::from(b.is_ascii_alphabetic());
+            i += 1;
+        } else if (0xE5..=0xE9).contains(&b) || (b == 0xE4 && bytes.get(i + 1) != Some(&0xB7)) {
+            counts.han += 1;
+            i += 3;
+        } else {
+            let Some(c) = text[i..].chars().next() else {
+                break;
+            };
+            counts.add(c);
+            i += c.len_utf8();
+        }
     }
     counts.decide()
 }
@@ -240,6 +259,9 @@ fn script(c: char) -> Script {
         0x0400..=0x052F | 0x1C80..=0x1C8F | 0x2DE0..=0x2DFF | 0xA640..=0xA69F => Script::Cyrillic,
         // Full-width Latin letters count as plain Latin.
         0xFF21..=0xFF3A | 0xFF41..=0xFF5A => Script::Latin { diacritic: false },
+        // CJK and full-width punctuation, common in Chinese text: no letters (answered here,
+        // before the slower `is_alphabetic` below).
+        0x3000..=0x3004 | 0x3008..=0x3020 | 0xFF01..=0xFF20 => Script::None,
         // Latin-1 letters, Latin Extended-A/B, Latin Extended Additional (× and ÷ are not letters).
         0x00C0..=0x024F | 0x1E00..=0x1EFF if c.is_alphabetic() => Script::Latin { diacritic: true },
         _ if c.is_alphabetic() => Script::OtherLetter,
@@ -266,6 +288,45 @@ mod tests {
         assert_eq!(Language::of_text("What does 你好 mean?"), Language::En);
         assert_eq!(Language::of_text("日本の首都はどこですか？"), Language::En);
         assert_eq!(Language::of_text(""), Language::En);
+    }
+
+    #[test]
+    fn the_byte_fast_paths_count_as_script_does() {
+        // Every character of a mixed text counted one by one with `script`, as before the
+        // fast paths, against `detect_language`.
+        let slow = |text: &str| {
+            let mut counts = Counts::default();
+            for c in text.chars() {
+                counts.add(c);
+            }
+            counts.decide()
+        };
+        for text in [
+            "中文，English。混合；text！？",
+            "ＡＢＣ全角，字母：ok",
+            "\u{4DC0}\u{4DFF}\u{4E00}\u{9FFF}\u{5000}\u{3005}\u{3007}〇\u{4000}\u{4DBF}\u{4DB5}",
+            "一不了中为上个主也以他们会作\u{4DC0}\u{4DC1}",
+            // One character outweighs two letters when it is Han, not when it is a symbol.
+            "ab\u{4DC0}",
+            "ab\u{4000}",
+            "ab\u{4DBF}",
+            "日本語のテキスト、カタカナ。",
+            "한국어 텍스트",
+            "Привет, мир",
+            "café déjà vu",
+            "123 !!! ...",
+            "",
+        ] {
+            assert_eq!(detect_language(text), slow(text), "{text}");
+        }
+        for c in [
+            '，', '。', '、', '；', '：', '？', '！', '（', '）', '【', '】', '《', '》',
+            '\u{3000}',
+        ] {
+            assert!(!c.is_alphabetic(), "{c}");
+            assert!(matches!(script(c), Script::None), "{c}");
+        }
+        assert!(matches!(script('々'), Script::OtherLetter));
     }
 
     #[test]

@@ -511,8 +511,8 @@ fn is_separator(c: char) -> bool {
     if c.is_ascii() {
         return c == ' ' || c.is_ascii_punctuation();
     }
-    !c.is_alphanumeric()
-        && matches!(c as u32,
+    // The ranges first: `is_alphanumeric` is a table search outside ASCII.
+    matches!(c as u32,
             0xA0..=0xBF
             | 0x2010..=0x205E
             | 0x3000..=0x3004
@@ -525,6 +525,7 @@ fn is_separator(c: char) -> bool {
             | 0xFF1A..=0xFF20
             | 0xFF3B..=0xFF40
             | 0xFF5B..=0xFF65)
+        && !c.is_alphanumeric()
 }
 
 #[cfg(test)]

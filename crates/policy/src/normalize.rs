@@ -171,7 +171,10 @@ impl Normalizer {
             // the general path.
             if end < bytes.len() && end > i {
                 let next = text[end..].chars().next().unwrap_or(' ');
-                if canonical_combining_class(next) != 0 {
+                // (No mark below U+0300, nor among the punctuation of Chinese text.)
+                let may_be_mark = next as u32 >= 0x300
+                    && !matches!(next as u32, 0x3001 | 0x3002 | 0xFF01..=0xFF5E);
+                if may_be_mark && canonical_combining_class(next) != 0 {
                     end -= if bytes[end - 1] < 0x80 { 1 } else { 3 };
                 }
             }
@@ -179,6 +182,14 @@ impl Normalizer {
             i = end;
             if i >= bytes.len() {
                 break;
+            }
+            // Punctuation of Chinese text (a comma or full stop every sentence) would send
+            // each sentence through the general path below: the common marks are done here.
+            if let Some((c, len)) = self.punctuation(text, i) {
+                out.push(c);
+                in_space = false;
+                i += len;
+                continue;
             }
             // The stretch up to the next character the fast path takes (every such character
             // starts a new segment), the held-back one included.
@@ -229,6 +240,46 @@ impl Normalizer {
     /// Whether `b` starts a character [`Normalizer::fast_run`] takes: ASCII, or U+4000–U+9FFF
     /// (CJK ideographs and Yijing hexagrams, which every step but Traditional → Simplified
     /// leaves as they are). Continuation bytes are not.
+    /// The normalized form of the punctuation mark at `i`, and its length, when it is one of
+    /// the marks of Chinese text that the general path would only map to ASCII (full-width
+    /// `，！？：；（）` and the like: NFKC and half-width both give `c - 0xFEE0`) or leave as
+    /// they are (`、` `。`, and the full-width ones when neither option is on), and no
+    /// combining mark follows (a mark would join it into a segment). `None` sends it to the
+    /// general path.
+    fn punctuation(&self, text: &str, i: usize) -> Option<(char, usize)> {
+        let bytes = text.as_bytes();
+        let &[lead, b1, b2] = bytes.get(i..i + 3)? else {
+            return None;
+        };
+        let c = match (lead, b1, b2) {
+            (0xE3, 0x80, 0x81 | 0x82) => char::from_u32(0x3000 | u32::from(b2 & 0x3F))?,
+            (0xEF, 0xBC | 0xBD, _) => {
+                let c = 0xF000 | (u32::from(b1 & 0x3F) << 6) | u32::from(b2 & 0x3F);
+                // Full-width ASCII punctuation and symbols; letters and digits go the
+                // general way (case folding, look-alikes).
+                if !matches!(c, 0xFF01..=0xFF0F | 0xFF1A..=0xFF20 | 0xFF3B..=0xFF40 | 0xFF5B..=0xFF5E)
+                {
+                    return None;
+                }
+                if self.options.nfkc || self.options.full_width {
+                    char::from(u8::try_from(c - 0xFEE0).ok()?)
+                } else {
+                    char::from_u32(c)?
+                }
+            }
+            _ => return None,
+        };
+        let next = bytes.get(i + 3).copied().unwrap_or(0);
+        let plain_next = next < 0x80 || (0xE4..=0xE9).contains(&next);
+        if !plain_next {
+            let n = text.get(i + 3..)?.chars().next()?;
+            if canonical_combining_class(n) != 0 || (self.options.strip_format && is_invisible(n)) {
+                return None;
+            }
+        }
+        Some((c, 3))
+    }
+
     fn is_fast_lead(&self, b: u8) -> bool {
         b < 0x80 || ((0xE4..=0xE9).contains(&b) && !self.options.traditional_to_simplified)
     }

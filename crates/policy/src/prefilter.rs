@@ -311,7 +311,8 @@ impl Prefilter {
 /// Whether `c` is part of a word for whole-word matching. CJK characters are not: `炸弹bomb`
 /// holds the word `bomb`.
 pub(crate) fn is_word_char(c: char) -> bool {
-    (c.is_alphanumeric() && (c as u32) < 0x2E80) || c == '_'
+    // The bound first: `is_alphanumeric` is a table search outside ASCII.
+    ((c as u32) < 0x2E80 && c.is_alphanumeric()) || c == '_'
 }
 
 /// Calls `visit(start, end)` with the byte range of each word of `text` (maximal runs of

@@ -14,6 +14,16 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 const PIECES: &[&str] = &[
+    "，",
+    "。",
+    "、",
+    "！？",
+    "（：；）",
+    "～",
+    "，\u{0301}",
+    "。\u{200B}",
+    "＂＇＼",
+    "\u{3000}",
     "bomb",
     "BOMB",
     "ｂｏｍｂ",
@@ -231,7 +241,7 @@ fn every_cut_through_an_evasion() {
 fn fast_normalization_equals_the_mapped_one() {
     use assay_policy::Normalizer;
     let mut rng = StdRng::seed_from_u64(7);
-    for bits in 0..32 {
+    for bits in 0..128 {
         let (t2s, case_fold, fold_whitespace) = (bits & 1 != 0, bits & 2 != 0, bits & 4 != 0);
         let n = Normalizer::new(NormalizeOptions {
             traditional_to_simplified: t2s,
@@ -239,6 +249,8 @@ fn fast_normalization_equals_the_mapped_one() {
             fold_whitespace,
             confusables: bits & 8 != 0,
             strip_marks: bits & 16 != 0,
+            nfkc: bits & 32 == 0,
+            full_width: bits & 64 == 0,
             ..NormalizeOptions::default()
         });
         for _ in 0..1000 {

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Screening throughput on corpora whose every document mixes English and Chinese
+# (make_mixed.py: uniform, realistic, worst), assay screen on one thread side by side with
+# `rg -c -F -f keywords -j1` on the same files: the two alternate RUNS times per corpus in one
+# invocation, so that both see the same load on a shared machine, and the table gives the best
+# of each and their ratio. Also times assay on a one-document corpus with the same lists (the
+# fixed cost of loading 1,000,000 domains and 10,000 terms), and reports the throughput
+# without it. Needs ./setup.sh (for rg) and a release build of assay.
+#   MB=400       size of each corpus (generated when missing, under work/<kind>)
+#   RUNS=3       alternated runs of assay and rg per corpus
+#   KINDS="uniform realistic worst"
+#   BASE_BIN=PATH  another build of assay, alternated with the first (a before/after comparison)
+set -euo pipefail
+cd "$(dirname "$0")"
+repo=$(cd ../.. && pwd)
+assay=${ASSAY_BIN:-$repo/target/release/assay}
+rg=${RG_BIN:-work/rg/bin/rg}
+MB=${MB:-400}
+RUNS=${RUNS:-3}
+KINDS=${KINDS:-uniform realistic worst}
+[ -x "$assay" ] || { echo "no $assay: cargo build --release -p assay-cli" >&2; exit 2; }
+[ -x "$rg" ] || { echo "no $rg: run ./setup.sh first" >&2; exit 2; }
+results=work/mixed-results.tsv
+: > "$results"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+
+# timed NAME COMMAND...: wall seconds of one run, appended to results.
+timed() {
+    local name=$1; shift
+    /usr/bin/time -f "%e %M" -o work/time.txt "$@" > work/last.out 2> work/last.err || {
+        echo "$name failed:" >&2; tail -5 work/last.err >&2; return 1; }
+    read -r wall rss < work/time.txt
+    printf '%s\t%s\t%s\n' "$name" "$wall" "$((rss / 1024))" >> "$results"
+    echo "$name: $wall s, $((rss / 1024)) MB" >&2
+}
+
+for kind in $KINDS; do
+    dir=work/$kind
+    [ -d "$dir/corpus" ] || python3 make_mixed.py --kind "$kind" --out "$dir" --mb "$MB"
+    bytes=$(cat "$dir"/corpus/*.jsonl | wc -c)
+    printf '%s\tbytes\t%s\n' "$kind" "$bytes" >> "$results"
+    # The fixed cost: the same lists on one document.
+    mkdir -p "$dir/one"
+    head -1 "$dir/corpus/part-000.jsonl" > "$dir/one/one.jsonl"
+    for r in $(seq 1 "$RUNS"); do
+        rm -rf "$dir/out-one"
+        timed "$kind: assay startup" "$assay" screen "$dir/one" --keywords "$dir/keywords.txt" \
+            --domains "$dir/domains.txt" --out "$dir/out-one" --threads 1 --quiet
+    done
+    cat "$dir"/corpus/*.jsonl > /dev/null  # warm the page cache for both
+    for r in $(seq 1 "$RUNS"); do
+        rm -rf "$dir/out"
+        timed "$kind: assay screen, 1 thread" "$assay" screen "$dir/corpus" --keywords "$dir/keywords.txt" \
+            --domains "$dir/domains.txt" --out "$dir/out" --threads 1 --quiet
+        timed "$kind: rg -c -F -f keywords, 1 thread" "$rg" -c -F -f "$dir/keywords.txt" -j1 "$dir/corpus"
+        if [ -n "${BASE_BIN:-}" ]; then
+            rm -rf "$dir/out-base"
+            timed "$kind: base assay screen, 1 thread" "$BASE_BIN" screen "$dir/corpus" --keywords "$dir/keywords.txt" \
+                --domains "$dir/domains.txt" --out "$dir/out-base" --threads 1 --quiet
+        fi
+    done
+    if [ -n "${BASE_BIN:-}" ]; then
+        # The same verdicts from both builds.
+        cmp <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["removed"], r["categories"])' "$dir/out/report.json") \
+            <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["removed"], r["categories"])' "$dir/out-base/report.json") \
+            && echo "$kind: the same verdicts from both builds" >&2
+    fi
+done
+
+python3 - "$results" <<'PY' | tee work/mixed-results.md
+import sys, collections
+best, size = collections.OrderedDict(), {}
+for line in open(sys.argv[1]):
+    name, a, b = line.rstrip("\n").split("\t")
+    if a == "bytes":
+        size[name] = int(b)
+        continue
+    wall = float(a)
+    if name not in best or wall < best[name]:
+        best[name] = wall
+has_base = any(n.endswith("base assay screen, 1 thread") for n in best)
+print("| corpus | MB | assay s | assay MB/s | assay MB/s without startup | rg s | rg MB/s | assay ÷ rg speed |"
+      + (" base build |" if has_base else ""))
+print("|---|---:|---:|---:|---:|---:|---:|---:|" + ("---|" if has_base else ""))
+for kind, b in size.items():
+    mb = b / 1e6
+    a = best.get(f"{kind}: assay screen, 1 thread")
+    s = best.get(f"{kind}: assay startup")
+    r = best.get(f"{kind}: rg -c -F -f keywords, 1 thread")
+    if a is None or r is None:
+        continue
+    steady = mb / (a - s) if s is not None and a > s else float("nan")
+    base = best.get(f"{kind}: base assay screen, 1 thread")
+    extra = f" base {base:.2f} s ({mb / base:.0f} MB/s; this build {base / a:.2f}× its speed) |" if base else ""
+    print(f"| {kind} | {mb:.0f} | {a:.2f} | {mb / a:.0f} | {steady:.0f} | {r:.2f} | {mb / r:.0f} | {r / a:.2f}× |{extra}")
+PY
