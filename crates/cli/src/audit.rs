@@ -264,6 +264,8 @@ pub async fn audit(args: AuditArgs, api_key_env: Option<String>) -> Result<()> {
                 .map(|name| load_suite(name))
                 .collect::<Result<Vec<_>>>()?;
             Gate::check_suites(&gates, suites.iter().map(|s| s.manifest.name.as_str()))?;
+            // A filter that matches nothing stops here, before any model is loaded.
+            audit::check_selection(&config, &suites)?;
             Plan::New(config, suites)
         }
     };
@@ -401,7 +403,8 @@ fn parse_langs(codes: &[String]) -> Result<Vec<Language>> {
 /// A built-in suite by name, else a suite directory.
 fn load_suite(name: &str) -> Result<Suite> {
     if let Some(loaded) = builtin::load(name) {
-        return loaded.map_err(|e| anyhow::anyhow!("built-in suite {name} is invalid:\n{e}"));
+        return loaded
+            .map_err(|e| anyhow::anyhow!("built-in suite {name} is invalid: {}", one_line(&e)));
     }
     let path = Path::new(name);
     if !path.is_dir() {
@@ -411,7 +414,17 @@ fn load_suite(name: &str) -> Result<Suite> {
             known.join(", ")
         );
     }
-    Suite::load(path).map_err(|e| anyhow::anyhow!("suite {}:\n{e}", path.display()))
+    Suite::load(path).map_err(|e| anyhow::anyhow!("suite {}: {}", path.display(), one_line(&e)))
+}
+
+/// Every problem of a suite (one per line in its error) on one line, `; ` between them.
+fn one_line(e: &impl std::fmt::Display) -> String {
+    e.to_string()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn default_out(run_id: &str) -> PathBuf {

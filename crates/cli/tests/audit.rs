@@ -440,6 +440,26 @@ fn bad_arguments_and_suites_get_clear_errors() {
     assert!(!output.status.success());
     assert!(text(&output.stderr).contains("colour=red"));
 
+    // A filter that matches nothing stops before any model is asked (this one is not even up).
+    let output = assay(&[
+        "audit",
+        "--suite",
+        "over-refusal",
+        "--filter",
+        "category=no-such-category",
+        "--models",
+        "http://127.0.0.1:9/v1#down",
+        "--db",
+        db.to_str().unwrap(),
+    ]);
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("no-such-category") && !stderr.contains("did not answer"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+
     let output = assay(&["report", "no-such-run", "--db", db.to_str().unwrap()]);
     assert!(!output.status.success());
     assert!(text(&output.stderr).contains("no-such-run"));
