@@ -521,12 +521,9 @@ impl PolicyBuilder {
             path: path.to_path_buf(),
             source,
         })?;
-        self.domains
-            .reserve(bytes.iter().filter(|&&b| b == b'\n').count() + 1);
-        let domains = &mut self.domains;
-        pack::for_each_entry(path, &bytes, |_, entry| {
-            domains.add_domain(entry, category);
-        })?;
+        let mut entries = Vec::with_capacity(bytes.iter().filter(|&&b| b == b'\n').count() + 1);
+        pack::for_each_entry(path, &bytes, |_, entry| entries.push(entry))?;
+        self.domains.add_domains(entries, category);
         Ok(self)
     }
 

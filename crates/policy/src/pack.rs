@@ -203,12 +203,12 @@ pub(crate) fn parse_list(path: &Path, bytes: &[u8]) -> Result<Entries, PackError
     Ok(out)
 }
 
-/// Calls `visit` with each entry of a list file's bytes and its 1-based line number, without
-/// collecting them (a million-domain list is read this way).
-pub(crate) fn for_each_entry(
+/// Calls `visit` with each entry of a list file's bytes (borrowed from them) and its 1-based
+/// line number, without copying them (a million-domain list is read this way).
+pub(crate) fn for_each_entry<'b>(
     path: &Path,
-    bytes: &[u8],
-    mut visit: impl FnMut(usize, &str),
+    bytes: &'b [u8],
+    mut visit: impl FnMut(usize, &'b str),
 ) -> Result<(), PackError> {
     for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
         let line = std::str::from_utf8(line).map_err(|_| PackError::Encoding {
