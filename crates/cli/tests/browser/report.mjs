@@ -9,7 +9,7 @@
 // one says so), and the answers table's "failures only". Exits non-zero with a message on the
 // first failed check. Chromium comes from $ASSAY_CHROMIUM or /usr/bin/chromium.
 
-import { chromium } from 'playwright-core';
+import { check, withBrowser } from './lib.mjs';
 import { pathToFileURL } from 'node:url';
 
 const [report, compare] = process.argv.slice(2);
@@ -17,25 +17,7 @@ if (!report || !compare) {
   console.error('usage: node report.mjs <report.html> <compare.html>');
   process.exit(2);
 }
-const executablePath = process.env.ASSAY_CHROMIUM || '/usr/bin/chromium';
-
-const watchdog = setTimeout(() => {
-  console.error('FAIL: the browser test took longer than 3 minutes');
-  process.exit(1);
-}, 180_000);
-
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-  console.log('ok - ' + message);
-}
-
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  args: ['--no-sandbox', '--disable-dev-shm-usage'],
-});
-let failed = false;
-try {
+await withBrowser(180_000, async (browser) => {
   for (const [name, path] of [['report.html', report], ['compare.html', compare]]) {
     const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
     let dialogs = 0;
@@ -87,11 +69,4 @@ try {
   check((await page.textContent('#f-count')).startsWith(`${answerFails} of ${answerCount}`), 'the count says how many are shown');
   const words = await page.locator(`${answers}[data-v="fail"] .vd.fail`).first().textContent();
   check(words.includes('not met'), 'a failure says so in words, not colour alone');
-} catch (e) {
-  failed = true;
-  console.error('FAIL: ' + e.message);
-} finally {
-  clearTimeout(watchdog);
-  await browser.close();
-}
-process.exit(failed ? 1 : 0);
+});

@@ -8,7 +8,7 @@
 // Chromium comes from $ASSAY_CHROMIUM or /usr/bin/chromium. Exits non-zero with a message on
 // the first failed check.
 
-import { chromium } from 'playwright-core';
+import { check, withBrowser } from './lib.mjs';
 import { pathToFileURL } from 'node:url';
 
 const [file, marked] = process.argv.slice(2);
@@ -16,25 +16,7 @@ if (!file || !marked) {
   console.error('usage: node screen.mjs <report.html> <marked text>');
   process.exit(2);
 }
-const executablePath = process.env.ASSAY_CHROMIUM || '/usr/bin/chromium';
-
-const watchdog = setTimeout(() => {
-  console.error('FAIL: the browser test took longer than 2 minutes');
-  process.exit(1);
-}, 120_000);
-
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-  console.log('ok - ' + message);
-}
-
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  args: ['--no-sandbox', '--disable-dev-shm-usage'],
-});
-let failed = false;
-try {
+await withBrowser(120_000, async (browser) => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   page.setDefaultTimeout(20_000);
@@ -76,11 +58,4 @@ try {
     check(widths.tables === 0, `${width} px: every table scrolls in its own container`);
     check(widths.font >= 12, `${width} px: legible text (${widths.font} px)`);
   }
-} catch (e) {
-  failed = true;
-  console.error('FAIL: ' + e.message);
-} finally {
-  clearTimeout(watchdog);
-  await browser.close();
-}
-process.exit(failed ? 1 : 0);
+});
