@@ -95,8 +95,20 @@ pub(crate) struct Prefilter {
     char_lead: [bool; 256],
     /// Whether any of those is ASCII.
     ascii_lead: bool,
-    /// Term indices by tagged key.
-    terms_by_key: FxHashMap<u64, Vec<u32>>,
+    /// The terms filed under each tagged key: a range of `filed`.
+    terms_by_key: FxHashMap<u64, (u32, u32)>,
+    /// The terms of every key, one key's after another's, each with what the comparison
+    /// needs first, so that a candidate reads one place of memory before its terms' text.
+    filed: Vec<Filed>,
+}
+
+/// A term filed under a key.
+#[derive(Debug, Clone, Copy)]
+struct Filed {
+    /// The term's first eight bytes (zero after a shorter term's end).
+    head: u64,
+    term: u32,
+    len: u32,
 }
 
 impl Prefilter {
@@ -104,8 +116,16 @@ impl Prefilter {
     pub(crate) fn new<'a>(terms: impl Iterator<Item = (&'a str, bool)>) -> Prefilter {
         let mut keys: [Vec<u64>; 5] = Default::default();
         let mut char_lead = [false; 256];
-        let mut terms_by_key: FxHashMap<u64, Vec<u32>> = FxHashMap::default();
+        let mut by_key: FxHashMap<u64, Vec<Filed>> = FxHashMap::default();
         for (index, (term, whole_word)) in terms.enumerate() {
+            let mut head = [0u8; 8];
+            let n = term.len().min(8);
+            head[..n].copy_from_slice(&term.as_bytes()[..n]);
+            let filed = Filed {
+                head: u64::from_le_bytes(head),
+                term: index as u32,
+                len: term.len() as u32,
+            };
             let key = if whole_word {
                 let mut words = words(term).into_iter().map(word_hash);
                 match (words.next(), words.next()) {
@@ -128,17 +148,22 @@ impl Prefilter {
             };
             if let Some((kind, key)) = key {
                 keys[kind].push(key);
-                terms_by_key
-                    .entry(tagged(kind, key))
-                    .or_default()
-                    .push(index as u32);
+                by_key.entry(tagged(kind, key)).or_default().push(filed);
             }
+        }
+        let mut filed = Vec::new();
+        let mut terms_by_key = FxHashMap::default();
+        for (key, terms) in by_key {
+            let start = filed.len() as u32;
+            filed.extend(terms);
+            terms_by_key.insert(key, (start, filed.len() as u32));
         }
         Prefilter {
             filters: keys.map(|k| Bits::of(&k)),
             ascii_lead: char_lead[..0x80].contains(&true),
             char_lead,
             terms_by_key,
+            filed,
         }
     }
 
@@ -161,17 +186,19 @@ impl Prefilter {
         }
         let mut found = Vec::new();
         let mut cost = 0usize;
+        let bytes = text.as_bytes();
         for (start, key) in candidates {
-            let Some(filed) = self.terms_by_key.get(&key) else {
+            let Some(&(from, to)) = self.terms_by_key.get(&key) else {
                 continue;
             };
-            for &term in filed {
-                let term_text = terms[term as usize].as_str();
-                cost += term_text.len();
+            for &Filed { head, term, len } in &self.filed[from as usize..to as usize] {
+                cost += len as usize;
                 if cost > budget {
                     return None;
                 }
-                if text.as_bytes()[start..].starts_with(term_text.as_bytes()) {
+                if is_at(bytes, start, len as usize, head, || {
+                    terms[term as usize].as_bytes()
+                }) {
                     found.push((start, term));
                 }
             }
@@ -308,6 +335,30 @@ impl Prefilter {
     }
 }
 
+/// Whether a term of `len` bytes whose first eight are `head` ([`Filed`]) is in `bytes` at
+/// `start`; `term` gives its text. Most candidates differ within eight bytes: those are told
+/// apart by one comparison of two words, without reading the term's text.
+#[inline]
+fn is_at<'t>(
+    bytes: &[u8],
+    start: usize,
+    len: usize,
+    head: u64,
+    term: impl FnOnce() -> &'t [u8],
+) -> bool {
+    let Some(there) = bytes.get(start..start + len) else {
+        return false;
+    };
+    let n = len.min(8);
+    let x = swar::load(bytes, start).unwrap_or_else(|| {
+        let mut b = [0u8; 8];
+        b[..n].copy_from_slice(&there[..n]);
+        u64::from_le_bytes(b)
+    });
+    let mask = u64::MAX.checked_shr(64 - 8 * n as u32).unwrap_or(0);
+    (x ^ head) & mask == 0 && (len <= 8 || there[n..] == term()[n..])
+}
+
 /// Whether `c` is part of a word for whole-word matching. CJK characters are not: `炸弹bomb`
 /// holds the word `bomb`.
 pub(crate) fn is_word_char(c: char) -> bool {
@@ -382,12 +433,13 @@ impl WordMarker {
         while k < len {
             if self.pending == 0 && k + 8 <= len {
                 if let Some(x) = swar::load(bytes, at + k) {
-                    if x & swar::HIGH == 0 {
-                        mask |= swar::pack_high_bits(ascii_word_bytes(x)) << k;
-                        k += 8;
-                        continue;
-                    }
-                    if swar::all_from_u3000(x) {
+                    // With no first byte of a character below U+3000 (0xC2..=0xE2, the only
+                    // ones that may be letters), every byte that is not ASCII is outside a
+                    // word: text mixing scripts every few characters stays on this path.
+                    let high = x & swar::HIGH;
+                    if swar::low7_in(x, 0x42, 0x62) & high == 0 {
+                        let ascii = x & !((high >> 7) * 0xFF);
+                        mask |= swar::pack_high_bits(ascii_word_bytes(ascii)) << k;
                         k += 8;
                         continue;
                     }
@@ -537,6 +589,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_term_is_at_a_place_exactly_when_the_text_starts_with_it_there() {
+        let text = "炸弹 bomb bombs bom 炸弹制作 a pipe bomb at the end bo".as_bytes();
+        let terms = [
+            "炸弹",
+            "bomb",
+            "bombs",
+            "炸弹制作方",
+            "pipe bomb",
+            "bo",
+            "b",
+            "at the end bo",
+        ];
+        for term in terms.map(str::as_bytes) {
+            let mut head = [0u8; 8];
+            let n = term.len().min(8);
+            head[..n].copy_from_slice(&term[..n]);
+            for start in 0..text.len() {
+                assert_eq!(
+                    is_at(text, start, term.len(), u64::from_le_bytes(head), || term),
+                    text[start..].starts_with(term),
+                    "{:?} at {start}",
+                    String::from_utf8_lossy(term)
+                );
+            }
+        }
+    }
+
+    #[test]
     fn words_split_like_word_boundaries() {
         assert_eq!(
             words("炸弹bomb, café_au-lait “x”9…"),
@@ -562,6 +642,7 @@ mod tests {
     fn words_equal_a_plain_split() {
         let pieces = [
             "a", "Z", "0", "_", " ", ".", "é", "ß", "ж", "炸", "“", "\u{2E80}", "𝄞", "ab", "\n",
+            "、", "ｚ", "\u{2E7F}", "\u{C0}", "ⁱ",
         ];
         let mut seed = 0x9E37_79B9u64;
         for _ in 0..500 {

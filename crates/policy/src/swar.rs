@@ -38,14 +38,6 @@ pub(crate) fn pack_high_bits(mask: u64) -> u64 {
     ((mask >> 7) & 0x0101_0101_0101_0101).wrapping_mul(0x0102_0408_1020_4080) >> 56
 }
 
-/// Whether every byte of `x` is a UTF-8 continuation byte or the first byte of a character
-/// from U+3000 up (0xE3 and above): text no word character can be in.
-#[inline]
-pub(crate) fn all_from_u3000(x: u64) -> bool {
-    // Non-ASCII bytes whose low bits are 0x40..=0x62 are 0xC0..=0xE2.
-    x & HIGH == HIGH && low7_in(x, 0x40, 0x62) == 0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,12 +66,6 @@ mod tests {
             let high = seed & HIGH;
             let packed = (0..8).fold(0, |p, k| p | ((high >> (8 * k + 7)) & 1) << k);
             assert_eq!(pack_high_bits(high), packed);
-            assert_eq!(
-                all_from_u3000(seed),
-                bytes
-                    .iter()
-                    .all(|&b| (0x80..0xC0).contains(&b) || b >= 0xE3)
-            );
         }
     }
 }
