@@ -164,8 +164,16 @@ impl Normalizer {
         let mut i = 0;
         while i < bytes.len() {
             let mut end = self.skip_fast_chunks(text, i);
-            while end < bytes.len() && self.is_fast_lead(bytes[end]) {
-                end += if bytes[end] < 0x80 { 1 } else { 3 };
+            loop {
+                while end < bytes.len() && self.is_fast_lead(bytes[end]) {
+                    end += if bytes[end] < 0x80 { 1 } else { 3 };
+                }
+                // `、` and `。`, a mark every sentence or so of Chinese text, are left as they
+                // are: inside the run when what follows them is too.
+                if !is_kept_mark(bytes, end) {
+                    break;
+                }
+                end = self.skip_fast_chunks(text, end + 3);
             }
             // A character followed by a combining mark belongs to its segment: leave it to
             // the general path.
@@ -492,6 +500,15 @@ impl Normalizer {
         }
         c
     }
+}
+
+/// Whether `、` or `。` is at `i` of `bytes`, followed by the end, ASCII or the first byte of
+/// an ideograph (nothing, such as a combining mark, that would make it part of a segment).
+fn is_kept_mark(bytes: &[u8], i: usize) -> bool {
+    matches!(bytes.get(i..i + 3), Some([0xE3, 0x80, 0x81 | 0x82]))
+        && bytes
+            .get(i + 3)
+            .is_none_or(|&b| b < 0x80 || (0xE4..=0xE9).contains(&b))
 }
 
 /// The ASCII letter that `c` is confusable with (UTS #39), if any.
