@@ -64,10 +64,18 @@ fn measure(policy: &Policy, name: &str, docs: &[String]) {
             .map(|d| policy.keywords().find(d).len())
             .sum()
     });
+    let (view, _) = best(&|| {
+        normalized
+            .iter()
+            .map(|d| policy.keywords().view_len(d))
+            .sum()
+    });
     println!(
-        "{name}: {} documents, {mb:.1} MB; normalize {:.0} MB/s, find {:.0} MB/s ({hits} hits)",
+        "{name}: {} documents, {mb:.1} MB; normalize {:.0} MB/s, find {:.0} MB/s ({hits} hits), \
+         view {:.0} MB/s",
         docs.len(),
         mb / normalize,
-        mb / find
+        mb / find,
+        mb / view
     );
 }

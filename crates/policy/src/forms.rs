@@ -76,6 +76,11 @@ pub(crate) struct View<'a> {
 }
 
 impl View<'_> {
+    /// How many places bytes were dropped at.
+    pub(crate) fn gaps_len(&self) -> usize {
+        self.gaps.len()
+    }
+
     /// The text offset of view offset `at`.
     fn text_offset(&self, at: usize) -> usize {
         let i = self.gaps.partition_point(|&(start, _)| start <= at);
@@ -182,14 +187,17 @@ impl<'a> Builder<'a> {
         let mut previous = Previous::default();
         let mut chunk = 0;
         let quick = !forms.leetspeak;
+        // Where the next block may be tried.
+        let mut block_from = 0;
         while let Some(x) = swar::load(bytes, chunk) {
             // Sixty-four bytes of ASCII or of ideographs that no form changes at once.
-            if quick {
+            if quick && chunk >= block_from {
                 if let Some(block) = plain_block(bytes, chunk) {
                     previous = block;
                     chunk += BLOCK;
                     continue;
                 }
+                block_from = chunk + SKIP_AFTER_FAILED_BLOCK;
             }
             // Sixteen bytes of plain lowercase English or of ideographs at once.
             if quick {
@@ -202,13 +210,27 @@ impl<'a> Builder<'a> {
                     }
                 }
             }
-            if may_change(x, &mut previous, forms) {
-                i = self.steps(
-                    i.max(chunk.saturating_sub(1)),
-                    chunk + 8,
-                    forms,
-                    &mut run_end,
-                );
+            match may_change(x, &mut previous, forms) {
+                Change::None => {}
+                Change::At(mut at) => {
+                    // Every other character of the chunk steps over itself: only these can
+                    // start a joiner or a split (and none of them is a letter of a run).
+                    while at != 0 {
+                        let j = chunk + at.trailing_zeros() as usize / 8;
+                        at &= at - 1;
+                        if j >= i {
+                            i = self.step(j, forms, &mut run_end);
+                        }
+                    }
+                }
+                Change::Any => {
+                    i = self.steps(
+                        i.max(chunk.saturating_sub(1)),
+                        chunk + 8,
+                        forms,
+                        &mut run_end,
+                    );
+                }
             }
             chunk += 8;
         }
@@ -240,7 +262,10 @@ impl<'a> Builder<'a> {
         }
         if b >= 0x80 {
             let len = utf8_len(b);
-            if forms.split_cjk {
+            // A split starts with a separator, and only these bytes start one (Latin-1 signs,
+            // general punctuation, CJK marks, full-width and small forms): not an ideograph,
+            // most of such text.
+            if forms.split_cjk && matches!(b, 0xC2 | 0xE2 | 0xE3 | 0xEF) {
                 if let Some(end) = self.cjk_split(i) {
                     self.drop_bytes(i..end);
                     return end;
@@ -280,11 +305,10 @@ impl<'a> Builder<'a> {
     /// When a run of one to three separators starts at `i` between two ideographs: where it
     /// ends.
     fn cjk_split(&self, i: usize) -> Option<usize> {
-        let text = self.text;
-        let previous = text[..i].chars().next_back()?;
-        if !is_ideograph(previous) {
+        if !ideograph_before(self.text.as_bytes(), i) {
             return None;
         }
+        let text = self.text;
         let mut end = i;
         for (count, c) in text[i..].chars().enumerate() {
             if is_ideograph(c) {
@@ -324,36 +348,53 @@ impl<'a> Builder<'a> {
     }
 }
 
+/// Bytes after a block that is not plain before the next is tried: mixed text breaks most
+/// blocks (a sentence in the other script, a spaced letter), and trying one at every chunk
+/// costs more than the chunks themselves.
+const SKIP_AFTER_FAILED_BLOCK: usize = 32;
+
 /// Bytes that [`plain_block`] looks at together.
 const BLOCK: usize = 64;
 
 /// When the [`BLOCK`] bytes from `at` hold nothing that a form other than leetspeak changes
 /// and no spaced letter: what [`may_change`] would keep after them.
 ///
-/// Either every byte is ASCII other than `-`, `_` and `.`, no two spaces are two bytes apart
-/// (nor a space two bytes after a separator of spaced letters just before the block), and the
-/// byte before the block is ASCII (so that no separator there follows an ideograph); or every
-/// byte is non-ASCII and each first byte of a character is an ideograph's (0xE4–0xE9). A
-/// spaced run or a joiner that reaches into the block from either side is found from the
-/// chunk it starts or ends in, as with the eight-byte steps. Each is one loop with no early
-/// exit over a fixed-size array, which the compiler turns into a few vector instructions a
-/// sixteen bytes.
+/// Either every byte is ASCII other than `-` and `_`, each `.` is followed by a space (such a
+/// dot joins nothing and separates no spaced letters; English sentences end so), no two
+/// spaces two bytes apart have other than a lowercase letter two bytes beyond each (three
+/// spaced letters `x y z` have; `of a dog` has not, and English has many such), nor is a
+/// space two bytes after a separator of spaced letters just before the block, and the byte
+/// before the block is ASCII (so that no separator there follows an ideograph); or every byte
+/// is non-ASCII and each first byte of a character is an ideograph's (0xE4–0xE9). A spaced
+/// run or a joiner that reaches into the block from either side is found from the chunk it
+/// starts or ends in, as with the eight-byte steps. Each is one loop with no early exit over
+/// a fixed-size array, which the compiler turns into a few vector instructions a sixteen
+/// bytes.
 #[inline]
 fn plain_block(bytes: &[u8], at: usize) -> Option<Previous> {
     let last = swar::load(bytes, (at + BLOCK).checked_sub(8)?)?;
     if bytes.get(at)? < &0x80 {
-        // The block and the two bytes before it.
-        let w: &[u8; BLOCK + 2] = bytes.get(at.checked_sub(2)?..at + BLOCK)?.try_into().ok()?;
-        let mut bad = w[1] >= 0x80
-            || (is_run_separator(w[0]) && w[2] == b' ')
-            || (is_run_separator(w[1]) && w[3] == b' ');
+        // The block, the four bytes before it and the two after.
+        let w: &[u8; BLOCK + 6] = bytes
+            .get(at.checked_sub(4)?..at + BLOCK + 2)?
+            .try_into()
+            .ok()?;
+        let mut bad = w[3] >= 0x80
+            || (is_run_separator(w[2]) && w[4] == b' ')
+            || (is_run_separator(w[3]) && w[5] == b' ');
+        let mut pairs = false;
         for k in 0..BLOCK {
-            let (b, before) = (w[k + 2], w[k]);
-            bad |= (b >= 0x80)
-                | (b == b'-')
-                | (b == b'.')
-                | (b == b'_')
-                | ((b == b' ') & (before == b' '));
+            let b = w[k + 4];
+            bad |= (b >= 0x80) | (b == b'-') | ((b == b'.') & (w[k + 5] != b' ')) | (b == b'_');
+            pairs |= (b == b' ') & (w[k + 2] == b' ');
+        }
+        if pairs && !bad {
+            for k in 0..BLOCK {
+                bad |= (w[k + 4] == b' ')
+                    & (w[k + 2] == b' ')
+                    & !w[k].is_ascii_lowercase()
+                    & !w[k + 6].is_ascii_lowercase();
+            }
         }
         if bad {
             return None;
@@ -409,10 +450,21 @@ fn plain(x: u64, y: u64, previous: &Previous) -> Option<u64> {
     None
 }
 
-/// Whether the eight bytes `x` may hold something the view changes or a spaced run (a
-/// necessary condition; the characters are then looked at one by one).
+/// What the eight bytes `x` may hold that the view changes (a necessary condition; those
+/// characters are then looked at).
+enum Change {
+    None,
+    /// A joiner or a split may start at the bytes whose high bit is set, nowhere else; each
+    /// is the first byte of a character, none a letter or digit.
+    At(u64),
+    /// Leetspeak digits or a spaced run: every character is looked at, as a run is noted
+    /// from any of its letters (the first one looked at) and is seen from a chunk that has
+    /// two of its separators (or from the chunk before, when it is looked at through).
+    Any,
+}
+
 #[inline(always)]
-fn may_change(x: u64, previous: &mut Previous, forms: &Forms) -> bool {
+fn may_change(x: u64, previous: &mut Previous, forms: &Forms) -> Change {
     let high = x & swar::HIGH;
     let follows_high = previous.high;
     previous.high = x >> 63 != 0;
@@ -425,43 +477,52 @@ fn may_change(x: u64, previous: &mut Previous, forms: &Forms) -> bool {
             && spaces & ((spaces << 16) | (previous.separators >> 48)) == 0
         {
             previous.separators = spaces;
-            return false;
+            return Change::None;
         }
     }
+    let mut t = 0;
     if high == swar::HIGH {
         // All non-ASCII (Chinese, say): only a first byte other than the ideographs' (0xE4 to
         // 0xE9) may start a separator.
         previous.separators = 0;
         let leads = x & (x << 1) & swar::HIGH;
-        return forms.split_cjk && leads & !swar::low7_in(x, 0x64, 0x69) != 0;
+        if forms.split_cjk {
+            t = leads & !swar::low7_in(x, 0x64, 0x69);
+        }
+        return if t == 0 { Change::None } else { Change::At(t) };
     }
-    let mut t = 0;
-    if high != 0 && forms.split_cjk {
+    if forms.split_cjk {
         let leads = x & (x << 1) & swar::HIGH;
         t |= leads & !swar::low7_in(x, 0x64, 0x69);
         // ASCII right after a non-ASCII byte (a separator after an ideograph).
         t |= !x & swar::HIGH & ((high << 8) | u64::from(follows_high) << 7);
-    } else if follows_high && forms.split_cjk {
-        t |= 1;
     }
     let ascii = !x & swar::HIGH;
     let joiners = (swar::low7_in(x, b'-', b'.') | swar::low7_in(x, b'_', b'_')) & ascii;
     if forms.joiners {
         t |= joiners;
     }
+    let mut any = false;
     if forms.leetspeak {
-        t |= (swar::low7_in(x, b'0', b'1')
+        any |= (swar::low7_in(x, b'0', b'1')
             | swar::low7_in(x, b'3', b'5')
             | swar::low7_in(x, b'7', b'7'))
-            & ascii;
+            & ascii
+            != 0;
     }
     if forms.spaced_letters {
         // Two separators two bytes apart (a single letter between them), also across chunks.
         let separators = (swar::low7_in(x, b' ', b' ') & ascii) | joiners;
-        t |= separators & ((separators << 16) | (previous.separators >> 48));
+        any |= separators & ((separators << 16) | (previous.separators >> 48)) != 0;
         previous.separators = separators;
     }
-    t != 0
+    if any {
+        Change::Any
+    } else if t != 0 {
+        Change::At(t)
+    } else {
+        Change::None
+    }
 }
 
 /// Whether byte `at` is an ASCII letter or digit with no letter, digit or non-ASCII byte on
@@ -500,6 +561,23 @@ fn utf8_len(b: u8) -> usize {
     }
 }
 
+/// Whether the character that ends at `i` (a character boundary) is an ideograph, decoded
+/// from its last bytes rather than by walking back: an ideograph takes three bytes or four
+/// (first byte 0xF0), and the first byte of a longer character is never one of the last two
+/// bytes of a character.
+#[inline]
+fn ideograph_before(bytes: &[u8], i: usize) -> bool {
+    let cont = |b: u8| u32::from(b & 0x3F);
+    let c = if i >= 3 && bytes[i - 3] & 0xF0 == 0xE0 {
+        u32::from(bytes[i - 3] & 0x0F) << 12 | cont(bytes[i - 2]) << 6 | cont(bytes[i - 1])
+    } else if i >= 4 && bytes[i - 4] == 0xF0 {
+        cont(bytes[i - 3]) << 12 | cont(bytes[i - 2]) << 6 | cont(bytes[i - 1])
+    } else {
+        return false;
+    };
+    char::from_u32(c).is_some_and(is_ideograph)
+}
+
 /// CJK ideographs (unified, extensions, compatibility) and 々 〇.
 pub(crate) fn is_ideograph(c: char) -> bool {
     matches!(c as u32,
@@ -511,10 +589,14 @@ fn is_separator(c: char) -> bool {
     if c.is_ascii() {
         return c == ' ' || c.is_ascii_punctuation();
     }
-    // The ranges first: `is_alphanumeric` is a table search outside ASCII.
+    // Only Latin-1 has letters and digits among these (ª ² µ ¼ …): `is_alphanumeric` is a
+    // table search outside ASCII, slow for the marks of every Chinese sentence (、 。). A
+    // test checks every character against the ranges less all letters and digits.
+    if (0xA0..=0xBF).contains(&(c as u32)) {
+        return !c.is_alphanumeric();
+    }
     matches!(c as u32,
-            0xA0..=0xBF
-            | 0x2010..=0x205E
+            0x2010..=0x205E
             | 0x3000..=0x3004
             | 0x3008..=0x3020
             | 0x3030
@@ -525,7 +607,6 @@ fn is_separator(c: char) -> bool {
             | 0xFF1A..=0xFF20
             | 0xFF3B..=0xFF40
             | 0xFF5B..=0xFF65)
-        && !c.is_alphanumeric()
 }
 
 #[cfg(test)]
@@ -677,6 +758,172 @@ mod tests {
         ];
         filtered_equals_every(&english, &other, 12, 3000, 120);
         filtered_equals_every(&chinese, &other, 12, 3000, 120);
+    }
+
+    /// The module's rules applied one character at a time, written apart from the builder:
+    /// (view text, gaps, runs).
+    fn reference(text: &str, forms: &Forms) -> (String, Vec<(usize, usize)>, Vec<Vec<usize>>) {
+        let chars: Vec<(usize, char)> = text.char_indices().collect();
+        let at = |k: usize| chars.get(k).map(|&(_, c)| c);
+        let alnum = |k: usize| at(k).is_some_and(|c| c.is_ascii_alphanumeric());
+        let word = |k: usize| at(k).is_some_and(|c| c.is_ascii_alphanumeric() || !c.is_ascii());
+        let single = |k: usize| alnum(k) && !(k > 0 && word(k - 1)) && !word(k + 1);
+        let run_separator = |k: usize| at(k).is_some_and(|c| " -_.".contains(c));
+        let ideograph = |k: usize| at(k).is_some_and(is_ideograph);
+        // The separators as first written: ASCII space or punctuation, or these ranges less
+        // letters and digits.
+        let separator = |c: char| {
+            if c.is_ascii() {
+                return c == ' ' || c.is_ascii_punctuation();
+            }
+            matches!(c as u32,
+                0xA0..=0xBF | 0x2010..=0x205E | 0x3000..=0x3004 | 0x3008..=0x3020 | 0x3030
+                | 0x30FB | 0xFE10..=0xFE19 | 0xFE30..=0xFE6B | 0xFF01..=0xFF0F
+                | 0xFF1A..=0xFF20 | 0xFF3B..=0xFF40 | 0xFF5B..=0xFF65)
+                && !c.is_alphanumeric()
+        };
+        let (mut out, mut gaps, mut runs) = (String::new(), Vec::new(), Vec::new());
+        let (mut dropped, mut run_end, mut k) = (0, 0, 0);
+        while k < chars.len() {
+            let (i, c) = chars[k];
+            // A run is met first at its first letter.
+            if forms.spaced_letters && k >= run_end && single(k) {
+                let mut last = k;
+                while run_separator(last + 1) && single(last + 2) {
+                    last += 2;
+                }
+                if last - k >= 4 {
+                    runs.push(
+                        (k..=last)
+                            .step_by(2)
+                            .map(|q| chars[q].0 - dropped)
+                            .collect(),
+                    );
+                    run_end = last + 1;
+                }
+            }
+            if forms.joiners && "-_.".contains(c) && k > 0 && alnum(k - 1) && alnum(k + 1) {
+                out.push(' ');
+                k += 1;
+                continue;
+            }
+            if forms.leetspeak && "013457".contains(c) {
+                out.push(b"o?ieas?t"[c as usize - '0' as usize] as char);
+                k += 1;
+                continue;
+            }
+            if forms.split_cjk && !c.is_ascii_alphanumeric() && k > 0 && ideograph(k - 1) {
+                let mut end = k;
+                while end < k + MAX_CJK_SEPARATORS && at(end).is_some_and(separator) {
+                    end += 1;
+                }
+                if end > k && ideograph(end) {
+                    dropped += chars[end].0 - i;
+                    gaps.push((out.len(), dropped));
+                    k = end;
+                    continue;
+                }
+            }
+            out.push(c);
+            k += 1;
+        }
+        (out, gaps, runs)
+    }
+
+    #[test]
+    fn separators_are_the_ranges_less_letters_and_digits() {
+        for c in (0..=0x10_FFFF).filter_map(char::from_u32) {
+            let ranges = c.is_ascii() && (c == ' ' || c.is_ascii_punctuation())
+                || matches!(c as u32,
+                    0xA0..=0xBF | 0x2010..=0x205E | 0x3000..=0x3004 | 0x3008..=0x3020 | 0x3030
+                    | 0x30FB | 0xFE10..=0xFE19 | 0xFE30..=0xFE6B | 0xFF01..=0xFF0F
+                    | 0xFF1A..=0xFF20 | 0xFF3B..=0xFF40 | 0xFF5B..=0xFF65);
+            assert_eq!(is_separator(c), ranges && !c.is_alphanumeric(), "{c:?}");
+        }
+    }
+
+    /// The view equals the reference over random mixed English and Chinese text, with plain
+    /// stretches long enough for the block and sixteen-byte skips and every form between them.
+    #[test]
+    fn view_equals_reference_on_mixed_text() {
+        let english = [
+            "word ",
+            "the quick brown fox ",
+            "jumps over the lazy dog",
+            ". ",
+            ", ",
+        ];
+        let chinese = [
+            "炸弹",
+            "国家的人民",
+            "一是了我不人在他有这个上们来到时大地为子中你说生国年着就那和要她出也得里后自以会",
+            "、",
+            "。",
+            "，",
+        ];
+        let other: Vec<&str> = concat!(
+            "a|n|x|9|0|4| |-|_|.|,|?|'|(|)|{|}|~|e.g.|a b c|n.a.p|pipe-bomb|x_y|自|制|、|。|，|·|・|：|",
+            "！|（|）|；|？|「|」|…|—|\u{3000}|々|〇|豈|𠀀|䷀|¼|ª|é|ж|\u{3041}|\u{FE30}|\u{FF5E}|",
+            "\u{FF21}|\n"
+        )
+        .split('|')
+        .collect();
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let all = all();
+        let variants = [
+            all,
+            Forms {
+                leetspeak: false,
+                ..all
+            },
+            Forms {
+                leetspeak: false,
+                joiners: false,
+                ..all
+            },
+            Forms {
+                leetspeak: false,
+                spaced_letters: false,
+                ..all
+            },
+            Forms {
+                leetspeak: false,
+                split_cjk: false,
+                ..all
+            },
+        ];
+        for round in 0..4000 {
+            // Mostly one script at a time, switching now and then, as in mixed documents.
+            let mut text = String::new();
+            let mut in_chinese = next() % 2 == 0;
+            for _ in 0..(round % 150) {
+                let r = next();
+                if r % 16 == 0 {
+                    in_chinese = !in_chinese;
+                }
+                let pieces: &[&str] = if r % 5 == 0 {
+                    &other
+                } else if in_chinese {
+                    &chinese
+                } else {
+                    &english
+                };
+                text.push_str(pieces[(r >> 8) as usize % pieces.len()]);
+            }
+            for forms in &variants {
+                let v = view(&text, forms);
+                let (expected, gaps, runs) = reference(&text, forms);
+                assert_eq!(v.text, expected, "{text:?} {forms:?}");
+                assert_eq!(v.gaps, gaps, "{text:?} {forms:?}");
+                assert_eq!(v.runs, runs, "{text:?} {forms:?}");
+            }
+        }
     }
 
     #[test]

@@ -332,6 +332,14 @@ impl KeywordMatcher {
         self.allow_span_chars
     }
 
+    /// The length of the evasion-forms view of `text` (normalized), plus its gaps and runs:
+    /// for timing the view apart (the `scan` example).
+    #[doc(hidden)]
+    pub fn view_len(&self, text: &str) -> usize {
+        let view = forms::view(text, &self.forms);
+        view.text.len() + view.gaps_len() + view.runs.len()
+    }
+
     /// Every term occurrence in `text` (normalized), overlapping ones included, in order of
     /// their end (then start); hits inside an allow-listed phrase are dropped.
     pub fn find(&self, text: &str) -> Vec<TermMatch> {
