@@ -8,7 +8,7 @@
 # without it. Needs ./setup.sh (for rg) and a release build of assay.
 #   MB=400       size of each corpus (generated when missing, under work/<kind>)
 #   RUNS=3       alternated runs of assay and rg per corpus
-#   KINDS="uniform realistic worst"
+#   KINDS="uniform realistic worst"  (also `bench`: make_corpus.py's shape, not mixed)
 #   BASE_BIN=PATH  another build of assay, alternated with the first (a before/after comparison)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -36,7 +36,14 @@ timed() {
 
 for kind in $KINDS; do
     dir=work/$kind
-    [ -d "$dir/corpus" ] || python3 make_mixed.py --kind "$kind" --out "$dir" --mb "$MB"
+    if [ ! -d "$dir/corpus" ]; then
+        # `bench`: the shape of run.sh's corpus (half English, half Chinese documents).
+        if [ "$kind" = bench ]; then
+            python3 make_corpus.py --out "$dir" --mb "$MB" --files 4
+        else
+            python3 make_mixed.py --kind "$kind" --out "$dir" --mb "$MB"
+        fi
+    fi
     bytes=$(cat "$dir"/corpus/*.jsonl | wc -c)
     printf '%s\tbytes\t%s\n' "$kind" "$bytes" >> "$results"
     # The fixed cost: the same lists on one document.
