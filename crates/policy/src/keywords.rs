@@ -19,6 +19,7 @@
 
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use daachorse::CharwiseDoubleArrayAhoCorasick;
 
@@ -218,7 +219,10 @@ fn squash(
 /// The compiled keyword lists of a policy.
 #[derive(Clone)]
 pub struct KeywordMatcher {
-    automaton: Option<CharwiseDoubleArrayAhoCorasick<u32>>,
+    /// Built the first time the prefilter gives up (most screens never need it: building it
+    /// for 10,000 terms is a tenth of the start-up); `None` inside when it cannot be built,
+    /// and the prefilter then does without a budget (it finds the same, only slower).
+    automaton: OnceLock<Option<CharwiseDoubleArrayAhoCorasick<u32>>>,
     allow: Option<CharwiseDoubleArrayAhoCorasick<u32>>,
     /// The terms as added, and their categories.
     terms: Vec<String>,
@@ -287,9 +291,7 @@ impl KeywordMatcher {
                 .map(|(t, &w)| (t.as_str(), w)),
         );
         Ok(KeywordMatcher {
-            automaton: (!patterns.is_empty())
-                .then(|| automaton(&patterns))
-                .transpose()?,
+            automaton: OnceLock::new(),
             allow: (!allow.is_empty()).then(|| automaton(&allow)).transpose()?,
             terms,
             categories,
@@ -343,7 +345,7 @@ impl KeywordMatcher {
     /// Every term occurrence in `text` (normalized), overlapping ones included, in order of
     /// their end (then start); hits inside an allow-listed phrase are dropped.
     pub fn find(&self, text: &str) -> Vec<TermMatch> {
-        if self.automaton.is_none() {
+        if self.patterns.is_empty() {
             return Vec::new();
         }
         let view = forms::view(text, &self.forms);
@@ -374,12 +376,19 @@ impl KeywordMatcher {
         out
     }
 
+    /// The automaton over every pattern, built on first use.
+    fn automaton(&self) -> Option<&CharwiseDoubleArrayAhoCorasick<u32>> {
+        self.automaton
+            .get_or_init(|| CharwiseDoubleArrayAhoCorasick::new(&self.patterns).ok())
+            .as_ref()
+    }
+
     /// Matches of the patterns in `text` (the view), by a given way of scanning (all give
     /// the same result, which the tests check); `term` is the pattern's index.
     fn find_with(&self, text: &str, scan: Scan) -> Vec<TermMatch> {
-        let Some(automaton) = &self.automaton else {
+        if self.patterns.is_empty() {
             return Vec::new();
-        };
+        }
         // Past a few reads of the text in comparisons, one pass of the automaton is cheaper.
         // The prefilter counts each compared term's whole length, but a comparison stops at
         // the first byte that differs, so the real work is a fraction of that count: with one
@@ -395,15 +404,27 @@ impl KeywordMatcher {
             ),
             Scan::Candidates => self.prefilter.find(text, &self.patterns, usize::MAX),
         };
+        // Ok: the prefilter's finds; Err: the automaton to search with (when it cannot be
+        // built, the prefilter goes on without a budget).
+        let found = match found {
+            Some(found) => Ok(found),
+            None => match self.automaton() {
+                Some(automaton) => Err(automaton),
+                None => Ok(self
+                    .prefilter
+                    .find(text, &self.patterns, usize::MAX)
+                    .unwrap_or_default()),
+            },
+        };
         let mut out: Vec<TermMatch> = match found {
-            Some(found) => found
+            Ok(found) => found
                 .into_iter()
                 .map(|(start, term)| TermMatch {
                     term: term as usize,
                     range: start..start + self.patterns[term as usize].len(),
                 })
                 .collect(),
-            None => automaton
+            Err(automaton) => automaton
                 .find_overlapping_iter(text)
                 .map(|m| TermMatch {
                     term: m.value() as usize,
@@ -603,6 +624,27 @@ mod tests {
     /// word, Chinese terms cut short, scripts switching every few characters, punctuation
     /// between ideographs): what the search finds, prefilter or automaton as its budget
     /// decides, is what the automaton alone finds, with every form on.
+    #[test]
+    fn the_automaton_is_built_only_when_the_prefilter_gives_up() {
+        let mut b = KeywordBuilder::new();
+        for i in 0..500 {
+            b.add(&format!("pipe bomb kit{i}"), 0);
+        }
+        b.add("napalm", 0);
+        let m = b.build().unwrap();
+        assert_eq!(m.find("how to make napalm at home, and a pipe").len(), 1);
+        assert!(m.automaton.get().is_none(), "built for sparse text");
+        // Every candidate compares 500 terms: past the budget, the automaton searches.
+        let dense = "pipe bomb ".repeat(200) + "kit499";
+        let found = m.find(&dense);
+        assert!(m.automaton.get().is_some(), "not built for dense text");
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            m.find_with(&dense, Scan::Candidates),
+            m.find_with(&dense, Scan::Full)
+        );
+    }
+
     #[test]
     fn mixed_text_dense_with_term_beginnings_finds_what_the_automaton_finds() {
         use rand::rngs::StdRng;
