@@ -7,7 +7,7 @@
 // and from every network response before the vote. Chromium comes from $ASSAY_CHROMIUM or
 // /usr/bin/chromium. Exits non-zero with a message on the first failed check.
 
-import { chromium } from 'playwright-core';
+import { check, withBrowser } from './lib.mjs';
 
 const [url, ...secrets] = process.argv.slice(2);
 if (!url) {
@@ -15,18 +15,7 @@ if (!url) {
   process.exit(2);
 }
 const base = url.replace(/\/+$/, '');
-const executablePath = process.env.ASSAY_CHROMIUM || '/usr/bin/chromium';
 const ANSWER_TIMEOUT = 240_000;
-
-const watchdog = setTimeout(() => {
-  console.error('FAIL: the browser test took longer than 10 minutes');
-  process.exit(1);
-}, 600_000);
-
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-  console.log('ok - ' + message);
-}
 
 function findSecret(text) {
   return secrets.find((s) => s && text.includes(s));
@@ -44,13 +33,7 @@ async function fitsAPhone(page, what) {
   check(width <= 390, `${what} fits a 390 px phone (scrollWidth ${width})`);
 }
 
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  args: ['--no-sandbox', '--disable-dev-shm-usage'],
-});
-let failed = false;
-try {
+await withBrowser(600_000, async (browser) => {
   const context = await browser.newContext();
   const page = await context.newPage();
   page.setDefaultTimeout(30_000);
@@ -253,12 +236,5 @@ try {
     && (await page.locator('button[data-winner="model_a"]').innerText()) === '← A is better',
     'New battle clears the highlighted vote');
   await fitsAPhone(page, 'the empty battle page');
-} catch (err) {
-  failed = true;
-  console.error('FAIL: ' + (err && err.stack ? err.stack : err));
-} finally {
-  await browser.close();
-  clearTimeout(watchdog);
-}
-if (failed) process.exit(1);
-console.log('arena browser test passed');
+  console.log('arena browser test passed');
+});

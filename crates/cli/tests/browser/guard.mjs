@@ -7,7 +7,7 @@
 // Chromium comes from $ASSAY_CHROMIUM or /usr/bin/chromium. Exits non-zero with a message on
 // the first failed check.
 
-import { chromium } from 'playwright-core';
+import { check, withBrowser } from './lib.mjs';
 
 const [url] = process.argv.slice(2);
 if (!url) {
@@ -15,25 +15,8 @@ if (!url) {
   process.exit(2);
 }
 const base = url.replace(/\/+$/, '');
-const executablePath = process.env.ASSAY_CHROMIUM || '/usr/bin/chromium';
 
-const watchdog = setTimeout(() => {
-  console.error('FAIL: the browser test took longer than 3 minutes');
-  process.exit(1);
-}, 180_000);
-
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-  console.log('ok - ' + message);
-}
-
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  args: ['--no-sandbox', '--disable-dev-shm-usage'],
-});
-let failed = false;
-try {
+await withBrowser(180_000, async (browser) => {
   const page = await browser.newPage();
   page.setDefaultTimeout(30_000);
   const dialogs = [];
@@ -93,11 +76,4 @@ try {
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   check(width <= 390, `the chat page fits a 390 px phone (scrollWidth ${width})`);
   check(consoleErrors.length === 0, 'no console errors (CSP violations included): ' + consoleErrors.join(' | '));
-} catch (e) {
-  failed = true;
-  console.error('FAIL: ' + e.message);
-} finally {
-  clearTimeout(watchdog);
-  await browser.close();
-}
-process.exit(failed ? 1 : 0);
+});

@@ -11,7 +11,7 @@
 // Chromium comes from $ASSAY_CHROMIUM or /usr/bin/chromium. Exits non-zero with a message on
 // the first failed check.
 
-import { chromium } from 'playwright-core';
+import { check, withBrowser } from './lib.mjs';
 
 const [url, phase] = process.argv.slice(2);
 if (!url || !['first', 'second'].includes(phase)) {
@@ -19,26 +19,9 @@ if (!url || !['first', 'second'].includes(phase)) {
   process.exit(2);
 }
 const base = url.replace(/\/+$/, '');
-const executablePath = process.env.ASSAY_CHROMIUM || '/usr/bin/chromium';
 const TOTAL = 6;
 
-const watchdog = setTimeout(() => {
-  console.error('FAIL: the browser test took longer than 3 minutes');
-  process.exit(1);
-}, 180_000);
-
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-  console.log('ok - ' + message);
-}
-
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  args: ['--no-sandbox', '--disable-dev-shm-usage'],
-});
-let failed = false;
-try {
+await withBrowser(180_000, async (browser) => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   page.setDefaultTimeout(20_000);
@@ -184,11 +167,4 @@ try {
   check(dialogs.length === 0, 'no dialog was opened');
   check(consoleErrors.length === 0, `no errors in the console (${consoleErrors.join(' | ')})`);
   console.log(`hostile answers shown: ${hostileShown}`);
-} catch (e) {
-  failed = true;
-  console.error('FAIL: ' + (e && e.message ? e.message : e));
-} finally {
-  clearTimeout(watchdog);
-  await browser.close();
-}
-process.exit(failed ? 1 : 0);
+});
