@@ -22,6 +22,45 @@ def word(rng):
     return "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 9)))
 
 
+def write_domains(rng, out):
+    """Writes OUT/domains.txt: 1,000,000 distinct blocked domains. Answers them, and 5,000 other
+    sites for the documents that are not from a blocked one."""
+    blocked = []
+    seen = set()
+    while len(blocked) < 1_000_000:
+        d = f"{word(rng)}{rng.randint(0, 9999)}.{rng.choice(TLDS)}"
+        if d not in seen:
+            seen.add(d)
+            blocked.append(d)
+    with open(os.path.join(out, "domains.txt"), "w") as f:
+        f.write("\n".join(blocked) + "\n")
+    good_sites = [f"{word(rng)}.{rng.choice(TLDS)}" for _ in range(5000)]
+    return blocked, good_sites
+
+
+def write_corpus(out, files, mb, document):
+    """Writes OUT/corpus/part-NNN.jsonl, FILES files of about MB/FILES megabytes each, with the
+    objects `document(n)` makes for n = 0, 1, …; answers how many documents were written."""
+    os.makedirs(os.path.join(out, "corpus"), exist_ok=True)
+    per_file = mb * 1_000_000 // files
+    doc = 0
+    for k in range(files):
+        written = 0
+        lines = []
+        with open(os.path.join(out, "corpus", f"part-{k:03}.jsonl"), "w", encoding="utf-8") as f:
+            while written < per_file:
+                line = json.dumps(document(doc), ensure_ascii=False)
+                lines.append(line)
+                written += len(line.encode("utf-8")) + 1
+                doc += 1
+                if len(lines) >= 2000:
+                    f.write("\n".join(lines) + "\n")
+                    lines = []
+            if lines:
+                f.write("\n".join(lines) + "\n")
+    return doc
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="work")
@@ -30,7 +69,7 @@ def main():
     ap.add_argument("--seed", type=int, default=20261128)
     a = ap.parse_args()
     rng = random.Random(a.seed)
-    os.makedirs(os.path.join(a.out, "corpus"), exist_ok=True)
+    os.makedirs(a.out, exist_ok=True)
 
     vocab = [word(rng) for _ in range(20000)]
     terms = set()
@@ -44,49 +83,23 @@ def main():
     with open(os.path.join(a.out, "keywords.txt"), "w", encoding="utf-8") as f:
         f.write("\n".join(en_terms + zh_terms) + "\n")
 
-    blocked = []
-    seen = set()
-    while len(blocked) < 1_000_000:
-        d = f"{word(rng)}{rng.randint(0, 9999)}.{rng.choice(TLDS)}"
-        if d not in seen:
-            seen.add(d)
-            blocked.append(d)
-    with open(os.path.join(a.out, "domains.txt"), "w") as f:
-        f.write("\n".join(blocked) + "\n")
-    good_sites = [f"{word(rng)}.{rng.choice(TLDS)}" for _ in range(5000)]
+    blocked, good_sites = write_domains(rng, a.out)
 
-    target = a.mb * 1_000_000
-    per_file = target // a.files
-    doc = 0
-    for k in range(a.files):
-        written = 0
-        lines = []
-        with open(os.path.join(a.out, "corpus", f"part-{k:03}.jsonl"), "w", encoding="utf-8") as f:
-            while written < per_file:
-                if rng.random() < 0.5:
-                    text = " ".join(rng.choice(vocab) for _ in range(rng.randint(150, 450)))
-                else:
-                    text = "".join(rng.choice(HANZI) for _ in range(rng.randint(300, 900)))
-                r = rng.random()
-                if r < 0.005:
-                    text += " " + rng.choice(en_terms)
-                elif r < 0.01:
-                    text += rng.choice(zh_terms)
-                if rng.random() < 0.02:
-                    host = rng.choice(blocked)
-                else:
-                    host = rng.choice(good_sites)
-                sub = rng.choice(["www.", "", "news.", "m."])
-                line = json.dumps({"id": doc, "url": f"https://{sub}{host}/p/{doc}", "text": text},
-                                  ensure_ascii=False)
-                lines.append(line)
-                written += len(line.encode("utf-8")) + 1
-                doc += 1
-                if len(lines) >= 2000:
-                    f.write("\n".join(lines) + "\n")
-                    lines = []
-            if lines:
-                f.write("\n".join(lines) + "\n")
+    def document(doc):
+        if rng.random() < 0.5:
+            text = " ".join(rng.choice(vocab) for _ in range(rng.randint(150, 450)))
+        else:
+            text = "".join(rng.choice(HANZI) for _ in range(rng.randint(300, 900)))
+        r = rng.random()
+        if r < 0.005:
+            text += " " + rng.choice(en_terms)
+        elif r < 0.01:
+            text += rng.choice(zh_terms)
+        host = rng.choice(blocked) if rng.random() < 0.02 else rng.choice(good_sites)
+        sub = rng.choice(["www.", "", "news.", "m."])
+        return {"id": doc, "url": f"https://{sub}{host}/p/{doc}", "text": text}
+
+    doc = write_corpus(a.out, a.files, a.mb, document)
     print(f"{doc} documents, {a.files} files, ~{a.mb} MB; 10,000 terms; 1,000,000 domains -> {a.out}")
 
 

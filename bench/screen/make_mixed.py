@@ -25,11 +25,10 @@ Standard library only. Usage: make_mixed.py --kind realistic --out work/realisti
 import argparse
 import bisect
 import itertools
-import json
 import os
 import random
 
-from make_corpus import HANZI, TLDS, word
+from make_corpus import HANZI, word, write_corpus, write_domains
 
 COMMON_EN = (
     "the of and to a in is you that it he was for on are as with his they i at be this have "
@@ -137,7 +136,7 @@ def main():
     ap.add_argument("--seed", type=int, default=20261203)
     a = ap.parse_args()
     rng = random.Random(a.seed)
-    os.makedirs(os.path.join(a.out, "corpus"), exist_ok=True)
+    os.makedirs(a.out, exist_ok=True)
 
     if a.kind == "uniform":
         vocab = [word(rng) for _ in range(20000)]
@@ -189,15 +188,7 @@ def main():
     with open(os.path.join(a.out, "keywords.txt"), "w", encoding="utf-8") as f:
         f.write("\n".join(en_terms + zh_terms) + "\n")
 
-    blocked, seen = [], set()
-    while len(blocked) < 1_000_000:
-        d = f"{word(rng)}{rng.randint(0, 9999)}.{rng.choice(TLDS)}"
-        if d not in seen:
-            seen.add(d)
-            blocked.append(d)
-    with open(os.path.join(a.out, "domains.txt"), "w") as f:
-        f.write("\n".join(blocked) + "\n")
-    good_sites = [f"{word(rng)}.{rng.choice(TLDS)}" for _ in range(5000)]
+    blocked, good_sites = write_domains(rng, a.out)
 
     # The worst kind's text: first words (and first two words) of terms, Chinese terms cut
     # one character short.
@@ -208,40 +199,26 @@ def main():
     starts_en = sorted(starts_en - terms)
     starts_zh = sorted({t[:-1] for t in zh_terms if len(t) >= 3} - terms)
 
-    target = a.mb * 1_000_000
-    per_file = target // a.files
-    doc = 0
-    for k in range(a.files):
-        written = 0
-        lines = []
-        with open(os.path.join(a.out, "corpus", f"part-{k:03}.jsonl"), "w", encoding="utf-8") as f:
-            while written < per_file:
-                if a.kind == "worst":
-                    text = worst_doc(rng, starts_en, starts_zh, int(rng.uniform(100, 2000)))
-                else:
-                    # Log-uniform sizes from 300 B to 12 KB (median ~1.9 KB).
-                    size = int(300 * (40 ** rng.random()))
-                    text = mixed_doc(rng, src, size)
-                r = rng.random()
-                if r < 0.005:
-                    text += " " + rng.choice(en_terms) + " "
-                elif r < 0.01:
-                    text += rng.choice(zh_terms)
-                host = rng.choice(blocked) if rng.random() < 0.02 else rng.choice(good_sites)
-                sub = rng.choice(["www.", "", "news.", "m."])
-                path = f"p/{doc}"
-                if a.kind == "worst":
-                    path = "/".join(rng.choice(vocab) for _ in range(12)) + f"?id={doc}&ref=" + "x" * 40
-                line = json.dumps({"id": doc, "url": f"https://{sub}{host}/{path}", "text": text},
-                                  ensure_ascii=False)
-                lines.append(line)
-                written += len(line.encode("utf-8")) + 1
-                doc += 1
-                if len(lines) >= 2000:
-                    f.write("\n".join(lines) + "\n")
-                    lines = []
-            if lines:
-                f.write("\n".join(lines) + "\n")
+    def document(doc):
+        if a.kind == "worst":
+            text = worst_doc(rng, starts_en, starts_zh, int(rng.uniform(100, 2000)))
+        else:
+            # Log-uniform sizes from 300 B to 12 KB (median ~1.9 KB).
+            size = int(300 * (40 ** rng.random()))
+            text = mixed_doc(rng, src, size)
+        r = rng.random()
+        if r < 0.005:
+            text += " " + rng.choice(en_terms) + " "
+        elif r < 0.01:
+            text += rng.choice(zh_terms)
+        host = rng.choice(blocked) if rng.random() < 0.02 else rng.choice(good_sites)
+        sub = rng.choice(["www.", "", "news.", "m."])
+        path = f"p/{doc}"
+        if a.kind == "worst":
+            path = "/".join(rng.choice(vocab) for _ in range(12)) + f"?id={doc}&ref=" + "x" * 40
+        return {"id": doc, "url": f"https://{sub}{host}/{path}", "text": text}
+
+    doc = write_corpus(a.out, a.files, a.mb, document)
     print(f"{a.kind}: {doc} documents, {a.files} files, ~{a.mb} MB; {len(en_terms) + len(zh_terms)} terms -> {a.out}")
 
 
