@@ -70,12 +70,19 @@ fn measure(policy: &Policy, name: &str, docs: &[String]) {
             .map(|d| policy.keywords().view_len(d))
             .sum()
     });
+    // The whole of a screen's text check, from the original text.
+    let (scan, flagged) = best(&|| {
+        docs.iter()
+            .filter(|d| !policy.scan_fast(d).is_empty())
+            .count()
+    });
     println!(
         "{name}: {} documents, {mb:.1} MB; normalize {:.0} MB/s, find {:.0} MB/s ({hits} hits), \
-         view {:.0} MB/s",
+         view {:.0} MB/s; scan_fast {:.0} MB/s ({flagged} documents flagged)",
         docs.len(),
         mb / normalize,
         mb / find,
-        mb / view
+        mb / view,
+        mb / scan
     );
 }

@@ -376,6 +376,33 @@ impl KeywordMatcher {
         out
     }
 
+    /// [`KeywordMatcher::find`] on `text` normalized, with ranges in `text` itself, found
+    /// without normalizing it when `text` is plain (`prefilter/plain.rs`); `None` when it is
+    /// not, or when allow-listed phrases would have to be looked for (in the view, which is
+    /// not made here). Only for a normalizer that folds case and whitespace, maps full-width
+    /// forms and leaves CJK ideographs as they are (the policy checks).
+    pub(crate) fn find_in_plain_text(&self, text: &str) -> Option<Vec<TermMatch>> {
+        if self.patterns.is_empty() {
+            return Some(Vec::new());
+        }
+        let budget = CONFIRM_BUDGET_PER_BYTE * text.len() + 256;
+        let found = self
+            .prefilter
+            .find_in_plain(text, &self.patterns, &self.forms, budget)?;
+        if self.allow.is_some() && !found.is_empty() {
+            return None;
+        }
+        let mut out: Vec<TermMatch> = found
+            .into_iter()
+            .map(|(range, pattern)| TermMatch {
+                term: self.entry_of[pattern as usize] as usize,
+                range,
+            })
+            .collect();
+        out.sort_unstable_by_key(|m| (m.range.end, m.range.start, m.term));
+        Some(out)
+    }
+
     /// The automaton over every pattern, built on first use.
     fn automaton(&self) -> Option<&CharwiseDoubleArrayAhoCorasick<u32>> {
         self.automaton

@@ -47,6 +47,8 @@ use std::path::Path;
 
 use regex::Regex;
 
+use crate::keywords::TermMatch;
+
 pub use domains::{DomainHit, DomainList};
 pub use keywords::{KeywordBuilder, KeywordMatcher};
 pub use normalize::{NormalizeOptions, Normalized, Normalizer};
@@ -118,6 +120,10 @@ pub struct Policy {
     keywords: KeywordMatcher,
     patterns: Vec<(Regex, u32)>,
     domains: DomainList,
+    /// Whether [`Policy::scan_fast`] may find keywords in plain text without normalizing it:
+    /// no patterns (they need the normalized text) and a normalizer that does to plain text
+    /// only what the matcher reads it through.
+    plain_text_check: bool,
 }
 
 impl Policy {
@@ -178,10 +184,17 @@ impl Policy {
     }
 
     /// [`Policy::scan`] without the map back to the original: ranges are in the normalized
-    /// text. Faster; for screening, where only the verdict and the terms matter.
+    /// text (in `text` itself when it is plain: made of what normalization changes in ways
+    /// the matcher can read through, `prefilter/plain.rs`). Faster; for screening, where only
+    /// the verdict and the terms matter.
     pub fn scan_fast(&self, text: &str) -> Vec<Hit> {
         if !self.has_text_rules() {
             return Vec::new();
+        }
+        if self.plain_text_check {
+            if let Some(found) = self.keywords.find_in_plain_text(text) {
+                return self.keyword_hits(found, |range| range);
+            }
         }
         let normalized = self.normalizer.normalize_text(text);
         self.scan_normalized(&normalized, |range| range)
@@ -193,17 +206,7 @@ impl Policy {
         text: &str,
         map: impl Fn(Range<usize>) -> Range<usize>,
     ) -> Vec<Hit> {
-        let mut hits = Vec::new();
-        for m in self.keywords.find(text) {
-            for &category in self.keywords.categories(m.term) {
-                hits.push(Hit {
-                    category,
-                    kind: HitKind::Keyword,
-                    rule: self.keywords.term(m.term).to_string(),
-                    range: map(m.range.clone()),
-                });
-            }
-        }
+        let mut hits = self.keyword_hits(self.keywords.find(text), &map);
         for (regex, category) in &self.patterns {
             for m in regex.find_iter(text) {
                 if m.is_empty() {
@@ -218,6 +221,26 @@ impl Policy {
             }
         }
         hits.sort_by_key(|h| (h.range.end, h.range.start));
+        hits
+    }
+
+    /// The hits of keywords found (one per category of each term), in the order found.
+    fn keyword_hits(
+        &self,
+        found: Vec<TermMatch>,
+        map: impl Fn(Range<usize>) -> Range<usize>,
+    ) -> Vec<Hit> {
+        let mut hits = Vec::new();
+        for m in found {
+            for &category in self.keywords.categories(m.term) {
+                hits.push(Hit {
+                    category,
+                    kind: HitKind::Keyword,
+                    rule: self.keywords.term(m.term).to_string(),
+                    range: map(m.range.clone()),
+                });
+            }
+        }
         hits
     }
 
@@ -598,7 +621,14 @@ impl PolicyBuilder {
             path: Path::new("(keywords)").to_path_buf(),
             message: format!("cannot build the keyword automaton: {e}"),
         })?;
+        let o = normalizer.options;
+        let plain_text_check = self.patterns.is_empty()
+            && o.case_fold
+            && o.fold_whitespace
+            && (o.nfkc || o.full_width)
+            && !o.traditional_to_simplified;
         Ok(Policy {
+            plain_text_check,
             name: self.name.unwrap_or_else(|| "lists".to_string()),
             version: self.version,
             description: self.description,

@@ -23,6 +23,8 @@ use rustc_hash::FxHashMap;
 
 use crate::swar;
 
+mod plain;
+
 /// A blocked Bloom filter: two bits per entry, both in one 64-bit word, so that a probe is one
 /// load. At 16 bits per entry the filter of 10,000 terms stays in the L1 cache and a position
 /// that starts no term passes about 0.7% of the time.
@@ -530,6 +532,13 @@ fn word_hash(word: &str) -> u64 {
 /// bytes after the word allow it.
 #[inline]
 fn word_hash_at(bytes: &[u8], start: usize, n: usize) -> u64 {
+    word_hash_mapped(bytes, start, n, |x| x)
+}
+
+/// [`word_hash_at`] of the bytes as `map` changes them, eight at a time (each byte on its
+/// own).
+#[inline(always)]
+fn word_hash_mapped(bytes: &[u8], start: usize, n: usize, map: impl Fn(u64) -> u64) -> u64 {
     // Without a branch on the length (words of random lengths mispredict it): the head is
     // the first eight bytes, cut to the word when it is shorter; the tail the last eight,
     // or nothing when the word is shorter than eight.
@@ -538,6 +547,7 @@ fn word_hash_at(bytes: &[u8], start: usize, n: usize) -> u64 {
         swar::load(bytes, start + n.max(8) - 8),
     ) {
         (Some(head), Some(tail)) => {
+            let (head, tail) = (map(head), map(tail));
             let short = u64::from(n < 8);
             let keep = u64::MAX >> (8 * (8 - n.min(8)));
             (head & keep, tail & short.wrapping_sub(1))
@@ -546,7 +556,7 @@ fn word_hash_at(bytes: &[u8], start: usize, n: usize) -> u64 {
             // Fewer than eight bytes from `start` to the end of the text: a short word.
             let mut short = [0u8; 8];
             short[..n].copy_from_slice(&bytes[start..start + n]);
-            (u64::from_le_bytes(short), 0)
+            (map(u64::from_le_bytes(short)), 0)
         }
     };
     (head ^ (n as u64) << 59).wrapping_mul(MIX) ^ tail

@@ -1,0 +1,624 @@
+//! Terms found in plain text without normalizing it.
+//!
+//! Most documents of a corpus hold no term, and for them most of a screen went into two
+//! copies of the text: the normalized text, then the matcher's view of it. A *plain* document
+//! needs neither. It is made only of printable ASCII but `_`, tabs and line breaks, the
+//! characters of U+4000–U+9FFF (CJK ideographs, and the Yijing hexagrams), `、` `。`, and the
+//! full-width punctuation that normalizes to ASCII punctuation (not `＿`). In such text the
+//! normalizer only folds capitals and runs of whitespace and turns full-width punctuation
+//! into ASCII, and the view only turns joiners into spaces and drops the separators between
+//! ideographs ([`crate::forms`]), each by looking at the characters next to it. So the view's
+//! characters, its words and the prefilter's candidates can be read off the original text by
+//! those rules, and each candidate compared with the text read the same way.
+//!
+//! What is found is what the usual way finds, with ranges in the original text; text that is
+//! not plain, has what may be spaced letters (the view notes them for a matcher of its own)
+//! or so many candidates that the automaton would be cheaper goes the usual way. The tests
+//! check both ways against each other.
+
+use super::{
+    char_pair, char_triple, for_each_word, pair_hash, tagged, word_hash_mapped, Prefilter,
+    CHAR_ONE, CHAR_THREE, CHAR_TWO, WORD_ONE, WORD_TWO,
+};
+use std::ops::Range;
+
+use crate::forms::{Forms, MAX_CJK_SEPARATORS};
+use crate::swar;
+
+/// The view's rules that apply to plain text.
+#[derive(Debug, Clone, Copy)]
+struct Rules {
+    joiners: bool,
+    split_cjk: bool,
+}
+
+impl Prefilter {
+    /// Every `(range, term)` of `terms` (as [`Prefilter::find`] finds them, whole-word terms
+    /// at word boundaries only) in `text`, original and not normalized, with ranges in it,
+    /// unordered; for a normalizer that folds case and whitespace, maps full-width forms, and
+    /// does nothing else to plain text (the caller checks its options). `None` when the text
+    /// is not plain or has what may be spaced letters, or when the comparisons cost more
+    /// than `budget` bytes.
+    pub(crate) fn find_in_plain(
+        &self,
+        text: &str,
+        terms: &[String],
+        forms: &Forms,
+        budget: usize,
+    ) -> Option<Vec<(Range<usize>, u32)>> {
+        // Leetspeak changes digits; a term that starts with ASCII and is not whole-word would
+        // make every ASCII character a candidate.
+        if forms.leetspeak || self.ascii_lead {
+            return None;
+        }
+        let rules = Rules {
+            joiners: forms.joiners,
+            split_cjk: forms.split_cjk,
+        };
+        let bytes = text.as_bytes();
+        // Characters first: they also check that the text is plain.
+        let mut chars = Vec::new();
+        if !self.plain_char_candidates(bytes, rules, &mut chars) {
+            return None;
+        }
+        let mut words = Vec::new();
+        let [one, two, ..] = &self.filters;
+        if (!one.is_empty() || !two.is_empty())
+            && !self.plain_word_candidates(text, forms.spaced_letters, &mut words)
+        {
+            return None;
+        }
+        let mut found = Vec::new();
+        let mut cost = 0usize;
+        for (candidates, whole_word) in [(&words, true), (&chars, false)] {
+            for &(start, key) in candidates {
+                let Some(&(from, to)) = self.terms_by_key.get(&key) else {
+                    continue;
+                };
+                for filed in &self.filed[from as usize..to as usize] {
+                    cost += filed.len as usize;
+                    if cost > budget {
+                        return None;
+                    }
+                    let term = &terms[filed.term as usize];
+                    if let Some(end) = view_match_end(bytes, start, term, rules, whole_word) {
+                        found.push((start..end, filed.term));
+                    }
+                }
+            }
+        }
+        Some(found)
+    }
+
+    /// Candidates of terms that are not whole-word, at every character that is not ASCII
+    /// (none of them starts with ASCII); `false` when the text is not plain.
+    fn plain_char_candidates(
+        &self,
+        bytes: &[u8],
+        rules: Rules,
+        out: &mut Vec<(usize, u64)>,
+    ) -> bool {
+        let [_, _, one, two, three] = &self.filters;
+        let n = bytes.len();
+        let mut p = 0;
+        // Where the last ideograph ends (none yet).
+        let mut ideograph_end = usize::MAX;
+        let has_lead = self.char_lead.contains(&true);
+        while p < n {
+            if bytes[p] < 0x80 {
+                match skip_plain_ascii(bytes, p) {
+                    Some(end) => p = end,
+                    None => return false,
+                }
+                continue;
+            }
+            if has_lead {
+                p = self.ideograph_run_candidates(bytes, p, out);
+                if p >= n || bytes[p] < 0x80 {
+                    continue;
+                }
+            }
+            let Some((c0, e0)) = plain_char(bytes, p, rules) else {
+                return false;
+            };
+            let dropped = is_separator(c0) && is_dropped(bytes, p, ideograph_end, rules);
+            if is_ideograph(c0) {
+                ideograph_end = e0;
+            }
+            if self.char_lead[bytes[p] as usize] && !dropped {
+                if !one.is_empty() && one.contains(c0 as u64) {
+                    out.push((p, tagged(CHAR_ONE, c0 as u64)));
+                }
+                if let Some((c1, e1)) = view_char(bytes, e0, is_ideograph(c0), rules) {
+                    let key = char_pair(c0, c1);
+                    if !two.is_empty() && two.contains(key) {
+                        out.push((p, tagged(CHAR_TWO, key)));
+                    }
+                    if !three.is_empty() {
+                        if let Some((c2, _)) = view_char(bytes, e1, is_ideograph(c1), rules) {
+                            let key = char_triple(c0, c1, c2);
+                            if three.contains(key) {
+                                out.push((p, tagged(CHAR_THREE, key)));
+                            }
+                        }
+                    }
+                }
+            }
+            p = e0;
+        }
+        true
+    }
+
+    /// The candidates at each character from `p` that two more characters of U+4000–U+9FFF
+    /// follow right after (most of Chinese text: nothing between them is dropped, and the
+    /// window of three characters moves one a step); answers where it stopped.
+    fn ideograph_run_candidates(
+        &self,
+        bytes: &[u8],
+        mut p: usize,
+        out: &mut Vec<(usize, u64)>,
+    ) -> usize {
+        let [_, _, one, two, three] = &self.filters;
+        let is_lead = |b: u8| (0xE4..=0xE9).contains(&b);
+        let decode = |w: &[u8]| {
+            (u32::from(w[0] & 0x0F) << 12) | (u32::from(w[1] & 0x3F) << 6) | u32::from(w[2] & 0x3F)
+        };
+        // The second and third characters of the last window, when there was one.
+        let mut ahead: Option<(u32, u32)> = None;
+        while let Some(w) = bytes.get(p..p + 9) {
+            if !(is_lead(w[0]) && is_lead(w[3]) && is_lead(w[6])) {
+                break;
+            }
+            let (c0, c1) = ahead.unwrap_or_else(|| (decode(&w[..3]), decode(&w[3..6])));
+            let c2 = decode(&w[6..]);
+            if self.char_lead[w[0] as usize] {
+                if !one.is_empty() && one.contains(c0 as u64) {
+                    out.push((p, tagged(CHAR_ONE, c0 as u64)));
+                }
+                let key = char_pair(c0, c1);
+                if !two.is_empty() && two.contains(key) {
+                    out.push((p, tagged(CHAR_TWO, key)));
+                }
+                let key = char_triple(c0, c1, c2);
+                if !three.is_empty() && three.contains(key) {
+                    out.push((p, tagged(CHAR_THREE, key)));
+                }
+            }
+            ahead = Some((c1, c2));
+            p += 3;
+        }
+        p
+    }
+
+    /// Candidates of whole-word terms, as [`Prefilter::find`]'s with capitals folded (the
+    /// words of plain text are its view's: `_` is not in it); `false` at a run of spaced
+    /// letters (the view notes it for a matcher of its own), or what might be one.
+    fn plain_word_candidates(
+        &self,
+        text: &str,
+        spaced_letters: bool,
+        out: &mut Vec<(usize, u64)>,
+    ) -> bool {
+        let [one, two, ..] = &self.filters;
+        let (has_one, has_two) = (!one.is_empty(), !two.is_empty());
+        let (mut previous_start, mut previous_hash) = (usize::MAX, 0);
+        let bytes = text.as_bytes();
+        // Single-character words in a row with short gaps between them: three make what may
+        // be a run of spaced letters (`n a p a l m`; the view's rule is narrower).
+        let (mut singles, mut previous_end) = (0, 0);
+        for_each_word(text, |start, end| {
+            if singles >= 3 {
+                return;
+            }
+            if spaced_letters {
+                let gap = &bytes[previous_end..start];
+                let short_gap = gap.len() <= 3 || gap.iter().all(u8::is_ascii_whitespace);
+                singles = match (end - start == 1, singles > 0 && short_gap) {
+                    (false, _) => 0,
+                    (true, true) => singles + 1,
+                    (true, false) => 1,
+                };
+                previous_end = end;
+                if singles >= 3 {
+                    return;
+                }
+            }
+            let hash = word_hash_mapped(bytes, start, end - start, fold_ascii_capitals);
+            if has_one && one.contains(hash) {
+                out.push((start, tagged(WORD_ONE, hash)));
+            }
+            if has_two && previous_start != usize::MAX {
+                let pair = pair_hash(previous_hash, hash);
+                if two.contains(pair) {
+                    out.push((previous_start, tagged(WORD_TWO, pair)));
+                }
+            }
+            (previous_start, previous_hash) = (start, hash);
+        });
+        singles < 3
+    }
+}
+
+/// Capitals of eight ASCII bytes in lowercase (other bytes unchanged).
+#[inline(always)]
+fn fold_ascii_capitals(x: u64) -> u64 {
+    x | (swar::ascii_in(x, b'A', b'Z') >> 2)
+}
+
+/// Where the run of ASCII from `p` ends, when all of it is plain (no control character but
+/// tab and line breaks, no `_`, no DEL).
+fn skip_plain_ascii(bytes: &[u8], mut p: usize) -> Option<usize> {
+    while let Some(x) = swar::load(bytes, p) {
+        if x & swar::HIGH != 0 {
+            break;
+        }
+        let controls = swar::ascii_in(x, 0, 0x1F)
+            & !(swar::ascii_in(x, b'\t', b'\n') | swar::ascii_in(x, b'\r', b'\r'));
+        if controls | swar::ascii_in(x, b'_', b'_') | swar::ascii_in(x, 0x7F, 0x7F) != 0 {
+            return None;
+        }
+        p += 8;
+    }
+    while let Some(&b) = bytes.get(p) {
+        if b >= 0x80 {
+            break;
+        }
+        if b == b'_' || b == 0x7F || (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) {
+            return None;
+        }
+        p += 1;
+    }
+    Some(p)
+}
+
+fn is_plain_whitespace(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// The character of the normalized text that the text at `p` (a character start) becomes, as
+/// the view reads it, and where it ends in the text: a run of whitespace is one space, a
+/// capital its small letter, full-width punctuation its ASCII, a joiner a space. `None` when
+/// the character is not plain.
+#[inline(always)]
+fn plain_char(bytes: &[u8], p: usize, rules: Rules) -> Option<(u32, usize)> {
+    let b = *bytes.get(p)?;
+    if b < 0x80 {
+        return match b {
+            b' ' | b'\t' | b'\n' | b'\r' => {
+                let mut end = p + 1;
+                while bytes.get(end).is_some_and(|&b| is_plain_whitespace(b)) {
+                    end += 1;
+                }
+                Some((u32::from(b' '), end))
+            }
+            b'_' | 0x7F | 0..=0x1F => None,
+            _ => {
+                let c = joined(bytes, p, p + 1, b.to_ascii_lowercase(), rules);
+                Some((u32::from(c), p + 1))
+            }
+        };
+    }
+    let &[b1, b2] = bytes.get(p + 1..p + 3)? else {
+        return None;
+    };
+    let c = (u32::from(b & 0x0F) << 12) | (u32::from(b1 & 0x3F) << 6) | u32::from(b2 & 0x3F);
+    match b {
+        0xE4..=0xE9 => Some((c, p + 3)),
+        0xE3 if c == 0x3001 || c == 0x3002 => Some((c, p + 3)),
+        0xEF if matches!(c, 0xFF01..=0xFF0F | 0xFF1A..=0xFF20 | 0xFF3B..=0xFF3E | 0xFF40 | 0xFF5B..=0xFF5E) =>
+        {
+            let ascii = (c - 0xFEE0) as u8;
+            Some((u32::from(joined(bytes, p, p + 3, ascii, rules)), p + 3))
+        }
+        _ => None,
+    }
+}
+
+/// `c` (the normalized character from `p` to `end`), or a space when it is a joiner: `-` or
+/// `.` between two ASCII letters or digits.
+#[inline]
+fn joined(bytes: &[u8], p: usize, end: usize, c: u8, rules: Rules) -> u8 {
+    let alnum = |i: Option<usize>| {
+        i.and_then(|i| bytes.get(i))
+            .is_some_and(u8::is_ascii_alphanumeric)
+    };
+    if rules.joiners && matches!(c, b'-' | b'.') && alnum(p.checked_sub(1)) && alnum(Some(end)) {
+        b' '
+    } else {
+        c
+    }
+}
+
+/// The next character of the view from `p` (a character start of plain text, right after a
+/// character of the view, an ideograph when `after_ideograph`), and where it ends: past one
+/// to three separators between two ideographs, when the view drops them.
+#[inline]
+fn view_char(bytes: &[u8], p: usize, after_ideograph: bool, rules: Rules) -> Option<(u32, usize)> {
+    let first = plain_char(bytes, p, rules)?;
+    if !(after_ideograph && rules.split_cjk && is_separator(first.0)) {
+        return Some(first);
+    }
+    let mut next = first.1;
+    for _ in 1..MAX_CJK_SEPARATORS {
+        match plain_char(bytes, next, rules) {
+            Some((c, end)) if is_ideograph(c) => return Some((c, end)),
+            Some((c, end)) if is_separator(c) => next = end,
+            _ => return Some(first),
+        }
+    }
+    match plain_char(bytes, next, rules) {
+        Some((c, end)) if is_ideograph(c) => Some((c, end)),
+        _ => Some(first),
+    }
+}
+
+/// Whether the view drops the separator at `p`: it is one of those between the ideograph that
+/// ends at `ideograph_end` and the next.
+fn is_dropped(bytes: &[u8], p: usize, ideograph_end: usize, rules: Rules) -> bool {
+    if !rules.split_cjk || ideograph_end > p {
+        return false;
+    }
+    // The next character of the view after that ideograph, past the separators it drops.
+    match view_char(bytes, ideograph_end, true, rules) {
+        Some((c, end)) => is_ideograph(c) && p < end - 3,
+        None => false,
+    }
+}
+
+/// The ideographs of plain text.
+#[inline(always)]
+fn is_ideograph(c: u32) -> bool {
+    (0x4000..=0x9FFF).contains(&c) && !(0x4DC0..=0x4DFF).contains(&c)
+}
+
+/// The separators of plain text as the view reads them (after normalization): ASCII spaces
+/// and punctuation, `、` and `。`.
+#[inline(always)]
+fn is_separator(c: u32) -> bool {
+    c == u32::from(b' ')
+        || u8::try_from(c).is_ok_and(|b| b.is_ascii_punctuation())
+        || c == 0x3001
+        || c == 0x3002
+}
+
+/// Where `term` ends in plain `bytes` when the view from `start` (where a character of the
+/// view starts) begins with it and, for a whole-word term, no letter or digit follows it.
+fn view_match_end(
+    bytes: &[u8],
+    start: usize,
+    term: &str,
+    rules: Rules,
+    whole_word: bool,
+) -> Option<usize> {
+    let mut p = start;
+    let mut after_ideograph = false;
+    for t in term.chars() {
+        match view_char(bytes, p, after_ideograph, rules) {
+            Some((c, end)) if c == t as u32 => {
+                p = end;
+                after_ideograph = is_ideograph(c);
+            }
+            _ => return None,
+        }
+    }
+    let at_boundary = !bytes.get(p).is_some_and(u8::is_ascii_alphanumeric);
+    (!whole_word || at_boundary).then_some(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Policy, PolicyBuilder};
+
+    fn policy(terms: &[&str]) -> Policy {
+        let mut builder = PolicyBuilder::new();
+        let category = builder.category("listed");
+        builder.add_terms(terms.iter().copied(), category);
+        builder.build().unwrap()
+    }
+
+    /// What the usual way finds (normalize, then search the view): each term with the text
+    /// it was found in.
+    fn found_the_usual_way(policy: &Policy, text: &str) -> Vec<(usize, String)> {
+        let normalized = policy.normalizer().normalize_text(text);
+        let found = policy.keywords().find(&normalized);
+        found
+            .into_iter()
+            .map(|m| (m.term, normalized[m.range].to_string()))
+            .collect()
+    }
+
+    /// What is found in plain text, the same way (its text normalized).
+    fn found_in_plain(policy: &Policy, text: &str) -> Option<Vec<(usize, String)>> {
+        let found = policy.keywords().find_in_plain_text(text)?;
+        let normalizer = policy.normalizer();
+        Some(
+            found
+                .into_iter()
+                .map(|m| (m.term, normalizer.normalize_text(&text[m.range])))
+                .collect(),
+        )
+    }
+
+    fn next(seed: &mut u64) -> u64 {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        *seed
+    }
+
+    fn random_text(seed: &mut u64, pieces: &[&str]) -> String {
+        let mut text = String::new();
+        for _ in 0..next(seed) % 40 {
+            text.push_str(pieces[(next(seed) % pieces.len() as u64) as usize]);
+            // Words apart half the time.
+            if *seed >> 63 == 1 {
+                text.push(' ');
+            }
+        }
+        text
+    }
+
+    const TERMS: &[&str] = &[
+        "bomb",
+        "pipe bomb",
+        "make a bomb",
+        "napalm",
+        "3d printer",
+        "炸",
+        "炸弹",
+        "自制炸弹",
+        "制作方法",
+        "中国人民",
+        "炸弹bomb",
+        "一，二",
+        "。中",
+        "dirty trick",
+        "核武器",
+        "abc",
+    ];
+
+    /// Pieces of plain text: words of the terms and others, in capitals too, joiners,
+    /// whitespace runs, the punctuation of Chinese text (full-width, and `、` `。`),
+    /// ideographs of the terms and others (`一` starts with 0xE4).
+    const PLAIN: &[&str] = &[
+        "bomb",
+        "Bomb",
+        "BOMB",
+        "bombs",
+        "bombes",
+        "pipe",
+        "Pipe",
+        "make a bomb",
+        "napalm",
+        "Napalm",
+        "killer",
+        "3d",
+        "printer",
+        "pipe-bomb",
+        "pipe.bomb",
+        "x3",
+        " ",
+        " ",
+        " ",
+        "  ",
+        "\n",
+        "\t\r\n",
+        "-",
+        ".",
+        ",",
+        "，",
+        "。",
+        "、",
+        "；",
+        "－",
+        "．",
+        "（",
+        "！",
+        "炸",
+        "弹",
+        "自",
+        "制",
+        "作",
+        "方",
+        "法",
+        "中",
+        "国",
+        "人",
+        "民",
+        "一",
+        "二",
+        "?",
+        "dirty-trick",
+        "Dirty.Trick",
+        "dirty",
+        "trick",
+        "核 ，。武器",
+        "核 ， 。武器",
+        "核",
+        "武器",
+    ];
+
+    /// Pieces that make text not plain, or spaced letters.
+    const NOT_PLAIN: &[&str] = &[
+        "_",
+        "ｂｏｍｂ",
+        "“",
+        "\u{B}",
+        "é",
+        " a b c ",
+        "a",
+        " n a p a l m ",
+        "々",
+        "\u{4DC0}",
+        "\u{3000}",
+        "\u{301}",
+        "\u{200B}",
+        "İ",
+        "Ａ",
+        "＿",
+        "\u{7F}",
+        "ﬁ",
+    ];
+
+    /// Both ways find the same terms in the same places, and plain text is read the quick
+    /// way.
+    #[test]
+    fn terms_in_plain_text_are_what_the_usual_way_finds() {
+        let policy = policy(TERMS);
+        let mut mixed: Vec<&str> = PLAIN.to_vec();
+        mixed.extend(NOT_PLAIN);
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let (mut none, mut some) = (0, 0);
+        for round in 0..20_000 {
+            let plain = round % 2 == 0;
+            let text = random_text(&mut seed, if plain { PLAIN } else { &mixed });
+            let usual = found_the_usual_way(&policy, &text);
+            match found_in_plain(&policy, &text) {
+                Some(found) => assert_eq!(found, usual, "{text:?}"),
+                None => assert!(!plain, "plain text left to the usual way: {text:?}"),
+            }
+            if plain && usual.is_empty() {
+                none += 1;
+            } else if plain {
+                some += 1;
+            }
+        }
+        // Plain text with terms and without came up many times.
+        assert!(
+            none > 1000 && some > 1000,
+            "{none} without terms, {some} with"
+        );
+    }
+
+    #[test]
+    fn text_that_is_not_plain_is_left_to_the_usual_way() {
+        let policy = policy(&["bomb"]);
+        assert_eq!(
+            found_in_plain(&policy, "a Clean text，一个。"),
+            Some(vec![])
+        );
+        for text in [
+            "a_b",
+            "café",
+            "“quoted”",
+            "ｂｏｍｂ",
+            "n a p a l m",
+            "\u{3000}",
+        ] {
+            assert_eq!(found_in_plain(&policy, text), None, "{text:?}");
+        }
+        // A term that starts with ASCII and is not whole-word makes every ASCII character a
+        // candidate: left to the usual way.
+        let policy = self::policy(&["bomb炸弹"]);
+        assert_eq!(found_in_plain(&policy, "clean"), None);
+        // So is text with a term when allow-listed phrases are looked for.
+        let mut builder = PolicyBuilder::new();
+        let category = builder.category("listed");
+        builder
+            .add_terms(["kill"], category)
+            .allow_terms(["kill a process"]);
+        let policy = builder.build().unwrap();
+        assert_eq!(found_in_plain(&policy, "kill a process"), None);
+        assert_eq!(found_in_plain(&policy, "a process"), Some(vec![]));
+    }
+}
