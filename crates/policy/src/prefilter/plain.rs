@@ -218,19 +218,21 @@ impl Prefilter {
             if singles >= 3 {
                 return;
             }
-            if spaced_letters {
+            if spaced_letters && end - start == 1 {
                 let gap = &bytes[previous_end..start];
-                let short_gap = gap.len() <= 3 || gap.iter().all(u8::is_ascii_whitespace);
-                singles = match (end - start == 1, singles > 0 && short_gap) {
-                    (false, _) => 0,
-                    (true, true) => singles + 1,
-                    (true, false) => 1,
+                let short_gap = || gap.len() <= 3 || gap.iter().all(u8::is_ascii_whitespace);
+                singles = if singles > 0 && short_gap() {
+                    singles + 1
+                } else {
+                    1
                 };
-                previous_end = end;
                 if singles >= 3 {
                     return;
                 }
+            } else {
+                singles = 0;
             }
+            previous_end = end;
             let hash = word_hash_mapped(bytes, start, end - start, fold_ascii_capitals);
             if has_one && one.contains(hash) {
                 out.push((start, tagged(WORD_ONE, hash)));
