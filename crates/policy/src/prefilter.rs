@@ -209,23 +209,10 @@ impl Prefilter {
     }
 
     fn word_candidates(&self, text: &str, out: &mut Vec<(usize, u64)>) {
-        let [one, two, ..] = &self.filters;
-        let (has_one, has_two) = (!one.is_empty(), !two.is_empty());
-        // The previous word's start and hash (none before the first word).
-        let (mut previous_start, mut previous_hash) = (usize::MAX, 0);
+        let mut keys = WordKeys::new(&self.filters);
         let bytes = text.as_bytes();
         for_each_word(text, |start, end| {
-            let hash = word_hash_at(bytes, start, end - start);
-            if has_one && one.contains(hash) {
-                out.push((start, tagged(WORD_ONE, hash)));
-            }
-            if has_two && previous_start != usize::MAX {
-                let pair = pair_hash(previous_hash, hash);
-                if two.contains(pair) {
-                    out.push((previous_start, tagged(WORD_TWO, pair)));
-                }
-            }
-            (previous_start, previous_hash) = (start, hash);
+            keys.push(start, word_hash_at(bytes, start, end - start), out);
         });
     }
 
@@ -334,6 +321,48 @@ impl Prefilter {
             (next, after) = (second, third);
             i = j;
         }
+    }
+}
+
+/// The candidates of whole-word terms at consecutive words: each word alone, and with the
+/// word before it.
+struct WordKeys<'a> {
+    one: &'a Bits,
+    two: &'a Bits,
+    has_one: bool,
+    has_two: bool,
+    /// The previous word's start (`usize::MAX` before the first word) and hash.
+    previous_start: usize,
+    previous_hash: u64,
+}
+
+impl<'a> WordKeys<'a> {
+    fn new(filters: &'a [Bits; 5]) -> WordKeys<'a> {
+        let [one, two, ..] = filters;
+        WordKeys {
+            one,
+            two,
+            has_one: !one.is_empty(),
+            has_two: !two.is_empty(),
+            previous_start: usize::MAX,
+            previous_hash: 0,
+        }
+    }
+
+    /// The candidates of the word of `hash` ([`word_hash`]) at `start`, the next after the
+    /// last one pushed.
+    #[inline(always)]
+    fn push(&mut self, start: usize, hash: u64, out: &mut Vec<(usize, u64)>) {
+        if self.has_one && self.one.contains(hash) {
+            out.push((start, tagged(WORD_ONE, hash)));
+        }
+        if self.has_two && self.previous_start != usize::MAX {
+            let pair = pair_hash(self.previous_hash, hash);
+            if self.two.contains(pair) {
+                out.push((self.previous_start, tagged(WORD_TWO, pair)));
+            }
+        }
+        (self.previous_start, self.previous_hash) = (start, hash);
     }
 }
 

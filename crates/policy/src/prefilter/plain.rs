@@ -18,8 +18,8 @@
 //! check both ways against each other.
 
 use super::{
-    char_pair, char_triple, for_each_word, pair_hash, tagged, word_hash_mapped, Prefilter,
-    CHAR_ONE, CHAR_THREE, CHAR_TWO, WORD_ONE, WORD_TWO,
+    char_pair, char_triple, for_each_word, tagged, word_hash_mapped, Prefilter, WordKeys, CHAR_ONE,
+    CHAR_THREE, CHAR_TWO,
 };
 use std::ops::Range;
 
@@ -207,9 +207,7 @@ impl Prefilter {
         spaced_letters: bool,
         out: &mut Vec<(usize, u64)>,
     ) -> bool {
-        let [one, two, ..] = &self.filters;
-        let (has_one, has_two) = (!one.is_empty(), !two.is_empty());
-        let (mut previous_start, mut previous_hash) = (usize::MAX, 0);
+        let mut keys = WordKeys::new(&self.filters);
         let bytes = text.as_bytes();
         // Single-character words in a row with short gaps between them: three make what may
         // be a run of spaced letters (`n a p a l m`; the view's rule is narrower).
@@ -234,16 +232,7 @@ impl Prefilter {
             }
             previous_end = end;
             let hash = word_hash_mapped(bytes, start, end - start, fold_ascii_capitals);
-            if has_one && one.contains(hash) {
-                out.push((start, tagged(WORD_ONE, hash)));
-            }
-            if has_two && previous_start != usize::MAX {
-                let pair = pair_hash(previous_hash, hash);
-                if two.contains(pair) {
-                    out.push((previous_start, tagged(WORD_TWO, pair)));
-                }
-            }
-            (previous_start, previous_hash) = (start, hash);
+            keys.push(start, hash, out);
         });
         singles < 3
     }
