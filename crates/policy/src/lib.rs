@@ -123,7 +123,7 @@ pub struct Policy {
     /// Whether [`Policy::scan_fast`] may find keywords in plain text without normalizing it:
     /// no patterns (they need the normalized text) and a normalizer that does to plain text
     /// only what the matcher reads it through.
-    plain_text_check: bool,
+    searches_plain_text: bool,
 }
 
 impl Policy {
@@ -191,7 +191,7 @@ impl Policy {
         if !self.has_text_rules() {
             return Vec::new();
         }
-        if self.plain_text_check {
+        if self.searches_plain_text {
             if let Some(found) = self.keywords.find_in_plain_text(text) {
                 return self.keyword_hits(found, |range| range);
             }
@@ -622,13 +622,13 @@ impl PolicyBuilder {
             message: format!("cannot build the keyword automaton: {e}"),
         })?;
         let o = normalizer.options;
-        let plain_text_check = self.patterns.is_empty()
+        let searches_plain_text = self.patterns.is_empty()
             && o.case_fold
             && o.fold_whitespace
             && (o.nfkc || o.full_width)
             && !o.traditional_to_simplified;
         Ok(Policy {
-            plain_text_check,
+            searches_plain_text,
             name: self.name.unwrap_or_else(|| "lists".to_string()),
             version: self.version,
             description: self.description,

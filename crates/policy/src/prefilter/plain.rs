@@ -3,26 +3,27 @@
 //! Most documents of a corpus hold no term, and for them most of a screen went into two
 //! copies of the text: the normalized text, then the matcher's view of it. A *plain* document
 //! needs neither. It is made only of printable ASCII but `_`, tabs and line breaks, the
-//! characters of U+4000–U+9FFF (CJK ideographs, and the Yijing hexagrams), the common marks of
-//! Chinese and English text that normalization leaves as they are (`、` `。` `《` `》` `「` `“`
-//! `—` …), and the full-width punctuation that normalizes to ASCII punctuation (not `＿`). In such text the
-//! normalizer only folds capitals and runs of whitespace and turns full-width punctuation
-//! into ASCII, and the view only turns joiners into spaces and drops the separators between
-//! ideographs ([`crate::forms`]), each by looking at the characters next to it. So the view's
-//! characters, its words and the prefilter's candidates can be read off the original text by
-//! those rules, and each candidate compared with the text read the same way.
+//! characters of U+4000–U+9FFF (CJK ideographs, and the Yijing hexagrams), the common marks
+//! of Chinese and English text that normalization leaves as they are (`、` `。` `《` `》` `「`
+//! `“` `—` …), and the full-width punctuation that normalizes to ASCII punctuation (not
+//! `＿`). In such text the normalizer only folds capitals and runs of whitespace and turns
+//! full-width punctuation into ASCII, and the view only turns joiners into spaces and drops
+//! the separators between ideographs ([`crate::forms`]), each by looking at the characters
+//! next to it. So the view's characters, its words and the prefilter's candidates can be read
+//! off the original text by those rules, and each candidate compared with the text read the
+//! same way.
 //!
 //! What is found is what the usual way finds, with ranges in the original text; text that is
 //! not plain, has what may be spaced letters (the view notes them for a matcher of its own)
 //! or so many candidates that the automaton would be cheaper goes the usual way. The tests
 //! check both ways against each other.
 
+use std::ops::Range;
+
 use super::{
     char_pair, char_triple, for_each_word, tagged, word_hash_mapped, Prefilter, WordKeys, CHAR_ONE,
     CHAR_THREE, CHAR_TWO,
 };
-use std::ops::Range;
-
 use crate::forms::{Forms, MAX_CJK_SEPARATORS};
 use crate::swar;
 
@@ -322,13 +323,17 @@ fn plain_char(bytes: &[u8], p: usize, rules: Rules) -> Option<(u32, usize)> {
         0xE3 if matches!(c, 0x3001 | 0x3002 | 0x3008..=0x3011 | 0x3014 | 0x3015) => {
             Some((c, p + 3))
         }
-        0xEF if matches!(c, 0xFF01..=0xFF0F | 0xFF1A..=0xFF20 | 0xFF3B..=0xFF3E | 0xFF40 | 0xFF5B..=0xFF5E) =>
-        {
+        0xEF if is_full_width_punctuation(c) => {
             let ascii = (c - 0xFEE0) as u8;
             Some((u32::from(joined(bytes, p, p + 3, ascii, rules)), p + 3))
         }
         _ => None,
     }
+}
+
+/// The full-width forms of ASCII punctuation (`，` `！` `（` …), but `＿` (`_` joins words).
+fn is_full_width_punctuation(c: u32) -> bool {
+    matches!(c, 0xFF01..=0xFF0F | 0xFF1A..=0xFF20 | 0xFF3B..=0xFF3E | 0xFF40 | 0xFF5B..=0xFF5E)
 }
 
 /// `c` (the normalized character from `p` to `end`), or a space when it is a joiner: `-` or
@@ -409,10 +414,10 @@ fn surely_not_at(bytes: &[u8], start: usize, head: u64, len: usize) -> bool {
     kept > 0 && (fold_ascii_capitals(x) ^ head) & (u64::MAX >> (64 - 8 * kept)) != 0
 }
 
-/// How many of the eight bytes `x` of plain text from a character start that no ideograph
-/// comes right before the view has as they are but for capitals: ASCII up to the first byte it
-/// may change (whitespace but a single space, a joiner, not ASCII), less a space that would
-/// end them (whitespace after it joins it).
+/// How many of the eight bytes `x` of plain text, from a character start that is not right
+/// after an ideograph or is a letter or digit, the view has as they are but for capitals:
+/// ASCII up to the first byte it may change (whitespace but a single space, a joiner, not
+/// ASCII), less a space that would end them (whitespace after it joins it).
 #[inline(always)]
 fn kept_len(x: u64) -> usize {
     let spaces = swar::ascii_in(x, b' ', b' ');
