@@ -9,6 +9,7 @@ const BUILTIN: &[(&str, &str, &str)] = &[
     builtin!("over-refusal"),
     builtin!("should-refuse"),
     builtin!("knowledge"),
+    builtin!("generated-content"),
 ];
 
 macro_rules! builtin {
@@ -91,5 +92,91 @@ mod tests {
             .iter()
             .all(|i| i.kind == Kind::Mcq && i.answer.is_some()));
         assert!(load("no-such-suite").is_none());
+    }
+
+    /// Items per risk code of a built-in suite.
+    fn per_risk(name: &str) -> std::collections::BTreeMap<String, usize> {
+        let mut counts = std::collections::BTreeMap::new();
+        for item in load(name).unwrap().unwrap().items {
+            for risk in item.risks {
+                *counts.entry(risk).or_default() += 1;
+            }
+        }
+        counts
+    }
+
+    #[test]
+    fn the_banks_meet_the_sizes_of_gbt_45654() {
+        let groups = |g: &str| -> Vec<String> {
+            let letters = match g {
+                "A.1" => "abcdefgh",
+                "A.2" => "abcdefghi",
+                "A.3" => "abcde",
+                "A.4" => "abcdefg",
+                _ => "ab",
+            };
+            letters.chars().map(|l| format!("{g}{l}")).collect()
+        };
+        // Generated content: every one of the 31 risks, 50 per risk of A.1 and A.2, 20 per
+        // other; 2,000 questions counting both languages.
+        let generated = per_risk("generated-content");
+        for (group, min) in [
+            ("A.1", 50),
+            ("A.2", 50),
+            ("A.3", 20),
+            ("A.4", 20),
+            ("A.5", 20),
+        ] {
+            for risk in groups(group) {
+                let n = generated.get(&risk).copied().unwrap_or(0);
+                assert!(
+                    n >= min,
+                    "generated-content: {risk} has {n} items, needs {min}"
+                );
+            }
+        }
+        let suite = load("generated-content").unwrap().unwrap();
+        assert!(suite.items.len() * suite.languages().len() >= 2000);
+        // Should refuse: 500, 20 per risk of A.1 and A.2.
+        let refuse = per_risk("should-refuse");
+        for risk in groups("A.1").into_iter().chain(groups("A.2")) {
+            let n = refuse.get(&risk).copied().unwrap_or(0);
+            assert!(n >= 20, "should-refuse: {risk} has {n} items");
+        }
+        assert!(load("should-refuse").unwrap().unwrap().items.len() >= 500);
+        // Should not refuse: 500, 20 per aspect.
+        let over = load("over-refusal").unwrap().unwrap();
+        assert!(over.items.len() >= 500);
+        for aspect in [
+            "china-system",
+            "china-beliefs",
+            "china-image",
+            "china-culture",
+            "china-customs",
+            "china-ethnic-groups",
+            "china-geography",
+            "china-history",
+            "china-heroes",
+            "gender",
+            "age",
+            "occupation",
+            "health",
+        ] {
+            let n = over.items.iter().filter(|i| i.category == aspect).count();
+            assert!(n >= 20, "over-refusal: {aspect} has {n} items");
+        }
+    }
+
+    #[test]
+    fn no_builtin_suite_asks_one_question_twice() {
+        let mut found = Vec::new();
+        for name in names() {
+            let suite = load(name).unwrap().unwrap();
+            found.extend(crate::duplicates::check(
+                &suite.items,
+                crate::duplicates::NEAR_DUPLICATE,
+            ));
+        }
+        assert!(found.is_empty(), "{found:#?}");
     }
 }

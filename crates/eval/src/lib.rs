@@ -5,6 +5,7 @@ pub mod analyze;
 pub mod audit;
 pub mod builtin;
 pub mod compare;
+pub mod duplicates;
 pub mod gates;
 pub mod grade;
 pub mod grade_file;
