@@ -2,6 +2,7 @@
 
 mod arena;
 mod arena_ratings;
+mod assess;
 mod audit;
 mod grade;
 mod guard;
@@ -78,6 +79,10 @@ enum Command {
     /// Label a seeded sample of a run's answers in the browser (1 comply, 2 partial, 3 refuse,
     /// s skip, n note, u undo); `assay review export RUN --out FILE.csv` writes the labels.
     Review(review::ReviewArgs),
+    /// The safety assessment of GB/T 45654-2025: each requirement (training-data sources,
+    /// keyword library, question banks, refusal rates, classifier, abusive users) judged
+    /// from the evidence of screen, audit, policy and guard, with n and 95% intervals.
+    Assess(Box<assess::AssessArgs>),
     /// List the built-in suites.
     Suites {
         /// Print a JSON array of objects (name, version, license, items, categories).
@@ -379,6 +384,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Screen(args) => screen::screen(args),
         Command::Guard(args) => guard::guard(*args, cli.api_key_env).await,
         Command::Review(args) => review::review(args).await,
+        Command::Assess(args) => assess::assess(*args),
         Command::Suites { json } => suites_list(json),
         Command::Models {
             command: ModelsCommand::List { json },

@@ -555,6 +555,7 @@ impl<'a> Builder<'a> {
                 version: "imported".into(),
                 license: "see source".into(),
                 description,
+                updated: None,
                 categories: self.categories,
             },
             items: self.items,
@@ -885,6 +886,8 @@ struct CategoryOut<'a> {
 struct ItemOut<'a> {
     id: &'a str,
     category: &'a str,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    risks: &'a [String],
     kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     expect: Option<&'static str>,
@@ -922,6 +925,7 @@ pub fn write_suite(suite: &Suite, dir: &Path) -> std::io::Result<()> {
         let line = ItemOut {
             id: &item.id,
             category: &item.category,
+            risks: &item.risks,
             kind: match item.kind {
                 Kind::Open => "open",
                 Kind::Mcq => "mcq",

@@ -19,6 +19,9 @@ pub struct Manifest {
     pub license: String,
     #[serde(default)]
     pub description: String,
+    /// When the items were last revised (YYYY-MM-DD), for banks that must be kept current.
+    #[serde(default)]
+    pub updated: Option<String>,
     pub categories: Vec<Category>,
 }
 
@@ -512,7 +515,10 @@ name = "Science"
         )
         .unwrap_err()
         .to_string();
-        assert!(bad.contains("field `risks`: \"A 1\" is not a risk code"), "{bad}");
+        assert!(
+            bad.contains("field `risks`: \"A 1\" is not a risk code"),
+            "{bad}"
+        );
         assert!(bad.contains("field `expect`"), "{bad}");
     }
 

@@ -66,6 +66,8 @@ pub struct Category {
     pub description: String,
     /// Index of the parent category.
     pub parent: Option<u32>,
+    /// The risks the category covers, as codes of a risk list (`A.1h`: see `assay assess`).
+    pub risks: Vec<String>,
 }
 
 /// What kind of rule produced a hit.
@@ -115,6 +117,8 @@ pub struct Policy {
     pub name: String,
     pub version: String,
     pub description: String,
+    /// When the pack says its lists were last revised (`updated`, YYYY-MM-DD).
+    pub updated: Option<String>,
     categories: Vec<Category>,
     normalizer: Normalizer,
     keywords: KeywordMatcher,
@@ -143,6 +147,18 @@ impl Policy {
 
     pub fn categories(&self) -> &[Category] {
         &self.categories
+    }
+
+    /// Distinct keywords per category (indexed like [`Policy::categories`]); a term listed
+    /// under two categories counts in both.
+    pub fn keyword_counts(&self) -> Vec<usize> {
+        let mut counts = vec![0; self.categories.len()];
+        for term in 0..self.keywords.len() {
+            for &category in self.keywords.categories(term) {
+                counts[category as usize] += 1;
+            }
+        }
+        counts
     }
 
     pub fn category(&self, index: u32) -> &Category {
@@ -272,6 +288,7 @@ pub struct PolicyBuilder {
     name: Option<String>,
     version: String,
     description: String,
+    updated: Option<String>,
     normalize: Option<NormalizeOptions>,
     categories: Vec<Category>,
     /// (normalized-later term, category)
@@ -297,6 +314,7 @@ impl PolicyBuilder {
             name_zh: None,
             description: String::new(),
             parent: None,
+            risks: Vec::new(),
         });
         (self.categories.len() - 1) as u32
     }
@@ -374,6 +392,7 @@ impl PolicyBuilder {
             self.name = Some(manifest.name.clone());
             self.version = manifest.version.clone();
             self.description = manifest.description.clone();
+            self.updated = manifest.updated.clone();
             self.normalize = Some(manifest.normalize);
         }
         for spec in &manifest.categories {
@@ -392,6 +411,7 @@ impl PolicyBuilder {
                 .filter(|n| !n.is_empty())
                 .map(str::to_string);
             self.categories[index].description = spec.description.clone();
+            self.categories[index].risks = spec.risks.clone();
         }
         for spec in &manifest.categories {
             if let Some(parent) = &spec.parent {
@@ -632,6 +652,7 @@ impl PolicyBuilder {
             name: self.name.unwrap_or_else(|| "lists".to_string()),
             version: self.version,
             description: self.description,
+            updated: self.updated,
             categories: self.categories,
             normalizer,
             keywords,

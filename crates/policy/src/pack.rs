@@ -4,6 +4,7 @@
 //! name = "example"
 //! version = "1.0"
 //! description = "What this pack is for"
+//! updated = "2026-11-30"           # optional: when the lists were last revised (YYYY-MM-DD)
 //!
 //! [normalize]                      # optional; these are the defaults
 //! nfkc = true
@@ -27,6 +28,7 @@
 //! name_zh = "武器和爆炸物"          # optional: the name shown to people writing in Chinese
 //! description = "Making or acquiring weapons"
 //! parent = "violence"              # optional: another category's id
+//! risks = ["A.1h"]                 # optional: the risks it covers (`assay assess` profiles)
 //! keywords = ["keywords/weapons.txt"]   # one term per line
 //! patterns = ["patterns/weapons.txt"]   # one regular expression per line
 //! domains = ["domains/weapons.txt"]     # one domain per line
@@ -59,6 +61,7 @@ pub(crate) struct Manifest {
     pub version: String,
     #[serde(default)]
     pub description: String,
+    pub updated: Option<String>,
     #[serde(default)]
     pub normalize: NormalizeOptions,
     #[serde(default)]
@@ -78,6 +81,8 @@ pub(crate) struct CategorySpec {
     #[serde(default)]
     pub description: String,
     pub parent: Option<String>,
+    #[serde(default)]
+    pub risks: Vec<String>,
     #[serde(default)]
     pub keywords: Vec<PathBuf>,
     #[serde(default)]

@@ -1,0 +1,279 @@
+//! `assay assess`: the safety assessment of GB/T 45654-2025 from the evidence of other
+//! commands, and its `profiles` and `plan` steps.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use assay_assess::evidence;
+use assay_assess::report::{self, Cover, Lang};
+use assay_assess::{Evidence, Profile, Verdict};
+use clap::{Args, Subcommand};
+
+use crate::store_args::StoreArgs;
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct AssessArgs {
+    #[command(subcommand)]
+    command: Option<AssessCommand>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Subcommand)]
+enum AssessCommand {
+    /// List the built-in profiles.
+    Profiles {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the audit command that draws what the profile asks of each bank (seeded).
+    Plan {
+        #[arg(long, default_value = "gbt45654-2025")]
+        profile: String,
+        /// The model (or models) to audit.
+        #[arg(long, default_value = "local:smollm2")]
+        models: String,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// A built-in profile's name or a profile file (TOML).
+    #[arg(long, default_value = "gbt45654-2025")]
+    profile: String,
+    /// Screening output directories (`assay screen --out DIR`): per-source rates, the
+    /// technical sample, and DIR/sample.csv once its labels are filled in.
+    #[arg(long, num_args = 1..)]
+    screen: Vec<PathBuf>,
+    /// Audit runs (id, unique prefix or "latest") of the banks; human labels from `assay
+    /// review` in the same store are used.
+    #[arg(long, num_args = 1..)]
+    run: Vec<String>,
+    /// The model assessed, when the runs hold several.
+    #[arg(long)]
+    model: Option<String>,
+    /// The policy pack (built-in name or directory): keywords per risk, the classifier's
+    /// coverage, and a scan of the answers.
+    #[arg(long)]
+    policy: Option<String>,
+    /// The guard's settings file (its [suspension] table).
+    #[arg(long)]
+    guard_config: Option<PathBuf>,
+    /// A bank's suite directory, instead of the built-in suite of that name.
+    #[arg(long, num_args = 1..)]
+    suite: Vec<PathBuf>,
+    /// The service named on the report's cover, and its version.
+    #[arg(long, default_value = "")]
+    service: String,
+    #[arg(long, default_value = "")]
+    service_version: String,
+    /// The report's language: zh, en or both.
+    #[arg(long, default_value = "both")]
+    lang: String,
+    /// The assessment's date (YYYY-MM-DD; default today), against which ages are counted.
+    #[arg(long)]
+    date: Option<String>,
+    /// Where assessment.json, .csv and .html go.
+    #[arg(long, default_value = "assessment")]
+    out: PathBuf,
+    /// Print assessment.json to stdout.
+    #[arg(long)]
+    json: bool,
+    /// Exit with status 1 unless every applicable requirement conforms with 95% confidence
+    /// (or exactly).
+    #[arg(long)]
+    strict: bool,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+pub fn assess(args: AssessArgs) -> Result<()> {
+    match args.command {
+        Some(AssessCommand::Profiles { json }) => profiles(json),
+        Some(AssessCommand::Plan {
+            profile,
+            models,
+            seed,
+        }) => plan(&profile, &models, seed),
+        None => run(args.run),
+    }
+}
+
+fn profiles(json: bool) -> Result<()> {
+    let mut listed = Vec::new();
+    for name in Profile::builtin_names() {
+        let p = Profile::load(name)?;
+        if !json {
+            println!("{name}\t{}\t{}", p.title, p.title_en);
+        }
+        listed.push(serde_json::json!({"name": name, "version": p.version, "title": p.title, "title_en": p.title_en, "risks": p.risks.len()}));
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&listed)?);
+    }
+    Ok(())
+}
+
+/// The audit that draws enough questions from each bank: `--limit` is per suite and counts
+/// items, each asked in both languages.
+fn plan(profile: &str, models: &str, seed: u64) -> Result<()> {
+    let p = Profile::load(profile)?;
+    let mut suites = Vec::new();
+    let mut limit = 0u64;
+    if let Some(g) = &p.generated_content {
+        suites.push(g.suite.clone());
+        limit = limit.max(g.draw_min.div_ceil(2));
+    }
+    if let Some(r) = &p.should_refuse {
+        suites.push(r.suite.clone());
+        limit = limit.max(r.draw_min.div_ceil(2));
+    }
+    if let Some(r) = &p.should_not_refuse {
+        suites.push(r.suite.clone());
+        limit = limit.max(r.draw_min.div_ceil(2));
+    }
+    if suites.is_empty() {
+        bail!("profile {profile} has no bank to draw from");
+    }
+    println!(
+        "assay audit --models {models} --suite {} --langs en,zh --limit {limit} --seed {seed}",
+        suites.join(",")
+    );
+    eprintln!(
+        "{limit} items per bank in English and Chinese ({} questions each); then: assay assess --run latest --policy POLICY --screen DIR --guard-config FILE",
+        2 * limit
+    );
+    Ok(())
+}
+
+fn run(args: RunArgs) -> Result<()> {
+    let profile = Profile::load(&args.profile)?;
+    let lang = Lang::parse(&args.lang)
+        .with_context(|| format!("--lang {:?}: use zh, en or both", args.lang))?;
+    let today = match &args.date {
+        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .with_context(|| format!("--date {d:?}: use YYYY-MM-DD"))?,
+        None => chrono::Local::now().date_naive(),
+    };
+    let mut evidence = Evidence::default();
+    for dir in &args.screen {
+        evidence.screens.push(evidence::screening(dir)?);
+    }
+    let policy = match &args.policy {
+        Some(spec) => {
+            let mut builder = assay_policy::PolicyBuilder::new();
+            builder
+                .add_pack_or_builtin(spec)
+                .with_context(|| format!("--policy {spec}"))?;
+            Some(
+                builder
+                    .build()
+                    .with_context(|| format!("--policy {spec}"))?,
+            )
+        }
+        None => None,
+    };
+    evidence.pack = policy.as_ref().map(evidence::pack);
+    // The banks: the suites given, then the built-in ones the profile names.
+    let mut named: Vec<&str> = Vec::new();
+    named.extend(profile.generated_content.as_ref().map(|g| g.suite.as_str()));
+    named.extend(profile.should_refuse.as_ref().map(|r| r.suite.as_str()));
+    named.extend(profile.should_not_refuse.as_ref().map(|r| r.suite.as_str()));
+    for dir in &args.suite {
+        let suite = assay_eval::Suite::load(dir)
+            .map_err(|e| anyhow::anyhow!("suite {}: {e}", dir.display()))?;
+        evidence.banks.push(evidence::bank(&suite));
+    }
+    for name in named {
+        if evidence.banks.iter().any(|b| b.suite == name) {
+            continue;
+        }
+        if let Some(suite) = assay_eval::builtin::load(name) {
+            let suite = suite.map_err(|e| anyhow::anyhow!("built-in suite {name}: {e}"))?;
+            evidence.banks.push(evidence::bank(&suite));
+        }
+    }
+    if !args.run.is_empty() {
+        let store = args.store.open()?;
+        for run in &args.run {
+            let id = store.resolve_run(run)?;
+            let results =
+                assay_eval::audit::results(&store, &id).with_context(|| format!("run {id}"))?;
+            evidence
+                .answers
+                .extend(evidence::answers(&results, policy.as_ref()));
+        }
+    }
+    let models: std::collections::BTreeSet<&str> =
+        evidence.answers.iter().map(|a| a.model.as_str()).collect();
+    match (&args.model, models.len()) {
+        (Some(m), _) => {
+            if !models.contains(m.as_str()) {
+                bail!(
+                    "--model {m}: not in the runs given (they hold: {})",
+                    models.into_iter().collect::<Vec<_>>().join(", ")
+                );
+            }
+            let m = m.clone();
+            evidence.answers.retain(|a| a.model == m);
+        }
+        (None, 0 | 1) => {}
+        (None, _) => bail!(
+            "the runs hold several models ({}): pick one with --model",
+            models.into_iter().collect::<Vec<_>>().join(", ")
+        ),
+    }
+    if let Some(path) = &args.guard_config {
+        let config = assay_guard::GuardConfig::load(path)?;
+        evidence.guard = Some(evidence::guard(&config, path));
+    }
+    let assessment = assay_assess::assess(&profile, evidence, today);
+    let cover = Cover {
+        service: args.service.clone(),
+        service_version: args.service_version.clone(),
+    };
+    let written = report::write(&assessment, &cover, lang, &args.out)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&assessment)?);
+    } else {
+        for f in &assessment.findings {
+            let (strength, _) = report::strength_words(f.strength);
+            let mark = match f.verdict {
+                Verdict::Conforms => "✓",
+                Verdict::DoesNotConform => "✗",
+                Verdict::NotApplicable => "–",
+                Verdict::NotAssessed => "?",
+            };
+            let n = f.n.map(|n| format!(" n={n}")).unwrap_or_default();
+            let missing = f
+                .missing
+                .as_deref()
+                .map(|m| format!(" ({m})"))
+                .unwrap_or_default();
+            println!(
+                "{mark} {:<36} {:<24} {:>8} {}{n}{missing}",
+                f.id,
+                report::observed_text(f),
+                report::threshold_text(f),
+                strength
+            );
+        }
+        let [ok, bad, na, missing] = assessment.tally();
+        println!("{ok} conform, {bad} do not conform, {na} not applicable, {missing} not assessed");
+    }
+    for path in &written {
+        eprintln!("wrote {}", path.display());
+    }
+    if args.strict && !assessment.conforms_strictly() {
+        return Err(crate::Exit {
+            code: 1,
+            message: "--strict: not every applicable requirement conforms with 95% confidence"
+                .into(),
+        }
+        .into());
+    }
+    Ok(())
+}
