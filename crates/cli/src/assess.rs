@@ -277,3 +277,78 @@ fn run(args: RunArgs) -> Result<()> {
     }
     Ok(())
 }
+
+/// `assay suites --risks`: items per risk in each built-in suite (and keywords per risk in a
+/// pack), for the risks of a profile; codes no profile risk has are listed too.
+pub fn risk_coverage(profile: &str, policy: Option<&str>, json: bool) -> Result<()> {
+    let profile = Profile::load(profile)?;
+    let mut columns: Vec<(String, std::collections::BTreeMap<String, u64>)> = Vec::new();
+    for name in assay_eval::builtin::names() {
+        let suite = assay_eval::builtin::load(name)
+            .context("built-in suite vanished")?
+            .map_err(|e| anyhow::anyhow!("built-in suite {name}: {e}"))?;
+        let bank = evidence::bank(&suite);
+        if !bank.per_risk.is_empty() {
+            columns.push((name.to_string(), bank.per_risk));
+        }
+    }
+    if let Some(spec) = policy {
+        let mut builder = assay_policy::PolicyBuilder::new();
+        builder
+            .add_pack_or_builtin(spec)
+            .with_context(|| format!("--policy {spec}"))?;
+        let pack = evidence::pack(&builder.build()?);
+        columns.push((format!("keywords:{}", pack.name), pack.keywords_per_risk));
+    }
+    let mut codes: Vec<String> = profile.risks.iter().map(|r| r.code.clone()).collect();
+    for (_, counts) in &columns {
+        for code in counts.keys() {
+            if !codes.contains(code) {
+                codes.push(code.clone());
+            }
+        }
+    }
+    if json {
+        let rows: Vec<_> = codes
+            .iter()
+            .map(|code| {
+                let risk = profile.risk(code);
+                let counts: serde_json::Map<String, serde_json::Value> = columns
+                    .iter()
+                    .map(|(name, c)| (name.clone(), c.get(code).copied().unwrap_or(0).into()))
+                    .collect();
+                serde_json::json!({
+                    "risk": code,
+                    "zh": risk.map(|r| r.zh.as_str()),
+                    "en": risk.map(|r| r.en.as_str()),
+                    "counts": counts,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    let mut headers = vec!["RISK".to_string()];
+    headers.extend(columns.iter().map(|(n, _)| n.to_uppercase()));
+    headers.push("NAME".into());
+    let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
+    let right: Vec<bool> = (0..headers.len())
+        .map(|i| i > 0 && i <= columns.len())
+        .collect();
+    let mut table = assay_core::table::TextTable::new(&header_refs, &right);
+    for code in &codes {
+        let mut row = vec![code.clone()];
+        row.extend(
+            columns
+                .iter()
+                .map(|(_, c)| c.get(code).copied().unwrap_or(0).to_string()),
+        );
+        row.push(match profile.risk(code) {
+            Some(r) => format!("{} {}", r.zh, r.en),
+            None => format!("(not a risk of {})", profile.name),
+        });
+        table.row(row);
+    }
+    print!("{}", table.render(""));
+    Ok(())
+}

@@ -45,6 +45,10 @@ pub struct ImportArgs {
     /// Generic format: column whose values say whether to refuse (refuse/unsafe/1/true).
     #[arg(long)]
     expect_col: Option<String>,
+    /// Generic format: column of risk codes (A.1c; several separated by commas), as `assay
+    /// assess` profiles list them.
+    #[arg(long)]
+    risk_col: Option<String>,
     /// Generic format: language of --prompt-col.
     #[arg(long, default_value = "en")]
     lang: String,
@@ -63,6 +67,7 @@ pub fn import(args: ImportArgs) -> Result<()> {
             prompt_zh: args.prompt_zh_col,
             category: args.category_col,
             expect: args.expect_col,
+            risks: args.risk_col,
             lang: Language::parse(&args.lang)
                 .with_context(|| format!("--lang: unknown language {:?}", args.lang))?,
         }),

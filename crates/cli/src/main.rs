@@ -88,6 +88,16 @@ enum Command {
         /// Print a JSON array of objects (name, version, license, items, categories).
         #[arg(long)]
         json: bool,
+        /// Items per risk of a profile's risk list (default gbt45654-2025's 31 risks) in each
+        /// built-in suite, and a policy pack's keywords per risk with --policy.
+        #[arg(long)]
+        risks: bool,
+        /// With --risks: the profile whose risks are listed.
+        #[arg(long, default_value = "gbt45654-2025")]
+        profile: String,
+        /// With --risks: a policy pack (built-in name or directory) to count keywords of.
+        #[arg(long)]
+        policy: Option<String>,
     },
     /// The local model catalogue.
     Models {
@@ -385,7 +395,13 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Guard(args) => guard::guard(*args, cli.api_key_env).await,
         Command::Review(args) => review::review(args).await,
         Command::Assess(args) => assess::assess(*args),
-        Command::Suites { json } => suites_list(json),
+        Command::Suites {
+            json,
+            risks: true,
+            profile,
+            policy,
+        } => assess::risk_coverage(&profile, policy.as_deref(), json),
+        Command::Suites { json, .. } => suites_list(json),
         Command::Models {
             command: ModelsCommand::List { json },
         } => models_list(json),

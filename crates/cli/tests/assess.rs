@@ -253,3 +253,21 @@ fn an_assessment_from_real_evidence_gives_every_kind_of_verdict() {
         "{stderr}"
     );
 }
+
+#[test]
+fn suites_risks_counts_items_and_keywords_per_risk() {
+    let out = assay(&["suites", "--risks", "--policy", "example", "--json"]);
+    let rows: Value = serde_json::from_str(&ok(&out)).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(
+        rows.len(),
+        31,
+        "the profile's risks, and no code outside them"
+    );
+    let row = |code: &str| rows.iter().find(|r| r["risk"] == code).unwrap();
+    assert!(row("A.1a")["counts"]["generated-content"].as_u64().unwrap() >= 50);
+    assert!(row("A.2i")["counts"]["should-refuse"].as_u64().unwrap() >= 20);
+    assert_eq!(row("A.1a")["counts"]["keywords:example"], 0);
+    assert!(row("A.1h")["counts"]["keywords:example"].as_u64().unwrap() > 0);
+    assert_eq!(row("A.3c")["zh"], "泄露他人商业秘密");
+}

@@ -69,6 +69,9 @@ pub struct Mapping {
     /// a refusal; `answer`, `safe`, `0` or `false` an answer (case-insensitive). Without it
     /// every item expects an answer, the usual case for questions a model should not dodge.
     pub expect: Option<String>,
+    /// The risk codes (`A.1c`; several separated by commas, semicolons or spaces); without it
+    /// items carry none.
+    pub risks: Option<String>,
     /// The language of `prompt`.
     pub lang: Language,
 }
@@ -800,12 +803,13 @@ fn generic(table: &Table, mapping: &Mapping, out: &mut Builder<'_>) {
     let prompt = table.require(&mapping.prompt, out);
     // For an optional column: `Some(None)` when it is not mapped, `None` when it is mapped but
     // missing (already reported).
-    let (Some(prompt), Some(id), Some(prompt_zh), Some(category), Some(expect)) = (
+    let (Some(prompt), Some(id), Some(prompt_zh), Some(category), Some(expect), Some(risks)) = (
         prompt,
         optional_column(table, &mapping.id, out),
         optional_column(table, &mapping.prompt_zh, out),
         optional_column(table, &mapping.category, out),
         optional_column(table, &mapping.expect, out),
+        optional_column(table, &mapping.risks, out),
     ) else {
         return;
     };
@@ -840,6 +844,24 @@ fn generic(table: &Table, mapping: &Mapping, out: &mut Builder<'_>) {
             }),
             None => Some(Expect::Answer),
         };
+        let mut item_risks = Vec::new();
+        if let Some((index, name)) = risks {
+            let value = row.get(index).unwrap_or_default();
+            for code in value
+                .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+                .filter(|c| !c.is_empty())
+            {
+                if crate::suite::is_risk_code(code) {
+                    item_risks.push(code.to_string());
+                } else {
+                    out.problem(
+                        Some(row.line),
+                        Some(name),
+                        format!("{code:?} is not a risk code such as \"A.1c\""),
+                    );
+                }
+            }
+        }
         if out.failures > before {
             continue;
         }
@@ -852,13 +874,9 @@ fn generic(table: &Table, mapping: &Mapping, out: &mut Builder<'_>) {
         if let Some(zh) = zh {
             prompt.insert(Language::Zh, zh);
         }
-        out.items.push(open_item(
-            item_id,
-            item_category,
-            item_expect,
-            prompt,
-            row.line,
-        ));
+        let mut item = open_item(item_id, item_category, item_expect, prompt, row.line);
+        item.risks = item_risks;
+        out.items.push(item);
     }
 }
 

@@ -451,6 +451,15 @@ fn check_item(
     })
 }
 
+/// Whether `code` can be a risk code (`A.1c`): letters, digits, `.` and `-`, at most 16.
+pub(crate) fn is_risk_code(code: &str) -> bool {
+    !code.is_empty()
+        && code.len() <= 16
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+}
+
 /// `"A"` → 0, `"b"` → 1, ... ; anything else → `None`.
 pub fn option_index(key: &str) -> Option<usize> {
     let mut chars = key.chars();
