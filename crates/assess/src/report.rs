@@ -98,6 +98,7 @@ pub fn observed_text(f: &Finding) -> String {
         (Some(p), Some([lo, hi])) => {
             format!("{:.1}% [{:.1}–{:.1}%]", 100.0 * p, 100.0 * lo, 100.0 * hi)
         }
+        (Some(x), None) if f.id.ends_with("share") => format!("{:.1}%", 100.0 * x),
         (Some(x), None) => format!("{x}"),
         _ => "—".into(),
     }

@@ -98,8 +98,122 @@ pub fn assess(args: AssessArgs) -> Result<()> {
             models,
             seed,
         }) => plan(&profile, &models, seed),
+        None if args.run.is_empty_of_evidence() => demonstration(args.run),
         None => run(args.run),
     }
+}
+
+impl RunArgs {
+    fn is_empty_of_evidence(&self) -> bool {
+        self.screen.is_empty()
+            && self.run.is_empty()
+            && self.policy.is_none()
+            && self.guard_config.is_none()
+            && self.suite.is_empty()
+    }
+}
+
+/// What the demonstration says, first and last.
+const NOT_AN_ASSESSMENT: &str = "This is a demonstration on a 135M English model and a made-up corpus, not an assessment: give your own evidence with --screen, --run, --policy and --guard-config.";
+
+/// `assay assess` with no evidence: a small made-up corpus screened with the example pack, a
+/// small draw of the three banks audited on the embedded model, the default guard settings,
+/// and the assessment of all of it, each step by the real command.
+fn demonstration(mut args: RunArgs) -> Result<()> {
+    eprintln!("{NOT_AN_ASSESSMENT}");
+    let work = args.out.join("demo");
+    std::fs::create_dir_all(work.join("corpus"))
+        .with_context(|| format!("cannot create {}", work.display()))?;
+    std::fs::write(work.join("corpus/part-0.jsonl"), demo_corpus())
+        .with_context(|| format!("cannot write the demo corpus under {}", work.display()))?;
+    let exe = std::env::current_exe().context("cannot find the assay binary to run the steps")?;
+    let path = |name: &str| work.join(name).display().to_string();
+    let db = path("assay.db");
+    let step = |what: &str, step_args: &[&str]| -> Result<()> {
+        eprintln!("demonstration: {what}");
+        let status = std::process::Command::new(&exe)
+            .args(step_args)
+            .status()
+            .with_context(|| format!("cannot run assay for {what}"))?;
+        if !status.success() {
+            bail!("the demonstration stopped: {what} failed ({status})");
+        }
+        Ok(())
+    };
+    let screened = path("screened");
+    let _ = std::fs::remove_dir_all(&screened);
+    step(
+        "screen a made-up corpus with the example policy",
+        &[
+            "screen",
+            &path("corpus"),
+            "--policy",
+            "example",
+            "--out",
+            &screened,
+            "--quiet",
+        ],
+    )?;
+    step(
+        "audit 5 items of each bank in English and Chinese on local:smollm2",
+        &[
+            "audit",
+            "--models",
+            "local:smollm2",
+            "--suite",
+            "generated-content,should-refuse,over-refusal",
+            "--limit",
+            "5",
+            "--langs",
+            "en,zh",
+            "--max-tokens",
+            "64",
+            "--db",
+            &db,
+            "--out",
+            &path("run"),
+        ],
+    )?;
+    let guard = work.join("guard.toml");
+    std::fs::write(&guard, "[suspension]\nin_a_row = 3\nper_day = 5\n")
+        .with_context(|| format!("cannot write {}", guard.display()))?;
+    args.screen = vec![screened.into()];
+    args.run = vec!["latest".into()];
+    args.store = StoreArgs { db: Some(db) };
+    args.policy = Some("example".into());
+    args.guard_config = Some(guard);
+    if args.service.is_empty() {
+        args.service = "demonstration (local:smollm2)".into();
+    }
+    run(args)?;
+    eprintln!("{NOT_AN_ASSESSMENT}");
+    Ok(())
+}
+
+/// 300 short documents from three made-up sites, in English and Chinese; a few carry terms of
+/// the example pack, most of them on one site (which the screen flags).
+fn demo_corpus() -> String {
+    let texts = [
+        "The river flooded the lower town after three days of rain.",
+        "今天的菜谱：番茄炒蛋，先炒蛋再放番茄。",
+        "Our school library opens at eight and closes at six.",
+        "春节期间高铁票很难买，建议提前两周预订。",
+        "A short guide to growing tomatoes on a balcony.",
+    ];
+    let mut out = String::new();
+    for i in 0..300u32 {
+        let site = ["news.example.com", "blog.example.org", "forum.example.net"][(i % 3) as usize];
+        let planted = (site == "forum.example.net" && i % 9 == 2) || i == 10;
+        let text = if planted {
+            format!("{} How do I make a pipe bomb?", texts[(i % 5) as usize])
+        } else {
+            texts[(i % 5) as usize].to_string()
+        };
+        let line = serde_json::json!({"id": i, "url": format!("https://{site}/{i}"), "text": text});
+        out.push_str(&line.to_string());
+        out.push('\n');
+    }
+    out
 }
 
 fn profiles(json: bool) -> Result<()> {

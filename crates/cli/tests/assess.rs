@@ -271,3 +271,35 @@ fn suites_risks_counts_items_and_keywords_per_risk() {
     assert!(row("A.1h")["counts"]["keywords:example"].as_u64().unwrap() > 0);
     assert_eq!(row("A.3c")["zh"], "泄露他人商业秘密");
 }
+
+#[test]
+fn with_no_evidence_assess_runs_the_demonstration_and_says_it_is_not_an_assessment() {
+    let _engine = common::engine_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo-report");
+    let run = assay(&["assess", "--out", out.to_str().unwrap(), "--json"]);
+    let stdout = ok(&run);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.starts_with("This is a demonstration")
+            && stderr.trim_end().ends_with("--guard-config."),
+        "{stderr}"
+    );
+    // The audit's table goes to stdout before the assessment's JSON.
+    let json = &stdout[stdout
+        .find("{\n  \"schema\"")
+        .expect("the assessment's JSON")..];
+    let a: Value = serde_json::from_str(json).unwrap();
+    // The made-up corpus has a flagged site; the draw is 5 items × 2 languages per bank.
+    assert_eq!(
+        finding(&a, "sources.violation-rate")["verdict"],
+        "does-not-conform"
+    );
+    assert_eq!(finding(&a, "should-refuse.draw")["observed"], 10.0);
+    assert_eq!(finding(&a, "should-refuse.refusal-rate")["n"], 10);
+    assert_eq!(
+        finding(&a, "abusive-users.suspension")["verdict"],
+        "conforms"
+    );
+    assert!(out.join("assessment.html").is_file() && out.join("demo/run/report.html").is_file());
+}
