@@ -207,8 +207,7 @@ fn html_page(a: &Assessment, cover: &Cover, lang: Lang) -> Result<String, Report
         })
         .collect();
     let [conforms, fails, na, missing] = a.tally();
-    let mut env = minijinja::Environment::new();
-    env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+    let mut env = assay_core::html::environment();
     env.add_template(
         "assessment.html",
         include_str!("../templates/assessment.html"),
