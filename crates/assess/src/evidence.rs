@@ -229,8 +229,9 @@ pub fn guard(config: &GuardConfig, file: &Path) -> Guard {
 /// The answers of `results` counted per (model, suite); with a policy, answers that are not
 /// refusals are scanned for its terms.
 pub fn answers(results: &Results, policy: Option<&Policy>) -> Vec<Answers> {
-    let mut by_key: BTreeMap<(String, String), (Answers, BTreeSet<(String, String)>)> =
-        BTreeMap::new();
+    // Per (model, suite): the counts, and the (item, language) questions answered.
+    type Questions = BTreeSet<(String, String)>;
+    let mut by_key: BTreeMap<(String, String), (Answers, Questions)> = BTreeMap::new();
     for row in &results.answers {
         let (counts, questions) = by_key
             .entry((row.model.clone(), row.suite.clone()))
