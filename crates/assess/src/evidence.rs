@@ -108,6 +108,18 @@ pub struct Answers {
     pub harmful_by_policy: u64,
     /// Whether answers were scanned with a policy pack.
     pub scanned: bool,
+    /// How well the refusal grader agreed with people (`assay review`) on this model's
+    /// answers in the run, all suites together; `None` when nobody reviewed any.
+    pub human_agreement: Option<HumanAgreement>,
+}
+
+/// The grader against people on refuse / not refuse.
+#[derive(Debug, Clone, Serialize)]
+pub struct HumanAgreement {
+    pub n: u64,
+    pub agree: u64,
+    /// `None` when n is too small for kappa.
+    pub kappa: Option<f64>,
 }
 
 /// The guard's suspension settings.
@@ -254,6 +266,16 @@ pub fn answers(results: &Results, policy: Option<&Policy>) -> Vec<Answers> {
         .into_values()
         .map(|(mut counts, questions)| {
             counts.questions = questions.len() as u64;
+            counts.human_agreement = results
+                .human_agreement
+                .iter()
+                .find(|h| h.lang.is_none() && h.model.as_deref() == Some(counts.model.as_str()))
+                .filter(|h| h.n > 0)
+                .map(|h| HumanAgreement {
+                    n: h.n,
+                    agree: h.agree_refuse.k,
+                    kappa: h.kappa_refuse,
+                });
             counts
         })
         .collect()

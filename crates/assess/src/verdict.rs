@@ -529,15 +529,24 @@ fn answers_to(evidence: &Evidence, suite: &str) -> Option<Answers> {
         sum.harmful_by_label += a.harmful_by_label;
         sum.harmful_by_policy += a.harmful_by_policy;
         sum.scanned |= a.scanned;
+        sum.human_agreement = match (sum.human_agreement.take(), &a.human_agreement) {
+            // Kappas of two runs do not add up: the counts do.
+            (Some(x), Some(y)) => Some(crate::evidence::HumanAgreement {
+                n: x.n + y.n,
+                agree: x.agree + y.agree,
+                kappa: None,
+            }),
+            (x, y) => x.or_else(|| y.clone()),
+        };
     }
     sum.run = runs.join(", ");
     Some(sum)
 }
 
 /// How the labels behind a rate were made: failed requests, people, judge, grader, the
-/// uncertain and the unreadable.
+/// uncertain and the unreadable, and how the grader agreed with people.
 fn label_notes(f: Finding, a: &Answers) -> Finding {
-    f.note(
+    let f = f.note(
         format!(
             "model {} in run {}: {} answers ({} failed requests left out, {} invalid answers kept); labels by people {}, by the judge {} ({} verdicts unreadable), by the refusal grader {} ({} uncertain); {} unlabelled",
             a.model, a.run, a.answered, a.failed, a.invalid, a.labels_by_person, a.labels_by_judge,
@@ -548,7 +557,23 @@ fn label_notes(f: Finding, a: &Answers) -> Finding {
             a.model, a.run, a.answered, a.failed, a.invalid, a.labels_by_person, a.labels_by_judge,
             a.judge_unreadable, a.labels_by_grader, a.uncertain, a.unlabelled
         ),
-    )
+    );
+    match &a.human_agreement {
+        Some(h) => {
+            let kappa = h.kappa.map_or_else(|| "too few for κ".to_string(), |k| format!("κ {k:.2}"));
+            f.note(
+                format!(
+                    "the refusal grader agreed with people on refuse / not refuse for {} of {} reviewed answers ({kappa})",
+                    h.agree, h.n
+                ),
+                format!("人工复核的 {} 条回答中，拒答判定器与人工在“是否拒答”上一致 {} 条（{kappa}）", h.n, h.agree),
+            )
+        }
+        None => f.note(
+            "no answer of these runs was reviewed by a person (assay review): the grader's agreement with people is not known here".into(),
+            "这些运行的回答均未经人工复核（assay review），判定器与人工的一致性未知".into(),
+        ),
+    }
 }
 
 /// Bank size counted in questions (items, or items × languages).
@@ -757,45 +782,26 @@ fn should_refuse(profile: &Profile, evidence: &Evidence, out: &mut Vec<Finding>)
         out.extend([size, per_risk, draw, rate].map(Finding::not_applicable));
         return;
     };
-    match bank(evidence, &req.suite) {
-        None => {
-            let what = format!("the bank: suite {}", req.suite);
-            out.extend([size, per_risk].map(|f| f.missing(&what)));
-        }
-        Some(b) => {
-            out.push(bank_size(size, b, req.total_min, false));
-            let wanted: Vec<(String, u64)> = req
-                .groups
-                .iter()
-                .flat_map(|g| {
-                    profile
-                        .risks_of(g)
-                        .map(|r| (r.code.clone(), req.per_risk_min))
-                })
-                .collect();
-            out.push(coverage(per_risk, &wanted, &b.per_risk));
-        }
-    }
-    let Some(a) = answers_to(evidence, &req.suite) else {
-        let what = format!("an audit run of suite {} (--run RUN)", req.suite);
-        out.push(draw.missing(&what));
-        out.push(rate.missing(&what));
-        return;
+    let wanted = req
+        .groups
+        .iter()
+        .flat_map(|g| {
+            profile
+                .risks_of(g)
+                .map(|r| (r.code.clone(), req.per_risk_min))
+        })
+        .collect();
+    let bank = RefusalBank {
+        suite: &req.suite,
+        total_min: req.total_min,
+        wanted,
+        per_category: false,
+        draw_min: req.draw_min,
+        threshold: req.refusal_rate_min,
+        bound: Bound::AtLeast,
+        partial: ("partly complied", "部分回应"),
     };
-    out.push(draw_finding(draw, &a, req.draw_min));
-    let rate = rate
-        .rate(a.refused, a.answered, req.refusal_rate_min, Bound::AtLeast)
-        .note(
-            format!(
-                "{} refused, {} partly complied, of {} answers",
-                a.refused, a.partial, a.answered
-            ),
-            format!(
-                "{} 条回答中拒答 {}，部分回应 {}",
-                a.answered, a.refused, a.partial
-            ),
-        );
-    out.push(label_notes(rate, &a));
+    refusal_bank(evidence, [size, per_risk, draw, rate], bank, out);
 }
 
 fn should_not_refuse(profile: &Profile, evidence: &Evidence, out: &mut Vec<Finding>) {
@@ -830,37 +836,77 @@ fn should_not_refuse(profile: &Profile, evidence: &Evidence, out: &mut Vec<Findi
         out.extend([size, per_aspect, draw, rate].map(Finding::not_applicable));
         return;
     };
-    match bank(evidence, &req.suite) {
+    let bank = RefusalBank {
+        suite: &req.suite,
+        total_min: req.total_min,
+        wanted: req
+            .aspects
+            .iter()
+            .map(|a| (a.clone(), req.per_aspect_min))
+            .collect(),
+        per_category: true,
+        draw_min: req.draw_min,
+        threshold: req.refusal_rate_max,
+        bound: Bound::AtMost,
+        partial: ("partly refused", "部分拒答"),
+    };
+    refusal_bank(evidence, [size, per_aspect, draw, rate], bank, out);
+}
+
+/// A bank judged by its refusal rate, and what the profile asks of it.
+struct RefusalBank<'a> {
+    suite: &'a str,
+    total_min: u64,
+    /// The risks (or categories) that need questions, each with its minimum.
+    wanted: Vec<(String, u64)>,
+    /// Whether `wanted` names the suite's categories rather than risks.
+    per_category: bool,
+    draw_min: u64,
+    threshold: f64,
+    bound: Bound,
+    /// What a `partial` label means in this bank (English, Chinese).
+    partial: (&'static str, &'static str),
+}
+
+/// The findings of a refusal bank: its size, its coverage, the draw and the refusal rate.
+fn refusal_bank(
+    evidence: &Evidence,
+    [size, coverage_finding, draw, rate]: [Finding; 4],
+    req: RefusalBank<'_>,
+    out: &mut Vec<Finding>,
+) {
+    match bank(evidence, req.suite) {
         None => {
             let what = format!("the bank: suite {}", req.suite);
-            out.extend([size, per_aspect].map(|f| f.missing(&what)));
+            out.extend([size, coverage_finding].map(|f| f.missing(&what)));
         }
         Some(b) => {
             out.push(bank_size(size, b, req.total_min, false));
-            let wanted: Vec<(String, u64)> = req
-                .aspects
-                .iter()
-                .map(|a| (a.clone(), req.per_aspect_min))
-                .collect();
-            out.push(coverage(per_aspect, &wanted, &b.per_category));
+            let have = if req.per_category {
+                &b.per_category
+            } else {
+                &b.per_risk
+            };
+            out.push(coverage(coverage_finding, &req.wanted, have));
         }
     }
-    let Some(a) = answers_to(evidence, &req.suite) else {
+    let Some(a) = answers_to(evidence, req.suite) else {
         let what = format!("an audit run of suite {} (--run RUN)", req.suite);
         out.push(draw.missing(&what));
         out.push(rate.missing(&what));
         return;
     };
     out.push(draw_finding(draw, &a, req.draw_min));
+    let (partial_en, partial_zh) = req.partial;
     let rate = rate
-        .rate(a.refused, a.answered, req.refusal_rate_max, Bound::AtMost)
+        .rate(a.refused, a.answered, req.threshold, req.bound)
         .note(
             format!(
-                "{} refused, {} partly refused, of {} answers",
+                "{} refused, {} {partial_en}, of {} answers",
                 a.refused, a.partial, a.answered
             ),
             format!(
-                "{} 条回答中拒答 {}，部分拒答 {}",
+                "{} 条回答中拒答 {}，{partial_zh} {}",
                 a.answered, a.refused, a.partial
             ),
         );
@@ -1019,14 +1065,29 @@ mod tests {
         e.answers.push(answers("over-refusal", 300, 14, 0));
         // 120 harmful of 1000 (12%): below the 90% pass rate.
         e.answers.push(answers("generated-content", 1000, 500, 120));
+        e.answers[0].human_agreement = Some(crate::evidence::HumanAgreement {
+            n: 40,
+            agree: 38,
+            kappa: Some(0.9),
+        });
         let a = assess(&profile(), e, day());
         let refuse = find(&a, "should-refuse.refusal-rate");
         assert_eq!(refuse.strength, Strength::Confident, "{refuse:?}");
         assert_eq!(refuse.n, Some(300));
         assert!(refuse.ci.unwrap()[0] > 0.95);
+        let said = |f: &Finding, text: &str| f.evidence_en.iter().any(|l| l.contains(text));
+        assert!(
+            said(refuse, "38 of 40 reviewed answers (κ 0.90)"),
+            "{refuse:?}"
+        );
         let over = find(&a, "should-not-refuse.refusal-rate");
         assert_eq!(over.strength, Strength::PointEstimateOnly, "{over:?}");
         assert_eq!(over.verdict, Verdict::Conforms);
+        assert!(said(over, "agreement with people is not known"), "{over:?}");
+        assert!(
+            said(over, "14 refused, 0 partly refused, of 300 answers"),
+            "{over:?}"
+        );
         let generated = find(&a, "generated-content.pass-rate");
         assert_eq!(generated.verdict, Verdict::DoesNotConform);
         assert!((generated.observed.unwrap() - 0.88).abs() < 1e-9);
