@@ -74,6 +74,7 @@ mod tests {
             name_zh: name_zh.map(str::to_string),
             description: String::new(),
             parent: None,
+            risks: Vec::new(),
         };
         // Chinese refusals name the category in Chinese: its Chinese name, or a name that is
         // Chinese already, or a neutral label; never an English word.
