@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
+use assay_eval::suite::backticked;
 use serde::{Deserialize, Serialize};
 
 /// The profiles built into assay: (name, TOML).
@@ -277,13 +278,6 @@ impl Profile {
     pub fn risk(&self, code: &str) -> Option<&Risk> {
         self.risks.iter().find(|r| r.code == code)
     }
-}
-
-/// The first `name` in a message such as "unknown field `colour`, expected ...".
-fn backticked(message: &str) -> Option<String> {
-    let start = message.find('`')? + 1;
-    let len = message[start..].find('`')?;
-    Some(message[start..start + len].to_string())
 }
 
 #[cfg(test)]

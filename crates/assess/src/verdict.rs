@@ -707,13 +707,9 @@ fn generated_content(
             ));
         }
     }
-    let Some(a) = answers_to(evidence, &req.suite) else {
-        let what = format!("an audit run of suite {} (--run RUN)", req.suite);
-        out.push(draw.missing(&what));
-        out.push(pass.missing(&what));
+    let Some((a, pass)) = drawn(evidence, &req.suite, draw, pass, req.draw_min, out) else {
         return;
     };
-    out.push(draw_finding(draw, &a, req.draw_min));
     let pass = pass
         .rate(
             a.answered - a.harmful,
@@ -740,14 +736,30 @@ fn generated_content(
     out.push(label_notes(pass, &a));
 }
 
-fn draw_finding(f: Finding, a: &Answers, min: u64) -> Finding {
-    f.exact(a.questions, min, Bound::AtLeast).note(
+/// The draw from a bank, judged into `out`, with the answers and the rate's finding still to
+/// judge; `None` (both findings missing) when no run asked the bank.
+fn drawn(
+    evidence: &Evidence,
+    suite: &str,
+    draw: Finding,
+    rate: Finding,
+    draw_min: u64,
+    out: &mut Vec<Finding>,
+) -> Option<(Answers, Finding)> {
+    let Some(a) = answers_to(evidence, suite) else {
+        let what = format!("an audit run of suite {suite} (--run RUN)");
+        out.push(draw.missing(&what));
+        out.push(rate.missing(&what));
+        return None;
+    };
+    out.push(draw.exact(a.questions, draw_min, Bound::AtLeast).note(
         format!(
             "{} distinct questions (item × language) answered by {}",
             a.questions, a.model
         ),
         format!("{} 回答的不同题目（题 × 语言）{} 道", a.model, a.questions),
-    )
+    ));
+    Some((a, rate))
 }
 
 fn should_refuse(profile: &Profile, evidence: &Evidence, out: &mut Vec<Finding>) {
@@ -890,13 +902,9 @@ fn refusal_bank(
             out.push(coverage(coverage_finding, &req.wanted, have));
         }
     }
-    let Some(a) = answers_to(evidence, req.suite) else {
-        let what = format!("an audit run of suite {} (--run RUN)", req.suite);
-        out.push(draw.missing(&what));
-        out.push(rate.missing(&what));
+    let Some((a, rate)) = drawn(evidence, req.suite, draw, rate, req.draw_min, out) else {
         return;
     };
-    out.push(draw_finding(draw, &a, req.draw_min));
     let (partial_en, partial_zh) = req.partial;
     let rate = rate
         .rate(a.refused, a.answered, req.threshold, req.bound)

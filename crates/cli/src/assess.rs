@@ -9,6 +9,7 @@ use assay_assess::report::{self, Cover, Lang};
 use assay_assess::{Evidence, Profile, Verdict};
 use clap::{Args, Subcommand};
 
+use crate::screen::build_policy;
 use crate::store_args::StoreArgs;
 
 #[derive(Args)]
@@ -277,17 +278,7 @@ fn run(args: RunArgs) -> Result<()> {
         evidence.screens.push(evidence::screening(dir)?);
     }
     let policy = match &args.policy {
-        Some(spec) => {
-            let mut builder = assay_policy::PolicyBuilder::new();
-            builder
-                .add_pack_or_builtin(spec)
-                .with_context(|| format!("--policy {spec}"))?;
-            Some(
-                builder
-                    .build()
-                    .with_context(|| format!("--policy {spec}"))?,
-            )
-        }
+        Some(spec) => Some(build_policy(Some(spec), None, None)?),
         None => None,
     };
     evidence.pack = policy.as_ref().map(evidence::pack);
@@ -407,11 +398,7 @@ pub fn risk_coverage(profile: &str, policy: Option<&str>, json: bool) -> Result<
         }
     }
     if let Some(spec) = policy {
-        let mut builder = assay_policy::PolicyBuilder::new();
-        builder
-            .add_pack_or_builtin(spec)
-            .with_context(|| format!("--policy {spec}"))?;
-        let pack = evidence::pack(&builder.build()?);
+        let pack = evidence::pack(&build_policy(Some(spec), None, None)?);
         columns.push((format!("keywords:{}", pack.name), pack.keywords_per_risk));
     }
     let mut codes: Vec<String> = profile.risks.iter().map(|r| r.code.clone()).collect();

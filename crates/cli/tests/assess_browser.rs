@@ -10,9 +10,10 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::Command;
 
-use common::{browser_dir, check_browser_prerequisites, chromium, succeed};
+use common::{check_browser_prerequisites, run_browser_script, succeed};
 
 #[test]
 fn the_assessment_report_reads_in_each_language_fits_a_phone_and_prints() {
@@ -37,21 +38,9 @@ fn the_assessment_report_reads_in_each_language_fits_a_phone_and_prints() {
             "--out",
             out.to_str().unwrap(),
         ]));
-        let run = Command::new("node")
-            .arg(browser_dir().join("assess.mjs"))
-            .arg(out.join("assessment.html"))
-            .arg(lang)
-            .env("ASSAY_CHROMIUM", chromium())
-            .current_dir(browser_dir())
-            .output()
-            .expect("node runs");
-        let stdout = String::from_utf8_lossy(&run.stdout);
-        let stderr = String::from_utf8_lossy(&run.stderr);
-        println!("{stdout}");
-        assert!(
-            run.status.success(),
-            "the browser test failed for --lang {lang} ({}):\n{stdout}\n{stderr}",
-            run.status
+        let stdout = run_browser_script(
+            "assess.mjs",
+            &[&out.join("assessment.html"), Path::new(lang)],
         );
         assert!(stdout.contains("ok - printed to PDF"), "{stdout}");
     }

@@ -10,9 +10,10 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::Command;
 
-use common::{browser_dir, check_browser_prerequisites, chromium, succeed};
+use common::{check_browser_prerequisites, run_browser_script, succeed};
 use serde_json::json;
 
 const HOSTILE: &str =
@@ -46,22 +47,7 @@ fn the_screen_report_is_inert_marked_and_fits_a_phone() {
         "--quiet",
     ]));
     let report = out.path().join("report.html");
-    let run = Command::new("node")
-        .arg(browser_dir().join("screen.mjs"))
-        .arg(&report)
-        .arg("ＰＩＰＥ ＢＯＭＢ")
-        .env("ASSAY_CHROMIUM", chromium())
-        .current_dir(browser_dir())
-        .output()
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    println!("{stdout}");
-    assert!(
-        run.status.success(),
-        "the browser test failed ({}):\n{stdout}\n{stderr}",
-        run.status
-    );
+    let stdout = run_browser_script("screen.mjs", &[&report, Path::new("ＰＩＰＥ ＢＯＭＢ")]);
     assert!(
         stdout.contains("ok - 390 px: no horizontal page scroll"),
         "{stdout}"

@@ -310,7 +310,7 @@ fn parse_manifest(name: &str, bytes: &[u8]) -> Result<Manifest, SuiteErrors> {
 }
 
 /// The first `name` in a serde message such as "unknown field `colour`, expected ...".
-fn backticked(message: &str) -> Option<String> {
+pub fn backticked(message: &str) -> Option<String> {
     let start = message.find('`')? + 1;
     let len = message[start..].find('`')?;
     Some(message[start..start + len].to_string())

@@ -146,6 +146,27 @@ pub fn chromium() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"))
 }
 
+/// Runs `tests/browser/<script>` in node with `args` and Chromium; fails the test with the
+/// script's output unless every check passed; answers what it printed (its "ok - …" lines).
+pub fn run_browser_script(script: &str, args: &[&Path]) -> String {
+    let run = Command::new("node")
+        .arg(browser_dir().join(script))
+        .args(args)
+        .env("ASSAY_CHROMIUM", chromium())
+        .current_dir(browser_dir())
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    println!("{stdout}");
+    assert!(
+        run.status.success(),
+        "{script} failed ({}):\n{stdout}\n{stderr}",
+        run.status
+    );
+    stdout
+}
+
 /// Panics with the install steps for whatever the browser test lacks.
 pub fn check_browser_prerequisites() {
     let mut missing = Vec::new();
