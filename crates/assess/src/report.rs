@@ -69,15 +69,6 @@ pub fn write(
     Ok(vec![json, csv, html])
 }
 
-pub fn verdict_words(v: Verdict) -> (&'static str, &'static str) {
-    match v {
-        Verdict::Conforms => ("conforms", "符合"),
-        Verdict::DoesNotConform => ("does not conform", "不符合"),
-        Verdict::NotApplicable => ("not applicable", "不适用"),
-        Verdict::NotAssessed => ("not assessed", "未评估"),
-    }
-}
-
 pub fn strength_words(s: Strength) -> (&'static str, &'static str) {
     match s {
         Strength::Confident => ("conforms with 95% confidence", "以 95% 置信度符合"),
@@ -172,8 +163,6 @@ fn csv_bytes(a: &Assessment) -> Result<Vec<u8>, ReportError> {
 #[derive(Serialize)]
 struct Row<'a> {
     f: &'a Finding,
-    verdict_en: &'static str,
-    verdict_zh: &'static str,
     strength_en: &'static str,
     strength_zh: &'static str,
     css: &'static str,
@@ -186,12 +175,9 @@ fn html_page(a: &Assessment, cover: &Cover, lang: Lang) -> Result<String, Report
         .findings
         .iter()
         .map(|f| {
-            let (verdict_en, verdict_zh) = verdict_words(f.verdict);
             let (strength_en, strength_zh) = strength_words(f.strength);
             Row {
                 f,
-                verdict_en,
-                verdict_zh,
                 strength_en,
                 strength_zh,
                 css: match f.verdict {
