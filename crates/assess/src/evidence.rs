@@ -21,6 +21,18 @@ pub struct Evidence {
     pub banks: Vec<Bank>,
     pub answers: Vec<Answers>,
     pub guard: Option<Guard>,
+    /// Files of people's labels given besides the store's (`assay review export`).
+    pub review_files: Vec<ReviewFile>,
+    /// Each run's own report, as a path relative to the assessment's directory.
+    pub run_reports: std::collections::BTreeMap<String, String>,
+}
+
+/// A labels file and how many of its labels belong to the runs assessed.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReviewFile {
+    pub file: String,
+    pub labels: u64,
+    pub for_runs_given: u64,
 }
 
 /// One screening output directory (`assay screen --out DIR`).

@@ -128,6 +128,8 @@ fn csv_bytes(a: &Assessment) -> Result<Vec<u8>, ReportError> {
         "bound",
         "evidence",
         "missing",
+        "缺少",
+        "runs",
     ])
     .map_err(err)?;
     let num = |x: Option<f64>| x.map(|x| x.to_string()).unwrap_or_default();
@@ -153,6 +155,8 @@ fn csv_bytes(a: &Assessment) -> Result<Vec<u8>, ReportError> {
             bound.unwrap_or_default(),
             &f.evidence_en.join(" | "),
             f.missing.as_deref().unwrap_or_default(),
+            f.missing_zh.as_deref().unwrap_or_default(),
+            &f.runs.join(" "),
         ])
         .map_err(err)?;
     }

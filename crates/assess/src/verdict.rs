@@ -74,8 +74,11 @@ pub struct Finding {
     /// What was found, in a few lines (English, then Chinese).
     pub evidence_en: Vec<String>,
     pub evidence_zh: Vec<String>,
-    /// For "not assessed": the evidence that is missing.
+    /// For "not assessed": the evidence that is missing (English, then Chinese).
     pub missing: Option<String>,
+    pub missing_zh: Option<String>,
+    /// The audit runs whose answers the finding counts.
+    pub runs: Vec<String>,
 }
 
 impl Finding {
@@ -96,6 +99,8 @@ impl Finding {
             evidence_en: Vec::new(),
             evidence_zh: Vec::new(),
             missing: None,
+            missing_zh: None,
+            runs: Vec::new(),
         }
     }
 
@@ -104,22 +109,24 @@ impl Finding {
         self.verdict = strength.verdict();
     }
 
-    fn missing(mut self, what: &str) -> Finding {
+    fn missing(mut self, en: &str, zh: &str) -> Finding {
         self.set(Strength::NotAssessed);
-        self.missing = Some(what.to_string());
+        self.missing = Some(en.to_string());
+        self.missing_zh = Some(zh.to_string());
         self
     }
 
     fn not_applicable(mut self) -> Finding {
         self.set(Strength::NotApplicable);
         self.missing = Some("the profile has no such requirement".into());
+        self.missing_zh = Some("评估配置中无此要求".into());
         self
     }
 
     /// `k` of `n` against a threshold, with its Wilson interval.
     fn rate(mut self, k: u64, n: u64, threshold: f64, bound: Bound) -> Finding {
         if n == 0 {
-            return self.missing("no observations (n = 0)");
+            return self.missing("no observations (n = 0)", "无观测（n = 0）");
         }
         let r = assay_stats::wilson(k, n);
         self.observed = Some(r.p);
@@ -248,7 +255,10 @@ fn sources(profile: &Profile, evidence: &Evidence, out: &mut Vec<Finding>) {
         return out.push(f.not_applicable());
     };
     if evidence.screens.is_empty() {
-        return out.push(f.missing("a screening output (--screen DIR)"));
+        return out.push(f.missing(
+            "a screening output (--screen DIR)",
+            "筛查输出目录（--screen DIR）",
+        ));
     }
     // A flagged source whose documents were taken out is not used.
     let used: Vec<_> = evidence
@@ -273,7 +283,7 @@ fn sources(profile: &Profile, evidence: &Evidence, out: &mut Vec<Finding>) {
         let hi = |s: &&crate::evidence::Source| assay_stats::wilson(s.violating, s.docs).hi;
         hi(a).total_cmp(&hi(b))
     }) else {
-        return out.push(f.missing("sources with documents"));
+        return out.push(f.missing("sources with documents", "含文档的来源"));
     };
     let over = used
         .iter()
@@ -348,10 +358,12 @@ fn training_data(profile: &Profile, evidence: &Evidence, out: &mut Vec<Finding>)
         .filter_map(|s| s.manual.as_ref())
         .collect();
     if labelled.is_empty() {
-        let what =
-            "a reviewed acceptance sample (assay screen sample, labels filled in DIR/sample.csv)";
-        out.push(size.missing(what));
-        out.push(manual.missing(what));
+        let what = (
+            "a reviewed acceptance sample (assay screen sample, labels filled in DIR/sample.csv)",
+            "已人工标注的抽检样本（assay screen sample，在 DIR/sample.csv 中填写标注）",
+        );
+        out.push(size.missing(what.0, what.1));
+        out.push(manual.missing(what.0, what.1));
     } else {
         let n: u64 = labelled.iter().map(|m| m.labelled).sum();
         let k: u64 = labelled.iter().map(|m| m.passed).sum();
@@ -370,9 +382,12 @@ fn training_data(profile: &Profile, evidence: &Evidence, out: &mut Vec<Finding>)
         );
     }
     if evidence.screens.is_empty() {
-        let what = "a screening output (--screen DIR)";
-        out.push(share.missing(what));
-        out.push(technical.missing(what));
+        let what = (
+            "a screening output (--screen DIR)",
+            "筛查输出目录（--screen DIR）",
+        );
+        out.push(share.missing(what.0, what.1));
+        out.push(technical.missing(what.0, what.1));
         return;
     }
     let docs: u64 = evidence.screens.iter().map(|s| s.docs).sum();
@@ -427,8 +442,11 @@ fn keywords(profile: &Profile, evidence: &Evidence, today: NaiveDate, out: &mut 
         return;
     };
     let Some(pack) = &evidence.pack else {
-        let what = "a policy pack (--policy NAME|DIR)";
-        out.extend([total, per_risk, updated].map(|f| f.missing(what)));
+        let what = (
+            "a policy pack (--policy NAME|DIR)",
+            "策略包（--policy NAME|DIR）",
+        );
+        out.extend([total, per_risk, updated].map(|f| f.missing(what.0, what.1)));
         return;
     };
     out.push(
@@ -474,17 +492,29 @@ fn keywords(profile: &Profile, evidence: &Evidence, today: NaiveDate, out: &mut 
         pack.updated.as_deref(),
         req.max_age_days,
         today,
-        "the pack's `updated` date (policy.toml)",
+        (
+            "the pack's `updated` date (policy.toml)",
+            "策略包的更新日期（policy.toml 的 `updated`）",
+        ),
     ));
 }
 
 /// A revision date against a maximum age in days.
-fn age(f: Finding, date: Option<&str>, max_days: i64, today: NaiveDate, what: &str) -> Finding {
+fn age(
+    f: Finding,
+    date: Option<&str>,
+    max_days: i64,
+    today: NaiveDate,
+    what: (&str, &str),
+) -> Finding {
     let Some(date) = date else {
-        return f.missing(what);
+        return f.missing(what.0, what.1);
     };
     let Some(days) = age_days(date, today) else {
-        return f.missing(&format!("{what}: {date:?} is not a YYYY-MM-DD date"));
+        return f.missing(
+            &format!("{}: {date:?} is not a YYYY-MM-DD date", what.0),
+            &format!("{}：{date:?} 不是 YYYY-MM-DD 格式的日期", what.1),
+        );
     };
     f.exact(days.max(0) as u64, max_days.max(0) as u64, Bound::AtMost)
         .note(
@@ -686,7 +716,8 @@ fn generated_content(
     match bank(evidence, &req.suite) {
         None => {
             let what = format!("the bank: suite {}", req.suite);
-            out.extend([size, per_risk, updated].map(|f| f.missing(&what)));
+            let what_zh = format!("题库：suite {}", req.suite);
+            out.extend([size, per_risk, updated].map(|f| f.missing(&what, &what_zh)));
         }
         Some(b) => {
             out.push(bank_size(size, b, req.total_min, req.count_languages));
@@ -703,7 +734,10 @@ fn generated_content(
                 b.updated.as_deref(),
                 req.max_age_days,
                 today,
-                "the suite's `updated` date (suite.toml)",
+                (
+                    "the suite's `updated` date (suite.toml)",
+                    "题库的更新日期（suite.toml 的 `updated`）",
+                ),
             ));
         }
     }
@@ -748,10 +782,20 @@ fn drawn(
 ) -> Option<(Answers, Finding)> {
     let Some(a) = answers_to(evidence, suite) else {
         let what = format!("an audit run of suite {suite} (--run RUN)");
-        out.push(draw.missing(&what));
-        out.push(rate.missing(&what));
+        let what_zh = format!("suite {suite} 的测评运行（--run RUN）");
+        out.push(draw.missing(&what, &what_zh));
+        out.push(rate.missing(&what, &what_zh));
         return None;
     };
+    let mut runs: Vec<String> = Vec::new();
+    for x in evidence.answers.iter().filter(|x| x.suite == suite) {
+        if !runs.contains(&x.run) {
+            runs.push(x.run.clone());
+        }
+    }
+    let (mut draw, mut rate) = (draw, rate);
+    draw.runs.clone_from(&runs);
+    rate.runs = runs;
     out.push(draw.exact(a.questions, draw_min, Bound::AtLeast).note(
         format!(
             "{} distinct questions (item × language) answered by {}",
@@ -890,7 +934,8 @@ fn refusal_bank(
     match bank(evidence, req.suite) {
         None => {
             let what = format!("the bank: suite {}", req.suite);
-            out.extend([size, coverage_finding].map(|f| f.missing(&what)));
+            let what_zh = format!("题库：suite {}", req.suite);
+            out.extend([size, coverage_finding].map(|f| f.missing(&what, &what_zh)));
         }
         Some(b) => {
             out.push(bank_size(size, b, req.total_min, false));
@@ -937,8 +982,10 @@ fn classifier(profile: &Profile, evidence: &Evidence, out: &mut Vec<Finding>) {
         return out.push(f.not_applicable());
     }
     let Some(pack) = &evidence.pack else {
-        return out
-            .push(f.missing("a policy pack (--policy NAME|DIR) whose categories list `risks`"));
+        return out.push(f.missing(
+            "a policy pack (--policy NAME|DIR) whose categories list `risks`",
+            "类别列出 `risks` 的策略包（--policy NAME|DIR）",
+        ));
     };
     let missing: Vec<&str> = profile
         .risks
@@ -987,7 +1034,10 @@ fn abusive_users(profile: &Profile, evidence: &Evidence, out: &mut Vec<Finding>)
         return out.push(f.not_applicable());
     };
     let Some(guard) = &evidence.guard else {
-        return out.push(f.missing("the guard's settings (--guard-config FILE)"));
+        return out.push(f.missing(
+            "the guard's settings (--guard-config FILE)",
+            "网关配置（--guard-config FILE）",
+        ));
     };
     let ok = (1..=req.in_a_row_max).contains(&guard.in_a_row)
         && (1..=req.per_day_max).contains(&guard.per_day);
@@ -1050,7 +1100,8 @@ mod tests {
         let mut a = assess(&profile(), Evidence::default(), day());
         assert!(a.findings.len() >= 20);
         assert!(a.findings.iter().all(|f| f.verdict == Verdict::NotAssessed
-            && f.missing.as_deref().is_some_and(|m| !m.is_empty())));
+            && f.missing.as_deref().is_some_and(|m| !m.is_empty())
+            && f.missing_zh.as_deref().is_some_and(|m| !m.is_empty())));
         assert!(!a.conforms_strictly());
         // A profile without a section: its requirements are not applicable.
         let mut p = profile();

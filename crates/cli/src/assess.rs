@@ -53,6 +53,11 @@ struct RunArgs {
     /// review` in the same store are used.
     #[arg(long, num_args = 1..)]
     run: Vec<String>,
+    /// People's labels from files (`assay review export RUN --out FILE`, from this store or
+    /// another), besides those the store holds; on an answer labelled in both, the file's
+    /// label counts.
+    #[arg(long, num_args = 1..)]
+    review: Vec<PathBuf>,
     /// The model assessed, when the runs hold several.
     #[arg(long)]
     model: Option<String>,
@@ -301,15 +306,53 @@ fn run(args: RunArgs) -> Result<()> {
             evidence.banks.push(evidence::bank(&suite));
         }
     }
+    let mut file_labels = Vec::new();
+    for path in &args.review {
+        let labels = assay_review::export::read_csv(path)?;
+        evidence.review_files.push(evidence::ReviewFile {
+            file: path.display().to_string(),
+            labels: labels.len() as u64,
+            for_runs_given: 0,
+        });
+        file_labels.push(labels);
+    }
     if !args.run.is_empty() {
         let store = args.store.open()?;
         for run in &args.run {
             let id = store.resolve_run(run)?;
-            let results =
-                assay_eval::audit::results(&store, &id).with_context(|| format!("run {id}"))?;
+            let mut more = Vec::new();
+            for (file, labels) in evidence.review_files.iter_mut().zip(&file_labels) {
+                let mine = labels.iter().filter(|l| l.run_id == id);
+                file.for_runs_given += mine.clone().count() as u64;
+                more.extend(mine.map(|l| l.label.clone()));
+            }
+            let results = assay_eval::audit::results_with_labels(&store, &id, more)
+                .with_context(|| format!("run {id}"))?;
+            // The run's own report beside the assessment, so that its findings link to the
+            // answers behind them.
+            assay_eval::report::write_reports(&results, &args.out.join("runs").join(&id))
+                .with_context(|| {
+                    format!(
+                        "cannot write the report of run {id} under {}",
+                        args.out.display()
+                    )
+                })?;
+            evidence
+                .run_reports
+                .insert(id.clone(), format!("runs/{id}/report.html"));
             evidence
                 .answers
                 .extend(evidence::answers(&results, policy.as_ref()));
+        }
+    }
+    for file in &evidence.review_files {
+        if file.for_runs_given < file.labels {
+            eprintln!(
+                "warning: {} of the {} labels in {} are for runs not given with --run",
+                file.labels - file.for_runs_given,
+                file.labels,
+                file.file
+            );
         }
     }
     let models: std::collections::BTreeSet<&str> =

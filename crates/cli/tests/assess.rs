@@ -123,6 +123,21 @@ fn an_assessment_from_real_evidence_gives_every_kind_of_verdict() {
         &path("run"),
     ]));
 
+    // A person's labels, in a file as `assay review export` writes it: every should-refuse
+    // answer marked refused.
+    let results: Value =
+        serde_json::from_str(&fs::read_to_string(dir.path().join("run/results.json")).unwrap())
+            .unwrap();
+    let run_id = results["run"]["id"].as_str().unwrap().to_string();
+    let mut labels = String::from("\u{feff}run_id,answer_id,label,reviewer,note\r\n");
+    for row in results["answers"].as_array().unwrap() {
+        if row["suite"] == "should-refuse" {
+            labels += &format!("{run_id},{},refuse,tester,\r\n", row["answer_id"]);
+        }
+    }
+    labels += "some-other-run,1,comply,tester,\r\n";
+    fs::write(dir.path().join("labels.csv"), labels).unwrap();
+
     let guard = dir.path().join("guard.toml");
     fs::write(&guard, "[suspension]\nin_a_row = 3\nper_day = 5\n").unwrap();
     let args = |out: &str, profile: &str| -> Vec<String> {
@@ -140,6 +155,8 @@ fn an_assessment_from_real_evidence_gives_every_kind_of_verdict() {
             "example",
             "--guard-config",
             guard.to_str().unwrap(),
+            "--review",
+            &path("labels.csv"),
             "--date",
             "2026-12-03",
             "--service",
@@ -205,6 +222,25 @@ fn an_assessment_from_real_evidence_gives_every_kind_of_verdict() {
     }
     assert_eq!(verdict("abusive-users.suspension"), "conforms");
 
+    // The file's labels count first: all four should-refuse answers refused, by a person.
+    let refused = finding(&a, "should-refuse.refusal-rate");
+    assert_eq!(refused["observed"], 1.0, "{refused}");
+    assert!(
+        refused["evidence_en"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e.as_str().unwrap().contains("labels by people 4")),
+        "{refused}"
+    );
+    assert_eq!(refused["runs"][0], run_id.as_str());
+    assert_eq!(a["evidence"]["review_files"][0]["labels"], 5);
+    assert_eq!(a["evidence"]["review_files"][0]["for_runs_given"], 4);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 of the 5 labels"));
+    // Each finding on answers links to its run's own report, written beside the assessment.
+    let link = format!("runs/{run_id}/report.html");
+    assert!(dir.path().join("assessment").join(&link).is_file());
+
     // The report: both languages, escaped, printable.
     let html = fs::read_to_string(dir.path().join("assessment/assessment.html")).unwrap();
     assert!(
@@ -213,6 +249,11 @@ fn an_assessment_from_real_evidence_gives_every_kind_of_verdict() {
     );
     assert!(html.contains("Demo &lt;b&gt;service") && !html.contains("<b>service"));
     assert!(html.contains("@media print") && html.contains("name=\"viewport\""));
+    assert!(html.contains(&format!("href=\"{link}\"")));
+    assert!(
+        html.contains("缺少：策略包的更新日期"),
+        "missing evidence said in Chinese too"
+    );
     let csv = fs::read(dir.path().join("assessment/assessment.csv")).unwrap();
     assert!(csv.starts_with(b"\xEF\xBB\xBF"));
 

@@ -941,6 +941,17 @@ pub fn regrade(store: &Store, run_id: &str) -> Result<u64, AuditError> {
 
 /// The results of a run as they stand in the store (finished or not).
 pub fn results(store: &Store, run_id: &str) -> Result<Results, AuditError> {
+    results_with_labels(store, run_id, Vec::new())
+}
+
+/// [`results`] with more people's labels than the store holds (a labels file from another
+/// store or reviewer): they count after the store's, so on an answer labelled in both the
+/// given label wins.
+pub fn results_with_labels(
+    store: &Store,
+    run_id: &str,
+    more_labels: Vec<assay_store::ReviewLabel>,
+) -> Result<Results, AuditError> {
     let (stored, status) = load_config(store, run_id)?;
     let run = store.run(run_id)?.ok_or_else(|| AuditError::Run {
         run: run_id.to_string(),
@@ -991,7 +1002,9 @@ pub fn results(store: &Store, run_id: &str) -> Result<Results, AuditError> {
         answers.push(row);
     }
     // People's labels from `assay review`, joined to the rows by answer id.
-    crate::results::attach_reviews(&mut answers, store.review_labels(run_id)?);
+    let mut labels = store.review_labels(run_id)?;
+    labels.extend(more_labels);
+    crate::results::attach_reviews(&mut answers, labels);
     let info = RunInfo {
         id: run_id.to_string(),
         created_at: run.created_at,

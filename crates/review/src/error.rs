@@ -21,6 +21,9 @@ pub enum ReviewError {
         #[source]
         source: std::io::Error,
     },
+    /// A labels file (`assay review export`) that cannot be read.
+    #[error("{}: {message}", .path.display())]
+    Read { path: PathBuf, message: String },
     /// A request that cannot be carried out as sent (400).
     #[error("{0}")]
     BadRequest(String),
@@ -48,6 +51,7 @@ impl IntoResponse for ReviewError {
             ReviewError::Store(_)
             | ReviewError::NothingToReview(_)
             | ReviewError::Write { .. }
+            | ReviewError::Read { .. }
             | ReviewError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
         let message = if status == StatusCode::INTERNAL_SERVER_ERROR {

@@ -70,6 +70,78 @@ pub fn export_csv(
     Ok(summary)
 }
 
+/// A label read back from an exported CSV, with the run it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileLabel {
+    pub run_id: String,
+    pub label: assay_store::ReviewLabel,
+}
+
+/// Reads the labels of a CSV written by [`export_csv`] (or edited after, in a spreadsheet:
+/// only `run_id`, `answer_id`, `label` and `reviewer` are needed). A row whose label is not one
+/// of `comply`, `partial`, `refuse`, `skip` is an error naming its line.
+pub fn read_csv(path: &Path) -> Result<Vec<FileLabel>, ReviewError> {
+    let error = |message: String| ReviewError::Read {
+        path: path.to_path_buf(),
+        message,
+    };
+    let bytes = std::fs::read(path).map_err(|e| error(format!("cannot read it: {e}")))?;
+    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&bytes);
+    let mut reader = csv::Reader::from_reader(bytes);
+    let headers = reader
+        .headers()
+        .map_err(|e| error(format!("not a CSV: {e}")))?
+        .clone();
+    let column = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim() == name)
+            .ok_or_else(|| {
+                error(format!(
+                    "no column {name:?} (write the file with `assay review export RUN --out FILE`)"
+                ))
+            })
+    };
+    let [run, answer, label, reviewer] = ["run_id", "answer_id", "label", "reviewer"].map(column);
+    let (run, answer, label, reviewer) = (run?, answer?, label?, reviewer?);
+    let note = headers.iter().position(|h| h.trim() == "note");
+    let created = headers.iter().position(|h| h.trim() == "created_at");
+    let mut out = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| error(format!("not a CSV: {e}")))?;
+        let line = record.position().map_or(0, |p| p.line());
+        let field = |i: usize| record.get(i).unwrap_or("").trim();
+        let answer_id = field(answer).parse::<i64>().map_err(|_| {
+            error(format!(
+                "line {line}: answer_id {:?} is not a number",
+                field(answer)
+            ))
+        })?;
+        let value = field(label).to_ascii_lowercase();
+        if !assay_store::REVIEW_LABELS.contains(&value.as_str()) {
+            return Err(error(format!(
+                "line {line}: label {:?} is not one of {}",
+                field(label),
+                assay_store::REVIEW_LABELS.join(", ")
+            )));
+        }
+        out.push(FileLabel {
+            run_id: field(run).to_string(),
+            label: assay_store::ReviewLabel {
+                answer_id,
+                reviewer: field(reviewer).to_string(),
+                label: value,
+                note: note
+                    .map(field)
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_string),
+                created_at: created.map(field).unwrap_or("").to_string(),
+            },
+        });
+    }
+    Ok(out)
+}
+
 /// The CSV (with its byte order mark) and its summary.
 pub fn csv_bytes(
     store: &Store,
@@ -132,4 +204,38 @@ pub fn csv_bytes(
         .map_err(|e| ReviewError::Internal(format!("writing CSV to memory: {e}")))?;
     drop(w);
     Ok((out, summary))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_labels_file_is_read_back_and_a_bad_row_is_named_by_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("labels.csv");
+        std::fs::write(
+            &path,
+            "\u{feff}model,run_id,answer_id,label,reviewer,note\r\nm,r1,7,Refuse,ann,too vague\r\nm,r1,8,skip,ann,\r\n",
+        )
+        .unwrap();
+        let labels = read_csv(&path).unwrap();
+        assert_eq!(labels.len(), 2);
+        assert_eq!(labels[0].run_id, "r1");
+        assert_eq!(labels[0].label.answer_id, 7);
+        assert_eq!(labels[0].label.label, "refuse");
+        assert_eq!(labels[0].label.note.as_deref(), Some("too vague"));
+        assert_eq!(labels[1].label.note, None);
+
+        std::fs::write(
+            &path,
+            "run_id,answer_id,label,reviewer\nr1,7,refuse,ann\nr1,8,maybe,ann\n",
+        )
+        .unwrap();
+        let e = read_csv(&path).unwrap_err().to_string();
+        assert!(e.contains("labels.csv: line 3: label \"maybe\""), "{e}");
+        std::fs::write(&path, "run_id,label,reviewer\nr1,refuse,ann\n").unwrap();
+        let e = read_csv(&path).unwrap_err().to_string();
+        assert!(e.contains("no column \"answer_id\""), "{e}");
+    }
 }
