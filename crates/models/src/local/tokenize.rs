@@ -251,6 +251,24 @@ impl PromptTokenizer {
         PromptTokenizer::new(Arc::new(model))
     }
 
+    /// The tokens of plain text as the engine reads a message's content: no beginning-of-text
+    /// token, special-token text read as text.
+    pub fn tokenize_text(&self, text: &str) -> Vec<i32> {
+        self.model
+            .vocab()
+            .tokenize(text.as_bytes(), false, false)
+            .into_iter()
+            .map(|t| t.0)
+            .collect()
+    }
+
+    /// The bytes a token stands for (a byte-level token may be part of a character).
+    pub fn token_bytes(&self, id: i32) -> Vec<u8> {
+        self.model
+            .vocab()
+            .token_to_piece(LlamaToken::new(id), false, None)
+    }
+
     pub(crate) fn model(&self) -> &Arc<LlamaModel> {
         &self.model
     }
