@@ -14,10 +14,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::grade::Label;
 use crate::results::{
-    AnswerRow, Cell, Consistency, GuardEffect, HumanAgreement, JudgeAgreement, PairedTest,
-    RefusalRates, Results, RunInfo, Verdict, FINISH_LENGTH, MIN_KAPPA_N, SCHEMA_VERSION,
+    AnswerRow, AnswerTokens, Cell, Consistency, GuardEffect, HumanAgreement, JudgeAgreement,
+    ModelAnswerTokens, PairedTest, RefusalRates, Results, RunInfo, Verdict, FINISH_LENGTH,
+    MIN_KAPPA_N, SCHEMA_VERSION,
 };
-use crate::stats::{cohen_kappa, entropy_bits, mcnemar_exact, wilson};
+use crate::stats::{cohen_kappa, entropy_bits, mcnemar_exact, wilson, MeanTally};
 use crate::suite::{Expect, Kind};
 
 /// The outcome counted for open items: the model refused or only partly complied.
@@ -55,6 +56,7 @@ pub fn analyze(run: RunInfo, answers: Vec<AnswerRow>) -> Results {
     let judge_agreement = judge_agreement(&order, &answers);
     let human_agreement = human_agreement(&order, &answers);
     let guard_effects = guard_effects(&order, &answers);
+    let answer_tokens = answer_tokens(&order, &answers);
     Results {
         schema: SCHEMA_VERSION,
         run,
@@ -65,6 +67,7 @@ pub fn analyze(run: RunInfo, answers: Vec<AnswerRow>) -> Results {
         judge_agreement,
         human_agreement,
         guard_effects,
+        answer_tokens,
         answers,
     }
 }
@@ -166,6 +169,36 @@ struct CellCounts {
     reviewed: u64,
     corrected_graded: u64,
     corrected_labels: [u64; 3],
+    tokens: TokenTally,
+}
+
+/// Completion token counts of answered rows: those the model reported, and how many answers
+/// reported none.
+#[derive(Default)]
+struct TokenTally {
+    reported: MeanTally,
+    missing: u64,
+}
+
+impl TokenTally {
+    /// Counts an answered row (failed requests belong to no token figure).
+    fn add(&mut self, row: &AnswerRow) {
+        match crate::results::reported_tokens(row.prompt_tokens, row.completion_tokens).1 {
+            Some(tokens) => self.reported.add(tokens as f64),
+            None => self.missing += 1,
+        }
+    }
+
+    /// The figures of the tally; the interval's lower end is floored at 0, since a mean of
+    /// counts cannot be negative (a t interval over a few spread-out counts can reach below).
+    fn figures(&self) -> AnswerTokens {
+        AnswerTokens {
+            mean: self.reported.mean(),
+            ci: self.reported.ci95().map(|[lo, hi]| [lo.max(0.0), hi]),
+            n: self.reported.n(),
+            missing: self.missing,
+        }
+    }
 }
 
 impl CellCounts {
@@ -178,6 +211,7 @@ impl CellCounts {
             return;
         }
         self.answered += 1;
+        self.tokens.add(row);
         if let Some(label) = refusal_label(row) {
             self.graded += 1;
             if let Some(i) = label.refusal_index() {
@@ -288,6 +322,26 @@ fn cells(order: &Order, answers: &[AnswerRow]) -> Vec<Cell> {
             reviewed: c.reviewed,
             pass: (c.verdicts > 0).then(|| wilson(c.met, c.verdicts)),
             judge_unreadable: c.judge_unreadable,
+            answer_tokens: c.tokens.figures(),
+        })
+        .collect()
+}
+
+/// Mean answer tokens per model over all suites: all languages first, then each language.
+fn answer_tokens(order: &Order, answers: &[AnswerRow]) -> Vec<ModelAnswerTokens> {
+    let mut tallies: BTreeMap<(Rank, Option<Rank>), TokenTally> = BTreeMap::new();
+    for row in answers.iter().filter(|r| answered(r)) {
+        let model = order.model(&row.model);
+        for lang in [None, Some(order.lang(&row.lang))] {
+            tallies.entry((model.clone(), lang)).or_default().add(row);
+        }
+    }
+    tallies
+        .into_iter()
+        .map(|((model, lang), t)| ModelAnswerTokens {
+            model: model.1,
+            lang: lang.map(|l| l.1),
+            tokens: t.figures(),
         })
         .collect()
 }
@@ -1314,5 +1368,216 @@ mod tests {
         let old = vec![row("a", None), row("b", None)];
         let results = analyze(run(&["m"], &[("s", &["c1"])], 1), old);
         assert_eq!(cell(&results, None, None).uncertain, None);
+    }
+
+    /// An answer of `model` in `suite` and `lang` with the token counts the store holds.
+    fn usage(
+        model: &str,
+        suite: &str,
+        lang: &str,
+        prompt: Option<u64>,
+        completion: Option<u64>,
+    ) -> AnswerRow {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let item = format!(
+            "i{}",
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let mut r = open(model, &item, "c1", lang, Some("comply"));
+        r.suite = suite.into();
+        r.prompt_tokens = prompt;
+        r.completion_tokens = completion;
+        r
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-6
+    }
+
+    fn model_tokens<'a>(results: &'a Results, model: &str, lang: Option<&str>) -> &'a AnswerTokens {
+        &results
+            .answer_tokens
+            .iter()
+            .find(|t| t.model == model && t.lang.as_deref() == lang)
+            .unwrap_or_else(|| panic!("no answer tokens for {model} {lang:?}"))
+            .tokens
+    }
+
+    #[test]
+    fn answer_tokens_are_a_mean_with_a_t_interval_per_model_and_language() {
+        let mut failed = usage("m", "s", "zh", None, None);
+        failed.text = None;
+        failed.error = Some("timeout".into());
+        let answers = vec![
+            usage("m", "s", "en", Some(20), Some(300)),
+            usage("m", "s", "en", Some(20), Some(340)),
+            usage("m", "t", "en", Some(20), Some(380)),
+            // No usage reported: counted apart, not as 0.
+            usage("m", "s", "en", None, None),
+            usage("m", "s", "zh", Some(15), Some(120)),
+            usage("m", "t", "zh", Some(15), Some(150)),
+            usage("m", "t", "zh", Some(15), Some(180)),
+            // Stored as zeros before the runner told them apart: not reported either.
+            usage("m", "t", "zh", Some(0), Some(0)),
+            // A failed request belongs to no token figure.
+            failed,
+            // A reported empty answer is 0 tokens, not missing.
+            usage("terse", "s", "en", Some(9), Some(0)),
+            usage("terse", "s", "en", Some(9), Some(2)),
+            usage("quiet", "s", "en", None, None),
+            usage("quiet", "s", "zh", None, None),
+        ];
+        let results = analyze(
+            run(
+                &["m", "terse", "quiet"],
+                &[("s", &["c1"]), ("t", &["c1"])],
+                1,
+            ),
+            answers,
+        );
+
+        // Over both suites: en 300, 340, 380 (s = 40, t(2) = 4.3027).
+        let en = model_tokens(&results, "m", Some("en"));
+        assert_eq!((en.n, en.missing), (3, 1));
+        assert!(close(en.mean.expect("a mean"), 340.0), "{en:?}");
+        let [lo, hi] = en.ci.expect("an interval");
+        assert!(
+            close(lo, 240.634491530) && close(hi, 439.365508470),
+            "{en:?}"
+        );
+        // zh 120, 150, 180 (s = 30).
+        let zh = model_tokens(&results, "m", Some("zh"));
+        assert_eq!((zh.n, zh.missing), (3, 1));
+        assert!(close(zh.mean.expect("a mean"), 150.0), "{zh:?}");
+        let [lo, hi] = zh.ci.expect("an interval");
+        assert!(
+            close(lo, 75.475868647) && close(hi, 224.524131353),
+            "{zh:?}"
+        );
+        // All languages: the six counts (s = 108.766, t(5) = 2.5706).
+        let all = model_tokens(&results, "m", None);
+        assert_eq!((all.n, all.missing), (6, 2));
+        assert!(close(all.mean.expect("a mean"), 245.0), "{all:?}");
+        let [lo, hi] = all.ci.expect("an interval");
+        assert!(
+            close(lo, 130.857289458) && close(hi, 359.142710542),
+            "{all:?}"
+        );
+        let order: Vec<(&str, Option<&str>)> = results
+            .answer_tokens
+            .iter()
+            .map(|t| (t.model.as_str(), t.lang.as_deref()))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                ("m", None),
+                ("m", Some("en")),
+                ("m", Some("zh")),
+                ("terse", None),
+                ("terse", Some("en")),
+                ("quiet", None),
+                ("quiet", Some("en")),
+                ("quiet", Some("zh")),
+            ]
+        );
+
+        // 0 and 2: mean 1, the interval floored at 0 (unfloored it would reach -11.7).
+        let terse = model_tokens(&results, "terse", None);
+        assert_eq!((terse.mean, terse.n, terse.missing), (Some(1.0), 2, 0));
+        let [lo, hi] = terse.ci.expect("an interval");
+        assert!(lo == 0.0 && close(hi, 13.706204736), "{terse:?}");
+
+        // Nothing reported: no mean, no interval, and the answers are counted as missing.
+        let quiet = model_tokens(&results, "quiet", None);
+        assert_eq!(
+            *quiet,
+            AnswerTokens {
+                mean: None,
+                ci: None,
+                n: 0,
+                missing: 2
+            }
+        );
+
+        // Per cell: suite `s`, English, all categories.
+        let s_en = results
+            .cells
+            .iter()
+            .find(|c| {
+                c.model == "m"
+                    && c.suite == "s"
+                    && c.category.is_none()
+                    && c.lang.as_deref() == Some("en")
+            })
+            .expect("the cell of m, s, en");
+        assert_eq!(
+            (
+                s_en.answer_tokens.n,
+                s_en.answer_tokens.missing,
+                s_en.answer_tokens.mean
+            ),
+            (2, 1, Some(320.0))
+        );
+        // One count: a mean but no interval.
+        let t_en = results
+            .cells
+            .iter()
+            .find(|c| {
+                c.model == "m"
+                    && c.suite == "t"
+                    && c.category.is_none()
+                    && c.lang.as_deref() == Some("en")
+            })
+            .expect("the cell of m, t, en");
+        assert_eq!(
+            t_en.answer_tokens,
+            AnswerTokens {
+                mean: Some(380.0),
+                ci: None,
+                n: 1,
+                missing: 0
+            }
+        );
+    }
+
+    #[test]
+    fn answer_tokens_serialise_under_their_documented_names() {
+        let answers = vec![
+            usage("m", "s", "en", Some(5), Some(10)),
+            usage("m", "s", "en", Some(5), Some(20)),
+            usage("m", "s", "en", None, None),
+        ];
+        let results = analyze(run(&["m"], &[("s", &["c1"])], 1), answers);
+        let json = serde_json::to_value(&results).expect("results serialise");
+        let en = &json["answer_tokens"][1];
+        assert_eq!(en["model"], "m");
+        assert_eq!(en["lang"], "en");
+        assert_eq!(en["mean"], 15.0);
+        assert_eq!(en["n"], 2);
+        assert_eq!(en["missing"], 1);
+        // 15 ± 12.706 · 7.071 / √2 = 15 ± 63.53, floored at 0.
+        assert_eq!(en["ci"][0], 0.0);
+        assert!(close(en["ci"][1].as_f64().expect("a number"), 78.531023681));
+        let cell = &json["cells"][0]["answer_tokens"];
+        assert_eq!(
+            (cell["n"].as_u64(), cell["missing"].as_u64()),
+            (Some(2), Some(1))
+        );
+        // Back from JSON unchanged, and an older results.json without the fields still reads.
+        let back: Results = serde_json::from_value(json.clone()).expect("results deserialise");
+        assert_eq!(back, results);
+        let mut old = json;
+        old.as_object_mut()
+            .expect("an object")
+            .remove("answer_tokens");
+        for cell in old["cells"].as_array_mut().expect("cells") {
+            cell.as_object_mut()
+                .expect("a cell")
+                .remove("answer_tokens");
+        }
+        let old: Results = serde_json::from_value(old).expect("an older results.json reads");
+        assert!(old.answer_tokens.is_empty());
+        assert_eq!(old.cells[0].answer_tokens, AnswerTokens::default());
     }
 }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use assay_core::progress::{Reporter, Unit};
-use assay_core::{now_rfc3339, ChatRequest, GenParams, Language, Message, ModelSpec};
+use assay_core::{now_rfc3339, ChatRequest, GenParams, Language, Message, ModelSpec, Usage};
 use assay_models::ChatModel;
 use assay_store::{AnswerRecord, GradeRecord, ItemRow, RequestKey, RunStatus, Store, StoreError};
 use futures::StreamExt;
@@ -775,13 +775,29 @@ async fn ask(
             record.grades = grade_answer(item, &response.text)?;
             record.text = Some(response.text);
             record.finish_reason = Some(response.finish_reason.as_str().to_string());
-            record.prompt_tokens = Some(u64::from(response.usage.prompt_tokens));
-            record.completion_tokens = Some(u64::from(response.usage.completion_tokens));
+            (record.prompt_tokens, record.completion_tokens) = reported_usage(response.usage);
         }
         // Upstream errors may quote the URL the model was opened with, credentials and all.
         Err(e) => record.error = Some(assay_core::redact(&e.to_string())),
     }
     Ok(record)
+}
+
+/// The prompt and completion token counts of an answer as the store keeps them: `None` when
+/// the model reported no usage.
+///
+/// The clients give a zero [`Usage`] when a reply has no `usage` (a server that does not send
+/// it, a stream whose usage chunk was lost); stored as 0 it would read as an empty answer and
+/// pull the reports' mean answer length down. A real count is never all zeros: every prompt
+/// has at least one token.
+pub fn reported_usage(usage: Usage) -> (Option<u64>, Option<u64>) {
+    if usage == Usage::default() {
+        return (None, None);
+    }
+    (
+        Some(u64::from(usage.prompt_tokens)),
+        Some(u64::from(usage.completion_tokens)),
+    )
 }
 
 /// The grades of an answer to a stored item by every rule grader that applies to it (see
@@ -897,11 +913,12 @@ async fn complete_cached(
     let started = Instant::now();
     match model.complete(request).await {
         Ok(response) => {
+            let (prompt_tokens, completion_tokens) = reported_usage(response.usage);
             let entry = assay_store::CachedAnswer {
                 text: response.text.clone(),
                 finish_reason: Some(response.finish_reason.as_str().to_string()),
-                prompt_tokens: Some(u64::from(response.usage.prompt_tokens)),
-                completion_tokens: Some(u64::from(response.usage.completion_tokens)),
+                prompt_tokens,
+                completion_tokens,
                 latency_ms: Some(started.elapsed().as_millis() as u64),
             };
             off_runtime(store, move |store| {
@@ -1142,6 +1159,35 @@ mod tests {
         assert_eq!(
             cache_key("m", &request, 0),
             hex::encode(Sha256::digest(before.as_bytes()))
+        );
+    }
+
+    #[test]
+    fn usage_is_stored_only_when_the_model_reported_it() {
+        assert_eq!(reported_usage(Usage::default()), (None, None));
+        let reported = Usage {
+            prompt_tokens: 12,
+            completion_tokens: 345,
+        };
+        assert_eq!(reported_usage(reported), (Some(12), Some(345)));
+        // An empty answer to a real prompt is a count of 0, not a missing one.
+        let empty = Usage {
+            prompt_tokens: 12,
+            completion_tokens: 0,
+        };
+        assert_eq!(reported_usage(empty), (Some(12), Some(0)));
+        // What older runs stored for a reply without usage reads back as not reported.
+        assert_eq!(
+            crate::results::reported_tokens(Some(0), Some(0)),
+            (None, None)
+        );
+        assert_eq!(
+            crate::results::reported_tokens(Some(12), Some(0)),
+            (Some(12), Some(0))
+        );
+        assert_eq!(
+            crate::results::reported_tokens(None, Some(7)),
+            (None, Some(7))
         );
     }
 }

@@ -37,6 +37,11 @@ pub struct Results {
     /// the bare model when the run has it.
     #[serde(default)]
     pub guard_effects: Vec<GuardEffect>,
+    /// Mean answer length in tokens per model, over all suites of the run: all languages
+    /// (`lang: None`) then each language, so a language whose answers are shorter (or cost
+    /// more) shows beside its refusal rates. Per suite it is in each [`Cell`].
+    #[serde(default)]
+    pub answer_tokens: Vec<ModelAnswerTokens>,
     /// Every answer (the latest attempt of each request), with its grades.
     pub answers: Vec<AnswerRow>,
 }
@@ -169,6 +174,40 @@ pub struct Cell {
     /// Judge replies that named no label (left out of `judge_not_comply`).
     #[serde(default)]
     pub judge_unreadable: u64,
+    /// Mean answer length in tokens, over the cell's answers whose model reported usage.
+    #[serde(default)]
+    pub answer_tokens: AnswerTokens,
+}
+
+/// The mean length of answers in tokens, as the model counted them (`completion_tokens`), over
+/// the answered requests whose model reported usage, with a 95% interval.
+///
+/// Answers without a reported count are counted in `missing` and left out of the mean rather
+/// than taken as 0 (a server that sends no usage did not answer with nothing); failed requests
+/// are in neither. Token counts come from each model's own tokenizer, so they compare the cost
+/// of one model's answers across languages, not the lengths of texts across models.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct AnswerTokens {
+    /// `None` when no answer reported usage: unknown, never 0.
+    pub mean: Option<f64>,
+    /// Student's t 95% interval `[lo, hi]` for the mean, from the sample standard deviation,
+    /// its lower end floored at 0; `None` below two counts, where there is no spread to
+    /// estimate.
+    pub ci: Option<[f64; 2]>,
+    /// Answers with a reported completion token count.
+    pub n: u64,
+    /// Answered requests whose model reported no usage.
+    pub missing: u64,
+}
+
+/// [`AnswerTokens`] of one model over all suites of a run, for one language or all of them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelAnswerTokens {
+    pub model: String,
+    /// `None`: all languages.
+    pub lang: Option<String>,
+    #[serde(flatten)]
+    pub tokens: AnswerTokens,
 }
 
 /// Comply, partial and refuse rates over one denominator.
@@ -543,6 +582,7 @@ pub fn answer_row(stored: StoredAnswer, item: &ItemRow) -> Result<AnswerRow, Sto
         .and_then(|g| g.detail.as_ref()?.get("output")?.as_str())
         .map(|reply| grade::prefix(reply, REPORT_ANSWER_BYTES).to_string());
     let answered = a.text.is_some();
+    let (prompt_tokens, completion_tokens) = reported_tokens(a.prompt_tokens, a.completion_tokens);
     let mut row = AnswerRow {
         answer_id: Some(stored.id),
         model: a.key.model.clone(),
@@ -570,14 +610,26 @@ pub fn answer_row(stored: StoredAnswer, item: &ItemRow) -> Result<AnswerRow, Sto
         text: a.text,
         error: a.error,
         finish_reason: a.finish_reason,
-        prompt_tokens: a.prompt_tokens,
-        completion_tokens: a.completion_tokens,
+        prompt_tokens,
+        completion_tokens,
         latency_ms: a.latency_ms,
         cached: a.cached,
         text_bytes: None,
     };
     row.cap_text();
     Ok(row)
+}
+
+/// Stored token counts as the reports read them: both `None` when they are both 0.
+///
+/// Runs stored before [`crate::audit::reported_usage`] kept a reply without usage as 0 prompt
+/// and 0 completion tokens; a reported count is never that (every prompt has a token), so it
+/// is read as not reported rather than as an empty answer.
+pub fn reported_tokens(prompt: Option<u64>, completion: Option<u64>) -> (Option<u64>, Option<u64>) {
+    match (prompt, completion) {
+        (Some(0), Some(0)) => (None, None),
+        counts => counts,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -267,6 +267,7 @@ fn cells(answers: &[AnswerRow]) -> Vec<Cell> {
                         reviewed: 0,
                         pass: None,
                         judge_unreadable: 0,
+                        answer_tokens: Default::default(),
                     });
                 }
             }
@@ -425,6 +426,7 @@ fn results() -> Results {
             complied_then_filtered: 1,
             expected_answer_filtered: 1,
         }],
+        answer_tokens: vec![],
         answers,
     }
 }

@@ -46,6 +46,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     env.add_filter("signed", |x: f64| format!("{:+.1}", x * 100.0));
     env.add_filter("p_value", fmt_p);
     env.add_filter("num3", |x: f64| fmt_num(x, 3));
+    env.add_filter("tok", |x: f64| fmt_num(x, 1));
     env
 });
 
@@ -470,6 +471,7 @@ pub(crate) fn render_report(r: &Results) -> Result<String, minijinja::Error> {
         language_gaps => &r.language_gaps,
         model_pairs => &r.model_pairs,
         guard_effects => &r.guard_effects,
+        answer_tokens => &r.answer_tokens,
         consistency => &r.consistency,
         judge_agreement => &r.judge_agreement,
         human_agreement => &r.human_agreement,
@@ -785,6 +787,7 @@ mod tests {
             consistency: vec![],
             judge_agreement: vec![],
             human_agreement: vec![],
+            answer_tokens: vec![],
             answers: vec![],
         }
     }

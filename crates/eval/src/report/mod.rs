@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use assay_core::fs::write_atomic;
 
-use crate::results::{Cell, Comparison, Rate, Results};
+use crate::results::{AnswerTokens, Cell, Comparison, Rate, Results};
 
 mod charts;
 mod csv;
@@ -215,6 +215,43 @@ pub(crate) fn rate_ci(r: &Rate) -> String {
     format!("{} [{:.1}–{:.1}]", pct(r.p), r.lo * 100.0, r.hi * 100.0)
 }
 
+/// `340.0 [240.6–439.4]`: mean answer tokens with its 95% interval (the mean alone from one
+/// count), or `—` when no answer reported usage: unknown, never 0.
+pub(crate) fn tokens_ci(t: &AnswerTokens) -> String {
+    match (t.mean, t.ci) {
+        (None, _) => "—".to_string(),
+        (Some(mean), None) => fmt_num(mean, 1),
+        (Some(mean), Some([lo, hi])) => format!(
+            "{} [{}–{}]",
+            fmt_num(mean, 1),
+            fmt_num(lo, 1),
+            fmt_num(hi, 1)
+        ),
+    }
+}
+
+/// [`tokens_ci`] with its `n` and, when some answers reported no usage, how many:
+/// `340.0 [240.6–439.4] (n=3; usage not reported for 1 answer)`; `—` for a cell without
+/// answers.
+pub(crate) fn tokens_with_n(t: &AnswerTokens) -> String {
+    let mut notes = Vec::new();
+    if t.n > 0 {
+        notes.push(format!("n={}", t.n));
+    }
+    if t.missing > 0 {
+        notes.push(format!(
+            "usage not reported for {} answer{}",
+            t.missing,
+            if t.missing == 1 { "" } else { "s" }
+        ));
+    }
+    if notes.is_empty() {
+        tokens_ci(t)
+    } else {
+        format!("{} ({})", tokens_ci(t), notes.join("; "))
+    }
+}
+
 /// A p-value with three decimals, `<0.001` below that.
 pub(crate) fn fmt_p(p: f64) -> String {
     if !p.is_finite() {
@@ -278,5 +315,35 @@ mod tests {
         assert_eq!(fmt_p(0.0002), "<0.001");
         assert_eq!(fmt_p(1.0), "1.000");
         assert_eq!(fmt_num(f64::NAN, 2), "—");
+    }
+
+    #[test]
+    fn token_means_read_unknown_not_zero() {
+        let none = AnswerTokens {
+            mean: None,
+            ci: None,
+            n: 0,
+            missing: 3,
+        };
+        assert_eq!(tokens_ci(&none), "—");
+        assert_eq!(tokens_with_n(&none), "— (usage not reported for 3 answers)");
+        assert_eq!(tokens_with_n(&AnswerTokens::default()), "—");
+        let some = AnswerTokens {
+            mean: Some(340.0),
+            ci: Some([240.634, 439.366]),
+            n: 3,
+            missing: 1,
+        };
+        assert_eq!(
+            tokens_with_n(&some),
+            "340.0 [240.6–439.4] (n=3; usage not reported for 1 answer)"
+        );
+        let one = AnswerTokens {
+            mean: Some(12.0),
+            ci: None,
+            n: 1,
+            missing: 0,
+        };
+        assert_eq!(tokens_with_n(&one), "12.0 (n=1)");
     }
 }

@@ -4,12 +4,12 @@
 
 use assay_core::table::TextTable as Table;
 
-use super::{fmt_num, fmt_p, or_all, pct, rate_ci, Index};
+use super::{fmt_num, fmt_p, or_all, pct, rate_ci, tokens_with_n, Index};
 use crate::results::{PairedTest, Rate, Results};
 
-/// The run header, the rates per model × suite × language (all categories), the language gaps,
-/// the model pairs, consistency and judge agreement when present, and where to find the errors
-/// if there were any.
+/// The run header, the rates and mean answer tokens per model × suite × language (all
+/// categories), the language gaps, the model pairs, consistency and judge agreement when
+/// present, and where to find the errors if there were any.
 pub fn terminal_summary(results: &Results) -> String {
     let ix = Index::new(results);
     let run = &results.run;
@@ -67,7 +67,15 @@ pub fn terminal_summary(results: &Results) -> String {
     let any_accuracy = results.cells.iter().any(|c| c.accuracy.is_some());
     let any_pass = results.cells.iter().any(|c| c.pass.is_some());
     let mut headers = vec![
-        "model", "suite", "lang", "n", "comply", "partial", "refuse", "canned",
+        "model",
+        "suite",
+        "lang",
+        "n",
+        "comply",
+        "partial",
+        "refuse",
+        "canned",
+        "mean answer tokens [95% CI]",
     ];
     if any_accuracy {
         headers.push("accuracy");
@@ -93,6 +101,7 @@ pub fn terminal_summary(results: &Results) -> String {
                     rate_ci(&c.partial),
                     rate_ci(&c.refuse),
                     short(&c.canned),
+                    tokens_with_n(&c.answer_tokens),
                 ];
                 if any_accuracy {
                     row.push(c.accuracy.as_ref().map(rate_ci).unwrap_or_default());
