@@ -161,13 +161,23 @@ fn the_embedded_vocabulary_matches_the_engine_through_the_api_and_hugging_face()
             i + 1
         );
     }
-    // Hugging Face tokenizers on the same vocabulary: within 1% in all.
-    let hf: u64 = expected["counts"]["hf-from-gguf:smollm2"]
+    // Hugging Face tokenizers on the same vocabulary (rebuilt from the GGUF): equal on every
+    // line but the one that spells special tokens, which a tokenizer.json matches as its
+    // added tokens even without special tokens, and llama.cpp reads as text (as the engine
+    // reads a message: content never becomes a control token). Within 1% in all.
+    let hf: Vec<u64> = expected["counts"]["hf-from-gguf:smollm2"]
         .as_array()
         .unwrap()
         .iter()
         .map(|n| n.as_u64().unwrap())
-        .sum();
+        .collect();
+    let segments = fs::read_to_string(&text).unwrap();
+    for ((line, ours), theirs) in segments.lines().zip(&local).zip(&hf) {
+        if !line.contains("<|endoftext|>") {
+            assert_eq!(ours, theirs, "{line}");
+        }
+    }
+    let hf: u64 = hf.iter().sum();
     let ours: u64 = local.iter().sum();
     assert!(
         ours.abs_diff(hf) as f64 <= 0.01 * hf as f64,
