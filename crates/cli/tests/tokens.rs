@@ -4,30 +4,12 @@
 //! `tokenizers` on the same vocabulary, and bad input.
 
 use std::fs;
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
 mod common;
 
-use common::Server;
-
-fn assay(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_assay"))
-        .args(args)
-        .output()
-        .expect("assay runs")
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "assay failed\nstdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use common::{assay, ok, Server};
 
 #[test]
 fn the_builtin_text_through_two_vocabularies_gives_the_premium_with_intervals() {

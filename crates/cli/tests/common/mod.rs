@@ -211,3 +211,22 @@ pub fn check_browser_prerequisites() {
         missing.join("\n  - ")
     );
 }
+
+/// Runs the `assay` binary with `args` and waits for it.
+pub fn assay(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args(args)
+        .output()
+        .expect("assay runs")
+}
+
+/// What a successful run printed; fails the test with both streams otherwise.
+pub fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "assay failed\nstdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
