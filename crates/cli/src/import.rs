@@ -1,5 +1,5 @@
-//! `assay import`: another data set (XSTest, CCP-sensitive-prompts, C-Eval/CMMLU, any
-//! CSV/JSONL) as a suite directory. The work is in `assay_eval::import`.
+//! `assay import`: another data set (XSTest, CCP-sensitive-prompts, C-Eval/CMMLU subject files,
+//! CMMLU's whole folder, any CSV/JSONL) as a suite directory. The work is in `assay_eval::import`.
 
 use std::path::PathBuf;
 
@@ -16,6 +16,8 @@ pub enum ImportFormat {
     Ccp,
     /// C-Eval or CMMLU CSV (question, A-D, answer).
     Ceval,
+    /// CMMLU's folder (test/ and dev/, 67 subjects) in one suite; --shots answered examples.
+    Cmmlu,
     /// Any CSV/JSONL with --prompt-col (and optional --id-col, --category-col, ...).
     Generic,
 }
@@ -24,7 +26,7 @@ pub enum ImportFormat {
 pub struct ImportArgs {
     #[arg(long, value_enum)]
     format: ImportFormat,
-    /// The file to import.
+    /// The file to import (for cmmlu: CMMLU's folder, or one subject's test CSV).
     input: PathBuf,
     /// Name of the new suite.
     #[arg(long)]
@@ -49,16 +51,26 @@ pub struct ImportArgs {
     /// assess` profiles list them.
     #[arg(long)]
     risk_col: Option<String>,
+    /// cmmlu: answered questions of the subject's dev/ file leading each prompt (0 to 5;
+    /// CMMLU's leaderboard reports 5 and 0).
+    #[arg(long)]
+    shots: Option<usize>,
     /// Generic format: language of --prompt-col.
     #[arg(long, default_value = "en")]
     lang: String,
 }
 
 pub fn import(args: ImportArgs) -> Result<()> {
+    if args.shots.is_some() && !matches!(args.format, ImportFormat::Cmmlu) {
+        anyhow::bail!("--shots is for --format cmmlu (other formats have no examples to add)");
+    }
     let format = match args.format {
         ImportFormat::Xstest => import::Format::XsTest,
         ImportFormat::Ccp => import::Format::CcpSensitive,
         ImportFormat::Ceval => import::Format::CEval,
+        ImportFormat::Cmmlu => import::Format::Cmmlu {
+            shots: args.shots.unwrap_or(import::MAX_SHOTS),
+        },
         ImportFormat::Generic => import::Format::Generic(import::Mapping {
             id: args.id_col,
             prompt: args
@@ -81,6 +93,9 @@ pub fn import(args: ImportArgs) -> Result<()> {
         args.out.display(),
         args.out.display()
     );
+    if suite.manifest.license != "see source" {
+        eprintln!("licence: {} (in suite.toml)", suite.manifest.license);
+    }
     for line in language_notes(&suite) {
         eprintln!("{line}");
     }

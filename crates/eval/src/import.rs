@@ -10,6 +10,8 @@
 //!   subject is the category.
 //! - C-Eval and CMMLU (`question,A,B,C,D,answer`): Chinese multiple-choice questions, the file
 //!   name is the subject and the category.
+//! - CMMLU's whole layout (`test/`, `dev/`): every subject in one suite, with few-shot prompts
+//!   ([`cmmlu`]).
 //! - Anything else in CSV, TSV or JSON lines, through a [`Mapping`] of columns.
 //!
 //! Problems are collected over the whole file and reported together, each with its line and
@@ -25,6 +27,9 @@ use serde::Serialize;
 
 use crate::suite::{option_index, Category, Expect, Item, Kind, Manifest, Suite};
 
+mod cmmlu;
+pub use cmmlu::MAX_SHOTS;
+
 /// The data sets [`import`] reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Format {
@@ -35,6 +40,9 @@ pub enum Format {
     /// A C-Eval or CMMLU subject CSV; the file stem (less a `_dev`/`_val`/`_test` suffix) is
     /// the subject.
     CEval,
+    /// CMMLU's folder (`test/SUBJECT.csv`, `dev/SUBJECT.csv`) or one subject's test file: every
+    /// question, each prompt led by `shots` answered questions of its subject.
+    Cmmlu { shots: usize },
     /// Any CSV (`.csv`), TSV (`.tsv`) or JSON lines (`.jsonl`, `.ndjson`, `.json`) file of open
     /// questions, read through a mapping of its columns or keys.
     Generic(Mapping),
@@ -47,6 +55,7 @@ impl Format {
             Format::XsTest => "XSTest",
             Format::CcpSensitive => "CCP-sensitive-prompts",
             Format::CEval => "C-Eval/CMMLU",
+            Format::Cmmlu { .. } => "CMMLU",
             Format::Generic(_) => "generic mapping",
         }
     }
@@ -158,6 +167,9 @@ pub fn import(path: &Path, format: &Format, name: &str) -> Result<Suite, ImportE
     if name.trim().is_empty() {
         return Err(unsupported("the suite name must not be empty"));
     }
+    if let Format::Cmmlu { shots } = format {
+        return cmmlu::import(path, name, *shots);
+    }
     let source = match format {
         Format::Generic(mapping) => {
             if mapping.lang == Language::Zh && mapping.prompt_zh.is_some() {
@@ -203,6 +215,7 @@ pub fn import(path: &Path, format: &Format, name: &str) -> Result<Suite, ImportE
             Format::XsTest => xstest(&table, &mut out),
             Format::CcpSensitive => ccp_sensitive(&table, &mut out),
             Format::CEval => c_eval(&table, &subject(path), &mut out),
+            Format::Cmmlu { .. } => unreachable!("read by cmmlu::import"),
             Format::Generic(mapping) => generic(&table, mapping, &mut out),
         }
     }
@@ -514,6 +527,7 @@ impl<'a> Builder<'a> {
                 id: id.clone(),
                 name: value.trim().to_string(),
                 description: String::new(),
+                groups: Vec::new(),
             });
         }
         Some(id)
@@ -897,6 +911,8 @@ struct CategoryOut<'a> {
     name: &'a str,
     #[serde(skip_serializing_if = "str::is_empty")]
     description: &'a str,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    groups: &'a [String],
 }
 
 /// A line of `items.jsonl` as written, fields in the order of the hand-written suites.
@@ -934,6 +950,7 @@ pub fn write_suite(suite: &Suite, dir: &Path) -> std::io::Result<()> {
                 id: &c.id,
                 name: &c.name,
                 description: &c.description,
+                groups: &c.groups,
             })
             .collect(),
     };

@@ -32,6 +32,11 @@ pub struct Category {
     pub name: String,
     #[serde(default)]
     pub description: String,
+    /// Wider groups the category counts in, for results per group as well as per category
+    /// (CMMLU's subjects each count in one of STEM, humanities, social science and other,
+    /// and some also in China-specific).
+    #[serde(default)]
+    pub groups: Vec<String>,
 }
 
 /// `as_str`, `parse` (its inverse) and `Display` for a fieldless enum spelled by the strings

@@ -411,3 +411,140 @@ fn built_in_suites_survive_write_and_load() {
         assert_round_trip(&suite);
     }
 }
+
+fn cmmlu_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/cmmlu")
+}
+
+/// CMMLU's folder (three subjects of the real data, cut short): one suite with every test
+/// question, subjects named in Chinese with their groups, and five-shot prompts made of the
+/// first five questions of each subject's dev/ file in CMMLU's own wording.
+#[test]
+fn cmmlu_folder_with_five_shot_prompts() {
+    let suite = import(&cmmlu_dir(), &Format::Cmmlu { shots: 5 }, "cmmlu")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(suite.items.len(), 30);
+    assert_eq!(suite.manifest.version, "imported-5-shot");
+    assert!(suite.manifest.license.contains("CC BY-NC-SA 4.0"));
+    let categories: Vec<(&str, &str, Vec<&str>)> = suite
+        .manifest
+        .categories
+        .iter()
+        .map(|c| {
+            let groups = c.groups.iter().map(String::as_str).collect();
+            (c.id.as_str(), c.name.as_str(), groups)
+        })
+        .collect();
+    assert_eq!(
+        categories,
+        [
+            ("agronomy", "农学", vec!["other"]),
+            (
+                "chinese-history",
+                "中国历史",
+                vec!["humanities", "china-specific"]
+            ),
+            ("computer-science", "计算机科学", vec!["stem"]),
+        ]
+    );
+    let first = &suite.items[0];
+    assert_eq!(
+        (first.id.as_str(), first.category.as_str()),
+        ("agronomy-0", "agronomy")
+    );
+    assert_eq!((first.kind, first.answer), (Kind::Mcq, Some(1)));
+    assert_eq!(
+        first.choices[&Language::Zh],
+        ["农业生产工具", "土地", "劳动力", "资金"]
+    );
+    let prompt = &first.prompt[&Language::Zh];
+    let opening = "以下是关于农学的单项选择题，请直接给出正确答案的选项。\n\n\
+                   题目：肉牛屠宰后，胴体的哪个部位肉质较好\nA. 胸\nB. 腹\nC. 大腿\nD. 小腿\n答案是：C\n\n\
+                   题目：下列鸭品种中，产蛋量最高的品种是\nA. 高邮鸭\nB. 北京鸭\nC. 樱桃谷鸭\nD. 绍鸭\n答案是：D\n\n";
+    assert!(prompt.starts_with(opening), "{prompt}");
+    assert_eq!(prompt.matches("答案是：").count(), 5);
+    assert!(prompt.ends_with(
+        "\n\n题目：在农业生产中被当作极其重要的劳动对象发挥作用，最主要的不可替代的基本生产资料是"
+    ));
+    // Each subject's prompts use its own examples.
+    let history = suite
+        .items
+        .iter()
+        .find(|i| i.id == "chinese-history-0")
+        .unwrap();
+    assert!(history.prompt[&Language::Zh].starts_with("以下是关于中国历史的单项选择题"));
+    assert!(!history.prompt[&Language::Zh].contains("肉牛"));
+    // What the model is sent: the options and the instruction follow the question.
+    let sent = assay_eval::audit::render_prompt(first, Language::Zh).unwrap();
+    assert!(sent.starts_with(prompt.as_str()));
+    assert!(sent.contains("\nA. 农业生产工具\nB. 土地"));
+    assert_round_trip(&suite);
+}
+
+#[test]
+fn cmmlu_zero_shot_and_one_subject_file() {
+    let zero = import(&cmmlu_dir(), &Format::Cmmlu { shots: 0 }, "cmmlu")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(zero.manifest.version, "imported-0-shot");
+    assert_eq!(
+        zero.items[0].prompt[&Language::Zh],
+        "以下是关于农学的单项选择题，请直接给出正确答案的选项。\n\n\
+         题目：在农业生产中被当作极其重要的劳动对象发挥作用，最主要的不可替代的基本生产资料是"
+    );
+    // One subject's test file: its examples come from dev/ beside test/.
+    let file = cmmlu_dir().join("test/computer_science.csv");
+    let one = import(&file, &Format::Cmmlu { shots: 2 }, "cs").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(one.items.len(), 10);
+    assert_eq!(one.manifest.categories.len(), 1);
+    assert_eq!(
+        one.items[0].prompt[&Language::Zh]
+            .matches("答案是：")
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn cmmlu_problems_name_the_file_and_what_to_do() {
+    let too_many = import(&cmmlu_dir(), &Format::Cmmlu { shots: 6 }, "c").unwrap_err();
+    assert!(too_many.to_string().contains("use 0 to 5"), "{too_many}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let no_test = import(dir.path(), &Format::Cmmlu { shots: 0 }, "c").unwrap_err();
+    assert!(no_test.to_string().contains("no test/ folder"), "{no_test}");
+
+    // A dev file with too few examples, and a test file with a bad answer.
+    std::fs::create_dir_all(dir.path().join("test")).unwrap();
+    std::fs::create_dir_all(dir.path().join("dev")).unwrap();
+    let header = ",Question,A,B,C,D,Answer\n";
+    write(
+        &dir.path().join("test"),
+        "virology.csv",
+        format!(
+            "{header}0,病毒的遗传物质是什么？,DNA或RNA,蛋白质,脂质,糖类,A\n1,问题,甲,乙,丙,丁,E\n"
+        )
+        .as_bytes(),
+    );
+    write(
+        &dir.path().join("dev"),
+        "virology.csv",
+        format!("{header}0,问题,甲,乙,丙,丁,A\n").as_bytes(),
+    );
+    let few = import(dir.path(), &Format::Cmmlu { shots: 5 }, "c").unwrap_err();
+    let text = few.to_string();
+    assert!(
+        text.contains("dev/virology.csv") || text.contains("dev\\virology.csv"),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 answered questions, --shots 5 needs 5"),
+        "{text}"
+    );
+    let bad = import(dir.path(), &Format::Cmmlu { shots: 1 }, "c").unwrap_err();
+    let text = bad.to_string();
+    assert!(text.contains("virology.csv:3"), "{text}");
+    assert!(
+        text.contains("\"E\" is not one of the options A to D"),
+        "{text}"
+    );
+}
