@@ -57,6 +57,7 @@ pub fn analyze(run: RunInfo, answers: Vec<AnswerRow>) -> Results {
     let human_agreement = human_agreement(&order, &answers);
     let guard_effects = guard_effects(&order, &answers);
     let answer_tokens = answer_tokens(&order, &answers);
+    let group_cells = group_cells(&order, &answers);
     Results {
         schema: SCHEMA_VERSION,
         run,
@@ -68,6 +69,7 @@ pub fn analyze(run: RunInfo, answers: Vec<AnswerRow>) -> Results {
         human_agreement,
         guard_effects,
         answer_tokens,
+        group_cells,
         answers,
     }
 }
@@ -82,6 +84,8 @@ struct Order {
     suites: Vec<String>,
     langs: Vec<String>,
     categories: BTreeMap<String, Vec<String>>,
+    /// The groups of each suite's categories that name any.
+    groups: BTreeMap<(String, String), Vec<String>>,
 }
 
 impl Order {
@@ -96,6 +100,16 @@ impl Order {
                 .map(|s| {
                     let ids = s.categories.iter().map(|c| c.id.clone()).collect();
                     (s.name.clone(), ids)
+                })
+                .collect(),
+            groups: run
+                .suites
+                .iter()
+                .flat_map(|s| {
+                    s.categories
+                        .iter()
+                        .filter(|c| !c.groups.is_empty())
+                        .map(|c| ((s.name.clone(), c.id.clone()), c.groups.clone()))
                 })
                 .collect(),
         }
@@ -116,6 +130,12 @@ impl Order {
 
     fn lang(&self, code: &str) -> Rank {
         Order::rank(&self.langs, code)
+    }
+
+    fn groups(&self, suite: &str, category: &str) -> &[String] {
+        self.groups
+            .get(&(suite.to_string(), category.to_string()))
+            .map_or(&[], Vec::as_slice)
     }
 
     fn category(&self, suite: &str, id: &str) -> Rank {
@@ -274,9 +294,6 @@ impl CellCounts {
 type CellKey = (Rank, Rank, Option<Rank>, Option<Rank>);
 
 fn cells(order: &Order, answers: &[AnswerRow]) -> Vec<Cell> {
-    // Corrected rates are shown for every cell of a run with any human label, so that cells
-    // nobody reviewed read "no change" rather than "unknown".
-    let reviewed_run = answers.iter().any(|r| r.human.is_some());
     let mut counts: BTreeMap<CellKey, CellCounts> = BTreeMap::new();
     for row in answers {
         let model = order.model(&row.model);
@@ -291,6 +308,38 @@ fn cells(order: &Order, answers: &[AnswerRow]) -> Vec<Cell> {
             }
         }
     }
+    rate_cells(counts, answers)
+}
+
+/// The cells of each group of categories: a row counts in every group of its category, for
+/// its language and for all languages.
+fn group_cells(order: &Order, answers: &[AnswerRow]) -> Vec<Cell> {
+    let mut counts: BTreeMap<CellKey, CellCounts> = BTreeMap::new();
+    for row in answers {
+        let groups = order.groups(&row.suite, &row.category);
+        if groups.is_empty() {
+            continue;
+        }
+        let model = order.model(&row.model);
+        let suite = order.suite(&row.suite);
+        let lang = order.lang(&row.lang);
+        // Groups in name order.
+        for group in groups {
+            for l in [None, Some(lang.clone())] {
+                let group = Some((0, group.clone()));
+                let key = (model.clone(), suite.clone(), group, l);
+                counts.entry(key).or_default().add(row);
+            }
+        }
+    }
+    rate_cells(counts, answers)
+}
+
+/// Each cell's rates from its tallies.
+fn rate_cells(counts: BTreeMap<CellKey, CellCounts>, answers: &[AnswerRow]) -> Vec<Cell> {
+    // Corrected rates are shown for every cell of a run with any human label, so that cells
+    // nobody reviewed read "no change" rather than "unknown".
+    let reviewed_run = answers.iter().any(|r| r.human.is_some());
     counts
         .into_iter()
         .map(|((model, suite, category, lang), c)| Cell {
@@ -834,6 +883,7 @@ mod tests {
                         .map(|c| CategoryInfo {
                             id: c.to_string(),
                             name: c.to_string(),
+                            groups: Vec::new(),
                         })
                         .collect(),
                 })
@@ -907,6 +957,55 @@ mod tests {
             .iter()
             .find(|c| c.category.as_deref() == category && c.lang.as_deref() == lang)
             .unwrap_or_else(|| panic!("no cell {category:?} {lang:?}"))
+    }
+
+    /// A category in two groups counts in both; categories in no group are in none; failed
+    /// requests stay out of the denominators as in every cell.
+    #[test]
+    fn group_cells_pool_the_answers_of_their_categories() {
+        let mut info = run(&["m"], &[("s", &["c1", "c2", "c3"])], 1);
+        let groups = [vec!["stem", "china-specific"], vec!["stem"], vec![]];
+        for (category, groups) in info.suites[0].categories.iter_mut().zip(groups) {
+            category.groups = groups.into_iter().map(String::from).collect();
+        }
+        let in_category = |mut row: AnswerRow, category: &str| {
+            row.category = category.into();
+            row
+        };
+        let answers = vec![
+            in_category(mcq("m", "i1", "zh", Some(true)), "c1"),
+            in_category(mcq("m", "i2", "zh", Some(false)), "c1"),
+            in_category(mcq("m", "i3", "zh", Some(true)), "c2"),
+            in_category(mcq("m", "i4", "zh", None), "c2"),
+            in_category(mcq("m", "i5", "zh", Some(true)), "c3"),
+        ];
+        let results = analyze(info, answers);
+        let figures: Vec<(Option<&str>, Option<&str>, u64, u64)> = results
+            .group_cells
+            .iter()
+            .map(|c| {
+                let a = c.accuracy.as_ref().unwrap();
+                (c.category.as_deref(), c.lang.as_deref(), a.k, a.n)
+            })
+            .collect();
+        assert_eq!(
+            figures,
+            [
+                (Some("china-specific"), None, 1, 2),
+                (Some("china-specific"), Some("zh"), 1, 2),
+                (Some("stem"), None, 2, 3),
+                (Some("stem"), Some("zh"), 2, 3),
+            ]
+        );
+        let stem = &results.group_cells[2];
+        assert_eq!(stem.errors, 1);
+        assert_eq!(stem.accuracy, Some(wilson(2, 3)));
+        // A run whose categories name no group has none.
+        let plain = analyze(
+            run(&["m"], &[("s", &["c1"])], 1),
+            vec![mcq("m", "i1", "zh", Some(true))],
+        );
+        assert!(plain.group_cells.is_empty());
     }
 
     #[test]

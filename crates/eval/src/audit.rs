@@ -456,6 +456,7 @@ pub fn create_run(
                 .map(|c| CategoryInfo {
                     id: c.id.clone(),
                     name: c.name.clone(),
+                    groups: c.groups.clone(),
                 })
                 .collect(),
         });

@@ -42,6 +42,12 @@ pub struct Results {
     /// more) shows beside its refusal rates. Per suite it is in each [`Cell`].
     #[serde(default)]
     pub answer_tokens: Vec<ModelAnswerTokens>,
+    /// The rates of each group of categories (a suite's categories can name groups: CMMLU's
+    /// subjects are in STEM, humanities, …), pooled over the answers of the group's
+    /// categories: cells whose `category` is the group's id. A category in two groups counts
+    /// in both. Empty when no category of the run names a group.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group_cells: Vec<Cell>,
     /// Every answer (the latest attempt of each request), with its grades.
     pub answers: Vec<AnswerRow>,
 }
@@ -102,6 +108,9 @@ pub struct SuiteInfo {
 pub struct CategoryInfo {
     pub id: String,
     pub name: String,
+    /// The groups the category counts in ([`crate::suite::Category::groups`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

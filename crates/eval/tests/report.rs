@@ -340,10 +340,12 @@ fn results() -> Results {
                         CategoryInfo {
                             id: "history".into(),
                             name: "History 历史".into(),
+                            groups: vec![],
                         },
                         CategoryInfo {
                             id: "politics".into(),
                             name: "Politics <b>bold</b>".into(),
+                            groups: vec![],
                         },
                     ],
                 },
@@ -355,6 +357,7 @@ fn results() -> Results {
                     categories: vec![CategoryInfo {
                         id: "facts".into(),
                         name: "Facts".into(),
+                        groups: vec![],
                     }],
                 },
             ],
@@ -427,6 +430,7 @@ fn results() -> Results {
             expected_answer_filtered: 1,
         }],
         answer_tokens: vec![],
+        group_cells: vec![],
         answers,
     }
 }

@@ -139,6 +139,7 @@ fn run(models: &[&str]) -> RunInfo {
             categories: vec![CategoryInfo {
                 id: "history".into(),
                 name: "History".into(),
+                groups: vec![],
             }],
         }],
         langs: vec!["en".into(), "zh".into()],

@@ -340,6 +340,11 @@ pub(crate) fn render_report(r: &Results) -> Result<String, minijinja::Error> {
         .copied()
         .filter(|c| c.accuracy.is_some())
         .collect();
+    let group_rows: Vec<&Cell> = r
+        .group_cells
+        .iter()
+        .filter(|c| c.accuracy.is_some())
+        .collect();
     let errors: Vec<&AnswerRow> = r.answers.iter().filter(|a| a.error.is_some()).collect();
 
     // Answers and their filters.
@@ -487,6 +492,7 @@ pub(crate) fn render_report(r: &Results) -> Result<String, minijinja::Error> {
         heat_legend => charts::heat_legend(),
         heatmaps,
         accuracy_rows,
+        group_rows,
         confusion_labels => ["comply", "partial", "refuse"],
         errors,
         pass => r.cells.iter().any(|c| c.pass.is_some()),
@@ -788,6 +794,7 @@ mod tests {
             judge_agreement: vec![],
             human_agreement: vec![],
             answer_tokens: vec![],
+            group_cells: vec![],
             answers: vec![],
         }
     }

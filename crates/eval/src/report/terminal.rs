@@ -120,6 +120,7 @@ pub fn terminal_summary(results: &Results) -> String {
         out.push_str(&t.render("  "));
     }
 
+    group_section(&mut out, results);
     failures_section(&mut out, results);
     validity_section(&mut out, &ix, results);
 
@@ -570,6 +571,35 @@ fn kappa_or_why(kappa: Option<f64>) -> String {
 }
 
 /// `k/n 37.5% [13.7–69.4]`; `—` when unknown or without a denominator.
+/// Multiple-choice accuracy per group of categories (CMMLU's STEM, humanities, …), when the
+/// run's suites name groups.
+fn group_section(out: &mut String, results: &Results) {
+    let rows: Vec<_> = results
+        .group_cells
+        .iter()
+        .filter_map(|c| c.accuracy.as_ref().map(|a| (c, a)))
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    out.push_str("\nAccuracy by group (answers of the group's categories pooled; 95% Wilson CI)\n");
+    let mut t = Table::new(
+        &["model", "suite", "group", "lang", "n", "accuracy"],
+        &[false, false, false, false, true],
+    );
+    for (c, accuracy) in rows {
+        t.row(vec![
+            clean(&c.model),
+            clean(&c.suite),
+            clean(c.category.as_deref().unwrap_or_default()),
+            clean(or_all(c.lang.as_deref())),
+            accuracy.n.to_string(),
+            rate_ci(accuracy),
+        ]);
+    }
+    out.push_str(&t.render("  "));
+}
+
 fn with_n(r: Option<&Rate>) -> String {
     match r {
         Some(r) if r.n > 0 => format!("{}/{} {}", r.k, r.n, rate_ci(r)),
