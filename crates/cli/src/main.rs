@@ -4,6 +4,7 @@ mod arena;
 mod arena_ratings;
 mod assess;
 mod audit;
+mod board;
 mod grade;
 mod guard;
 mod import;
@@ -88,6 +89,9 @@ enum Command {
     /// Chinese over English with bootstrap intervals, Han characters that are one token;
     /// `assay tokens list` names the tokenizers.
     Tokens(Box<tokens::TokensArgs>),
+    /// One leaderboard over the store's audit runs and arena votes: every score with n and a
+    /// 95% interval, ranks that intervals separate, all / zh / en, history per month or week.
+    Board(Box<board::BoardArgs>),
     /// List the built-in suites.
     Suites {
         /// Print a JSON array of objects (name, version, license, items, categories).
@@ -401,6 +405,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Review(args) => review::review(args).await,
         Command::Assess(args) => assess::assess(*args),
         Command::Tokens(args) => tokens::tokens(*args, cli.api_key_env).await,
+        Command::Board(args) => board::board(*args),
         Command::Suites {
             json,
             risks: true,

@@ -1,0 +1,233 @@
+//! The board's files — `board.json` (the [`Board`] as it is), `board.csv` (one row per model ×
+//! scope × column, UTF-8 with a byte order mark for Excel) and `board.html` (self-contained, no
+//! script: a tab per language scope, history per period, the moves since the last board) — and
+//! its terminal table.
+
+use std::path::{Path, PathBuf};
+
+use assay_core::table::TextTable;
+use minijinja::context;
+use serde::Serialize;
+
+use crate::{Board, Column, Score};
+
+const TEMPLATE: &str = include_str!("../templates/board.html");
+
+/// Writes `board.json`, `board.csv` and `board.html` into `dir`; answers their paths.
+pub fn write_files(board: &Board, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let mut json = serde_json::to_string_pretty(board).map_err(std::io::Error::other)?;
+    json.push('\n');
+    let files = [
+        ("board.json", json.into_bytes()),
+        ("board.csv", csv_bytes(board)?),
+        ("board.html", render_html(board).into_bytes()),
+    ];
+    let mut out = Vec::new();
+    for (name, bytes) in files {
+        let path = dir.join(name);
+        assay_core::fs::write_atomic(&path, &bytes)?;
+        out.push(path);
+    }
+    Ok(out)
+}
+
+/// One line per model × scope × column with a score (history not included: it is in the JSON).
+pub fn csv_bytes(board: &Board) -> std::io::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    let header = [
+        "model",
+        "display",
+        "organization",
+        "access",
+        "scope",
+        "column",
+        "value",
+        "ci_low",
+        "ci_high",
+        "n",
+        "k",
+        "rank",
+        "p_value",
+        "run",
+    ];
+    w.write_record(header).map_err(std::io::Error::other)?;
+    for row in &board.rows {
+        for (scope, scores) in &row.scores {
+            for column in &board.columns {
+                let Some(s) = scores.get(&column.id) else {
+                    continue;
+                };
+                let opt = |v: Option<String>| v.unwrap_or_default();
+                w.write_record([
+                    row.info.model.clone(),
+                    row.info.display.clone(),
+                    opt(row.info.organization.clone()),
+                    row.info.access.clone(),
+                    scope.clone(),
+                    column.id.clone(),
+                    format!("{:.6}", s.value),
+                    format!("{:.6}", s.lo),
+                    format!("{:.6}", s.hi),
+                    s.n.to_string(),
+                    opt(s.k.map(|k| k.to_string())),
+                    opt(s.rank.map(|r| r.to_string())),
+                    opt(s.p_value.map(|p| format!("{p:.4}"))),
+                    opt(s.run.clone()),
+                ])
+                .map_err(std::io::Error::other)?;
+            }
+        }
+    }
+    w.into_inner()
+        .map_err(|e| std::io::Error::other(e.to_string()))
+}
+
+/// A score as people read it: `72.4% [65.1–78.8]`, `+6.2 pts [1.0–11.4]` or `1012 [980–1040]`.
+fn shown(column: &Column, s: &Score) -> String {
+    match column.kind.as_str() {
+        "rate" => format!(
+            "{:.1}% [{:.1}–{:.1}]",
+            s.value * 100.0,
+            s.lo * 100.0,
+            s.hi * 100.0
+        ),
+        "difference" => format!(
+            "{:+.1} pts [{:+.1}–{:+.1}]",
+            s.value * 100.0,
+            s.lo * 100.0,
+            s.hi * 100.0
+        ),
+        _ => format!("{:.0} [{:.0}–{:.0}]", s.value, s.lo, s.hi),
+    }
+}
+
+/// The board for all languages as a terminal table: a line per model, a column per score
+/// (`value [interval] n`, `#rank` where ranked).
+pub fn terminal_table(board: &Board) -> String {
+    let mut headers = vec!["model".to_string(), "access".to_string()];
+    headers.extend(board.columns.iter().map(|c| c.title.clone()));
+    let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
+    let mut table = TextTable::new(&header_refs, &[]);
+    for row in &board.rows {
+        let scores = row.scores.get("all");
+        let mut cells = vec![row.info.display.clone(), row.info.access.clone()];
+        for column in &board.columns {
+            cells.push(match scores.and_then(|s| s.get(&column.id)) {
+                Some(s) => {
+                    let rank = s.rank.map(|r| format!(" #{r}")).unwrap_or_default();
+                    format!("{} n={}{rank}", shown(column, s), s.n)
+                }
+                None => "—".to_string(),
+            });
+        }
+        table.row(cells);
+    }
+    table.render("")
+}
+
+#[derive(Serialize)]
+struct CellView {
+    text: String,
+    n: u64,
+    rank: Option<usize>,
+    /// Where the interval lies on a 0–100 bar (rates), for the inline whisker.
+    bar: Option<(f64, f64, f64)>,
+    p_value: Option<String>,
+}
+
+#[derive(Serialize)]
+struct RowView<'a> {
+    display: &'a str,
+    model: &'a str,
+    organization: Option<&'a str>,
+    license: Option<&'a str>,
+    access: &'a str,
+    cells: Vec<Option<CellView>>,
+}
+
+#[derive(Serialize)]
+struct ScopeView<'a> {
+    scope: &'a str,
+    rows: Vec<RowView<'a>>,
+}
+
+fn scope_view<'a>(board: &'a Board, rows: &'a [crate::Row], scope: &'a str) -> ScopeView<'a> {
+    let rows = rows
+        .iter()
+        .map(|row| RowView {
+            display: &row.info.display,
+            model: &row.info.model,
+            organization: row.info.organization.as_deref(),
+            license: row.info.license.as_deref(),
+            access: &row.info.access,
+            cells: board
+                .columns
+                .iter()
+                .map(|column| {
+                    let s = row.scores.get(scope)?.get(&column.id)?;
+                    Some(CellView {
+                        text: shown(column, s),
+                        n: s.n,
+                        rank: s.rank,
+                        bar: (column.kind == "rate").then_some((
+                            s.lo * 100.0,
+                            s.value * 100.0,
+                            s.hi * 100.0,
+                        )),
+                        p_value: s.p_value.map(|p| format!("{p:.3}")),
+                    })
+                })
+                .collect(),
+        })
+        .collect();
+    ScopeView { scope, rows }
+}
+
+/// The board as one self-contained page.
+pub fn render_html(board: &Board) -> String {
+    let scopes: Vec<ScopeView> = crate::SCOPES
+        .iter()
+        .map(|scope| scope_view(board, &board.rows, scope))
+        .collect();
+    let history: Vec<(String, Vec<String>, ScopeView)> = board
+        .history
+        .iter()
+        .map(|p| {
+            (
+                p.period.clone(),
+                p.runs.clone(),
+                scope_view(board, &p.rows, "all"),
+            )
+        })
+        .collect();
+    let moves: Vec<(String, String, String, String)> = board
+        .moves
+        .iter()
+        .filter_map(|m| {
+            let column = board.columns.iter().find(|c| c.id == m.column)?;
+            Some((
+                m.model.clone(),
+                format!("{} ({})", column.title, m.scope),
+                shown(column, &m.before),
+                shown(column, &m.after),
+            ))
+        })
+        .collect();
+    let env = assay_core::html::environment();
+    let rendered = env.render_str(
+        TEMPLATE,
+        context! {
+            board => board,
+            scopes => scopes,
+            history => history,
+            moves => moves,
+        },
+    );
+    rendered.unwrap_or_else(|e| {
+        format!(
+            "<!DOCTYPE html>\n<p>{}</p>\n",
+            assay_core::html::Escaped(&format!("assay: the board template failed: {e:#}"))
+        )
+    })
+}
