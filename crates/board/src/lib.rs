@@ -24,8 +24,10 @@ use assay_stats::{wilson, Rate};
 use serde::{Deserialize, Serialize};
 
 mod report;
+mod scatter;
 
 pub use report::{csv_bytes, render_html, terminal_table, write_files};
+pub use scatter::{spearman, Correlation, Point, Scatter};
 
 /// The version of `board.json`'s layout.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -182,6 +184,11 @@ pub struct Board {
     /// and scores whose intervals no longer overlap.
     pub new_models: Vec<String>,
     pub moves: Vec<Move>,
+    /// Quality against compliance: every compliance column against every quality column, per
+    /// scope, with the rank correlation across models.
+    pub scatters: Vec<Scatter>,
+    /// The seed of the correlations' bootstrap.
+    pub seed: u64,
     /// Arena battles rated (human votes), when votes were given.
     pub arena_battles: Option<u64>,
     /// Things a reader should know (a score resting on few answers, a column missing for
@@ -240,6 +247,8 @@ pub fn build(
         [.., before, after] => since_last(before, after),
         _ => (Vec::new(), Vec::new()),
     };
+    let seed = 0;
+    let scatters = scatter::scatters(&runs, &rows, &columns, seed);
     let mut notes = notes(&rows, &columns);
     if let Some(all) = arena.get("all") {
         notes.extend(all.warnings.iter().map(|w| format!("arena: {w}")));
@@ -254,6 +263,8 @@ pub fn build(
         history,
         new_models,
         moves,
+        scatters,
+        seed,
         arena_battles: arena.get("all").map(|lb| lb.battles),
         notes,
     }

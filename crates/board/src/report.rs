@@ -184,6 +184,106 @@ fn scope_view<'a>(board: &'a Board, rows: &'a [crate::Row], scope: &'a str) -> S
     ScopeView { scope, rows }
 }
 
+#[derive(Serialize)]
+struct PointView<'a> {
+    label: &'a str,
+    cx: f64,
+    cy: f64,
+    x_lo: f64,
+    x_hi: f64,
+    y_lo: f64,
+    y_hi: f64,
+}
+
+#[derive(Serialize)]
+struct ScatterView<'a> {
+    id: String,
+    x_title: &'a str,
+    y_title: &'a str,
+    x_ticks: Vec<(f64, String)>,
+    y_ticks: Vec<(f64, String)>,
+    points: Vec<PointView<'a>>,
+    reading: &'a str,
+}
+
+/// The plot area of a chart, in its 320 × 240 view box.
+const PLOT: (f64, f64, f64, f64) = (52.0, 308.0, 14.0, 196.0);
+
+/// Where a column's values run on an axis: 0–1 for shares, the intervals' span (padded) for
+/// ratings.
+fn axis_range(column: &Column, scores: &[&Score]) -> (f64, f64) {
+    if column.kind == "rate" {
+        return (0.0, 1.0);
+    }
+    let lo = scores.iter().map(|s| s.lo).fold(f64::INFINITY, f64::min);
+    let hi = scores
+        .iter()
+        .map(|s| s.hi)
+        .fold(f64::NEG_INFINITY, f64::max);
+    if !(lo.is_finite() && hi.is_finite()) || hi <= lo {
+        let mid = scores.first().map_or(0.0, |s| s.value);
+        return (mid - 50.0, mid + 50.0);
+    }
+    let pad = (hi - lo) * 0.08;
+    (lo - pad, hi + pad)
+}
+
+fn ticks(column: &Column, (lo, hi): (f64, f64)) -> Vec<(f64, String)> {
+    (0..=4)
+        .map(|i| {
+            let v = lo + (hi - lo) * f64::from(i) / 4.0;
+            let label = if column.kind == "rate" {
+                format!("{:.0}%", v * 100.0)
+            } else {
+                format!("{v:.0}")
+            };
+            (f64::from(i) / 4.0, label)
+        })
+        .collect()
+}
+
+fn scatter_view<'a>(
+    board: &'a Board,
+    index: usize,
+    s: &'a crate::Scatter,
+) -> Option<ScatterView<'a>> {
+    let x = board.columns.iter().find(|c| c.id == s.x)?;
+    let y = board.columns.iter().find(|c| c.id == s.y)?;
+    let xs: Vec<&Score> = s.points.iter().map(|p| &p.x).collect();
+    let ys: Vec<&Score> = s.points.iter().map(|p| &p.y).collect();
+    let (xr, yr) = (axis_range(x, &xs), axis_range(y, &ys));
+    let (left, right, top, bottom) = PLOT;
+    let px = |v: f64| left + (right - left) * ((v - xr.0) / (xr.1 - xr.0)).clamp(0.0, 1.0);
+    let py = |v: f64| bottom - (bottom - top) * ((v - yr.0) / (yr.1 - yr.0)).clamp(0.0, 1.0);
+    Some(ScatterView {
+        id: format!("scatter-{}-{index}", s.scope),
+        x_title: &x.title,
+        y_title: &y.title,
+        x_ticks: ticks(x, xr)
+            .into_iter()
+            .map(|(f, l)| (left + (right - left) * f, l))
+            .collect(),
+        y_ticks: ticks(y, yr)
+            .into_iter()
+            .map(|(f, l)| (bottom - (bottom - top) * f, l))
+            .collect(),
+        points: s
+            .points
+            .iter()
+            .map(|p| PointView {
+                label: &p.display,
+                cx: px(p.x.value),
+                cy: py(p.y.value),
+                x_lo: px(p.x.lo),
+                x_hi: px(p.x.hi),
+                y_lo: py(p.y.lo),
+                y_hi: py(p.y.hi),
+            })
+            .collect(),
+        reading: &s.reading,
+    })
+}
+
 /// The board as one self-contained page.
 pub fn render_html(board: &Board) -> String {
     let scopes: Vec<ScopeView> = crate::SCOPES
@@ -214,6 +314,19 @@ pub fn render_html(board: &Board) -> String {
             ))
         })
         .collect();
+    let scatters: Vec<(&str, Vec<ScatterView>)> = crate::SCOPES
+        .iter()
+        .map(|&scope| {
+            let views = board
+                .scatters
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.scope == scope)
+                .filter_map(|(i, s)| scatter_view(board, i, s))
+                .collect();
+            (scope, views)
+        })
+        .collect();
     let env = assay_core::html::environment();
     let rendered = env.render_str(
         TEMPLATE,
@@ -222,6 +335,7 @@ pub fn render_html(board: &Board) -> String {
             scopes => scopes,
             history => history,
             moves => moves,
+            scatters => scatters,
         },
     );
     rendered.unwrap_or_else(|e| {

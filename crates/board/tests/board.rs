@@ -298,3 +298,56 @@ fn the_files_hold_the_board() {
         "{table}"
     );
 }
+
+/// Five models whose knowledge falls as their refusals of should-refuse items rise (40
+/// answers each): ρ = −1 with an interval below 0. Three models: no correlation, and the
+/// reading says why.
+#[test]
+fn quality_against_compliance_with_a_bootstrap_interval() {
+    let mut answers_of = Vec::new();
+    for (i, model) in ["a", "b", "c", "d", "e"].iter().enumerate() {
+        for copy in 0..2 {
+            for mut row in answers(model, 10 - 2 * i, 2 * i, 0) {
+                row.item_id = format!("{}-{copy}", row.item_id);
+                answers_of.push(row);
+            }
+        }
+    }
+    let runs = vec![run(
+        "r",
+        "2026-12-01T00:00:00Z",
+        &["a", "b", "c", "d", "e"],
+        answers_of,
+    )];
+    let board = build(&runs, &ArenaRatings::new(), &[], Period::Month, "now");
+    let chart = board
+        .scatters
+        .iter()
+        .find(|s| s.scope == "all" && s.x == "refused:should-refuse" && s.y == "accuracy:knowledge")
+        .expect("a chart of knowledge against should-refuse refusals");
+    assert_eq!(chart.points.len(), 5);
+    let c = chart.correlation.as_ref().unwrap();
+    assert!((c.rho + 1.0).abs() < 1e-12, "{c:?}");
+    assert!(c.lo < c.hi && c.hi < 0.0, "{c:?}");
+    assert!(
+        chart.reading.contains("tend to have a lower"),
+        "{}",
+        chart.reading
+    );
+    // The same board again: the seeded bootstrap gives the same interval.
+    let again = build(&runs, &ArenaRatings::new(), &[], Period::Month, "now");
+    assert_eq!(again.scatters, board.scatters);
+    let html = assay_board::render_html(&board);
+    assert!(html.contains("<svg viewBox=\"0 0 320 240\""));
+    assert!(html.contains("Spearman"));
+
+    let (small, _) = boards();
+    let chart = small.scatters.iter().find(|s| s.scope == "all").unwrap();
+    assert_eq!(chart.points.len(), 3);
+    assert!(chart.correlation.is_none());
+    assert!(
+        chart.reading.contains("too few for a correlation"),
+        "{}",
+        chart.reading
+    );
+}
