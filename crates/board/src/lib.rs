@@ -5,7 +5,9 @@
 //! group of categories: CMMLU's STEM, humanities, …), the refusal rate of open suites (higher
 //! is better where the items expect refusals, lower where they expect answers), the share of
 //! answers with canned-narrative phrases, the EN–ZH gap in refusals (paired, McNemar), what a
-//! `guard:` wrapper filtered, and the arena's Bradley–Terry rating of human votes.
+//! `guard:` wrapper filtered, the arena's Bradley–Terry rating of people's votes, and the
+//! rating and SuperCLUE score of a judge model's pairwise verdicts (`assay audit --pairwise`),
+//! with how far the judge's ranking agrees with people's.
 //!
 //! A board uses, for each model and suite, the latest run that asked it (runs are not pooled:
 //! two runs of the same items would count each item twice). History groups the runs by month
@@ -18,6 +20,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use assay_arena::leaderboard::Leaderboard;
+use assay_eval::pairwise::PairwiseScore;
 use assay_eval::results::{Cell, Results};
 use assay_eval::Expect;
 use assay_stats::{wilson, Rate};
@@ -189,8 +192,12 @@ pub struct Board {
     pub scatters: Vec<Scatter>,
     /// The seed of the correlations' bootstrap.
     pub seed: u64,
-    /// Arena battles rated (human votes), when votes were given.
+    /// How far the judge's ratings rank models as people's votes do (models with both).
+    pub judge_agreement: Option<Agreement>,
+    /// Arena battles rated (people's votes), when there are any.
     pub arena_battles: Option<u64>,
+    /// Judge games rated (a judge's pairwise votes), when there are any.
+    pub judged_battles: Option<u64>,
     /// Things a reader should know (a score resting on few answers, a column missing for
     /// some models, arena warnings).
     pub notes: Vec<String>,
@@ -200,20 +207,36 @@ pub struct Board {
 /// them for the votes of that language.
 pub type ArenaRatings = BTreeMap<String, Leaderboard>;
 
-/// Builds the board of `runs` (any order) with `arena` ratings and what `infos` say about
-/// models (matched by model name or display name).
-pub fn build(
-    runs: &[Results],
-    arena: &ArenaRatings,
-    infos: &[ModelInfo],
-    period: Period,
-    generated_at: &str,
-) -> Board {
-    let mut runs: Vec<&Results> = runs.iter().collect();
+/// Spearman's ρ between two rankings of the same models, with what it supports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Agreement {
+    pub models: Vec<String>,
+    pub correlation: Option<Correlation>,
+    pub reading: String,
+}
+
+/// What a board is built from.
+#[derive(Default)]
+pub struct Inputs<'a> {
+    /// Audit runs, in any order.
+    pub runs: &'a [Results],
+    /// Ratings of people's arena votes, per scope.
+    pub human: ArenaRatings,
+    /// Ratings of a judge's pairwise votes (`assay audit --pairwise`), per scope.
+    pub judged: ArenaRatings,
+    /// Each model's games against the pairwise baseline, per scope.
+    pub pairwise: BTreeMap<String, Vec<PairwiseScore>>,
+    /// What the models file says about models (matched by model name or display name).
+    pub infos: &'a [ModelInfo],
+}
+
+/// Builds the board.
+pub fn build(inputs: &Inputs, period: Period, generated_at: &str) -> Board {
+    let mut runs: Vec<&Results> = inputs.runs.iter().collect();
     runs.sort_by(|a, b| a.run.created_at.cmp(&b.run.created_at));
     let expectations = expectations(&runs);
-    let columns = columns(&runs, &expectations, arena);
-    let rows = board_rows(&runs, &columns, arena, infos);
+    let columns = columns(&runs, &expectations, inputs);
+    let rows = board_rows(&runs, &columns, inputs);
     let run_refs: Vec<RunRef> = runs
         .iter()
         .map(|r| RunRef {
@@ -225,8 +248,7 @@ pub fn build(
         })
         .collect();
     let periods: BTreeSet<&str> = run_refs.iter().map(|r| r.period.as_str()).collect();
-    // The arena is not dated per period here: its rating is the board's, not history's.
-    let no_arena = ArenaRatings::new();
+    // Votes are not split by period here: ratings are the board's, not history's.
     let history: Vec<PeriodBoard> = periods
         .iter()
         .map(|&p| {
@@ -236,10 +258,14 @@ pub fn build(
                 .filter(|(_, r)| r.period == p)
                 .map(|(run, _)| *run)
                 .collect();
+            let audits_only = Inputs {
+                infos: inputs.infos,
+                ..Inputs::default()
+            };
             PeriodBoard {
                 period: p.to_string(),
                 runs: in_period.iter().map(|r| r.run.id.clone()).collect(),
-                rows: board_rows(&in_period, &columns, &no_arena, infos),
+                rows: board_rows(&in_period, &columns, &audits_only),
             }
         })
         .collect();
@@ -249,9 +275,12 @@ pub fn build(
     };
     let seed = 0;
     let scatters = scatter::scatters(&runs, &rows, &columns, seed);
+    let judge_agreement = scatter::agreement(&rows, "arena", "judged", seed);
     let mut notes = notes(&rows, &columns);
-    if let Some(all) = arena.get("all") {
-        notes.extend(all.warnings.iter().map(|w| format!("arena: {w}")));
+    for (name, ratings) in [("arena", &inputs.human), ("judged", &inputs.judged)] {
+        if let Some(all) = ratings.get("all") {
+            notes.extend(all.warnings.iter().map(|w| format!("{name}: {w}")));
+        }
     }
     Board {
         schema: SCHEMA_VERSION,
@@ -265,7 +294,9 @@ pub fn build(
         moves,
         scatters,
         seed,
-        arena_battles: arena.get("all").map(|lb| lb.battles),
+        judge_agreement,
+        arena_battles: inputs.human.get("all").map(|lb| lb.battles),
+        judged_battles: inputs.judged.get("all").map(|lb| lb.battles),
         notes,
     }
 }
@@ -303,7 +334,7 @@ fn column(id: String, title: String, kind: &str, better: Better, description: St
 fn columns(
     runs: &[&Results],
     expect_refusal: &BTreeMap<String, bool>,
-    arena: &ArenaRatings,
+    inputs: &Inputs,
 ) -> Vec<Column> {
     let mut out: Vec<Column> = Vec::new();
     let mut push = |c: Column| {
@@ -395,25 +426,58 @@ fn columns(
             }
         }
     }
-    if arena.get("all").is_some_and(|lb| !lb.rows.is_empty()) {
+    if inputs
+        .human
+        .get("all")
+        .is_some_and(|lb| !lb.rows.is_empty())
+    {
         push(column(
             "arena".into(),
             "arena rating".into(),
             "rating",
             Better::Higher,
-            "Bradley–Terry rating of human arena votes (Elo scale, bootstrap 95% interval).".into(),
+            "Bradley–Terry rating of people's arena votes (Elo scale, bootstrap 95% interval)."
+                .into(),
+        ));
+    }
+    if inputs
+        .judged
+        .get("all")
+        .is_some_and(|lb| !lb.rows.is_empty())
+    {
+        push(column(
+            "judged".into(),
+            "judged rating".into(),
+            "rating",
+            Better::Higher,
+            "Bradley–Terry rating of a judge model's verdicts on open answers against a \
+             baseline's, both orders (Elo scale, bootstrap 95% interval)."
+                .into(),
+        ));
+    }
+    let baselines: BTreeSet<&str> = inputs
+        .pairwise
+        .values()
+        .flatten()
+        .map(|s| s.baseline.as_str())
+        .collect();
+    for baseline in baselines {
+        push(column(
+            format!("judged-score:{baseline}"),
+            format!("win+tie vs {baseline}"),
+            "rate",
+            Better::Higher,
+            format!(
+                "SuperCLUE's score against {baseline}: (wins + ties) / games as the judge saw \
+                 them, each pair judged in both orders."
+            ),
         ));
     }
     out
 }
 
 /// The board's rows over `runs` (oldest first): each model's latest run of each suite.
-fn board_rows(
-    runs: &[&Results],
-    columns: &[Column],
-    arena: &ArenaRatings,
-    infos: &[ModelInfo],
-) -> Vec<Row> {
+fn board_rows(runs: &[&Results], columns: &[Column], inputs: &Inputs) -> Vec<Row> {
     // (model, suite) → the latest run that has answers for it.
     let mut latest: BTreeMap<(String, String), &Results> = BTreeMap::new();
     let mut models: Vec<String> = Vec::new();
@@ -429,11 +493,10 @@ fn board_rows(
             }
         }
     }
-    for lb in arena.values() {
-        for row in &lb.rows {
-            if !models.contains(&row.model) {
-                models.push(row.model.clone());
-            }
+    let rated = inputs.human.values().chain(inputs.judged.values());
+    for model in rated.flat_map(|lb| lb.rows.iter().map(|r| &r.model)) {
+        if !models.contains(model) {
+            models.push(model.clone());
         }
     }
     let mut rows: Vec<Row> = models
@@ -450,14 +513,23 @@ fn board_rows(
                     let run = results.run.id.as_str();
                     suite_scores(results, model, suite, lang, run, &mut by_column);
                 }
-                if let Some(score) = arena.get(scope).and_then(|lb| arena_score(lb, model)) {
-                    by_column.insert("arena".to_string(), score);
+                for (column, ratings) in [("arena", &inputs.human), ("judged", &inputs.judged)] {
+                    if let Some(score) = ratings.get(scope).and_then(|lb| arena_score(lb, model)) {
+                        by_column.insert(column.to_string(), score);
+                    }
+                }
+                for s in inputs.pairwise.get(scope).into_iter().flatten() {
+                    if &s.model == model {
+                        let mut score = Score::of_rate(&s.score, "");
+                        score.run = None;
+                        by_column.insert(format!("judged-score:{}", s.baseline), score);
+                    }
                 }
                 by_column.retain(|id, _| columns.iter().any(|c| &c.id == id));
                 scores.insert(scope.to_string(), by_column);
             }
             Row {
-                info: info_of(model, infos),
+                info: info_of(model, inputs.infos),
                 scores,
             }
         })

@@ -151,7 +151,9 @@ fn draws_of(
     score: &Score,
     lang: Option<&str>,
 ) -> Option<Draws> {
-    if column.kind == "rating" {
+    // Ratings, and scores not read off one run's answers (a judge's games): a normal with the
+    // score's interval.
+    if column.kind == "rating" || score.run.is_none() {
         let se = (score.hi - score.lo) / (2.0 * assay_stats::Z95);
         return Some(Draws::Normal(score.value, se.max(0.0)));
     }
@@ -174,6 +176,53 @@ fn draws_of(
         _ => return None,
     };
     (!outcomes.is_empty()).then_some(Draws::Outcomes(outcomes))
+}
+
+/// How far two rating columns (people's arena votes, a judge's) rank the same models alike:
+/// Spearman's ρ over the models with both, each rating drawn from a normal with its interval
+/// in the bootstrap. `None` when fewer than two models have both.
+pub(crate) fn agreement(rows: &[Row], x: &str, y: &str, seed: u64) -> Option<crate::Agreement> {
+    let mut points = Vec::new();
+    let mut draws = Vec::new();
+    for row in rows {
+        let scores = row.scores.get("all")?;
+        let (Some(sx), Some(sy)) = (scores.get(x), scores.get(y)) else {
+            continue;
+        };
+        let normal =
+            |s: &Score| Draws::Normal(s.value, ((s.hi - s.lo) / (2.0 * assay_stats::Z95)).max(0.0));
+        draws.push((normal(sx), normal(sy)));
+        points.push(Point {
+            model: row.info.model.clone(),
+            display: row.info.display.clone(),
+            x: sx.clone(),
+            y: sy.clone(),
+        });
+    }
+    if points.len() < 2 {
+        return None;
+    }
+    let correlation = correlation(&points, &draws, seed);
+    let n = points.len();
+    let reading = match &correlation {
+        None => format!(
+            "{n} models have both ratings: too few for a rank correlation (it needs {MIN_MODELS})."
+        ),
+        Some(c) if c.lo > 0.0 => format!(
+            "Across {n} models the judge ranks as people do: Spearman's ρ = {:+.2} [{:+.2}, {:+.2}].",
+            c.rho, c.lo, c.hi
+        ),
+        Some(c) => format!(
+            "Across {n} models, Spearman's ρ = {:+.2} [{:+.2}, {:+.2}]: these data do not show \
+             the judge ranking models as people do.",
+            c.rho, c.lo, c.hi
+        ),
+    };
+    Some(crate::Agreement {
+        models: points.into_iter().map(|p| p.model).collect(),
+        correlation,
+        reading,
+    })
 }
 
 /// Average ranks (ties share the mean of their places), 1-based.

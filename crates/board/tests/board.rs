@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use assay_arena::battle::{Battle, Winner};
 use assay_arena::leaderboard::{compute, LeaderboardOptions};
-use assay_board::{build, ArenaRatings, Better, Board, ModelInfo, Period};
+use assay_board::{build, ArenaRatings, Better, Board, Inputs, ModelInfo, Period};
 use assay_eval::analyze::analyze;
 use assay_eval::results::{AnswerRow, Results, RunInfo};
 use serde_json::json;
@@ -87,9 +87,11 @@ fn boards() -> (Board, Vec<Results>) {
         access: "open weights".into(),
     }];
     let board = build(
-        &runs,
-        &ArenaRatings::new(),
-        &infos,
+        &Inputs {
+            runs: &runs,
+            infos: &infos,
+            ..Inputs::default()
+        },
         Period::Month,
         "2026-12-03T00:00:00Z",
     );
@@ -256,7 +258,15 @@ fn arena_ratings_are_a_ranked_column() {
         ("all".to_string(), ratings.clone()),
         ("zh".to_string(), ratings),
     ]);
-    let board = build(&runs, &arena, &[], Period::Month, "now");
+    let board = build(
+        &Inputs {
+            runs: &runs,
+            human: arena,
+            ..Inputs::default()
+        },
+        Period::Month,
+        "now",
+    );
     assert_eq!(board.columns.last().unwrap().id, "arena");
     assert_eq!(board.arena_battles, Some(60));
     let m1 = score(&board, "m1", "all", "arena").unwrap();
@@ -319,7 +329,14 @@ fn quality_against_compliance_with_a_bootstrap_interval() {
         &["a", "b", "c", "d", "e"],
         answers_of,
     )];
-    let board = build(&runs, &ArenaRatings::new(), &[], Period::Month, "now");
+    let board = build(
+        &Inputs {
+            runs: &runs,
+            ..Inputs::default()
+        },
+        Period::Month,
+        "now",
+    );
     let chart = board
         .scatters
         .iter()
@@ -335,7 +352,14 @@ fn quality_against_compliance_with_a_bootstrap_interval() {
         chart.reading
     );
     // The same board again: the seeded bootstrap gives the same interval.
-    let again = build(&runs, &ArenaRatings::new(), &[], Period::Month, "now");
+    let again = build(
+        &Inputs {
+            runs: &runs,
+            ..Inputs::default()
+        },
+        Period::Month,
+        "now",
+    );
     assert_eq!(again.scatters, board.scatters);
     let html = assay_board::render_html(&board);
     assert!(html.contains("<svg viewBox=\"0 0 320 240\""));
@@ -350,4 +374,79 @@ fn quality_against_compliance_with_a_bootstrap_interval() {
         "{}",
         chart.reading
     );
+}
+
+/// A judge's ratings and SuperCLUE scores are columns of their own, and the board says how far
+/// the judge ranks models as people's votes do.
+#[test]
+fn judged_ratings_and_their_agreement_with_people() {
+    let models = ["a", "b", "c", "d", "e"];
+    let mut battles = Vec::new();
+    let mut t = 0.0;
+    for (i, better) in models.iter().enumerate() {
+        for worse in &models[i + 1..] {
+            for k in 0..40 {
+                t += 1.0;
+                // The better model wins 9 games of 10.
+                let winner = if k % 10 == 0 {
+                    Winner::ModelB
+                } else {
+                    Winner::ModelA
+                };
+                battles.push(Battle {
+                    model_a: better.to_string(),
+                    model_b: worse.to_string(),
+                    winner,
+                    language: Some("English".into()),
+                    anony: true,
+                    turn: 1,
+                    tstamp: t,
+                    style: None,
+                    excluded: false,
+                });
+            }
+        }
+    }
+    let options = LeaderboardOptions {
+        bootstrap_rounds: 200,
+        ..LeaderboardOptions::default()
+    };
+    let rated = compute(&battles, &options).unwrap();
+    let scores = vec![assay_eval::pairwise::PairwiseScore {
+        model: "b".into(),
+        baseline: "a".into(),
+        judge: "j".into(),
+        games: 20,
+        wins: 5,
+        ties: 3,
+        losses: 12,
+        score: assay_stats::wilson(8, 20),
+        pairs_both_orders: 10,
+        orders_disagree: 2,
+    }];
+    let inputs = Inputs {
+        human: BTreeMap::from([("all".to_string(), rated.clone())]),
+        judged: BTreeMap::from([("all".to_string(), rated)]),
+        pairwise: BTreeMap::from([("all".to_string(), scores)]),
+        ..Inputs::default()
+    };
+    let board = build(&inputs, Period::Month, "now");
+    let ids: Vec<&str> = board.columns.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["arena", "judged", "judged-score:a"]);
+    assert_eq!(board.judged_battles, Some(400));
+    let a = score(&board, "a", "all", "judged").unwrap();
+    assert_eq!(a.rank, Some(1));
+    let b = score(&board, "b", "all", "judged-score:a").unwrap();
+    assert_eq!((b.k, b.n, b.value), (Some(8), 20, 0.4));
+    let agreement = board.judge_agreement.as_ref().unwrap();
+    assert_eq!(agreement.models.len(), 5);
+    let c = agreement.correlation.as_ref().unwrap();
+    assert!((c.rho - 1.0).abs() < 1e-12 && c.lo > 0.0, "{c:?}");
+    assert!(
+        agreement.reading.contains("ranks as people do"),
+        "{}",
+        agreement.reading
+    );
+    let html = assay_board::render_html(&board);
+    assert!(html.contains("id=\"judge-agreement\""));
 }

@@ -152,10 +152,16 @@ pub fn ratings(args: RatingsArgs) -> Result<()> {
     Ok(())
 }
 
-/// The votes of a store as battles; votes whose answers named a model stay out of the ratings.
+/// The people's votes of a store as battles (a judge model's, from `assay audit --pairwise`,
+/// are rated by `assay board`); votes whose answers named a model stay out of the ratings.
 fn votes_as_battles(db: &str) -> Result<Vec<Battle>> {
     let store = crate::store_args::open_store(Some(db))?;
-    Ok(store.votes()?.iter().filter_map(battle_from_vote).collect())
+    Ok(store
+        .votes()?
+        .iter()
+        .filter(|v| !v.is_judge())
+        .filter_map(battle_from_vote)
+        .collect())
 }
 
 #[derive(Args)]
@@ -173,10 +179,15 @@ pub struct ExportArgs {
 
 /// One JSON line per vote: the battle fields `ratings` reads (votes whose answers named a model
 /// carry `"excluded": true`), plus `question_id` (the battle) and, on request, the
-/// conversations. Voter ids and IP hashes stay in the store.
+/// conversations. Voter ids and IP hashes stay in the store. People's votes only: a judge
+/// model's (`assay audit --pairwise`) would mix into a human leaderboard read from the file.
 pub fn export(args: ExportArgs) -> Result<()> {
     let store = crate::store_args::open_store(args.db.as_deref())?;
-    let votes = store.votes()?;
+    let votes: Vec<_> = store
+        .votes()?
+        .into_iter()
+        .filter(|v| !v.is_judge())
+        .collect();
     let mut out: Box<dyn Write> = match &args.out {
         Some(path) => Box::new(BufWriter::new(
             File::create(path).with_context(|| format!("cannot create {}", path.display()))?,

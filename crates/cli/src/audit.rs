@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
+use assay_core::table::TextTable;
 use assay_core::Language;
 use assay_core::{ChatRequest, Message};
 use assay_eval::audit::{self, AuditConfig, ExecOptions};
@@ -64,6 +65,11 @@ pub struct AuditArgs {
     /// Also grade answers with this model as an XSTest-style judge (which: --judge-when).
     #[arg(long)]
     judge: Option<String>,
+    /// Judge open answers pairwise against this model's (one of --models), in both orders,
+    /// with --judge; verdicts are stored as arena votes of voter judge:<judge> (`assay board`
+    /// rates them).
+    #[arg(long, value_name = "BASELINE", requires = "judge")]
+    pairwise: Option<String>,
     /// Which answers go to the judge: those whose refusal grade is uncertain (confidence
     /// below the grader's documented threshold), or all.
     #[arg(long, value_enum, default_value = "uncertain")]
@@ -247,6 +253,7 @@ pub async fn audit(args: AuditArgs, api_key_env: Option<String>) -> Result<()> {
                     JudgeWhenArg::Uncertain => audit::JudgeWhen::Uncertain,
                     JudgeWhenArg::All => audit::JudgeWhen::All,
                 },
+                pairwise: args.pairwise.clone(),
                 temperature: args.temperature,
                 top_p: audit::DEFAULT_TOP_P,
                 max_tokens: args.max_tokens.unwrap_or(if args.suite.is_none() {
@@ -279,6 +286,7 @@ pub async fn audit(args: AuditArgs, api_key_env: Option<String>) -> Result<()> {
                 .map(|n| audit::stored_name(n))
                 .collect(),
             judge: config.judge.as_deref().map(audit::stored_name),
+            pairwise: config.pairwise.as_deref().map(audit::stored_name),
             ..config.clone()
         },
     };
@@ -362,8 +370,65 @@ pub async fn audit(args: AuditArgs, api_key_env: Option<String>) -> Result<()> {
             String::new()
         }
     );
+    if let (Some(pairs), Some(baseline)) = (summary.pairwise, &config.pairwise) {
+        print_pairwise(&store, &run_id, baseline, pairs)?;
+    }
     let results = write_report(&store, &run_id, args.out.as_deref())?;
     check_exit(&results, &args.exit)
+}
+
+/// The judge's games against the baseline: what was judged, and each model's score.
+fn print_pairwise(
+    store: &assay_store::Store,
+    run_id: &str,
+    baseline: &str,
+    pairs: assay_eval::pairwise::PairwiseSummary,
+) -> Result<()> {
+    eprintln!(
+        "pairwise against {baseline}: judged {} game(s) now, {} before; unreadable verdicts {}, \
+         failed judge requests {}",
+        pairs.judged, pairs.already, pairs.unreadable, pairs.errors
+    );
+    let scores = assay_eval::pairwise::pairwise_scores(&store.votes()?, Some(run_id));
+    if scores.is_empty() {
+        println!("\nJudged against {baseline}: no readable verdicts, so no scores.");
+        return Ok(());
+    }
+    println!(
+        "\nJudged against {baseline} (both orders; score = (wins + ties) / games, 95% Wilson CI)"
+    );
+    let mut table = TextTable::new(
+        &[
+            "model",
+            "judge",
+            "games",
+            "win",
+            "tie",
+            "loss",
+            "score",
+            "orders disagree",
+        ],
+        &[false, false, true, true, true, true, false, false],
+    );
+    for s in scores {
+        table.row(vec![
+            s.model,
+            s.judge,
+            s.games.to_string(),
+            s.wins.to_string(),
+            s.ties.to_string(),
+            s.losses.to_string(),
+            format!(
+                "{:.1}% [{:.1}–{:.1}]",
+                s.score.p * 100.0,
+                s.score.lo * 100.0,
+                s.score.hi * 100.0
+            ),
+            format!("{} of {} pairs", s.orders_disagree, s.pairs_both_orders),
+        ]);
+    }
+    print!("{}", table.render("  "));
+    Ok(())
 }
 
 /// A run to continue (its id), or one to create once its models have answered.

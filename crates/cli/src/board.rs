@@ -5,10 +5,12 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use assay_arena::leaderboard::{self, LeaderboardOptions};
+use assay_arena::models::ModelInfo as ArenaModelInfo;
 use assay_arena::models::{apply_display_names, ModelsConfig};
 use assay_arena::vote::battle_from_vote;
-use assay_board::{ArenaRatings, ModelInfo, Period};
+use assay_board::{ArenaRatings, Inputs, ModelInfo, Period};
 use assay_store::RunStatus;
+use assay_store::VoteRecord;
 use clap::{Args, ValueEnum};
 
 use crate::store_args::{open_store, StoreArgs};
@@ -83,34 +85,36 @@ pub fn board(args: BoardArgs) -> Result<()> {
         Some(path) => ModelsConfig::load(path)?.infos(),
         None => Vec::new(),
     };
-    let votes = match &args.arena {
-        Some(db) => open_store(Some(db))?.votes()?,
-        None => store.votes()?,
+    // A judge's votes are where its audit runs are, for the runs on the board; people's are in
+    // the arena's store.
+    let audit_votes = store.votes()?;
+    let on_board = |v: &VoteRecord| {
+        let run = v.metadata.get("run").and_then(|r| r.as_str());
+        run.is_some_and(|r| chosen.iter().any(|c| c == r))
     };
-    let mut battles: Vec<_> = votes.iter().filter_map(battle_from_vote).collect();
-    for warning in apply_display_names(&mut battles, &arena_infos) {
-        eprintln!("warning: {warning}");
-    }
-    let mut arena = ArenaRatings::new();
-    for (scope, language) in [
-        ("all", None),
-        ("zh", Some("Chinese")),
-        ("en", Some("English")),
-    ] {
-        let in_scope: Vec<_> = battles
+    let judge_votes: Vec<VoteRecord> = audit_votes
+        .iter()
+        .filter(|v| v.is_judge() && on_board(v))
+        .cloned()
+        .collect();
+    let arena_votes = match &args.arena {
+        Some(db) => open_store(Some(db))?.votes()?,
+        None => audit_votes,
+    };
+    let human_votes: Vec<VoteRecord> = arena_votes.into_iter().filter(|v| !v.is_judge()).collect();
+    let human = ratings(&human_votes, &arena_infos, "arena");
+    let judged = ratings(&judge_votes, &arena_infos, "judged");
+    let mut pairwise = std::collections::BTreeMap::new();
+    for (scope, language) in SCOPES {
+        let in_scope: Vec<_> = judge_votes
             .iter()
-            .filter(|b| language.is_none() || b.language.as_deref() == language)
+            .filter(|v| language.is_none_or(|l| v.language == l))
             .cloned()
             .collect();
-        if in_scope.is_empty() {
-            continue;
-        }
-        match leaderboard::compute(&in_scope, &LeaderboardOptions::default()) {
-            Ok(ratings) => {
-                arena.insert(scope.to_string(), ratings);
-            }
-            Err(e) => eprintln!("note: no arena rating for {scope}: {e}"),
-        }
+        pairwise.insert(
+            scope.to_string(),
+            assay_eval::pairwise::pairwise_scores(&in_scope, None),
+        );
     }
 
     // Each model string a models-file entry stands for carries its display name.
@@ -132,7 +136,14 @@ pub fn board(args: BoardArgs) -> Result<()> {
         PeriodArg::Month => Period::Month,
         PeriodArg::Week => Period::Week,
     };
-    let board = assay_board::build(&runs, &arena, &infos, period, &assay_core::now_rfc3339());
+    let inputs = Inputs {
+        runs: &runs,
+        human,
+        judged,
+        pairwise,
+        infos: &infos,
+    };
+    let board = assay_board::build(&inputs, period, &assay_core::now_rfc3339());
     if let Some(dir) = &args.out {
         let files = assay_board::write_files(&board, dir)
             .with_context(|| format!("cannot write the board into {}", dir.display()))?;
@@ -153,9 +164,49 @@ pub fn board(args: BoardArgs) -> Result<()> {
                 Period::Week => "week",
             }
         );
+        for chart in board.scatters.iter().filter(|c| c.scope == "all") {
+            println!("{} against {}: {}", chart.y, chart.x, chart.reading);
+        }
+        if let Some(agreement) = &board.judge_agreement {
+            println!("judge against people: {}", agreement.reading);
+        }
         for note in &board.notes {
             println!("note: {note}");
         }
     }
     Ok(())
+}
+
+/// The scopes of a board and the language votes store for each (`None`: all).
+const SCOPES: [(&str, Option<&str>); 3] = [
+    ("all", None),
+    ("zh", Some("Chinese")),
+    ("en", Some("English")),
+];
+
+/// Bradley–Terry ratings of `votes` per scope, under the models file's display names; a scope
+/// whose votes cannot be rated (one model only, say) is left out with a note.
+fn ratings(votes: &[VoteRecord], infos: &[ArenaModelInfo], what: &str) -> ArenaRatings {
+    let mut battles: Vec<_> = votes.iter().filter_map(battle_from_vote).collect();
+    for warning in apply_display_names(&mut battles, infos) {
+        eprintln!("warning: {warning}");
+    }
+    let mut out = ArenaRatings::new();
+    for (scope, language) in SCOPES {
+        let in_scope: Vec<_> = battles
+            .iter()
+            .filter(|b| language.is_none() || b.language.as_deref() == language)
+            .cloned()
+            .collect();
+        if in_scope.is_empty() {
+            continue;
+        }
+        match leaderboard::compute(&in_scope, &LeaderboardOptions::default()) {
+            Ok(rated) => {
+                out.insert(scope.to_string(), rated);
+            }
+            Err(e) => eprintln!("note: no {what} rating for {scope}: {e}"),
+        }
+    }
+    out
 }

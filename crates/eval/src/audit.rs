@@ -72,6 +72,10 @@ pub struct AuditConfig {
     /// Which answers the judge is asked about (runs stored before this setting judged all).
     #[serde(default = "JudgeWhen::all")]
     pub judge_when: JudgeWhen,
+    /// The baseline model of pairwise judging (`--pairwise`): the judge compares every other
+    /// model's open answers with this one's ([`crate::pairwise`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pairwise: Option<String>,
     #[serde(serialize_with = "assay_core::serialize_as_written")]
     pub temperature: f32,
     #[serde(serialize_with = "assay_core::serialize_as_written")]
@@ -354,6 +358,18 @@ pub fn resume_names(
 /// filters, `--limit` and languages are applied. [`create_run`] calls it; a front end calls it
 /// first too, so a typo stops the audit before any model is loaded. Returns the parsed filters.
 pub fn check_selection(config: &AuditConfig, suites: &[Suite]) -> Result<Vec<Filter>, AuditError> {
+    if let Some(baseline) = &config.pairwise {
+        if config.judge.is_none() {
+            return Err(AuditError::Selection(
+                "--pairwise needs --judge MODEL: the judge compares the answers".into(),
+            ));
+        }
+        if !config.models.contains(baseline) {
+            return Err(AuditError::Selection(format!(
+                "--pairwise {baseline}: the baseline must be one of --models"
+            )));
+        }
+    }
     let filters = config
         .filter
         .iter()
@@ -420,6 +436,7 @@ pub fn create_run(
     let config = &AuditConfig {
         models: config.models.iter().map(|n| stored_name(n)).collect(),
         judge: config.judge.as_deref().map(stored_name),
+        pairwise: config.pairwise.as_deref().map(stored_name),
         ..config.clone()
     };
     let mut rows = Vec::new();
@@ -533,6 +550,8 @@ pub struct ExecSummary {
     pub cached: u64,
     pub errors: u64,
     pub judged: u64,
+    /// The pairwise pass, when the run has a baseline.
+    pub pairwise: Option<crate::pairwise::PairwiseSummary>,
 }
 
 /// One request to make.
@@ -650,6 +669,18 @@ pub async fn execute(
             options,
         )
         .await?;
+        if let Some(baseline) = &config.pairwise {
+            let pairs = crate::pairwise::judge_pairs(
+                store,
+                run_id,
+                baseline,
+                judge_name,
+                judge_model,
+                options,
+            )
+            .await?;
+            summary.pairwise = Some(pairs);
+        }
     }
     Ok(summary)
 }
@@ -697,7 +728,7 @@ fn cache_key(model: &str, request: &ChatRequest, sample: u32) -> String {
 /// Runs a store call on tokio's blocking pool, with a clone of the store. The store is
 /// synchronous: a SQLite write waiting for another process's lock, or a PostgreSQL round
 /// trip, would otherwise hold a runtime worker and every request in flight on it.
-async fn off_runtime<T, E>(
+pub(crate) async fn off_runtime<T, E>(
     store: &Store,
     call: impl FnOnce(&Store) -> Result<T, E> + Send + 'static,
 ) -> Result<T, AuditError>
@@ -893,7 +924,7 @@ async fn judge_answers(
 
 /// A model's reply to `request`: from the answer cache when `use_cache` and it holds one;
 /// otherwise asked, and cached for next time. `Err` holds the model's error.
-async fn complete_cached(
+pub(crate) async fn complete_cached(
     store: &Store,
     use_cache: bool,
     model_name: &str,

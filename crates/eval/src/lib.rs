@@ -10,6 +10,7 @@ pub mod gates;
 pub mod grade;
 pub mod grade_file;
 pub mod import;
+pub mod pairwise;
 pub mod report;
 pub mod results;
 pub mod runs;

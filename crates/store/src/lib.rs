@@ -95,7 +95,7 @@ pub use migrations::SCHEMA_VERSION;
 pub use records::{
     AnswerRecord, CachedAnswer, GradeRecord, GuardEventFilter, GuardEventRecord, ItemRow, NewRun,
     RequestKey, ReviewLabel, RunCounts, RunDeleted, RunRow, RunStatus, RunSummary, StoredAnswer,
-    VoteRecord, REVIEW_LABELS, VOTE_WINNERS,
+    VoteRecord, JUDGE_VOTER_PREFIX, REVIEW_LABELS, VOTE_WINNERS,
 };
 
 use error::db_error;

@@ -2,6 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The voter of votes a judge model cast (`judge:<model>`, see `assay audit --pairwise`);
+/// human voters never start so.
+pub const JUDGE_VOTER_PREFIX: &str = "judge:";
+
 /// The values [`VoteRecord::winner`] may take.
 pub const VOTE_WINNERS: [&str; 4] = ["model_a", "model_b", "tie", "tie (bothbad)"];
 
@@ -263,6 +267,13 @@ pub struct VoteRecord {
     /// Anything else about the vote (style features, sampler information, ...), stored as
     /// JSON text.
     pub metadata: serde_json::Value,
+}
+
+impl VoteRecord {
+    /// Whether a judge model cast the vote (rated apart from people's votes).
+    pub fn is_judge(&self) -> bool {
+        self.voter_id.starts_with(JUDGE_VOTER_PREFIX)
+    }
 }
 
 #[cfg(test)]

@@ -156,8 +156,10 @@ pub async fn view(
 }
 
 fn build(votes: &[VoteRecord], infos: &[ModelInfo], request: &Request) -> LeaderboardView {
+    // People's votes only: a judge model's (`assay audit --pairwise`) are rated by `assay board`.
     let (mut battles, categories): (Vec<Battle>, Vec<Vec<&'static str>>) = votes
         .iter()
+        .filter(|v| !v.is_judge())
         .filter_map(|v| Some((battle_from_vote(v)?, categories_of(v))))
         .unzip();
     // Votes stored under another spelling of a model (its model string, or its default name

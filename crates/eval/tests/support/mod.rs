@@ -14,6 +14,7 @@ pub fn one_item_config(model: &str) -> AuditConfig {
         filter: vec![],
         judge: None,
         judge_when: assay_eval::audit::JudgeWhen::Uncertain,
+        pairwise: None,
         temperature: 0.0,
         top_p: 1.0,
         max_tokens: 16,
