@@ -64,6 +64,9 @@ pub struct ModelEntry {
     pub display: Option<String>,
     pub organization: Option<String>,
     pub license: Option<String>,
+    /// How the model is reached: `open weights`, `API` or `app` (`assay board` shows it;
+    /// without it the board reads it off the model name).
+    pub access: Option<String>,
     #[serde(default = "one")]
     pub weight: f64,
     #[serde(default)]
@@ -73,6 +76,9 @@ pub struct ModelEntry {
 fn one() -> f64 {
     1.0
 }
+
+/// The values of [`ModelEntry::access`].
+pub const ACCESS: [&str; 3] = ["open weights", "API", "app"];
 
 impl ModelsConfig {
     pub fn load(path: &Path) -> Result<ModelsConfig, ConfigError> {
@@ -104,6 +110,15 @@ impl ModelsConfig {
                     return Err(ConfigError::Invalid(format!(
                         "{}: {field} = {value} must be a number ≥ 0",
                         at()
+                    )));
+                }
+            }
+            if let Some(access) = &entry.access {
+                if !ACCESS.contains(&access.as_str()) {
+                    return Err(ConfigError::Invalid(format!(
+                        "{}: access = {access:?} is not one of {}",
+                        at(),
+                        ACCESS.map(|a| format!("{a:?}")).join(", ")
                     )));
                 }
             }
@@ -140,6 +155,7 @@ impl ModelsConfig {
                     display,
                     organization: entry.organization.clone(),
                     license: entry.license.clone(),
+                    access: entry.access.clone(),
                 })
             })
             .collect()
@@ -169,6 +185,7 @@ pub struct ModelPlan {
     pub display: String,
     pub organization: Option<String>,
     pub license: Option<String>,
+    pub access: Option<String>,
     pub weight: f64,
     pub boost: f64,
 }
@@ -181,6 +198,7 @@ impl ModelPlan {
             aliases: aliases(&self.spec, &self.display),
             organization: self.organization.clone(),
             license: self.license.clone(),
+            access: self.access.clone(),
         }
     }
 }
@@ -193,6 +211,8 @@ pub struct ModelInfo {
     pub aliases: Vec<String>,
     pub organization: Option<String>,
     pub license: Option<String>,
+    /// `open weights`, `API` or `app` ([`ModelEntry::access`]).
+    pub access: Option<String>,
 }
 
 /// The other spellings of a model whose votes count under `display`: its model string as
@@ -310,6 +330,7 @@ pub fn plan_models(
             display,
             organization: entry.and_then(|e| e.organization.clone()),
             license: entry.and_then(|e| e.license.clone()),
+            access: entry.and_then(|e| e.access.clone()),
             weight: entry.map_or(1.0, |e| e.weight),
             boost: entry.map_or(0.0, |e| e.boost),
             spec,

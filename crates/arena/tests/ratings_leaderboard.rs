@@ -84,12 +84,14 @@ fn render_and_json() {
             aliases: Vec::new(),
             organization: Some("Acme".into()),
             license: Some("Apache-2.0".into()),
+            access: None,
         },
         ModelInfo {
             display: "m00".to_string(),
             aliases: Vec::new(),
             organization: Some("Other".into()),
             license: None,
+            access: None,
         },
     ];
     set_info(&mut lb, &info);

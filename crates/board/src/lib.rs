@@ -129,8 +129,8 @@ pub struct ModelInfo {
     pub display: String,
     pub organization: Option<String>,
     pub license: Option<String>,
-    /// `open weights`, `API` or `app (moderated)`: from the models file, else read off the
-    /// model name (`local:` and GGUF files are open weights, `guard:` a moderated app, other
+    /// `open weights`, `API` or `app`: from the models file, else read off the
+    /// model name (`local:` and GGUF files are open weights, `guard:` an app (moderated), other
     /// names an API).
     pub access: String,
 }
@@ -411,7 +411,7 @@ fn columns(
                     Better::Neither,
                     format!(
                         "Refused in Chinese minus refused in English on the same items of {name} \
-                         (paired; McNemar's exact p)."
+                         (Newcombe's interval; McNemar's exact p on the pairs)."
                     ),
                 ));
             }
@@ -595,17 +595,15 @@ fn suite_scores(
     }
 }
 
-/// Language B's rate minus language A's on the same pairs, with a paired Wald interval.
+/// Language B's rate minus language A's on the same pairs, with Newcombe's interval for the
+/// difference (it treats the two rates as independent, so it is wider than a paired interval;
+/// McNemar's exact p is the paired test).
 fn gap_score(gap: &assay_eval::results::PairedTest, run: &str) -> Score {
-    let n = gap.n as f64;
-    let (a_only, b_only) = (gap.a_only as f64, gap.b_only as f64);
-    let difference = (b_only - a_only) / n;
-    let variance = ((a_only + b_only) - (b_only - a_only).powi(2) / n).max(0.0) / (n * n);
-    let half = assay_stats::Z95 * variance.sqrt();
+    let (difference, lo, hi) = assay_stats::newcombe_diff(&gap.rate_a, &gap.rate_b);
     Score {
         value: difference,
-        lo: (difference - half).max(-1.0),
-        hi: (difference + half).min(1.0),
+        lo,
+        hi,
         n: gap.n,
         k: None,
         p_value: gap.p_value,
@@ -686,10 +684,10 @@ fn info_of(model: &str, infos: &[ModelInfo]) -> ModelInfo {
 }
 
 /// How a model is reached, read off its name: `local:` models and GGUF files are open
-/// weights, `guard:` wrappers a moderated app, anything else an API.
+/// weights, `guard:` wrappers an app (moderated), anything else an API.
 pub fn access_of(model: &str) -> &'static str {
     if model.starts_with("guard:") {
-        "app (moderated)"
+        "app"
     } else if model.starts_with("local:") || model.ends_with(".gguf") {
         "open weights"
     } else {

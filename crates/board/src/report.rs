@@ -13,6 +13,14 @@ use crate::{Board, Column, Score};
 
 const TEMPLATE: &str = include_str!("../templates/board.html");
 
+/// The page's script: sorting and filters (allowed by its hash alone).
+const SCRIPT: &str = include_str!("../assets/board.js");
+
+/// Colours of the history's lines, one per model in board order (each line is also labelled).
+const PALETTE: [&str; 8] = [
+    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2",
+];
+
 /// Writes `board.json`, `board.csv` and `board.html` into `dir`; answers their paths.
 pub fn write_files(board: &Board, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
@@ -128,6 +136,7 @@ pub fn terminal_table(board: &Board) -> String {
 
 #[derive(Serialize)]
 struct CellView {
+    value: f64,
     text: String,
     n: u64,
     rank: Option<usize>,
@@ -167,6 +176,7 @@ fn scope_view<'a>(board: &'a Board, rows: &'a [crate::Row], scope: &'a str) -> S
                 .map(|column| {
                     let s = row.scores.get(scope)?.get(&column.id)?;
                     Some(CellView {
+                        value: s.value,
                         text: shown(column, s),
                         n: s.n,
                         rank: s.rank,
@@ -284,6 +294,102 @@ fn scatter_view<'a>(
     })
 }
 
+#[derive(Serialize)]
+struct SeriesView<'a> {
+    label: &'a str,
+    colour: &'static str,
+    /// `x,y` pairs of the line, and of the band (the upper bounds, then the lower ones back).
+    line: String,
+    band: String,
+    end: (f64, f64),
+    dots: Vec<(f64, f64)>,
+}
+
+#[derive(Serialize)]
+struct HistoryView<'a> {
+    title: &'a str,
+    x_labels: Vec<(f64, &'a str)>,
+    y_ticks: Vec<(f64, String)>,
+    series: Vec<SeriesView<'a>>,
+}
+
+/// One small chart per ranked column: each model's score per period (all languages) as a
+/// line, its interval as a band.
+fn history_views(board: &Board) -> Vec<HistoryView<'_>> {
+    let periods: Vec<&str> = board.history.iter().map(|p| p.period.as_str()).collect();
+    if periods.len() < 2 {
+        return Vec::new();
+    }
+    let (left, right, top, bottom) = PLOT;
+    let x_of = |i: usize| left + (right - left) * i as f64 / (periods.len() - 1) as f64;
+    let mut out = Vec::new();
+    for column in board
+        .columns
+        .iter()
+        .filter(|c| c.better != crate::Better::Neither)
+    {
+        let scores: Vec<&Score> = board
+            .history
+            .iter()
+            .flat_map(|p| p.rows.iter())
+            .filter_map(|r| r.scores.get("all")?.get(&column.id))
+            .collect();
+        if scores.is_empty() {
+            continue;
+        }
+        let range = axis_range(column, &scores);
+        let y_of = |v: f64| {
+            bottom - (bottom - top) * ((v - range.0) / (range.1 - range.0)).clamp(0.0, 1.0)
+        };
+        let mut series = Vec::new();
+        for (index, row) in board.rows.iter().enumerate() {
+            let points: Vec<(f64, &Score)> = board
+                .history
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| {
+                    let r = p.rows.iter().find(|r| r.info.model == row.info.model)?;
+                    Some((x_of(i), r.scores.get("all")?.get(&column.id)?))
+                })
+                .collect();
+            let Some(&(last_x, last)) = points.last() else {
+                continue;
+            };
+            let pairs = |f: &dyn Fn(&Score) -> f64,
+                         pts: &mut dyn Iterator<Item = &(f64, &Score)>| {
+                pts.map(|(x, s)| format!("{x:.1},{:.1}", y_of(f(s))))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            let line = pairs(&|s| s.value, &mut points.iter());
+            let upper = pairs(&|s| s.hi, &mut points.iter());
+            let lower = pairs(&|s| s.lo, &mut points.iter().rev());
+            series.push(SeriesView {
+                label: &row.info.display,
+                colour: PALETTE[index % PALETTE.len()],
+                line,
+                band: format!("{upper} {lower}"),
+                end: (last_x, y_of(last.value)),
+                dots: points.iter().map(|(x, s)| (*x, y_of(s.value))).collect(),
+            });
+        }
+        out.push(HistoryView {
+            title: &column.title,
+            x_labels: periods
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (x_of(i), *p))
+                .collect(),
+            y_ticks: ticks(column, range)
+                .into_iter()
+                .map(|(f, l)| (bottom - (bottom - top) * f, l))
+                .collect(),
+            series,
+        });
+    }
+    out
+}
+
 /// The board as one self-contained page.
 pub fn render_html(board: &Board) -> String {
     let scopes: Vec<ScopeView> = crate::SCOPES
@@ -327,6 +433,11 @@ pub fn render_html(board: &Board) -> String {
             (scope, views)
         })
         .collect();
+    let organizations: std::collections::BTreeSet<&str> = board
+        .rows
+        .iter()
+        .filter_map(|r| r.info.organization.as_deref())
+        .collect();
     let env = assay_core::html::environment();
     let rendered = env.render_str(
         TEMPLATE,
@@ -334,8 +445,12 @@ pub fn render_html(board: &Board) -> String {
             board => board,
             scopes => scopes,
             history => history,
+            history_charts => history_views(board),
             moves => moves,
             scatters => scatters,
+            organizations => organizations,
+            script_src => minijinja::Value::from_safe_string(assay_core::html::script_hash(SCRIPT)),
+            script => minijinja::Value::from_safe_string(SCRIPT.to_string()),
         },
     );
     rendered.unwrap_or_else(|e| {

@@ -294,6 +294,13 @@ fn correlation(points: &[Point], draws: &[(Draws, Draws)], seed: u64) -> Option<
 fn reading(points: &[Point], c: Option<&Correlation>, x: &Column, y: &Column) -> String {
     let n = points.len();
     let Some(c) = c else {
+        if n >= MIN_MODELS {
+            return format!(
+                "No correlation: the {n} models have the same {} or the same {}, so there is no \
+                 ranking to compare.",
+                x.title, y.title
+            );
+        }
         return format!(
             "{n} models: too few for a correlation (it needs {MIN_MODELS}); read the points and \
              their intervals one by one."

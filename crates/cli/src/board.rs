@@ -124,7 +124,10 @@ pub fn board(args: BoardArgs) -> Result<()> {
             std::iter::once(info.display.clone())
                 .chain(info.aliases.iter().cloned())
                 .map(move |model| ModelInfo {
-                    access: assay_board::access_of(&model).to_string(),
+                    access: info
+                        .access
+                        .clone()
+                        .unwrap_or_else(|| assay_board::access_of(&model).to_string()),
                     model,
                     display: info.display.clone(),
                     organization: info.organization.clone(),

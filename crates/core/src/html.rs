@@ -6,7 +6,9 @@
 
 use std::fmt;
 
+use base64::Engine;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+use sha2::{Digest, Sha256};
 
 /// A template environment for pages: strict about undefined values (a misspelt field is an
 /// error, not an empty cell), HTML-escaping every template whatever its name, `{% %}` lines
@@ -30,6 +32,15 @@ pub fn environment() -> Environment<'static> {
         }
     });
     env
+}
+
+/// `'sha256-…'` of an inline script, for a Content Security Policy that allows that script and
+/// no other.
+pub fn script_hash(script: &str) -> String {
+    format!(
+        "'sha256-{}'",
+        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(script.as_bytes()))
+    )
 }
 
 /// `text`, HTML-escaped as it is displayed.

@@ -153,6 +153,7 @@ fn arena_of(clients: Vec<Arc<dyn ChatModel>>, config: WebConfig) -> Arena {
                     display: default_display(&spec),
                     organization: Some("Zoo Labs".into()),
                     license: Some("MIT".into()),
+                    access: None,
                     weight: 1.0,
                     boost: 0.0,
                     spec,

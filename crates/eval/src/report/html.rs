@@ -11,15 +11,14 @@
 
 use std::sync::LazyLock;
 
-use base64::Engine as _;
 use minijinja::{context, Environment, Value};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use super::charts::{self, BarRow};
 use super::matrix;
-use super::{fmt_num, fmt_p, newcombe_diff, pct, Index};
+use super::{fmt_num, fmt_p, pct, Index};
 use crate::results::{AnswerRow, Cell, Comparison, LabelWithRule, Rate, Results, Verdict};
+use crate::stats::newcombe_diff;
 
 const CSS: &str = include_str!("../../assets/report.css");
 
@@ -77,10 +76,7 @@ fn error_page(e: &minijinja::Error) -> String {
 /// `'sha256-…'` of a script, for the Content Security Policy; `'none'` without one.
 fn script_src(script: Option<&str>) -> Value {
     let src = match script {
-        Some(js) => format!(
-            "'sha256-{}'",
-            base64::engine::general_purpose::STANDARD.encode(Sha256::digest(js.as_bytes()))
-        ),
+        Some(js) => assay_core::html::script_hash(js),
         None => "'none'".to_string(),
     };
     // Our own constant: its quotes are CSP syntax, not text.
@@ -732,6 +728,9 @@ pub(crate) fn render_comparison(c: &Comparison) -> Result<String, minijinja::Err
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine as _;
+    use sha2::{Digest, Sha256};
+
     use super::*;
 
     #[test]

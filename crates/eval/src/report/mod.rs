@@ -283,28 +283,10 @@ pub(crate) fn not_comply(c: &Cell) -> Rate {
     crate::stats::wilson(c.refuse.k + c.partial.k, c.refuse.n.max(c.partial.n))
 }
 
-/// Newcombe's hybrid score interval (method 10) for `b.p - a.p` of two independent
-/// proportions, from their Wilson intervals: `(difference, lo, hi)`.
-pub(crate) fn newcombe_diff(a: &Rate, b: &Rate) -> (f64, f64, f64) {
-    let d = b.p - a.p;
-    let lo = d - ((b.p - b.lo).powi(2) + (a.hi - a.p).powi(2)).sqrt();
-    let hi = d + ((b.hi - b.p).powi(2) + (a.p - a.lo).powi(2)).sqrt();
-    (d, lo.max(-1.0), hi.min(1.0))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::stats::wilson;
-
-    #[test]
-    fn newcombe_difference_contains_the_estimate() {
-        let a = wilson(2, 20);
-        let b = wilson(12, 20);
-        let (d, lo, hi) = newcombe_diff(&a, &b);
-        assert!((d - 0.5).abs() < 1e-12);
-        assert!(lo > 0.0 && lo < d && hi > d && hi <= 1.0, "{lo} {hi}");
-    }
 
     #[test]
     fn formats() {
