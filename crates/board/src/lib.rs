@@ -28,9 +28,11 @@ use serde::{Deserialize, Serialize};
 
 mod report;
 mod scatter;
+mod source;
 
-pub use report::{csv_bytes, render_html, terminal_table, write_files};
+pub use report::{content_security_policy, csv_bytes, render_html, terminal_table, write_files};
 pub use scatter::{spearman, Correlation, Point, Scatter};
+pub use source::{from_store, BoardError, Selection};
 
 /// The version of `board.json`'s layout.
 pub const SCHEMA_VERSION: u32 = 1;

@@ -16,6 +16,16 @@ const TEMPLATE: &str = include_str!("../templates/board.html");
 /// The page's script: sorting and filters (allowed by its hash alone).
 const SCRIPT: &str = include_str!("../assets/board.js");
 
+/// The page's Content Security Policy (also in its `<meta>`): nothing from elsewhere, inline
+/// styles, and only its own script.
+pub fn content_security_policy() -> String {
+    format!(
+        "default-src 'none'; style-src 'unsafe-inline'; script-src {}; form-action 'none'; \
+         base-uri 'none'",
+        assay_core::html::script_hash(SCRIPT)
+    )
+}
+
 /// Colours of the history's lines, one per model in board order (each line is also labelled).
 const PALETTE: [&str; 8] = [
     "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2",
@@ -449,7 +459,7 @@ pub fn render_html(board: &Board) -> String {
             moves => moves,
             scatters => scatters,
             organizations => organizations,
-            script_src => minijinja::Value::from_safe_string(assay_core::html::script_hash(SCRIPT)),
+            csp => minijinja::Value::from_safe_string(content_security_policy()),
             script => minijinja::Value::from_safe_string(SCRIPT.to_string()),
         },
     );

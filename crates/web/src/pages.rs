@@ -26,6 +26,14 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ),
         ("heatmap.svg", include_str!("../templates/heatmap.svg")),
         ("text.html", "{{ text }}"),
+        (
+            "no-board.html",
+            "{% extends \"base.html\" %}{% block main %}<h2>Board</h2><p>No finished audit \
+             runs in this arena's store yet. Run <code>assay audit --db</code> with this \
+             store (and <code>--pairwise BASELINE --judge MODEL</code> for judged ratings); \
+             the board then shows every model's scores beside this arena's votes.</p>\
+             {% endblock %}",
+        ),
     ] {
         // Compiled-in sources; the tests render every template, so this cannot fail at run time.
         env.add_template(name, source)
@@ -49,6 +57,14 @@ fn render(name: &str, ctx: Value) -> String {
 /// `text` as HTML that shows it as it is (for an answer whose Markdown could not be rendered).
 pub fn plain_text_html(text: &str) -> String {
     render("text.html", context! { text })
+}
+
+/// What `/board` shows before the store has a finished audit run.
+pub fn no_board_page(nonce: &str) -> String {
+    render(
+        "no-board.html",
+        context! { page => "board", nonce, style => Value::from_safe_string(STYLE.to_string()) },
+    )
 }
 
 /// The battle page. `csrf` is the token the script sends back with every POST.

@@ -21,6 +21,7 @@ pub(crate) fn routes(state: AppState) -> Router {
     Router::new()
         .route("/", get(battle_page))
         .route("/leaderboard", get(leaderboard_page))
+        .route("/board", get(board_page))
         .route("/api/leaderboard", get(leaderboard_json))
         .route("/api/chat", post(chat))
         .route("/api/vote", post(vote))
@@ -105,6 +106,62 @@ async fn leaderboard_page(
     let nonce = security::nonce();
     let html = pages::leaderboard_page(&nonce, &view);
     Ok(page_response(html, &nonce, false, Vec::new()))
+}
+
+/// The board of the store's finished audit runs, the judge's votes and this arena's votes
+/// (`assay board` as a page). Built per request, off the runtime.
+async fn board_page(State(arena): State<AppState>) -> Result<Response, WebError> {
+    let store = Arc::clone(&arena.store);
+    let infos = arena.infos.clone();
+    let built = tokio::task::spawn_blocking(move || {
+        assay_board::from_store(
+            &store,
+            None,
+            &assay_board::Selection::Finished,
+            &infos,
+            assay_board::Period::Month,
+            &assay_core::now_rfc3339(),
+        )
+    })
+    .await;
+    let html = match built {
+        Ok(Ok((board, _))) => assay_board::render_html(&board),
+        Ok(Err(assay_board::BoardError::NoRuns)) => {
+            let nonce = security::nonce();
+            return Ok(page_response(
+                pages::no_board_page(&nonce),
+                &nonce,
+                false,
+                Vec::new(),
+            ));
+        }
+        Ok(Err(e)) => {
+            tracing::error!("arena board: {e}");
+            return Err(WebError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "board",
+                "the board could not be built; see the server log",
+            ));
+        }
+        Err(e) => {
+            tracing::error!("arena board: {e}");
+            return Err(WebError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "board",
+                "the board could not be built; see the server log",
+            ));
+        }
+    };
+    let mut response = Html(html).into_response();
+    let policy = format!(
+        "{}; frame-ancestors 'none'",
+        assay_board::content_security_policy()
+    );
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_str(&policy).expect("ASCII policy"),
+    );
+    Ok(response)
 }
 
 async fn leaderboard_json(

@@ -1448,3 +1448,58 @@ async fn health_answers_while_a_vote_is_scored() {
         "/health took {slowest:?}"
     );
 }
+
+/// `/board` before any audit run says what to run; a judge's votes (`assay audit --pairwise`)
+/// stay out of the people's leaderboard.
+#[tokio::test]
+async fn board_page_and_judge_votes_apart_from_peoples() {
+    let arena = arena();
+    let page = get(&arena.router, "/board", "").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("No finished audit runs"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("aria-current=\"page\">Board</a>"));
+
+    let (browser, _) = Browser::open(&arena.router).await;
+    let (id, _) = browser.chat(&arena.router, None, "hello").await;
+    assert_eq!(
+        browser.vote(&arena.router, &id, "model_a").await.status,
+        StatusCode::OK
+    );
+    let people = get(&arena.router, "/api/leaderboard", "").await.json();
+    let models: Vec<String> = people["leaderboard"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["model"].as_str().unwrap().to_string())
+        .collect();
+    let judge_vote = assay_store::VoteRecord {
+        battle_id: "judge-1".into(),
+        created_at: "2026-12-01T00:00:00Z".into(),
+        battle_started_at: "2026-12-01T00:00:00Z".into(),
+        model_a: models[0].clone(),
+        model_b: models[1].clone(),
+        winner: "model_b".into(),
+        conversation_a: json!([]),
+        conversation_b: json!([]),
+        language: "English".into(),
+        voter_id: "judge:some-model".into(),
+        ip_hash: String::new(),
+        identity_leak: false,
+        turns: 1,
+        metadata: json!({"kind": "judge"}),
+    };
+    assert!(arena.store.record_vote(&judge_vote).unwrap());
+    assert_eq!(arena.store.votes().unwrap().len(), 2);
+    // A new vote through the page drops the cache; the judge's vote is still not counted.
+    let (id, _) = browser.chat(&arena.router, None, "hello again").await;
+    assert_eq!(
+        browser.vote(&arena.router, &id, "tie").await.status,
+        StatusCode::OK
+    );
+    let people = get(&arena.router, "/api/leaderboard", "").await.json();
+    assert_eq!(people["leaderboard"]["battles"], 2, "{people}");
+}
