@@ -21,7 +21,7 @@ pub enum BoardError {
     Run {
         run: String,
         #[source]
-        source: AuditError,
+        source: Box<AuditError>,
     },
     #[error("no run {0} in the store (`assay runs` lists them)")]
     NoSuchRun(String),
@@ -77,7 +77,7 @@ pub fn from_store(
         .map(|id| {
             assay_eval::audit::results(store, id).map_err(|source| BoardError::Run {
                 run: id.clone(),
-                source,
+                source: Box::new(source),
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
