@@ -457,11 +457,11 @@ fn columns(
                 .into(),
         ));
     }
-    let baselines: BTreeSet<&str> = inputs
+    let baselines: BTreeSet<String> = inputs
         .pairwise
         .values()
         .flatten()
-        .map(|s| s.baseline.as_str())
+        .map(|s| info_of(&s.baseline, inputs.infos).display)
         .collect();
     for baseline in baselines {
         push(column(
@@ -480,60 +480,72 @@ fn columns(
 
 /// The board's rows over `runs` (oldest first): each model's latest run of each suite.
 fn board_rows(runs: &[&Results], columns: &[Column], inputs: &Inputs) -> Vec<Row> {
-    // (model, suite) → the latest run that has answers for it.
-    let mut latest: BTreeMap<(String, String), &Results> = BTreeMap::new();
-    let mut models: Vec<String> = Vec::new();
+    // A model is one row under its display name, whichever of its names a run or a vote used
+    // (`local:m` in an audit, `m` in the arena).
+    let key_of = |name: &str| info_of(name, inputs.infos).display;
+    // (row, suite) → the latest run that has answers for it, and the model's name there.
+    let mut latest: BTreeMap<(String, String), (&Results, String)> = BTreeMap::new();
+    // Each row with the name its audits used (the first seen), if any.
+    let mut models: Vec<(String, Option<String>)> = Vec::new();
     for results in runs {
         for cell in results
             .cells
             .iter()
             .filter(|c| c.category.is_none() && c.lang.is_none())
         {
-            latest.insert((cell.model.clone(), cell.suite.clone()), results);
-            if !models.contains(&cell.model) {
-                models.push(cell.model.clone());
+            let key = key_of(&cell.model);
+            latest.insert(
+                (key.clone(), cell.suite.clone()),
+                (results, cell.model.clone()),
+            );
+            if !models.iter().any(|(k, _)| *k == key) {
+                models.push((key, Some(cell.model.clone())));
             }
         }
     }
     let rated = inputs.human.values().chain(inputs.judged.values());
     for model in rated.flat_map(|lb| lb.rows.iter().map(|r| &r.model)) {
-        if !models.contains(model) {
-            models.push(model.clone());
+        let key = key_of(model);
+        if !models.iter().any(|(k, _)| *k == key) {
+            models.push((key, None));
         }
     }
     let mut rows: Vec<Row> = models
         .iter()
-        .map(|model| {
+        .map(|(key, audited)| {
             let mut scores: BTreeMap<String, BTreeMap<String, Score>> = BTreeMap::new();
             for scope in SCOPES {
                 let lang = (scope != "all").then_some(scope);
                 let mut by_column = BTreeMap::new();
-                for ((m, suite), results) in &latest {
-                    if m != model {
-                        continue;
+                for ((k, suite), (results, name)) in &latest {
+                    if k == key {
+                        let run = results.run.id.as_str();
+                        suite_scores(results, name, suite, lang, run, &mut by_column);
                     }
-                    let run = results.run.id.as_str();
-                    suite_scores(results, model, suite, lang, run, &mut by_column);
                 }
                 for (column, ratings) in [("arena", &inputs.human), ("judged", &inputs.judged)] {
-                    if let Some(score) = ratings.get(scope).and_then(|lb| arena_score(lb, model)) {
-                        by_column.insert(column.to_string(), score);
+                    let lb = ratings.get(scope);
+                    let row = lb.and_then(|lb| lb.rows.iter().find(|r| key_of(&r.model) == *key));
+                    if let (Some(lb), Some(row)) = (lb, row) {
+                        if let Some(score) = arena_score(lb, &row.model) {
+                            by_column.insert(column.to_string(), score);
+                        }
                     }
                 }
                 for s in inputs.pairwise.get(scope).into_iter().flatten() {
-                    if &s.model == model {
+                    if key_of(&s.model) == *key {
                         let mut score = Score::of_rate(&s.score, "");
                         score.run = None;
-                        by_column.insert(format!("judged-score:{}", s.baseline), score);
+                        by_column.insert(format!("judged-score:{}", key_of(&s.baseline)), score);
                     }
                 }
                 by_column.retain(|id, _| columns.iter().any(|c| &c.id == id));
                 scores.insert(scope.to_string(), by_column);
             }
-            Row {
-                info: info_of(model, inputs.infos),
-                scores,
-            }
+            // The name the audits used, so that a score's answers can be found again.
+            let mut info = info_of(audited.as_deref().unwrap_or(key), inputs.infos);
+            info.display = key.clone();
+            Row { info, scores }
         })
         .collect();
     rank(&mut rows, columns);

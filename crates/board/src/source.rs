@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use assay_arena::leaderboard::{self, LeaderboardOptions};
-use assay_arena::models::{apply_display_names, ModelInfo as ArenaModelInfo};
+use assay_arena::models::{apply_display_names, default_display, ModelInfo as ArenaModelInfo};
 use assay_arena::vote::battle_from_vote;
 use assay_eval::audit::AuditError;
 use assay_eval::pairwise::pairwise_scores;
@@ -129,6 +129,38 @@ pub fn from_store(
                 })
         })
         .collect();
+    // Audit models the models file does not name take the arena's default display name
+    // (`local:m` → `m`), so that their arena votes join them; unless two would share one.
+    let mut audited: Vec<&str> = runs
+        .iter()
+        .flat_map(|r| r.run.models.iter().map(|m| m.name.as_str()))
+        .collect();
+    audited.sort_unstable();
+    audited.dedup();
+    let derived: Vec<(String, String)> = audited
+        .iter()
+        .filter(|name| !infos.iter().any(|i| i.model == **name))
+        .filter_map(|name| {
+            let spec = assay_core::ModelSpec::parse(name).ok()?;
+            Some((name.to_string(), default_display(&spec)))
+        })
+        .collect();
+    let mut infos = infos;
+    for (name, display) in &derived {
+        let shared = derived.iter().filter(|(_, d)| d == display).count() > 1
+            || infos.iter().any(|i| i.display == *display);
+        infos.push(ModelInfo {
+            model: name.clone(),
+            display: if shared {
+                name.clone()
+            } else {
+                display.clone()
+            },
+            organization: None,
+            license: None,
+            access: access_of(name).to_string(),
+        });
+    }
     let inputs = Inputs {
         runs: &runs,
         human,
