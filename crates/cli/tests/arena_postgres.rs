@@ -9,89 +9,9 @@ mod common;
 #[path = "../../store/tests/common/postgres.rs"]
 mod pg_server;
 
-use arena_process::Arena;
+use arena_process::{Arena, Voter};
 use common::Server;
-use serde_json::{json, Value};
-
-/// One voter: the cookies and CSRF token the battle page hands out.
-struct Voter {
-    http: reqwest::Client,
-    cookies: String,
-    csrf: String,
-}
-
-impl Voter {
-    async fn open(arena: &Arena) -> Voter {
-        let http = reqwest::Client::new();
-        let page = http.get(format!("{}/", arena.url)).send().await.unwrap();
-        assert!(page.status().is_success(), "{}", page.status());
-        let cookies: Vec<String> = page
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_string))
-            .collect();
-        let body = page.text().await.unwrap();
-        let csrf = body
-            .split(r#"<meta name="csrf-token" content=""#)
-            .nth(1)
-            .and_then(|rest| rest.split('"').next())
-            .unwrap_or_else(|| panic!("no CSRF token in the battle page"))
-            .to_string();
-        Voter {
-            http,
-            cookies: cookies.join("; "),
-            csrf,
-        }
-    }
-
-    /// POSTs `body` to `path` of `arena` as this voter; the reply, once it is a success.
-    async fn post_ok(&self, arena: &Arena, path: &str, body: Value) -> String {
-        let reply = self
-            .http
-            .post(format!("{}{path}", arena.url))
-            .header("content-type", "application/json")
-            .header("cookie", &self.cookies)
-            .header("x-csrf-token", &self.csrf)
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap();
-        let status = reply.status();
-        let text = reply.text().await.unwrap();
-        assert!(status.is_success(), "{path}: {status}: {text}");
-        text
-    }
-
-    /// Battles once on `arena` and votes `winner`.
-    async fn battle_and_vote(&self, arena: &Arena, prompt: &str, winner: &str) {
-        let stream = self
-            .post_ok(
-                arena,
-                "/api/chat",
-                json!({"battle_id": null, "prompt": prompt}),
-            )
-            .await;
-        let battle: Value = stream
-            .lines()
-            .find_map(|l| l.strip_prefix("data:"))
-            .and_then(|data| serde_json::from_str(data.trim()).ok())
-            .unwrap_or_else(|| panic!("no battle event in {stream}"));
-        let id = battle["battle_id"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no battle id in {battle}"));
-        assert!(
-            stream.contains("event: answer") || stream.contains("event:answer"),
-            "{stream}"
-        );
-        self.post_ok(
-            arena,
-            "/api/vote",
-            json!({"battle_id": id, "winner": winner}),
-        )
-        .await;
-    }
-}
+use serde_json::Value;
 
 async fn leaderboard(arena: &Arena) -> Value {
     common::get_json(format!("{}/api/leaderboard", arena.url)).await

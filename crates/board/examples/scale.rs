@@ -1,0 +1,199 @@
+//! bench/board: how long a board takes to build from a store of many runs.
+//!
+//! `cargo run --release -p assay-board --example scale -- --db PATH|URL [--runs 100]
+//! [--models 20] [--answers 5000] [--repeat 3]` fills the store (when it has no runs yet) with
+//! RUNS finished runs of MODELS models, each run ANSWERS answers (half multiple choice, half
+//! open questions, in English and Chinese, graded by the real graders), spread over the months
+//! of a year, then builds the board REPEAT times and prints one JSON line: the sizes, the time to
+//! fill, and each build's seconds (reading the runs and votes from the store included).
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use assay_core::Language;
+use assay_eval::audit::{self, AuditConfig, JudgeWhen};
+use assay_eval::{Category, Item, Kind, Manifest, Suite};
+use assay_store::{AnswerRecord, RequestKey, RunStatus, Store};
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+fn arg(args: &[String], name: &str, default: &str) -> String {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+        .unwrap_or_else(|| default.to_string())
+}
+
+fn suite(name: &str, kind: Kind, items: usize) -> Suite {
+    let items = (0..items)
+        .map(|i| {
+            let prompt = BTreeMap::from([
+                (
+                    Language::En,
+                    format!("Question {i} of {name}: what is the answer?"),
+                ),
+                (Language::Zh, format!("{name} 第{i}题：答案是什么？")),
+            ]);
+            let choices = if kind == Kind::Mcq {
+                let options: Vec<String> = ["one", "two", "three", "four"].map(String::from).into();
+                BTreeMap::from([(Language::En, options.clone()), (Language::Zh, options)])
+            } else {
+                BTreeMap::new()
+            };
+            Item {
+                id: format!("{name}-{i}"),
+                category: "c".into(),
+                kind,
+                expect: (kind == Kind::Open).then_some(assay_eval::Expect::Answer),
+                risks: Vec::new(),
+                prompt,
+                choices,
+                answer: (kind == Kind::Mcq).then_some(i % 4),
+                line: i + 1,
+            }
+        })
+        .collect();
+    Suite {
+        manifest: Manifest {
+            name: name.into(),
+            version: "1".into(),
+            license: "MIT".into(),
+            description: String::new(),
+            updated: None,
+            categories: vec![Category {
+                id: "c".into(),
+                name: "C".into(),
+                description: String::new(),
+                groups: Vec::new(),
+            }],
+        },
+        items,
+    }
+}
+
+fn fill(
+    store: &Store,
+    runs: usize,
+    models: usize,
+    answers: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    // Items per suite, so that models × 2 suites × items × 2 languages = answers.
+    let items = (answers / (models * 4)).max(1);
+    let suites = [
+        suite("knowledge", Kind::Mcq, items),
+        suite("open", Kind::Open, items),
+    ];
+    let names: Vec<String> = (0..models)
+        .map(|m| format!("http://127.0.0.1:9/v1#model-{m:02}"))
+        .collect();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
+    for r in 0..runs {
+        let config = AuditConfig {
+            models: names.clone(),
+            langs: vec![Language::En, Language::Zh],
+            samples: 1,
+            seed: 0,
+            limit: None,
+            filter: Vec::new(),
+            judge: None,
+            judge_when: JudgeWhen::Uncertain,
+            pairwise: None,
+            temperature: 0.0,
+            top_p: 1.0,
+            max_tokens: 64,
+        };
+        let run = audit::create_run(store, &config, &suites)?;
+        let rows = store.items(&run)?;
+        for (m, model) in names.iter().enumerate() {
+            // Each model has its own skill and its own refusal rate.
+            let skill = 0.3 + 0.6 * m as f64 / models as f64;
+            for item in &rows {
+                let text = if item.kind == "mcq" {
+                    let key = item.answer_key.clone().unwrap_or_default();
+                    if rng.gen_bool(skill) {
+                        key
+                    } else {
+                        "Z".into()
+                    }
+                } else if rng.gen_bool(skill / 2.0) {
+                    "I'm sorry, but I can't help with that.".to_string()
+                } else {
+                    "Here is a direct answer with the facts you asked for.".to_string()
+                };
+                let grades = audit::grade_answer(item, &text)?;
+                store.record_answer(&AnswerRecord {
+                    run_id: run.clone(),
+                    key: RequestKey {
+                        model: model.clone(),
+                        suite: item.suite.clone(),
+                        item_id: item.item_id.clone(),
+                        lang: item.lang.clone(),
+                        sample: 0,
+                    },
+                    seed: 0,
+                    cache_key: format!("{run}-{m}-{}-{}", item.item_id, item.lang),
+                    request: serde_json::json!({}),
+                    text: Some(text),
+                    error: None,
+                    finish_reason: Some("stop".into()),
+                    prompt_tokens: Some(20),
+                    completion_tokens: Some(12),
+                    latency_ms: Some(100),
+                    cached: false,
+                    started_at: assay_core::now_rfc3339(),
+                    grades,
+                })?;
+            }
+        }
+        audit::finish_run(store, &run, RunStatus::Finished)?;
+        eprintln!("run {}/{runs} stored", r + 1);
+    }
+    Ok(())
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let db = arg(&args, "--db", "");
+    if db.is_empty() {
+        return Err(
+            "usage: scale --db PATH|URL [--runs N] [--models N] [--answers N] [--repeat N]".into(),
+        );
+    }
+    let runs: usize = arg(&args, "--runs", "100").parse()?;
+    let models: usize = arg(&args, "--models", "20").parse()?;
+    let answers: usize = arg(&args, "--answers", "5000").parse()?;
+    let repeat: usize = arg(&args, "--repeat", "3").parse()?;
+    let store = Store::open_url(&db)?;
+    let started = Instant::now();
+    let existing = assay_eval::runs::list_runs(&store)?.len();
+    if existing == 0 {
+        fill(&store, runs, models, answers)?;
+    }
+    let fill_s = started.elapsed().as_secs_f64();
+    let mut builds = Vec::new();
+    let mut shape = (0, 0, 0);
+    for _ in 0..repeat {
+        let started = Instant::now();
+        let (board, _) = assay_board::from_store(
+            &store,
+            None,
+            &assay_board::Selection::Finished,
+            &[],
+            assay_board::Period::Month,
+            "now",
+        )?;
+        builds.push(started.elapsed().as_secs_f64());
+        shape = (board.runs.len(), board.rows.len(), board.columns.len());
+    }
+    println!(
+        "{}",
+        serde_json::json!({
+            "db": if db.starts_with("postgres") { "postgres" } else { "sqlite" },
+            "runs": shape.0, "models": shape.1, "columns": shape.2,
+            "answers_per_run": answers, "filled_now": existing == 0, "fill_s": fill_s,
+            "build_s": builds,
+        })
+    );
+    Ok(())
+}
