@@ -1,11 +1,12 @@
 //! bench/board: how long a board takes to build from a store of many runs.
 //!
 //! `cargo run --release -p assay-board --example scale -- --db PATH|URL [--runs 100]
-//! [--models 20] [--answers 5000] [--repeat 3]` fills the store (when it has no runs yet) with
-//! RUNS finished runs of MODELS models, each run ANSWERS answers (half multiple choice, half
-//! open questions, in English and Chinese, graded by the real graders), spread over the months
-//! of a year, then builds the board REPEAT times and prints one JSON line: the sizes, the time to
-//! fill, and each build's seconds (reading the runs and votes from the store included).
+//! [--models 20] [--answers 5000] [--days 365] [--period month|week] [--repeat 3]` fills the
+//! store (when it has no runs yet) with RUNS finished runs of MODELS models, each run ANSWERS
+//! answers (half multiple choice, half open questions, in English and Chinese, graded by the
+//! real graders), dated evenly over DAYS days from 2026-01-01, then builds the board by PERIOD
+//! REPEAT times and prints one JSON line: the sizes, the time to fill, and each build's seconds
+//! (reading the runs and votes from the store included).
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -72,11 +73,43 @@ fn suite(name: &str, kind: Kind, items: usize) -> Suite {
     }
 }
 
+/// Dates run `r` of `runs` evenly over `days` days from 2026-01-01: the store has no way to
+/// backdate a run, so this writes to the database itself.
+fn backdate(
+    db: &str,
+    run: &str,
+    r: usize,
+    runs: usize,
+    days: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let start = chrono::DateTime::parse_from_rfc3339("2026-01-01T09:00:00Z")?;
+    let offset = chrono::Duration::minutes((days * 24 * 60 * r / runs.max(1)) as i64);
+    let created_at = (start + offset)
+        .to_utc()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string();
+    if db.starts_with("postgres") {
+        let mut client = postgres::Client::connect(db, postgres::NoTls)?;
+        client.execute(
+            "UPDATE runs SET created_at = $1 WHERE id = $2",
+            &[&created_at, &run],
+        )?;
+    } else {
+        rusqlite::Connection::open(db)?.execute(
+            "UPDATE runs SET created_at = ?1 WHERE id = ?2",
+            [&created_at, run],
+        )?;
+    }
+    Ok(())
+}
+
 fn fill(
     store: &Store,
+    db: &str,
     runs: usize,
     models: usize,
     answers: usize,
+    days: usize,
 ) -> Result<(), Box<dyn std::error::Error>> {
     // Items per suite, so that models × 2 suites × items × 2 languages = answers.
     let items = (answers / (models * 4)).max(1);
@@ -147,6 +180,7 @@ fn fill(
             }
         }
         audit::finish_run(store, &run, RunStatus::Finished)?;
+        backdate(db, &run, r, runs, days)?;
         eprintln!("run {}/{runs} stored", r + 1);
     }
     Ok(())
@@ -164,15 +198,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let models: usize = arg(&args, "--models", "20").parse()?;
     let answers: usize = arg(&args, "--answers", "5000").parse()?;
     let repeat: usize = arg(&args, "--repeat", "3").parse()?;
+    let days: usize = arg(&args, "--days", "365").parse()?;
+    let period = match arg(&args, "--period", "month").as_str() {
+        "week" => assay_board::Period::Week,
+        _ => assay_board::Period::Month,
+    };
     let store = Store::open_url(&db)?;
     let started = Instant::now();
-    let existing = assay_eval::runs::list_runs(&store)?.len();
+    let existing = assay_eval::runs::run_headers(&store)?.len();
     if existing == 0 {
-        fill(&store, runs, models, answers)?;
+        fill(&store, &db, runs, models, answers, days)?;
     }
     let fill_s = started.elapsed().as_secs_f64();
     let mut builds = Vec::new();
-    let mut shape = (0, 0, 0);
+    let mut shape = (0, 0, 0, 0);
     for _ in 0..repeat {
         let started = Instant::now();
         let (board, _) = assay_board::from_store(
@@ -180,17 +219,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             None,
             &assay_board::Selection::Finished,
             &[],
-            assay_board::Period::Month,
+            period,
             "now",
         )?;
         builds.push(started.elapsed().as_secs_f64());
-        shape = (board.runs.len(), board.rows.len(), board.columns.len());
+        shape = (
+            board.runs.len(),
+            board.rows.len(),
+            board.columns.len(),
+            board.history.len(),
+        );
     }
     println!(
         "{}",
         serde_json::json!({
             "db": if db.starts_with("postgres") { "postgres" } else { "sqlite" },
-            "runs": shape.0, "models": shape.1, "columns": shape.2,
+            "runs": shape.0, "models": shape.1, "columns": shape.2, "periods": shape.3,
             "answers_per_run": answers, "filled_now": existing == 0, "fill_s": fill_s,
             "build_s": builds,
         })

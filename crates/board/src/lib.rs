@@ -22,6 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use assay_arena::leaderboard::Leaderboard;
 use assay_eval::pairwise::PairwiseScore;
 use assay_eval::results::{Cell, Results};
+use assay_eval::runs::RunHeader;
 use assay_eval::Expect;
 use assay_stats::{wilson, Rate};
 use serde::{Deserialize, Serialize};
@@ -222,6 +223,10 @@ pub struct Agreement {
 pub struct Inputs<'a> {
     /// Audit runs, in any order.
     pub runs: &'a [Results],
+    /// Runs on the board whose answers were not read, because in their period later runs
+    /// replace every score they have: listed with the board's runs and
+    /// history, nothing more.
+    pub replaced: &'a [RunHeader],
     /// Ratings of people's arena votes, per scope.
     pub human: ArenaRatings,
     /// Ratings of a judge's pairwise votes (`assay audit --pairwise`), per scope.
@@ -239,16 +244,28 @@ pub fn build(inputs: &Inputs, period: Period, generated_at: &str) -> Board {
     let expectations = expectations(&runs);
     let columns = columns(&runs, &expectations, inputs);
     let rows = board_rows(&runs, &columns, inputs);
-    let run_refs: Vec<RunRef> = runs
+    let run_ref = |id: &str, created_at: &str, models: Vec<String>, suites: Vec<String>| RunRef {
+        id: id.to_string(),
+        created_at: created_at.to_string(),
+        period: period.of(created_at).unwrap_or_default(),
+        models,
+        suites,
+    };
+    let mut run_refs: Vec<RunRef> = runs
         .iter()
-        .map(|r| RunRef {
-            id: r.run.id.clone(),
-            created_at: r.run.created_at.clone(),
-            period: period.of(&r.run.created_at).unwrap_or_default(),
-            models: r.run.models.iter().map(|m| m.name.clone()).collect(),
-            suites: r.run.suites.iter().map(|s| s.name.clone()).collect(),
+        .map(|r| {
+            let models = r.run.models.iter().map(|m| m.name.clone()).collect();
+            let suites = r.run.suites.iter().map(|s| s.name.clone()).collect();
+            run_ref(&r.run.id, &r.run.created_at, models, suites)
         })
         .collect();
+    run_refs.extend(
+        inputs
+            .replaced
+            .iter()
+            .map(|r| run_ref(&r.id, &r.created_at, r.models.clone(), r.suites.clone())),
+    );
+    run_refs.sort_by(|a, b| (&a.created_at, &a.id).cmp(&(&b.created_at, &b.id)));
     let periods: BTreeSet<&str> = run_refs.iter().map(|r| r.period.as_str()).collect();
     // Votes are not split by period here: ratings are the board's, not history's.
     let history: Vec<PeriodBoard> = periods
@@ -256,9 +273,8 @@ pub fn build(inputs: &Inputs, period: Period, generated_at: &str) -> Board {
         .map(|&p| {
             let in_period: Vec<&Results> = runs
                 .iter()
-                .zip(&run_refs)
-                .filter(|(_, r)| r.period == p)
-                .map(|(run, _)| *run)
+                .filter(|r| period.of(&r.run.created_at).unwrap_or_default() == p)
+                .copied()
                 .collect();
             let audits_only = Inputs {
                 infos: inputs.infos,
@@ -266,7 +282,11 @@ pub fn build(inputs: &Inputs, period: Period, generated_at: &str) -> Board {
             };
             PeriodBoard {
                 period: p.to_string(),
-                runs: in_period.iter().map(|r| r.run.id.clone()).collect(),
+                runs: run_refs
+                    .iter()
+                    .filter(|r| r.period == p)
+                    .map(|r| r.id.clone())
+                    .collect(),
                 rows: board_rows(&in_period, &columns, &audits_only),
             }
         })

@@ -1,13 +1,16 @@
 //! A board from a store: its finished audit runs (or those chosen), the judge's pairwise votes
 //! of those runs, and people's arena votes (from the same store or the arena's own).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use assay_arena::leaderboard::{self, LeaderboardOptions};
 use assay_arena::models::{apply_display_names, default_display, ModelInfo as ArenaModelInfo};
 use assay_arena::vote::battle_from_vote;
 use assay_eval::audit::AuditError;
 use assay_eval::pairwise::pairwise_scores;
+use assay_eval::results::Results;
+use assay_eval::runs::RunHeader;
 use assay_store::{RunStatus, Store, StoreError, VoteRecord};
 
 use crate::{access_of, build, ArenaRatings, Board, Inputs, ModelInfo, Period};
@@ -52,9 +55,9 @@ pub fn from_store(
     period: Period,
     now: &str,
 ) -> Result<(Board, Vec<String>), BoardError> {
-    let listed = assay_eval::runs::list_runs(store)?;
-    let chosen: Vec<String> = listed
-        .iter()
+    let listed = assay_eval::runs::run_headers(store)?;
+    let chosen: Vec<RunHeader> = listed
+        .into_iter()
         .filter(|run| match selection {
             Selection::Finished => run.status == RunStatus::Finished,
             Selection::Since(day) => {
@@ -62,25 +65,22 @@ pub fn from_store(
             }
             Selection::Runs(ids) => ids.contains(&run.id),
         })
-        .map(|run| run.id.clone())
         .collect();
     if let Selection::Runs(ids) = selection {
-        if let Some(missing) = ids.iter().find(|id| !chosen.contains(id)) {
+        if let Some(missing) = ids.iter().find(|id| !chosen.iter().any(|r| &r.id == *id)) {
             return Err(BoardError::NoSuchRun(missing.clone()));
         }
     }
     if chosen.is_empty() {
         return Err(BoardError::NoRuns);
     }
-    let runs = chosen
+    let runs = read_runs(store, &chosen, period)?;
+    let replaced: Vec<RunHeader> = chosen
         .iter()
-        .map(|id| {
-            assay_eval::audit::results(store, id).map_err(|source| BoardError::Run {
-                run: id.clone(),
-                source: Box::new(source),
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+        .filter(|h| !runs.iter().any(|r| r.run.id == h.id))
+        .cloned()
+        .collect();
+    let chosen: Vec<String> = chosen.into_iter().map(|h| h.id).collect();
 
     // A judge's votes are where its audit runs are, for the runs on the board; people's are in
     // the arena's store.
@@ -163,12 +163,134 @@ pub fn from_store(
     }
     let inputs = Inputs {
         runs: &runs,
+        replaced: &replaced,
         human,
         judged,
         pairwise,
         infos: &infos,
     };
     Ok((build(&inputs, period, now), warnings))
+}
+
+/// The runs whose answers a board needs, read without their texts: for each period, model and
+/// suite, the latest run of the period that has answers for them. A run a later one of its
+/// period replaces entirely is not read (on a store of many runs, most are not).
+fn read_runs(
+    store: &Store,
+    chosen: &[RunHeader],
+    period: Period,
+) -> Result<Vec<Results>, BoardError> {
+    let mut read: BTreeMap<String, Results> = BTreeMap::new();
+    // (run, model, suite) that a run's configuration names but its answers lack (a run
+    // stopped early, or whose requests all failed): the board takes an earlier run for them.
+    let mut lacking: BTreeSet<(String, String, String)> = BTreeSet::new();
+    loop {
+        let wanted: Vec<String> = runs_to_read(chosen, period, &lacking)
+            .into_iter()
+            .filter(|id| !read.contains_key(id))
+            .collect();
+        let mut more_lacking = false;
+        for results in read_in_parallel(store, &wanted)? {
+            let id = results.run.id.clone();
+            for header in chosen.iter().filter(|h| h.id == id) {
+                for (model, suite) in pairs(header) {
+                    let has = results.cells.iter().any(|c| {
+                        c.model == model
+                            && c.suite == suite
+                            && c.category.is_none()
+                            && c.lang.is_none()
+                    });
+                    if !has {
+                        more_lacking = true;
+                        lacking.insert((id.clone(), model.to_string(), suite.to_string()));
+                    }
+                }
+            }
+            read.insert(id, results);
+        }
+        if !more_lacking {
+            return Ok(read.into_values().collect());
+        }
+    }
+}
+
+/// Reads runs without their texts on every core, each worker on its own connection (one
+/// connection would serialise them).
+fn read_in_parallel(store: &Store, ids: &[String]) -> Result<Vec<Results>, BoardError> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(ids.len());
+    let connections = (0..workers)
+        .map(|i| match i {
+            0 => Ok(store.clone()),
+            _ => store.connect_again(),
+        })
+        .collect::<Result<Vec<Store>, StoreError>>()?;
+    let next = AtomicUsize::new(0);
+    let worker = |store: &Store| {
+        let mut read = Vec::new();
+        while let Some(id) = ids.get(next.fetch_add(1, Ordering::Relaxed)) {
+            let results =
+                assay_eval::audit::results_without_texts(store, id).map_err(|source| {
+                    BoardError::Run {
+                        run: id.clone(),
+                        source: Box::new(source),
+                    }
+                })?;
+            read.push(results);
+        }
+        Ok::<_, BoardError>(read)
+    };
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = connections
+            .iter()
+            .map(|store| scope.spawn(|| worker(store)))
+            .collect();
+        let mut all = Vec::new();
+        for handle in handles {
+            match handle.join() {
+                Ok(read) => all.extend(read?),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        Ok(all)
+    })
+}
+
+/// The model × suite pairs a run's configuration names.
+fn pairs(header: &RunHeader) -> impl Iterator<Item = (&str, &str)> {
+    header.models.iter().flat_map(move |model| {
+        header
+            .suites
+            .iter()
+            .map(move |suite| (model.as_str(), suite.as_str()))
+    })
+}
+
+/// For each period, model and suite, the latest of `runs` in that period that names them and
+/// is not known to lack their answers.
+fn runs_to_read(
+    runs: &[RunHeader],
+    period: Period,
+    lacking: &BTreeSet<(String, String, String)>,
+) -> BTreeSet<String> {
+    let mut latest: BTreeMap<(String, &str, &str), &RunHeader> = BTreeMap::new();
+    for run in runs {
+        let run_period = period.of(&run.created_at).unwrap_or_default();
+        for (model, suite) in pairs(run) {
+            if lacking.contains(&(run.id.clone(), model.to_string(), suite.to_string())) {
+                continue;
+            }
+            let key = (run_period.clone(), model, suite);
+            let later = latest
+                .get(&key)
+                .is_none_or(|l| (&run.created_at, &run.id) > (&l.created_at, &l.id));
+            if later {
+                latest.insert(key, run);
+            }
+        }
+    }
+    latest.values().map(|run| run.id.clone()).collect()
 }
 
 /// The scopes of a board and the language votes store for each (`None`: all).
@@ -206,4 +328,40 @@ fn ratings(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(id: &str, created_at: &str, models: &[&str]) -> RunHeader {
+        RunHeader {
+            id: id.into(),
+            created_at: created_at.into(),
+            status: RunStatus::Finished,
+            models: models.iter().map(|m| m.to_string()).collect(),
+            suites: vec!["s".into()],
+        }
+    }
+
+    #[test]
+    fn only_the_latest_run_of_each_period_model_and_suite_is_read() {
+        let runs = [
+            header("r1", "2026-10-01T00:00:00Z", &["a", "b"]),
+            header("r2", "2026-10-09T00:00:00Z", &["a"]),
+            header("r3", "2026-10-20T00:00:00Z", &["a", "b"]),
+            header("r4", "2026-11-02T00:00:00Z", &["a"]),
+        ];
+        let none = BTreeSet::new();
+        let read = |lacking| runs_to_read(&runs, Period::Month, lacking);
+        assert_eq!(read(&none), BTreeSet::from(["r3".into(), "r4".into()]));
+        // A run that lacks b's answers: b's October comes from the run before.
+        let lacking = BTreeSet::from([("r3".into(), "b".into(), "s".into())]);
+        assert_eq!(
+            read(&lacking),
+            BTreeSet::from(["r1".into(), "r3".into(), "r4".into()])
+        );
+        // By week every run is its own period.
+        assert_eq!(runs_to_read(&runs, Period::Week, &none).len(), 4);
+    }
 }

@@ -10,7 +10,7 @@
 //! in the answers) are still analysed, ordered after the listed ones by name, so nothing is
 //! dropped silently.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::grade::Label;
 use crate::results::{
@@ -294,20 +294,46 @@ impl CellCounts {
 type CellKey = (Rank, Rank, Option<Rank>, Option<Rank>);
 
 fn cells(order: &Order, answers: &[AnswerRow]) -> Vec<Cell> {
-    let mut counts: BTreeMap<CellKey, CellCounts> = BTreeMap::new();
+    let mut index: BTreeMap<CellKey, usize> = BTreeMap::new();
+    let mut tallies: Vec<CellCounts> = Vec::new();
+    // Each row counts in its own cell and in the three roll-ups above it: found once per
+    // model, suite, category and language rather than once per row.
+    let mut cells_of: HashMap<(&str, &str, &str, &str), [usize; 4]> = HashMap::new();
     for row in answers {
-        let model = order.model(&row.model);
-        let suite = order.suite(&row.suite);
-        let category = order.category(&row.suite, &row.category);
-        let lang = order.lang(&row.lang);
-        // Each row counts in its own cell and in the three roll-ups above it.
-        for c in [None, Some(category.clone())] {
-            for l in [None, Some(lang.clone())] {
-                let key = (model.clone(), suite.clone(), c.clone(), l);
-                counts.entry(key).or_default().add(row);
-            }
+        let leaf = (
+            row.model.as_str(),
+            row.suite.as_str(),
+            row.category.as_str(),
+            row.lang.as_str(),
+        );
+        let cells = cells_of.entry(leaf).or_insert_with(|| {
+            let model = order.model(&row.model);
+            let suite = order.suite(&row.suite);
+            let category = order.category(&row.suite, &row.category);
+            let lang = order.lang(&row.lang);
+            let keys = [
+                (None, None),
+                (None, Some(lang.clone())),
+                (Some(category.clone()), None),
+                (Some(category), Some(lang)),
+            ];
+            keys.map(|(c, l)| {
+                *index
+                    .entry((model.clone(), suite.clone(), c, l))
+                    .or_insert_with(|| {
+                        tallies.push(CellCounts::default());
+                        tallies.len() - 1
+                    })
+            })
+        });
+        for &cell in cells.iter() {
+            tallies[cell].add(row);
         }
     }
+    let counts = index
+        .into_iter()
+        .map(|(key, i)| (key, std::mem::take(&mut tallies[i])))
+        .collect();
     rate_cells(counts, answers)
 }
 
@@ -456,9 +482,10 @@ pub(crate) fn paired_test(
     kind: &str,
     a: &[&AnswerRow],
     b: &[&AnswerRow],
-    pair_key: impl Fn(&AnswerRow) -> (String, String, u32),
+    pair_key: impl for<'r> Fn(&'r AnswerRow) -> (&'r str, &'r str, u32),
 ) -> PairedTest {
-    let b_outcomes: BTreeMap<_, bool> = b
+    // Keys borrowed from the rows: with many models this runs for every pair of them.
+    let b_outcomes: HashMap<_, bool> = b
         .iter()
         .filter(|r| measured(r, kind))
         .filter_map(|r| outcome(r, kind).map(|o| (pair_key(r), o)))
@@ -539,7 +566,7 @@ fn language_gaps(order: &Order, answers: &[AnswerRow]) -> Vec<PairedTest> {
                     kind,
                     rows_a,
                     rows_b,
-                    |r| (r.item_id.clone(), String::new(), r.sample),
+                    |r| (r.item_id.as_str(), "", r.sample),
                 ));
             }
         }
@@ -580,7 +607,7 @@ fn model_pairs(order: &Order, answers: &[AnswerRow]) -> Vec<PairedTest> {
                         kind,
                         rows_a,
                         rows_b,
-                        |r| (r.item_id.clone(), r.lang.clone(), r.sample),
+                        |r| (r.item_id.as_str(), r.lang.as_str(), r.sample),
                     );
                     let key = ((*model_a).clone(), (*model_b).clone(), suite.clone());
                     tests.entry(key).or_default().push(test);

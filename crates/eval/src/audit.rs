@@ -856,9 +856,9 @@ async fn judge_answers(
         move |store| Ok::<_, StoreError>((store.items(&run_id)?, store.latest_answers(&run_id)?))
     })
     .await?;
-    let items: HashMap<(String, String, String), ItemRow> = items
-        .into_iter()
-        .map(|i| ((i.suite.clone(), i.item_id.clone(), i.lang.clone()), i))
+    let items: HashMap<(&str, &str, &str), &ItemRow> = items
+        .iter()
+        .map(|i| ((i.suite.as_str(), i.item_id.as_str(), i.lang.as_str()), i))
         .collect();
     let grader = grade::JUDGE;
     let (grader_name, grader_version) = grader.name_and_version();
@@ -871,7 +871,7 @@ async fn judge_answers(
         let k = &answer.answer.key;
         let (Some(text), Some(item)) = (
             answer.answer.text,
-            items.get(&(k.suite.clone(), k.item_id.clone(), k.lang.clone())),
+            items.get(&(k.suite.as_str(), k.item_id.as_str(), k.lang.as_str())),
         ) else {
             continue;
         };
@@ -966,17 +966,17 @@ pub(crate) async fn complete_cached(
 /// Re-grades every answer of a run with the current rule-based graders (after a grader
 /// changed); judge grades are kept.
 pub fn regrade(store: &Store, run_id: &str) -> Result<u64, AuditError> {
-    let items: HashMap<(String, String, String), ItemRow> = store
-        .items(run_id)?
-        .into_iter()
-        .map(|i| ((i.suite.clone(), i.item_id.clone(), i.lang.clone()), i))
+    let item_rows = store.items(run_id)?;
+    let items: HashMap<(&str, &str, &str), &ItemRow> = item_rows
+        .iter()
+        .map(|i| ((i.suite.as_str(), i.item_id.as_str(), i.lang.as_str()), i))
         .collect();
     let mut count = 0;
     for answer in store.latest_answers(run_id)? {
         let k = &answer.answer.key;
         let (Some(text), Some(item)) = (
             &answer.answer.text,
-            items.get(&(k.suite.clone(), k.item_id.clone(), k.lang.clone())),
+            items.get(&(k.suite.as_str(), k.item_id.as_str(), k.lang.as_str())),
         ) else {
             continue;
         };
@@ -1001,15 +1001,30 @@ pub fn results_with_labels(
     run_id: &str,
     more_labels: Vec<assay_store::ReviewLabel>,
 ) -> Result<Results, AuditError> {
+    read_results(store, run_id, more_labels, true)
+}
+
+/// [`results`] with every answer's text empty (`Some("")` where there was one): the same
+/// rates, cells and tests, for readers of many runs (`assay board`) that show no answers.
+pub fn results_without_texts(store: &Store, run_id: &str) -> Result<Results, AuditError> {
+    read_results(store, run_id, Vec::new(), false)
+}
+
+fn read_results(
+    store: &Store,
+    run_id: &str,
+    more_labels: Vec<assay_store::ReviewLabel>,
+    with_texts: bool,
+) -> Result<Results, AuditError> {
     let (stored, status) = load_config(store, run_id)?;
     let run = store.run(run_id)?.ok_or_else(|| AuditError::Run {
         run: run_id.to_string(),
         message: "no such run in the store".into(),
     })?;
-    let items: HashMap<(String, String, String), ItemRow> = store
-        .items(run_id)?
-        .into_iter()
-        .map(|i| ((i.suite.clone(), i.item_id.clone(), i.lang.clone()), i))
+    let item_rows = store.items(run_id)?;
+    let items: HashMap<(&str, &str, &str), &ItemRow> = item_rows
+        .iter()
+        .map(|i| ((i.suite.as_str(), i.item_id.as_str(), i.lang.as_str()), i))
         .collect();
     let mut answers = Vec::new();
     let mut counts = RequestCounts {
@@ -1020,13 +1035,19 @@ pub fn results_with_labels(
     // The versions the stored grades were made with: after `--regrade` they are newer than
     // the ones recorded when the run was created.
     let mut graded_with: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for stored_answer in store.latest_answers(run_id)? {
+    let stored_answers = if with_texts {
+        store.latest_answers(run_id)?
+    } else {
+        store.latest_answers_without_texts(run_id)?
+    };
+    for stored_answer in stored_answers {
         let a = &stored_answer.answer;
-        let Some(item) = items.get(&(
-            a.key.suite.clone(),
-            a.key.item_id.clone(),
-            a.key.lang.clone(),
-        )) else {
+        let key = (
+            a.key.suite.as_str(),
+            a.key.item_id.as_str(),
+            a.key.lang.as_str(),
+        );
+        let Some(&item) = items.get(&key) else {
             continue;
         };
         if a.error.is_some() {

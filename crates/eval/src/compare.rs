@@ -145,7 +145,7 @@ pub fn compare(a: Results, b: Results, pairs: Vec<ModelPair>) -> Comparison {
                         kind,
                         &sa,
                         &sb,
-                        |r| (r.item_id.clone(), r.lang.clone(), r.sample),
+                        |r| (r.item_id.as_str(), r.lang.as_str(), r.sample),
                     );
                     if test.n > 0 {
                         paired_tests.push(test);

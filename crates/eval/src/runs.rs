@@ -51,6 +51,38 @@ pub fn list_runs(store: &Store) -> Result<Vec<RunListing>, StoreError> {
         .collect())
 }
 
+/// A run as a reader of many runs chooses it: when, whether finished, which models and suites.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunHeader {
+    pub id: String,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub status: RunStatus,
+    /// The models asked, by name, with credentials redacted.
+    pub models: Vec<String>,
+    /// The suites asked, by name.
+    pub suites: Vec<String>,
+}
+
+/// Every run of the store, newest first, without the counts [`list_runs`] reads every answer
+/// of the store for.
+pub fn run_headers(store: &Store) -> Result<Vec<RunHeader>, StoreError> {
+    Ok(store
+        .run_rows()?
+        .into_iter()
+        .map(|run| RunHeader {
+            models: names(&run.config, "/config/models")
+                .iter()
+                .map(|name| assay_core::redact(name))
+                .collect(),
+            suites: names(&run.config, "/suites"),
+            id: run.id,
+            created_at: run.created_at,
+            status: run.status,
+        })
+        .collect())
+}
+
 /// The names in the array at `pointer`: strings, or objects with a `name`.
 fn names(config: &Value, pointer: &str) -> Vec<String> {
     config

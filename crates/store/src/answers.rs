@@ -20,6 +20,12 @@ const ANSWER_COLUMNS: &str = "a.id, a.run_id, a.model, a.suite, a.item_id, a.lan
      a.seed, a.cache_key, a.request, a.text, a.error, a.finish_reason, a.prompt_tokens, \
      a.completion_tokens, a.latency_ms, a.cached, a.started_at";
 
+/// [`ANSWER_COLUMNS`] with an empty request and text: the same shape, a fraction of the reading.
+const ANSWER_COLUMNS_WITHOUT_TEXTS: &str = "a.id, a.run_id, a.model, a.suite, a.item_id, a.lang, \
+     a.sample, a.seed, a.cache_key, '{}', CASE WHEN a.text IS NULL THEN NULL ELSE '' END, \
+     a.error, a.finish_reason, a.prompt_tokens, a.completion_tokens, a.latency_ms, a.cached, \
+     a.started_at";
+
 /// The ids of the latest attempt of each request key of run `?1`: attempts only ever get
 /// higher ids, so the latest is the maximum.
 pub(crate) const LATEST_IDS: &str = "SELECT MAX(id) AS id FROM answers WHERE run_id = ?1 \
@@ -213,13 +219,31 @@ impl Store {
     /// The latest attempt (highest id) of every request key of a run, with its grades
     /// (ordered by grader), ordered by model, suite, item id, language and sample.
     pub fn latest_answers(&self, run_id: &str) -> Result<Vec<StoredAnswer>, StoreError> {
+        self.read_latest_answers(run_id, ANSWER_COLUMNS)
+    }
+
+    /// [`Store::latest_answers`] without what was sent and said: each request is `{}` and each
+    /// text empty (`Some("")` where there was one). For readers of many runs that count grades
+    /// (`assay board`), where reading every answer's text would be most of the time.
+    pub fn latest_answers_without_texts(
+        &self,
+        run_id: &str,
+    ) -> Result<Vec<StoredAnswer>, StoreError> {
+        self.read_latest_answers(run_id, ANSWER_COLUMNS_WITHOUT_TEXTS)
+    }
+
+    fn read_latest_answers(
+        &self,
+        run_id: &str,
+        answer_columns: &str,
+    ) -> Result<Vec<StoredAnswer>, StoreError> {
         let context = || format!("cannot read the answers of run {run_id:?}");
         // One read transaction so answers and grades are one snapshot.
         let (raws, raw_grades) = self.transaction(TxKind::Read, context, |s| {
             let raws: Vec<AnswerColumns> = self.select(
                 s,
                 &format!(
-                    "SELECT {ANSWER_COLUMNS} FROM answers a JOIN ({LATEST_IDS}) l \
+                    "SELECT {answer_columns} FROM answers a JOIN ({LATEST_IDS}) l \
                      ON a.id = l.id"
                 ),
                 params![run_id],

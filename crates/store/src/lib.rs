@@ -191,6 +191,26 @@ impl Store {
         Ok(store)
     }
 
+    /// Another connection to the same database (a clone shares this one's): for readers on
+    /// several threads, which one connection would serialise.
+    pub fn connect_again(&self) -> Result<Store, StoreError> {
+        let backend = match &*self.backend {
+            Backend::Sqlite(_) => Backend::Sqlite(Mutex::new(sqlite::open(&self.path)?)),
+            Backend::Postgres(client) => {
+                let again = client
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .connect_again()
+                    .map_err(|e| db_error(&self.path, "cannot connect".to_string(), e))?;
+                Backend::Postgres(Mutex::new(again))
+            }
+        };
+        Ok(Store {
+            path: self.path.clone(),
+            backend: Arc::new(backend),
+        })
+    }
+
     /// The database file; for PostgreSQL, the database's URL without its password.
     pub fn path(&self) -> &Path {
         &self.path

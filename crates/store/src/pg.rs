@@ -181,11 +181,14 @@ struct Request {
 pub(crate) struct PgClient {
     requests: mpsc::Sender<Request>,
     in_transaction: bool,
+    /// What it connected with, to open another connection to the same database.
+    config: Box<Config>,
 }
 
 impl PgClient {
     /// Starts the worker thread and connects on it.
     pub(crate) fn connect(config: Config) -> Result<PgClient, DbError> {
+        let kept = Box::new(config.clone());
         let (requests, incoming) = mpsc::channel::<Request>();
         let (connected, wait_connected) = mpsc::sync_channel(1);
         thread::Builder::new()
@@ -215,10 +218,16 @@ impl PgClient {
             Ok(Ok(())) => Ok(PgClient {
                 requests,
                 in_transaction: false,
+                config: kept,
             }),
             Ok(Err(e)) => Err(DbError::Postgres(e)),
             Err(_) => Err(stopped()),
         }
+    }
+
+    /// Another connection to the same database.
+    pub(crate) fn connect_again(&self) -> Result<PgClient, DbError> {
+        PgClient::connect(*self.config.clone())
     }
 
     pub(crate) fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {

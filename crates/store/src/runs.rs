@@ -101,6 +101,24 @@ impl Store {
             .transpose()
     }
 
+    /// Every run without its counts, newest first (by `created_at`, then id): what a reader of
+    /// many runs needs to choose some, without reading every answer of the store as
+    /// [`Store::runs`] does.
+    pub fn run_rows(&self) -> Result<Vec<RunRow>, StoreError> {
+        let raws: Vec<RunColumns> = self.read_rows(
+            &format!("SELECT {RUN_COLUMNS} FROM runs"),
+            params![],
+            || "cannot list runs".to_string(),
+            "runs",
+        )?;
+        let mut rows = raws
+            .into_iter()
+            .map(|raw| self.run_row(raw))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        sort_newest_first(&mut rows, |r| (&r.created_at, &r.id));
+        Ok(rows)
+    }
+
     /// Every run with its counts, newest first (by `created_at`, then id).
     pub fn runs(&self) -> Result<Vec<RunSummary>, StoreError> {
         let context = || "cannot list runs".to_string();

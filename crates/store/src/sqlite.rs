@@ -50,7 +50,7 @@ pub(crate) fn create_private_file(path: &Path) -> std::io::Result<()> {
 }
 
 /// Opens the file (creating it) and configures the connection: WAL, `synchronous=NORMAL`, a
-/// busy timeout and foreign keys.
+/// busy timeout, foreign keys and memory-mapped reads.
 pub(crate) fn open(path: &Path) -> Result<Connection, StoreError> {
     let sql_err = |context: &str| {
         let context = context.to_string();
@@ -77,6 +77,10 @@ pub(crate) fn open(path: &Path) -> Result<Connection, StoreError> {
         .map_err(sql_err("cannot set synchronous=NORMAL"))?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(sql_err("cannot turn foreign keys on"))?;
+    // Readers of many runs (`assay board`, on one connection per thread) share the file's
+    // pages through the map instead of each copying them into its own cache.
+    conn.pragma_update(None, "mmap_size", 1i64 << 30)
+        .map_err(sql_err("cannot set mmap_size"))?;
     Ok(conn)
 }
 

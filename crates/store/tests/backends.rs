@@ -316,6 +316,32 @@ fn the_latest_attempt_of_each_request_wins(backend: Backend) {
         "latest per key, ordered by model, suite, item, lang, sample, with grades"
     );
 
+    // Without texts: the same answers and grades, each request `{}` and each text empty.
+    let again = store.connect_again().unwrap();
+    let lean = again.latest_answers_without_texts("r").unwrap();
+    assert_eq!(lean.len(), latest.len());
+    for (lean, full) in lean.iter().zip(&latest) {
+        assert_eq!((lean.id, &lean.answer.key), (full.id, &full.answer.key));
+        assert_eq!(lean.answer.grades, full.answer.grades);
+        assert_eq!(lean.answer.error, full.answer.error);
+        assert_eq!(lean.answer.request, json!({}));
+        assert_eq!(
+            lean.answer.text.as_deref(),
+            full.answer.text.as_ref().map(|_| "")
+        );
+    }
+    let rows: Vec<String> = again
+        .run_rows()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(
+        rows,
+        ["r", "other"],
+        "newest first, a tie by id as `runs` orders it"
+    );
+
     let answered = store.answered_keys("r").unwrap();
     let expected: HashSet<RequestKey> =
         [key("m1", "a", 0), key("m1", "b", 0), key("m1", "a", 1)].into();
