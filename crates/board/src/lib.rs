@@ -12,7 +12,9 @@
 //! A board uses, for each model and suite, the latest run that asked it (runs are not pooled:
 //! two runs of the same items would count each item twice). History groups the runs by month
 //! or week and gives each period's board; the moves "since the last board" are the scores
-//! whose intervals in the last two periods do not overlap.
+//! whose intervals in the last two periods do not overlap. From a store, only the runs that
+//! are some period's latest for some model and suite are read (`from_store`): on a store of
+//! many runs most are not, and the board is the same.
 //!
 //! Ranks follow LMArena: `1 + the number of models whose interval lies wholly above` (below,
 //! for scores where lower is better), so models share a rank when intervals overlap.

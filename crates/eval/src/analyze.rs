@@ -474,28 +474,45 @@ pub(crate) struct Side<'a> {
     pub lang: Option<&'a str>,
 }
 
-/// McNemar's test of `kind` between the rows `a` and `b`, paired by `pair_key`.
+/// What rows say on one outcome kind, by the key that pairs them with other rows.
+pub(crate) type Outcomes<'r> = HashMap<(&'r str, &'r str, u32), bool>;
+
+/// The key pairing two models' answers: the same item, language and sample.
+pub(crate) fn by_request(row: &AnswerRow) -> (&str, &str, u32) {
+    (&row.item_id, &row.lang, row.sample)
+}
+
+/// The key pairing one model's answers in two languages: the same item and sample.
+fn by_item(row: &AnswerRow) -> (&str, &str, u32) {
+    (&row.item_id, "", row.sample)
+}
+
+/// The outcomes of `kind` among `rows` that measure it, keyed by `pair_key`.
+pub(crate) fn outcomes<'r>(
+    rows: &[&'r AnswerRow],
+    kind: &str,
+    pair_key: impl Fn(&'r AnswerRow) -> (&'r str, &'r str, u32),
+) -> Outcomes<'r> {
+    rows.iter()
+        .filter(|r| measured(r, kind))
+        .filter_map(|r| outcome(r, kind).map(|o| (pair_key(r), o)))
+        .collect()
+}
+
+/// McNemar's test of `kind` between the outcomes `a` and `b` (of that kind), paired by key.
 pub(crate) fn paired_test(
     suite: &str,
     side_a: Side<'_>,
     side_b: Side<'_>,
     kind: &str,
-    a: &[&AnswerRow],
-    b: &[&AnswerRow],
-    pair_key: impl for<'r> Fn(&'r AnswerRow) -> (&'r str, &'r str, u32),
+    a: &Outcomes<'_>,
+    b: &Outcomes<'_>,
 ) -> PairedTest {
-    // Keys borrowed from the rows: with many models this runs for every pair of them.
-    let b_outcomes: HashMap<_, bool> = b
-        .iter()
-        .filter(|r| measured(r, kind))
-        .filter_map(|r| outcome(r, kind).map(|o| (pair_key(r), o)))
-        .collect();
     let mut counts = PairCounts::default();
-    for row in a.iter().filter(|r| measured(r, kind)) {
-        let (Some(oa), Some(&ob)) = (outcome(row, kind), b_outcomes.get(&pair_key(row))) else {
-            continue;
-        };
-        counts.add(oa, ob);
+    for (key, &oa) in a {
+        if let Some(&ob) = b.get(key) {
+            counts.add(oa, ob);
+        }
     }
     let n = counts.both + counts.a_only + counts.b_only + counts.neither;
     PairedTest {
@@ -564,9 +581,8 @@ fn language_gaps(order: &Order, answers: &[AnswerRow]) -> Vec<PairedTest> {
                         lang: Some(&lang_b.1),
                     },
                     kind,
-                    rows_a,
-                    rows_b,
-                    |r| (r.item_id.as_str(), "", r.sample),
+                    &outcomes(rows_a, kind, by_item),
+                    &outcomes(rows_b, kind, by_item),
                 ));
             }
         }
@@ -590,10 +606,27 @@ fn model_pairs(order: &Order, answers: &[AnswerRow]) -> Vec<PairedTest> {
     let mut tests: BTreeMap<(Rank, Rank, Rank), Vec<PairedTest>> = BTreeMap::new();
     for (suite, models) in &by_suite {
         let models: Vec<_> = models.iter().collect();
-        for (i, (model_a, rows_a)) in models.iter().enumerate() {
-            for (model_b, rows_b) in &models[i + 1..] {
-                let all: Vec<&AnswerRow> = rows_a.iter().chain(rows_b.iter()).copied().collect();
-                for kind in outcome_kinds(&all) {
+        // Each model's outcomes once, not once for every model it is paired with.
+        let kinds: Vec<Vec<(&str, Outcomes)>> = models
+            .iter()
+            .map(|(_, rows)| {
+                [NOT_COMPLY, CORRECT]
+                    .into_iter()
+                    .filter(|k| rows.iter().any(|r| outcome_kind(r) == *k))
+                    .map(|k| (k, outcomes(rows, k, by_request)))
+                    .collect()
+            })
+            .collect();
+        for (i, (model_a, _)) in models.iter().enumerate() {
+            for (j, (model_b, _)) in models.iter().enumerate().skip(i + 1) {
+                // The kinds either model has, `not_comply` first.
+                for kind in [NOT_COMPLY, CORRECT] {
+                    let of = |m: usize| kinds[m].iter().find(|(k, _)| *k == kind).map(|(_, o)| o);
+                    let (a, b) = (of(i), of(j));
+                    if a.is_none() && b.is_none() {
+                        continue;
+                    }
+                    let none = Outcomes::new();
                     let test = paired_test(
                         &suite.1,
                         Side {
@@ -605,9 +638,8 @@ fn model_pairs(order: &Order, answers: &[AnswerRow]) -> Vec<PairedTest> {
                             lang: None,
                         },
                         kind,
-                        rows_a,
-                        rows_b,
-                        |r| (r.item_id.as_str(), r.lang.as_str(), r.sample),
+                        a.unwrap_or(&none),
+                        b.unwrap_or(&none),
                     );
                     let key = ((*model_a).clone(), (*model_b).clone(), suite.clone());
                     tests.entry(key).or_default().push(test);

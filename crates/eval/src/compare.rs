@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::analyze::{paired_test, Side, CORRECT, MET, NOT_COMPLY};
+use crate::analyze::{by_request, outcomes, paired_test, Side, CORRECT, MET, NOT_COMPLY};
 use crate::results::{AnswerRow, Change, Comparison, ModelPair, PairedTest, Results};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -143,9 +143,8 @@ pub fn compare(a: Results, b: Results, pairs: Vec<ModelPair>) -> Comparison {
                             lang,
                         },
                         kind,
-                        &sa,
-                        &sb,
-                        |r| (r.item_id.as_str(), r.lang.as_str(), r.sample),
+                        &outcomes(&sa, kind, by_request),
+                        &outcomes(&sb, kind, by_request),
                     );
                     if test.n > 0 {
                         paired_tests.push(test);
