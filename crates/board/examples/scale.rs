@@ -8,6 +8,10 @@
 //! REPEAT times and prints one JSON line: the sizes, the time to fill, and each build's seconds
 //! (reading the runs and votes from the store included).
 
+// The `assay` binary's allocator, so that this measures what `assay board` does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::collections::BTreeMap;
 use std::time::Instant;
 

@@ -28,6 +28,12 @@ use assay_models::{ChatModel, OpenOptions, Registry};
 use clap::{Args, Parser, Subcommand};
 use futures::StreamExt;
 
+// glibc's allocator spent about half of reading a store's runs (`assay board`, audit reports)
+// in malloc and free of the many small strings a row is; mimalloc does the same work in about
+// half the time (bench/RESULTS.md, Board).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "assay",
