@@ -214,11 +214,15 @@ fn read_runs(
     }
 }
 
+/// At most this many connections read runs at once (a database server has other clients).
+const MAX_READERS: usize = 8;
+
 /// Reads runs without their texts on every core, each worker on its own connection (one
 /// connection would serialise them).
 fn read_in_parallel(store: &Store, ids: &[String]) -> Result<Vec<Results>, BoardError> {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
+        .min(MAX_READERS)
         .min(ids.len());
     let connections = (0..workers)
         .map(|i| match i {
