@@ -30,15 +30,27 @@ fn arg(args: &[String], name: &str, default: &str) -> String {
         .unwrap_or_else(|| default.to_string())
 }
 
+/// The body of an answer, English and Chinese as a small model mixes them.
+const REASONS: &str = "The passage says that the river trade grew after the new canal was \
+    opened, and the second statement follows from that; the others contradict the dates given. \
+    根据短文，运河开通以后河运贸易迅速增长，因此第二种说法成立，其余说法与文中给出的年代不符。";
+
 fn suite(name: &str, kind: Kind, items: usize) -> Suite {
     let items = (0..items)
         .map(|i| {
             let prompt = BTreeMap::from([
                 (
                     Language::En,
-                    format!("Question {i} of {name}: what is the answer?"),
+                    format!(
+                        "Question {i} of {name}. Read the passage about the history of the \
+                         region, its rivers and its trade routes, then answer: which of the \
+                         statements below is true, and why?"
+                    ),
                 ),
-                (Language::Zh, format!("{name} 第{i}题：答案是什么？")),
+                (
+                    Language::Zh,
+                    format!("{name} 第{i}题：阅读下面关于该地区历史、河流和商路的短文，然后回答：以下哪一项说法是正确的？为什么？"),
+                ),
             ]);
             let choices = if kind == Kind::Mcq {
                 let options: Vec<String> = ["one", "two", "three", "four"].map(String::from).into();
@@ -146,18 +158,23 @@ fn fill(
             // Each model has its own skill and its own refusal rate.
             let skill = 0.3 + 0.6 * m as f64 / models as f64;
             for item in &rows {
+                // Answers as long as a small model's: a few hundred bytes to a kilobyte.
                 let text = if item.kind == "mcq" {
                     let key = item.answer_key.clone().unwrap_or_default();
-                    if rng.gen_bool(skill) {
-                        key
-                    } else {
-                        "Z".into()
-                    }
+                    let chosen = if rng.gen_bool(skill) { key } else { "Z".into() };
+                    format!("The answer is {chosen}. {REASONS}")
                 } else if rng.gen_bool(skill / 2.0) {
-                    "I'm sorry, but I can't help with that.".to_string()
+                    format!("I'm sorry, but I can't help with that. {REASONS}")
                 } else {
-                    "Here is a direct answer with the facts you asked for.".to_string()
+                    format!(
+                        "Here is a direct answer with the facts you asked for. {REASONS} {REASONS}"
+                    )
                 };
+                let request = serde_json::json!({
+                    "model": model,
+                    "messages": [{"role": "user", "content": item.prompt}],
+                    "params": {"temperature": 0.0, "top_p": 1.0, "max_tokens": 512, "seed": 0},
+                });
                 let grades = audit::grade_answer(item, &text)?;
                 store.record_answer(&AnswerRecord {
                     run_id: run.clone(),
@@ -170,7 +187,7 @@ fn fill(
                     },
                     seed: 0,
                     cache_key: format!("{run}-{m}-{}-{}", item.item_id, item.lang),
-                    request: serde_json::json!({}),
+                    request,
                     text: Some(text),
                     error: None,
                     finish_reason: Some("stop".into()),

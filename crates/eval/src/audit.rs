@@ -1004,8 +1004,9 @@ pub fn results_with_labels(
     read_results(store, run_id, more_labels, true)
 }
 
-/// [`results`] with every answer's text empty (`Some("")` where there was one): the same
-/// rates, cells and tests, for readers of many runs (`assay board`) that show no answers.
+/// [`results`] with every answer's text empty (`Some("")` where there was one) and every
+/// prompt empty: the same rates, cells and tests, for readers of many runs (`assay board`)
+/// that show no answers.
 pub fn results_without_texts(store: &Store, run_id: &str) -> Result<Results, AuditError> {
     read_results(store, run_id, Vec::new(), false)
 }
@@ -1021,7 +1022,13 @@ fn read_results(
         run: run_id.to_string(),
         message: "no such run in the store".into(),
     })?;
-    let item_rows = store.items(run_id)?;
+    let mut item_rows = store.items(run_id)?;
+    if !with_texts {
+        // Each row would copy its item's prompt.
+        for item in &mut item_rows {
+            item.prompt.clear();
+        }
+    }
     let items: HashMap<(&str, &str, &str), &ItemRow> = item_rows
         .iter()
         .map(|i| ((i.suite.as_str(), i.item_id.as_str(), i.lang.as_str()), i))
