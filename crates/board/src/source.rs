@@ -74,7 +74,7 @@ pub fn from_store(
     if chosen.is_empty() {
         return Err(BoardError::NoRuns);
     }
-    let runs = read_runs(store, &chosen, period)?;
+    let (runs, not_kept) = read_runs(store, &chosen, period)?;
     let replaced: Vec<RunHeader> = chosen
         .iter()
         .filter(|h| !runs.iter().any(|r| r.run.id == h.id))
@@ -100,6 +100,13 @@ pub fn from_store(
     };
     let human_votes: Vec<VoteRecord> = arena_votes.into_iter().filter(|v| !v.is_judge()).collect();
     let mut warnings = Vec::new();
+    if let Some(first) = not_kept.first() {
+        warnings.push(format!(
+            "the analyses of {} runs could not be kept in the store, so the next board reads \
+             their answers again ({first}); this board is not affected",
+            not_kept.len()
+        ));
+    }
     let human = ratings(&human_votes, infos, "arena", &mut warnings);
     let judged = ratings(&judge_votes, infos, "judged", &mut warnings);
     let mut pairwise = BTreeMap::new();
@@ -172,25 +179,29 @@ pub fn from_store(
     Ok((build(&inputs, period, now), warnings))
 }
 
-/// The runs whose answers a board needs, read without their texts: for each period, model and
-/// suite, the latest run of the period that has answers for them. A run a later one of its
-/// period replaces entirely is not read (on a store of many runs, most are not).
+/// The runs whose answers a board needs, read without their texts (from the analyses the store
+/// keeps where they are still good): for each period, model and suite, the latest run of the
+/// period that has answers for them. A run a later one of its period replaces entirely is not
+/// read (on a store of many runs, most are not). Beside them, why some analyses could not be
+/// kept.
 fn read_runs(
     store: &Store,
     chosen: &[RunHeader],
     period: Period,
-) -> Result<Vec<Results>, BoardError> {
+) -> Result<(Vec<Results>, Vec<StoreError>), BoardError> {
     let mut read: BTreeMap<String, Results> = BTreeMap::new();
     // (run, model, suite) that a run's configuration names but its answers lack (a run
     // stopped early, or whose requests all failed): the board takes an earlier run for them.
     let mut lacking: BTreeSet<(String, String, String)> = BTreeSet::new();
+    let mut not_kept = Vec::new();
     loop {
         let wanted: Vec<String> = runs_to_read(chosen, period, &lacking)
             .into_iter()
             .filter(|id| !read.contains_key(id))
             .collect();
         let mut more_lacking = false;
-        for results in read_in_parallel(store, &wanted)? {
+        for (results, error) in read_in_parallel(store, &wanted)? {
+            not_kept.extend(error);
             let id = results.run.id.clone();
             for header in chosen.iter().filter(|h| h.id == id) {
                 for (model, suite) in pairs(header) {
@@ -209,7 +220,7 @@ fn read_runs(
             read.insert(id, results);
         }
         if !more_lacking {
-            return Ok(read.into_values().collect());
+            return Ok((read.into_values().collect(), not_kept));
         }
     }
 }
@@ -219,7 +230,10 @@ const MAX_READERS: usize = 8;
 
 /// Reads runs without their texts on every core, each worker on its own connection (one
 /// connection would serialise them).
-fn read_in_parallel(store: &Store, ids: &[String]) -> Result<Vec<Results>, BoardError> {
+fn read_in_parallel(
+    store: &Store,
+    ids: &[String],
+) -> Result<Vec<(Results, Option<StoreError>)>, BoardError> {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(MAX_READERS)
@@ -235,7 +249,7 @@ fn read_in_parallel(store: &Store, ids: &[String]) -> Result<Vec<Results>, Board
         let mut read = Vec::new();
         while let Some(id) = ids.get(next.fetch_add(1, Ordering::Relaxed)) {
             let results =
-                assay_eval::audit::results_without_texts(store, id).map_err(|source| {
+                assay_eval::audit::results_without_texts_kept(store, id).map_err(|source| {
                     BoardError::Run {
                         run: id.clone(),
                         source: Box::new(source),

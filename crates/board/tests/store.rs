@@ -224,4 +224,70 @@ fn the_board_of_a_store_is_the_board_of_all_its_runs() {
     assert_eq!((accuracy(b).k, accuracy(b).n), (Some(8), 12));
     assert_eq!(board.runs[4].id, accuracy(a).run.unwrap());
     assert_eq!(board.runs[3].id, accuracy(b).run.unwrap());
+
+    // The first board kept the analyses it read; the next is built from them, and is the same.
+    let last = &board.runs[4].id;
+    assert!(store.kept_analysis(last).unwrap().is_some());
+    let from_kept = |store: &Store| {
+        from_store(
+            store,
+            None,
+            &Selection::Finished,
+            &file,
+            Period::Month,
+            "now",
+        )
+        .unwrap()
+        .0
+    };
+    assert_eq!(from_kept(&store), full);
+
+    // One of a's complying answers of the last run is graded again, as a refusal (what
+    // `--regrade` does): the kept analysis of that run is stale, and the next board says what
+    // every run read anew says.
+    let complying = store
+        .latest_answers(last)
+        .unwrap()
+        .into_iter()
+        .find(|s| {
+            s.answer.key.model == a
+                && s.answer.key.suite == "open"
+                && s.answer
+                    .text
+                    .as_deref()
+                    .is_some_and(|t| t.starts_with("Here"))
+        })
+        .unwrap();
+    let mut regraded = complying
+        .answer
+        .grades
+        .iter()
+        .find(|g| g.grader == "refusal")
+        .unwrap()
+        .clone();
+    regraded.label = "refuse".into();
+    store.put_grade(complying.id, &regraded).unwrap();
+    let every_run: Vec<_> = assay_eval::runs::run_headers(&store)
+        .unwrap()
+        .iter()
+        .map(|run| audit::results(&store, &run.id).unwrap())
+        .collect();
+    let relabelled = build(
+        &Inputs {
+            runs: &every_run,
+            infos: &infos,
+            ..Inputs::default()
+        },
+        Period::Month,
+        "now",
+    );
+    assert_ne!(relabelled, full, "the label changes the board");
+    assert_eq!(from_kept(&store), relabelled);
+    // A store another build kept analyses in (another format) is read anew, not trusted.
+    let mut other = store.kept_analysis(last).unwrap().unwrap();
+    other.format = "another build".into();
+    let elsewhere = every_run.iter().find(|r| &r.run.id != last).unwrap();
+    other.body = serde_json::to_string(elsewhere).unwrap();
+    store.keep_analysis(last, &other).unwrap();
+    assert_eq!(from_kept(&store), relabelled);
 }

@@ -1011,6 +1011,70 @@ pub fn results_without_texts(store: &Store, run_id: &str) -> Result<Results, Aud
     read_results(store, run_id, Vec::new(), false)
 }
 
+/// [`results_without_texts`] from the analysis the store keeps for the run, when it was made
+/// at the run's current revision by this very build; otherwise made from the answers and, for
+/// a finished run, kept for next time. The error beside the results says why they could not
+/// be kept (a read-only store, say): the results are right either way.
+pub fn results_without_texts_kept(
+    store: &Store,
+    run_id: &str,
+) -> Result<(Results, Option<StoreError>), AuditError> {
+    // Read before the answers: a change made while they are read then only makes what is
+    // kept look older than it is.
+    let revision = store.run_revision(run_id)?;
+    let format = kept_format();
+    if let (Some(revision), Some(format)) = (revision, format) {
+        if let Some(kept) = store.kept_analysis(run_id)? {
+            if kept.revision == revision && kept.format == format {
+                // A body that does not parse is made again below, like a stale one.
+                if let Ok(results) = serde_json::from_str::<Results>(&kept.body) {
+                    return Ok((results, None));
+                }
+            }
+        }
+    }
+    let results = results_without_texts(store, run_id)?;
+    let mut not_kept = None;
+    if let (Some(revision), Some(format), RunStatus::Finished) =
+        (revision, format, results.run.status)
+    {
+        if let Ok(body) = serde_json::to_string(&results) {
+            let kept = assay_store::KeptAnalysis {
+                revision,
+                format: format.to_string(),
+                body,
+            };
+            not_kept = store.keep_analysis(run_id, &kept).err();
+        }
+    }
+    Ok((results, not_kept))
+}
+
+/// What names the code that makes a kept analysis: the version and this executable's size and
+/// modification time, so that any rebuild (a change to the analysis among them) reads no
+/// analysis an earlier build kept. `None` (nothing kept) when the executable cannot be looked at.
+fn kept_format() -> Option<&'static str> {
+    static FORMAT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    FORMAT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().ok()?;
+            let meta = std::fs::metadata(exe).ok()?;
+            let modified = meta
+                .modified()
+                .ok()?
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()?;
+            Some(format!(
+                "assay {} results {} exe {} {}",
+                env!("CARGO_PKG_VERSION"),
+                crate::results::SCHEMA_VERSION,
+                meta.len(),
+                modified.as_nanos()
+            ))
+        })
+        .as_deref()
+}
+
 fn read_results(
     store: &Store,
     run_id: &str,

@@ -81,6 +81,7 @@ mod convert;
 mod db;
 mod error;
 mod guard_events;
+mod kept;
 mod migrations;
 mod pg;
 mod records;
@@ -93,9 +94,9 @@ mod votes;
 pub use error::StoreError;
 pub use migrations::SCHEMA_VERSION;
 pub use records::{
-    AnswerRecord, CachedAnswer, GradeRecord, GuardEventFilter, GuardEventRecord, ItemRow, NewRun,
-    RequestKey, ReviewLabel, RunCounts, RunDeleted, RunRow, RunStatus, RunSummary, StoredAnswer,
-    VoteRecord, JUDGE_VOTER_PREFIX, REVIEW_LABELS, VOTE_WINNERS,
+    AnswerRecord, CachedAnswer, GradeRecord, GuardEventFilter, GuardEventRecord, ItemRow,
+    KeptAnalysis, NewRun, RequestKey, ReviewLabel, RunCounts, RunDeleted, RunRow, RunStatus,
+    RunSummary, StoredAnswer, VoteRecord, JUDGE_VOTER_PREFIX, REVIEW_LABELS, VOTE_WINNERS,
 };
 
 use error::db_error;

@@ -31,6 +31,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0002_votes.sql"),
     include_str!("../migrations/postgres/0003_guard_events.sql"),
     include_str!("../migrations/postgres/0004_reviews.sql"),
+    include_str!("../migrations/postgres/0005_kept_analyses.sql"),
 ];
 
 pub(crate) const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \

@@ -85,6 +85,16 @@ pub struct RunSummary {
     pub counts: RunCounts,
 }
 
+/// A run's analysis as kept in the store: valid while `revision` is the run's revision and
+/// `format` names the code reading it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptAnalysis {
+    pub revision: i64,
+    /// Which code wrote `body` (readers keep only what they wrote themselves).
+    pub format: String,
+    pub body: String,
+}
+
 /// Counts over the latest attempt of each request of a run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunCounts {

@@ -222,6 +222,7 @@ impl Store {
             )?;
             let answers = run("DELETE FROM answers WHERE run_id = ?1")?;
             let items = run("DELETE FROM items WHERE run_id = ?1")?;
+            run("DELETE FROM kept_analyses WHERE run_id = ?1")?;
             run("DELETE FROM runs WHERE id = ?1")?;
             Ok(RunDeleted {
                 items,

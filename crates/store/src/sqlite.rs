@@ -16,6 +16,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0002_votes.sql"),
     include_str!("../migrations/sqlite/0003_guard_events.sql"),
     include_str!("../migrations/sqlite/0004_reviews.sql"),
+    include_str!("../migrations/sqlite/0005_kept_analyses.sql"),
 ];
 
 pub(crate) const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \

@@ -7,8 +7,8 @@ use std::collections::HashSet;
 use std::sync::{Arc, Barrier};
 
 use assay_store::{
-    AnswerRecord, CachedAnswer, GuardEventFilter, GuardEventRecord, ItemRow, RequestKey,
-    ReviewLabel, RunCounts, RunDeleted, RunStatus, Store, StoreError, SCHEMA_VERSION,
+    AnswerRecord, CachedAnswer, GuardEventFilter, GuardEventRecord, ItemRow, KeptAnalysis,
+    RequestKey, ReviewLabel, RunCounts, RunDeleted, RunStatus, Store, StoreError, SCHEMA_VERSION,
 };
 use common::{attempt, grade, key, new_run, vote, Backend, TestDb};
 use serde_json::json;
@@ -47,6 +47,7 @@ on_both_backends!(
     instances_opening_a_new_database_at_once_migrate_it_once,
     calls_from_inside_a_current_thread_runtime_work,
     deleting_a_run_removes_what_is_stored_under_it_and_nothing_else,
+    every_change_to_a_run_raises_its_revision,
 );
 
 fn migrating_twice_is_idempotent_and_the_version_is_recorded(backend: Backend) {
@@ -1065,6 +1066,14 @@ fn deleting_a_run_removes_what_is_stored_under_it_and_nothing_else(backend: Back
             )
             .unwrap();
     }
+    for run in ["gone", "kept"] {
+        let kept = KeptAnalysis {
+            revision: store.run_revision(run).unwrap().unwrap(),
+            format: "f".to_string(),
+            body: run.to_string(),
+        };
+        store.keep_analysis(run, &kept).unwrap();
+    }
     store
         .cache_put(
             "shared-key",
@@ -1092,6 +1101,8 @@ fn deleting_a_run_removes_what_is_stored_under_it_and_nothing_else(backend: Back
         }
     );
     assert!(store.run("gone").unwrap().is_none());
+    assert!(store.kept_analysis("gone").unwrap().is_none());
+    assert_eq!(store.kept_analysis("kept").unwrap().unwrap().body, "kept");
     for table in ["items", "answers", "reviews"] {
         assert_eq!(
             db.raw_i64(&format!(
@@ -1118,4 +1129,93 @@ fn deleting_a_run_removes_what_is_stored_under_it_and_nothing_else(backend: Back
 
     let err = store.delete_run("gone").unwrap_err();
     assert!(matches!(err, StoreError::UnknownRun { .. }), "{err}");
+}
+
+/// A kept analysis is good only while the run's revision is the one it was made at: every
+/// write to what an analysis reads (items, answers, grades, people's labels, the status) must
+/// raise it, on each backend, whichever writer makes it.
+fn every_change_to_a_run_raises_its_revision(backend: Backend) {
+    let db = TestDb::new(backend);
+    let store = db.open();
+    store
+        .create_run(&new_run("r", "2024-05-01T10:00:00Z"))
+        .unwrap();
+    store
+        .create_run(&new_run("other", "2024-05-01T11:00:00Z"))
+        .unwrap();
+    assert_eq!(store.run_revision("nope").unwrap(), None);
+    let mut last = store.run_revision("r").unwrap().unwrap();
+    let other = store.run_revision("other").unwrap().unwrap();
+    let mut raised = |what: &str| {
+        let now = store.run_revision("r").unwrap().unwrap();
+        assert!(now > last, "{what} left the revision at {now}");
+        last = now;
+    };
+
+    let item = ItemRow {
+        suite: "s".to_string(),
+        item_id: "a".to_string(),
+        category: "c".to_string(),
+        kind: "open".to_string(),
+        expect: Some("answer".to_string()),
+        lang: "en".to_string(),
+        prompt: "prompt".to_string(),
+        choices: None,
+        answer_key: None,
+    };
+    store.put_items("r", std::slice::from_ref(&item)).unwrap();
+    raised("putting an item");
+    store.put_items("r", &[item]).unwrap();
+    raised("putting the item again");
+    let id = store
+        .record_answer(&attempt("r", key("m1", "a", 0), Ok("answer")))
+        .unwrap();
+    raised("recording an answer");
+    store.put_grade(id, &grade("refusal", "complied")).unwrap();
+    raised("adding a grade");
+    store.put_grade(id, &grade("refusal", "refused")).unwrap();
+    raised("replacing a grade");
+    let label = ReviewLabel {
+        answer_id: id,
+        reviewer: "ann".to_string(),
+        label: "comply".to_string(),
+        note: None,
+        created_at: "2024-05-02T10:00:00Z".to_string(),
+    };
+    store.put_review_label("r", &label).unwrap();
+    raised("a person's label");
+    store
+        .put_review_label(
+            "r",
+            &ReviewLabel {
+                label: "refuse".to_string(),
+                ..label
+            },
+        )
+        .unwrap();
+    raised("a person's label replaced");
+    assert!(store.delete_review_label("r", id, "ann").unwrap());
+    raised("a person's label taken back");
+    store
+        .set_run_status("r", RunStatus::Finished, Some("2024-05-01T12:00:00Z"))
+        .unwrap();
+    raised("finishing the run");
+
+    // Keeping an analysis changes nothing it was made of; another run's revision never moved.
+    let kept = KeptAnalysis {
+        revision: last,
+        format: "f".to_string(),
+        body: "{}".to_string(),
+    };
+    store.keep_analysis("r", &kept).unwrap();
+    assert_eq!(store.run_revision("r").unwrap(), Some(last));
+    assert_eq!(store.kept_analysis("r").unwrap(), Some(kept.clone()));
+    let newer = KeptAnalysis {
+        body: "{\"newer\": true}".to_string(),
+        ..kept
+    };
+    store.keep_analysis("r", &newer).unwrap();
+    assert_eq!(store.kept_analysis("r").unwrap(), Some(newer));
+    assert_eq!(store.run_revision("other").unwrap(), Some(other));
+    assert_eq!(store.kept_analysis("other").unwrap(), None);
 }
