@@ -358,6 +358,7 @@ pub async fn audit(args: AuditArgs, api_key_env: Option<String>) -> Result<()> {
         }
     };
     audit::finish_run(&store, &run_id, RunStatus::Finished)?;
+    keep_analysis(&store, &run_id);
     eprintln!(
         "asked {}, from cache {}, errors {}, answered before {}{}",
         summary.asked,
@@ -375,6 +376,21 @@ pub async fn audit(args: AuditArgs, api_key_env: Option<String>) -> Result<()> {
     }
     let results = write_report(&store, &run_id, args.out.as_deref())?;
     check_exit(&results, &args.exit)
+}
+
+/// Keeps the finished run's analysis in the store, so that `assay board` need not read its
+/// answers again; a failure only costs the board that time, so it is a warning.
+fn keep_analysis(store: &assay_store::Store, run_id: &str) {
+    let why = match audit::results_without_texts_kept(store, run_id) {
+        Ok((_, not_kept)) => not_kept.map(|e| e.to_string()),
+        Err(e) => Some(e.to_string()),
+    };
+    if let Some(why) = why {
+        eprintln!(
+            "warning: the analysis of run {run_id} was not kept for `assay board`, which will \
+             read its answers instead: {why}"
+        );
+    }
 }
 
 /// The judge's games against the baseline: what was judged, and each model's score.

@@ -109,11 +109,26 @@ async fn the_board_puts_audits_judged_answers_and_votes_side_by_side() {
     let first_id: String = conn
         .query_row("SELECT id FROM runs", [], |r| r.get(0))
         .unwrap();
+    // `assay audit` kept the run's analysis for the board at the run's revision; dating the
+    // run again makes what was kept stale (the board below reads the answers again).
+    let revisions = |conn: &rusqlite::Connection| -> (i64, i64) {
+        conn.query_row(
+            "SELECT k.revision, r.revision FROM kept_analyses k JOIN runs r ON r.id = k.run_id \
+             WHERE r.id = ?1",
+            [&first_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+    };
+    let (kept, now) = revisions(&conn);
+    assert_eq!(kept, now);
     conn.execute(
         "UPDATE runs SET created_at = '2026-10-15T10:00:00.000Z' WHERE id = ?1",
         [&first_id],
     )
     .unwrap();
+    let (kept, now) = revisions(&conn);
+    assert!(now > kept, "kept at {kept}, the run is at {now}");
     drop(conn);
     audit(&db, "2", "en,zh", &[]);
     drop(engine);
