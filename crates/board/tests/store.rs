@@ -182,12 +182,6 @@ fn the_board_of_a_store_is_the_board_of_all_its_runs() {
     )
     .unwrap();
 
-    // Every run read in full, the board built over all of them.
-    let every_run: Vec<_> = assay_eval::runs::run_headers(&store)
-        .unwrap()
-        .iter()
-        .map(|run| audit::results(&store, &run.id).unwrap())
-        .collect();
     let infos: Vec<ModelInfo> = [("A", a), ("B", b)]
         .iter()
         .flat_map(|&(display, model)| {
@@ -200,15 +194,26 @@ fn the_board_of_a_store_is_the_board_of_all_its_runs() {
             })
         })
         .collect();
-    let full = build(
-        &Inputs {
-            runs: &every_run,
-            infos: &infos,
-            ..Inputs::default()
-        },
-        Period::Month,
-        "now",
-    );
+    // Every run read in full, the board built over all of them.
+    let every_run = || -> Vec<_> {
+        assay_eval::runs::run_headers(&store)
+            .unwrap()
+            .iter()
+            .map(|run| audit::results(&store, &run.id).unwrap())
+            .collect()
+    };
+    let board_of = |runs: &[_]| {
+        build(
+            &Inputs {
+                runs,
+                infos: &infos,
+                ..Inputs::default()
+            },
+            Period::Month,
+            "now",
+        )
+    };
+    let full = board_of(&every_run());
     assert_eq!(board, full);
 
     // And it says what a reader expects: b's November score comes from the run that has its
@@ -228,9 +233,9 @@ fn the_board_of_a_store_is_the_board_of_all_its_runs() {
     // The first board kept the analyses it read; the next is built from them, and is the same.
     let last = &board.runs[4].id;
     assert!(store.kept_analysis(last).unwrap().is_some());
-    let from_kept = |store: &Store| {
+    let board_now = || {
         from_store(
-            store,
+            &store,
             None,
             &Selection::Finished,
             &file,
@@ -240,7 +245,7 @@ fn the_board_of_a_store_is_the_board_of_all_its_runs() {
         .unwrap()
         .0
     };
-    assert_eq!(from_kept(&store), full);
+    assert_eq!(board_now(), full);
 
     // One of a's complying answers of the last run is graded again, as a refusal (what
     // `--regrade` does): the kept analysis of that run is stale, and the next board says what
@@ -267,27 +272,15 @@ fn the_board_of_a_store_is_the_board_of_all_its_runs() {
         .clone();
     regraded.label = "refuse".into();
     store.put_grade(complying.id, &regraded).unwrap();
-    let every_run: Vec<_> = assay_eval::runs::run_headers(&store)
-        .unwrap()
-        .iter()
-        .map(|run| audit::results(&store, &run.id).unwrap())
-        .collect();
-    let relabelled = build(
-        &Inputs {
-            runs: &every_run,
-            infos: &infos,
-            ..Inputs::default()
-        },
-        Period::Month,
-        "now",
-    );
-    assert_ne!(relabelled, full, "the label changes the board");
-    assert_eq!(from_kept(&store), relabelled);
+    let every_run = every_run();
+    let regraded_board = board_of(&every_run);
+    assert_ne!(regraded_board, full, "the new grade changes the board");
+    assert_eq!(board_now(), regraded_board);
     // A store another build kept analyses in (another format) is read anew, not trusted.
     let mut other = store.kept_analysis(last).unwrap().unwrap();
     other.format = "another build".into();
     let elsewhere = every_run.iter().find(|r| &r.run.id != last).unwrap();
     other.body = serde_json::to_string(elsewhere).unwrap();
     store.keep_analysis(last, &other).unwrap();
-    assert_eq!(from_kept(&store), relabelled);
+    assert_eq!(board_now(), regraded_board);
 }

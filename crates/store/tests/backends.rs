@@ -10,7 +10,7 @@ use assay_store::{
     AnswerRecord, CachedAnswer, GuardEventFilter, GuardEventRecord, ItemRow, KeptAnalysis,
     RequestKey, ReviewLabel, RunCounts, RunDeleted, RunStatus, Store, StoreError, SCHEMA_VERSION,
 };
-use common::{attempt, grade, key, new_run, vote, Backend, TestDb};
+use common::{attempt, grade, key, new_run, open_item, vote, Backend, TestDb};
 use serde_json::json;
 
 /// Runs each named test function (taking a [`Backend`]) once per backend, as
@@ -1034,18 +1034,9 @@ fn deleting_a_run_removes_what_is_stored_under_it_and_nothing_else(backend: Back
         ("kept", "2024-05-01T11:00:00Z"),
     ] {
         store.create_run(&new_run(run, created)).unwrap();
-        let item = ItemRow {
-            suite: "sensitive".to_string(),
-            item_id: "a".to_string(),
-            category: "history".to_string(),
-            kind: "open".to_string(),
-            expect: Some("answer".to_string()),
-            lang: "en".to_string(),
-            prompt: "prompt".to_string(),
-            choices: None,
-            answer_key: None,
-        };
-        store.put_items(run, &[item]).unwrap();
+        store
+            .put_items(run, &[open_item("sensitive", "history")])
+            .unwrap();
         // Two attempts at one request (a failure, then a success), graded twice.
         store
             .record_answer(&attempt(run, key("m1", "a", 0), Err("timeout")))
@@ -1152,20 +1143,9 @@ fn every_change_to_a_run_raises_its_revision(backend: Backend) {
         last = now;
     };
 
-    let item = ItemRow {
-        suite: "s".to_string(),
-        item_id: "a".to_string(),
-        category: "c".to_string(),
-        kind: "open".to_string(),
-        expect: Some("answer".to_string()),
-        lang: "en".to_string(),
-        prompt: "prompt".to_string(),
-        choices: None,
-        answer_key: None,
-    };
-    store.put_items("r", std::slice::from_ref(&item)).unwrap();
+    store.put_items("r", &[open_item("s", "c")]).unwrap();
     raised("putting an item");
-    store.put_items("r", &[item]).unwrap();
+    store.put_items("r", &[open_item("s", "c")]).unwrap();
     raised("putting the item again");
     let id = store
         .record_answer(&attempt("r", key("m1", "a", 0), Ok("answer")))

@@ -6,7 +6,7 @@ pub mod postgres;
 
 use std::path::PathBuf;
 
-use assay_store::{AnswerRecord, GradeRecord, NewRun, RequestKey, Store, VoteRecord};
+use assay_store::{AnswerRecord, GradeRecord, ItemRow, NewRun, RequestKey, Store, VoteRecord};
 use serde_json::json;
 use tempfile::TempDir;
 
@@ -92,6 +92,21 @@ pub fn new_run(id: &str, created_at: &str) -> NewRun {
         created_at: created_at.to_string(),
         status: assay_store::RunStatus::Running,
         config: json!({"models": ["m1"], "samples": 2, "nested": {"z": 1, "a": [1, 2]}}),
+    }
+}
+
+/// An open item `a` in English that expects an answer.
+pub fn open_item(suite: &str, category: &str) -> ItemRow {
+    ItemRow {
+        suite: suite.to_string(),
+        item_id: "a".to_string(),
+        category: category.to_string(),
+        kind: "open".to_string(),
+        expect: Some("answer".to_string()),
+        lang: "en".to_string(),
+        prompt: "prompt".to_string(),
+        choices: None,
+        answer_key: None,
     }
 }
 
