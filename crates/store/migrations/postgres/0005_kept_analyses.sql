@@ -11,6 +11,9 @@ CREATE TABLE kept_analyses (
     format   TEXT NOT NULL,
     body     TEXT NOT NULL
 );
+-- A body is megabytes of JSON read whole by every board: kept uncompressed, since decompressing
+-- it cost more than reading it.
+ALTER TABLE kept_analyses ALTER COLUMN body SET STORAGE EXTERNAL;
 
 CREATE FUNCTION assay_runs_revision_on_update() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
