@@ -172,15 +172,19 @@ fn the_board_of_a_store_is_the_board_of_all_its_runs() {
             access: None,
         })
         .into();
-    let (board, _) = from_store(
-        &store,
-        None,
-        &Selection::Finished,
-        &file,
-        Period::Month,
-        "now",
-    )
-    .unwrap();
+    let board_now = || {
+        from_store(
+            &store,
+            None,
+            &Selection::Finished,
+            &file,
+            Period::Month,
+            "now",
+        )
+        .unwrap()
+        .0
+    };
+    let board = board_now();
 
     let infos: Vec<ModelInfo> = [("A", a), ("B", b)]
         .iter()
@@ -233,18 +237,6 @@ fn the_board_of_a_store_is_the_board_of_all_its_runs() {
     // The first board kept the analyses it read; the next is built from them, and is the same.
     let last = &board.runs[4].id;
     assert!(store.kept_analysis(last).unwrap().is_some());
-    let board_now = || {
-        from_store(
-            &store,
-            None,
-            &Selection::Finished,
-            &file,
-            Period::Month,
-            "now",
-        )
-        .unwrap()
-        .0
-    };
     assert_eq!(board_now(), full);
 
     // One of a's complying answers of the last run is graded again, as a refusal (what
