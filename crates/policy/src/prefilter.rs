@@ -109,6 +109,9 @@ pub(crate) struct Prefilter {
 struct Filed {
     /// The term's first eight bytes (zero after a shorter term's end).
     head: u64,
+    /// Its next eight: the terms filed under one key share their beginning, and in text
+    /// dense with term beginnings most candidates differ only past it.
+    next: u64,
     term: u32,
     len: u32,
 }
@@ -120,11 +123,14 @@ impl Prefilter {
         let mut char_lead = [false; 256];
         let mut by_key: FxHashMap<u64, Vec<Filed>> = FxHashMap::default();
         for (index, (term, whole_word)) in terms.enumerate() {
-            let mut head = [0u8; 8];
-            let n = term.len().min(8);
-            head[..n].copy_from_slice(&term.as_bytes()[..n]);
+            let mut first = [0u8; 16];
+            let n = term.len().min(16);
+            first[..n].copy_from_slice(&term.as_bytes()[..n]);
+            let [head, next] = [&first[..8], &first[8..]]
+                .map(|half| u64::from_le_bytes(half.try_into().unwrap_or_default()));
             let filed = Filed {
-                head: u64::from_le_bytes(head),
+                head,
+                next,
                 term: index as u32,
                 len: term.len() as u32,
             };
@@ -193,7 +199,10 @@ impl Prefilter {
             let Some(&(from, to)) = self.terms_by_key.get(&key) else {
                 continue;
             };
-            for &Filed { head, term, len } in &self.filed[from as usize..to as usize] {
+            for &Filed {
+                head, term, len, ..
+            } in &self.filed[from as usize..to as usize]
+            {
                 cost += len as usize;
                 if cost > budget {
                     return None;
@@ -403,9 +412,15 @@ pub(crate) fn is_word_char(c: char) -> bool {
 /// The text is read in blocks of 64 bytes: a bit per byte says whether it is part of a word
 /// (eight ASCII bytes at a time; other bytes one by one, decoding only characters below
 /// U+2E80), and words begin and end where the bits change.
-fn for_each_word(text: &str, mut visit: impl FnMut(usize, usize)) {
+fn for_each_word(text: &str, visit: impl FnMut(usize, usize)) {
+    for_each_word_of::<false>(text, visit);
+}
+
+/// [`for_each_word`], with the full-width letters and digits (U+FF10–U+FF5A) word characters
+/// too when `FULL_WIDTH`: plain text's words are its normalized text's, where they are ASCII.
+fn for_each_word_of<const FULL_WIDTH: bool>(text: &str, mut visit: impl FnMut(usize, usize)) {
     let bytes = text.as_bytes();
-    let mut marker = WordMarker::default();
+    let mut marker = WordMarker::<FULL_WIDTH>::default();
     let mut open: Option<usize> = None;
     let mut previous_bit = 0u64;
     let mut block = 0;
@@ -450,13 +465,13 @@ fn words(text: &str) -> Vec<&str> {
 /// Marks the bytes of word characters, block by block; remembers a character that runs into
 /// the next block.
 #[derive(Default)]
-struct WordMarker {
+struct WordMarker<const FULL_WIDTH: bool> {
     /// Bytes of the current character still to mark, and whether it is a word character.
     pending: usize,
     pending_word: bool,
 }
 
-impl WordMarker {
+impl<const FULL_WIDTH: bool> WordMarker<FULL_WIDTH> {
     /// Bit `k` set when byte `at + k` belongs to a word character (`len` ≤ 64).
     fn block(&mut self, bytes: &[u8], at: usize, len: usize) -> u64 {
         let mut mask = 0u64;
@@ -468,7 +483,11 @@ impl WordMarker {
                     // ones that may be letters), every byte that is not ASCII is outside a
                     // word: text mixing scripts every few characters stays on this path.
                     let high = x & swar::HIGH;
-                    if swar::low7_in(x, 0x42, 0x62) & high == 0 {
+                    let mut may_be_word = swar::low7_in(x, 0x42, 0x62);
+                    if FULL_WIDTH {
+                        may_be_word |= swar::low7_in(x, 0x6F, 0x6F);
+                    }
+                    if may_be_word & high == 0 {
                         let ascii = x & !((high >> 7) * 0xFF);
                         mask |= swar::pack_high_bits(ascii_word_bytes(ascii)) << k;
                         k += 8;
@@ -491,6 +510,11 @@ impl WordMarker {
             return self.pending_word;
         }
         let b = bytes[i];
+        if FULL_WIDTH && b == 0xEF {
+            self.pending = 2;
+            self.pending_word = is_full_width_alphanumeric(bytes, i);
+            return self.pending_word;
+        }
         match BYTE_CLASS[b as usize] {
             ByteClass::Word => true,
             ByteClass::NotWord => false,
@@ -521,6 +545,17 @@ fn ascii_word_bytes(x: u64) -> u64 {
     let digits = x.wrapping_add(splat(0x80 - b'0')) & !x.wrapping_add(splat(0x80 - b'9' - 1));
     let underscore = !(x ^ splat(b'_')).wrapping_add(splat(0x7F));
     (letters | digits | underscore) & swar::HIGH
+}
+
+/// Whether the character at `i` (a character start) is a full-width letter or digit
+/// (U+FF10–U+FF19, U+FF21–U+FF3A, U+FF41–U+FF5A), which NFKC makes ASCII.
+#[inline]
+fn is_full_width_alphanumeric(bytes: &[u8], i: usize) -> bool {
+    match bytes.get(i..i + 3) {
+        Some(&[0xEF, 0xBC, b]) => (0x90..=0x99).contains(&b) || (0xA1..=0xBA).contains(&b),
+        Some(&[0xEF, 0xBD, b]) => (0x81..=0x9A).contains(&b),
+        _ => false,
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

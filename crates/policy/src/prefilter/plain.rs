@@ -5,9 +5,9 @@
 //! needs neither. It is made only of printable ASCII but `_`, tabs and line breaks, the
 //! characters of U+4000–U+9FFF (CJK ideographs, and the Yijing hexagrams), the common marks
 //! of Chinese and English text that normalization leaves as they are (`、` `。` `《` `》` `「`
-//! `“` `—` …), and the full-width punctuation that normalizes to ASCII punctuation (not
-//! `＿`). In such text the normalizer only folds capitals and runs of whitespace and turns
-//! full-width punctuation into ASCII, and the view only turns joiners into spaces and drops
+//! `“` `—` …), and the full-width letters, digits and punctuation, which normalize to ASCII
+//! (not `＿`). In such text the normalizer only folds capitals and runs of whitespace and
+//! turns full-width forms into ASCII, and the view only turns joiners into spaces and drops
 //! the separators between ideographs ([`crate::forms`]), each by looking at the characters
 //! next to it. So the view's characters, its words and the prefilter's candidates can be read
 //! off the original text by those rules, and each candidate compared with the text read the
@@ -21,8 +21,8 @@
 use std::ops::Range;
 
 use super::{
-    char_pair, char_triple, for_each_word, tagged, word_hash_mapped, Prefilter, WordKeys, CHAR_ONE,
-    CHAR_THREE, CHAR_TWO,
+    char_pair, char_triple, for_each_word_of, is_full_width_alphanumeric, tagged, word_hash_at,
+    word_hash_mapped, Filed, Prefilter, WordKeys, CHAR_ONE, CHAR_THREE, CHAR_TWO,
 };
 use crate::forms::{Forms, MAX_CJK_SEPARATORS};
 use crate::swar;
@@ -60,14 +60,15 @@ impl Prefilter {
         let bytes = text.as_bytes();
         // Characters first: they also check that the text is plain.
         let mut chars = Vec::new();
-        if !self.plain_char_candidates(bytes, rules, &mut chars) {
-            return None;
-        }
+        let full_width = self.plain_char_candidates(bytes, rules, &mut chars)?;
         let mut words = Vec::new();
         let [one, two, ..] = &self.filters;
-        if (!one.is_empty() || !two.is_empty())
-            && !self.plain_word_candidates(text, forms.spaced_letters, &mut words)
-        {
+        if one.is_empty() && two.is_empty() {
+        } else if full_width {
+            if !self.plain_word_candidates::<true>(text, forms.spaced_letters, &mut words) {
+                return None;
+            }
+        } else if !self.plain_word_candidates::<false>(text, forms.spaced_letters, &mut words) {
             return None;
         }
         let mut found = Vec::new();
@@ -82,7 +83,7 @@ impl Prefilter {
                     if cost > budget {
                         return None;
                     }
-                    if surely_not_at(bytes, start, filed.head, filed.len as usize) {
+                    if surely_not_at(bytes, start, filed) {
                         continue;
                     }
                     let term = &terms[filed.term as usize];
@@ -96,25 +97,24 @@ impl Prefilter {
     }
 
     /// Candidates of terms that are not whole-word, at every character that is not ASCII
-    /// (none of them starts with ASCII); `false` when the text is not plain.
+    /// (none of them starts with ASCII); `None` when the text is not plain, else whether it
+    /// has full-width letters or digits.
     fn plain_char_candidates(
         &self,
         bytes: &[u8],
         rules: Rules,
         out: &mut Vec<(usize, u64)>,
-    ) -> bool {
+    ) -> Option<bool> {
         let [_, _, one, two, three] = &self.filters;
         let n = bytes.len();
         let mut p = 0;
         // Where the last ideograph ends (none yet).
         let mut ideograph_end = usize::MAX;
         let has_lead = self.char_lead.contains(&true);
+        let mut full_width = false;
         while p < n {
             if bytes[p] < 0x80 {
-                match skip_plain_ascii(bytes, p) {
-                    Some(end) => p = end,
-                    None => return false,
-                }
+                p = skip_plain_ascii(bytes, p)?;
                 continue;
             }
             if has_lead
@@ -127,9 +127,9 @@ impl Prefilter {
                     continue;
                 }
             }
-            let Some((c0, e0)) = plain_char(bytes, p, rules) else {
-                return false;
-            };
+            let (c0, e0) = plain_char(bytes, p, rules)?;
+            full_width |=
+                bytes[p] == 0xEF && u8::try_from(c0).is_ok_and(|b| b.is_ascii_alphanumeric());
             let dropped = is_separator(c0) && is_dropped(bytes, p, ideograph_end, rules);
             if is_ideograph(c0) {
                 ideograph_end = e0;
@@ -155,7 +155,7 @@ impl Prefilter {
             }
             p = e0;
         }
-        true
+        Some(full_width)
     }
 
     /// The candidates at each character from `p` that two more characters of U+4000–U+9FFF
@@ -200,9 +200,10 @@ impl Prefilter {
     }
 
     /// Candidates of whole-word terms, as [`Prefilter::find`]'s with capitals folded (the
-    /// words of plain text are its view's: `_` is not in it); `false` at a run of spaced
-    /// letters (the view notes it for a matcher of its own), or what might be one.
-    fn plain_word_candidates(
+    /// words of plain text are its view's: `_` is not in it), and with full-width letters
+    /// and digits read as ASCII when `FULL_WIDTH` (the text has some); `false` at a run of
+    /// spaced letters (the view notes it for a matcher of its own), or what might be one.
+    fn plain_word_candidates<const FULL_WIDTH: bool>(
         &self,
         text: &str,
         spaced_letters: bool,
@@ -210,14 +211,18 @@ impl Prefilter {
     ) -> bool {
         let mut keys = WordKeys::new(&self.filters);
         let bytes = text.as_bytes();
+        // A word with full-width characters, as normalized.
+        let mut ascii = Vec::new();
         // Single-character words in a row with short gaps between them: three make what may
         // be a run of spaced letters (`n a p a l m`; the view's rule is narrower).
         let (mut singles, mut previous_end) = (0, 0);
-        for_each_word(text, |start, end| {
+        for_each_word_of::<FULL_WIDTH>(text, |start, end| {
             if singles >= 3 {
                 return;
             }
-            if spaced_letters && end - start == 1 {
+            let single =
+                end - start == 1 || (FULL_WIDTH && end - start == 3 && bytes[start] >= 0x80);
+            if spaced_letters && single {
                 let gap = &bytes[previous_end..start];
                 let short_gap = || gap.len() <= 3 || gap.iter().all(u8::is_ascii_whitespace);
                 singles = if singles > 0 && short_gap() {
@@ -232,11 +237,33 @@ impl Prefilter {
                 singles = 0;
             }
             previous_end = end;
-            let hash = word_hash_mapped(bytes, start, end - start, fold_ascii_capitals);
+            let word = &bytes[start..end];
+            let hash = if FULL_WIDTH && word.iter().any(|&b| b >= 0x80) {
+                ascii.clear();
+                let mut i = 0;
+                while let Some(&b) = word.get(i) {
+                    let (c, len) = match word.get(i..i + 3) {
+                        Some(&[0xEF, b1, b2]) => (full_width_to_ascii(b1, b2), 3),
+                        _ => (b, 1),
+                    };
+                    ascii.push(c.to_ascii_lowercase());
+                    i += len;
+                }
+                word_hash_at(&ascii, 0, ascii.len())
+            } else {
+                word_hash_mapped(bytes, start, end - start, fold_ascii_capitals)
+            };
             keys.push(start, hash, out);
         });
         singles < 3
     }
+}
+
+/// The ASCII character of the full-width form whose last two bytes are `b1 b2` (U+FF01 is
+/// `!`, U+FF5E `~`).
+#[inline]
+fn full_width_to_ascii(b1: u8, b2: u8) -> u8 {
+    0x20 + ((b1 & 0x01) << 6) + (b2 & 0x3F)
 }
 
 /// Capitals of eight ASCII bytes in lowercase (other bytes unchanged).
@@ -327,6 +354,9 @@ fn plain_char(bytes: &[u8], p: usize, rules: Rules) -> Option<(u32, usize)> {
             let ascii = (c - 0xFEE0) as u8;
             Some((u32::from(joined(bytes, p, p + 3, ascii, rules)), p + 3))
         }
+        0xEF if is_full_width_alphanumeric(bytes, p) => {
+            Some((u32::from(((c - 0xFEE0) as u8).to_ascii_lowercase()), p + 3))
+        }
         _ => None,
     }
 }
@@ -337,17 +367,37 @@ fn is_full_width_punctuation(c: u32) -> bool {
 }
 
 /// `c` (the normalized character from `p` to `end`), or a space when it is a joiner: `-` or
-/// `.` between two ASCII letters or digits.
+/// `.` between two letters or digits that normalize to ASCII.
 #[inline]
 fn joined(bytes: &[u8], p: usize, end: usize, c: u8, rules: Rules) -> u8 {
-    let alnum = |i: Option<usize>| {
-        i.and_then(|i| bytes.get(i))
-            .is_some_and(u8::is_ascii_alphanumeric)
-    };
-    if rules.joiners && matches!(c, b'-' | b'.') && alnum(p.checked_sub(1)) && alnum(Some(end)) {
+    if rules.joiners
+        && matches!(c, b'-' | b'.')
+        && alphanumeric_before(bytes, p)
+        && alphanumeric_at(bytes, end)
+    {
         b' '
     } else {
         c
+    }
+}
+
+/// Whether the character at `p` (a character start) normalizes to an ASCII letter or digit.
+#[inline]
+fn alphanumeric_at(bytes: &[u8], p: usize) -> bool {
+    match bytes.get(p) {
+        Some(b) if b.is_ascii_alphanumeric() => true,
+        Some(0xEF) => is_full_width_alphanumeric(bytes, p),
+        _ => false,
+    }
+}
+
+/// Whether the character that ends at `p` normalizes to an ASCII letter or digit.
+#[inline]
+fn alphanumeric_before(bytes: &[u8], p: usize) -> bool {
+    match p.checked_sub(1).and_then(|i| bytes.get(i)) {
+        Some(b) if b.is_ascii_alphanumeric() => true,
+        Some(0x80..) => p >= 3 && is_full_width_alphanumeric(bytes, p - 3),
+        _ => false,
     }
 }
 
@@ -402,33 +452,77 @@ fn is_separator(c: u32) -> bool {
         || matches!(c, 0x2010..=0x205E | 0x3001 | 0x3002 | 0x3008..=0x3020)
 }
 
-/// Whether a term of `len` bytes whose first eight are `head` surely does not start at
-/// `start` in the view of plain `bytes`: most candidates differ within eight bytes, told by
-/// one comparison with the bytes there that the view keeps.
+/// Whether the term `filed` surely does not start at `start` in the view of plain `bytes`:
+/// most candidates differ within sixteen bytes, told by comparing them with the bytes there
+/// that the view keeps.
 #[inline]
-fn surely_not_at(bytes: &[u8], start: usize, head: u64, len: usize) -> bool {
-    let Some(x) = swar::load(bytes, start) else {
+fn surely_not_at(bytes: &[u8], start: usize, filed: &Filed) -> bool {
+    let (Some(x), Some(y)) = (swar::load(bytes, start), swar::load(bytes, start + 8)) else {
         return false;
     };
-    let kept = kept_len(x).min(len);
-    kept > 0 && (fold_ascii_capitals(x) ^ head) & (u64::MAX >> (64 - 8 * kept)) != 0
+    let len = filed.len as usize;
+    let kept = match bytes[start] {
+        0xE4..=0xE9 => ideograph_run_len(bytes, start),
+        _ => kept_len_of(x, Some(y)),
+    };
+    let text = u128::from(fold_ascii_capitals(x)) | u128::from(fold_ascii_capitals(y)) << 64;
+    let term = u128::from(filed.head) | u128::from(filed.next) << 64;
+    let compared = kept.min(len);
+    let mask = u128::MAX
+        .checked_shr(128 - 8 * compared as u32)
+        .unwrap_or(0);
+    // Past ASCII the view keeps, a character that does not become ASCII (only full-width
+    // forms, 0xEF, do) where the term has ASCII.
+    let byte = |v: u128, i: usize| (v >> (8 * i)) as u8;
+    let not_ascii_there =
+        kept < len.min(16) && (0xC0..=0xEE).contains(&byte(text, kept)) && byte(term, kept) < 0x80;
+    (text ^ term) & mask != 0 || not_ascii_there
+}
+
+/// How many of the sixteen bytes from `start` are characters of U+4000–U+9FFF (lead bytes
+/// 0xE4–0xE9) in a row, the last one perhaps cut at the sixteenth: the view keeps them as
+/// they are (it drops only separators, and none is between them).
+#[inline]
+fn ideograph_run_len(bytes: &[u8], start: usize) -> usize {
+    let mut p = start;
+    while p < start + 16 && bytes.get(p).is_some_and(|b| (0xE4..=0xE9).contains(b)) {
+        p += 3;
+    }
+    (p - start).min(16)
 }
 
 /// How many of the eight bytes `x` of plain text, from a character start that is not right
 /// after an ideograph or is a letter or digit, the view has as they are but for capitals:
 /// ASCII up to the first byte it may change (whitespace but a single space, a joiner, not
-/// ASCII), less a space that would end them (whitespace after it joins it).
+/// ASCII), less a space that may end them (whitespace after it, or a byte past `x`, may join
+/// it).
 #[inline(always)]
 fn kept_len(x: u64) -> usize {
-    let spaces = swar::ascii_in(x, b' ', b' ');
-    let changed = (x & swar::HIGH)
-        | swar::ascii_in(x, b'\t', b'\r')
-        | swar::ascii_in(x, b'-', b'.')
-        | (spaces & (spaces >> 8));
+    kept_len_of(x, None)
+}
+
+/// [`kept_len`] of the sixteen bytes `x` then `next`, or of `x` alone.
+#[inline(always)]
+fn kept_len_of(x: u64, next: Option<u64>) -> usize {
+    let masks = |x: u64| {
+        let spaces = swar::ascii_in(x, b' ', b' ');
+        let whitespace = swar::ascii_in(x, b'\t', b'\r');
+        let changed = (x & swar::HIGH) | whitespace | swar::ascii_in(x, b'-', b'.');
+        [changed, spaces, whitespace].map(u128::from)
+    };
+    let [changed, spaces, whitespace] = masks(x);
+    // Past `x` alone, every byte may change.
+    let [changed_next, spaces_next, whitespace_next] =
+        next.map_or([u128::from(swar::HIGH), 0, 0], masks);
+    let spaces = spaces | spaces_next << 64;
+    let whitespace = whitespace | whitespace_next << 64;
+    let changed = changed | changed_next << 64 | (spaces & (spaces >> 8));
     let kept = (changed.trailing_zeros() / 8) as usize;
+    let width = if next.is_some() { 16 } else { 8 };
+    let space_may_join = kept == width || whitespace >> (8 * kept) & 0x80 != 0;
     match kept {
         0 => 0,
-        _ if spaces >> (8 * kept - 1) & 1 == 1 => kept - 1,
+        _ if space_may_join && spaces >> (8 * kept - 1) & 1 == 1 => kept - 1,
         _ => kept,
     }
 }
@@ -446,6 +540,20 @@ fn view_match_end(
     let (mut p, mut t) = (start, 0);
     let mut after_ideograph = false;
     while t < term_bytes.len() {
+        // An ideograph, kept as it is.
+        if bytes.get(p).is_some_and(|b| (0xE4..=0xE9).contains(b)) {
+            let (Some(there), Some(wanted)) = (bytes.get(p..p + 3), term_bytes.get(t..t + 3))
+            else {
+                return None;
+            };
+            if there != wanted {
+                return None;
+            }
+            // Not the Yijing hexagrams (U+4DC0–U+4DFF): they are not ideographs.
+            after_ideograph = !(there[0] == 0xE4 && there[1] == 0xB7);
+            (p, t) = (p + 3, t + 3);
+            continue;
+        }
         // The bytes the view keeps, compared at once (not right after an ideograph: the view
         // may drop the separators there).
         if let (Some(x), false) = (swar::load(bytes, p), after_ideograph) {
@@ -471,7 +579,7 @@ fn view_match_end(
             _ => return None,
         }
     }
-    let at_boundary = !bytes.get(p).is_some_and(u8::is_ascii_alphanumeric);
+    let at_boundary = !alphanumeric_at(bytes, p);
     (!whole_word || at_boundary).then_some(p)
 }
 
@@ -547,6 +655,8 @@ mod tests {
         "abc",
         "《炸弹》",
         "“bomb”",
+        "explosive device",
+        "cyanide gas",
     ];
 
     /// Pieces of plain text: words of the terms and others, in capitals too, joiners,
@@ -619,12 +729,33 @@ mod tests {
         "‘",
         "’",
         "【",
+        "ｂｏｍｂ",
+        "Ｂｏｍｂ",
+        "ＢＯＭＢ",
+        "ｂomb",
+        "Bｏｍｂ",
+        "ｐｉｐｅ",
+        "ｐｉｐｅ－ｂｏｍｂ",
+        "ｐｉｐｅ.bomb",
+        "pipe．ｂｏｍｂ",
+        "３ｄ",
+        "ｘ３",
+        "Ｄｉｒｔｙ-ｔｒｉｃｋ",
+        "explosive",
+        "device",
+        "explosive  device",
+        "explosive-device",
+        "Explosive\tdevice",
+        "explosive ｄｅｖｉｃｅ",
+        "cyanide",
+        "gas",
+        "cyanide \tgas",
+        "Cyanide  gas",
     ];
 
     /// Pieces that make text not plain, or spaced letters.
     const NOT_PLAIN: &[&str] = &[
         "_",
-        "ｂｏｍｂ",
         "…",
         "·",
         "\u{B}",
@@ -639,6 +770,10 @@ mod tests {
         "\u{200B}",
         "İ",
         "Ａ",
+        " Ａ ",
+        "３",
+        "ｂ ｏ ｍ ｂ",
+        "ｎ．ａ－ｐ",
         "＿",
         "\u{7F}",
         "ﬁ",
@@ -669,7 +804,7 @@ mod tests {
         }
         // Plain text with terms and without came up many times.
         assert!(
-            none > 1000 && some > 1000,
+            none > 500 && some > 1000,
             "{none} without terms, {some} with"
         );
     }
@@ -681,7 +816,12 @@ mod tests {
             found_in_plain(&policy, "a Clean text，一个。"),
             Some(vec![])
         );
-        for text in ["a_b", "café", "…", "ｂｏｍｂ", "n a p a l m", "\u{3000}"] {
+        // Full-width letters are plain: they normalize to ASCII.
+        assert_eq!(
+            found_in_plain(&policy, "一个ｂｏｍｂ。"),
+            Some(vec![(0, "bomb".to_string())])
+        );
+        for text in ["a_b", "café", "…", "n a p a l m", "ｎ ａ ｐ", "\u{3000}"] {
             assert_eq!(found_in_plain(&policy, text), None, "{text:?}");
         }
         // A term that starts with ASCII and is not whole-word makes every ASCII character a
