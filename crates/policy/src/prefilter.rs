@@ -487,13 +487,7 @@ impl<const FULL_WIDTH: bool> WordMarker<FULL_WIDTH> {
                 may_be_letter |= b.wrapping_sub(0xC2) <= 0xE2 - 0xC2 || (FULL_WIDTH && b == 0xEF);
             }
             if !may_be_letter {
-                return flags
-                    .chunks_exact(8)
-                    .enumerate()
-                    .fold(0, |mask, (i, eight)| {
-                        let eight = u64::from_le_bytes(eight.try_into().unwrap_or_default());
-                        mask | swar::pack_high_bits(eight) << (8 * i)
-                    });
+                return swar::pack_flags(&flags);
             }
         }
         let mut mask = 0u64;

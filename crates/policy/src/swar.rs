@@ -38,6 +38,17 @@ pub(crate) fn pack_high_bits(mask: u64) -> u64 {
     ((mask >> 7) & 0x0101_0101_0101_0101).wrapping_mul(0x0102_0408_1020_4080) >> 56
 }
 
+/// Bit `k` set when byte `k` of `flags` (at most 64, each 0 or 0x80) is set: flags computed
+/// a byte each with no branch (vector instructions), packed eight at a time.
+#[inline]
+pub(crate) fn pack_flags(flags: &[u8]) -> u64 {
+    flags.chunks(8).enumerate().fold(0, |mask, (i, eight)| {
+        let mut word = [0u8; 8];
+        word[..eight.len()].copy_from_slice(eight);
+        mask | pack_high_bits(u64::from_le_bytes(word)) << (8 * i)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,6 +77,14 @@ mod tests {
             let high = seed & HIGH;
             let packed = (0..8).fold(0, |p, k| p | ((high >> (8 * k + 7)) & 1) << k);
             assert_eq!(pack_high_bits(high), packed);
+            let flags: Vec<u8> = (0..(seed % 65) as usize)
+                .map(|k| if seed >> (k % 64) & 1 == 1 { 0x80 } else { 0 })
+                .collect();
+            let packed = flags
+                .iter()
+                .enumerate()
+                .fold(0, |p, (k, &f)| p | u64::from(f >> 7) << k);
+            assert_eq!(pack_flags(&flags), packed);
         }
     }
 }

@@ -275,28 +275,23 @@ fn fold_ascii_capitals(x: u64) -> u64 {
 /// Where the run of ASCII from `p` ends, when all of it is plain (no control character but
 /// tab and line breaks, no `_`, no DEL).
 fn skip_plain_ascii(bytes: &[u8], mut p: usize) -> Option<usize> {
-    // 32 bytes at a time first, with no branch inside (vector instructions).
+    // 32 bytes at a time first, with no branch inside (vector instructions): whether the
+    // run may stop in them, then where.
+    let may_stop = |b: u8| {
+        let control = (b < 0x20) & (b != b'\t') & (b != b'\n') & (b != b'\r');
+        (b >= 0x7F) | (b == b'_') | control
+    };
     while let Some(block) = bytes.get(p..p + 32) {
-        let mut stop = false;
-        for &b in block {
-            let control = (b < 0x20) & (b != b'\t') & (b != b'\n') & (b != b'\r');
-            stop |= (b >= 0x7F) | (b == b'_') | control;
+        if !block.iter().fold(false, |stop, &b| stop | may_stop(b)) {
+            p += 32;
+            continue;
         }
-        if stop {
-            break;
+        let mut flags = [0u8; 32];
+        for (flag, &b) in flags.iter_mut().zip(block) {
+            *flag = u8::from(may_stop(b)) << 7;
         }
-        p += 32;
-    }
-    while let Some(x) = swar::load(bytes, p) {
-        if x & swar::HIGH != 0 {
-            break;
-        }
-        let controls = swar::ascii_in(x, 0, 0x1F)
-            & !(swar::ascii_in(x, b'\t', b'\n') | swar::ascii_in(x, b'\r', b'\r'));
-        if controls | swar::ascii_in(x, b'_', b'_') | swar::ascii_in(x, 0x7F, 0x7F) != 0 {
-            return None;
-        }
-        p += 8;
+        let stop = p + swar::pack_flags(&flags).trailing_zeros() as usize;
+        return (bytes[stop] >= 0x80).then_some(stop);
     }
     while let Some(&b) = bytes.get(p) {
         if b >= 0x80 {
@@ -823,6 +818,15 @@ mod tests {
         );
         for text in ["a_b", "café", "…", "n a p a l m", "ｎ ａ ｐ", "\u{3000}"] {
             assert_eq!(found_in_plain(&policy, text), None, "{text:?}");
+        }
+        // Control characters but tab and line breaks, DEL and `_`, anywhere in a run of ASCII.
+        let ascii = "a clean text of ASCII, long enough for blocks of 32 bytes; and more";
+        for at in [0, 5, 31, 32, 40, ascii.len()] {
+            for odd in ['\u{0}', '\u{B}', '\u{1F}', '\u{7F}', '_'] {
+                let mut text = ascii.to_string();
+                text.insert(at, odd);
+                assert_eq!(found_in_plain(&policy, &text), None, "{text:?}");
+            }
         }
         // A term that starts with ASCII and is not whole-word makes every ASCII character a
         // candidate: left to the usual way.
