@@ -112,6 +112,8 @@ impl Prefilter {
         let mut ideograph_end = usize::MAX;
         let has_lead = self.char_lead.contains(&true);
         let mut full_width = false;
+        // Each position's next characters are the next position's too: read once.
+        let mut read = ViewChars::default();
         while p < n {
             if bytes[p] < 0x80 {
                 p = skip_plain_ascii(bytes, p)?;
@@ -130,7 +132,7 @@ impl Prefilter {
             let (c0, e0) = plain_char(bytes, p, rules)?;
             full_width |=
                 bytes[p] == 0xEF && u8::try_from(c0).is_ok_and(|b| b.is_ascii_alphanumeric());
-            let dropped = is_separator(c0) && is_dropped(bytes, p, ideograph_end, rules);
+            let dropped = is_separator(c0) && is_dropped(bytes, p, ideograph_end, rules, &mut read);
             if is_ideograph(c0) {
                 ideograph_end = e0;
             }
@@ -138,13 +140,13 @@ impl Prefilter {
                 if !one.is_empty() && one.contains(c0 as u64) {
                     out.push((p, tagged(CHAR_ONE, c0 as u64)));
                 }
-                if let Some((c1, e1)) = view_char(bytes, e0, is_ideograph(c0), rules) {
+                if let Some((c1, e1)) = read.view_char(bytes, e0, is_ideograph(c0), rules) {
                     let key = char_pair(c0, c1);
                     if !two.is_empty() && two.contains(key) {
                         out.push((p, tagged(CHAR_TWO, key)));
                     }
                     if !three.is_empty() {
-                        if let Some((c2, _)) = view_char(bytes, e1, is_ideograph(c1), rules) {
+                        if let Some((c2, _)) = read.view_char(bytes, e1, is_ideograph(c1), rules) {
                             let key = char_triple(c0, c1, c2);
                             if three.contains(key) {
                                 out.push((p, tagged(CHAR_THREE, key)));
@@ -419,14 +421,57 @@ fn view_char(bytes: &[u8], p: usize, after_ideograph: bool, rules: Rules) -> Opt
     }
 }
 
+/// The last two characters of the view read by [`view_char`], with where they were read from.
+struct ViewChars {
+    read: [(usize, Option<(u32, usize)>); 2],
+    next_slot: usize,
+}
+
+impl Default for ViewChars {
+    fn default() -> ViewChars {
+        ViewChars {
+            read: [(usize::MAX, None); 2],
+            next_slot: 0,
+        }
+    }
+}
+
+impl ViewChars {
+    /// [`view_char`], read again only when it is not one of the last two read. Keyed by
+    /// position alone: `after_ideograph` is whether the character that ends at `p` is an
+    /// ideograph, the same at every call.
+    #[inline]
+    fn view_char(
+        &mut self,
+        bytes: &[u8],
+        p: usize,
+        after_ideograph: bool,
+        rules: Rules,
+    ) -> Option<(u32, usize)> {
+        if let Some(&(_, found)) = self.read.iter().find(|&&(at, _)| at == p) {
+            return found;
+        }
+        let found = view_char(bytes, p, after_ideograph, rules);
+        self.read[self.next_slot] = (p, found);
+        self.next_slot ^= 1;
+        found
+    }
+}
+
 /// Whether the view drops the separator at `p`: it is one of those between the ideograph that
 /// ends at `ideograph_end` and the next.
-fn is_dropped(bytes: &[u8], p: usize, ideograph_end: usize, rules: Rules) -> bool {
+fn is_dropped(
+    bytes: &[u8],
+    p: usize,
+    ideograph_end: usize,
+    rules: Rules,
+    read: &mut ViewChars,
+) -> bool {
     if !rules.split_cjk || ideograph_end > p {
         return false;
     }
     // The next character of the view after that ideograph, past the separators it drops.
-    match view_char(bytes, ideograph_end, true, rules) {
+    match read.view_char(bytes, ideograph_end, true, rules) {
         Some((c, end)) => is_ideograph(c) && p < end - 3,
         None => false,
     }
