@@ -119,11 +119,7 @@ impl Prefilter {
                 p = skip_plain_ascii(bytes, p)?;
                 continue;
             }
-            if has_lead
-                && bytes
-                    .get(p + 6)
-                    .is_some_and(|&b| (0xE4..=0xE9).contains(&b))
-            {
+            if has_lead && bytes.get(p + 6).is_some_and(|&b| is_ideograph_lead(b)) {
                 p = self.ideograph_run_candidates(bytes, p, out);
                 if p >= n || bytes[p] < 0x80 {
                     continue;
@@ -170,14 +166,13 @@ impl Prefilter {
         out: &mut Vec<(usize, u64)>,
     ) -> usize {
         let [_, _, one, two, three] = &self.filters;
-        let is_lead = |b: u8| (0xE4..=0xE9).contains(&b);
         let decode = |w: &[u8]| {
             (u32::from(w[0] & 0x0F) << 12) | (u32::from(w[1] & 0x3F) << 6) | u32::from(w[2] & 0x3F)
         };
         // The second and third characters of the last window, when there was one.
         let mut ahead: Option<(u32, u32)> = None;
         while let Some(w) = bytes.get(p..p + 9) {
-            if !(is_lead(w[0]) && is_lead(w[3]) && is_lead(w[6])) {
+            if !(is_ideograph_lead(w[0]) && is_ideograph_lead(w[3]) && is_ideograph_lead(w[6])) {
                 break;
             }
             let (c0, c1) = ahead.unwrap_or_else(|| (decode(&w[..3]), decode(&w[3..6])));
@@ -239,18 +234,14 @@ impl Prefilter {
                 singles = 0;
             }
             previous_end = end;
-            let word = &bytes[start..end];
-            let hash = if FULL_WIDTH && word.iter().any(|&b| b >= 0x80) {
+            let hash = if FULL_WIDTH && !text[start..end].is_ascii() {
+                // Its characters are ASCII or full-width forms of it (U+FF01 is `!`).
                 ascii.clear();
-                let mut i = 0;
-                while let Some(&b) = word.get(i) {
-                    let (c, len) = match word.get(i..i + 3) {
-                        Some(&[0xEF, b1, b2]) => (full_width_to_ascii(b1, b2), 3),
-                        _ => (b, 1),
-                    };
-                    ascii.push(c.to_ascii_lowercase());
-                    i += len;
-                }
+                ascii.extend(text[start..end].chars().map(|c| {
+                    let c = u32::from(c);
+                    let c = if c >= 0xFF01 { c - 0xFEE0 } else { c };
+                    (c as u8).to_ascii_lowercase()
+                }));
                 word_hash_at(&ascii, 0, ascii.len())
             } else {
                 word_hash_mapped(bytes, start, end - start, fold_ascii_capitals)
@@ -261,11 +252,10 @@ impl Prefilter {
     }
 }
 
-/// The ASCII character of the full-width form whose last two bytes are `b1 b2` (U+FF01 is
-/// `!`, U+FF5E `~`).
-#[inline]
-fn full_width_to_ascii(b1: u8, b2: u8) -> u8 {
-    0x20 + ((b1 & 0x01) << 6) + (b2 & 0x3F)
+/// Whether `b` is the first byte of a character of U+4000–U+9FFF (most CJK ideographs).
+#[inline(always)]
+fn is_ideograph_lead(b: u8) -> bool {
+    (0xE4..=0xE9).contains(&b)
 }
 
 /// Capitals of eight ASCII bytes in lowercase (other bytes unchanged).
@@ -525,7 +515,7 @@ fn surely_not_at(bytes: &[u8], start: usize, filed: &Filed) -> bool {
 #[inline]
 fn ideograph_run_len(bytes: &[u8], start: usize) -> usize {
     let mut p = start;
-    while p < start + 16 && bytes.get(p).is_some_and(|b| (0xE4..=0xE9).contains(b)) {
+    while p < start + 16 && bytes.get(p).is_some_and(|&b| is_ideograph_lead(b)) {
         p += 3;
     }
     (p - start).min(16)
@@ -581,7 +571,7 @@ fn view_match_end(
     let mut after_ideograph = false;
     while t < term_bytes.len() {
         // An ideograph, kept as it is.
-        if bytes.get(p).is_some_and(|b| (0xE4..=0xE9).contains(b)) {
+        if bytes.get(p).is_some_and(|&b| is_ideograph_lead(b)) {
             let (Some(there), Some(wanted)) = (bytes.get(p..p + 3), term_bytes.get(t..t + 3))
             else {
                 return None;
