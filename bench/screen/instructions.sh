@@ -7,6 +7,9 @@
 #                       copy target/release/examples/scan aside before changing the code)
 #   KINDS="bench uniform realistic worst"  corpora under work/ (run_mixed.sh makes them)
 set -euo pipefail
+# The builds' paths as given, from where the script was started.
+NEW=$(realpath "${NEW:?NEW=path of the scan example}")
+[ -z "${BASE:-}" ] || BASE=$(realpath "$BASE")
 cd "$(dirname "$0")"
 KINDS=${KINDS:-bench uniform realistic worst}
 command -v valgrind > /dev/null || { echo "needs valgrind (apt-get install valgrind)" >&2; exit 2; }
