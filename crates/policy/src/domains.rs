@@ -29,7 +29,7 @@ pub fn normalize_host(input: &str) -> Option<String> {
 /// [`normalize_host`], borrowing the host from `input` when it needs no change (loading a
 /// million-domain list then allocates nothing per entry).
 fn normalize_host_cow(input: &str) -> Option<Cow<'_, str>> {
-    let input = input.trim();
+    let input = crate::pack::trim_entry(input);
     if input.is_empty() {
         return None;
     }
@@ -62,28 +62,46 @@ fn plain_host(input: &str) -> Option<Cow<'_, str>> {
         .strip_prefix("https://")
         .or_else(|| input.strip_prefix("http://"))
         .unwrap_or(input);
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let host = &rest[..end];
-    let plain = !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-        && !host.starts_with('.')
-        && !host.contains("..")
-        // Dotted numbers may be IPv4 in shorthand forms the URL parser normalizes.
-        && !host.bytes().all(|b| b.is_ascii_digit() || b == b'.');
-    // Another scheme (`ftp://`) leaves `ftp:` as the host, which is not plain.
-    if !plain {
+    // One pass over the host (a million-entry list is read through here): where it ends, and
+    // whether it has capitals, a leading dot or two dots in a row.
+    let bytes = rest.as_bytes();
+    let mut end = bytes.len();
+    let (mut capitals, mut after_dot) = (false, true);
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'/' | b'?' | b'#' => {
+                end = i;
+                break;
+            }
+            b'.' if after_dot => return None,
+            b'.' => after_dot = true,
+            b'0'..=b'9' | b'a'..=b'z' | b'-' => after_dot = false,
+            b'A'..=b'Z' => (capitals, after_dot) = (true, false),
+            // Another scheme (`ftp://`) leaves `ftp:` as the host, which is not plain.
+            _ => return None,
+        }
+    }
+    let host = rest[..end].trim_end_matches('.');
+    // A last label that is a number (`4`, `0x1F`) makes the URL parser read the host as IPv4,
+    // in shorthand forms it normalizes (or refuses).
+    let last = host
+        .bytes()
+        .rposition(|b| b == b'.')
+        .map_or(host, |dot| &host[dot + 1..]);
+    let hex = last
+        .strip_prefix("0x")
+        .or_else(|| last.strip_prefix("0X"))
+        .is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
+    if last.is_empty() || hex || last.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let host = host.trim_end_matches('.');
     let host = match host.get(..4) {
         Some(www) if www.eq_ignore_ascii_case("www.") => &host[4..],
         _ => host,
     };
     if host.is_empty() {
         None
-    } else if host.bytes().any(|b| b.is_ascii_uppercase()) {
+    } else if capitals {
         Some(Cow::Owned(host.to_ascii_lowercase()))
     } else {
         Some(Cow::Borrowed(host))
@@ -471,6 +489,13 @@ mod tests {
             "ftp://example.com",
             "user@example.com",
             "example.com:8080",
+            "example.com..",
+            "a.com/x..y",
+            "1-2.3",
+            "a.0x1F",
+            "a.0x1g",
+            "12.34/a",
+            "https://WWW.",
         ] {
             let fast = plain_host(input).map(Cow::into_owned);
             if let Some(fast) = &fast {
@@ -499,6 +524,10 @@ mod tests {
                     | "ftp://example.com"
                     | "user@example.com"
                     | "example.com:8080"
+                    | "example.com.."
+                    | "12.34/a"
+                    | "1-2.3"
+                    | "a.0x1F"
             );
             assert_eq!(fast.is_some(), expect_plain, "{input}");
         }

@@ -154,7 +154,12 @@ dir = "ut1"
 fn lists_alone_without_a_pack() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "terms.txt", "forbidden phrase\n禁词\n");
-    write(dir.path(), "domains.txt", "blocked.example\n");
+    // A byte-order mark, spaces, CRLF, comments and blank lines around the entries.
+    write(
+        dir.path(),
+        "domains.txt",
+        "\u{feff}blocked.example \r\n# other.example\n\n\t WWW.Second.example\u{3000}\n",
+    );
     let mut builder = PolicyBuilder::new();
     let keywords = builder.category("keywords");
     builder
@@ -165,6 +170,20 @@ fn lists_alone_without_a_pack() {
     let policy = builder.build().unwrap();
     assert_eq!(policy.scan("a Forbidden  Phrase and 禁词").len(), 2);
     assert!(policy.check_url("http://a.blocked.example/").is_some());
+    assert!(policy.check_url("http://second.example/").is_some());
+    assert!(policy.check_url("http://other.example/").is_none());
+    // A bad byte is named by its line, wherever it is in the file.
+    fs::write(
+        dir.path().join("bad.txt"),
+        b"a.example\nb.example\nc.\xffexample\n",
+    )
+    .unwrap();
+    let e = PolicyBuilder::new()
+        .add_domains_path(&dir.path().join("bad.txt"), "domains")
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("bad.txt:3") && e.contains("UTF-8"), "{e}");
 }
 
 fn load_error(files: &[(&str, &[u8])]) -> String {
