@@ -269,12 +269,6 @@ impl DomainList {
         DomainList::default()
     }
 
-    /// Room for `n` more domain entries (loading a big list rehashes once instead of ~20
-    /// times).
-    pub fn reserve(&mut self, n: usize) {
-        self.domains.reserve(n);
-    }
-
     /// Adds a domain entry; returns false (and adds nothing) when it has no usable host.
     pub fn add_domain(&mut self, entry: &str, category: u32) -> bool {
         match normalize_host_cow(entry) {
@@ -284,6 +278,13 @@ impl DomainList {
             }
             None => false,
         }
+    }
+
+    /// Room for `hosts` more domain entries of `bytes` bytes in all: a big list loads without
+    /// growing (rehashing, copying) its table on the way.
+    pub fn reserve(&mut self, hosts: usize, bytes: usize) {
+        self.domains.text.reserve(bytes);
+        self.domains.reserve(hosts);
     }
 
     /// Adds domain entries, each as [`DomainList::add_domain`] would (entries with no usable

@@ -564,8 +564,10 @@ impl PolicyBuilder {
             path: path.to_path_buf(),
             source,
         })?;
-        let mut entries = Vec::with_capacity(bytes.iter().filter(|&&b| b == b'\n').count() + 1);
-        pack::for_each_entry(path, &bytes, |_, entry| entries.push(entry))?;
+        // Hosts are at most their lines' length.
+        let lines = bytes.iter().filter(|&&b| b == b'\n').count() + 1;
+        self.domains.reserve(lines, bytes.len());
+        let entries = pack::entries(path, &bytes)?.map(|(_, entry)| entry);
         self.domains.add_domains(entries, category);
         Ok(self)
     }

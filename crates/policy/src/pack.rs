@@ -201,22 +201,19 @@ pub(crate) fn read_list(path: &Path) -> Result<Entries, PackError> {
 
 /// [`read_list`] of bytes already read; `path` names them in errors.
 pub(crate) fn parse_list(path: &Path, bytes: &[u8]) -> Result<Entries, PackError> {
-    let mut out = Vec::new();
-    for_each_entry(path, bytes, |line, entry| {
-        out.push((line, entry.to_string()))
-    })?;
-    Ok(out)
+    Ok(entries(path, bytes)?
+        .map(|(line, entry)| (line, entry.to_string()))
+        .collect())
 }
 
-/// Calls `visit` with each entry of a list file's bytes (borrowed from them) and its 1-based
-/// line number, without copying them (a million-domain list is read this way).
-pub(crate) fn for_each_entry<'b>(
+/// Each entry of a list file's bytes (borrowed from them) with its 1-based line number,
+/// without copying them (a million-domain list is read this way); an error naming the line
+/// of the first byte that is not UTF-8.
+pub(crate) fn entries<'b>(
     path: &Path,
     bytes: &'b [u8],
-    mut visit: impl FnMut(usize, &'b str),
-) -> Result<(), PackError> {
-    // The whole file checked at once (several times faster than line by line); the line of a
-    // bad byte found only when there is one.
+) -> Result<impl Iterator<Item = (usize, &'b str)>, PackError> {
+    // The whole file checked at once (several times faster than line by line).
     let text = std::str::from_utf8(bytes).map_err(|e| PackError::Encoding {
         path: path.to_path_buf(),
         line: bytes[..e.valid_up_to()]
@@ -227,21 +224,20 @@ pub(crate) fn for_each_entry<'b>(
     })?;
     // Lines are short: a byte loop finds their ends faster than a searcher.
     let mut start = 0;
-    for (i, line_end) in bytes
+    let lines = bytes
         .iter()
         .enumerate()
         .filter_map(|(at, &b)| (b == b'\n').then_some(at))
         .chain([bytes.len()])
+        .map(move |end| {
+            let line = &text[start..end];
+            start = end + 1;
+            trim_entry(line)
+        });
+    Ok(lines
         .enumerate()
-    {
-        let line = trim_entry(&text[start..line_end]);
-        start = line_end + 1;
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        visit(i + 1, line);
-    }
-    Ok(())
+        .filter(|(_, line)| !line.is_empty() && !line.starts_with('#'))
+        .map(|(i, line)| (i + 1, line)))
 }
 
 /// A list entry without the whitespace (and byte-order mark) around it; most entries have
