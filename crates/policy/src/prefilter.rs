@@ -434,18 +434,32 @@ fn for_each_word_of<const FULL_WIDTH: bool>(text: &str, mut visit: impl FnMut(us
         } else {
             marker.block(bytes, block, len)
         };
-        let mut changes = mask ^ ((mask << 1) | previous_bit);
+        // Where words start, and where they end (the byte after their last): a word starts
+        // and ends once each, in turn, so each word is a step with no test of which it is.
+        let shifted = (mask << 1) | previous_bit;
+        let mut starts = mask & !shifted;
+        let mut ends = !mask & shifted;
         if len < 64 {
-            changes &= u64::MAX >> (63 - len);
+            ends &= u64::MAX >> (63 - len);
         }
-        while changes != 0 {
-            let k = changes.trailing_zeros() as usize;
-            changes &= changes - 1;
-            if mask >> k & 1 == 1 {
-                open = Some(block + k);
-            } else if let Some(start) = open.take() {
-                visit(start, block + k);
+        loop {
+            let start = match open.take() {
+                Some(start) => start,
+                None if starts == 0 => break,
+                None => {
+                    let k = starts.trailing_zeros() as usize;
+                    starts &= starts - 1;
+                    block + k
+                }
+            };
+            if ends == 0 {
+                // It runs on into the next block.
+                open = Some(start);
+                break;
             }
+            let k = ends.trailing_zeros() as usize;
+            ends &= ends - 1;
+            visit(start, block + k);
         }
         if len < 64 {
             break;
@@ -636,7 +650,8 @@ fn word_hash_mapped(bytes: &[u8], start: usize, n: usize, map: impl Fn(u64) -> u
             // Fewer than eight bytes from `start` to the end of the text: a short word.
             let mut short = [0u8; 8];
             short[..n].copy_from_slice(&bytes[start..start + n]);
-            (map(u64::from_le_bytes(short)), 0)
+            let keep = u64::MAX.checked_shr(8 * (8 - n) as u32).unwrap_or(0);
+            (map(u64::from_le_bytes(short)) & keep, 0)
         }
     };
     (head ^ (n as u64) << 59).wrapping_mul(MIX) ^ tail

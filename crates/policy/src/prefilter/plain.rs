@@ -244,7 +244,9 @@ impl Prefilter {
                 }));
                 word_hash_at(&ascii, 0, ascii.len())
             } else {
-                word_hash_mapped(bytes, start, end - start, fold_ascii_capitals)
+                // Its bytes are ASCII letters and digits, where setting 0x20 folds capitals
+                // and changes nothing else.
+                word_hash_mapped(bytes, start, end - start, |x| x | 0x2020_2020_2020_2020)
             };
             keys.push(start, hash, out);
         });
