@@ -31,8 +31,8 @@ mod plain;
 #[derive(Debug, Clone)]
 struct Bits {
     words: Vec<u64>,
-    /// 64 minus log2 of the number of words: the top bits of a multiplied hash pick the word,
-    /// the twelve below them the two bits.
+    /// 64 minus log2 of the number of words: the top twelve bits of a multiplied hash pick
+    /// the two bits, the bits below them the word.
     shift: u32,
     entries: usize,
 }
@@ -63,9 +63,9 @@ impl Bits {
 
     #[inline]
     fn probe(&self, hash: u64) -> (usize, u64) {
-        let h = hash.wrapping_mul(MIX);
-        let below = h << (64 - self.shift) >> 52;
-        let mask = (1 << (below & 63)) | (1 << (below >> 6));
+        // Rotated so that the two bits' twelve are the lowest: one shift by the filter's size.
+        let h = hash.wrapping_mul(MIX).rotate_left(12);
+        let mask = (1 << (h & 63)) | (1 << ((h >> 6) & 63));
         ((h >> self.shift) as usize, mask)
     }
 
