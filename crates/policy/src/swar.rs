@@ -31,6 +31,18 @@ pub(crate) fn ascii_in(x: u64, lo: u8, hi: u8) -> u64 {
     low7_in(x, lo, hi) & !x
 }
 
+/// The high bit set in each byte of `x` that may end a run of plain ASCII: one that is not
+/// ASCII, a control character (tab and line breaks too: the caller tells those apart), `_`
+/// or DEL. Fewer operations than one [`ascii_in`] for each.
+#[inline]
+pub(crate) fn may_end_plain_ascii(x: u64) -> u64 {
+    let low = x & LOW7;
+    let control = !(low + splat(0x60));
+    let del = low + splat(0x01);
+    let underscore = (low ^ splat(0x20)) + splat(0x01);
+    (x | ((control | del | underscore) & !x)) & HIGH
+}
+
 /// The high bits of the bytes of `x` (bits 7, 15, … 63) packed into its low eight bits,
 /// byte `k`'s in bit `k`.
 #[inline]
@@ -74,6 +86,10 @@ mod tests {
             );
             assert_eq!(ascii_in(seed, b' ', b' '), expect(&|b| b == b' '));
             assert_eq!(ascii_in(seed, 0, 0x1F), expect(&|b| b < 0x20));
+            assert_eq!(
+                may_end_plain_ascii(seed),
+                expect(&|b| !(0x20..0x7F).contains(&b) || b == b'_')
+            );
             let high = seed & HIGH;
             let packed = (0..8).fold(0, |p, k| p | ((high >> (8 * k + 7)) & 1) << k);
             assert_eq!(pack_high_bits(high), packed);

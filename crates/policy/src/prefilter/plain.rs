@@ -275,6 +275,23 @@ fn skip_plain_ascii(bytes: &[u8], mut p: usize) -> Option<usize> {
         let control = (b < 0x20) & (b != b'\t') & (b != b'\n') & (b != b'\r');
         (b >= 0x7F) | (b == b'_') | control
     };
+    // Most runs between other characters are short: up to 32 bytes eight at a time first, to
+    // the first byte that is not ASCII (or may not be plain: the blocks below tell).
+    for _ in 0..4 {
+        let Some(x) = swar::load(bytes, p) else {
+            break;
+        };
+        let stop = swar::may_end_plain_ascii(x);
+        if stop == 0 {
+            p += 8;
+            continue;
+        }
+        p += (stop.trailing_zeros() / 8) as usize;
+        if bytes[p] >= 0x80 {
+            return Some(p);
+        }
+        break;
+    }
     while let Some(block) = bytes.get(p..p + 32) {
         if !block.iter().fold(false, |stop, &b| stop | may_stop(b)) {
             p += 32;
@@ -858,11 +875,18 @@ mod tests {
         }
         // Control characters but tab and line breaks, DEL and `_`, anywhere in a run of ASCII.
         let ascii = "a clean text of ASCII, long enough for blocks of 32 bytes; and more";
-        for at in [0, 5, 31, 32, 40, ascii.len()] {
-            for odd in ['\u{0}', '\u{B}', '\u{1F}', '\u{7F}', '_'] {
+        for at in [0, 1, 5, 7, 8, 9, 31, 32, 40, ascii.len()] {
+            for odd in [
+                '\u{0}', '\u{8}', '\u{B}', '\u{C}', '\u{E}', '\u{1F}', '\u{7F}', '_',
+            ] {
                 let mut text = ascii.to_string();
                 text.insert(at, odd);
                 assert_eq!(found_in_plain(&policy, &text), None, "{text:?}");
+            }
+            for fine in ['\t', '\n', '\r', ' ', '~', '^', '`'] {
+                let mut text = ascii.to_string();
+                text.insert(at, fine);
+                assert_eq!(found_in_plain(&policy, &text), Some(vec![]), "{text:?}");
             }
         }
         // A term that starts with ASCII and is not whole-word makes every ASCII character a
