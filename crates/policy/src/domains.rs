@@ -53,6 +53,34 @@ fn normalize_host_cow(input: &str) -> Option<Cow<'_, str>> {
     (!host.is_empty()).then_some(Cow::Owned(host))
 }
 
+/// What a byte is to [`plain_host`]: one table load a byte instead of a chain of ranges.
+#[derive(Clone, Copy)]
+enum HostByte {
+    /// A small letter, digit or `-`.
+    Label,
+    Dot,
+    Capital,
+    /// `/`, `?` or `#`: the host ends before it.
+    End,
+    Other,
+}
+
+const HOST_BYTES: [HostByte; 256] = {
+    let mut table = [HostByte::Other; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = match b as u8 {
+            b'a'..=b'z' | b'0'..=b'9' | b'-' => HostByte::Label,
+            b'.' => HostByte::Dot,
+            b'A'..=b'Z' => HostByte::Capital,
+            b'/' | b'?' | b'#' => HostByte::End,
+            _ => HostByte::Other,
+        };
+        b += 1;
+    }
+    table
+};
+
 /// The fast path of [`normalize_host`] for the common case: an ASCII host of letters, digits,
 /// `-` and `.` (optionally after `http://` or `https://`, before a `/`, `?` or `#`), with
 /// no user-info, port, percent-escape or punycode-worthy character. `None` sends everything
@@ -68,17 +96,17 @@ fn plain_host(input: &str) -> Option<Cow<'_, str>> {
     let mut end = bytes.len();
     let (mut capitals, mut after_dot) = (false, true);
     for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            b'/' | b'?' | b'#' => {
+        match HOST_BYTES[b as usize] {
+            HostByte::Label => after_dot = false,
+            HostByte::Dot if after_dot => return None,
+            HostByte::Dot => after_dot = true,
+            HostByte::Capital => (capitals, after_dot) = (true, false),
+            HostByte::End => {
                 end = i;
                 break;
             }
-            b'.' if after_dot => return None,
-            b'.' => after_dot = true,
-            b'0'..=b'9' | b'a'..=b'z' | b'-' => after_dot = false,
-            b'A'..=b'Z' => (capitals, after_dot) = (true, false),
             // Another scheme (`ftp://`) leaves `ftp:` as the host, which is not plain.
-            _ => return None,
+            HostByte::Other => return None,
         }
     }
     let host = rest[..end].trim_end_matches('.');
