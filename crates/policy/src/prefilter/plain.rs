@@ -269,8 +269,7 @@ fn fold_ascii_capitals(x: u64) -> u64 {
 /// Where the run of ASCII from `p` ends, when all of it is plain (no control character but
 /// tab and line breaks, no `_`, no DEL).
 fn skip_plain_ascii(bytes: &[u8], mut p: usize) -> Option<usize> {
-    // 32 bytes at a time first, with no branch inside (vector instructions): whether the
-    // run may stop in them, then where.
+    // Where a run of plain ASCII stops: at a byte that is not ASCII (the run ends) or not plain.
     let may_stop = |b: u8| {
         let control = (b < 0x20) & (b != b'\t') & (b != b'\n') & (b != b'\r');
         (b >= 0x7F) | (b == b'_') | control
@@ -292,6 +291,8 @@ fn skip_plain_ascii(bytes: &[u8], mut p: usize) -> Option<usize> {
         }
         break;
     }
+    // Then 32 bytes at a time, with no branch inside (vector instructions): whether the run
+    // may stop in them, then where.
     while let Some(block) = bytes.get(p..p + 32) {
         if !block.iter().fold(false, |stop, &b| stop | may_stop(b)) {
             p += 32;
@@ -304,12 +305,10 @@ fn skip_plain_ascii(bytes: &[u8], mut p: usize) -> Option<usize> {
         let stop = p + swar::pack_flags(&flags).trailing_zeros() as usize;
         return (bytes[stop] >= 0x80).then_some(stop);
     }
+    // The last few bytes one at a time.
     while let Some(&b) = bytes.get(p) {
-        if b >= 0x80 {
-            break;
-        }
-        if b == b'_' || b == 0x7F || (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) {
-            return None;
+        if may_stop(b) {
+            return (b >= 0x80).then_some(p);
         }
         p += 1;
     }
