@@ -17,6 +17,38 @@ pub fn prefix(text: &str, max: usize) -> &str {
     &text[..floor_char_boundary(text, max)]
 }
 
+/// The first `chars` characters of `text` (all of it when it has fewer). Counted from the
+/// bytes, eight at a time: a screen cuts the excerpt of every document that enters its sample,
+/// and decoding each character cost several times more.
+pub fn char_prefix(text: &str, chars: usize) -> &str {
+    let bytes = text.as_bytes();
+    if bytes.len() <= chars {
+        return text;
+    }
+    // Every byte but a continuation byte (0b10xx_xxxx) starts a character.
+    let starts_char = |b: u8| (b as i8) >= -0x40;
+    let (mut seen, mut i) = (0, 0);
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        // The high bit of each continuation byte: bit 7 set, bit 6 clear.
+        let continuation = x & !(x << 1) & 0x8080_8080_8080_8080;
+        let starts = 8 - continuation.count_ones() as usize;
+        if seen + starts > chars {
+            break;
+        }
+        (seen, i) = (seen + starts, i + 8);
+    }
+    for (k, &b) in bytes[i..].iter().enumerate() {
+        if starts_char(b) {
+            if seen == chars {
+                return &text[..i + k];
+            }
+            seen += 1;
+        }
+    }
+    text
+}
+
 /// Cuts `text` to at most `max` bytes, at a character boundary.
 pub fn truncate_to(text: &mut String, max: usize) {
     let end = floor_char_boundary(text, max);
@@ -73,6 +105,25 @@ pub fn estimate_tokens(text: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn char_prefix_counts_characters_of_every_length() {
+        let pieces = ["a", "é", "炸", "𝄞", " ", "ab"];
+        let mut seed = 0x2545_F491u32;
+        for _ in 0..300 {
+            let mut text = String::new();
+            for _ in 0..seed % 40 {
+                seed ^= seed << 13;
+                seed ^= seed >> 17;
+                seed ^= seed << 5;
+                text.push_str(pieces[seed as usize % pieces.len()]);
+            }
+            for chars in 0..=text.chars().count() + 2 {
+                let expected: String = text.chars().take(chars).collect();
+                assert_eq!(char_prefix(&text, chars), expected, "{text:?}, {chars}");
+            }
+        }
+    }
 
     #[test]
     fn cuts_fall_on_character_boundaries() {

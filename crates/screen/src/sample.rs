@@ -87,11 +87,7 @@ impl Sampler {
             let full = self.heap.len() >= self.n;
             if !full || self.heap.peek().is_some_and(|top| key < top.key) {
                 let whole = fields.text.as_deref().unwrap_or("");
-                let end = whole
-                    .char_indices()
-                    .nth(EXCERPT_CHARS)
-                    .map_or(whole.len(), |(at, _)| at);
-                let text = whole[..end].to_string();
+                let text = assay_core::text::char_prefix(whole, EXCERPT_CHARS).to_string();
                 self.heap.push(SampleDoc {
                     line,
                     source: source.to_string(),
