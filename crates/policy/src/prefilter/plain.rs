@@ -22,7 +22,8 @@ use std::ops::Range;
 
 use super::{
     char_pair, char_triple, for_each_word_of, is_full_width_alphanumeric, tagged, word_hash_at,
-    word_hash_mapped, Filed, Prefilter, WordKeys, CHAR_ONE, CHAR_THREE, CHAR_TWO,
+    word_hash_mapped, Filed, Prefilter, WordKeys, CHAR_ONE, CHAR_THREE, CHAR_TWO, WORD_ONE,
+    WORD_TWO,
 };
 use crate::forms::{Forms, MAX_CJK_SEPARATORS};
 use crate::swar;
@@ -62,8 +63,7 @@ impl Prefilter {
         let mut chars = Vec::new();
         let full_width = self.plain_char_candidates(bytes, rules, &mut chars)?;
         let mut words = Vec::new();
-        let [one, two, ..] = &self.filters;
-        if one.is_empty() && two.is_empty() {
+        if !self.kinds[WORD_ONE] && !self.kinds[WORD_TWO] {
         } else if full_width {
             if !self.plain_word_candidates::<true>(text, forms.spaced_letters, &mut words) {
                 return None;
@@ -106,6 +106,7 @@ impl Prefilter {
         out: &mut Vec<(usize, u64)>,
     ) -> Option<bool> {
         let [_, _, one, two, three] = &self.filters;
+        let [_, _, has_one, has_two, _] = self.kinds;
         let n = bytes.len();
         let mut p = 0;
         // Where the last ideograph ends (none yet).
@@ -133,15 +134,17 @@ impl Prefilter {
                 ideograph_end = e0;
             }
             if self.char_lead[bytes[p] as usize] && !dropped {
-                if !one.is_empty() && one.contains(c0 as u64) {
+                if has_one && one.contains(c0 as u64) {
                     out.push((p, tagged(CHAR_ONE, c0 as u64)));
                 }
                 if let Some((c1, e1)) = read.view_char(bytes, e0, is_ideograph(c0), rules) {
                     let key = char_pair(c0, c1);
-                    if !two.is_empty() && two.contains(key) {
+                    let pair = two.probe(key);
+                    if has_two && pair.is_key() {
                         out.push((p, tagged(CHAR_TWO, key)));
                     }
-                    if !three.is_empty() {
+                    // The third character is read only where a term may start with the two.
+                    if pair.starts_key() {
                         if let Some((c2, _)) = read.view_char(bytes, e1, is_ideograph(c1), rules) {
                             let key = char_triple(c0, c1, c2);
                             if three.contains(key) {
@@ -166,6 +169,7 @@ impl Prefilter {
         out: &mut Vec<(usize, u64)>,
     ) -> usize {
         let [_, _, one, two, three] = &self.filters;
+        let [_, _, has_one, has_two, _] = self.kinds;
         let decode = |w: &[u8]| {
             (u32::from(w[0] & 0x0F) << 12) | (u32::from(w[1] & 0x3F) << 6) | u32::from(w[2] & 0x3F)
         };
@@ -178,16 +182,19 @@ impl Prefilter {
             let (c0, c1) = ahead.unwrap_or_else(|| (decode(&w[..3]), decode(&w[3..6])));
             let c2 = decode(&w[6..]);
             if self.char_lead[w[0] as usize] {
-                if !one.is_empty() && one.contains(c0 as u64) {
+                if has_one && one.contains(c0 as u64) {
                     out.push((p, tagged(CHAR_ONE, c0 as u64)));
                 }
                 let key = char_pair(c0, c1);
-                if !two.is_empty() && two.contains(key) {
+                let pair = two.probe(key);
+                if has_two && pair.is_key() {
                     out.push((p, tagged(CHAR_TWO, key)));
                 }
-                let key = char_triple(c0, c1, c2);
-                if !three.is_empty() && three.contains(key) {
-                    out.push((p, tagged(CHAR_THREE, key)));
+                if pair.starts_key() {
+                    let key = char_triple(c0, c1, c2);
+                    if three.contains(key) {
+                        out.push((p, tagged(CHAR_THREE, key)));
+                    }
                 }
             }
             ahead = Some((c1, c2));
@@ -206,7 +213,7 @@ impl Prefilter {
         spaced_letters: bool,
         out: &mut Vec<(usize, u64)>,
     ) -> bool {
-        let mut keys = WordKeys::new(&self.filters);
+        let mut keys = WordKeys::new(self);
         let bytes = text.as_bytes();
         // A word with full-width characters, as normalized.
         let mut ascii = Vec::new();
