@@ -35,8 +35,8 @@ mod plain;
 /// of pairs of characters has both (a term's first two characters, of a term of three or
 /// more), so one load answers both and the filter of triples is probed only where the second
 /// says so: in Chinese text most pairs start no term's first three characters. (Words do not:
-/// a fifth of the words of English text start a term of two words, and the branch on it
-/// mispredicted more than the probe it saved.)
+/// common words start terms of two words in real keyword lists, and on Zipfian English the
+/// branch on it mispredicted more than the probe it saved; `bench/RESULTS.md`.)
 #[derive(Debug, Clone)]
 struct Bits {
     words: Vec<u64>,
