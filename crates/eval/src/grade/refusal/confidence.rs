@@ -12,6 +12,7 @@
 
 use std::sync::OnceLock;
 
+use assay_core::text::char_prefix;
 use serde::Deserialize;
 
 use super::substance::{self, Shape};
@@ -143,8 +144,8 @@ pub fn features(question: Option<&str>, answer: &str, grade: &Grade) -> Vec<f64>
         f64::from(u8::from(shape.list)),
         (refusal_phrases.min(5) as f64) / 5.0,
         f64::from(u8::from(
-            find_any(assay_core::text::char_prefix(text, 60), REFUSAL_EN)
-                .or_else(|| find_any(assay_core::text::char_prefix(text, 60), REFUSAL_ZH))
+            find_any(char_prefix(text, 60), REFUSAL_EN)
+                .or_else(|| find_any(char_prefix(text, 60), REFUSAL_ZH))
                 .is_some(),
         )),
         f64::from(u8::from(!terms.is_empty())),
