@@ -62,6 +62,8 @@ enum HostByte {
     Capital,
     /// `/`, `?` or `#`: the host ends before it.
     End,
+    /// Ends an entry of a list file (elsewhere not plain).
+    Newline,
     Other,
 }
 
@@ -74,6 +76,7 @@ const HOST_BYTES: [HostByte; 256] = {
             b'.' => HostByte::Dot,
             b'A'..=b'Z' => HostByte::Capital,
             b'/' | b'?' | b'#' => HostByte::End,
+            b'\n' => HostByte::Newline,
             _ => HostByte::Other,
         };
         b += 1;
@@ -90,10 +93,15 @@ fn plain_host(input: &str) -> Option<Cow<'_, str>> {
         .strip_prefix("https://")
         .or_else(|| input.strip_prefix("http://"))
         .unwrap_or(input);
-    // One pass over the host (a million-entry list is read through here): where it ends, and
-    // whether it has capitals, a leading dot or two dots in a row.
-    let bytes = rest.as_bytes();
-    let mut end = bytes.len();
+    let (end, capitals) = scan_plain::<false>(rest.as_bytes())?;
+    plain_host_of(&rest[..end], capitals)
+}
+
+/// One pass over a plain host at the start of `bytes` (a million-entry list is read through
+/// here): where it ends, and whether it has capitals; `None` at a leading dot, two dots in a
+/// row or a byte no plain host has. It ends at `/`, `?` or `#`, or with `LINE` (a list file's
+/// text) at a newline instead.
+fn scan_plain<const LINE: bool>(bytes: &[u8]) -> Option<(usize, bool)> {
     let (mut capitals, mut after_dot) = (false, true);
     for (i, &b) in bytes.iter().enumerate() {
         match HOST_BYTES[b as usize] {
@@ -101,15 +109,19 @@ fn plain_host(input: &str) -> Option<Cow<'_, str>> {
             HostByte::Dot if after_dot => return None,
             HostByte::Dot => after_dot = true,
             HostByte::Capital => (capitals, after_dot) = (true, false),
-            HostByte::End => {
-                end = i;
-                break;
-            }
+            HostByte::End if !LINE => return Some((i, capitals)),
+            HostByte::Newline if LINE => return Some((i, capitals)),
             // Another scheme (`ftp://`) leaves `ftp:` as the host, which is not plain.
-            HostByte::Other => return None,
+            _ => return None,
         }
     }
-    let host = rest[..end].trim_end_matches('.');
+    Some((bytes.len(), capitals))
+}
+
+/// The normalized form of a host [`scan_plain`] took, or `None` when the URL parser must
+/// decide.
+fn plain_host_of(host: &str, capitals: bool) -> Option<Cow<'_, str>> {
+    let host = host.trim_end_matches('.');
     // A last label that is a number (`4`, `0x1F`) makes the URL parser read the host as IPv4,
     // in shorthand forms it normalizes (or refuses).
     let last = host
@@ -134,6 +146,39 @@ fn plain_host(input: &str) -> Option<Cow<'_, str>> {
     } else {
         Some(Cow::Borrowed(host))
     }
+}
+
+/// The hosts of a list file's text, one entry a line (blank lines and `#` comments skipped,
+/// entries with no usable host left out), each as [`normalize_host_cow`] gives it. A line
+/// that is a plain host is read once, byte by byte, finding its end on the way; any other
+/// line goes the general way.
+fn list_hosts(text: &str) -> impl Iterator<Item = Cow<'_, str>> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        while !rest.is_empty() {
+            let plain = scan_plain::<true>(rest.as_bytes()).filter(|&(end, _)| end > 0);
+            let host = match plain {
+                Some((end, capitals)) => {
+                    let line = &rest[..end];
+                    rest = rest.get(end + 1..).unwrap_or("");
+                    plain_host_of(line, capitals).or_else(|| normalize_host_cow(line))
+                }
+                None => {
+                    let end = rest.find('\n').unwrap_or(rest.len());
+                    let line = crate::pack::trim_entry(&rest[..end]);
+                    rest = rest.get(end + 1..).unwrap_or("");
+                    if line.starts_with('#') {
+                        continue;
+                    }
+                    normalize_host_cow(line)
+                }
+            };
+            if host.is_some() {
+                return host;
+            }
+        }
+        None
+    })
 }
 
 /// The path of a URL or `host/path` entry, without query or fragment ("/" when none).
@@ -192,10 +237,14 @@ impl HostTable {
     }
 
     fn reserve(&mut self, n: usize) {
+        self.reserve_index(n);
+        self.entries.reserve(n);
+    }
+
+    fn reserve_index(&mut self, n: usize) {
         let (text, entries, hasher) = (&self.text, &self.entries, &self.hasher);
         self.index
             .reserve(n, |&i| hasher.hash_one(HostTable::host(text, entries, i)));
-        self.entries.reserve(n);
     }
 
     fn get(&self, host: &str) -> Option<u32> {
@@ -222,7 +271,8 @@ impl HostTable {
         if added == 0 {
             return;
         }
-        self.reserve(added);
+        // The entries are in already (reserving room for as many again copied them all).
+        self.reserve_index(added);
         let hashes: Vec<u64> = (first..self.entries.len())
             .map(|i| self.hash(HostTable::host(&self.text, &self.entries, i as u32)))
             .collect();
@@ -241,19 +291,21 @@ impl HostTable {
         for g in 0..groups {
             starts[g + 1] += starts[g];
         }
-        let mut order = vec![0u32; added];
+        // Each host's hash moves with it: looking it up by the host's place in the list read
+        // a random part of an array the cache's size for each (a third of the load).
+        let mut order = vec![(0u64, 0u32); added];
         for (k, &hash) in hashes.iter().enumerate() {
             let slot = &mut starts[group_of(hash)];
-            order[*slot] = k as u32;
+            order[*slot] = (hash, k as u32);
             *slot += 1;
         }
         let (text, entries, hasher) = (&self.text, &self.entries, &self.hasher);
-        for k in order {
+        for (hash, k) in order {
             let i = (first + k as usize) as u32;
             // The host's text is read only when a stored one may equal it (its entry and text
             // lie at a random place: reading them for every host cost as much as the rest).
             match self.index.entry(
-                hashes[k as usize],
+                hash,
                 |&j| HostTable::host(text, entries, j) == HostTable::host(text, entries, i),
                 |&j| hasher.hash_one(HostTable::host(text, entries, j)),
             ) {
@@ -315,21 +367,13 @@ impl DomainList {
         self.domains.reserve(hosts);
     }
 
-    /// Adds domain entries, each as [`DomainList::add_domain`] would (entries with no usable
-    /// host are skipped), faster for a long list; answers how many were usable.
-    pub fn add_domains<'e>(
-        &mut self,
-        entries: impl IntoIterator<Item = &'e str>,
-        category: u32,
-    ) -> usize {
-        let mut usable = 0;
-        let hosts = entries.into_iter().filter_map(|e| {
-            let host = normalize_host_cow(e);
-            usable += usize::from(host.is_some());
-            host
-        });
-        self.domains.insert_many(hosts, category);
-        usable
+    /// Adds the domain entries of a list file's text, one a line (blank lines and `#`
+    /// comments skipped), each as [`DomainList::add_domain`] would (entries with no usable host
+    /// are skipped), faster for a long list; answers how many were usable.
+    pub fn add_domain_lines(&mut self, text: &str, category: u32) -> usize {
+        let before = self.domains.entries.len();
+        self.domains.insert_many(list_hosts(text), category);
+        self.domains.entries.len() - before
     }
 
     /// Adds a URL-prefix entry (`host/path`).
@@ -459,12 +503,12 @@ mod tests {
         // list's order; add per run of one category instead.
         let mut k = 0;
         while k < entries.len() {
-            many.add_domains(entries[k..=k].iter().map(String::as_str), (k % 3) as u32);
+            many.add_domain_lines(&entries[k], (k % 3) as u32);
             k += 1;
         }
         let mut bulk = DomainList::new();
         assert_eq!(
-            bulk.add_domains(entries.iter().map(String::as_str), 1),
+            bulk.add_domain_lines(&entries.join("\n"), 1),
             entries.len() - 2
         );
         let mut single = DomainList::new();
@@ -490,10 +534,52 @@ mod tests {
             Some(7 % 3)
         );
         // A second list on top keeps the first list's categories.
-        bulk.add_domains(["host1.example.com", "new.example.org"], 2);
+        bulk.add_domain_lines("host1.example.com\nnew.example.org\n", 2);
         assert_eq!(bulk.check("host1.example.com").map(|h| h.category), Some(1));
         assert_eq!(bulk.check("new.example.org").map(|h| h.category), Some(2));
         assert_eq!(bulk.len(), single.len() + 1);
+    }
+
+    #[test]
+    fn a_list_file_gives_the_hosts_its_lines_give_one_by_one() {
+        // Plain lines, and each kind of line the one-pass reader leaves to the general way.
+        let lines = [
+            "example.com",
+            "Example.ORG",
+            "www.example.net",
+            "example.info.",
+            "# a comment",
+            "",
+            "   ",
+            "\u{feff}bom.example.com",
+            "crlf.example.com\r",
+            "  spaced.example.com\t",
+            "https://User@WWW.Scheme.Example.com:8080/x",
+            "path.example.com/a/b",
+            "frag.example.com#x",
+            "1.2.3.4",
+            "10.1",
+            "a.0x1F",
+            "bücher.de",
+            "a..b.com",
+            ".lead.com",
+            "http://",
+            "www.",
+            "last.example.com",
+        ];
+        for ending in ["", "\n"] {
+            let text = lines.join("\n") + ending;
+            let one_by_one: Vec<String> = lines
+                .iter()
+                .map(|line| crate::pack::trim_entry(line))
+                .filter(|line| !line.is_empty() && !line.starts_with('#'))
+                .filter_map(normalize_host)
+                .collect();
+            let read: Vec<String> = list_hosts(&text).map(Cow::into_owned).collect();
+            assert_eq!(read, one_by_one, "{ending:?}");
+            assert!(read.contains(&"crlf.example.com".to_string()));
+            assert!(read.contains(&"xn--bcher-kva.de".to_string()));
+        }
     }
 
     #[test]

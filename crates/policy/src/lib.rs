@@ -564,11 +564,11 @@ impl PolicyBuilder {
             path: path.to_path_buf(),
             source,
         })?;
+        let text = pack::list_text(path, &bytes)?;
         // Hosts are at most their lines' length.
-        let lines = bytes.iter().filter(|&&b| b == b'\n').count() + 1;
+        let lines = memchr::memchr_iter(b'\n', &bytes).count() + 1;
         self.domains.reserve(lines, bytes.len());
-        let entries = pack::entries(path, &bytes)?.map(|(_, entry)| entry);
-        self.domains.add_domains(entries, category);
+        self.domains.add_domain_lines(text, category);
         Ok(self)
     }
 

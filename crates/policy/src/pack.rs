@@ -206,22 +206,26 @@ pub(crate) fn parse_list(path: &Path, bytes: &[u8]) -> Result<Entries, PackError
         .collect())
 }
 
-/// Each entry of a list file's bytes (borrowed from them) with its 1-based line number,
-/// without copying them (a million-domain list is read this way); an error naming the line
-/// of the first byte that is not UTF-8.
-pub(crate) fn entries<'b>(
-    path: &Path,
-    bytes: &'b [u8],
-) -> Result<impl Iterator<Item = (usize, &'b str)>, PackError> {
-    // The whole file checked at once (several times faster than line by line).
-    let text = std::str::from_utf8(bytes).map_err(|e| PackError::Encoding {
+/// A list file's bytes as text, checked all at once (several times faster than line by
+/// line); an error naming the line of the first byte that is not UTF-8.
+pub(crate) fn list_text<'b>(path: &Path, bytes: &'b [u8]) -> Result<&'b str, PackError> {
+    std::str::from_utf8(bytes).map_err(|e| PackError::Encoding {
         path: path.to_path_buf(),
         line: bytes[..e.valid_up_to()]
             .iter()
             .filter(|&&b| b == b'\n')
             .count()
             + 1,
-    })?;
+    })
+}
+
+/// Each entry of a list file's bytes (borrowed from them) with its 1-based line number; an
+/// error naming the line of the first byte that is not UTF-8.
+pub(crate) fn entries<'b>(
+    path: &Path,
+    bytes: &'b [u8],
+) -> Result<impl Iterator<Item = (usize, &'b str)>, PackError> {
+    let text = list_text(path, bytes)?;
     // Lines are short: a byte loop finds their ends faster than a searcher.
     let mut start = 0;
     let lines = bytes
