@@ -18,7 +18,9 @@ use parquet::arrow::ArrowWriter;
 use crate::doc::Fields;
 use crate::input::InputFile;
 use crate::sample::Sampler;
-use crate::{bad_input, io_error, judge, record, FileSummary, Progress, ScreenConfig, ScreenError};
+use crate::{
+    bad_input, io_error, judge, record, FileSummary, Progress, ScreenConfig, ScreenError, Screened,
+};
 
 /// A Parquet output written beside its final name and renamed when complete.
 struct ParquetOutput {
@@ -46,15 +48,14 @@ impl ParquetOutput {
         Ok(())
     }
 
-    /// Writes the footer, then puts the file in place.
-    fn finish(self) -> Result<(), ScreenError> {
+    /// Writes the footer and what is buffered: the file is complete under its partial name.
+    fn close(self) -> Result<AtomicFile, ScreenError> {
         let ParquetOutput { path, writer } = self;
         // into_inner writes the footer (as close does) and hands back the writer.
         let buffered = writer.into_inner().map_err(|e| parquet_error(&path, e))?;
-        let file = buffered
+        buffered
             .into_inner()
-            .map_err(|e| io_error(&path)(e.into_error()))?;
-        file.commit().map_err(io_error(&path))
+            .map_err(|e| io_error(&path)(e.into_error()))
     }
 }
 
@@ -86,7 +87,7 @@ pub(crate) fn screen_parquet(
     opened: File,
     mut summary: FileSummary,
     progress: &Progress,
-) -> Result<FileSummary, ScreenError> {
+) -> Result<Screened, ScreenError> {
     let builder = match ParquetRecordBatchReaderBuilder::try_new(opened) {
         Ok(b) => b,
         Err(e) => {
@@ -99,7 +100,7 @@ pub(crate) fn screen_parquet(
                 });
             }
             bad_input(&mut summary, None, "read error", message);
-            return Ok(summary);
+            return Ok(Screened::without_outputs(summary));
         }
     };
     let schema = builder.schema().clone();
@@ -196,9 +197,8 @@ pub(crate) fn screen_parquet(
             "the file has no rows".to_string(),
         );
     }
-    kept.finish()?;
-    removed.finish()?;
+    let outputs = vec![kept.close()?, removed.close()?];
     summary.batches = sampler.finish();
     crate::name_categories(&mut summary, policy);
-    Ok(summary)
+    Ok(Screened { summary, outputs })
 }

@@ -159,6 +159,44 @@ fn a_file_gone_before_it_is_read_is_bad_input_and_retried_on_rerun() {
 }
 
 #[test]
+fn an_output_that_cannot_be_put_in_place_stops_the_run_and_leaves_no_marker() {
+    let input = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    for name in ["a", "b", "c"] {
+        fs::write(input.path().join(format!("{name}.jsonl")), docs(name, 20)).unwrap();
+    }
+    // A directory where a's kept output belongs: its rename fails after a is screened, on
+    // the thread that puts outputs in place, while b is screened.
+    let blocker = out.path().join("kept/a.jsonl");
+    fs::create_dir_all(blocker.join("x")).unwrap();
+    let config = ScreenConfig {
+        threads: 1,
+        ..config(input.path(), out.path())
+    };
+    let err = screen(&policy(), &config).unwrap_err();
+    assert!(
+        matches!(err, ScreenError::Io { ref path, .. } if path == &blocker),
+        "{err}"
+    );
+    // No file has a marker: a's outputs are not in place, and the later ones were never
+    // committed.
+    assert!(!out.path().join(".done/a.jsonl.json").exists());
+    assert!(!out.path().join(".done/c.jsonl.json").exists());
+    let markers = assay_screen::read_markers(out.path()).unwrap();
+    assert!(markers.iter().all(|m| m.input != "a.jsonl"), "{markers:?}");
+
+    // With the obstacle gone, a rerun screens what has no marker and ends complete.
+    fs::remove_dir_all(&blocker).unwrap();
+    let summaries = screen(&policy(), &config).unwrap();
+    assert_eq!(summaries.len(), 3);
+    assert!(summaries.iter().all(|s| s.docs == 20));
+    assert_eq!(
+        fs::read_to_string(out.path().join("kept/a.jsonl")).unwrap(),
+        docs("a", 20)
+    );
+}
+
+#[test]
 fn file_names_that_are_not_utf8_are_screened() {
     use std::os::unix::ffi::OsStrExt;
     let input = tempfile::tempdir().unwrap();
