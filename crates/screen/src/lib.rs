@@ -20,7 +20,7 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 
 use assay_core::fs::AtomicFile;
 pub use assay_core::progress::Reporter;
@@ -317,11 +317,23 @@ fn screen_files(
     let progress = Progress::new(&config.progress, files.len(), total_bytes);
     let threads = config.threads.max(1).min(files.len().max(1));
     let failed = AtomicBool::new(false);
-    let (commits, to_commit) = mpsc::channel::<Commit>();
+    // Syncing a file's outputs to disk waits for the disk; the next file is screened meanwhile
+    // (the syncs were a tenth of a one-thread screen of 100 MB in four files). As many threads
+    // put outputs in place as screen, and a screening thread waits when they are a file
+    // behind each: what is pending (open files among it) stays bounded on a slow disk.
+    let (commits, to_commit) = mpsc::sync_channel::<Commit>(threads);
+    // The receiving end goes with the last of them: a screening thread then finds no one to
+    // hand its file to instead of waiting forever.
+    let to_commit = Arc::new(Mutex::new(to_commit));
     let (results, committed) = std::thread::scope(|scope| {
-        // Syncing a file's outputs to disk waits for the disk; the next file is screened
-        // meanwhile (the syncs were a tenth of a one-thread screen of 100 MB in four files).
-        let committer = scope.spawn(move || to_commit.iter().try_for_each(Commit::run));
+        let committers: Vec<_> = (0..threads)
+            .map(|_| {
+                let to_commit = Arc::clone(&to_commit);
+                let failed = &failed;
+                scope.spawn(move || commit_all(&to_commit, failed))
+            })
+            .collect();
+        drop(to_commit);
         let results = on_threads(threads, files, |file| {
             // After a failure no new file is started; the files under way finish.
             if failed.load(Ordering::SeqCst) {
@@ -334,10 +346,12 @@ fn screen_files(
             Some(result)
         });
         drop(commits);
-        let committed = committer.join().unwrap_or_else(|_| {
-            Err(ScreenError::Other(
-                "the thread that puts outputs in place stopped".into(),
-            ))
+        let committed: Result<(), ScreenError> = committers.into_iter().try_for_each(|c| {
+            c.join().unwrap_or_else(|_| {
+                Err(ScreenError::Other(
+                    "a thread that puts outputs in place stopped".into(),
+                ))
+            })
         });
         (results, committed)
     });
@@ -489,7 +503,7 @@ fn screen_file_once(
     settings: &str,
     file: &InputFile,
     progress: &Progress,
-    commits: &mpsc::Sender<Commit>,
+    commits: &mpsc::SyncSender<Commit>,
 ) -> Result<FileSummary, ScreenError> {
     let marker = marker_path(&config.out, file);
     let now = Fingerprint::of(settings, &file.path);
@@ -549,6 +563,31 @@ impl Screened {
         Screened {
             summary,
             outputs: Vec::new(),
+        }
+    }
+}
+
+/// Runs the commits handed out until there are no more, or until one fails (then no new file
+/// is started, and the failure is the answer).
+fn commit_all(
+    to_commit: &Mutex<mpsc::Receiver<Commit>>,
+    failed: &AtomicBool,
+) -> Result<(), ScreenError> {
+    loop {
+        let next = match to_commit.lock() {
+            Ok(to_commit) => to_commit.recv(),
+            Err(_) => {
+                return Err(ScreenError::Other(
+                    "a thread that puts outputs in place stopped".into(),
+                ))
+            }
+        };
+        let Ok(commit) = next else {
+            return Ok(());
+        };
+        if let Err(e) = commit.run() {
+            failed.store(true, Ordering::SeqCst);
+            return Err(e);
         }
     }
 }

@@ -160,40 +160,43 @@ fn a_file_gone_before_it_is_read_is_bad_input_and_retried_on_rerun() {
 
 #[test]
 fn an_output_that_cannot_be_put_in_place_stops_the_run_and_leaves_no_marker() {
-    let input = tempfile::tempdir().unwrap();
-    let out = tempfile::tempdir().unwrap();
-    for name in ["a", "b", "c"] {
-        fs::write(input.path().join(format!("{name}.jsonl")), docs(name, 20)).unwrap();
-    }
-    // A directory where a's kept output belongs: its rename fails after a is screened, on
-    // the thread that puts outputs in place, while b is screened.
-    let blocker = out.path().join("kept/a.jsonl");
-    fs::create_dir_all(blocker.join("x")).unwrap();
-    let config = ScreenConfig {
-        threads: 1,
-        ..config(input.path(), out.path())
-    };
-    let err = screen(&policy(), &config).unwrap_err();
-    assert!(
-        matches!(err, ScreenError::Io { ref path, .. } if path == &blocker),
-        "{err}"
-    );
-    // No file has a marker: a's outputs are not in place, and the later ones were never
-    // committed.
-    assert!(!out.path().join(".done/a.jsonl.json").exists());
-    assert!(!out.path().join(".done/c.jsonl.json").exists());
-    let markers = assay_screen::read_markers(out.path()).unwrap();
-    assert!(markers.iter().all(|m| m.input != "a.jsonl"), "{markers:?}");
+    for threads in [1, 2] {
+        let input = tempfile::tempdir().unwrap();
+        let out = tempfile::tempdir().unwrap();
+        for name in ["a", "b", "c", "d", "e"] {
+            fs::write(input.path().join(format!("{name}.jsonl")), docs(name, 20)).unwrap();
+        }
+        // A directory where a's kept output belongs: its rename fails after a is screened,
+        // on a thread that puts outputs in place, while the next files are screened.
+        let blocker = out.path().join("kept/a.jsonl");
+        fs::create_dir_all(blocker.join("x")).unwrap();
+        let config = ScreenConfig {
+            threads,
+            ..config(input.path(), out.path())
+        };
+        let err = screen(&policy(), &config).unwrap_err();
+        assert!(
+            matches!(err, ScreenError::Io { ref path, .. } if path == &blocker),
+            "{threads} threads: {err}"
+        );
+        // a has no marker (its outputs are not in place); on one thread, neither has any
+        // file after it (none was put in place once one failed).
+        let markers = assay_screen::read_markers(out.path()).unwrap();
+        assert!(markers.iter().all(|m| m.input != "a.jsonl"), "{markers:?}");
+        if threads == 1 {
+            assert!(markers.is_empty(), "{markers:?}");
+        }
 
-    // With the obstacle gone, a rerun screens what has no marker and ends complete.
-    fs::remove_dir_all(&blocker).unwrap();
-    let summaries = screen(&policy(), &config).unwrap();
-    assert_eq!(summaries.len(), 3);
-    assert!(summaries.iter().all(|s| s.docs == 20));
-    assert_eq!(
-        fs::read_to_string(out.path().join("kept/a.jsonl")).unwrap(),
-        docs("a", 20)
-    );
+        // With the obstacle gone, a rerun screens what has no marker and ends complete.
+        fs::remove_dir_all(&blocker).unwrap();
+        let summaries = screen(&policy(), &config).unwrap();
+        assert_eq!(summaries.len(), 5);
+        assert!(summaries.iter().all(|s| s.docs == 20));
+        assert_eq!(
+            fs::read_to_string(out.path().join("kept/a.jsonl")).unwrap(),
+            docs("a", 20)
+        );
+    }
 }
 
 #[test]
