@@ -120,8 +120,8 @@ impl Prefilter {
                 p = skip_plain_ascii(bytes, p)?;
                 continue;
             }
-            if has_lead && bytes.get(p + 6).is_some_and(|&b| is_ideograph_lead(b)) {
-                p = self.ideograph_run_candidates(bytes, p, out);
+            if has_lead && is_ideograph_lead(bytes[p]) {
+                p = self.ideograph_run_candidates(bytes, p, rules, out);
                 if p >= n || bytes[p] < 0x80 {
                     continue;
                 }
@@ -159,48 +159,56 @@ impl Prefilter {
         Some(full_width)
     }
 
-    /// The candidates at each character from `p` that two more characters of U+4000–U+9FFF
-    /// follow right after (most of Chinese text: nothing between them is dropped, and the
-    /// window of three characters moves one a step); answers where it stopped.
+    /// The candidates at each ideograph from `p` while the view's next two characters are
+    /// ideographs too (most of Chinese text: the window of three characters moves one a
+    /// step); answers where it stopped, `p` when the view has no such three there.
+    ///
+    /// The separators between two ideographs that the view drops (`，` `。` …) are stepped
+    /// over here: at the end of every sentence, leaving the run cost more than the run.
+    #[inline(never)]
     fn ideograph_run_candidates(
         &self,
         bytes: &[u8],
-        mut p: usize,
+        p: usize,
+        rules: Rules,
         out: &mut Vec<(usize, u64)>,
     ) -> usize {
         let [_, _, one, two, three] = &self.filters;
         let [_, _, has_one, has_two, _] = self.kinds;
-        let decode = |w: &[u8]| {
-            (u32::from(w[0] & 0x0F) << 12) | (u32::from(w[1] & 0x3F) << 6) | u32::from(w[2] & 0x3F)
+        // Each character of the window with where it ends (it is three bytes long).
+        let Some(mut c0) = bytes.get(p..p + 3).map(|w| (decode_ideograph(w), p + 3)) else {
+            return p;
         };
-        // The second and third characters of the last window, when there was one.
-        let mut ahead: Option<(u32, u32)> = None;
-        while let Some(w) = bytes.get(p..p + 9) {
-            if !(is_ideograph_lead(w[0]) && is_ideograph_lead(w[3]) && is_ideograph_lead(w[6])) {
-                break;
-            }
-            let (c0, c1) = ahead.unwrap_or_else(|| (decode(&w[..3]), decode(&w[3..6])));
-            let c2 = decode(&w[6..]);
-            if self.char_lead[w[0] as usize] {
-                if has_one && one.contains(c0 as u64) {
-                    out.push((p, tagged(CHAR_ONE, c0 as u64)));
+        let Some(mut c1) = next_run_char(bytes, c0, rules) else {
+            return p;
+        };
+        let Some(mut c2) = next_run_char(bytes, c1, rules) else {
+            return p;
+        };
+        loop {
+            let start = c0.1 - 3;
+            if self.char_lead[bytes[start] as usize] {
+                let first = c0.0;
+                if has_one && one.contains(first as u64) {
+                    out.push((start, tagged(CHAR_ONE, first as u64)));
                 }
-                let key = char_pair(c0, c1);
+                let key = char_pair(first, c1.0);
                 let pair = two.probe(key);
                 if has_two && pair.is_key() {
-                    out.push((p, tagged(CHAR_TWO, key)));
+                    out.push((start, tagged(CHAR_TWO, key)));
                 }
                 if pair.starts_key() {
-                    let key = char_triple(c0, c1, c2);
+                    let key = char_triple(first, c1.0, c2.0);
                     if three.contains(key) {
-                        out.push((p, tagged(CHAR_THREE, key)));
+                        out.push((start, tagged(CHAR_THREE, key)));
                     }
                 }
             }
-            ahead = Some((c1, c2));
-            p += 3;
+            let Some(c3) = next_run_char(bytes, c2, rules) else {
+                return c1.1 - 3;
+            };
+            (c0, c1, c2) = (c1, c2, c3);
         }
-        p
     }
 
     /// Candidates of whole-word terms, as [`Prefilter::find`]'s with capitals folded (the
@@ -265,6 +273,50 @@ impl Prefilter {
 #[inline(always)]
 fn is_ideograph_lead(b: u8) -> bool {
     (0xE4..=0xE9).contains(&b)
+}
+
+/// The code point of a character of U+4000–U+9FFF from its three bytes.
+#[inline(always)]
+fn decode_ideograph(w: &[u8]) -> u32 {
+    (u32::from(w[0] & 0x0F) << 12) | (u32::from(w[1] & 0x3F) << 6) | u32::from(w[2] & 0x3F)
+}
+
+/// The view's next character after `(c, end)` (a character of U+4000–U+9FFF and where it
+/// ends) when it is one of U+4000–U+9FFF too, with where it ends: the next character, or the
+/// ideograph after the separators that the view drops between two ideographs; `None` when
+/// it is not one.
+#[inline(always)]
+fn next_run_char(bytes: &[u8], (c, end): (u32, usize), rules: Rules) -> Option<(u32, usize)> {
+    let w = bytes.get(end..end + 3)?;
+    if is_ideograph_lead(w[0]) {
+        return Some((decode_ideograph(w), end + 3));
+    }
+    if rules.split_cjk && is_ideograph(c) {
+        dropped_separators_then_ideograph(bytes, end, rules)
+    } else {
+        None
+    }
+}
+
+/// The ideograph after one to [`MAX_CJK_SEPARATORS`] separators from `p` (right after an
+/// ideograph), with where it ends: the view drops those separators ([`view_char`]).
+fn dropped_separators_then_ideograph(
+    bytes: &[u8],
+    mut p: usize,
+    rules: Rules,
+) -> Option<(u32, usize)> {
+    for _ in 0..MAX_CJK_SEPARATORS {
+        let (c, end) = plain_char(bytes, p, rules)?;
+        if !is_separator(c) {
+            return None;
+        }
+        p = end;
+        if let Some(w) = bytes.get(p..p + 3).filter(|w| is_ideograph_lead(w[0])) {
+            let c = decode_ideograph(w);
+            return is_ideograph(c).then_some((c, p + 3));
+        }
+    }
+    None
 }
 
 /// Capitals of eight ASCII bytes in lowercase (other bytes unchanged).
@@ -640,7 +692,7 @@ fn view_match_end(
 
 #[cfg(test)]
 mod tests {
-    use crate::{Policy, PolicyBuilder};
+    use crate::{NormalizeOptions, Policy, PolicyBuilder};
 
     fn policy(terms: &[&str]) -> Policy {
         let mut builder = PolicyBuilder::new();
@@ -764,6 +816,9 @@ mod tests {
         "民",
         "一",
         "二",
+        // A Yijing hexagram: plain, but not an ideograph (the view drops no separator after it).
+        "\u{4DC0}",
+        "\u{4DC0}。中国",
         "?",
         "dirty-trick",
         "Dirty.Trick",
@@ -838,7 +893,20 @@ mod tests {
     /// way.
     #[test]
     fn terms_in_plain_text_are_what_the_usual_way_finds() {
-        let policy = policy(TERMS);
+        assert_plain_is_the_usual_way(&policy(TERMS));
+        // Without the rules of the view that look at the characters around them.
+        let mut builder = PolicyBuilder::new();
+        builder.set_normalize(NormalizeOptions {
+            split_cjk: false,
+            joiners: false,
+            ..NormalizeOptions::default()
+        });
+        let category = builder.category("listed");
+        builder.add_terms(TERMS.iter().copied(), category);
+        assert_plain_is_the_usual_way(&builder.build().unwrap());
+    }
+
+    fn assert_plain_is_the_usual_way(policy: &Policy) {
         let mut mixed: Vec<&str> = PLAIN.to_vec();
         mixed.extend(NOT_PLAIN);
         let mut seed = 0x2545_F491_4F6C_DD1Du64;
@@ -846,8 +914,8 @@ mod tests {
         for round in 0..20_000 {
             let plain = round % 2 == 0;
             let text = random_text(&mut seed, if plain { PLAIN } else { &mixed });
-            let usual = found_the_usual_way(&policy, &text);
-            match found_in_plain(&policy, &text) {
+            let usual = found_the_usual_way(policy, &text);
+            match found_in_plain(policy, &text) {
                 Some(found) => assert_eq!(found, usual, "{text:?}"),
                 None => assert!(!plain, "plain text left to the usual way: {text:?}"),
             }
