@@ -120,11 +120,12 @@ impl Prefilter {
                 p = skip_plain_ascii(bytes, p)?;
                 continue;
             }
-            // An ideograph that two more characters of three bytes follow, ideographs or what
-            // may be separators the view drops (not a word or two between ASCII words: the run
-            // would stop at once).
+            // An ideograph that three more characters of three bytes follow, ideographs or what
+            // may be separators the view drops: not a word or two between ASCII words, where
+            // the run would stop at once (its start cost more than the general way).
             let may_run = |i: usize| bytes.get(i).is_some_and(|&b| b >= 0xE2);
-            let run = is_ideograph_lead(bytes[p]) && may_run(p + 3) && may_run(p + 6);
+            let run =
+                is_ideograph_lead(bytes[p]) && may_run(p + 3) && may_run(p + 6) && may_run(p + 9);
             if has_lead && run {
                 p = self.ideograph_run_candidates(bytes, p, rules, out);
                 if p >= n || bytes[p] < 0x80 {
