@@ -527,6 +527,10 @@ mod tests {
             assert_eq!(many.check(probe), one.check(probe), "{probe}");
             assert_eq!(bulk.check(probe), single.check(probe), "{probe}");
         }
+        // Every host with its first category (categories changing at every host).
+        for e in &entries {
+            assert_eq!(many.check(e), one.check(e), "{e}");
+        }
         assert_eq!(bulk.len(), single.len());
         assert_eq!(many.len(), one.len());
         assert_eq!(
