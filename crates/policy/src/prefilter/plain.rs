@@ -297,7 +297,8 @@ fn next_run_char(bytes: &[u8], (c, end): (u32, usize), rules: Rules) -> Option<(
     if is_ideograph_lead(w[0]) {
         return Some((decode_ideograph(w), end + 3));
     }
-    if rules.split_cjk && is_ideograph(c) {
+    // (A letter or digit is no separator: most runs in text that mixes scripts end at one.)
+    if rules.split_cjk && is_ideograph(c) && !w[0].is_ascii_alphanumeric() {
         dropped_separators_then_ideograph(bytes, end, rules)
     } else {
         None
