@@ -346,13 +346,9 @@ fn screen_files(
             Some(result)
         });
         drop(commits);
-        let committed: Result<(), ScreenError> = committers.into_iter().try_for_each(|c| {
-            c.join().unwrap_or_else(|_| {
-                Err(ScreenError::Other(
-                    "a thread that puts outputs in place stopped".into(),
-                ))
-            })
-        });
+        let committed: Result<(), ScreenError> = committers
+            .into_iter()
+            .try_for_each(|c| c.join().unwrap_or_else(|_| Err(committer_stopped())));
         (results, committed)
     });
     // A file whose outputs could not be put in place is the error to report: a file that
@@ -576,11 +572,7 @@ fn commit_all(
     loop {
         let next = match to_commit.lock() {
             Ok(to_commit) => to_commit.recv(),
-            Err(_) => {
-                return Err(ScreenError::Other(
-                    "a thread that puts outputs in place stopped".into(),
-                ))
-            }
+            Err(_) => return Err(committer_stopped()),
         };
         let Ok(commit) = next else {
             return Ok(());
@@ -590,6 +582,12 @@ fn commit_all(
             return Err(e);
         }
     }
+}
+
+/// A thread that puts outputs in place panicked (seen by its join, or by the next thread to
+/// take the queue it held).
+fn committer_stopped() -> ScreenError {
+    ScreenError::Other("a thread that puts outputs in place stopped".into())
 }
 
 /// What makes a screened file final: its outputs synced and put in place, then its marker
