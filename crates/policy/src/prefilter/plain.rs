@@ -124,9 +124,12 @@ impl Prefilter {
             // may be separators the view drops: not a word or two between ASCII words, where
             // the run would stop at once (its start cost more than the general way).
             let may_run = |i: usize| bytes.get(i).is_some_and(|&b| b >= 0xE2);
-            let run =
-                is_ideograph_lead(bytes[p]) && may_run(p + 3) && may_run(p + 6) && may_run(p + 9);
-            if has_lead && run {
+            if has_lead
+                && is_ideograph_lead(bytes[p])
+                && may_run(p + 3)
+                && may_run(p + 6)
+                && may_run(p + 9)
+            {
                 p = self.ideograph_run_candidates(bytes, p, rules, out);
                 if p >= n || bytes[p] < 0x80 {
                     continue;
