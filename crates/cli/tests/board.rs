@@ -142,14 +142,21 @@ async fn the_board_puts_audits_judged_answers_and_votes_side_by_side() {
         &[("ASSAY_ARENA_IP_SALT", arena_process::TEST_SALT)],
     );
     let voter = Voter::open(&arena).await;
+    // A vote whose answer names a model is kept but left out of the ratings; the hot variant
+    // samples, so whether one does can change from run to run.
+    let mut rated_votes = 0;
     for (prompt, winner) in [
         ("What is the capital of France?", "model_a"),
         ("Name a colour.", "model_b"),
         ("法国的首都是哪里？", "tie"),
-        ("Say hello.", "model_a"),
+        ("What is 2 + 2?", "model_a"),
     ] {
-        voter.battle_and_vote(&arena, prompt, winner).await;
+        let vote = voter.battle_and_vote(&arena, prompt, winner).await;
+        if vote["identity_leak"] == false {
+            rated_votes += 1;
+        }
     }
+    assert!(rated_votes > 0, "every answer named a model");
 
     // The board on the command line: every score with its interval, two periods.
     let out = dir.path().join("board");
@@ -222,8 +229,14 @@ async fn the_board_puts_audits_judged_answers_and_votes_side_by_side() {
         .iter()
         .filter_map(|r| Some((r.info.display.as_str(), r.scores["all"].get("arena")?.n)))
         .collect();
-    assert_eq!(arena_rows, [("SmolLM2 greedy", 4), ("SmolLM2 hot", 4)]);
-    assert_eq!(board.arena_battles, Some(4));
+    assert_eq!(
+        arena_rows,
+        [
+            ("SmolLM2 greedy", rated_votes),
+            ("SmolLM2 hot", rated_votes)
+        ]
+    );
+    assert_eq!(board.arena_battles, Some(rated_votes));
     let periods: Vec<&str> = board.history.iter().map(|p| p.period.as_str()).collect();
     assert_eq!(periods.len(), 2);
     assert_eq!(periods[0], "2026-10");

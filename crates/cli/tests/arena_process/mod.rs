@@ -90,8 +90,8 @@ impl Voter {
         text
     }
 
-    /// Battles once on `arena` and votes `winner`.
-    pub async fn battle_and_vote(&self, arena: &Arena, prompt: &str, winner: &str) {
+    /// Battles once on `arena` and votes `winner`; the vote's reply.
+    pub async fn battle_and_vote(&self, arena: &Arena, prompt: &str, winner: &str) -> Value {
         let stream = self
             .post_ok(
                 arena,
@@ -111,11 +111,13 @@ impl Voter {
             stream.contains("event: answer") || stream.contains("event:answer"),
             "{stream}"
         );
-        self.post_ok(
-            arena,
-            "/api/vote",
-            json!({"battle_id": id, "winner": winner}),
-        )
-        .await;
+        let reply = self
+            .post_ok(
+                arena,
+                "/api/vote",
+                json!({"battle_id": id, "winner": winner}),
+            )
+            .await;
+        serde_json::from_str(&reply).unwrap_or_else(|e| panic!("vote reply {reply}: {e}"))
     }
 }
