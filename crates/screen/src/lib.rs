@@ -354,12 +354,12 @@ fn screen_files(
     // A file whose outputs could not be put in place is the error to report: a file that
     // came after it failed only because its outputs had nowhere to go.
     committed?;
-    let results = results?;
-    progress.finish();
     let mut summaries = Vec::new();
-    for result in results.into_iter().flatten() {
+    for result in results?.into_iter().flatten() {
         summaries.push(result?);
     }
+    // Only now: the last progress line says the screen is done.
+    progress.finish();
     summaries.sort_by(|a, b| a.input.cmp(&b.input));
     Ok(summaries)
 }
