@@ -13,8 +13,8 @@
 
 use std::borrow::Cow;
 use std::hash::BuildHasher;
+use std::sync::OnceLock;
 
-use hashbrown::hash_table::{Entry, HashTable};
 use hashbrown::DefaultHashBuilder;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
@@ -62,8 +62,6 @@ enum HostByte {
     Capital,
     /// `/`, `?` or `#`: the host ends before it.
     End,
-    /// Ends an entry of a list file (elsewhere not plain).
-    Newline,
     Other,
 }
 
@@ -76,7 +74,6 @@ const HOST_BYTES: [HostByte; 256] = {
             b'.' => HostByte::Dot,
             b'A'..=b'Z' => HostByte::Capital,
             b'/' | b'?' | b'#' => HostByte::End,
-            b'\n' => HostByte::Newline,
             _ => HostByte::Other,
         };
         b += 1;
@@ -93,15 +90,14 @@ fn plain_host(input: &str) -> Option<Cow<'_, str>> {
         .strip_prefix("https://")
         .or_else(|| input.strip_prefix("http://"))
         .unwrap_or(input);
-    let (end, capitals) = scan_plain::<false>(rest.as_bytes())?;
+    let (end, capitals) = scan_plain(rest.as_bytes())?;
     plain_host_of(&rest[..end], capitals)
 }
 
-/// One pass over a plain host at the start of `bytes` (a million-entry list is read through
-/// here): where it ends, and whether it has capitals; `None` at a leading dot, two dots in a
-/// row or a byte no plain host has. It ends at `/`, `?` or `#`, or with `LINE` (a list file's
-/// text) at a newline instead.
-fn scan_plain<const LINE: bool>(bytes: &[u8]) -> Option<(usize, bool)> {
+/// One pass over a plain host at the start of `bytes`: where it ends (at `/`, `?` or `#`),
+/// and whether it has capitals; `None` at a leading dot, two dots in a row or a byte no
+/// plain host has.
+fn scan_plain(bytes: &[u8]) -> Option<(usize, bool)> {
     let (mut capitals, mut after_dot) = (false, true);
     for (i, &b) in bytes.iter().enumerate() {
         match HOST_BYTES[b as usize] {
@@ -109,8 +105,7 @@ fn scan_plain<const LINE: bool>(bytes: &[u8]) -> Option<(usize, bool)> {
             HostByte::Dot if after_dot => return None,
             HostByte::Dot => after_dot = true,
             HostByte::Capital => (capitals, after_dot) = (true, false),
-            HostByte::End if !LINE => return Some((i, capitals)),
-            HostByte::Newline if LINE => return Some((i, capitals)),
+            HostByte::End => return Some((i, capitals)),
             // Another scheme (`ftp://`) leaves `ftp:` as the host, which is not plain.
             _ => return None,
         }
@@ -148,25 +143,58 @@ fn plain_host_of(host: &str, capitals: bool) -> Option<Cow<'_, str>> {
     }
 }
 
+/// What a byte is to [`plain_line`], as bits that can be or-ed together.
+const LINE_DOT: u8 = 1;
+const LINE_CAPITAL: u8 = 2;
+const LINE_OTHER: u8 = 4;
+
+const LINE_BYTES: [u8; 256] = {
+    let mut table = [LINE_OTHER; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = match HOST_BYTES[b] {
+            HostByte::Label => 0,
+            HostByte::Dot => LINE_DOT,
+            HostByte::Capital => LINE_CAPITAL,
+            _ => LINE_OTHER,
+        };
+        b += 1;
+    }
+    table
+};
+
+/// Whether a list file's line (without its newline) is a plain host as [`scan_plain`] takes
+/// one, and if so whether it has capitals. No branch a byte: a million-entry list's lines
+/// read byte by byte through [`scan_plain`]'s `match` took half of its load.
+fn plain_line(line: &[u8]) -> Option<bool> {
+    // A leading dot counts as a dot after a dot.
+    let (mut seen, mut dot_after_dot, mut previous) = (0, 0, LINE_DOT);
+    for &b in line {
+        let class = LINE_BYTES[b as usize];
+        dot_after_dot |= previous & class;
+        previous = class & LINE_DOT;
+        seen |= class;
+    }
+    (!line.is_empty() && seen & LINE_OTHER == 0 && dot_after_dot == 0)
+        .then_some(seen & LINE_CAPITAL != 0)
+}
+
 /// The hosts of a list file's text, one entry a line (blank lines and `#` comments skipped,
 /// entries with no usable host left out), each as [`normalize_host_cow`] gives it. A line
-/// that is a plain host is read once, byte by byte, finding its end on the way; any other
-/// line goes the general way.
+/// that is a plain host takes the fast path; any other goes the general way.
 fn list_hosts(text: &str) -> impl Iterator<Item = Cow<'_, str>> {
     let mut rest = text;
     std::iter::from_fn(move || {
         while !rest.is_empty() {
-            let plain = scan_plain::<true>(rest.as_bytes()).filter(|&(end, _)| end > 0);
-            let host = match plain {
-                Some((end, capitals)) => {
-                    let line = &rest[..end];
-                    rest = rest.get(end + 1..).unwrap_or("");
+            let end = memchr::memchr(b'\n', rest.as_bytes()).unwrap_or(rest.len());
+            let line = &rest[..end];
+            rest = rest.get(end + 1..).unwrap_or("");
+            let host = match plain_line(line.as_bytes()) {
+                Some(capitals) => {
                     plain_host_of(line, capitals).or_else(|| normalize_host_cow(line))
                 }
                 None => {
-                    let end = rest.find('\n').unwrap_or(rest.len());
-                    let line = crate::pack::trim_entry(&rest[..end]);
-                    rest = rest.get(end + 1..).unwrap_or("");
+                    let line = crate::pack::trim_entry(line);
                     if line.starts_with('#') {
                         continue;
                     }
@@ -213,11 +241,28 @@ pub struct DomainList {
 struct HostTable {
     text: String,
     /// Where each host ends in `text` (it starts where the previous one ends), and its
-    /// category.
+    /// category. A host added twice is here twice; the first one is found.
     entries: Vec<(usize, u32)>,
-    /// Indices into `entries`, by the hash of the host.
-    index: HashTable<u32>,
+    /// The entries by hash, built at the first lookup after an add: a million hosts are
+    /// added at once, and inserting them one by one into a hash table cost a fifth of the
+    /// load (and its memory, a tenth more in page faults).
+    index: OnceLock<HostIndex>,
     hasher: DefaultHashBuilder,
+}
+
+/// The entries of a [`HostTable`] grouped by the top bits of their hash (a counting sort,
+/// which keeps the order of entries within a group): a lookup reads its group's bounds and
+/// the few entries in it.
+#[derive(Debug, Clone)]
+struct HostIndex {
+    /// Where each group starts in `entries`, and where the last one ends.
+    starts: Vec<u32>,
+    /// The low 32 bits of the host's hash, and its place in [`HostTable::entries`].
+    entries: Vec<(u32, u32)>,
+    /// 64 minus log2 of the number of groups.
+    shift: u32,
+    /// How many distinct hosts there are.
+    distinct: usize,
 }
 
 impl HostTable {
@@ -225,114 +270,95 @@ impl HostTable {
         self.hasher.hash_one(host)
     }
 
-    fn host<'a>(text: &'a str, entries: &[(usize, u32)], i: u32) -> &'a str {
+    fn host(&self, i: u32) -> &str {
         let i = i as usize;
-        let start = if i == 0 { 0 } else { entries[i - 1].0 };
-        &text[start..entries[i].0]
+        let start = if i == 0 { 0 } else { self.entries[i - 1].0 };
+        &self.text[start..self.entries[i].0]
     }
 
-    /// Distinct hosts (a host added twice is in `entries` twice but indexed once).
+    /// Distinct hosts.
     fn len(&self) -> usize {
-        self.index.len()
+        self.index().distinct
     }
 
     fn reserve(&mut self, n: usize) {
-        self.reserve_index(n);
         self.entries.reserve(n);
     }
 
-    fn reserve_index(&mut self, n: usize) {
-        let (text, entries, hasher) = (&self.text, &self.entries, &self.hasher);
-        self.index
-            .reserve(n, |&i| hasher.hash_one(HostTable::host(text, entries, i)));
+    fn index(&self) -> &HostIndex {
+        self.index.get_or_init(|| self.build_index())
     }
 
-    fn get(&self, host: &str) -> Option<u32> {
-        let (text, entries) = (&self.text, &self.entries);
-        self.index
-            .find(self.hash(host), |&i| {
-                HostTable::host(text, entries, i) == host
-            })
-            .map(|&i| entries[i as usize].1)
-    }
-
-    /// Adds every host of `hosts` that is not there yet (the first category given for a host
-    /// stays), as [`HostTable::insert_if_absent`] one by one would, in an order that walks
-    /// the index's memory from one end to the other: inserting a million hosts in list order
-    /// touched a random part of a table several times the cache's size for each, and took
-    /// most of the time to start a screen.
-    fn insert_many<'h>(&mut self, hosts: impl Iterator<Item = Cow<'h, str>>, category: u32) {
-        let first = self.entries.len();
-        for host in hosts {
-            self.text.push_str(&host);
-            self.entries.push((self.text.len(), category));
-        }
-        let added = self.entries.len() - first;
-        if added == 0 {
-            return;
-        }
-        // The entries are in already (reserving room for as many again copied them all).
-        self.reserve_index(added);
-        let hashes: Vec<u64> = (first..self.entries.len())
-            .map(|i| self.hash(HostTable::host(&self.text, &self.entries, i as u32)))
-            .collect();
-        // The table's buckets (hashbrown keeps 7 of every 8 usable), and a host's first
-        // probe is its hash's low bits: group the new hosts by them, 16 buckets (one probe
-        // group) at a time, with a counting sort that keeps list order among equals (so a
-        // repeated host's first category stays).
-        let buckets = (self.index.capacity() / 7 * 8).next_power_of_two().max(16);
-        let shift = 4;
-        let groups = buckets >> shift;
-        let group_of = |hash: u64| (hash as usize & (buckets - 1)) >> shift;
-        let mut starts = vec![0usize; groups + 1];
+    fn build_index(&self) -> HostIndex {
+        let n = self.entries.len();
+        let groups = n.next_power_of_two().max(2);
+        let shift = 64 - groups.trailing_zeros();
+        let hashes: Vec<u64> = (0..n as u32).map(|i| self.hash(self.host(i))).collect();
+        let mut starts = vec![0u32; groups + 1];
         for &hash in &hashes {
-            starts[group_of(hash) + 1] += 1;
+            starts[(hash >> shift) as usize + 1] += 1;
         }
         for g in 0..groups {
             starts[g + 1] += starts[g];
         }
-        // Each host's hash moves with it: looking it up by the host's place in the list read
-        // a random part of an array the cache's size for each (a third of the load).
-        let mut order = vec![(0u64, 0u32); added];
-        for (k, &hash) in hashes.iter().enumerate() {
-            let slot = &mut starts[group_of(hash)];
-            order[*slot] = (hash, k as u32);
+        let mut next = starts.clone();
+        let mut entries = vec![(0u32, 0u32); n];
+        for (i, &hash) in hashes.iter().enumerate() {
+            let slot = &mut next[(hash >> shift) as usize];
+            entries[*slot as usize] = (hash as u32, i as u32);
             *slot += 1;
         }
-        let (text, entries, hasher) = (&self.text, &self.entries, &self.hasher);
-        for (hash, k) in order {
-            let i = (first + k as usize) as u32;
-            // The host's text is read only when a stored one may equal it (its entry and text
-            // lie at a random place: reading them for every host cost as much as the rest).
-            match self.index.entry(
-                hash,
-                |&j| HostTable::host(text, entries, j) == HostTable::host(text, entries, i),
-                |&j| hasher.hash_one(HostTable::host(text, entries, j)),
-            ) {
-                Entry::Occupied(_) => {}
-                Entry::Vacant(slot) => {
-                    slot.insert(i);
-                }
-            }
-        }
+        let mut index = HostIndex {
+            starts,
+            entries,
+            shift,
+            distinct: 0,
+        };
+        // A host is distinct unless an earlier entry of its group has the same host.
+        index.distinct = (0..groups)
+            .map(|g| {
+                let group = index.group(g);
+                (0..group.len())
+                    .filter(|&k| {
+                        let (low, i) = group[k];
+                        !group[..k]
+                            .iter()
+                            .any(|&(l, j)| l == low && self.host(j) == self.host(i))
+                    })
+                    .count()
+            })
+            .sum();
+        index
     }
 
-    /// Adds `host` unless it is there (the first category given for a host stays).
-    fn insert_if_absent(&mut self, host: &str, category: u32) {
+    fn get(&self, host: &str) -> Option<u32> {
         let hash = self.hash(host);
-        let (text, entries, hasher) = (&mut self.text, &mut self.entries, &self.hasher);
-        match self.index.entry(
-            hash,
-            |&i| HostTable::host(text, entries, i) == host,
-            |&i| hasher.hash_one(HostTable::host(text, entries, i)),
-        ) {
-            Entry::Occupied(_) => {}
-            Entry::Vacant(slot) => {
-                text.push_str(host);
-                entries.push((text.len(), category));
-                slot.insert((entries.len() - 1) as u32);
-            }
+        let index = self.index();
+        index
+            .group((hash >> index.shift) as usize)
+            .iter()
+            .find(|&&(low, i)| low == hash as u32 && self.host(i) == host)
+            .map(|&(_, i)| self.entries[i as usize].1)
+    }
+
+    /// Adds the hosts of `hosts`; a host already there keeps its first category.
+    fn extend<'h>(&mut self, hosts: impl Iterator<Item = Cow<'h, str>>, category: u32) {
+        for host in hosts {
+            self.text.push_str(&host);
+            self.entries.push((self.text.len(), category));
         }
+        self.index = OnceLock::new();
+    }
+
+    /// Adds `host`; when it is there already, it keeps its first category.
+    fn insert(&mut self, host: &str, category: u32) {
+        self.extend(std::iter::once(Cow::Borrowed(host)), category);
+    }
+}
+
+impl HostIndex {
+    fn group(&self, g: usize) -> &[(u32, u32)] {
+        &self.entries[self.starts[g] as usize..self.starts[g + 1] as usize]
     }
 }
 
@@ -353,7 +379,7 @@ impl DomainList {
     pub fn add_domain(&mut self, entry: &str, category: u32) -> bool {
         match normalize_host_cow(entry) {
             Some(host) => {
-                self.domains.insert_if_absent(&host, category);
+                self.domains.insert(&host, category);
                 true
             }
             None => false,
@@ -367,12 +393,18 @@ impl DomainList {
         self.domains.reserve(hosts);
     }
 
+    /// Builds what lookups need now rather than at the first one (which would count as
+    /// screening time).
+    pub(crate) fn prepare(&self) {
+        self.domains.index();
+    }
+
     /// Adds the domain entries of a list file's text, one a line (blank lines and `#`
     /// comments skipped), each as [`DomainList::add_domain`] would (entries with no usable host
     /// are skipped), faster for a long list; answers how many were usable.
     pub fn add_domain_lines(&mut self, text: &str, category: u32) -> usize {
         let before = self.domains.entries.len();
-        self.domains.insert_many(list_hosts(text), category);
+        self.domains.extend(list_hosts(text), category);
         self.domains.entries.len() - before
     }
 
@@ -384,7 +416,7 @@ impl DomainList {
         let path = normalize_path(entry);
         if path == "/" {
             // A bare host in a URL list blocks the whole host.
-            self.domains.insert_if_absent(&host, category);
+            self.domains.insert(&host, category);
         } else {
             self.urls.entry(host).or_default().push((path, category));
         }
@@ -531,6 +563,8 @@ mod tests {
         for e in &entries {
             assert_eq!(many.check(e), one.check(e), "{e}");
         }
+        // 5,000 hosts and `a.b.c`; `Host7…` and `www.host8…` are hosts already there.
+        assert_eq!(single.len(), 5001);
         assert_eq!(bulk.len(), single.len());
         assert_eq!(many.len(), one.len());
         assert_eq!(

@@ -643,6 +643,7 @@ impl PolicyBuilder {
             path: Path::new("(keywords)").to_path_buf(),
             message: format!("cannot build the keyword automaton: {e}"),
         })?;
+        self.domains.prepare();
         let o = normalizer.options;
         let searches_plain_text = self.patterns.is_empty()
             && o.case_fold
