@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Screening throughput on corpora whose every document mixes English and Chinese
-# (make_mixed.py: uniform, realistic, worst), assay screen on one thread side by side with
-# `rg -c -F -f keywords -j1` on the same files: the two alternate RUNS times per corpus in one
-# invocation, so that both see the same load on a shared machine, and the table gives the best
-# of each and their ratio. Also times assay on a one-document corpus with the same lists (the
-# fixed cost of loading 1,000,000 domains and 10,000 terms), and reports the throughput
-# without it. Needs ./setup.sh (for rg) and a release build of assay.
+# (make_mixed.py: uniform, realistic, worst): assay screen on one thread side by side with
+# `rg -c -F -f keywords -j1` on the same files (ripgrep's raw search) and with `rg -v` writing
+# the lines with no term to a file (a screen done with ripgrep, which writes what it keeps, as
+# assay does). They alternate RUNS times per corpus in one invocation, so that all see the same
+# load on a shared machine, and the table gives the best of each and the ratios. Also times
+# assay on a one-document corpus with the same lists (the fixed cost of loading 1,000,000
+# domains and 10,000 terms), and reports the throughput without it. Needs ./setup.sh (for rg)
+# and a release build of assay.
 #   MB=400       size of each corpus (generated when missing, under work/<kind>)
 #   RUNS=3       alternated runs of assay and rg per corpus
 #   KINDS="uniform realistic worst"  (also `bench`: make_corpus.py's shape, not mixed)
@@ -60,6 +62,8 @@ for kind in $KINDS; do
         timed "$kind: assay screen, 1 thread" "$assay" screen "$dir/corpus" --keywords "$dir/keywords.txt" \
             --domains "$dir/domains.txt" --out "$dir/out" --threads 1 --quiet
         timed "$kind: rg -c -F -f keywords, 1 thread" "$rg" -c -F -f "$dir/keywords.txt" -j1 "$dir/corpus"
+        # A screen done with ripgrep: the lines with no term written out (to work/last.out).
+        timed "$kind: rg -v -F -f keywords, 1 thread" "$rg" -v --no-filename -F -f "$dir/keywords.txt" -j1 "$dir/corpus"
         if [ -n "${BASE_BIN:-}" ]; then
             rm -rf "$dir/out-base"
             timed "$kind: base assay screen, 1 thread" "$BASE_BIN" screen "$dir/corpus" --keywords "$dir/keywords.txt" \
@@ -86,9 +90,9 @@ for line in open(sys.argv[1]):
     if name not in best or wall < best[name]:
         best[name] = wall
 has_base = any(n.endswith("base assay screen, 1 thread") for n in best)
-print("| corpus | MB | assay s | assay MB/s | assay MB/s without startup | rg s | rg MB/s | assay ÷ rg speed |"
-      + (" base build |" if has_base else ""))
-print("|---|---:|---:|---:|---:|---:|---:|---:|" + ("---|" if has_base else ""))
+print("| corpus | MB | assay s | assay MB/s | assay MB/s without startup | rg s | rg MB/s | assay ÷ rg speed"
+      " | rg -v s (kept lines written) | assay ÷ rg -v speed |" + (" base build |" if has_base else ""))
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---|" if has_base else ""))
 for kind, b in size.items():
     mb = b / 1e6
     a = best.get(f"{kind}: assay screen, 1 thread")
@@ -97,7 +101,8 @@ for kind, b in size.items():
     if a is None or r is None:
         continue
     steady = mb / (a - s) if s is not None and a > s else float("nan")
+    kept = best.get(f"{kind}: rg -v -F -f keywords, 1 thread", float("nan"))
     base = best.get(f"{kind}: base assay screen, 1 thread")
     extra = f" base {base:.2f} s ({mb / base:.0f} MB/s; this build {base / a:.2f}× its speed) |" if base else ""
-    print(f"| {kind} | {mb:.0f} | {a:.2f} | {mb / a:.0f} | {steady:.0f} | {r:.2f} | {mb / r:.0f} | {r / a:.2f}× |{extra}")
+    print(f"| {kind} | {mb:.0f} | {a:.2f} | {mb / a:.0f} | {steady:.0f} | {r:.2f} | {mb / r:.0f} | {r / a:.2f}× | {kept:.2f} | {kept / a:.2f}× |{extra}")
 PY
