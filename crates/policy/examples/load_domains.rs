@@ -23,6 +23,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Freeing it is not part of a load.
         drop(policy);
     }
-    println!("{path}: loaded in {:.1} ms (best of 7)", best.as_secs_f64() * 1e3);
+    println!(
+        "{path}: loaded in {:.1} ms (best of 7)",
+        best.as_secs_f64() * 1e3
+    );
     Ok(())
 }
