@@ -257,12 +257,11 @@ struct HostTable {
 struct HostIndex {
     /// Where each group starts in `entries`, and where the last one ends.
     starts: Vec<u32>,
-    /// The low 32 bits of the host's hash, and its place in [`HostTable::entries`].
+    /// The low 32 bits of the host's hash, and its place in [`HostTable::entries`]: one a
+    /// distinct host.
     entries: Vec<(u32, u32)>,
     /// 64 minus log2 of the number of groups.
     shift: u32,
-    /// How many distinct hosts there are.
-    distinct: usize,
 }
 
 impl HostTable {
@@ -278,7 +277,7 @@ impl HostTable {
 
     /// Distinct hosts.
     fn len(&self) -> usize {
-        self.index().distinct
+        self.index().entries.len()
     }
 
     fn reserve(&mut self, n: usize) {
@@ -308,27 +307,33 @@ impl HostTable {
             entries[*slot as usize] = (hash as u32, i as u32);
             *slot += 1;
         }
-        let mut index = HostIndex {
+        // Only the first entry of a host stays in the index (its category is the one found),
+        // so that a list that repeats a host many times has no group that long. Within a
+        // group, each entry is compared with the distinct ones before it.
+        let (mut kept, mut read) = (0, 0);
+        for g in 0..groups {
+            let end = starts[g + 1] as usize;
+            let group = kept;
+            starts[g] = group as u32;
+            while read < end {
+                let (low, i) = entries[read];
+                read += 1;
+                let seen = entries[group..kept]
+                    .iter()
+                    .any(|&(l, j)| l == low && self.host(j) == self.host(i));
+                if !seen {
+                    entries[kept] = (low, i);
+                    kept += 1;
+                }
+            }
+        }
+        starts[groups] = kept as u32;
+        entries.truncate(kept);
+        HostIndex {
             starts,
             entries,
             shift,
-            distinct: 0,
-        };
-        // A host is distinct unless an earlier entry of its group has the same host.
-        index.distinct = (0..groups)
-            .map(|g| {
-                let group = index.group(g);
-                (0..group.len())
-                    .filter(|&k| {
-                        let (low, i) = group[k];
-                        !group[..k]
-                            .iter()
-                            .any(|&(l, j)| l == low && self.host(j) == self.host(i))
-                    })
-                    .count()
-            })
-            .sum();
-        index
+        }
     }
 
     fn get(&self, host: &str) -> Option<u32> {
@@ -576,6 +581,23 @@ mod tests {
         assert_eq!(bulk.check("host1.example.com").map(|h| h.category), Some(1));
         assert_eq!(bulk.check("new.example.org").map(|h| h.category), Some(2));
         assert_eq!(bulk.len(), single.len() + 1);
+    }
+
+    #[test]
+    fn a_host_listed_many_times_is_indexed_once_with_its_first_category() {
+        let mut list = DomainList::new();
+        list.add_domain_lines(&"same.example.com\n".repeat(20_000), 1);
+        list.add_domain_lines("other.example.com\nsame.example.com\n", 2);
+        list.add_domain("Same.Example.com", 3);
+        assert_eq!(list.len(), 2);
+        // One index entry a distinct host: the repeats would make one group as long as the
+        // list, read by every lookup that lands in it.
+        assert_eq!(list.domains.index().entries.len(), 2);
+        assert_eq!(
+            list.check("a.same.example.com").map(|h| h.category),
+            Some(1)
+        );
+        assert_eq!(list.check("other.example.com").map(|h| h.category), Some(2));
     }
 
     #[test]
