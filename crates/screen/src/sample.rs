@@ -51,7 +51,8 @@ pub struct BatchSample {
 }
 
 pub struct Sampler {
-    seed: u64,
+    /// The hash of the seed and the file name, each line's key goes on from ([`key`]).
+    file_hash: u64,
     file: String,
     n: usize,
     batch_docs: Option<u64>,
@@ -65,7 +66,7 @@ pub struct Sampler {
 impl Sampler {
     pub fn new(seed: u64, file: &str, n: usize, batch_docs: Option<u64>) -> Sampler {
         Sampler {
-            seed,
+            file_hash: file_hash(seed, file),
             file: file.to_string(),
             n,
             batch_docs: batch_docs.filter(|&b| b > 0),
@@ -83,7 +84,7 @@ impl Sampler {
             self.violating += 1;
         }
         if self.n > 0 {
-            let key = key(self.seed, &self.file, line);
+            let key = key(self.file_hash, line);
             let full = self.heap.len() >= self.n;
             if !full || self.heap.peek().is_some_and(|top| key < top.key) {
                 let whole = fields.text.as_deref().unwrap_or("");
@@ -137,27 +138,49 @@ impl Sampler {
     }
 }
 
-/// FNV-1a over the seed, the file name and the line, finished with SplitMix64's mixer: stable
-/// across platforms and versions (std's hasher is neither).
-fn key(seed: u64, file: &str, line: u64) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in seed
-        .to_le_bytes()
-        .iter()
-        .chain(file.as_bytes())
-        .chain(&line.to_le_bytes())
-    {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
+/// FNV-1a over the seed and the file name: the first part of every key of the file's lines
+/// ([`key`]), hashed once a file rather than once a document.
+fn file_hash(seed: u64, file: &str) -> u64 {
+    fnv1a(
+        0xcbf2_9ce4_8422_2325,
+        seed.to_le_bytes().iter().chain(file.as_bytes()),
+    )
+}
+
+/// FNV-1a over the seed, the file name and the line (going on from [`file_hash`]), finished
+/// with SplitMix64's mixer: stable across platforms and versions (std's hasher is neither).
+fn key(file_hash: u64, line: u64) -> u64 {
+    let mut h = fnv1a(file_hash, &line.to_le_bytes());
     h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     h ^ (h >> 31)
 }
 
+fn fnv1a<'b>(mut h: u64, bytes: impl IntoIterator<Item = &'b u8>) -> u64 {
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_stay_those_of_earlier_versions() {
+        // A sample drawn again (`screen accept`, a shard's merge) must be the same documents:
+        // the values of the FNV-1a and SplitMix64 key as first written, byte by byte.
+        assert_eq!(
+            key(file_hash(20261203, "part-000.jsonl"), 1),
+            0x2879_1904_eefa_e5d6
+        );
+        assert_eq!(
+            key(file_hash(7, "数据/a.jsonl"), 123_456_789),
+            0xbfef_201e_67a1_ed6c
+        );
+    }
 
     #[test]
     fn samples_are_seeded_uniform_and_per_batch() {
