@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Writes screening inputs whose every document mixes English and Chinese, deterministically
-(seeded), in one of three kinds (each with its own 10,000 terms and the bench's 1,000,000
+"""Writes screening inputs whose documents mix English and Chinese, deterministically
+(seeded), in one of four kinds (each with its own 10,000 terms and the bench's 1,000,000
 blocked domains, so that only the text differs from make_corpus.py's corpus):
 
 - uniform: words and characters drawn uniformly from the vocabularies of make_corpus.py, each
@@ -17,7 +17,11 @@ blocked domains, so that only the text differs from make_corpus.py's corpus):
   the English words are the first words of listed terms (every word a possible term start,
   two-word term beginnings that do not go on into the term), the Chinese the beginnings of
   listed Chinese terms cut short, capitalized words, full-width letters, short documents
-  (100 B to 2 KB) with long URLs.
+  (100 B to 2 KB) with long URLs;
+- short: the realistic kind's text, vocabularies and terms, in short documents like posts,
+  chat messages or question-answer pairs (3-40 English words or 5-80 Chinese characters, a
+  third of them both; about 250 bytes a line with the URL), so that what a screen costs a
+  document, not a byte, shows.
 
 Outputs: OUT/corpus/part-NNN.jsonl ({"id", "url", "text"}), OUT/keywords.txt, OUT/domains.txt.
 Standard library only. Usage: make_mixed.py --kind realistic --out work/realistic --mb 200
@@ -109,6 +113,18 @@ def mixed_doc(rng, src, target_bytes):
 FULL_WIDTH = {c: chr(ord(c) - 0x21 + 0xFF01) for c in "abcdefghijklmnopqrstuvwxyz"}
 
 
+def short_doc(rng, src):
+    """One short English or Chinese segment, or both in a random order."""
+    en = english_segment(rng, src, rng.randint(3, 40))
+    zh = chinese_segment(rng, src, rng.randint(5, 80))
+    r = rng.random()
+    if r < 1 / 3:
+        return en
+    if r < 2 / 3:
+        return zh
+    return " ".join([en, zh] if rng.random() < 0.5 else [zh, en])
+
+
 def worst_doc(rng, starts_en, starts_zh, target_bytes):
     """Scripts switching every 1-3 words / 1-4 characters, every word a term's first word."""
     parts, size = [], 0
@@ -129,7 +145,7 @@ def worst_doc(rng, starts_en, starts_zh, target_bytes):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--kind", choices=["uniform", "realistic", "worst"], required=True)
+    ap.add_argument("--kind", choices=["uniform", "realistic", "worst", "short"], required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--mb", type=int, default=200)
     ap.add_argument("--files", type=int, default=4)
@@ -202,6 +218,8 @@ def main():
     def document(doc):
         if a.kind == "worst":
             text = worst_doc(rng, starts_en, starts_zh, int(rng.uniform(100, 2000)))
+        elif a.kind == "short":
+            text = short_doc(rng, src)
         else:
             # Log-uniform sizes from 300 B to 12 KB (median ~1.9 KB).
             size = int(300 * (40 ** rng.random()))
