@@ -136,18 +136,26 @@ fn count_scripts(text: &str) -> Counts {
     // with no branch inside (vector instructions) when all their characters are ASCII, common
     // ideographs, full-width letters or the marks of Chinese and English text (the same counts
     // as `script`'s, the tests check); a block with another character goes the general way.
+    let mut block = |window: &[u8], from: usize| match block_counts(window) {
+        Some((latin, han)) => {
+            counts.latin += u64::from(latin);
+            counts.han += u64::from(han);
+        }
+        None => count_bytes(text, from, (from + BLOCK).min(bytes.len()), &mut counts),
+    };
     let mut i = 0;
     while let Some(window) = bytes.get(i..i + BLOCK + 2) {
-        match block_counts(window) {
-            Some((latin, han)) => {
-                counts.latin += u64::from(latin);
-                counts.han += u64::from(han);
-            }
-            None => count_bytes(text, i, i + BLOCK, &mut counts),
-        }
+        block(window, i);
         i += BLOCK;
     }
-    count_bytes(text, i, bytes.len(), &mut counts);
+    // The last bytes (fewer than 34; all of a short text) after zeros, which count nothing.
+    let mut last = [0u8; 2 * BLOCK + 2];
+    let rest = &bytes[i..];
+    last[..rest.len()].copy_from_slice(rest);
+    block(&last[..BLOCK + 2], i);
+    if rest.len() > BLOCK {
+        block(&last[BLOCK..], i + BLOCK);
+    }
     counts
 }
 
