@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Screening throughput on corpora whose every document mixes English and Chinese
-# (make_mixed.py: uniform, realistic, worst): assay screen on one thread side by side with
+# Screening throughput on corpora whose documents mix English and Chinese (make_mixed.py:
+# uniform, realistic, worst, short): assay screen on one thread side by side with
 # `rg -c -F -f keywords -j1` on the same files (ripgrep's raw search) and with `rg -v` writing
 # the lines with no term to a file (a screen done with ripgrep, which writes what it keeps, as
 # assay does). They alternate RUNS times per corpus in one invocation, so that all see the same
@@ -10,7 +10,7 @@
 # and a release build of assay.
 #   MB=400       size of each corpus (generated when missing, under work/<kind>)
 #   RUNS=3       alternated runs of assay and rg per corpus
-#   KINDS="uniform realistic worst"  (also `bench`: make_corpus.py's shape, not mixed)
+#   KINDS="uniform realistic worst short"  (also `bench`: make_corpus.py's shape, not mixed)
 #   BASE_BIN=PATH  another build of assay, alternated with the first (a before/after comparison)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -19,7 +19,7 @@ assay=${ASSAY_BIN:-$repo/target/release/assay}
 rg=${RG_BIN:-work/rg/bin/rg}
 MB=${MB:-400}
 RUNS=${RUNS:-3}
-KINDS=${KINDS:-uniform realistic worst}
+KINDS=${KINDS:-uniform realistic worst short}
 [ -x "$assay" ] || { echo "no $assay: cargo build --release -p assay-cli" >&2; exit 2; }
 [ -x "$rg" ] || { echo "no $rg: run ./setup.sh first" >&2; exit 2; }
 results=work/mixed-results.tsv
