@@ -264,11 +264,10 @@ struct HostIndex {
     entries: Vec<(u32, u32)>,
     /// 64 minus log2 of the number of groups.
     shift: u32,
-    /// A Bloom filter of the hashes (three bits of one word a host, about eight bits a host):
-    /// most hosts a screen looks up are not listed, and for them this one read (a megabyte
-    /// for a million hosts, mostly in cache) stands for the two or three cache misses of
+    /// A Bloom filter of the hashes, a power of two of words (three bits of one word a host,
+    /// about eight bits a host: a megabyte for a million). Most hosts a screen looks up are
+    /// not listed, and for them this one read stands for the two or three cache misses of
     /// reading a group.
-    /// Its length is a power of two.
     bloom: Vec<u64>,
 }
 

@@ -51,7 +51,7 @@ pub struct BatchSample {
 }
 
 pub struct Sampler {
-    /// The hash of the seed and the file name, each line's key goes on from ([`key`]).
+    /// The hash of the seed and the file name, which each line's key goes on from ([`key`]).
     file_hash: u64,
     file: String,
     n: usize,
