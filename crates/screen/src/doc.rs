@@ -23,8 +23,21 @@ pub struct Fields<'a> {
     pub source: Option<Cow<'a, str>>,
 }
 
+mod fast;
+
 /// Reads the named fields of a JSON object; anything but an object is an error.
 pub fn extract<'a>(line: &'a str, names: &FieldNames) -> Result<Fields<'a>, serde_json::Error> {
+    if let Some(fields) = fast::extract(line, names) {
+        return Ok(fields);
+    }
+    extract_with_serde(line, names)
+}
+
+/// [`extract`] by serde_json, which reads any line and says what is wrong with a bad one.
+fn extract_with_serde<'a>(
+    line: &'a str,
+    names: &FieldNames,
+) -> Result<Fields<'a>, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(line);
     let fields = names.deserialize(&mut de)?;
     de.end()?;
