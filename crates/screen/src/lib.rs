@@ -699,7 +699,10 @@ fn source_with_host(fields: &doc::Fields<'_>, host: Option<&str>) -> String {
 /// The registrable domain of a host by the Public Suffix List (`news.bbc.co.uk` →
 /// `bbc.co.uk`); the host itself when the list does not know it (IP addresses).
 pub fn registered_domain(host: &str) -> String {
-    let is_ip = host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[');
+    // Only a host that ends with a digit (IPv4) or has a colon (IPv6) can be an address: the
+    // parse is skipped for the others (it cost more than the suffix list, once a document).
+    let may_be_ip = host.ends_with(|c: char| c.is_ascii_digit()) || host.contains(':');
+    let is_ip = host.starts_with('[') || (may_be_ip && host.parse::<std::net::IpAddr>().is_ok());
     if is_ip {
         return host.to_string();
     }
@@ -1126,5 +1129,9 @@ mod tests {
         assert_eq!(registered_domain("news.bbc.co.uk"), "bbc.co.uk");
         assert_eq!(registered_domain("a.b.example.com.cn"), "example.com.cn");
         assert_eq!(registered_domain("127.0.0.1"), "127.0.0.1");
+        assert_eq!(registered_domain("[::1]"), "[::1]");
+        assert_eq!(registered_domain("fe80::a"), "fe80::a");
+        assert_eq!(registered_domain("a.example9.cn"), "example9.cn");
+        assert_eq!(registered_domain("a.b.example.com9"), "example.com9");
     }
 }
