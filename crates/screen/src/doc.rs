@@ -160,7 +160,8 @@ impl<'de> de::Deserialize<'de> for MaybeStr<'de> {
 mod tests {
     use super::*;
 
-    fn names() -> FieldNames {
+    /// The field names the tests of this module and of [`fast`] read.
+    pub(super) fn names() -> FieldNames {
         FieldNames {
             text: "text".into(),
             url: "url".into(),

@@ -268,15 +268,8 @@ fn hex4(digits: &[u8]) -> Option<u16> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::names;
     use super::*;
-
-    fn names() -> FieldNames {
-        FieldNames {
-            text: "text".into(),
-            url: "url".into(),
-            source: Some("src".into()),
-        }
-    }
 
     /// Whether this reader answered for `line`; when it did, serde_json reads the same fields.
     fn answered_as_serde(line: &str) -> bool {
