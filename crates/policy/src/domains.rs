@@ -118,17 +118,21 @@ fn scan_plain(bytes: &[u8]) -> Option<(usize, bool)> {
 fn plain_host_of(host: &str, capitals: bool) -> Option<Cow<'_, str>> {
     let host = host.trim_end_matches('.');
     // A last label that is a number (`4`, `0x1F`) makes the URL parser read the host as IPv4,
-    // in shorthand forms it normalizes (or refuses).
-    let last = host
-        .bytes()
-        .rposition(|b| b == b'.')
-        .map_or(host, |dot| &host[dot + 1..]);
-    let hex = last
-        .strip_prefix("0x")
-        .or_else(|| last.strip_prefix("0X"))
-        .is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
-    if last.is_empty() || hex || last.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
+    // in shorthand forms it normalizes (or refuses). One that ends with a letter past `f`,
+    // but `x`, is none (most top-level domains): a million-host list skips the label's scan.
+    let number_ends = |b: u8| !matches!(b.to_ascii_lowercase(), b'g'..=b'w' | b'y' | b'z');
+    if host.bytes().last().is_none_or(number_ends) {
+        let last = host
+            .bytes()
+            .rposition(|b| b == b'.')
+            .map_or(host, |dot| &host[dot + 1..]);
+        let hex = last
+            .strip_prefix("0x")
+            .or_else(|| last.strip_prefix("0X"))
+            .is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
+        if last.is_empty() || hex || last.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
     }
     let host = match host.get(..4) {
         Some(www) if www.eq_ignore_ascii_case("www.") => &host[4..],
@@ -179,17 +183,52 @@ fn plain_line(line: &[u8]) -> Option<bool> {
         .then_some(seen & LINE_CAPITAL != 0)
 }
 
+/// Whether every line of a list file's text is empty or a plain host without capitals, as
+/// [`plain_line`] would find line by line (a list as lists are usually written). In one pass
+/// over the text, which the compiler turns into vector instructions: checked line by line,
+/// byte by byte, it was most of the lines' pass in a million-host list's load.
+fn all_plain_lowercase(text: &[u8]) -> bool {
+    const BLOCK: usize = 4096;
+    let bad_pair = |a: u8, b: u8| {
+        let other = !matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'\n');
+        let dot_after = b == b'.' && (a == b'.' || a == b'\n');
+        u8::from(other) | u8::from(dot_after)
+    };
+    // The first line starts after a newline, as the others do.
+    let Some(&first) = text.first() else {
+        return true;
+    };
+    // In blocks, to stop early in a list that is not plain; a block's pairs start with the
+    // last byte of the block before.
+    bad_pair(b'\n', first) == 0
+        && (0..text.len()).step_by(BLOCK).all(|start| {
+            let block = &text[start.saturating_sub(1)..(start + BLOCK).min(text.len())];
+            let bad = block[1..]
+                .iter()
+                .zip(block)
+                .fold(0u8, |bad, (&b, &a)| bad | bad_pair(a, b));
+            bad == 0
+        })
+}
+
 /// The hosts of a list file's text, one entry a line (blank lines and `#` comments skipped,
 /// entries with no usable host left out), each as [`normalize_host_cow`] gives it. A line
 /// that is a plain host takes the fast path; any other goes the general way.
 fn list_hosts(text: &str) -> impl Iterator<Item = Cow<'_, str>> {
+    let all_plain = all_plain_lowercase(text.as_bytes());
     let mut rest = text;
     std::iter::from_fn(move || {
         while !rest.is_empty() {
             let end = memchr::memchr(b'\n', rest.as_bytes()).unwrap_or(rest.len());
             let line = &rest[..end];
             rest = rest.get(end + 1..).unwrap_or("");
-            let host = match plain_line(line.as_bytes()) {
+            let plain = if all_plain {
+                // An empty line is no host on this way too.
+                Some(false)
+            } else {
+                plain_line(line.as_bytes())
+            };
+            let host = match plain {
                 Some(capitals) => {
                     plain_host_of(line, capitals).or_else(|| normalize_host_cow(line))
                 }
@@ -241,16 +280,26 @@ pub struct DomainList {
 /// and `free`).
 #[derive(Debug, Default, Clone)]
 struct HostTable {
+    /// The hosts' bytes. A list file's text is kept whole (the first one without a copy),
+    /// and its hosts are slices of it; a host that normalizing changed is appended.
     text: String,
-    /// Where each host ends in `text` (it starts where the previous one ends), and its
-    /// category. A host added twice is here twice; the first one is found.
-    entries: Vec<(usize, u32)>,
+    /// Where each host is in `text`, start and end. Four bytes each, not eight: the hosts
+    /// of a million-domain list are read into memory that is new to the process, and every
+    /// page of it costs a fault. A host added twice is here twice; the first one is found.
+    spans: Vec<(u32, u32)>,
+    /// The category of each run of entries of one category, as (first entry, category):
+    /// a list file is one run.
+    categories: Vec<(u32, u32)>,
     /// The entries by hash, built at the first lookup after an add: a million hosts are
     /// added at once, and inserting them one by one into a hash table cost a fifth of the
     /// load (and its memory, a tenth more in page faults).
     index: OnceLock<HostIndex>,
     hasher: DefaultHashBuilder,
 }
+
+/// The hosts of a list would need more than 4 GiB of text: offsets into it are 32 bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListsTooLarge;
 
 /// The entries of a [`HostTable`] grouped by the top bits of their hash (a counting sort,
 /// which keeps the order of entries within a group): a lookup reads its group's bounds and
@@ -259,7 +308,7 @@ struct HostTable {
 struct HostIndex {
     /// Where each group starts in `entries`, and where the last one ends.
     starts: Vec<u32>,
-    /// The low 32 bits of the host's hash, and its place in [`HostTable::entries`]: one a
+    /// The low 32 bits of the host's hash, and its place in [`HostTable::spans`]: one a
     /// distinct host.
     entries: Vec<(u32, u32)>,
     /// 64 minus log2 of the number of groups.
@@ -272,14 +321,20 @@ struct HostIndex {
 }
 
 impl HostTable {
-    fn hash(&self, host: &str) -> u64 {
+    fn hash(&self, host: &[u8]) -> u64 {
         self.hasher.hash_one(host)
     }
 
-    fn host(&self, i: u32) -> &str {
-        let i = i as usize;
-        let start = if i == 0 { 0 } else { self.entries[i - 1].0 };
-        &self.text[start..self.entries[i].0]
+    fn host(&self, i: u32) -> &[u8] {
+        let (start, end) = self.spans[i as usize];
+        &self.text.as_bytes()[start as usize..end as usize]
+    }
+
+    fn category(&self, i: u32) -> u32 {
+        // The run that holds entry `i`: the last one that starts at or before it (the first
+        // run starts at entry 0).
+        let run = self.categories.partition_point(|&(first, _)| first <= i);
+        self.categories[run.saturating_sub(1)].1
     }
 
     /// Distinct hosts.
@@ -287,8 +342,11 @@ impl HostTable {
         self.index().entries.len()
     }
 
-    fn reserve(&mut self, n: usize) {
-        self.entries.reserve(n);
+    fn reserve(&mut self, hosts: usize, bytes: usize) {
+        self.spans.reserve(hosts);
+        if !self.text.is_empty() {
+            self.text.reserve(bytes);
+        }
     }
 
     fn index(&self) -> &HostIndex {
@@ -296,21 +354,31 @@ impl HostTable {
     }
 
     fn build_index(&self) -> HostIndex {
-        let n = self.entries.len();
+        let n = self.spans.len();
         let groups = n.next_power_of_two().max(2);
         let shift = 64 - groups.trailing_zeros();
-        let hashes: Vec<u64> = (0..n as u32).map(|i| self.hash(self.host(i))).collect();
+        let words = (groups / 8).max(1);
+        let mut bloom = vec![0u64; words];
+        // Each group's size, then (summed) where it starts.
         let mut starts = vec![0u32; groups + 1];
-        for &hash in &hashes {
-            starts[(hash >> shift) as usize + 1] += 1;
+        let hashes: Vec<u64> = (0..n as u32)
+            .map(|i| {
+                let hash = self.hash(self.host(i));
+                starts[(hash >> shift) as usize] += 1;
+                let (word, bits) = bloom_bits(words, hash);
+                bloom[word] |= bits;
+                hash
+            })
+            .collect();
+        let mut sum = 0;
+        for start in &mut starts[..groups] {
+            (*start, sum) = (sum, sum + *start);
         }
-        for g in 0..groups {
-            starts[g + 1] += starts[g];
-        }
-        let mut next = starts.clone();
+        // Each entry into the next free place of its group; a group's start moves to its
+        // end on the way.
         let mut entries = vec![(0u32, 0u32); n];
         for (i, &hash) in hashes.iter().enumerate() {
-            let slot = &mut next[(hash >> shift) as usize];
+            let slot = &mut starts[(hash >> shift) as usize];
             entries[*slot as usize] = (hash as u32, i as u32);
             *slot += 1;
         }
@@ -318,10 +386,10 @@ impl HostTable {
         // so that a list that repeats a host many times has no group that long. Within a
         // group, each entry is compared with the distinct ones before it.
         let (mut kept, mut read) = (0, 0);
-        for g in 0..groups {
-            let end = starts[g + 1] as usize;
+        for start in &mut starts[..groups] {
+            let end = *start as usize;
             let group = kept;
-            starts[g] = group as u32;
+            *start = group as u32;
             while read < end {
                 let (low, i) = entries[read];
                 read += 1;
@@ -336,22 +404,16 @@ impl HostTable {
         }
         starts[groups] = kept as u32;
         entries.truncate(kept);
-        let words = (groups / 8).max(1);
-        let mut index = HostIndex {
+        HostIndex {
             starts,
             entries,
             shift,
-            bloom: vec![0; words],
-        };
-        for &hash in &hashes {
-            let (word, bits) = index.bloom_bits(hash);
-            index.bloom[word] |= bits;
+            bloom,
         }
-        index
     }
 
     fn get(&self, host: &str) -> Option<u32> {
-        let hash = self.hash(host);
+        let hash = self.hash(host.as_bytes());
         let index = self.index();
         if !index.may_hold(hash) {
             return None;
@@ -359,23 +421,84 @@ impl HostTable {
         index
             .group((hash >> index.shift) as usize)
             .iter()
-            .find(|&&(low, i)| low == hash as u32 && self.host(i) == host)
-            .map(|&(_, i)| self.entries[i as usize].1)
+            .find(|&&(low, i)| low == hash as u32 && self.host(i) == host.as_bytes())
+            .map(|&(_, i)| self.category(i))
     }
 
-    /// Adds the hosts of `hosts`; a host already there keeps its first category.
-    fn extend<'h>(&mut self, hosts: impl Iterator<Item = Cow<'h, str>>, category: u32) {
-        for host in hosts {
-            self.text.push_str(&host);
-            self.entries.push((self.text.len(), category));
+    /// Adds the hosts of a list file's `text` (as [`list_hosts`] reads them), keeping the
+    /// text; a host already there keeps its first category. Answers how many were added.
+    fn extend_text(&mut self, text: String, category: u32) -> Result<usize, ListsTooLarge> {
+        let base = self.text.len();
+        let first = self.spans.len();
+        if base + text.len() > u32::MAX as usize {
+            return Err(ListsTooLarge);
         }
-        self.index = OnceLock::new();
+        // Hosts that normalizing changed, kept after the text; their entries' spans are
+        // relative to `changed` until then.
+        let (mut changed, mut changed_entries) = (String::new(), Vec::new());
+        let text_range = text.as_bytes().as_ptr_range();
+        for host in list_hosts(&text) {
+            let at = host.as_ptr();
+            let start = match host {
+                Cow::Borrowed(_) if text_range.contains(&at) => {
+                    base + (at as usize - text_range.start as usize)
+                }
+                _ => {
+                    changed_entries.push(self.spans.len());
+                    changed.push_str(&host);
+                    changed.len() - host.len()
+                }
+            };
+            self.spans.push((start as u32, (start + host.len()) as u32));
+        }
+        let changed_base = base + text.len();
+        if changed_base + changed.len() > u32::MAX as usize {
+            self.spans.truncate(first);
+            return Err(ListsTooLarge);
+        }
+        if self.text.is_empty() {
+            self.text = text;
+        } else {
+            self.text.push_str(&text);
+        }
+        self.text.push_str(&changed);
+        for &e in &changed_entries {
+            let (start, end) = &mut self.spans[e];
+            (*start, *end) = (*start + changed_base as u32, *end + changed_base as u32);
+        }
+        self.added(first, category);
+        Ok(self.spans.len() - first)
     }
 
     /// Adds `host`; when it is there already, it keeps its first category.
-    fn insert(&mut self, host: &str, category: u32) {
-        self.extend(std::iter::once(Cow::Borrowed(host)), category);
+    fn insert(&mut self, host: &str, category: u32) -> Result<(), ListsTooLarge> {
+        let start = self.text.len();
+        if start + host.len() > u32::MAX as usize {
+            return Err(ListsTooLarge);
+        }
+        self.text.push_str(host);
+        let first = self.spans.len();
+        self.spans.push((start as u32, self.text.len() as u32));
+        self.added(first, category);
+        Ok(())
     }
+
+    /// Notes the category of the entries from `first` on, and that the index must be built
+    /// again.
+    fn added(&mut self, first: usize, category: u32) {
+        if first < self.spans.len() && self.categories.last().map(|&(_, c)| c) != Some(category) {
+            self.categories.push((first as u32, category));
+        }
+        self.index = OnceLock::new();
+    }
+}
+
+/// The word of a Bloom filter of `words` words (a power of two) for a host's hash (from its
+/// upper half), and the word's three bits for it (from its low bits).
+fn bloom_bits(words: usize, hash: u64) -> (usize, u64) {
+    let word = (hash >> 32) as usize & (words - 1);
+    let bits = (1 << (hash & 63)) | (1 << ((hash >> 6) & 63)) | (1 << ((hash >> 12) & 63));
+    (word, bits)
 }
 
 impl HostIndex {
@@ -383,17 +506,9 @@ impl HostIndex {
         &self.entries[self.starts[g] as usize..self.starts[g + 1] as usize]
     }
 
-    /// The word of the Bloom filter for a host's hash (from its upper half), and the word's
-    /// three bits for it (from its low bits).
-    fn bloom_bits(&self, hash: u64) -> (usize, u64) {
-        let word = (hash >> 32) as usize & (self.bloom.len() - 1);
-        let bits = (1 << (hash & 63)) | (1 << ((hash >> 6) & 63)) | (1 << ((hash >> 12) & 63));
-        (word, bits)
-    }
-
     /// Whether a host of this hash may be in the index (never `false` for one that is).
     fn may_hold(&self, hash: u64) -> bool {
-        let (word, bits) = self.bloom_bits(hash);
+        let (word, bits) = bloom_bits(self.bloom.len(), hash);
         self.bloom[word] & bits == bits
     }
 }
@@ -411,22 +526,16 @@ impl DomainList {
         DomainList::default()
     }
 
-    /// Adds a domain entry; returns false (and adds nothing) when it has no usable host.
+    /// Adds a domain entry; returns false (and adds nothing) when it has no usable host, or
+    /// when the lists hold 4 GiB of hosts already.
     pub fn add_domain(&mut self, entry: &str, category: u32) -> bool {
-        match normalize_host_cow(entry) {
-            Some(host) => {
-                self.domains.insert(&host, category);
-                true
-            }
-            None => false,
-        }
+        normalize_host_cow(entry).is_some_and(|host| self.domains.insert(&host, category).is_ok())
     }
 
     /// Room for `hosts` more domain entries of `bytes` bytes in all: a big list loads without
     /// growing (rehashing, copying) its table on the way.
     pub fn reserve(&mut self, hosts: usize, bytes: usize) {
-        self.domains.text.reserve(bytes);
-        self.domains.reserve(hosts);
+        self.domains.reserve(hosts, bytes);
     }
 
     /// Builds what lookups need now rather than at the first one (which would count as
@@ -437,11 +546,14 @@ impl DomainList {
 
     /// Adds the domain entries of a list file's text, one a line (blank lines and `#`
     /// comments skipped), each as [`DomainList::add_domain`] would (entries with no usable host
-    /// are skipped), faster for a long list; answers how many were usable.
-    pub fn add_domain_lines(&mut self, text: &str, category: u32) -> usize {
-        let before = self.domains.entries.len();
-        self.domains.extend(list_hosts(text), category);
-        self.domains.entries.len() - before
+    /// are skipped), faster for a long list; answers how many were usable. The text is kept:
+    /// its hosts are not copied.
+    pub fn add_domain_lines(
+        &mut self,
+        text: String,
+        category: u32,
+    ) -> Result<usize, ListsTooLarge> {
+        self.domains.extend_text(text, category)
     }
 
     /// Adds a URL-prefix entry (`host/path`).
@@ -452,10 +564,9 @@ impl DomainList {
         let path = normalize_path(entry);
         if path == "/" {
             // A bare host in a URL list blocks the whole host.
-            self.domains.insert(&host, category);
-        } else {
-            self.urls.entry(host).or_default().push((path, category));
+            return self.domains.insert(&host, category).is_ok();
         }
+        self.urls.entry(host).or_default().push((path, category));
         true
     }
 
@@ -571,13 +682,16 @@ mod tests {
         // list's order; add per run of one category instead.
         let mut k = 0;
         while k < entries.len() {
-            many.add_domain_lines(&entries[k], (k % 3) as u32);
+            assert_eq!(
+                many.add_domain_lines(entries[k].clone(), (k % 3) as u32),
+                Ok(usize::from(normalize_host(&entries[k]).is_some()))
+            );
             k += 1;
         }
         let mut bulk = DomainList::new();
         assert_eq!(
-            bulk.add_domain_lines(&entries.join("\n"), 1),
-            entries.len() - 2
+            bulk.add_domain_lines(entries.join("\n"), 1),
+            Ok(entries.len() - 2)
         );
         let mut single = DomainList::new();
         for e in &entries {
@@ -608,7 +722,10 @@ mod tests {
             Some(7 % 3)
         );
         // A second list on top keeps the first list's categories.
-        bulk.add_domain_lines("host1.example.com\nnew.example.org\n", 2);
+        assert_eq!(
+            bulk.add_domain_lines("host1.example.com\nnew.example.org\n".into(), 2),
+            Ok(2)
+        );
         assert_eq!(bulk.check("host1.example.com").map(|h| h.category), Some(1));
         assert_eq!(bulk.check("new.example.org").map(|h| h.category), Some(2));
         assert_eq!(bulk.len(), single.len() + 1);
@@ -617,8 +734,14 @@ mod tests {
     #[test]
     fn a_host_listed_many_times_is_indexed_once_with_its_first_category() {
         let mut list = DomainList::new();
-        list.add_domain_lines(&"same.example.com\n".repeat(20_000), 1);
-        list.add_domain_lines("other.example.com\nsame.example.com\n", 2);
+        assert_eq!(
+            list.add_domain_lines("same.example.com\n".repeat(20_000), 1),
+            Ok(20_000)
+        );
+        assert_eq!(
+            list.add_domain_lines("other.example.com\nsame.example.com\n".into(), 2),
+            Ok(2)
+        );
         list.add_domain("Same.Example.com", 3);
         assert_eq!(list.len(), 2);
         // One index entry a distinct host: the repeats would make one group as long as the
@@ -674,6 +797,71 @@ mod tests {
     }
 
     #[test]
+    fn a_plain_list_gives_the_hosts_its_lines_give_one_by_one() {
+        // Lines the whole-text check lets through, each of which plain_host_of may still
+        // leave to the URL parser.
+        let lines = [
+            "example.com",
+            "",
+            "www.example.net",
+            "example.info.",
+            "1.2.3.4",
+            "10.1",
+            "a.0x1f",
+            "a.0x",
+            "a.12z",
+            "a.12f",
+            "www.",
+            "xn--bcher-kva.de",
+            "last.example.com",
+        ];
+        for ending in ["", "\n", "\n\n"] {
+            let text = lines.join("\n") + ending;
+            assert!(all_plain_lowercase(text.as_bytes()), "{text:?}");
+            let read: Vec<String> = list_hosts(&text).map(Cow::into_owned).collect();
+            let one_by_one: Vec<String> = lines.iter().filter_map(|l| normalize_host(l)).collect();
+            assert_eq!(read, one_by_one);
+        }
+    }
+
+    #[test]
+    fn the_whole_text_check_agrees_with_the_line_by_line_one() {
+        // Every line empty or a plain host without capitals, as plain_line finds line by line.
+        let by_lines = |text: &[u8]| {
+            text.split(|&b| b == b'\n')
+                .all(|line| line.is_empty() || plain_line(line) == Some(false))
+        };
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(14);
+        for round in 0..3000 {
+            // Mostly plain bytes, so that many texts are plain; the others stop the check.
+            let alphabet: &[u8] = if round % 2 == 0 {
+                b"ab0-..\n"
+            } else {
+                b"ab0-..\nA \r"
+            };
+            let len = rng.gen_range(0..9000);
+            let mut text: Vec<u8> = (0..len)
+                .map(|_| alphabet[rng.gen_range(0..alphabet.len())])
+                .collect();
+            if round % 3 == 0 {
+                // Runs of plain hosts, with what may break them at a block's edges.
+                text = b"host.example.com\n".repeat(len / 17 + 1);
+                let at = [0, 4095, 4096, 8191, 8192][round % 5].min(text.len() - 1);
+                text[at] = alphabet[rng.gen_range(0..alphabet.len())];
+            }
+            assert_eq!(all_plain_lowercase(&text), by_lines(&text), "round {round}");
+        }
+        // A dot after a dot, or at a line's start, across a block's edge.
+        for (at, pair) in [(4095, b".."), (4095, b"\n."), (8191, b"..")] {
+            let mut text = b"abc\n".repeat(3000);
+            text[at..at + 2].copy_from_slice(pair);
+            assert!(!all_plain_lowercase(&text));
+            assert!(!by_lines(&text));
+        }
+    }
+
+    #[test]
     fn the_plain_host_fast_path_agrees_with_the_url_parser() {
         // Every input the fast path takes gives the host the URL parser gives.
         for input in [
@@ -700,6 +888,13 @@ mod tests {
             "1-2.3",
             "a.0x1F",
             "a.0x1g",
+            // The last byte alone says the label is no number; or the label is read.
+            "a.0x",
+            "a.0X.",
+            "a.0xx",
+            "a.12z",
+            "A.12Z",
+            "a.12f",
             "12.34/a",
             "https://WWW.",
         ] {
@@ -734,6 +929,8 @@ mod tests {
                     | "12.34/a"
                     | "1-2.3"
                     | "a.0x1F"
+                    | "a.0x"
+                    | "a.0X."
             );
             assert_eq!(fast.is_some(), expect_plain, "{input}");
         }

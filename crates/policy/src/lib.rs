@@ -564,11 +564,18 @@ impl PolicyBuilder {
             path: path.to_path_buf(),
             source,
         })?;
-        let text = pack::list_text(path, &bytes)?;
-        // Hosts are at most their lines' length.
         let lines = memchr::memchr_iter(b'\n', &bytes).count() + 1;
         self.domains.reserve(lines, bytes.len());
-        self.domains.add_domain_lines(text, category);
+        // The list's text is kept as read: its hosts are not copied.
+        let text = pack::list_string(path, bytes)?;
+        self.domains
+            .add_domain_lines(text, category)
+            .map_err(|domains::ListsTooLarge| PackError::Invalid {
+                path: path.to_path_buf(),
+                message: "the domain lists hold more than 4 GiB of hosts in all; \
+                          screen with fewer of them at a time"
+                    .to_string(),
+            })?;
         Ok(self)
     }
 

@@ -209,14 +209,24 @@ pub(crate) fn parse_list(path: &Path, bytes: &[u8]) -> Result<Entries, PackError
 /// A list file's bytes as text, checked all at once (several times faster than line by
 /// line); an error naming the line of the first byte that is not UTF-8.
 pub(crate) fn list_text<'b>(path: &Path, bytes: &'b [u8]) -> Result<&'b str, PackError> {
-    std::str::from_utf8(bytes).map_err(|e| PackError::Encoding {
+    std::str::from_utf8(bytes).map_err(|e| encoding_error(path, bytes, e))
+}
+
+/// [`list_text`], keeping the bytes.
+pub(crate) fn list_string(path: &Path, bytes: Vec<u8>) -> Result<String, PackError> {
+    String::from_utf8(bytes).map_err(|e| encoding_error(path, e.as_bytes(), e.utf8_error()))
+}
+
+/// The error of a list file's first byte that is not UTF-8, with its line.
+fn encoding_error(path: &Path, bytes: &[u8], error: std::str::Utf8Error) -> PackError {
+    PackError::Encoding {
         path: path.to_path_buf(),
-        line: bytes[..e.valid_up_to()]
+        line: bytes[..error.valid_up_to()]
             .iter()
             .filter(|&&b| b == b'\n')
             .count()
             + 1,
-    })
+    }
 }
 
 /// Each entry of a list file's bytes (borrowed from them) with its 1-based line number; an
