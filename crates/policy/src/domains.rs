@@ -116,6 +116,19 @@ fn scan_plain(bytes: &[u8]) -> Option<(usize, bool)> {
 /// The normalized form of a host [`scan_plain`] took, or `None` when the URL parser must
 /// decide.
 fn plain_host_of(host: &str, capitals: bool) -> Option<Cow<'_, str>> {
+    let host = plain_host_lowercase(host)?;
+    Some(if capitals {
+        Cow::Owned(host.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(host)
+    })
+}
+
+/// [`plain_host_of`] but for the capitals, which it leaves. A `&str` is returned in
+/// registers: a `Cow` goes through memory, and reading it back in the caller stalled a
+/// million-host list's load (a store the load could not be forwarded from).
+#[inline]
+fn plain_host_lowercase(host: &str) -> Option<&str> {
     let host = host.trim_end_matches('.');
     // A last label that is a number (`4`, `0x1F`) makes the URL parser read the host as IPv4,
     // in shorthand forms it normalizes (or refuses). One that ends with a letter past `f`,
@@ -138,13 +151,7 @@ fn plain_host_of(host: &str, capitals: bool) -> Option<Cow<'_, str>> {
         Some(www) if www.eq_ignore_ascii_case("www.") => &host[4..],
         _ => host,
     };
-    if host.is_empty() {
-        None
-    } else if capitals {
-        Some(Cow::Owned(host.to_ascii_lowercase()))
-    } else {
-        Some(Cow::Borrowed(host))
-    }
+    (!host.is_empty()).then_some(host)
 }
 
 /// What a byte is to [`plain_line`], as bits that can be or-ed together.
@@ -222,13 +229,17 @@ fn list_hosts(text: &str) -> impl Iterator<Item = Cow<'_, str>> {
             let end = memchr::memchr(b'\n', rest.as_bytes()).unwrap_or(rest.len());
             let line = &rest[..end];
             rest = rest.get(end + 1..).unwrap_or("");
-            let plain = if all_plain {
+            if all_plain {
                 // An empty line is no host on this way too.
-                Some(false)
-            } else {
-                plain_line(line.as_bytes())
-            };
-            let host = match plain {
+                let host = plain_host_lowercase(line)
+                    .map(Cow::Borrowed)
+                    .or_else(|| normalize_host_cow(line));
+                if host.is_some() {
+                    return host;
+                }
+                continue;
+            }
+            let host = match plain_line(line.as_bytes()) {
                 Some(capitals) => {
                     plain_host_of(line, capitals).or_else(|| normalize_host_cow(line))
                 }
