@@ -176,6 +176,7 @@ impl Prefilter {
         let mut char_lead = [false; 256];
         let mut kinds = [false; 5];
         let mut by_key: FxHashMap<u64, Vec<Filed>> = FxHashMap::default();
+        by_key.reserve(terms.size_hint().0);
         for (index, (term, whole_word)) in terms.enumerate() {
             let mut first = [0u8; 16];
             let n = term.len().min(16);
@@ -219,6 +220,7 @@ impl Prefilter {
         }
         let mut filed = Vec::new();
         let mut terms_by_key = FxHashMap::default();
+        terms_by_key.reserve(by_key.len());
         for (key, terms) in by_key {
             let start = filed.len() as u32;
             filed.extend(terms);
