@@ -176,9 +176,12 @@ fn squash(
     allow: &[String],
 ) -> Result<Option<Squashed>, String> {
     let squashed = |p: &str| {
-        let s: String = p.chars().filter(|&c| c != ' ').collect();
-        (is_word_term(p) && !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric()))
-            .then_some(s)
+        let letters = p.bytes().filter(|&b| b != b' ');
+        if !is_word_term(p) || !letters.clone().all(|b| b.is_ascii_alphanumeric()) {
+            return None;
+        }
+        let s: String = letters.map(char::from).collect();
+        (!s.is_empty()).then_some(s)
     };
     let mut names: Vec<String> = Vec::new();
     let mut entries: Vec<Vec<u32>> = Vec::new();

@@ -175,8 +175,9 @@ impl Prefilter {
         let mut keys: [Vec<(u64, Entry)>; 5] = Default::default();
         let mut char_lead = [false; 256];
         let mut kinds = [false; 5];
-        let mut by_key: FxHashMap<u64, Vec<Filed>> = FxHashMap::default();
-        by_key.reserve(terms.size_hint().0);
+        // Each term with its tagged key; sorted by key below, so that a key's terms are one
+        // run (a vector a key cost an allocation for each of tens of thousands of keys).
+        let mut by_key: Vec<(u64, Filed)> = Vec::with_capacity(terms.size_hint().0);
         for (index, (term, whole_word)) in terms.enumerate() {
             let mut first = [0u8; 16];
             let n = term.len().min(16);
@@ -215,16 +216,17 @@ impl Prefilter {
             if let Some((kind, key)) = key {
                 kinds[kind] = true;
                 keys[kind].push((key, Entry::Own));
-                by_key.entry(tagged(kind, key)).or_default().push(filed);
+                by_key.push((tagged(kind, key), filed));
             }
         }
-        let mut filed = Vec::new();
+        // Stable: a key's terms stay in the order given.
+        by_key.sort_by_key(|&(key, _)| key);
+        let mut filed = Vec::with_capacity(by_key.len());
         let mut terms_by_key = FxHashMap::default();
-        terms_by_key.reserve(by_key.len());
-        for (key, terms) in by_key {
+        for run in by_key.chunk_by(|a, b| a.0 == b.0) {
             let start = filed.len() as u32;
-            filed.extend(terms);
-            terms_by_key.insert(key, (start, filed.len() as u32));
+            filed.extend(run.iter().map(|&(_, f)| f));
+            terms_by_key.insert(run[0].0, (start, filed.len() as u32));
         }
         Prefilter {
             filters: keys.map(|mut keys| {
