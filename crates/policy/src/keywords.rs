@@ -176,12 +176,9 @@ fn squash(
     allow: &[String],
 ) -> Result<Option<Squashed>, String> {
     let squashed = |p: &str| {
-        let letters = p.bytes().filter(|&b| b != b' ');
-        if !is_word_term(p) || !letters.clone().all(|b| b.is_ascii_alphanumeric()) {
-            return None;
-        }
-        let s: String = letters.map(char::from).collect();
-        (!s.is_empty()).then_some(s)
+        let letters_or_spaces = p.bytes().all(|b| b == b' ' || b.is_ascii_alphanumeric());
+        // A word term starts with a letter or digit: it is not all spaces.
+        (is_word_term(p) && letters_or_spaces).then(|| p.replace(' ', ""))
     };
     let mut names: Vec<String> = Vec::new();
     let mut entries: Vec<Vec<u32>> = Vec::new();
@@ -255,8 +252,11 @@ impl std::fmt::Debug for KeywordMatcher {
 /// Normalized characters that a match of `pattern` can cover in the text it was found in:
 /// the separators that split Chinese may add.
 fn span_of(pattern: &str, forms: &Forms) -> usize {
-    let chars = pattern.chars().count();
-    let ideographs = pattern.chars().filter(|&c| forms::is_ideograph(c)).count();
+    let (mut chars, mut ideographs) = (0, 0);
+    for c in pattern.chars() {
+        chars += 1;
+        ideographs += usize::from(forms::is_ideograph(c));
+    }
     let split = if forms.split_cjk && ideographs > 1 {
         MAX_CJK_SEPARATORS * (chars - 1)
     } else {

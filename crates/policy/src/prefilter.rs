@@ -219,8 +219,8 @@ impl Prefilter {
                 by_key.push((tagged(kind, key), filed));
             }
         }
-        // Stable: a key's terms stay in the order given.
-        by_key.sort_by_key(|&(key, _)| key);
+        // A key's terms stay in the order given (their indices).
+        by_key.sort_unstable_by_key(|&(key, filed)| (key, filed.term));
         let mut filed = Vec::with_capacity(by_key.len());
         let mut terms_by_key = FxHashMap::default();
         for run in by_key.chunk_by(|a, b| a.0 == b.0) {
