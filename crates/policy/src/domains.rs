@@ -357,6 +357,7 @@ impl HostTable {
 
     fn reserve(&mut self, hosts: usize, bytes: usize) {
         self.spans.reserve(hosts);
+        // The first list's text becomes the table's: room made for it would go unused.
         if !self.text.is_empty() {
             self.text.reserve(bytes);
         }
