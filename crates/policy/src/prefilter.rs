@@ -148,6 +148,9 @@ pub(crate) struct Prefilter {
     kinds: [bool; 5],
     /// Bytes that begin the first character of a term that is not whole-word.
     char_lead: [bool; 256],
+    /// Whether any byte does, known when the terms are filed: searching the table for one
+    /// cost about 500 instructions a text, a twelfth of searching a post of 150 bytes.
+    any_char_lead: bool,
     /// Whether any of those is ASCII.
     ascii_lead: bool,
     /// The terms filed under each tagged key: a range of `filed`.
@@ -237,6 +240,7 @@ impl Prefilter {
             }),
             kinds,
             ascii_lead: char_lead[..0x80].contains(&true),
+            any_char_lead: char_lead.contains(&true),
             char_lead,
             terms_by_key,
             filed,
@@ -256,7 +260,7 @@ impl Prefilter {
         if self.kinds[WORD_ONE] || self.kinds[WORD_TWO] {
             self.word_candidates(text, &mut candidates);
         }
-        if self.char_lead.contains(&true) {
+        if self.any_char_lead {
             self.char_candidates(text.as_bytes(), &mut candidates);
         }
         let mut found = Vec::new();

@@ -111,7 +111,6 @@ impl Prefilter {
         let mut p = 0;
         // Where the last ideograph ends (none yet).
         let mut ideograph_end = usize::MAX;
-        let has_lead = self.char_lead.contains(&true);
         let mut full_width = false;
         // Each position's next characters are the next position's too: read once.
         let mut read = ViewChars::default();
@@ -124,7 +123,7 @@ impl Prefilter {
             // may be separators the view drops: not a word or two between ASCII words, where
             // the run would stop at once (its start cost more than the general way).
             let may_run = |i: usize| bytes.get(i).is_some_and(|&b| b >= 0xE2);
-            if has_lead
+            if self.any_char_lead
                 && is_ideograph_lead(bytes[p])
                 && may_run(p + 3)
                 && may_run(p + 6)
