@@ -229,20 +229,17 @@ fn list_hosts(text: &str) -> impl Iterator<Item = Cow<'_, str>> {
             let end = memchr::memchr(b'\n', rest.as_bytes()).unwrap_or(rest.len());
             let line = &rest[..end];
             rest = rest.get(end + 1..).unwrap_or("");
-            if all_plain {
+            let plain = if all_plain {
                 // An empty line is no host on this way too.
-                let host = plain_host_lowercase(line)
+                Some(false)
+            } else {
+                plain_line(line.as_bytes())
+            };
+            let host = match plain {
+                Some(false) => plain_host_lowercase(line)
                     .map(Cow::Borrowed)
-                    .or_else(|| normalize_host_cow(line));
-                if host.is_some() {
-                    return host;
-                }
-                continue;
-            }
-            let host = match plain_line(line.as_bytes()) {
-                Some(capitals) => {
-                    plain_host_of(line, capitals).or_else(|| normalize_host_cow(line))
-                }
+                    .or_else(|| normalize_host_cow(line)),
+                Some(true) => plain_host_of(line, true).or_else(|| normalize_host_cow(line)),
                 None => {
                     let line = crate::pack::trim_entry(line);
                     if line.starts_with('#') {
