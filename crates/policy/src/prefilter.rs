@@ -707,17 +707,21 @@ fn word_hash_mapped(bytes: &[u8], start: usize, n: usize, map: impl Fn(u64) -> u
     // Without a branch on the length (words of random lengths mispredict it): the head is
     // the first eight bytes, cut to the word when it is shorter; the tail the last eight,
     // or nothing when the word is shorter than eight.
-    let (head, tail) = match (
-        swar::load(bytes, start),
-        swar::load(bytes, start + n.max(8) - 8),
-    ) {
-        (Some(head), Some(tail)) => {
-            let (head, tail) = (map(head), map(tail));
+    // One bounds check for both loads: the bytes from the head's first to the tail's last.
+    let window = bytes
+        .get(start..start + n.max(8))
+        .and_then(|w| Some((w.first_chunk::<8>()?, w.last_chunk::<8>()?)));
+    let (head, tail) = match window {
+        Some((head, tail)) => {
+            let (head, tail) = (
+                map(u64::from_le_bytes(*head)),
+                map(u64::from_le_bytes(*tail)),
+            );
             let short = u64::from(n < 8);
             let keep = u64::MAX >> (8 * (8 - n.min(8)));
             (head & keep, tail & short.wrapping_sub(1))
         }
-        _ => {
+        None => {
             // Fewer than eight bytes from `start` to the end of the text: a short word.
             let mut short = [0u8; 8];
             short[..n].copy_from_slice(&bytes[start..start + n]);
