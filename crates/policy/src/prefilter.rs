@@ -310,7 +310,7 @@ impl Prefilter {
             // window of three decoded characters moves one character a step, with none of
             // the bookkeeping below. It leaves where a step would need it.
             while ahead == 2 && next.1 == 3 && after.1 == 3 {
-                let Some(&[lead, b1, b2]) = bytes.get(i + 6..i + 9) else {
+                let Some(&[lead, b1, b2]) = swar::chunk(bytes, i + 6) else {
                     break;
                 };
                 if lead & 0xF0 != 0xE0 || !self.char_lead[bytes[i] as usize] {
@@ -345,7 +345,7 @@ impl Prefilter {
                 // ASCII many bytes at a time, when no such term starts with ASCII.
                 if !self.ascii_lead {
                     // 64 at a time first (an OR of the bytes, in vector instructions).
-                    while let Some(block) = bytes.get(i..i + 64) {
+                    while let Some(block) = swar::chunk::<64>(bytes, i) {
                         if block.iter().fold(0, |a, &b| a | b) >= 0x80 {
                             break;
                         }
@@ -562,7 +562,7 @@ impl<const FULL_WIDTH: bool> WordMarker<FULL_WIDTH> {
         // A whole block with no character that may be a letter outside ASCII (most blocks
         // of English, Chinese and text mixing them): a byte of flags each, in one pass with
         // no branch inside (vector instructions), packed eight at a time.
-        if let (0, 64, Some(block)) = (self.pending, len, bytes.get(at..at + 64)) {
+        if let (0, 64, Some(block)) = (self.pending, len, swar::chunk::<64>(bytes, at)) {
             let mut flags = [0u8; 64];
             let mut may_be_letter = false;
             for (flag, &b) in flags.iter_mut().zip(block) {

@@ -13,8 +13,14 @@ const fn splat(b: u8) -> u64 {
 /// The eight bytes from `i`, as a little-endian `u64`, when there are eight.
 #[inline]
 pub(crate) fn load(bytes: &[u8], i: usize) -> Option<u64> {
-    let chunk: [u8; 8] = bytes.get(i..i + 8)?.try_into().ok()?;
-    Some(u64::from_le_bytes(chunk))
+    chunk(bytes, i).map(|&chunk| u64::from_le_bytes(chunk))
+}
+
+/// The `N` bytes from `i`, when there are `N`. Two comparisons: `bytes.get(i..i + N)` also
+/// checks that `i + N` does not overflow, a few instructions more at every step of a scan.
+#[inline(always)]
+pub(crate) fn chunk<const N: usize>(bytes: &[u8], i: usize) -> Option<&[u8; N]> {
+    bytes.get(i..)?.first_chunk()
 }
 
 /// The high bit set in each byte of `x` whose low seven bits lie in `lo..=hi` (`hi < 0x80`),

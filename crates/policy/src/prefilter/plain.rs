@@ -184,7 +184,7 @@ impl Prefilter {
         let [_, _, one, two, three] = &self.filters;
         let [_, _, has_one, has_two, _] = self.kinds;
         // Each character of the window with where it ends (it is three bytes long).
-        let Some(mut c0) = bytes.get(p..p + 3).map(|w| (decode_ideograph(w), p + 3)) else {
+        let Some(mut c0) = swar::chunk(bytes, p).map(|w| (decode_ideograph(w), p + 3)) else {
             return p;
         };
         let Some(mut c1) = next_run_char(bytes, c0, rules) else {
@@ -285,7 +285,7 @@ fn is_ideograph_lead(b: u8) -> bool {
 
 /// The code point of a character of U+4000–U+9FFF from its three bytes.
 #[inline(always)]
-fn decode_ideograph(w: &[u8]) -> u32 {
+fn decode_ideograph(w: &[u8; 3]) -> u32 {
     (u32::from(w[0] & 0x0F) << 12) | (u32::from(w[1] & 0x3F) << 6) | u32::from(w[2] & 0x3F)
 }
 
@@ -295,7 +295,7 @@ fn decode_ideograph(w: &[u8]) -> u32 {
 /// it is not one.
 #[inline(always)]
 fn next_run_char(bytes: &[u8], (c, end): (u32, usize), rules: Rules) -> Option<(u32, usize)> {
-    let w = bytes.get(end..end + 3)?;
+    let w = swar::chunk(bytes, end)?;
     if is_ideograph_lead(w[0]) {
         return Some((decode_ideograph(w), end + 3));
     }
@@ -320,7 +320,7 @@ fn dropped_separators_then_ideograph(
             return None;
         }
         p = end;
-        if let Some(w) = bytes.get(p..p + 3).filter(|w| is_ideograph_lead(w[0])) {
+        if let Some(w) = swar::chunk(bytes, p).filter(|w| is_ideograph_lead(w[0])) {
             let c = decode_ideograph(w);
             return is_ideograph(c).then_some((c, p + 3));
         }
@@ -361,7 +361,7 @@ fn skip_plain_ascii(bytes: &[u8], mut p: usize) -> Option<usize> {
     }
     // Then 32 bytes at a time, with no branch inside (vector instructions): whether the run
     // may stop in them, then where.
-    while let Some(block) = bytes.get(p..p + 32) {
+    while let Some(block) = swar::chunk::<32>(bytes, p) {
         if !block.iter().fold(false, |stop, &b| stop | may_stop(b)) {
             p += 32;
             continue;
