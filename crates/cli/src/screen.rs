@@ -408,7 +408,7 @@ fn run(args: RunArgs) -> Result<()> {
     };
     let summaries = assay_screen::screen(&policy, &config)?;
     // The report covers every finished file in OUT (all shards written there so far).
-    let all = assay_screen::read_markers(&out)?;
+    let all = assay_screen::all_summaries(&out, &summaries)?;
     assay_screen::check_same_settings(&out, &all)?;
     let r = report::build(
         &policy.name,

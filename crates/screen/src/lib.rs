@@ -15,7 +15,7 @@ pub mod report;
 pub mod sample;
 pub mod status;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -432,15 +432,37 @@ fn check_shard(i: usize, n: usize) -> Result<(usize, usize), String> {
     Ok((i, n))
 }
 
-/// Where the marker of `file` lives.
-fn marker_path(out: &Path, file: &InputFile) -> PathBuf {
-    let mut name = file.relative.as_os_str().to_os_string();
+/// Where the marker of the file at `relative` (to its input) lives.
+fn marker_path(out: &Path, relative: &Path) -> PathBuf {
+    let mut name = relative.as_os_str().to_os_string();
     name.push(".json");
     out.join(".done").join(name)
 }
 
 /// Reads the summaries left by finished files (of any shard).
 pub fn read_markers(out: &Path) -> Result<Vec<FileSummary>, ScreenError> {
+    read_markers_but(out, &HashSet::new())
+}
+
+/// The summaries of every finished file in `out` (of any shard): `screened`, which a run has
+/// in memory, and the markers of the others. A run's own markers are not read back: parsing
+/// them again cost as much as a tenth of a screen's work outside the keyword search.
+pub fn all_summaries(
+    out: &Path,
+    screened: &[FileSummary],
+) -> Result<Vec<FileSummary>, ScreenError> {
+    let known = screened
+        .iter()
+        .map(|s| marker_path(out, &s.relative_path()))
+        .collect();
+    let mut all = read_markers_but(out, &known)?;
+    all.extend(screened.iter().cloned());
+    all.sort_by(|a, b| a.input.cmp(&b.input));
+    Ok(all)
+}
+
+/// [`read_markers`], but for the markers at `known`.
+fn read_markers_but(out: &Path, known: &HashSet<PathBuf>) -> Result<Vec<FileSummary>, ScreenError> {
     let mut summaries = Vec::new();
     let done = out.join(".done");
     let mut stack = vec![done.clone()];
@@ -450,7 +472,7 @@ pub fn read_markers(out: &Path) -> Result<Vec<FileSummary>, ScreenError> {
             let path = entry.map_err(io_error(&dir))?.path();
             if path.is_dir() {
                 stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "json") {
+            } else if path.extension().is_some_and(|e| e == "json") && !known.contains(&path) {
                 let text = fs::read_to_string(&path).map_err(io_error(&path))?;
                 let summary: FileSummary =
                     serde_json::from_str(&text).map_err(|e| ScreenError::Input {
@@ -468,16 +490,13 @@ pub fn read_markers(out: &Path) -> Result<Vec<FileSummary>, ScreenError> {
 /// Removes the markers, and the kept and removed outputs, of files screened with settings other
 /// than `settings` (`--force`): what they say no longer holds.
 fn discard_other_settings(out: &Path, settings: &str) -> Result<(), ScreenError> {
-    let done = out.join(".done");
     for summary in read_markers(out)? {
         if summary.fingerprint.as_ref().map(|f| f.settings.as_str()) == Some(settings) {
             continue;
         }
         let relative = summary.relative_path();
-        let mut marker = done.join(&relative).into_os_string();
-        marker.push(".json");
         for path in [
-            PathBuf::from(marker),
+            marker_path(out, &relative),
             out.join("kept").join(&relative),
             out.join("removed").join(&relative),
         ] {
@@ -501,7 +520,7 @@ fn screen_file_once(
     progress: &Progress,
     commits: &mpsc::SyncSender<Commit>,
 ) -> Result<FileSummary, ScreenError> {
-    let marker = marker_path(&config.out, file);
+    let marker = marker_path(&config.out, &file.relative);
     let now = Fingerprint::of(settings, &file.path);
     if let Ok(text) = fs::read_to_string(&marker) {
         if let Ok(summary) = serde_json::from_str::<FileSummary>(&text) {

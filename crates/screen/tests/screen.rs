@@ -10,7 +10,7 @@ use std::path::Path;
 mod support;
 
 use assay_policy::{Policy, PolicyBuilder};
-use assay_screen::{read_markers, report, screen, ScreenConfig};
+use assay_screen::{all_summaries, read_markers, report, screen, ScreenConfig};
 use serde_json::{json, Value};
 
 fn policy() -> Policy {
@@ -148,14 +148,20 @@ fn shards_merged_equal_one_run_and_reruns_resume() {
     let one = screen(&policy(), &config(input.path(), whole.path())).unwrap();
     let sharded = tempfile::tempdir().unwrap();
     let mut parts = Vec::new();
+    let mut last = Vec::new();
     for i in 0..2 {
         let mut c = config(input.path(), sharded.path());
         c.shard = Some((i, 2));
-        parts.extend(screen(&policy(), &c).unwrap());
+        last = screen(&policy(), &c).unwrap();
+        parts.extend(last.clone());
     }
     parts.sort_by(|a, b| a.input.cmp(&b.input));
     assert_eq!(parts, one);
     let merged = read_markers(sharded.path()).unwrap();
+    assert_eq!(merged, one);
+    // A run's own summaries with the other shard's markers: the same as all the markers.
+    assert!(!last.is_empty() && last.len() < one.len());
+    assert_eq!(all_summaries(sharded.path(), &last).unwrap(), merged);
     assert_eq!(
         report::build("p", &merged, 0.05, 0.96),
         report::build("p", &one, 0.05, 0.96)
