@@ -26,6 +26,12 @@ results=work/mixed-results.tsv
 : > "$results"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
+# warm FILE...: the files read into the page cache just before a timed run. These VMs give idle
+# cache back to the host: a fifth of a 100 MB corpus read a moment ago is gone 20 s later
+# (`fincore`), and a run that then reads it from disk times the disk. Each command gets its
+# inputs, lists and program warmed the same way.
+warm() { cat "$@" > /dev/null; }
+
 # timed NAME COMMAND...: wall seconds of one run, appended to results.
 timed() {
     local name=$1; shift
@@ -51,21 +57,26 @@ for kind in $KINDS; do
     # The fixed cost: the same lists on one document.
     mkdir -p "$dir/one"
     head -1 "$dir/corpus/part-000.jsonl" > "$dir/one/one.jsonl"
+    lists=("$dir/keywords.txt" "$dir/domains.txt")
     for r in $(seq 1 "$RUNS"); do
         rm -rf "$dir/out-one"
+        warm "$assay" "${lists[@]}"
         timed "$kind: assay startup" "$assay" screen "$dir/one" --keywords "$dir/keywords.txt" \
             --domains "$dir/domains.txt" --out "$dir/out-one" --threads 1 --quiet
     done
-    cat "$dir"/corpus/*.jsonl > /dev/null  # warm the page cache for both
     for r in $(seq 1 "$RUNS"); do
         rm -rf "$dir/out"
+        warm "$assay" "${lists[@]}" "$dir"/corpus/*.jsonl
         timed "$kind: assay screen, 1 thread" "$assay" screen "$dir/corpus" --keywords "$dir/keywords.txt" \
             --domains "$dir/domains.txt" --out "$dir/out" --threads 1 --quiet
+        warm "$rg" "${lists[0]}" "$dir"/corpus/*.jsonl
         timed "$kind: rg -c -F -f keywords, 1 thread" "$rg" -c -F -f "$dir/keywords.txt" -j1 "$dir/corpus"
         # A screen done with ripgrep: the lines with no term written out (to work/last.out).
+        warm "$rg" "${lists[0]}" "$dir"/corpus/*.jsonl
         timed "$kind: rg -v -F -f keywords, 1 thread" "$rg" -v --no-filename -F -f "$dir/keywords.txt" -j1 "$dir/corpus"
         if [ -n "${BASE_BIN:-}" ]; then
             rm -rf "$dir/out-base"
+            warm "$BASE_BIN" "${lists[@]}" "$dir"/corpus/*.jsonl
             timed "$kind: base assay screen, 1 thread" "$BASE_BIN" screen "$dir/corpus" --keywords "$dir/keywords.txt" \
                 --domains "$dir/domains.txt" --out "$dir/out-base" --threads 1 --quiet
         fi
