@@ -153,6 +153,8 @@ pub(crate) struct Prefilter {
     any_char_lead: bool,
     /// Whether any of those is ASCII.
     ascii_lead: bool,
+    /// Whether every first byte of the ideographs U+4000–U+9FFF (0xE4–0xE9) is one of those.
+    ideograph_leads: bool,
     /// The terms filed under each tagged key: a range of `filed`.
     terms_by_key: FxHashMap<u64, (u32, u32)>,
     /// The terms of every key, one key's after another's, each with what the comparison
@@ -240,6 +242,7 @@ impl Prefilter {
             }),
             kinds,
             ascii_lead: char_lead[..0x80].contains(&true),
+            ideograph_leads: char_lead[0xE4..=0xE9].iter().all(|&lead| lead),
             any_char_lead: char_lead.contains(&true),
             char_lead,
             terms_by_key,

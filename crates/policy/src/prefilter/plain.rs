@@ -129,7 +129,23 @@ impl Prefilter {
                 && may_run(p + 6)
                 && may_run(p + 9)
             {
-                p = self.ideograph_run_candidates(bytes, p, rules, out);
+                // The loop specialized: whether each ideograph's lead byte must be looked up
+                // (the terms may not start with every one), and whether characters alone are
+                // keys; a test of each a character was a tenth of the loop's instructions.
+                p = match (self.ideograph_leads, self.kinds[CHAR_ONE]) {
+                    (true, false) => {
+                        self.ideograph_run_candidates::<false, false>(bytes, p, rules, out)
+                    }
+                    (true, true) => {
+                        self.ideograph_run_candidates::<false, true>(bytes, p, rules, out)
+                    }
+                    (false, false) => {
+                        self.ideograph_run_candidates::<true, false>(bytes, p, rules, out)
+                    }
+                    (false, true) => {
+                        self.ideograph_run_candidates::<true, true>(bytes, p, rules, out)
+                    }
+                };
                 if p >= n || bytes[p] < 0x80 {
                     continue;
                 }
@@ -174,7 +190,7 @@ impl Prefilter {
     /// The separators between two ideographs that the view drops (`，` `。` …) are stepped
     /// over here: at the end of every sentence, leaving the run cost more than the run.
     #[inline(never)]
-    fn ideograph_run_candidates(
+    fn ideograph_run_candidates<const CHECK_LEAD: bool, const HAS_ONE: bool>(
         &self,
         bytes: &[u8],
         p: usize,
@@ -182,7 +198,7 @@ impl Prefilter {
         out: &mut Vec<(usize, u64)>,
     ) -> usize {
         let [_, _, one, two, three] = &self.filters;
-        let [_, _, has_one, has_two, _] = self.kinds;
+        let has_two = self.kinds[CHAR_TWO];
         // Each character of the window with where it ends (it is three bytes long).
         let Some(mut c0) = swar::chunk(bytes, p).map(|w| (decode_ideograph(w), p + 3)) else {
             return p;
@@ -195,9 +211,9 @@ impl Prefilter {
         };
         loop {
             let start = c0.1 - 3;
-            if self.char_lead[bytes[start] as usize] {
+            if !CHECK_LEAD || self.char_lead[bytes[start] as usize] {
                 let first = c0.0;
-                if has_one && one.contains(first as u64) {
+                if HAS_ONE && one.contains(first as u64) {
                     out.push((start, tagged(CHAR_ONE, first as u64)));
                 }
                 let key = char_pair(first, c1.0);
@@ -822,6 +838,8 @@ mod tests {
         "中",
         "国",
         "人",
+        "金",
+        "属",
         "民",
         "一",
         "二",
@@ -903,6 +921,15 @@ mod tests {
     #[test]
     fn terms_in_plain_text_are_what_the_usual_way_finds() {
         assert_plain_is_the_usual_way(&policy(TERMS));
+        // With a term whose first character starts with each lead byte of the ideographs
+        // (0xE9: `金`), and without terms of one character: each way of the runs of
+        // ideographs.
+        let single = |t: &&str| t.chars().count() == 1;
+        let all_leads: Vec<&str> = TERMS.iter().copied().chain(["金属"]).collect();
+        assert_plain_is_the_usual_way(&policy(&all_leads));
+        let no_single: Vec<&str> = all_leads.iter().copied().filter(|t| !single(t)).collect();
+        assert_plain_is_the_usual_way(&policy(&no_single));
+        assert_plain_is_the_usual_way(&policy(&no_single[..no_single.len() - 1]));
         // Without the rules of the view that look at the characters around them.
         let mut builder = PolicyBuilder::new();
         builder.set_normalize(NormalizeOptions {
