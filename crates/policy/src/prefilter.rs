@@ -143,8 +143,10 @@ fn tagged(kind: usize, key: u64) -> u64 {
 pub(crate) struct Prefilter {
     /// One filter per kind of key (`WORD_ONE` …).
     filters: [Bits; 5],
-    /// Whether any term is filed under each kind of key: the filter of pairs of characters
-    /// also holds the starts of triples, whose bits would pass for pairs where there are none.
+    /// Whether any term is filed under each kind of key, so that a kind with none is not
+    /// probed. Pairs of characters are probed all the same (the starts of triples are in their
+    /// filter): a pair that passes with no term of two characters files none, and the test
+    /// on every character cost more than those few lookups.
     kinds: [bool; 5],
     /// Bytes that begin the first character of a term that is not whole-word.
     char_lead: [bool; 256],
@@ -301,7 +303,7 @@ impl Prefilter {
 
     fn char_candidates(&self, bytes: &[u8], out: &mut Vec<(usize, u64)>) {
         let [_, _, one, two, three] = &self.filters;
-        let [_, _, has_one, has_two, has_three] = self.kinds;
+        let [_, _, has_one, _, has_three] = self.kinds;
         let n = bytes.len();
         let mut i = 0;
         // The next characters after `i` when the previous step decoded them (how many are
@@ -327,7 +329,7 @@ impl Prefilter {
                 }
                 let key = char_pair(first, second);
                 let pair = two.probe(key);
-                if has_two && pair.is_key() {
+                if pair.is_key() {
                     out.push((i, tagged(CHAR_TWO, key)));
                 }
                 if pair.starts_key() {
@@ -384,7 +386,7 @@ impl Prefilter {
             if second.1 > 0 {
                 let key = char_pair(first.0, second.0);
                 let pair = two.probe(key);
-                if has_two && pair.is_key() {
+                if pair.is_key() {
                     out.push((i, tagged(CHAR_TWO, key)));
                 }
                 if third.1 > 0 && pair.starts_key() {

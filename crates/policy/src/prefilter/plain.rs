@@ -106,7 +106,7 @@ impl Prefilter {
         out: &mut Vec<(usize, u64)>,
     ) -> Option<bool> {
         let [_, _, one, two, three] = &self.filters;
-        let [_, _, has_one, has_two, _] = self.kinds;
+        let has_one = self.kinds[CHAR_ONE];
         let n = bytes.len();
         let mut p = 0;
         // Where the last ideograph ends (none yet).
@@ -164,7 +164,7 @@ impl Prefilter {
                 if let Some((c1, e1)) = read.view_char(bytes, e0, is_ideograph(c0), rules) {
                     let key = char_pair(c0, c1);
                     let pair = two.probe(key);
-                    if has_two && pair.is_key() {
+                    if pair.is_key() {
                         out.push((p, tagged(CHAR_TWO, key)));
                     }
                     // The third character is read only where a term may start with the two.
@@ -198,7 +198,6 @@ impl Prefilter {
         out: &mut Vec<(usize, u64)>,
     ) -> usize {
         let [_, _, one, two, three] = &self.filters;
-        let has_two = self.kinds[CHAR_TWO];
         // Each character of the window with where it ends (it is three bytes long).
         let Some(mut c0) = swar::chunk(bytes, p).map(|w| (decode_ideograph(w), p + 3)) else {
             return p;
@@ -218,7 +217,9 @@ impl Prefilter {
                 }
                 let key = char_pair(first, c1.0);
                 let pair = two.probe(key);
-                if has_two && pair.is_key() {
+                // With no term of two characters the bits may pass all the same (the filter
+                // holds the starts of triples): the key then files no term.
+                if pair.is_key() {
                     out.push((start, tagged(CHAR_TWO, key)));
                 }
                 if pair.starts_key() {
@@ -930,6 +931,8 @@ mod tests {
         let no_single: Vec<&str> = all_leads.iter().copied().filter(|t| !single(t)).collect();
         assert_plain_is_the_usual_way(&policy(&no_single));
         assert_plain_is_the_usual_way(&policy(&no_single[..no_single.len() - 1]));
+        // No term of two characters: the filter of pairs holds only the starts of triples.
+        assert_plain_is_the_usual_way(&policy(&["自制炸弹", "中国人民", "核武器", "bomb"]));
         // Without the rules of the view that look at the characters around them.
         let mut builder = PolicyBuilder::new();
         builder.set_normalize(NormalizeOptions {
