@@ -518,24 +518,26 @@ fn for_each_word_of<const FULL_WIDTH: bool>(text: &str, mut visit: impl FnMut(us
         if len < 64 {
             ends &= u64::MAX >> (63 - len);
         }
-        loop {
-            let start = match open.take() {
-                Some(start) => start,
-                None if starts == 0 => break,
-                None => {
-                    let k = starts.trailing_zeros() as usize;
-                    starts &= starts - 1;
-                    block + k
-                }
-            };
-            if ends == 0 {
-                // It runs on into the next block.
-                open = Some(start);
-                break;
+        // A word that ran on from an earlier block ends at the block's first end, if it has one.
+        if let Some(start) = open {
+            if ends != 0 {
+                open = None;
+                visit(start, block + ends.trailing_zeros() as usize);
+                ends &= ends - 1;
             }
-            let k = ends.trailing_zeros() as usize;
-            ends &= ends - 1;
-            visit(start, block + k);
+        }
+        if open.is_none() {
+            while starts != 0 {
+                let start = block + starts.trailing_zeros() as usize;
+                starts &= starts - 1;
+                if ends == 0 {
+                    // It runs on into the next block.
+                    open = Some(start);
+                    break;
+                }
+                visit(start, block + ends.trailing_zeros() as usize);
+                ends &= ends - 1;
+            }
         }
         if len < 64 {
             break;
