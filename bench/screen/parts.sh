@@ -4,6 +4,8 @@
 # RUNS wall seconds each, assay on one thread; what each part costs is the difference.
 #   KINDS="realistic short worst"  RUNS=3  ASSAY_BIN=PATH (default target/release/assay)
 set -euo pipefail
+# EPOCHREALTIME's decimal point, whatever the locale.
+export LC_NUMERIC=C
 cd "$(dirname "$0")"
 repo=$(cd ../.. && pwd)
 assay=${ASSAY_BIN:-$repo/target/release/assay}
@@ -27,10 +29,12 @@ for kind in ${KINDS:-realistic short worst}; do
             rm -rf "$dir/out-parts"
             # The inputs read into the page cache first (run_mixed.sh says why).
             cat "$assay" "$dir/domains.txt" "$dir/keywords.txt" "$dir"/corpus/*.jsonl > /dev/null
-            /usr/bin/time -f %e -o work/time.txt "$assay" screen "$dir/corpus" "${lists[@]}" \
+            start=$EPOCHREALTIME
+            "$assay" screen "$dir/corpus" "${lists[@]}" \
                 --out "$dir/out-parts" --threads 1 --quiet > /dev/null 2> work/last.err \
                 || { tail -5 work/last.err >&2; exit 1; }
-            best=$(python3 -c 'import sys; print(min(float(x) for x in sys.argv[1:] if x))' "$(cat work/time.txt)" $best)
+            wall=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')
+            best=$(python3 -c 'import sys; print(f"{min(float(x) for x in sys.argv[1:] if x):.3f}")' "$wall" $best)
         done
         row="$row $best |"
     done

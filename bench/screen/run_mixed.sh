@@ -13,6 +13,8 @@
 #   KINDS="uniform realistic worst short"  (also `bench`: make_corpus.py's shape, not mixed)
 #   BASE_BIN=PATH  another build of assay, alternated with the first (a before/after comparison)
 set -euo pipefail
+# EPOCHREALTIME's decimal point, whatever the locale.
+export LC_NUMERIC=C
 cd "$(dirname "$0")"
 repo=$(cd ../.. && pwd)
 assay=${ASSAY_BIN:-$repo/target/release/assay}
@@ -32,12 +34,16 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 # inputs, lists and program warmed the same way.
 warm() { cat "$@" > /dev/null; }
 
-# timed NAME COMMAND...: wall seconds of one run, appended to results.
+# timed NAME COMMAND...: wall seconds of one run (to the millisecond: time's own are
+# hundredths, a tenth of the start-up), appended to results.
 timed() {
     local name=$1; shift
-    /usr/bin/time -f "%e %M" -o work/time.txt "$@" > work/last.out 2> work/last.err || {
+    local start=$EPOCHREALTIME
+    /usr/bin/time -f "%M" -o work/time.txt "$@" > work/last.out 2> work/last.err || {
         echo "$name failed:" >&2; tail -5 work/last.err >&2; return 1; }
-    read -r wall rss < work/time.txt
+    local wall rss
+    wall=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')
+    read -r rss < work/time.txt
     printf '%s\t%s\t%s\n' "$name" "$wall" "$((rss / 1024))" >> "$results"
     echo "$name: $wall s, $((rss / 1024)) MB" >&2
 }
@@ -114,6 +120,6 @@ for kind, b in size.items():
     steady = mb / (a - s) if s is not None and a > s else float("nan")
     kept = best.get(f"{kind}: rg -v -F -f keywords, 1 thread", float("nan"))
     base = best.get(f"{kind}: base assay screen, 1 thread")
-    extra = f" base {base:.2f} s ({mb / base:.0f} MB/s; this build {base / a:.2f}× its speed) |" if base else ""
-    print(f"| {kind} | {mb:.0f} | {a:.2f} | {mb / a:.0f} | {steady:.0f} | {r:.2f} | {mb / r:.0f} | {r / a:.2f}× | {kept:.2f} | {kept / a:.2f}× |{extra}")
+    extra = f" base {base:.3f} s ({mb / base:.0f} MB/s; this build {base / a:.2f}× its speed) |" if base else ""
+    print(f"| {kind} | {mb:.0f} | {a:.3f} | {mb / a:.0f} | {steady:.0f} | {r:.3f} | {mb / r:.0f} | {r / a:.2f}× | {kept:.3f} | {kept / a:.2f}× |{extra}")
 PY
