@@ -446,7 +446,7 @@ pub fn read_markers(out: &Path) -> Result<Vec<FileSummary>, ScreenError> {
 
 /// The summaries of every finished file in `out` (of any shard): `screened`, which a run has
 /// in memory, and the markers of the others. A run's own markers are not read back: parsing
-/// them again cost as much as a tenth of a screen's work outside the keyword search.
+/// them again was a twentieth of a screen's work outside the keyword search.
 pub fn all_summaries(
     out: &Path,
     screened: &[FileSummary],

@@ -131,7 +131,8 @@ impl Prefilter {
             {
                 // The loop specialized: whether each ideograph's lead byte must be looked up
                 // (the terms may not start with every one), and whether characters alone are
-                // keys; a test of each a character was a tenth of the loop's instructions.
+                // keys; testing those at every character was a tenth of the loop's
+                // instructions.
                 p = match (self.ideograph_leads, self.kinds[CHAR_ONE]) {
                     (true, false) => {
                         self.ideograph_run_candidates::<false, false>(bytes, p, rules, out)
