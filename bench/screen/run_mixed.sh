@@ -35,7 +35,7 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 warm() { cat "$@" > /dev/null; }
 
 # timed NAME COMMAND...: wall seconds of one run (to the millisecond: time's own are
-# hundredths, a tenth of the start-up), appended to results.
+# hundredths, an eighth of the start-up), appended to results.
 timed() {
     local name=$1; shift
     local start=$EPOCHREALTIME

@@ -236,6 +236,8 @@ fn list_hosts(text: &str) -> impl Iterator<Item = Cow<'_, str>> {
                 plain_line(line.as_bytes())
             };
             let host = match plain {
+                // Not `plain_host_of(line, false)`: through it a million-host list loaded in
+                // 47–50 ms instead of 41 (see `plain_host_lowercase`).
                 Some(false) => plain_host_lowercase(line)
                     .map(Cow::Borrowed)
                     .or_else(|| normalize_host_cow(line)),
