@@ -27,8 +27,8 @@ pub fn normalize_host(input: &str) -> Option<String> {
 }
 
 /// [`normalize_host`], borrowing the host from `input` when it needs no change (loading a
-/// million-domain list then allocates nothing per entry).
-fn normalize_host_cow(input: &str) -> Option<Cow<'_, str>> {
+/// million-domain list then allocates nothing per entry, nor a screen per document).
+pub fn normalize_host_cow(input: &str) -> Option<Cow<'_, str>> {
     let input = crate::pack::trim_entry(input);
     if input.is_empty() {
         return None;

@@ -15,6 +15,7 @@ pub mod report;
 pub mod sample;
 pub mod status;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
@@ -702,30 +703,30 @@ fn source_of(fields: &doc::Fields<'_>) -> String {
     let host = fields
         .url
         .as_deref()
-        .and_then(assay_policy::domains::normalize_host);
-    source_with_host(fields, host.as_deref())
+        .and_then(assay_policy::domains::normalize_host_cow);
+    source_with_host(fields, host.as_deref()).to_string()
 }
 
-/// [`source_of`] given the URL's normalized host.
-fn source_with_host(fields: &doc::Fields<'_>, host: Option<&str>) -> String {
+/// [`source_of`] given the URL's normalized host, borrowed: a screen looks it up for every
+/// document and copies it only for a source it has not seen.
+fn source_with_host<'a>(fields: &'a doc::Fields<'_>, host: Option<&'a str>) -> &'a str {
     if let Some(s) = fields.source.as_deref().filter(|s| !s.is_empty()) {
-        return s.to_string();
+        return s;
     }
-    host.map(registered_domain)
-        .unwrap_or_else(|| "(no source)".to_string())
+    host.map_or("(no source)", registered_domain)
 }
 
 /// The registrable domain of a host by the Public Suffix List (`news.bbc.co.uk` →
 /// `bbc.co.uk`); the host itself when the list does not know it (IP addresses).
-pub fn registered_domain(host: &str) -> String {
+pub fn registered_domain(host: &str) -> &str {
     // Only a host that ends with a digit (IPv4) or has a colon (IPv6) can be an address: the
     // parse is skipped for the others (it cost more than the suffix list, once a document).
     let may_be_ip = host.ends_with(|c: char| c.is_ascii_digit()) || host.contains(':');
     let is_ip = host.starts_with('[') || (may_be_ip && host.parse::<std::net::IpAddr>().is_ok());
     if is_ip {
-        return host.to_string();
+        return host;
     }
-    psl::domain_str(host).unwrap_or(host).to_string()
+    psl::domain_str(host).unwrap_or(host)
 }
 
 /// The removed document, with the reasons added as an `assay_screen` field.
@@ -756,13 +757,16 @@ fn annotate(line: &[u8], hits: &[(String, Hit)]) -> Vec<u8> {
 }
 
 /// Every hit of one document (its URL against the domain lists, its text against the
-/// keywords and patterns; each with its category id), and its source.
-pub(crate) fn judge(policy: &Policy, fields: &doc::Fields<'_>) -> (Vec<(String, Hit)>, String) {
+/// keywords and patterns; each with its category id), and its URL's normalized host.
+pub(crate) fn judge<'f>(
+    policy: &Policy,
+    fields: &'f doc::Fields<'_>,
+) -> (Vec<(String, Hit)>, Option<Cow<'f, str>>) {
     let mut hits: Vec<(String, Hit)> = Vec::new();
     let host = fields
         .url
         .as_deref()
-        .and_then(assay_policy::domains::normalize_host);
+        .and_then(assay_policy::domains::normalize_host_cow);
     if let (Some(url), Some(host)) = (fields.url.as_deref(), host.as_deref()) {
         if let Some(hit) = policy.check_url_host(url, host) {
             hits.push((policy.category(hit.category).id.clone(), hit));
@@ -773,7 +777,7 @@ pub(crate) fn judge(policy: &Policy, fields: &doc::Fields<'_>) -> (Vec<(String, 
             hits.push((policy.category(hit.category).id.clone(), hit));
         }
     }
-    (hits, source_with_host(fields, host.as_deref()))
+    (hits, host)
 }
 
 /// Counts one document of `bytes` from `source` with its `hits` into `summary`.
@@ -985,15 +989,16 @@ fn screen_file(
             let message = format!("no string field {:?}", config.fields.text);
             bad_input(&mut summary, Some(line_no), "missing text", message);
         }
-        let (hits, source) = judge(policy, &fields);
-        record(&mut summary, &source, buf.len() as u64, &hits);
-        inspect::observe(&mut summary, policy, line_no, &source, &fields, &hits);
+        let (hits, host) = judge(policy, &fields);
+        let source = source_with_host(&fields, host.as_deref());
+        record(&mut summary, source, buf.len() as u64, &hits);
+        inspect::observe(&mut summary, policy, line_no, source, &fields, &hits);
         if hits.is_empty() {
             kept.write_line(&buf)?;
         } else {
             removed.write_line(&annotate(&buf, &hits))?;
         }
-        sampler.offer(line_no, &source, &fields, &hits);
+        sampler.offer(line_no, source, &fields, &hits);
     }
     if !any_line {
         bad_input(

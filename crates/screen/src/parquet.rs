@@ -19,7 +19,8 @@ use crate::doc::Fields;
 use crate::input::InputFile;
 use crate::sample::Sampler;
 use crate::{
-    bad_input, io_error, judge, record, FileSummary, Progress, ScreenConfig, ScreenError, Screened,
+    bad_input, io_error, judge, record, source_with_host, FileSummary, Progress, ScreenConfig,
+    ScreenError, Screened,
 };
 
 /// A Parquet output written beside its final name and renamed when complete.
@@ -163,10 +164,11 @@ pub(crate) fn screen_parquet(
             };
             let bytes = fields.text.as_deref().map_or(0, str::len) as u64;
             progress.add_bytes(bytes);
-            let (hits, source) = judge(policy, &fields);
-            record(&mut summary, &source, bytes, &hits);
-            crate::inspect::observe(&mut summary, policy, row_no, &source, &fields, &hits);
-            sampler.offer(row_no, &source, &fields, &hits);
+            let (hits, host) = judge(policy, &fields);
+            let source = source_with_host(&fields, host.as_deref());
+            record(&mut summary, source, bytes, &hits);
+            crate::inspect::observe(&mut summary, policy, row_no, source, &fields, &hits);
+            sampler.offer(row_no, source, &fields, &hits);
             keep.push(hits.is_empty());
             if !hits.is_empty() {
                 let list: Vec<serde_json::Value> = hits
