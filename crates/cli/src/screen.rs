@@ -430,6 +430,9 @@ fn run(args: RunArgs) -> Result<()> {
         eprintln!("this shard screened {} files", summaries.len());
     }
     print_summary(&r, &out);
+    // The process ends here: freeing the lists, summaries and report one allocation at a time
+    // (and the allocator handing their pages back) took 10 ms of a 0.45 s screen.
+    std::mem::forget((policy, summaries, all, r));
     Ok(())
 }
 
