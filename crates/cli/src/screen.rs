@@ -431,7 +431,7 @@ fn run(args: RunArgs) -> Result<()> {
     }
     print_summary(&r, &out);
     // The process ends here: freeing the lists, summaries and report one allocation at a time
-    // (and the allocator handing their pages back) took 10 ms of a 0.45 s screen.
+    // (and the allocator handing their pages back) took 6 ms of a 0.45 s screen.
     std::mem::forget((policy, summaries, all, r));
     Ok(())
 }
