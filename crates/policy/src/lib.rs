@@ -41,6 +41,7 @@ mod prefilter;
 pub mod stream;
 mod swar;
 mod unicode_tables;
+mod vector;
 
 use std::ops::Range;
 use std::path::Path;

@@ -22,7 +22,7 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::swar;
+use crate::{swar, vector};
 
 mod plain;
 
@@ -572,16 +572,8 @@ impl<const FULL_WIDTH: bool> WordMarker<FULL_WIDTH> {
         // of English, Chinese and text mixing them): a byte of flags each, in one pass with
         // no branch inside (vector instructions), packed eight at a time.
         if let (0, 64, Some(block)) = (self.pending, len, swar::chunk::<64>(bytes, at)) {
-            let mut flags = [0u8; 64];
-            let mut may_be_letter = false;
-            for (flag, &b) in flags.iter_mut().zip(block) {
-                let letter = (b | 0x20).wrapping_sub(b'a') < 26;
-                let digit = b.wrapping_sub(b'0') < 10;
-                *flag = u8::from(letter | digit | (b == b'_')) << 7;
-                may_be_letter |= b.wrapping_sub(0xC2) <= 0xE2 - 0xC2 || (FULL_WIDTH && b == 0xEF);
-            }
-            if !may_be_letter {
-                return swar::pack_flags(&flags);
+            if let Some(mask) = vector::ascii_word_mask::<FULL_WIDTH>(block) {
+                return mask;
             }
         }
         let mut mask = 0u64;
