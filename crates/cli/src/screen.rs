@@ -406,17 +406,22 @@ fn run(args: RunArgs) -> Result<()> {
         policy_fingerprint: policy_fingerprint(&args)?,
         force: args.force,
     };
-    let summaries = assay_screen::screen(&policy, &config)?;
-    // The report covers every finished file in OUT (all shards written there so far).
-    let all = assay_screen::all_summaries(&out, &summaries)?;
-    assay_screen::check_same_settings(&out, &all)?;
-    let r = report::build(
-        &policy.name,
-        &all,
-        args.source_threshold,
-        args.pass_threshold,
-    );
-    report::write(&r, &out)?;
+    // The report covers every finished file in OUT (all shards written there so far). It is
+    // made while the last outputs are synced, and written once they are in place.
+    let (summaries, made) = assay_screen::screen_then(&policy, &config, |summaries| {
+        let all = assay_screen::all_summaries(&out, summaries)?;
+        assay_screen::check_same_settings(&out, &all)?;
+        let r = report::build(
+            &policy.name,
+            &all,
+            args.source_threshold,
+            args.pass_threshold,
+        );
+        let files = report::files(&r)?;
+        Ok::<_, assay_screen::ScreenError>((all, r, files))
+    })?;
+    let (all, r, files) = made?;
+    files.write(&out)?;
     if args.drop_flagged_sources {
         let flagged = r.sources_flagged.iter().map(|s| s.source.clone()).collect();
         let moved = assay_screen::drop_flagged_sources(&config, &summaries, &flagged)?;

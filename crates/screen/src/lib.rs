@@ -286,6 +286,18 @@ fn sorted<S: Serializer, K: Ord + Serialize, V: Serialize>(
 /// Screens the inputs of `config` with `policy`; answers the summaries of every file in this
 /// shard (screened now or earlier).
 pub fn screen(policy: &Policy, config: &ScreenConfig) -> Result<Vec<FileSummary>, ScreenError> {
+    screen_then(policy, config, |_| ()).map(|(summaries, ())| summaries)
+}
+
+/// [`screen`], calling `meanwhile` with the summaries once every file is screened, while the
+/// last outputs are still being synced to disk; its answer comes back with them once they are
+/// in place. (A report built meanwhile hid most of the last file's syncs: a tenth of a 0.1 s
+/// screen's end.) `meanwhile` is not called when a file could not be screened.
+pub fn screen_then<T>(
+    policy: &Policy,
+    config: &ScreenConfig,
+    meanwhile: impl FnOnce(&[FileSummary]) -> T,
+) -> Result<(Vec<FileSummary>, T), ScreenError> {
     let mut files = input::discover(&config.inputs)?;
     input::check_out_outside_inputs(&config.inputs, &files, &config.out)?;
     if let Some((index, count)) = config.shard {
@@ -298,19 +310,21 @@ pub fn screen(policy: &Policy, config: &ScreenConfig) -> Result<Vec<FileSummary>
         status::discard_other_plans(&config.out, &settings)?;
     }
     let plan = status::write_plan(&config.out, config.shard, &settings, &files)?;
-    let result = screen_files(policy, config, &settings, &files);
+    let result = screen_files(policy, config, &settings, &files, meanwhile);
     let error = result.as_ref().err().map(ToString::to_string);
     status::end_plan(&config.out, config.shard, plan, error)?;
     result
 }
 
-/// Screens `files` (those of this shard) on the configured threads.
-fn screen_files(
+/// Screens `files` (those of this shard) on the configured threads, then calls `meanwhile`
+/// ([`screen_then`]).
+fn screen_files<T>(
     policy: &Policy,
     config: &ScreenConfig,
     settings: &str,
     files: &[InputFile],
-) -> Result<Vec<FileSummary>, ScreenError> {
+    meanwhile: impl FnOnce(&[FileSummary]) -> T,
+) -> Result<(Vec<FileSummary>, T), ScreenError> {
     let total_bytes: u64 = files
         .iter()
         .map(|f| fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0))
@@ -326,7 +340,7 @@ fn screen_files(
     // The receiving end goes with the last of them: a screening thread then finds no one to
     // hand its file to instead of waiting forever.
     let to_commit = Arc::new(Mutex::new(to_commit));
-    let (results, committed) = std::thread::scope(|scope| {
+    let (screened, committed) = std::thread::scope(|scope| {
         let committers: Vec<_> = (0..threads)
             .map(|_| {
                 let to_commit = Arc::clone(&to_commit);
@@ -347,20 +361,33 @@ fn screen_files(
             Some(result)
         });
         drop(commits);
+        let screened = summaries_of(results).map(|summaries| {
+            let then = meanwhile(&summaries);
+            (summaries, then)
+        });
         let committed: Result<(), ScreenError> = committers
             .into_iter()
             .try_for_each(|c| c.join().unwrap_or_else(|_| Err(committer_stopped())));
-        (results, committed)
+        (screened, committed)
     });
     // A file whose outputs could not be put in place is the error to report: a file that
     // came after it failed only because its outputs had nowhere to go.
     committed?;
+    let screened = screened?;
+    // Only now: the last progress line says the screen is done.
+    progress.finish();
+    Ok(screened)
+}
+
+/// The summaries of the files screened, in the order of their names; the first error if a
+/// file could not be screened.
+fn summaries_of(
+    results: Result<Vec<Option<Result<FileSummary, ScreenError>>>, ScreenError>,
+) -> Result<Vec<FileSummary>, ScreenError> {
     let mut summaries = Vec::new();
     for result in results?.into_iter().flatten() {
         summaries.push(result?);
     }
-    // Only now: the last progress line says the screen is done.
-    progress.finish();
     summaries.sort_by(|a, b| a.input.cmp(&b.input));
     Ok(summaries)
 }

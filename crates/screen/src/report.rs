@@ -234,12 +234,31 @@ pub fn build(
 
 /// Writes `report.json` and `report.html` into `out`, each whole or not at all.
 pub fn write(report: &Report, out: &Path) -> Result<(), ScreenError> {
-    let json = serde_json::to_vec_pretty(report).map_err(|e| ScreenError::Other(e.to_string()))?;
-    let path = out.join("report.json");
-    write_atomic(&path, &json).map_err(crate::io_error(&path))?;
-    let path = out.join("report.html");
-    write_atomic(&path, html(report)?.as_bytes()).map_err(crate::io_error(&path))?;
-    Ok(())
+    files(report)?.write(out)
+}
+
+/// A report's files, made but not yet written.
+pub struct ReportFiles {
+    json: Vec<u8>,
+    html: String,
+}
+
+/// `report.json` and `report.html` of `report`, in memory.
+pub fn files(report: &Report) -> Result<ReportFiles, ScreenError> {
+    Ok(ReportFiles {
+        json: serde_json::to_vec_pretty(report).map_err(|e| ScreenError::Other(e.to_string()))?,
+        html: html(report)?,
+    })
+}
+
+impl ReportFiles {
+    /// Writes the files into `out`, each whole or not at all.
+    pub fn write(&self, out: &Path) -> Result<(), ScreenError> {
+        let path = out.join("report.json");
+        write_atomic(&path, &self.json).map_err(crate::io_error(&path))?;
+        let path = out.join("report.html");
+        write_atomic(&path, self.html.as_bytes()).map_err(crate::io_error(&path))
+    }
 }
 
 fn pct(r: &Rate) -> String {

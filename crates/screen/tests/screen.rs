@@ -10,7 +10,7 @@ use std::path::Path;
 mod support;
 
 use assay_policy::{Policy, PolicyBuilder};
-use assay_screen::{all_summaries, read_markers, report, screen, ScreenConfig};
+use assay_screen::{all_summaries, read_markers, report, screen, screen_then, ScreenConfig};
 use serde_json::{json, Value};
 
 fn policy() -> Policy {
@@ -138,6 +138,29 @@ fn planted_hits_are_all_removed_and_nothing_else() {
     report::write(&r, out.path()).unwrap();
     let html = fs::read_to_string(out.path().join("report.html")).unwrap();
     assert!(html.contains("blocked.example") && !html.contains("<script"));
+}
+
+#[test]
+fn what_is_done_meanwhile_sees_every_summary_and_comes_back_once_outputs_are_in_place() {
+    let input = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let expected = corpus(input.path(), 3, 100);
+    let (summaries, seen) =
+        screen_then(&policy(), &config(input.path(), out.path()), |s| s.to_vec()).unwrap();
+    assert_eq!(seen, summaries);
+    assert_eq!(summaries.len(), 3);
+    // By the time it returns, every file's outputs and marker are in place.
+    assert_eq!(read_markers(out.path()).unwrap(), summaries);
+    assert_eq!(all_ids(&out.path().join("removed")), expected);
+
+    // A file that cannot be screened (--strict, bad JSON): nothing is done meanwhile.
+    fs::write(input.path().join("part-09.jsonl"), "{not json\n").unwrap();
+    let failed = tempfile::tempdir().unwrap();
+    let mut strict = config(input.path(), failed.path());
+    strict.strict = true;
+    let mut called = false;
+    assert!(screen_then(&policy(), &strict, |_| called = true).is_err());
+    assert!(!called);
 }
 
 #[test]
