@@ -829,13 +829,17 @@ mod tests {
     fn words_equal_a_plain_split() {
         let pieces = [
             "a", "Z", "0", "_", " ", ".", "é", "ß", "ж", "炸", "“", "\u{2E80}", "𝄞", "ab", "\n",
-            "、", "ｚ", "\u{2E7F}", "\u{C0}", "ⁱ", "Ｚ", "９", "，", "＿", "ｚｚ",
+            "、", "ｚ", "\u{2E7F}", "\u{C0}", "ⁱ", "Ｚ", "９", "，", "＿", "ｚｚ", "’", "—",
         ];
-        // Without characters below U+3000 that are not ASCII: whole blocks of 64 bytes that
-        // take the vector path.
+        // Without characters below U+3000 that are not ASCII or U+2000–U+203F (quotation
+        // marks, dashes): whole blocks of 64 bytes that take the vector path.
         let fast: Vec<&str> = pieces
             .into_iter()
-            .filter(|p| p.chars().all(|c| c.is_ascii() || c >= '\u{3000}'))
+            .filter(|p| {
+                p.chars().all(|c| {
+                    c.is_ascii() || ('\u{2000}'..='\u{203F}').contains(&c) || c >= '\u{3000}'
+                })
+            })
             .collect();
         let full_width_word = |c: char| matches!(c, '０'..='９' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ');
         let mut seed = 0x9E37_79B9u64;

@@ -9,8 +9,10 @@
 use crate::swar;
 
 /// Bit `k` set when byte `k` of `block` is an ASCII letter, a digit or `_`; `None` when a byte
-/// may begin a letter outside ASCII: `0xC2..=0xE2` (characters below U+3000), and `0xEF` too
-/// when `FULL_WIDTH` (full-width letters).
+/// may begin a letter outside ASCII: `0xC2..=0xE2` (characters below U+3000) but for `0xE2
+/// 0x80` (U+2000–U+203F: spaces, dashes, quotation marks, which real text of both languages
+/// is full of), and `0xEF` too when `FULL_WIDTH` (full-width letters). A last byte `0xE2` may
+/// begin a letter (the byte after it is not in the block).
 #[inline(always)]
 pub(crate) fn ascii_word_mask<const FULL_WIDTH: bool>(block: &[u8; 64]) -> Option<u64> {
     #[cfg(target_arch = "x86_64")]
@@ -32,11 +34,13 @@ mod portable {
     pub(crate) fn ascii_word_mask<const FULL_WIDTH: bool>(block: &[u8; 64]) -> Option<u64> {
         let mut flags = [0u8; 64];
         let mut may_be_letter = false;
-        for (flag, &b) in flags.iter_mut().zip(block) {
+        for (k, (flag, &b)) in flags.iter_mut().zip(block).enumerate() {
             let letter = (b | 0x20).wrapping_sub(b'a') < 26;
             let digit = b.wrapping_sub(b'0') < 10;
             *flag = u8::from(letter | digit | (b == b'_')) << 7;
-            may_be_letter |= b.wrapping_sub(0xC2) <= 0xE2 - 0xC2 || (FULL_WIDTH && b == 0xEF);
+            let punctuation = b == 0xE2 && block.get(k + 1) == Some(&0x80);
+            may_be_letter |=
+                (b.wrapping_sub(0xC2) <= 0xE2 - 0xC2 && !punctuation) || (FULL_WIDTH && b == 0xEF);
         }
         (!may_be_letter).then(|| swar::pack_flags(&flags))
     }
@@ -45,8 +49,8 @@ mod portable {
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
     use safe_arch::{
-        bitor_m128i, cmp_eq_mask_i8_m128i, m128i, min_u8_m128i, move_mask_i8_m128i,
-        set_splat_i8_m128i, sub_i8_m128i,
+        bitandnot_m128i, bitor_m128i, byte_shr_imm_u128_m128i, cmp_eq_mask_i8_m128i, m128i,
+        min_u8_m128i, move_mask_i8_m128i, set_splat_i8_m128i, sub_i8_m128i,
     };
 
     fn splat(b: u8) -> m128i {
@@ -69,7 +73,7 @@ mod sse2 {
 
     #[inline(always)]
     pub(crate) fn ascii_word_mask<const FULL_WIDTH: bool>(block: &[u8; 64]) -> Option<u64> {
-        let (mut mask, mut may_be_letter) = (0u64, 0);
+        let (mut mask, mut lead) = (0u64, 0);
         for k in 0..4 {
             let x = load(block, 16 * k);
             let word = bitor_m128i(
@@ -79,14 +83,42 @@ mod sse2 {
                 ),
                 cmp_eq_mask_i8_m128i(x, splat(b'_')),
             );
-            let mut letter_start = in_range(x, 0xC2, 0xE2);
+            let mut letter_lead = in_range(x, 0xC2, 0xE2);
             if FULL_WIDTH {
-                letter_start = bitor_m128i(letter_start, cmp_eq_mask_i8_m128i(x, splat(0xEF)));
+                letter_lead = bitor_m128i(letter_lead, cmp_eq_mask_i8_m128i(x, splat(0xEF)));
             }
-            may_be_letter |= move_mask_i8_m128i(letter_start);
+            lead |= move_mask_i8_m128i(letter_lead);
             mask |= u64::from(move_mask_i8_m128i(word) as u16) << (16 * k);
         }
-        (may_be_letter == 0).then_some(mask)
+        // Most blocks have none of those bytes; those that do, most often for quotation marks
+        // and dashes (`0xE2 0x80`), are looked at again.
+        (lead == 0 || !may_begin_letter::<FULL_WIDTH>(block)).then_some(mask)
+    }
+
+    /// Whether a byte of `block` may begin a letter ([`super::ascii_word_mask`]).
+    #[inline(never)]
+    fn may_begin_letter<const FULL_WIDTH: bool>(block: &[u8; 64]) -> bool {
+        let mut lead = 0;
+        for k in 0..4 {
+            let x = load(block, 16 * k);
+            // The byte after each (zero after the block's last).
+            let next = if k < 3 {
+                load(block, 16 * k + 1)
+            } else {
+                byte_shr_imm_u128_m128i::<1>(x)
+            };
+            // `0xE2` not followed by `0x80`.
+            let e2_letter = bitandnot_m128i(
+                cmp_eq_mask_i8_m128i(next, splat(0x80)),
+                cmp_eq_mask_i8_m128i(x, splat(0xE2)),
+            );
+            let mut letter_lead = bitor_m128i(in_range(x, 0xC2, 0xE1), e2_letter);
+            if FULL_WIDTH {
+                letter_lead = bitor_m128i(letter_lead, cmp_eq_mask_i8_m128i(x, splat(0xEF)));
+            }
+            lead |= move_mask_i8_m128i(letter_lead);
+        }
+        lead != 0
     }
 }
 
@@ -95,23 +127,42 @@ mod tests {
     use super::*;
 
     /// Blocks of ASCII; of ASCII and the bytes of CJK ideographs (no byte that may begin a
-    /// letter); of any bytes; and of one byte repeated, for every byte.
+    /// letter); of ASCII and `0xE2 0x80`/`0xE2 0x81` characters, with `0xE2` last at times;
+    /// of any bytes; and of one byte repeated, for every byte.
     fn blocks() -> Vec<[u8; 64]> {
         let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
         let mut out = Vec::new();
-        for round in 0..6000 {
+        for round in 0..8000 {
             let mut block = [0u8; 64];
             for b in &mut block {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                let byte = (seed >> 8) as u8;
-                *b = match (round % 3, seed % 4) {
-                    (0, _) | (1, 0 | 1) => byte & 0x7F,
+                let r = next();
+                let byte = (r >> 8) as u8;
+                *b = match (round % 4, r % 4) {
+                    (0 | 2, _) | (1, 0 | 1) => byte & 0x7F,
                     (1, 2) => 0x80 | (byte & 0x3F),
                     (1, _) => 0xE4 + byte % 6,
                     _ => byte,
                 };
+            }
+            if round % 4 == 2 {
+                for _ in 0..(next() % 4) {
+                    let at = (next() % 62) as usize;
+                    let second = if next() % 3 == 0 { 0x81 } else { 0x80 };
+                    block[at..at + 3].copy_from_slice(&[
+                        0xE2,
+                        second,
+                        0x80 | (next() as u8 & 0x3F),
+                    ]);
+                }
+                if next() % 3 == 0 {
+                    block[63] = 0xE2;
+                }
             }
             out.push(block);
         }
@@ -147,5 +198,14 @@ mod tests {
             portable::ascii_word_mask::<false>(&block),
             Some(0b0100_0010_1111)
         );
+        // `’` (0xE2 0x80 0x99) is no letter; `ⁿ` (0xE2 0x81 0xBF) may be, and so may a last
+        // 0xE2.
+        block[20..23].copy_from_slice("’".as_bytes());
+        assert!(portable::ascii_word_mask::<false>(&block).is_some());
+        block[30..33].copy_from_slice("ⁿ".as_bytes());
+        assert_eq!(portable::ascii_word_mask::<false>(&block), None);
+        block[30..33].copy_from_slice(b"   ");
+        block[63] = 0xE2;
+        assert_eq!(portable::ascii_word_mask::<false>(&block), None);
     }
 }
