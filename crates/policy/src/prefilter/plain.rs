@@ -251,19 +251,19 @@ impl Prefilter {
         let bytes = text.as_bytes();
         // A word with full-width characters, as normalized.
         let mut ascii = Vec::new();
-        // Single-character words in a row with short gaps between them: three make what may
-        // be a run of spaced letters (`n a p a l m`; the view's rule is narrower).
+        // Single-character words in a row that the view reads as spaced letters (`n a p a l
+        // m`): three make a run.
         let (mut singles, mut previous_end) = (0, 0);
         for_each_word_of::<FULL_WIDTH>(text, |start, end| {
             if singles >= 3 {
                 return;
             }
-            let single =
-                end - start == 1 || (FULL_WIDTH && end - start == 3 && bytes[start] >= 0x80);
+            let single = (end - start == 1
+                || (FULL_WIDTH && end - start == 3 && bytes[start] >= 0x80))
+                && alone(bytes, start, end);
             if spaced_letters && single {
                 let gap = &bytes[previous_end..start];
-                let short_gap = || gap.len() <= 3 || gap.iter().all(u8::is_ascii_whitespace);
-                singles = if singles > 0 && short_gap() {
+                singles = if singles > 0 && is_spaced_letters_gap(gap) {
                     singles + 1
                 } else {
                     1
@@ -293,6 +293,24 @@ impl Prefilter {
         });
         singles < 3
     }
+}
+
+/// Whether no character next to the word from `start` to `end` stays outside ASCII in the
+/// view, as one next to a spaced letter may not (`I’m a` has none). Of the characters of plain
+/// text, all three bytes long, the view reads only the full-width forms (`0xEF…`) as ASCII.
+fn alone(bytes: &[u8], start: usize, end: usize) -> bool {
+    let before = start == 0 || bytes[start - 1] < 0x80 || (start >= 3 && bytes[start - 3] == 0xEF);
+    let after = bytes.get(end).is_none_or(|&b| b < 0x80 || b == 0xEF);
+    before && after
+}
+
+/// Whether the view reads `gap`, between two one-character words, as the one separator that
+/// spaced letters have between them: whitespace (one space in the view), `-`, `.` or their
+/// full-width forms. (Any gap of up to three bytes counted before, and `a, b, c`, `x’ y z`
+/// sent text the general way.)
+fn is_spaced_letters_gap(gap: &[u8]) -> bool {
+    (!gap.is_empty() && gap.iter().all(u8::is_ascii_whitespace))
+        || matches!(gap, b"-" | b"." | b"\xEF\xBC\x8D" | b"\xEF\xBC\x8E")
 }
 
 /// Whether `b` is the first byte of a character of U+4000–U+9FFF (most CJK ideographs).
@@ -902,6 +920,15 @@ mod tests {
         " a b c ",
         "a",
         " n a p a l m ",
+        "I’m a b",
+        "x’ y z",
+        "a, b, c",
+        " a。b c ",
+        "中a b c",
+        "a b c中",
+        "a  b\nc",
+        "a－b．c",
+        "ａ b-c",
         "々",
         "\u{4DC0}",
         "\u{3000}",
@@ -970,6 +997,42 @@ mod tests {
             none > 500 && some > 1000,
             "{none} without terms, {some} with"
         );
+    }
+
+    #[test]
+    fn only_what_the_view_reads_as_spaced_letters_leaves_plain_text() {
+        let policy = policy(&["bomb", "abc"]);
+        // No spaced letters in the view (a character of another script against a letter, or
+        // a gap that is no one separator): searched here, with what the usual way finds.
+        for text in [
+            "I’m a bomb maker, a b",
+            "x’ y z bomb",
+            "a, b, c bomb",
+            "中a b c",
+            "a b c中",
+            "a。b c",
+        ] {
+            let usual = found_the_usual_way(&policy, text);
+            assert_eq!(found_in_plain(&policy, text), Some(usual), "{text:?}");
+        }
+        // Spaced letters in the view, across whitespace runs, `-`, `.` and full-width forms:
+        // left to the usual way, which finds `abc` in them.
+        for text in [
+            "a b c",
+            "a  b\nc",
+            "a-b.c",
+            "a－b．c",
+            "ａ b-c",
+            "x a b c y",
+        ] {
+            assert_eq!(found_in_plain(&policy, text), None, "{text:?}");
+            assert!(
+                found_the_usual_way(&policy, text)
+                    .iter()
+                    .any(|(term, _)| *term == 1),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]
