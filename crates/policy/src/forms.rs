@@ -534,7 +534,7 @@ fn is_single(bytes: &[u8], at: usize) -> bool {
         && !bytes.get(at + 1).is_some_and(|&b| word(b))
 }
 
-fn is_run_separator(b: u8) -> bool {
+pub(crate) fn is_run_separator(b: u8) -> bool {
     matches!(b, b' ' | b'-' | b'_' | b'.')
 }
 

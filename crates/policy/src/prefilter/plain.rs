@@ -25,7 +25,7 @@ use super::{
     word_hash_mapped, Filed, Prefilter, WordKeys, CHAR_ONE, CHAR_THREE, CHAR_TWO, WORD_ONE,
     WORD_TWO,
 };
-use crate::forms::{Forms, MAX_CJK_SEPARATORS};
+use crate::forms::{is_run_separator, Forms, MAX_CJK_SEPARATORS};
 use crate::swar;
 
 /// The view's rules that apply to plain text.
@@ -305,12 +305,15 @@ fn alone(bytes: &[u8], start: usize, end: usize) -> bool {
 }
 
 /// Whether the view reads `gap`, between two one-character words, as the one separator that
-/// spaced letters have between them: whitespace (one space in the view), `-`, `.` or their
-/// full-width forms. (Any gap of up to three bytes counted before, and `a, b, c`, `x’ y z`
-/// sent text the general way.)
+/// spaced letters have between them ([`is_run_separator`]): whitespace (one space in the
+/// view), one such byte, or the full-width `－` and `．`. (Any gap of up to three bytes counted
+/// before, and `a, b, c`, `x’ y z` sent text the general way.)
 fn is_spaced_letters_gap(gap: &[u8]) -> bool {
-    (!gap.is_empty() && gap.iter().all(u8::is_ascii_whitespace))
-        || matches!(gap, b"-" | b"." | b"\xEF\xBC\x8D" | b"\xEF\xBC\x8E")
+    match gap {
+        [b] => is_run_separator(*b) || b.is_ascii_whitespace(),
+        b"\xEF\xBC\x8D" | b"\xEF\xBC\x8E" => true,
+        _ => !gap.is_empty() && gap.iter().all(u8::is_ascii_whitespace),
+    }
 }
 
 /// Whether `b` is the first byte of a character of U+4000–U+9FFF (most CJK ideographs).
