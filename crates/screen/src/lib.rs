@@ -756,31 +756,51 @@ pub fn registered_domain(host: &str) -> &str {
     psl::domain_str(host).unwrap_or(host)
 }
 
+/// Why a document was removed, as its `assay_screen` field says.
+#[derive(Serialize)]
+struct Reasons<'a> {
+    reasons: Vec<Reason<'a>>,
+}
+
+#[derive(Serialize)]
+struct Reason<'a> {
+    category: &'a str,
+    kind: &'a str,
+    rule: &'a str,
+}
+
 /// The removed document, with the reasons added as an `assay_screen` field.
+///
+/// The reasons are written from borrowed fields, not built as a `serde_json::Value`: its maps
+/// (ordered, hashed) and its `Display` cost about 10,000 instructions a removed document, a
+/// twentieth of a screen of short posts with a removal rate of 4%.
 fn annotate(line: &[u8], hits: &[(String, Hit)]) -> Vec<u8> {
-    let reasons: Vec<serde_json::Value> = hits
-        .iter()
-        .map(|(category, h)| {
-            serde_json::json!({"category": category, "kind": h.kind.as_str(), "rule": h.rule})
-        })
-        .collect();
-    let extra = serde_json::json!({"reasons": reasons}).to_string();
     let trimmed = line.trim_ascii_end();
-    match trimmed.strip_suffix(b"}") {
-        Some(body) => {
-            let body_trimmed = body.trim_ascii_end();
-            let mut out = Vec::with_capacity(line.len() + extra.len() + 20);
-            out.extend_from_slice(body);
-            if !body_trimmed.ends_with(b"{") {
-                out.push(b',');
-            }
-            out.extend_from_slice(b"\"assay_screen\":");
-            out.extend_from_slice(extra.as_bytes());
-            out.push(b'}');
-            out
-        }
-        None => line.to_vec(),
+    let Some(body) = trimmed.strip_suffix(b"}") else {
+        return line.to_vec();
+    };
+    let reasons = Reasons {
+        reasons: hits
+            .iter()
+            .map(|(category, h)| Reason {
+                category,
+                kind: h.kind.as_str(),
+                rule: &h.rule,
+            })
+            .collect(),
+    };
+    let mut out = Vec::with_capacity(line.len() + 64 * hits.len() + 40);
+    out.extend_from_slice(body);
+    if !body.trim_ascii_end().ends_with(b"{") {
+        out.push(b',');
     }
+    out.extend_from_slice(b"\"assay_screen\":");
+    // Writing into a `Vec` fails only when serializing does, which borrowed strings cannot.
+    if serde_json::to_writer(&mut out, &reasons).is_err() {
+        return line.to_vec();
+    }
+    out.push(b'}');
+    out
 }
 
 /// Every hit of one document (its URL against the domain lists, its text against the
@@ -1168,8 +1188,24 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["text"], "bomb");
         assert_eq!(v["assay_screen"]["reasons"][0]["rule"], "bomb");
-        let out = annotate(b"{}", &[("weapons".into(), hit)]);
+        let out = annotate(b"{}", &[("weapons".into(), hit.clone())]);
         assert!(serde_json::from_slice::<serde_json::Value>(&out).is_ok());
+        // The field as users' scripts read it: its keys in this order, strings escaped.
+        let quoted = Hit {
+            rule: "say \"hi\"\n".into(),
+            ..hit
+        };
+        let out = annotate(
+            br#"{"id": 1}"#,
+            &[
+                ("weapons".into(), quoted.clone()),
+                ("domains".into(), quoted),
+            ],
+        );
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"id": 1,"assay_screen":{"reasons":[{"category":"weapons","kind":"keyword","rule":"say \"hi\"\n"},{"category":"domains","kind":"keyword","rule":"say \"hi\"\n"}]}}"#
+        );
     }
 
     #[test]
