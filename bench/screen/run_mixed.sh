@@ -35,9 +35,14 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 warm() { cat "$@" > /dev/null; }
 
 # timed NAME COMMAND...: wall seconds of one run (to the millisecond: time's own are
-# hundredths, an eighth of the start-up), appended to results.
+# hundredths, an eighth of the start-up), appended to results. What the run before wrote is
+# removed and written back to disk first, outside the time: `> work/last.out` truncated the
+# 100 MB that `rg -v` had just written inside the next run's time, and the base build, timed
+# after it, paid that (5-10% of its screen) from the tenth pass to the fifteenth.
 timed() {
     local name=$1; shift
+    rm -f work/last.out
+    sync
     local start=$EPOCHREALTIME
     /usr/bin/time -f "%M" -o work/time.txt "$@" > work/last.out 2> work/last.err || {
         echo "$name failed:" >&2; tail -5 work/last.err >&2; return 1; }
