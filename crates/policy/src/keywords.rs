@@ -18,6 +18,7 @@
 //! Chinese among them, match anywhere, since Chinese has no spaces between words.
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use daachorse::CharwiseDoubleArrayAhoCorasick;
@@ -221,10 +222,14 @@ fn squash(
 /// The compiled keyword lists of a policy.
 #[derive(Clone)]
 pub struct KeywordMatcher {
-    /// Built the first time the prefilter gives up (most screens never need it: building it
-    /// for 10,000 terms is a tenth of the start-up); `None` inside when it cannot be built,
-    /// and the prefilter then does without a budget (it finds the same, only slower).
+    /// Built once documents over their budget have spent the rent (most screens never need
+    /// it: building it for 10,000 terms is a tenth of the start-up); `None` inside when it
+    /// cannot be built, and the prefilter then does without a budget (it finds the same, only
+    /// slower).
     automaton: OnceLock<Option<CharwiseDoubleArrayAhoCorasick<u32>>>,
+    /// What the prefilter may still spend past the budgets of documents, in its units, before
+    /// the automaton is built: see [`KeywordMatcher::past_budget`].
+    rent: Rent,
     allow: Option<CharwiseDoubleArrayAhoCorasick<u32>>,
     /// The terms as added, and their categories.
     terms: Vec<String>,
@@ -295,8 +300,10 @@ impl KeywordMatcher {
                 .zip(&whole_word)
                 .map(|(t, &w)| (t.as_str(), w)),
         );
+        let pattern_bytes: usize = patterns.iter().map(String::len).sum();
         Ok(KeywordMatcher {
             automaton: OnceLock::new(),
+            rent: Rent(AtomicUsize::new(RENT_PER_PATTERN_BYTE * pattern_bytes)),
             allow: (!allow.is_empty()).then(|| automaton(&allow)).transpose()?,
             terms,
             categories,
@@ -415,6 +422,40 @@ impl KeywordMatcher {
             .as_ref()
     }
 
+    /// The prefilter's finds in `text`, past the document's budget, while the comparisons
+    /// spent that way stay under [`RENT_PER_PATTERN_BYTE`] and the automaton is not built;
+    /// `None` once they would not (the automaton is then built). A screen of short posts had
+    /// 18 documents in 112,601 over budget, and building the automaton for them cost 94
+    /// million instructions, 7% of the screen's; comparing their candidates costs next to
+    /// nothing. Text dense with term beginnings spends the rent soon, and pays at most a
+    /// part of the build more than before.
+    fn past_budget(&self, text: &str) -> Option<Vec<(usize, u32)>> {
+        if self.automaton.get().is_some() {
+            return None;
+        }
+        let left = self.rent.0.load(Ordering::Relaxed);
+        if left == 0 {
+            return None;
+        }
+        match self.prefilter.find_spending(text, &self.patterns, left) {
+            Some((found, spent)) => {
+                // Threads that spend at once may each spend what was left: the rent bounds
+                // the waste, it is no account.
+                let _ = self
+                    .rent
+                    .0
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |rent| {
+                        Some(rent.saturating_sub(spent))
+                    });
+                Some(found)
+            }
+            None => {
+                self.rent.0.store(0, Ordering::Relaxed);
+                None
+            }
+        }
+    }
+
     /// Matches of the patterns in `text` (the view), by a given way of scanning (all give
     /// the same result, which the tests check); `term` is the pattern's index.
     fn find_with(&self, text: &str, scan: Scan) -> Vec<TermMatch> {
@@ -438,7 +479,7 @@ impl KeywordMatcher {
         };
         // Ok: the prefilter's finds; Err: the automaton to search with (when it cannot be
         // built, the prefilter goes on without a budget).
-        let found = match found {
+        let found = match found.or_else(|| self.past_budget(text)) {
             Some(found) => Ok(found),
             None => match self.automaton() {
                 Some(automaton) => Err(automaton),
@@ -484,6 +525,23 @@ impl KeywordMatcher {
 /// Bytes of compared terms (as the prefilter counts them) per byte of text before
 /// [`KeywordMatcher::find_with`] leaves the candidates for the automaton.
 const CONFIRM_BUDGET_PER_BYTE: usize = 3;
+
+/// Comparisons (in the prefilter's units, bytes of compared terms) that documents over their
+/// budget may spend before the automaton is built, per byte of the patterns. Building it costs
+/// about 900 instructions a pattern byte (94 million for 10,000 terms), and a unit of the
+/// prefilter's count one or less (a comparison stops at the first byte that differs): the
+/// rent is a fraction of the build.
+const RENT_PER_PATTERN_BYTE: usize = 256;
+
+/// [`KeywordMatcher::rent`]: an atomic count, cloned as its value.
+#[derive(Debug)]
+struct Rent(AtomicUsize);
+
+impl Clone for Rent {
+    fn clone(&self) -> Rent {
+        Rent(AtomicUsize::new(self.0.load(Ordering::Relaxed)))
+    }
+}
 
 /// How [`KeywordMatcher::find_with`] looks for terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -657,7 +715,7 @@ mod tests {
     /// between ideographs): what the search finds, prefilter or automaton as its budget
     /// decides, is what the automaton alone finds, with every form on.
     #[test]
-    fn the_automaton_is_built_only_when_the_prefilter_gives_up() {
+    fn the_automaton_is_built_once_documents_over_budget_spent_the_rent() {
         let mut b = KeywordBuilder::new();
         for i in 0..500 {
             b.add(&format!("pipe bomb kit{i}"), 0);
@@ -666,10 +724,24 @@ mod tests {
         let m = b.build().unwrap();
         assert_eq!(m.find("how to make napalm at home, and a pipe").len(), 1);
         assert!(m.automaton.get().is_none(), "built for sparse text");
-        // Every candidate compares 500 terms: past the budget, the automaton searches.
+        // Every candidate compares 500 terms, past the document's budget: the prefilter
+        // goes on while the rent lasts (most of it for this document).
         let dense = "pipe bomb ".repeat(200) + "kit499";
+        let rent = m.rent.0.load(Ordering::Relaxed);
+        assert_eq!(m.find(&dense).len(), 1);
+        assert!(
+            m.automaton.get().is_none(),
+            "built for one document over budget"
+        );
+        let spent = rent - m.rent.0.load(Ordering::Relaxed);
+        assert!(spent > rent / 2, "{spent} of {rent} spent");
+        // The next one would spend more than is left: the automaton searches it.
         let found = m.find(&dense);
-        assert!(m.automaton.get().is_some(), "not built for dense text");
+        assert!(
+            m.automaton.get().is_some(),
+            "not built once the rent was spent"
+        );
+        assert_eq!(m.rent.0.load(Ordering::Relaxed), 0);
         assert_eq!(found.len(), 1);
         assert_eq!(
             m.find_with(&dense, Scan::Candidates),

@@ -263,6 +263,17 @@ impl Prefilter {
         terms: &[String],
         budget: usize,
     ) -> Option<Vec<(usize, u32)>> {
+        self.find_spending(text, terms, budget)
+            .map(|(found, _)| found)
+    }
+
+    /// [`Prefilter::find`], with what comparing its candidates cost (at most `budget`).
+    pub(crate) fn find_spending(
+        &self,
+        text: &str,
+        terms: &[String],
+        budget: usize,
+    ) -> Option<(Vec<(usize, u32)>, usize)> {
         let mut candidates = Vec::new();
         if self.kinds[WORD_ONE] || self.kinds[WORD_TWO] {
             self.word_candidates(text, &mut candidates);
@@ -292,7 +303,7 @@ impl Prefilter {
                 }
             }
         }
-        Some(found)
+        Some((found, cost))
     }
 
     fn word_candidates(&self, text: &str, out: &mut Vec<(usize, u64)>) {
