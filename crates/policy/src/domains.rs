@@ -810,6 +810,52 @@ mod tests {
         }
     }
 
+    /// What the URL parser makes of a list's line, with none of the fast paths.
+    fn by_url_parser(line: &str) -> Option<String> {
+        let parsed = url::Url::parse(&format!("http://{line}")).ok()?;
+        let host = parsed
+            .host_str()?
+            .trim_end_matches('.')
+            .to_ascii_lowercase();
+        let host = host.strip_prefix("www.").unwrap_or(&host);
+        (!host.is_empty()).then(|| host.to_string())
+    }
+
+    #[test]
+    fn random_plain_lists_give_the_hosts_the_url_parser_gives() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(16);
+        let labels = [
+            "www", "WWW", "a", "example", "0x1f", "0x", "12", "1f", "x", "g", "-", "xn--p1ai",
+        ];
+        let mut lists = 0;
+        for _ in 0..3000 {
+            let lines: Vec<String> = (0..rng.gen_range(1..6))
+                .map(|_| {
+                    let mut line = (0..rng.gen_range(0..4))
+                        .map(|_| labels[rng.gen_range(0..labels.len())])
+                        .collect::<Vec<_>>()
+                        .join(".");
+                    if rng.gen_bool(0.2) {
+                        line.push_str(&".".repeat(rng.gen_range(1..3)));
+                    }
+                    line
+                })
+                .collect();
+            let text = lines.join("\n") + ["", "\n"][rng.gen_range(0..2)];
+            let parsed: Vec<String> = lines
+                .iter()
+                .filter(|line| !line.is_empty())
+                .filter_map(|line| by_url_parser(line))
+                .collect();
+            let read: Vec<String> = list_hosts(&text).map(Cow::into_owned).collect();
+            assert_eq!(read, parsed, "{text:?}");
+            lists += usize::from(all_plain_lowercase(text.as_bytes()));
+        }
+        // Most take the whole-text check's way; the others, with capitals or `..`, the general one.
+        assert!(lists > 1000, "only {lists} plain lists");
+    }
+
     #[test]
     fn a_plain_list_gives_the_hosts_its_lines_give_one_by_one() {
         // Lines the whole-text check lets through, each of which plain_host_of may still
