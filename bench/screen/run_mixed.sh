@@ -37,8 +37,8 @@ warm() { cat "$@" > /dev/null; }
 # timed NAME COMMAND...: wall seconds of one run (to the millisecond: time's own are
 # hundredths, an eighth of the start-up), appended to results. What the run before wrote is
 # removed and written back to disk first, outside the time: `> work/last.out` truncated the
-# 100 MB that `rg -v` had just written inside the next run's time, and the base build, timed
-# after it, paid that (5-10% of its screen) from the tenth pass to the fifteenth.
+# 100 MB that `rg -v` had just written inside the next run's time: the base build, timed after
+# it, paid that from the tenth pass to the fifteenth (one build timed as both read 1.02-1.07x).
 timed() {
     local name=$1; shift
     rm -f work/last.out
