@@ -470,16 +470,19 @@ impl KeywordMatcher {
         // the automaton on top (72 MB/s on bench/screen's worst corpus; 112 MB/s with three).
         let found = match scan {
             Scan::Full => None,
-            Scan::Auto => self.prefilter.find(
-                text,
-                &self.patterns,
-                CONFIRM_BUDGET_PER_BYTE * text.len() + 256,
-            ),
+            Scan::Auto => self
+                .prefilter
+                .find(
+                    text,
+                    &self.patterns,
+                    CONFIRM_BUDGET_PER_BYTE * text.len() + 256,
+                )
+                .or_else(|| self.past_budget(text)),
             Scan::Candidates => self.prefilter.find(text, &self.patterns, usize::MAX),
         };
         // Ok: the prefilter's finds; Err: the automaton to search with (when it cannot be
         // built, the prefilter goes on without a budget).
-        let found = match found.or_else(|| self.past_budget(text)) {
+        let found = match found {
             Some(found) => Ok(found),
             None => match self.automaton() {
                 Some(automaton) => Err(automaton),
@@ -716,12 +719,15 @@ mod tests {
     /// decides, is what the automaton alone finds, with every form on.
     #[test]
     fn the_automaton_is_built_once_documents_over_budget_spent_the_rent() {
-        let mut b = KeywordBuilder::new();
-        for i in 0..500 {
-            b.add(&format!("pipe bomb kit{i}"), 0);
-        }
-        b.add("napalm", 0);
-        let m = b.build().unwrap();
+        let matcher = || {
+            let mut b = KeywordBuilder::new();
+            for i in 0..500 {
+                b.add(&format!("pipe bomb kit{i}"), 0);
+            }
+            b.add("napalm", 0);
+            b.build().unwrap()
+        };
+        let m = matcher();
         assert_eq!(m.find("how to make napalm at home, and a pipe").len(), 1);
         assert!(m.automaton.get().is_none(), "built for sparse text");
         // Every candidate compares 500 terms, past the document's budget: the prefilter
@@ -743,6 +749,10 @@ mod tests {
         );
         assert_eq!(m.rent.0.load(Ordering::Relaxed), 0);
         assert_eq!(found.len(), 1);
+        // The full scan, which the tests compare the others with, is the automaton's alone.
+        let fresh = matcher();
+        fresh.find_with("napalm", Scan::Full);
+        assert!(fresh.automaton.get().is_some(), "a full scan without it");
         assert_eq!(
             m.find_with(&dense, Scan::Candidates),
             m.find_with(&dense, Scan::Full)
