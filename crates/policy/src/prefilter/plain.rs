@@ -198,7 +198,6 @@ impl Prefilter {
         rules: Rules,
         out: &mut Vec<(usize, u64)>,
     ) -> usize {
-        let [_, _, one, two, three] = &self.filters;
         // Each character of the window with where it ends (it is three bytes long).
         let Some(mut c0) = swar::chunk(bytes, p).map(|w| (decode_ideograph(w), p + 3)) else {
             return p;
@@ -210,30 +209,67 @@ impl Prefilter {
             return p;
         };
         loop {
-            let start = c0.1 - 3;
-            if !CHECK_LEAD || self.char_lead[bytes[start] as usize] {
-                let first = c0.0;
-                if HAS_ONE && one.contains(first as u64) {
-                    out.push((start, tagged(CHAR_ONE, first as u64)));
-                }
-                let key = char_pair(first, c1.0);
-                let pair = two.probe(key);
-                // With no term of two characters the bits may pass all the same (the filter
-                // holds the starts of triples): the key then files no term.
-                if pair.is_key() {
-                    out.push((start, tagged(CHAR_TWO, key)));
-                }
-                if pair.starts_key() {
-                    let key = char_triple(first, c1.0, c2.0);
-                    if three.contains(key) {
-                        out.push((start, tagged(CHAR_THREE, key)));
+            // Where the window's characters are next to each other (no separator between
+            // them: most of a run), it moves a character a step with one position, and the
+            // loop keeps its state in registers (with three it spilled some each step).
+            if c1.1 == c0.1 + 3 && c2.1 == c1.1 + 3 {
+                let (mut start, mut window) = (c0.1 - 3, [c0.0, c1.0, c2.0]);
+                loop {
+                    self.window_candidates::<CHECK_LEAD, HAS_ONE>(bytes, start, window, out);
+                    match swar::chunk(bytes, start + 9) {
+                        Some(w) if is_ideograph_lead(w[0]) => {
+                            window = [window[1], window[2], decode_ideograph(w)];
+                            start += 3;
+                        }
+                        _ => break,
                     }
                 }
+                c1 = (window[1], start + 6);
+                c2 = (window[2], start + 9);
+            } else {
+                self.window_candidates::<CHECK_LEAD, HAS_ONE>(
+                    bytes,
+                    c0.1 - 3,
+                    [c0.0, c1.0, c2.0],
+                    out,
+                );
             }
             let Some(c3) = next_run_char(bytes, c2, rules) else {
                 return c1.1 - 3;
             };
             (c0, c1, c2) = (c1, c2, c3);
+        }
+    }
+
+    /// The candidates at `start`, an ideograph that starts a window of three characters of
+    /// the view (the loop of [`Prefilter::ideograph_run_candidates`]).
+    #[inline(always)]
+    fn window_candidates<const CHECK_LEAD: bool, const HAS_ONE: bool>(
+        &self,
+        bytes: &[u8],
+        start: usize,
+        [first, second, third]: [u32; 3],
+        out: &mut Vec<(usize, u64)>,
+    ) {
+        let [_, _, one, two, three] = &self.filters;
+        if CHECK_LEAD && !self.char_lead[bytes[start] as usize] {
+            return;
+        }
+        if HAS_ONE && one.contains(first as u64) {
+            out.push((start, tagged(CHAR_ONE, first as u64)));
+        }
+        let key = char_pair(first, second);
+        let pair = two.probe(key);
+        // With no term of two characters the bits may pass all the same (the filter holds
+        // the starts of triples): the key then files no term.
+        if pair.is_key() {
+            out.push((start, tagged(CHAR_TWO, key)));
+        }
+        if pair.starts_key() {
+            let key = char_triple(first, second, third);
+            if three.contains(key) {
+                out.push((start, tagged(CHAR_THREE, key)));
+            }
         }
     }
 
