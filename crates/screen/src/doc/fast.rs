@@ -296,6 +296,43 @@ mod tests {
     ];
 
     #[test]
+    fn string_stops_are_where_a_byte_by_byte_search_finds_them() {
+        let stops = |b: u8| b == b'"' || b == b'\\' || b < 0x20;
+        let by_bytes = |bytes: &[u8], from: usize| {
+            bytes[from..]
+                .iter()
+                .position(|&b| stops(b))
+                .map(|k| from + k)
+        };
+        // Strings of every length to past where the search changes ways (at 16 bytes), and some
+        // longer, each with a quote, backslash or control character at every place, or none,
+        // and a closing quote.
+        let stop_bytes = [b'"', b'\\', b'\n', 0x1F, 0x00];
+        for len in (0..100).chain([255, 300, 529]) {
+            let text = "abc xyz中".as_bytes();
+            let mut bytes: Vec<u8> = (0..len)
+                .map(|k| text[k % text.len()])
+                .chain([b'"'])
+                .collect();
+            for from in [0, 1, 17].into_iter().filter(|&from| from <= len) {
+                assert_eq!(stop(&bytes, from), by_bytes(&bytes, from), "{len} {from}");
+            }
+            for at in 0..len {
+                let kept = bytes[at];
+                bytes[at] = stop_bytes[(at + len) % stop_bytes.len()];
+                for from in [0, 1, 17].into_iter().filter(|&from| from <= len) {
+                    assert_eq!(
+                        stop(&bytes, from),
+                        by_bytes(&bytes, from),
+                        "{len} {at} {from}"
+                    );
+                }
+                bytes[at] = kept;
+            }
+        }
+    }
+
+    #[test]
     fn plain_lines_are_read_here_as_serde_json_reads_them() {
         for line in READ_HERE {
             assert!(answered_as_serde(line), "not read here: {line}");
