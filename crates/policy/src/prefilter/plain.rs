@@ -1012,6 +1012,52 @@ mod tests {
         assert_plain_is_the_usual_way(&builder.build().unwrap());
     }
 
+    #[test]
+    fn runs_of_ideographs_across_separators_find_what_the_usual_way_finds() {
+        // Chinese text as it mostly is: ideographs in a row with `，` `。` `、` `；` between
+        // them, and now and then a hexagram (plain, not an ideograph); terms cut from such
+        // text, across the separators too.
+        let pool = [
+            "炸", "弹", "中", "国", "人", "民", "一", "金", "，", "。", "、", "；", "\u{4DC0}",
+        ];
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut texts: Vec<Vec<&str>> = (0..4000)
+            .map(|_| {
+                let len = next(&mut seed) % 24;
+                (0..len)
+                    .map(|_| pool[(next(&mut seed) % pool.len() as u64) as usize])
+                    .collect()
+            })
+            .collect();
+        // A separator before a hexagram stays in the view: a term across one, in a run.
+        texts.push(vec!["民", "中", "国", "炸", "，", "\u{4DC0}", "中", "人"]);
+        let mut terms = vec!["炸，\u{4DC0}中".to_string()];
+        while terms.len() < 60 {
+            let text = &texts[(next(&mut seed) % texts.len() as u64) as usize];
+            let from = (next(&mut seed) % (text.len() as u64 + 1)) as usize;
+            let to = (from + 2 + (next(&mut seed) % 3) as usize).min(text.len());
+            let term: String = text[from.min(to)..to].concat();
+            let ideograph = |c: char| c.is_alphabetic() && c != '\u{4DC0}';
+            if term.starts_with(ideograph) && term.ends_with(ideograph) {
+                terms.push(term);
+            }
+        }
+        let terms: Vec<&str> = terms.iter().map(String::as_str).collect();
+        let policy = policy(&terms);
+        let mut found = 0;
+        for text in &texts {
+            let text = text.concat();
+            let usual = found_the_usual_way(&policy, &text);
+            assert_eq!(
+                found_in_plain(&policy, &text),
+                Some(usual.clone()),
+                "{text:?}"
+            );
+            found += usual.len();
+        }
+        assert!(found > 1000, "{found}");
+    }
+
     fn assert_plain_is_the_usual_way(policy: &Policy) {
         let mut mixed: Vec<&str> = PLAIN.to_vec();
         mixed.extend(NOT_PLAIN);
