@@ -376,6 +376,14 @@ fn next_run_char(bytes: &[u8], (c, end): (u32, usize), rules: Rules) -> Option<(
     }
     // (A letter or digit is no separator: most runs in text that mixes scripts end at one.)
     if rules.split_cjk && is_ideograph(c) && !w[0].is_ascii_alphanumeric() {
+        // `，` `。` or `、` and an ideograph, as most separators in Chinese text are: the way
+        // below in one step (through it, a tenth of a Chinese text's search).
+        if matches!(w, b"\xEF\xBC\x8C" | b"\xE3\x80\x82" | b"\xE3\x80\x81") {
+            if let Some(v) = swar::chunk(bytes, end + 3).filter(|v| is_ideograph_lead(v[0])) {
+                let next = decode_ideograph(v);
+                return is_ideograph(next).then_some((next, end + 6));
+            }
+        }
         dropped_separators_then_ideograph(bytes, end, rules)
     } else {
         None
