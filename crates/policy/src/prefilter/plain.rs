@@ -35,6 +35,15 @@ struct Rules {
     split_cjk: bool,
 }
 
+/// Which letters or digits plain text may have: the only characters of its words.
+#[derive(Debug, Default, Clone, Copy)]
+struct Letters {
+    /// ASCII ones (or a run of ASCII longer than two bytes, which is taken to have one).
+    ascii: bool,
+    /// Full-width ones, which the view reads as ASCII.
+    full_width: bool,
+}
+
 impl Prefilter {
     /// Every `(range, term)` of `terms` (as [`Prefilter::find`] finds them, whole-word terms
     /// at word boundaries only) in `text`, original and not normalized, with ranges in it,
@@ -59,11 +68,14 @@ impl Prefilter {
             split_cjk: forms.split_cjk,
         };
         let bytes = text.as_bytes();
-        // Characters first: they also check that the text is plain.
+        // Characters first: they also check that the text is plain, and whether it may have
+        // words.
         let mut chars = Vec::new();
-        let full_width = self.plain_char_candidates(bytes, rules, &mut chars)?;
+        let Letters { ascii, full_width } = self.plain_char_candidates(bytes, rules, &mut chars)?;
         let mut words = Vec::new();
-        if !self.kinds[WORD_ONE] && !self.kinds[WORD_TWO] {
+        if !self.kinds[WORD_ONE] && !self.kinds[WORD_TWO] || !ascii && !full_width {
+            // (With no letter or digit, plain text has no word: Chinese text without a Latin
+            // letter skips a pass over it, a tenth of its search.)
         } else if full_width {
             if !self.plain_word_candidates::<true>(text, forms.spaced_letters, &mut words) {
                 return None;
@@ -97,26 +109,30 @@ impl Prefilter {
     }
 
     /// Candidates of terms that are not whole-word, at every character that is not ASCII
-    /// (none of them starts with ASCII); `None` when the text is not plain, else whether it
-    /// has full-width letters or digits.
+    /// (none of them starts with ASCII); `None` when the text is not plain, else which letters
+    /// or digits it may have.
     fn plain_char_candidates(
         &self,
         bytes: &[u8],
         rules: Rules,
         out: &mut Vec<(usize, u64)>,
-    ) -> Option<bool> {
+    ) -> Option<Letters> {
         let [_, _, one, two, three] = &self.filters;
         let has_one = self.kinds[CHAR_ONE];
         let n = bytes.len();
         let mut p = 0;
         // Where the last ideograph ends (none yet).
         let mut ideograph_end = usize::MAX;
-        let mut full_width = false;
+        let mut letters = Letters::default();
         // Each position's next characters are the next position's too: read once.
         let mut read = ViewChars::default();
         while p < n {
             if bytes[p] < 0x80 {
-                p = skip_plain_ascii(bytes, p)?;
+                let end = skip_plain_ascii(bytes, p)?;
+                // Runs of one or two bytes between Chinese characters are mostly spaces and
+                // line breaks; a longer one is taken to have a letter.
+                letters.ascii |= end - p > 2 || bytes[p..end].iter().any(u8::is_ascii_alphanumeric);
+                p = end;
                 continue;
             }
             // An ideograph that three more characters of three bytes follow, ideographs or what
@@ -152,7 +168,7 @@ impl Prefilter {
                 }
             }
             let (c0, e0) = plain_char(bytes, p, rules)?;
-            full_width |=
+            letters.full_width |=
                 bytes[p] == 0xEF && u8::try_from(c0).is_ok_and(|b| b.is_ascii_alphanumeric());
             let dropped = is_separator(c0) && is_dropped(bytes, p, ideograph_end, rules, &mut read);
             if is_ideograph(c0) {
@@ -181,7 +197,7 @@ impl Prefilter {
             }
             p = e0;
         }
-        Some(full_width)
+        Some(letters)
     }
 
     /// The candidates at each ideograph from `p` while the view's next two characters are
@@ -1018,6 +1034,23 @@ mod tests {
         let category = builder.category("listed");
         builder.add_terms(TERMS.iter().copied(), category);
         assert_plain_is_the_usual_way(&builder.build().unwrap());
+    }
+
+    #[test]
+    fn short_words_between_ideographs_are_found() {
+        // The only letters of the text in runs of ASCII of one or two bytes.
+        let policy = policy(&["ok", "x", "中国"]);
+        for (text, found) in [
+            ("你ok中国", 2),
+            ("中x中", 1),
+            ("中 x\n中", 1),
+            ("中国，ok。", 2),
+            ("中 \n中国", 1),
+        ] {
+            let usual = found_the_usual_way(&policy, text);
+            assert_eq!(usual.len(), found, "{text:?}");
+            assert_eq!(found_in_plain(&policy, text), Some(usual), "{text:?}");
+        }
     }
 
     #[test]
