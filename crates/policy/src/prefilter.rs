@@ -314,6 +314,41 @@ impl Prefilter {
         });
     }
 
+    /// The candidates at `start`, a character that begins a window of three characters (of
+    /// the view); `check_lead` when the terms may not start with every lead byte of the
+    /// character, `has_one` when characters alone are keys.
+    #[inline(always)]
+    fn window_candidates(
+        &self,
+        bytes: &[u8],
+        start: usize,
+        [first, second, third]: [u32; 3],
+        check_lead: bool,
+        has_one: bool,
+        out: &mut Vec<(usize, u64)>,
+    ) {
+        let [_, _, one, two, three] = &self.filters;
+        if check_lead && !self.char_lead[bytes[start] as usize] {
+            return;
+        }
+        if has_one && one.contains(first as u64) {
+            out.push((start, tagged(CHAR_ONE, first as u64)));
+        }
+        let key = char_pair(first, second);
+        let pair = two.probe(key);
+        // With no term of two characters the bits may pass all the same (the filter holds
+        // the starts of triples): the key then files no term.
+        if pair.is_key() {
+            out.push((start, tagged(CHAR_TWO, key)));
+        }
+        if pair.starts_key() {
+            let key = char_triple(first, second, third);
+            if three.contains(key) {
+                out.push((start, tagged(CHAR_THREE, key)));
+            }
+        }
+    }
+
     fn char_candidates(&self, bytes: &[u8], out: &mut Vec<(usize, u64)>) {
         let [_, _, one, two, three] = &self.filters;
         let [_, _, has_one, _, has_three] = self.kinds;
@@ -336,21 +371,8 @@ impl Prefilter {
                 }
                 let third =
                     ((lead as u32 & 0x0F) << 12) | ((b1 as u32 & 0x3F) << 6) | (b2 as u32 & 0x3F);
-                let (first, second) = (next.0, after.0);
-                if has_one && one.contains(first as u64) {
-                    out.push((i, tagged(CHAR_ONE, first as u64)));
-                }
-                let key = char_pair(first, second);
-                let pair = two.probe(key);
-                if pair.is_key() {
-                    out.push((i, tagged(CHAR_TWO, key)));
-                }
-                if pair.starts_key() {
-                    let key = char_triple(first, second, third);
-                    if three.contains(key) {
-                        out.push((i, tagged(CHAR_THREE, key)));
-                    }
-                }
+                let window = [next.0, after.0, third];
+                self.window_candidates(bytes, i, window, false, has_one, out);
                 (next, after) = (after, (third, 3));
                 i += 3;
             }

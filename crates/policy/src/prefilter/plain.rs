@@ -231,7 +231,7 @@ impl Prefilter {
             if c1.1 == c0.1 + 3 && c2.1 == c1.1 + 3 {
                 let (mut start, mut window) = (c0.1 - 3, [c0.0, c1.0, c2.0]);
                 loop {
-                    self.window_candidates::<CHECK_LEAD, HAS_ONE>(bytes, start, window, out);
+                    self.window_candidates(bytes, start, window, CHECK_LEAD, HAS_ONE, out);
                     match swar::chunk(bytes, start + 9) {
                         Some(w) if is_ideograph_lead(w[0]) => {
                             window = [window[1], window[2], decode_ideograph(w)];
@@ -243,10 +243,12 @@ impl Prefilter {
                 c1 = (window[1], start + 6);
                 c2 = (window[2], start + 9);
             } else {
-                self.window_candidates::<CHECK_LEAD, HAS_ONE>(
+                self.window_candidates(
                     bytes,
                     c0.1 - 3,
                     [c0.0, c1.0, c2.0],
+                    CHECK_LEAD,
+                    HAS_ONE,
                     out,
                 );
             }
@@ -254,38 +256,6 @@ impl Prefilter {
                 return c1.1 - 3;
             };
             (c0, c1, c2) = (c1, c2, c3);
-        }
-    }
-
-    /// The candidates at `start`, an ideograph that starts a window of three characters of
-    /// the view (the loop of [`Prefilter::ideograph_run_candidates`]).
-    #[inline(always)]
-    fn window_candidates<const CHECK_LEAD: bool, const HAS_ONE: bool>(
-        &self,
-        bytes: &[u8],
-        start: usize,
-        [first, second, third]: [u32; 3],
-        out: &mut Vec<(usize, u64)>,
-    ) {
-        let [_, _, one, two, three] = &self.filters;
-        if CHECK_LEAD && !self.char_lead[bytes[start] as usize] {
-            return;
-        }
-        if HAS_ONE && one.contains(first as u64) {
-            out.push((start, tagged(CHAR_ONE, first as u64)));
-        }
-        let key = char_pair(first, second);
-        let pair = two.probe(key);
-        // With no term of two characters the bits may pass all the same (the filter holds
-        // the starts of triples): the key then files no term.
-        if pair.is_key() {
-            out.push((start, tagged(CHAR_TWO, key)));
-        }
-        if pair.starts_key() {
-            let key = char_triple(first, second, third);
-            if three.contains(key) {
-                out.push((start, tagged(CHAR_THREE, key)));
-            }
         }
     }
 
