@@ -75,7 +75,7 @@ impl Prefilter {
         let mut words = Vec::new();
         if !self.kinds[WORD_ONE] && !self.kinds[WORD_TWO] || !ascii && !full_width {
             // (With no letter or digit, plain text has no word: Chinese text without a Latin
-            // letter skips a pass over it, a tenth of its search.)
+            // letter skips a pass over it, a seventh of its search.)
         } else if full_width {
             if !self.plain_word_candidates::<true>(text, forms.spaced_letters, &mut words) {
                 return None;

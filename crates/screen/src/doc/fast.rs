@@ -226,7 +226,7 @@ impl<'a> Reader<'a> {
 /// Where the first quote, backslash or control character (JSON escapes them) from `i` is.
 /// Most strings of a line end within 256 bytes (keys, URLs, posts): those bytes are read
 /// sixteen at a time, where `memchr2`'s set-up cost more than the search (160 instructions a
-/// call, a tenth of reading a post's fields); a longer string (a text) is searched by
+/// call, a fifth of reading a post's fields); a longer string (a text) is searched by
 /// `memchr2` for its quote or backslash, and the bytes before it for a control character,
 /// each with vector instructions.
 fn stop(bytes: &[u8], mut i: usize) -> Option<usize> {
