@@ -315,14 +315,15 @@ impl Prefilter {
     }
 
     /// The candidates at `start`, a character that begins a window of three characters (of
-    /// the view); `check_lead` when the terms may not start with every lead byte of the
-    /// character, `has_one` when characters alone are keys.
+    /// the view): the first two as their [`char_pair`] key, and the third; `check_lead` when
+    /// the terms may not start with every lead byte of the character, `has_one` when
+    /// characters alone are keys.
     #[inline(always)]
     fn window_candidates(
         &self,
         bytes: &[u8],
         start: usize,
-        [first, second, third]: [u32; 3],
+        (key, third): (u64, u32),
         check_lead: bool,
         has_one: bool,
         out: &mut Vec<(usize, u64)>,
@@ -331,10 +332,10 @@ impl Prefilter {
         if check_lead && !self.char_lead[bytes[start] as usize] {
             return;
         }
+        let (first, second) = ((key >> 32) as u32, key as u32);
         if has_one && one.contains(first as u64) {
             out.push((start, tagged(CHAR_ONE, first as u64)));
         }
-        let key = char_pair(first, second);
         let pair = two.probe(key);
         // With no term of two characters the bits may pass all the same (the filter holds
         // the starts of triples): the key then files no term.
@@ -371,7 +372,7 @@ impl Prefilter {
                 }
                 let third =
                     ((lead as u32 & 0x0F) << 12) | ((b1 as u32 & 0x3F) << 6) | (b2 as u32 & 0x3F);
-                let window = [next.0, after.0, third];
+                let window = (char_pair(next.0, after.0), third);
                 self.window_candidates(bytes, i, window, false, has_one, out);
                 (next, after) = (after, (third, 3));
                 i += 3;
