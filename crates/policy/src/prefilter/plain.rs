@@ -364,14 +364,6 @@ fn next_run_char(bytes: &[u8], (c, end): (u32, usize), rules: Rules) -> Option<(
     }
     // (A letter or digit is no separator: most runs in text that mixes scripts end at one.)
     if rules.split_cjk && is_ideograph(c) && !w[0].is_ascii_alphanumeric() {
-        // `，` `。` or `、` and an ideograph, as most separators in Chinese text are: the way
-        // below in one step (through it, a tenth of a Chinese text's search).
-        if matches!(w, b"\xEF\xBC\x8C" | b"\xE3\x80\x82" | b"\xE3\x80\x81") {
-            if let Some(v) = swar::chunk(bytes, end + 3).filter(|v| is_ideograph_lead(v[0])) {
-                let next = decode_ideograph(v);
-                return is_ideograph(next).then_some((next, end + 6));
-            }
-        }
         dropped_separators_then_ideograph(bytes, end, rules)
     } else {
         None
@@ -380,17 +372,24 @@ fn next_run_char(bytes: &[u8], (c, end): (u32, usize), rules: Rules) -> Option<(
 
 /// The ideograph after one to [`MAX_CJK_SEPARATORS`] separators from `p` (right after an
 /// ideograph), with where it ends: the view drops those separators ([`view_char`]).
+#[inline(always)]
 fn dropped_separators_then_ideograph(
     bytes: &[u8],
     mut p: usize,
     rules: Rules,
 ) -> Option<(u32, usize)> {
     for _ in 0..MAX_CJK_SEPARATORS {
-        let (c, end) = plain_char(bytes, p, rules)?;
-        if !is_separator(c) {
-            return None;
+        // `，` `。` and `、`, most separators of Chinese text, known without the view's rules
+        // (read by them, a tenth of a Chinese text's search).
+        if let Some(b"\xEF\xBC\x8C" | b"\xE3\x80\x82" | b"\xE3\x80\x81") = swar::chunk(bytes, p) {
+            p += 3;
+        } else {
+            let (c, end) = plain_char(bytes, p, rules)?;
+            if !is_separator(c) {
+                return None;
+            }
+            p = end;
         }
-        p = end;
         if let Some(w) = swar::chunk(bytes, p).filter(|w| is_ideograph_lead(w[0])) {
             let c = decode_ideograph(w);
             return is_ideograph(c).then_some((c, p + 3));
