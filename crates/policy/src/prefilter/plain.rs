@@ -18,6 +18,7 @@
 //! or so many candidates that the automaton would be cheaper goes the usual way. The tests
 //! check both ways against each other.
 
+use std::cell::Cell;
 use std::ops::Range;
 
 use super::{
@@ -27,6 +28,13 @@ use super::{
 };
 use crate::forms::{is_run_separator, Forms, MAX_CJK_SEPARATORS};
 use crate::swar;
+
+thread_local! {
+    /// The candidate lists of the last text this thread searched, emptied and kept for the
+    /// next: a screen searches a document at a time, and growing new lists for each cost
+    /// 2% of the instructions on text dense with term beginnings.
+    static CANDIDATES: Cell<[Vec<(usize, u64)>; 2]> = const { Cell::new([Vec::new(), Vec::new()]) };
+}
 
 /// The view's rules that apply to plain text.
 #[derive(Debug, Clone, Copy)]
@@ -67,26 +75,49 @@ impl Prefilter {
             joiners: forms.joiners,
             split_cjk: forms.split_cjk,
         };
+        let [mut chars, mut words] = CANDIDATES.take();
+        chars.clear();
+        words.clear();
+        let found = self.find_candidates_in_plain(
+            text,
+            terms,
+            rules,
+            forms,
+            budget,
+            [&mut chars, &mut words],
+        );
+        CANDIDATES.set([chars, words]);
+        found
+    }
+
+    /// [`Prefilter::find_in_plain`] with its candidate lists (empty) to fill.
+    fn find_candidates_in_plain(
+        &self,
+        text: &str,
+        terms: &[String],
+        rules: Rules,
+        forms: &Forms,
+        budget: usize,
+        [chars, words]: [&mut Vec<(usize, u64)>; 2],
+    ) -> Option<Vec<(Range<usize>, u32)>> {
         let bytes = text.as_bytes();
         // Characters first: they also check that the text is plain, and whether it may have
         // words.
-        let mut chars = Vec::new();
-        let Letters { ascii, full_width } = self.plain_char_candidates(bytes, rules, &mut chars)?;
-        let mut words = Vec::new();
+        let Letters { ascii, full_width } = self.plain_char_candidates(bytes, rules, chars)?;
         if !self.kinds[WORD_ONE] && !self.kinds[WORD_TWO] || !ascii && !full_width {
             // (With no letter or digit, plain text has no word: Chinese text without a Latin
             // letter skips a pass over it, a seventh of its search.)
         } else if full_width {
-            if !self.plain_word_candidates::<true>(text, forms.spaced_letters, &mut words) {
+            if !self.plain_word_candidates::<true>(text, forms.spaced_letters, words) {
                 return None;
             }
-        } else if !self.plain_word_candidates::<false>(text, forms.spaced_letters, &mut words) {
+        } else if !self.plain_word_candidates::<false>(text, forms.spaced_letters, words) {
             return None;
         }
         let mut found = Vec::new();
         let mut cost = 0usize;
-        for (candidates, whole_word) in [(&words, true), (&chars, false)] {
-            for &(start, key) in candidates {
+        for (candidates, whole_word) in [(words, true), (chars, false)] {
+            for &(start, key) in candidates.iter() {
                 let Some(&(from, to)) = self.terms_by_key.get(&key) else {
                     continue;
                 };
