@@ -965,9 +965,16 @@ fn screen_file(
     let mut buf = Vec::new();
     let mut line_no = 0u64;
     let mut any_line = false;
+    // What the last line took of the reader's buffer: consumed once it was screened.
+    let mut screened = 0;
     loop {
-        let read = match input::read_line_capped(&mut reader, &mut buf, config.max_line_bytes) {
-            Ok(r) => r,
+        reader.consume(screened);
+        let peeked = input::peek_line_capped(&mut reader, &mut buf, config.max_line_bytes);
+        let (read, line) = match peeked {
+            Ok((read, line, used)) => {
+                screened = used;
+                (read, line)
+            }
             Err(e) => {
                 let corrupt = e
                     .get_ref()
@@ -1005,7 +1012,7 @@ fn screen_file(
         let line_len = match read {
             Line::Eof => break,
             Line::TooLong(n) => n,
-            Line::Read => buf.len(),
+            Line::Read => line.len(),
         };
         line_no += 1;
         any_line = true;
@@ -1015,12 +1022,12 @@ fn screen_file(
             reject(&mut summary, line_no, "line too long", message)?;
             continue;
         }
-        if buf.trim_ascii().is_empty() {
+        if line.trim_ascii().is_empty() {
             continue;
         }
         // SIMD validation first (several times faster on Chinese text); the standard
         // library's only to say where a bad line goes wrong.
-        let text = match simdutf8::basic::from_utf8(&buf).or_else(|_| std::str::from_utf8(&buf)) {
+        let text = match simdutf8::basic::from_utf8(line).or_else(|_| std::str::from_utf8(line)) {
             Ok(t) => t,
             Err(e) => {
                 let message = format!("invalid UTF-8 at byte {} of the line", e.valid_up_to());
@@ -1046,12 +1053,12 @@ fn screen_file(
         }
         let (hits, host) = judge(policy, &fields);
         let source = source_with_host(&fields, host.as_deref());
-        record(&mut summary, source, buf.len() as u64, &hits);
+        record(&mut summary, source, line.len() as u64, &hits);
         inspect::observe(&mut summary, policy, line_no, source, &fields, &hits);
         if hits.is_empty() {
-            kept.write_line(&buf)?;
+            kept.write_line(line)?;
         } else {
-            removed.write_line(&annotate(&buf, &hits))?;
+            removed.write_line(&annotate(line, &hits))?;
         }
         sampler.offer(line_no, source, &fields, &hits);
     }
