@@ -172,6 +172,67 @@ const BLOCK: usize = 32;
 
 /// The Latin letters and Han characters that start in the first [`BLOCK`] bytes of `window`
 /// (two more bytes after them), or `None` when a character of some other kind starts there.
+///
+/// Sixteen bytes at a time in the SSE2 registers that every x86-64 processor has (through
+/// `safe_arch`): ASCII letters and ideographs are counted there, and each character that
+/// starts with another lead byte (a mark such as `，` `。` `“`, a full-width letter, or one
+/// that sends the block the general way) is looked at alone: two fifths fewer instructions
+/// than the loop below, which the compiler vectorizes but which tests every byte as a mark
+/// (language detection was a tenth of a screen of short posts).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn block_counts(window: &[u8]) -> Option<(u8, u8)> {
+    use safe_arch::{
+        bitand_m128i, bitandnot_m128i, bitor_m128i, cmp_eq_mask_i8_m128i, m128i, max_u8_m128i,
+        min_u8_m128i, move_mask_i8_m128i, set_splat_i8_m128i, sub_i8_m128i,
+        sum_of_u8_abs_diff_m128i, zeroed_m128i,
+    };
+    let window: &[u8; BLOCK + 2] = window.first_chunk()?;
+    let splat = |b: u8| set_splat_i8_m128i(b as i8);
+    let load = |k: usize| m128i::from(window[k..].first_chunk::<16>().copied().unwrap_or_default());
+    // -1 in each lane where `x < n`, unsigned.
+    let below = |x: m128i, n: u8| cmp_eq_mask_i8_m128i(min_u8_m128i(x, splat(n - 1)), x);
+    let (mut latin, mut han, mut other_leads) = (zeroed_m128i(), zeroed_m128i(), 0u32);
+    for k in [0, 16] {
+        let (b0, b1) = (load(k), load(k + 1));
+        // ASCII letters (no byte from 0x80 up passes: folded, it is 0xA0 or more).
+        let letter = below(sub_i8_m128i(bitor_m128i(b0, splat(0x20)), splat(b'a')), 26);
+        // U+4000–U+9FFF but for the Yijing hexagrams (U+4DC0–U+4DFF: 0xE4 0xB7).
+        let hexagram = bitand_m128i(
+            cmp_eq_mask_i8_m128i(b0, splat(0xE4)),
+            cmp_eq_mask_i8_m128i(b1, splat(0xB7)),
+        );
+        let ideograph = bitandnot_m128i(hexagram, below(sub_i8_m128i(b0, splat(0xE4)), 6));
+        let lead = cmp_eq_mask_i8_m128i(max_u8_m128i(b0, splat(0xC0)), b0);
+        latin = sub_i8_m128i(latin, letter);
+        han = sub_i8_m128i(han, ideograph);
+        other_leads |= (move_mask_i8_m128i(bitandnot_m128i(ideograph, lead)) as u32) << k;
+    }
+    let sum = |lanes: m128i| {
+        let [low, high] = <[u64; 2]>::from(sum_of_u8_abs_diff_m128i(lanes, zeroed_m128i()));
+        (low + high) as u8
+    };
+    let mut latin = sum(latin);
+    while other_leads != 0 {
+        let k = other_leads.trailing_zeros() as usize;
+        other_leads &= other_leads - 1;
+        match (window[k], window[k + 1], window[k + 2]) {
+            // Full-width letters (U+FF21–U+FF3A, U+FF41–U+FF5A), counted as Latin.
+            (0xEF, 0xBC, 0xA1..=0xBA) | (0xEF, 0xBD, 0x81..=0x9A) => latin += 1,
+            // Marks with no letter: U+2000–U+203F (dashes, quotation marks), U+3000–U+3004
+            // and U+3008–U+3020 (`、` `。` brackets), U+FF01–U+FF20 (`，` `！` `：` …).
+            (0xE2, 0x80, _)
+            | (0xE3, 0x80, 0x80..=0x84 | 0x88..=0xA0)
+            | (0xEF, 0xBC, 0x81..=0xA0) => {}
+            _ => return None,
+        }
+    }
+    Some((latin, sum(han)))
+}
+
+/// The Latin letters and Han characters that start in the first [`BLOCK`] bytes of `window`
+/// (two more bytes after them), or `None` when a character of some other kind starts there.
+#[cfg(not(target_arch = "x86_64"))]
 #[inline]
 fn block_counts(window: &[u8]) -> Option<(u8, u8)> {
     let (mut latin, mut han, mut other) = (0u8, 0u8, false);
