@@ -87,7 +87,7 @@ pub(crate) fn observe(
 ) {
     let text = fields.text.as_deref().unwrap_or("");
     let removed = !hits.is_empty();
-    let bucket = length_bucket(count_chars(text));
+    let bucket = length_bucket(assay_core::text::char_count(text) as u64);
     if summary.lengths.len() <= bucket {
         summary
             .lengths
@@ -107,58 +107,6 @@ pub(crate) fn observe(
     if removed {
         keep_examples(summary, policy, line, source, fields, hits);
     }
-}
-
-/// `text.chars().count()`: the bytes that start a character (all but 0x80–0xBF), 64 at a
-/// time in the SSE2 registers that every x86-64 processor has (through `safe_arch`). The
-/// standard library's count, eight bytes at a time, was 2% of a screen's instructions.
-#[cfg(target_arch = "x86_64")]
-fn count_chars(text: &str) -> u64 {
-    use safe_arch::{
-        cmp_gt_mask_i8_m128i, m128i, set_splat_i8_m128i, sub_i8_m128i, sum_of_u8_abs_diff_m128i,
-        zeroed_m128i,
-    };
-    let bytes = text.as_bytes();
-    // -1 in each lane whose byte is 0x80–0xBF: -128..=-65 as a signed byte, less than -64.
-    let continuation_bytes =
-        |quarter: [u8; 16]| cmp_gt_mask_i8_m128i(set_splat_i8_m128i(-64), m128i::from(quarter));
-    let sum_lanes = |lanes: m128i| {
-        let [low, high] = <[u64; 2]>::from(sum_of_u8_abs_diff_m128i(lanes, zeroed_m128i()));
-        low + high
-    };
-    let mut blocks = bytes.chunks_exact(64);
-    let mut continuation = 0u64;
-    // A lane counts up to four bytes a block, for at most 63 blocks (252, below 256) before
-    // the lanes are summed.
-    loop {
-        let mut lanes = zeroed_m128i();
-        let mut counted = 0;
-        for block in blocks.by_ref().take(63) {
-            for quarter in block.chunks_exact(16) {
-                let quarter = <[u8; 16]>::try_from(quarter).unwrap_or_default();
-                lanes = sub_i8_m128i(lanes, continuation_bytes(quarter));
-            }
-            counted += 1;
-        }
-        continuation += sum_lanes(lanes);
-        if counted < 63 {
-            break;
-        }
-    }
-    // The last bytes, sixteen at a time, the last ones after zeros (which start nothing).
-    let mut lanes = zeroed_m128i();
-    for rest in blocks.remainder().chunks(16) {
-        let mut quarter = [0u8; 16];
-        quarter[..rest.len()].copy_from_slice(rest);
-        lanes = sub_i8_m128i(lanes, continuation_bytes(quarter));
-    }
-    continuation += sum_lanes(lanes);
-    bytes.len() as u64 - continuation
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn count_chars(text: &str) -> u64 {
-    text.chars().count() as u64
 }
 
 fn keep_examples(
@@ -296,32 +244,5 @@ mod tests {
             (before.as_str(), matched.as_str(), after.as_str()),
             ("", "", "abc")
         );
-    }
-
-    #[test]
-    fn characters_are_counted_as_the_standard_library_counts_them() {
-        // Characters of one to four bytes, in texts long enough that the lanes are summed more
-        // than once (63 blocks of 64 bytes), and every length around a block's.
-        let pieces = [
-            "a", " ", "é", "中", "，", "€", "😀", "\u{7F}", "\u{80}", "\u{FFFF}",
-        ];
-        let mut seed = 7u64;
-        for len in (0..200).chain([4031, 4032, 4033, 8064, 8065, 20_000]) {
-            let text: String = (0..len)
-                .map(|_| {
-                    seed = seed
-                        .wrapping_mul(6364136223846793005)
-                        .wrapping_add(1442695040888963407);
-                    pieces[(seed >> 33) as usize % pieces.len()]
-                })
-                .collect();
-            assert_eq!(count_chars(&text), text.chars().count() as u64, "{len}");
-        }
-        // Four-byte characters only: the same three lanes of every block count, to the most a
-        // lane holds.
-        for len in [1008, 1009, 2016, 5000] {
-            let text = "😀".repeat(len);
-            assert_eq!(count_chars(&text), len as u64);
-        }
     }
 }
