@@ -147,8 +147,12 @@ fn plain_host_lowercase(host: &str) -> Option<&str> {
             return None;
         }
     }
-    let host = match host.get(..4) {
-        Some(www) if www.eq_ignore_ascii_case("www.") => &host[4..],
+    // Capitals folded by a bit: of the bytes a plain host has (letters, digits, `-` and `.`),
+    // only `www.` in any case gives `www.` (a third of the instructions of comparing them).
+    let host = match host.as_bytes().first_chunk::<4>() {
+        Some(&head) if u32::from_le_bytes(head) | 0x2020_2020 == u32::from_le_bytes(*b"www.") => {
+            &host[4..]
+        }
         _ => host,
     };
     (!host.is_empty()).then_some(host)
