@@ -36,6 +36,10 @@ thread_local! {
     static CANDIDATES: Cell<[Vec<(usize, u64)>; 2]> = const { Cell::new([Vec::new(), Vec::new()]) };
 }
 
+/// The most candidates a list keeps room for after its text (a megabyte): a thread that once
+/// searched a huge text does not hold on to its lists.
+const KEPT_CANDIDATES: usize = 1 << 16;
+
 /// The view's rules that apply to plain text.
 #[derive(Debug, Clone, Copy)]
 struct Rules {
@@ -86,6 +90,11 @@ impl Prefilter {
             budget,
             [&mut chars, &mut words],
         );
+        for list in [&mut chars, &mut words] {
+            if list.capacity() > KEPT_CANDIDATES {
+                *list = Vec::new();
+            }
+        }
         CANDIDATES.set([chars, words]);
         found
     }
@@ -802,6 +811,7 @@ fn view_match_end(
 
 #[cfg(test)]
 mod tests {
+    use super::{CANDIDATES, KEPT_CANDIDATES};
     use crate::{NormalizeOptions, Policy, PolicyBuilder};
 
     fn policy(terms: &[&str]) -> Policy {
@@ -1036,6 +1046,20 @@ mod tests {
         let category = builder.category("listed");
         builder.add_terms(TERMS.iter().copied(), category);
         assert_plain_is_the_usual_way(&builder.build().unwrap());
+    }
+
+    #[test]
+    fn a_thread_keeps_no_huge_candidate_lists_after_a_huge_text() {
+        let policy = policy(&["中国", "people"]);
+        let huge = "中国 people ".repeat(100_000);
+        found_in_plain(&policy, &huge);
+        let [chars, words] = CANDIDATES.take();
+        assert!(chars.capacity() <= KEPT_CANDIDATES, "{}", chars.capacity());
+        assert!(words.capacity() <= KEPT_CANDIDATES, "{}", words.capacity());
+        // A text of the usual size leaves its lists for the next.
+        found_in_plain(&policy, &"中国 people ".repeat(100));
+        let [chars, words] = CANDIDATES.take();
+        assert!(chars.capacity() >= 100 && words.capacity() >= 100);
     }
 
     #[test]
