@@ -333,7 +333,8 @@ struct HostIndex {
     /// for a million), and three bits of it a host. Most hosts a screen looks up are not
     /// listed, and for them this one read stands for the two or three cache misses of
     /// reading a group. Its words follow the groups, so that it is written in their order
-    /// once they are built: set host by host at random, it cost a tenth of the load.
+    /// once they are built: set host by host at random, it cost 6 ms of a million hosts' load
+    /// (about 80).
     bloom: Vec<u64>,
 }
 
