@@ -29,8 +29,8 @@ pub fn char_count(text: &str) -> usize {
 }
 
 /// The first `chars` characters of `text` (all of it when it has fewer). Counted from the
-/// bytes, 64 then eight at a time: a screen cuts the excerpt of every document that enters
-/// its sample, and decoding each character cost several times more.
+/// bytes, 64 at a time and then one by one: a screen cuts the excerpt of every document that
+/// enters its sample, and decoding each character cost several times more.
 pub fn char_prefix(text: &str, chars: usize) -> &str {
     let bytes = text.as_bytes();
     if bytes.len() <= chars {
@@ -43,16 +43,6 @@ pub fn char_prefix(text: &str, chars: usize) -> &str {
             break;
         }
         (seen, i) = (seen + starts, i + 64);
-    }
-    while let Some(chunk) = bytes.get(i..i + 8) {
-        let x = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-        // The high bit of each continuation byte: bit 7 set, bit 6 clear.
-        let continuation = x & !(x << 1) & 0x8080_8080_8080_8080;
-        let starts = 8 - continuation.count_ones() as usize;
-        if seen + starts > chars {
-            break;
-        }
-        (seen, i) = (seen + starts, i + 8);
     }
     for (k, &b) in bytes[i..].iter().enumerate() {
         if starts_char(b) {
