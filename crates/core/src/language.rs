@@ -184,8 +184,7 @@ const BLOCK: usize = 32;
 fn block_counts(window: &[u8]) -> Option<(u8, u8)> {
     use safe_arch::{
         bitand_m128i, bitandnot_m128i, bitor_m128i, cmp_eq_mask_i8_m128i, m128i, max_u8_m128i,
-        min_u8_m128i, move_mask_i8_m128i, set_splat_i8_m128i, sub_i8_m128i,
-        sum_of_u8_abs_diff_m128i, zeroed_m128i,
+        min_u8_m128i, move_mask_i8_m128i, set_splat_i8_m128i, sub_i8_m128i, zeroed_m128i,
     };
     let window: &[u8; BLOCK + 2] = window.first_chunk()?;
     let splat = |b: u8| set_splat_i8_m128i(b as i8);
@@ -208,10 +207,7 @@ fn block_counts(window: &[u8]) -> Option<(u8, u8)> {
         han = sub_i8_m128i(han, ideograph);
         other_leads |= (move_mask_i8_m128i(bitandnot_m128i(ideograph, lead)) as u32) << k;
     }
-    let sum = |lanes: m128i| {
-        let [low, high] = <[u64; 2]>::from(sum_of_u8_abs_diff_m128i(lanes, zeroed_m128i()));
-        (low + high) as u8
-    };
+    let sum = |lanes| crate::text::sum_of_lanes(lanes) as u8;
     let mut latin = sum(latin);
     while other_leads != 0 {
         let k = other_leads.trailing_zeros() as usize;

@@ -64,18 +64,22 @@ fn starts_char(b: u8) -> bool {
 /// x86-64 processor has (through `safe_arch`).
 #[cfg(target_arch = "x86_64")]
 fn char_starts(block: &[u8; 64]) -> usize {
-    use safe_arch::{
-        cmp_gt_mask_i8_m128i, m128i, set_splat_i8_m128i, sub_i8_m128i, sum_of_u8_abs_diff_m128i,
-        zeroed_m128i,
-    };
+    use safe_arch::{cmp_gt_mask_i8_m128i, m128i, set_splat_i8_m128i, sub_i8_m128i, zeroed_m128i};
     let mut continuation = zeroed_m128i();
     for quarter in block.as_chunks::<16>().0 {
         // 0x80–0xBF are -128..=-65 as signed bytes: less than -64 (a lane of -1 each).
         let below = cmp_gt_mask_i8_m128i(set_splat_i8_m128i(-64), m128i::from(*quarter));
         continuation = sub_i8_m128i(continuation, below);
     }
-    let [low, high] = <[u64; 2]>::from(sum_of_u8_abs_diff_m128i(continuation, zeroed_m128i()));
-    64 - (low + high) as usize
+    64 - sum_of_lanes(continuation) as usize
+}
+
+/// The sum of the sixteen bytes of `lanes` (one `psadbw` against zero).
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn sum_of_lanes(lanes: safe_arch::m128i) -> u64 {
+    use safe_arch::{sum_of_u8_abs_diff_m128i, zeroed_m128i};
+    let [low, high] = <[u64; 2]>::from(sum_of_u8_abs_diff_m128i(lanes, zeroed_m128i()));
+    low + high
 }
 
 #[cfg(not(target_arch = "x86_64"))]
