@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use assay_policy::{Policy, PolicyBuilder};
+use assay_policy::{IndexCache, Policy, PolicyBuilder};
 use assay_screen::doc::FieldNames;
 use assay_screen::{report, ScreenConfig};
 use clap::{Args, Subcommand};
@@ -318,6 +318,14 @@ pub(crate) fn build_policy(
     }
     if let Some(path) = domains {
         builder.add_domains_path(path, "domains")?;
+        let cache = assay_core::assay_home().join("domain-index");
+        if let Some(IndexCache::NotWritten(file, e)) = builder.index_domains(Some(&cache))? {
+            eprintln!(
+                "warning: cannot keep the domain index in {} ({e}); the next run indexes the \
+                 lists again (set ASSAY_HOME to a writable directory)",
+                file.display()
+            );
+        }
     }
     Ok(builder.build()?)
 }

@@ -388,3 +388,67 @@ fn rescreening_with_another_keyword_list_is_refused_until_forced() {
     // Same list again: resumed, nothing refused.
     assert!(ok(&run(&["--quiet"])).contains("removed 2 "));
 }
+
+#[test]
+fn a_big_domain_list_is_indexed_once_and_read_back_after() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    fs::create_dir(&input).unwrap();
+    corpus(&input, 2, 200);
+    // Over a megabyte, so that its index is kept: 80,000 hosts, two of them the corpus's.
+    let mut list: String = (0..80_000)
+        .map(|i| format!("host{i}.zone{}.example\n", i % 97))
+        .collect();
+    list.push_str("Site3.ORG\nbad-source.example\n");
+    let domains = tmp.path().join("domains.txt");
+    fs::write(&domains, &list).unwrap();
+    let home = tmp.path().join("home");
+    let screen = |out: &str, home: &Path| {
+        let out = tmp.path().join(out);
+        let run = Command::new(env!("CARGO_BIN_EXE_assay"))
+            .args(["screen", input.to_str().unwrap(), "--domains"])
+            .arg(&domains)
+            .arg("--out")
+            .arg(&out)
+            .args(["--threads", "1", "--quiet"])
+            .env("ASSAY_HOME", home)
+            .output()
+            .expect("assay runs");
+        common::assert_succeeded(&run);
+        let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+        let removed: Vec<String> = ["part-000.jsonl", "part-001.jsonl"]
+            .iter()
+            .flat_map(|f| lines(&out.join("removed").join(f)))
+            .collect();
+        (removed, stderr)
+    };
+    let built = screen("out1", &home);
+    // The index's file, by its inode: one written again is another.
+    let index_file = || {
+        use std::os::unix::fs::MetadataExt;
+        let files: Vec<u64> = fs::read_dir(home.join("domain-index"))
+            .unwrap()
+            .map(|e| e.unwrap().metadata().unwrap().ino())
+            .collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+        files[0]
+    };
+    let written = index_file();
+    // site3.org's documents and bad-source.example's.
+    assert!(built.0.len() > 40, "{:?}", built.0);
+    assert!(built.0.iter().any(|doc| doc.contains("site3.org")));
+    let read_back = screen("out2", &home);
+    assert_eq!(read_back.0, built.0);
+    assert_eq!(index_file(), written);
+    // Where nothing can be kept, the screen says so and goes on the same.
+    let not_a_dir = tmp.path().join("file");
+    fs::write(&not_a_dir, "").unwrap();
+    let unkept = screen("out3", &not_a_dir);
+    assert_eq!(unkept.0, built.0);
+    assert!(
+        unkept.1.contains("warning: cannot keep the domain index"),
+        "{}",
+        unkept.1
+    );
+    assert!(!built.1.contains("warning"), "{}", built.1);
+}

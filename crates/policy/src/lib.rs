@@ -44,13 +44,13 @@ mod unicode_tables;
 mod vector;
 
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use regex::Regex;
 
 use crate::keywords::TermMatch;
 
-pub use domains::{DomainHit, DomainList};
+pub use domains::{DomainHit, DomainList, IndexCache};
 pub use keywords::{KeywordBuilder, KeywordMatcher};
 pub use normalize::{NormalizeOptions, Normalized, Normalizer};
 pub use pack::PackError;
@@ -297,7 +297,13 @@ pub struct PolicyBuilder {
     allow_terms: Vec<String>,
     patterns: Vec<(Regex, u32)>,
     domains: DomainList,
+    /// Domain list files read but not yet added, with their categories: added at
+    /// [`PolicyBuilder::index_domains`], through its cache when there is one.
+    domain_files: Vec<(PathBuf, String, u32)>,
 }
+
+/// Domain lists shorter than this are indexed on each run, not cached: a few milliseconds.
+const CACHED_DOMAIN_BYTES: usize = 1 << 20;
 
 impl PolicyBuilder {
     pub fn new() -> PolicyBuilder {
@@ -444,6 +450,8 @@ impl PolicyBuilder {
                 }
             }
             for file in &spec.domains {
+                // After the lists read before, as they were given.
+                self.add_domain_files()?;
                 for (_, entry) in list(file)? {
                     self.domains.add_domain(&entry, category);
                 }
@@ -565,19 +573,42 @@ impl PolicyBuilder {
             path: path.to_path_buf(),
             source,
         })?;
-        let lines = memchr::memchr_iter(b'\n', &bytes).count() + 1;
-        self.domains.reserve(lines, bytes.len());
         // The list's text is kept as read: its hosts are not copied.
         let text = pack::list_string(path, bytes)?;
-        self.domains
-            .add_domain_lines(text, category)
-            .map_err(|domains::ListsTooLarge| PackError::Invalid {
-                path: path.to_path_buf(),
-                message: "the domain lists hold more than 4 GiB of hosts in all; \
-                          screen with fewer of them at a time"
-                    .to_string(),
-            })?;
+        self.domain_files.push((path.to_path_buf(), text, category));
         Ok(self)
+    }
+
+    /// Adds the domain list files read since the last call, indexes the domains, and
+    /// answers where the index came from: a list of a megabyte or more is indexed through
+    /// a file in `cache` (read when an earlier run wrote it for the same lists, written
+    /// otherwise), when there is a `cache`. [`PolicyBuilder::build`] calls it with none.
+    pub fn index_domains(&mut self, cache: Option<&Path>) -> Result<Option<IndexCache>, PackError> {
+        let bytes: usize = self.domain_files.iter().map(|(_, t, _)| t.len()).sum();
+        let Some(dir) = cache.filter(|_| bytes >= CACHED_DOMAIN_BYTES) else {
+            self.add_domain_files()?;
+            self.domains.prepare();
+            return Ok(None);
+        };
+        let files = std::mem::take(&mut self.domain_files);
+        let last = files.last().map(|(p, _, _)| p.clone()).unwrap_or_default();
+        let texts = files.into_iter().map(|(_, t, c)| (t, c)).collect();
+        self.domains
+            .add_domain_lines_cached(texts, dir)
+            .map(Some)
+            .map_err(|domains::ListsTooLarge| too_large(&last))
+    }
+
+    /// Adds the domain list files read since the last call.
+    fn add_domain_files(&mut self) -> Result<(), PackError> {
+        for (path, text, category) in std::mem::take(&mut self.domain_files) {
+            let lines = memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1;
+            self.domains.reserve(lines, text.len());
+            self.domains
+                .add_domain_lines(text, category)
+                .map_err(|domains::ListsTooLarge| too_large(&path))?;
+        }
+        Ok(())
     }
 
     /// Adds a URL-prefix list (`host/path` per line) for `category`.
@@ -637,7 +668,7 @@ impl PolicyBuilder {
         }
     }
 
-    pub fn build(self) -> Result<Policy, PackError> {
+    pub fn build(mut self) -> Result<Policy, PackError> {
         let normalizer = Normalizer::new(self.normalize.unwrap_or_default());
         let mut keywords = KeywordBuilder::new();
         keywords.forms(&normalizer.options);
@@ -651,7 +682,7 @@ impl PolicyBuilder {
             path: Path::new("(keywords)").to_path_buf(),
             message: format!("cannot build the keyword automaton: {e}"),
         })?;
-        self.domains.prepare();
+        self.index_domains(None)?;
         let o = normalizer.options;
         let searches_plain_text = self.patterns.is_empty()
             && o.case_fold
@@ -670,6 +701,16 @@ impl PolicyBuilder {
             patterns: self.patterns,
             domains: self.domains,
         })
+    }
+}
+
+/// The error of domain lists too large for a table, naming the file that made them so.
+fn too_large(path: &Path) -> PackError {
+    PackError::Invalid {
+        path: path.to_path_buf(),
+        message: "the domain lists hold more than 4 GiB of hosts in all; \
+                  screen with fewer of them at a time"
+            .to_string(),
     }
 }
 
@@ -692,5 +733,49 @@ mod tests {
             .all(|h| h.category == weapons && h.kind == HitKind::Keyword));
         assert_eq!(hits[0].rule, "bomb");
         assert_eq!(policy.scan_fast(text).len(), 2);
+    }
+
+    #[test]
+    fn domain_lists_of_a_megabyte_or_more_are_indexed_through_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("cache");
+        let small = dir.path().join("small.txt");
+        std::fs::write(&small, "small.example\n").unwrap();
+        let big = dir.path().join("big.txt");
+        let hosts: String = (0..70_000).map(|i| format!("h{i}.big.example\n")).collect();
+        assert!(hosts.len() >= CACHED_DOMAIN_BYTES);
+        std::fs::write(&big, hosts + "Www.Listed.Example\n").unwrap();
+        let builder = |files: &[&Path]| {
+            let mut b = PolicyBuilder::new();
+            for file in files {
+                b.add_domains_path(file, "domains").unwrap();
+            }
+            b
+        };
+        let mut b = builder(&[&small]);
+        assert!(b.index_domains(Some(&cache)).unwrap().is_none());
+        assert!(!cache.exists());
+        let listed = |policy: &Policy| {
+            [
+                "https://small.example/",
+                "http://a.listed.example/x",
+                "https://h69999.big.example",
+            ]
+            .map(|url| policy.check_url(url).is_some())
+        };
+        assert_eq!(listed(&b.build().unwrap()), [true, false, false]);
+        let mut b = builder(&[&small, &big]);
+        let index = b.index_domains(Some(&cache)).unwrap();
+        assert!(matches!(index, Some(IndexCache::Written(_))), "{index:?}");
+        assert_eq!(listed(&b.build().unwrap()), [true; 3]);
+        let mut b = builder(&[&small, &big]);
+        let index = b.index_domains(Some(&cache)).unwrap();
+        assert!(matches!(index, Some(IndexCache::Read(_))), "{index:?}");
+        assert_eq!(listed(&b.build().unwrap()), [true; 3]);
+        // Read but not indexed: `build` adds them.
+        assert_eq!(
+            listed(&builder(&[&big]).build().unwrap()),
+            [false, true, true]
+        );
     }
 }

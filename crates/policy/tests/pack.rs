@@ -243,3 +243,34 @@ fn broken_packs_are_refused_naming_the_place() {
     let e = Policy::builtin("nope").unwrap_err().to_string();
     assert!(e.contains("example"), "{e}");
 }
+
+#[test]
+fn a_host_in_two_packs_keeps_the_first_pack_s_category() {
+    // The first pack's lists are a UT1 tree's, read as files; the second's are entries of a
+    // category. Each host keeps the category of the pack added first.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "a/policy.toml", "name = \"a\"\n[[ut1]]\ndir = \"ut1\"\n");
+    write(
+        d,
+        "a/ut1/gambling/domains",
+        "both.example\nonly-a.example\n",
+    );
+    write(
+        d,
+        "b/policy.toml",
+        "name = \"b\"\n[[categories]]\nid = \"other\"\nname = \"Other\"\ndomains = [\"other.txt\"]\n",
+    );
+    write(d, "b/other.txt", "both.example\nonly-b.example\n");
+    let mut builder = PolicyBuilder::new();
+    builder.add_pack(&d.join("a")).unwrap();
+    builder.add_pack(&d.join("b")).unwrap();
+    let policy = builder.build().unwrap();
+    let category = |url: &str| {
+        let hit = policy.check_url(url).unwrap();
+        policy.categories()[hit.category as usize].id.clone()
+    };
+    assert_eq!(category("https://both.example/"), "gambling");
+    assert_eq!(category("https://only-a.example/"), "gambling");
+    assert_eq!(category("https://only-b.example/"), "other");
+}
