@@ -300,7 +300,8 @@ fn load_policy(args: &RunArgs) -> Result<Policy> {
 }
 
 /// The policy that `--policy PACK|NAME`, `--keywords FILE` (category `keywords`) and
-/// `--domains FILE|DIR` (category `domains`, or UT1's categories) make together.
+/// `--domains FILE|DIR` (category `domains`, or UT1's categories) make together. Domain lists
+/// of a megabyte or more are indexed once, and the index kept in `$ASSAY_HOME/domain-index`.
 pub(crate) fn build_policy(
     policy: Option<&str>,
     keywords: Option<&Path>,
@@ -318,14 +319,15 @@ pub(crate) fn build_policy(
     }
     if let Some(path) = domains {
         builder.add_domains_path(path, "domains")?;
-        let cache = assay_core::assay_home().join("domain-index");
-        if let Some(IndexCache::NotWritten(file, e)) = builder.index_domains(Some(&cache))? {
-            eprintln!(
-                "warning: cannot keep the domain index in {} ({e}); the next run indexes the \
-                 lists again (set ASSAY_HOME to a writable directory)",
-                file.display()
-            );
-        }
+    }
+    // A pack's UT1 trees as well as `--domains`.
+    let cache = assay_core::assay_home().join("domain-index");
+    if let Some(IndexCache::NotWritten(file, e)) = builder.index_domains(Some(&cache))? {
+        eprintln!(
+            "warning: cannot keep the domain index in {} ({e}); the next run indexes the \
+             lists again (set ASSAY_HOME to a writable directory)",
+            file.display()
+        );
     }
     Ok(builder.build()?)
 }

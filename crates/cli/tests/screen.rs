@@ -403,11 +403,20 @@ fn a_big_domain_list_is_indexed_once_and_read_back_after() {
     let domains = tmp.path().join("domains.txt");
     fs::write(&domains, &list).unwrap();
     let home = tmp.path().join("home");
-    let screen = |out: &str, home: &Path| {
+    // The same list in a pack, as a UT1 tree's category.
+    let pack = tmp.path().join("pack");
+    fs::create_dir_all(pack.join("ut1/blocked")).unwrap();
+    fs::write(
+        pack.join("policy.toml"),
+        "name = \"big\"\n[[ut1]]\ndir = \"ut1\"\n",
+    )
+    .unwrap();
+    fs::write(pack.join("ut1/blocked/domains"), &list).unwrap();
+    let screen_with = |lists: [&Path; 2], out: &str, home: &Path| {
         let out = tmp.path().join(out);
         let run = Command::new(env!("CARGO_BIN_EXE_assay"))
-            .args(["screen", input.to_str().unwrap(), "--domains"])
-            .arg(&domains)
+            .args(["screen", input.to_str().unwrap()])
+            .args(lists)
             .arg("--out")
             .arg(&out)
             .args(["--threads", "1", "--quiet"])
@@ -422,6 +431,8 @@ fn a_big_domain_list_is_indexed_once_and_read_back_after() {
             .collect();
         (removed, stderr)
     };
+    let screen =
+        |out: &str, home: &Path| screen_with([Path::new("--domains"), &domains], out, home);
     let built = screen("out1", &home);
     // The index's file, by its inode: one written again is another.
     let index_file = || {
@@ -451,4 +462,17 @@ fn a_big_domain_list_is_indexed_once_and_read_back_after() {
         unkept.1
     );
     assert!(!built.1.contains("warning"), "{}", built.1);
+    // The same documents, under the pack's category.
+    let pack_home = tmp.path().join("pack-home");
+    let from_pack = screen_with([Path::new("--policy"), &pack], "out-pack", &pack_home);
+    let renamed: Vec<String> = built
+        .0
+        .iter()
+        .map(|doc| doc.replace("\"category\":\"domains\"", "\"category\":\"blocked\""))
+        .collect();
+    assert!(from_pack.0 == renamed, "{} removed", from_pack.0.len());
+    let files = fs::read_dir(pack_home.join("domain-index"))
+        .unwrap()
+        .count();
+    assert_eq!(files, 1, "a pack's UT1 lists are kept too");
 }
