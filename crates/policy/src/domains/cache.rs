@@ -39,10 +39,12 @@ pub enum IndexCache {
     NotWritten(PathBuf, io::Error),
 }
 
-/// The sources of what reads a list into a table: a change to any of them may change a
-/// table, and makes files written before it unused. FNV-1a, at compile time.
+/// The sources of what reads a list into a table, and of this file's layout: a change to any
+/// of them may change a table, and makes files written before it unused. FNV-1a, at compile
+/// time.
 const CODE: u64 = {
-    let sources: [&str; 3] = [
+    let sources: [&str; 4] = [
+        include_str!("cache.rs"),
         include_str!("../domains.rs"),
         include_str!("../pack.rs"),
         include_str!("../vector.rs"),
