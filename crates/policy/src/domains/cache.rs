@@ -20,7 +20,7 @@ use twox_hash::xxhash3_128::Hasher as Xxh3;
 
 use super::{normalize_host, HostIndex, HostTable};
 
-/// Bumped when the layout below changes.
+/// The layout's version, in the header: a file of another is not read.
 const FORMAT: u32 = 1;
 const MAGIC: &[u8; 8] = b"assayDIX";
 /// Bytes a read or write moves at a time (a multiple of every section's item size).
@@ -87,6 +87,7 @@ pub(super) fn key(table: &HostTable, texts: &[(String, u32)]) -> u128 {
     }
     hash.write(&(table.text.len() as u64).to_le_bytes());
     hash.write(table.text.as_bytes());
+    hash.write(&(table.spans.len() as u64).to_le_bytes());
     for &(start, end) in table.spans.iter().chain(&table.categories) {
         hash.write(&start.to_le_bytes());
         hash.write(&end.to_le_bytes());
