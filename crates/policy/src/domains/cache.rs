@@ -43,11 +43,12 @@ pub enum IndexCache {
 /// of them may change a table, and makes files written before it unused. FNV-1a, at compile
 /// time.
 const CODE: u64 = {
-    let sources: [&str; 4] = [
+    let sources: [&str; 5] = [
         include_str!("cache.rs"),
         include_str!("../domains.rs"),
         include_str!("../pack.rs"),
         include_str!("../vector.rs"),
+        include_str!("../swar.rs"),
     ];
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let mut s = 0;
