@@ -380,11 +380,12 @@ impl HostTable {
         self.index().entries.len()
     }
 
-    fn reserve(&mut self, hosts: usize, bytes: usize) {
-        self.spans.reserve(hosts);
-        // The first list's text becomes the table's: room made for it would go unused.
-        if !self.text.is_empty() {
-            self.text.reserve(bytes);
+    /// Appends a list file's `text`; the first one becomes the table's text without a copy.
+    fn append_text(&mut self, text: String) {
+        if self.text.is_empty() {
+            self.text = text;
+        } else {
+            self.text.push_str(&text);
         }
     }
 
@@ -471,6 +472,9 @@ impl HostTable {
         if base + text.len() > u32::MAX as usize {
             return Err(ListsTooLarge);
         }
+        // A span a line at most: a big list loads without growing (copying) them on the way.
+        self.spans
+            .reserve(memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1);
         // Hosts that normalizing changed, kept after the text; their entries' spans are
         // relative to `changed` until then.
         let (mut changed, mut changed_entries) = (String::new(), Vec::new());
@@ -494,11 +498,7 @@ impl HostTable {
             self.spans.truncate(first);
             return Err(ListsTooLarge);
         }
-        if self.text.is_empty() {
-            self.text = text;
-        } else {
-            self.text.push_str(&text);
-        }
+        self.append_text(text);
         self.text.push_str(&changed);
         for &e in &changed_entries {
             let (start, end) = &mut self.spans[e];
@@ -570,12 +570,6 @@ impl DomainList {
         normalize_host_cow(entry).is_some_and(|host| self.domains.insert(&host, category).is_ok())
     }
 
-    /// Room for `hosts` more domain entries of `bytes` bytes in all: a big list loads without
-    /// growing (rehashing, copying) its table on the way.
-    pub fn reserve(&mut self, hosts: usize, bytes: usize) {
-        self.domains.reserve(hosts, bytes);
-    }
-
     /// Builds what lookups need now rather than at the first one (which would count as
     /// screening time).
     pub(crate) fn prepare(&self) {
@@ -618,11 +612,7 @@ impl DomainList {
             .collect();
         if let Some(parts) = cache::read(&path, key, texts.len(), text_len, &allowed) {
             for ((text, _), tail) in texts.into_iter().zip(&parts.tails) {
-                if table.text.is_empty() {
-                    table.text = text;
-                } else {
-                    table.text.push_str(&text);
-                }
+                table.append_text(text);
                 table.text.push_str(tail);
             }
             table.spans = parts.spans;
@@ -635,8 +625,6 @@ impl DomainList {
         // Each list's hosts that normalizing changed follow its text: where they are.
         let mut tails = Vec::with_capacity(texts.len());
         for (text, category) in texts {
-            let lines = memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1;
-            table.reserve(lines, text.len());
             let end_of_text = table.text.len() + text.len();
             table.extend_text(text, category)?;
             tails.push(end_of_text..table.text.len());

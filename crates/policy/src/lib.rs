@@ -602,8 +602,6 @@ impl PolicyBuilder {
     /// Adds the domain list files read since the last call.
     fn add_domain_files(&mut self) -> Result<(), PackError> {
         for (path, text, category) in std::mem::take(&mut self.domain_files) {
-            let lines = memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1;
-            self.domains.reserve(lines, text.len());
             self.domains
                 .add_domain_lines(text, category)
                 .map_err(|domains::ListsTooLarge| too_large(&path))?;
