@@ -598,12 +598,12 @@ impl DomainList {
         dir: &Path,
     ) -> Result<IndexCache, ListsTooLarge> {
         let table = &mut self.domains;
-        let key = cache::key(table, &texts);
-        let path = cache::path(dir, key);
         let text_len = table.text.len() + texts.iter().map(|(t, _)| t.len()).sum::<usize>();
         if text_len > u32::MAX as usize {
             return Err(ListsTooLarge);
         }
+        let key = cache::key(table, &texts);
+        let path = cache::path(dir, key);
         let allowed: Vec<u32> = table
             .categories
             .iter()
