@@ -697,12 +697,25 @@ fn surely_not_at(bytes: &[u8], start: usize, filed: &Filed) -> bool {
     let mask = u128::MAX
         .checked_shr(128 - 8 * compared as u32)
         .unwrap_or(0);
-    // Past ASCII the view keeps, a character that does not become ASCII (only full-width
-    // forms, 0xEF, do) where the term has ASCII.
-    let byte = |v: u128, i: usize| (v >> (8 * i)) as u8;
-    let not_ascii_there =
-        kept < len.min(16) && (0xC0..=0xEE).contains(&byte(text, kept)) && byte(term, kept) < 0x80;
-    (text ^ term) & mask != 0 || not_ascii_there
+    // Past what the view keeps as it is, a character that does not become ASCII (only
+    // full-width forms, 0xEF, do) where the term has ASCII; or, where the term has a
+    // character that is not ASCII, one that stays ASCII: a letter or digit, or any ASCII
+    // before one (the view drops separators only between ideographs). Chinese terms cut
+    // short by English are most candidates of text that switches scripts every few words.
+    let differs_past_kept = kept < len.min(16) && {
+        let byte = |v: u128| (v >> (8 * kept)) as u8;
+        let (there, wanted) = (byte(text), byte(term));
+        if wanted < 0x80 {
+            (0xC0..=0xEE).contains(&there)
+        } else {
+            // (A byte after one that is not ASCII is no letter: it is inside its character.)
+            there.is_ascii_alphanumeric()
+                || bytes
+                    .get(start + kept + 1)
+                    .is_some_and(u8::is_ascii_alphanumeric)
+        }
+    };
+    (text ^ term) & mask != 0 || differs_past_kept
 }
 
 /// How many of the sixteen bytes from `start` are characters of U+4000–U+9FFF (lead bytes
@@ -778,6 +791,17 @@ fn view_match_end(
             // Not the Yijing hexagrams (U+4DC0–U+4DFF): they are not ideographs.
             after_ideograph = !(there[0] == 0xE4 && there[1] == 0xB7);
             (p, t) = (p + 3, t + 3);
+            continue;
+        }
+        // A full-width letter or digit, which the view reads as its small ASCII form whatever
+        // is around it (text that mixes in full-width words compared them by the rules below,
+        // at ten times the cost).
+        if is_full_width_alphanumeric(bytes, p) {
+            let c = 0xF000 | u32::from(bytes[p + 1] & 0x3F) << 6 | u32::from(bytes[p + 2] & 0x3F);
+            if term_bytes[t] != ((c - 0xFEE0) as u8).to_ascii_lowercase() {
+                return None;
+            }
+            (p, t, after_ideograph) = (p + 3, t + 1, false);
             continue;
         }
         // The bytes the view keeps, compared at once (not right after an ideograph: the view
@@ -1073,6 +1097,36 @@ mod tests {
             ("中国，ok。", 2),
             ("中 \n中国", 1),
         ] {
+            let usual = found_the_usual_way(&policy, text);
+            assert_eq!(usual.len(), found, "{text:?}");
+            assert_eq!(found_in_plain(&policy, text), Some(usual), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn chinese_terms_cut_short_and_full_width_letters_are_read_as_the_view_reads_them() {
+        let policy = policy(&["中a,国", "自制炸弹", "uivz msr bfu"]);
+        for (text, found) in [
+            // After a full-width letter the separator stays: it is not between ideographs.
+            ("中ａ，国", 1),
+            ("中Ａ，国", 1),
+            ("中ａ国", 0),
+            ("ｕｉｖｚ ｍｓｒ ｂｆｕ", 1),
+            ("ｕｉｖｚ ＭＳＲ bfu", 1),
+            ("ｕｉｖｚ ｍｓｒ鰤说个", 0),
+            ("ｕｉｖｚ ｍｓｒ ｂｆｘ", 0),
+            // A term cut short by English, and by what the view drops between ideographs.
+            ("自制炸bomb", 0),
+            ("自制炸Bomb", 0),
+            ("自制炸 bomb", 0),
+            ("自制炸 x弹", 0),
+            ("自制炸 弹", 1),
+            ("自制炸, 弹", 1),
+            ("自制炸，弹", 1),
+            ("自制炸-弹", 1),
+        ] {
+            // Sixteen bytes at least after the term's start: the quick comparison reads them.
+            let text = &format!("{text} and after it");
             let usual = found_the_usual_way(&policy, text);
             assert_eq!(usual.len(), found, "{text:?}");
             assert_eq!(found_in_plain(&policy, text), Some(usual), "{text:?}");
