@@ -144,23 +144,47 @@ impl KeywordBuilder {
                 allow.push(pattern);
             }
         }
-        let squashed = if forms.spaced_letters {
-            squash(&patterns, &entry_of, &allow)?
+        // The matcher of spaced letters is built at its first use (most screens never see
+        // spaced letters, and it was a third of building 10,000 terms), unless there are allow
+        // phrases: its automaton of them can fail to build, and that fails the build.
+        let squashed = if forms.spaced_letters && !allow.is_empty() {
+            Some(squash(&patterns, &entry_of, &allow)?)
         } else {
             None
         };
         let mut matcher = KeywordMatcher::of_patterns(
             self.terms, categories, patterns, entry_of, allow, forms, true,
         )?;
-        if let Some(squashed) = &squashed {
-            matcher.span_chars = matcher.span_chars.max(squashed.matcher.span_chars);
-            matcher.allow_span_chars = matcher
-                .allow_span_chars
-                .max(squashed.matcher.allow_span_chars);
+        if forms.spaced_letters {
+            // A spaced run takes about two characters a letter.
+            let longest = matcher
+                .patterns
+                .iter()
+                .filter_map(|p| squashed_len(p))
+                .max();
+            matcher.span_chars = matcher.span_chars.max(2 * longest.unwrap_or(0));
         }
-        matcher.squashed = squashed.map(Box::new);
+        if let Some(squashed) = squashed {
+            matcher.allow_span_chars = matcher.allow_span_chars.max(
+                squashed
+                    .as_ref()
+                    .map_or(0, |squashed| squashed.matcher.allow_span_chars),
+            );
+            matcher.squashed = OnceLock::from(squashed.map(Box::new));
+        }
         Ok(matcher)
     }
+}
+
+/// The letters of a whole-word term of letters and spaces (`pipe bomb`) that spaced letters
+/// can spell (`p i p e b o m b`): how many there are, `None` for other terms.
+fn squashed_len(pattern: &str) -> Option<usize> {
+    let letters_or_spaces = pattern
+        .bytes()
+        .all(|b| b == b' ' || b.is_ascii_alphanumeric());
+    // A word term starts with a letter or digit: it is not all spaces.
+    (is_word_term(pattern) && letters_or_spaces)
+        .then(|| pattern.bytes().filter(|&b| b != b' ').count())
 }
 
 /// The matcher of spaced-out letters: whole-word terms and allow phrases without their
@@ -176,11 +200,7 @@ fn squash(
     entry_of: &[u32],
     allow: &[String],
 ) -> Result<Option<Squashed>, String> {
-    let squashed = |p: &str| {
-        let letters_or_spaces = p.bytes().all(|b| b == b' ' || b.is_ascii_alphanumeric());
-        // A word term starts with a letter or digit: it is not all spaces.
-        (is_word_term(p) && letters_or_spaces).then(|| p.replace(' ', ""))
-    };
+    let squashed = |p: &str| squashed_len(p).map(|_| p.replace(' ', ""));
     let mut names: Vec<String> = Vec::new();
     let mut entries: Vec<Vec<u32>> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::default();
@@ -242,7 +262,9 @@ pub struct KeywordMatcher {
     allow_span_chars: usize,
     prefilter: Prefilter,
     forms: Forms,
-    squashed: Option<Box<Squashed>>,
+    /// The matcher of spaced letters, when the forms look for them; built at its first use
+    /// (see [`KeywordBuilder::build`]).
+    squashed: OnceLock<Option<Box<Squashed>>>,
 }
 
 impl std::fmt::Debug for KeywordMatcher {
@@ -314,7 +336,7 @@ impl KeywordMatcher {
             allow_span_chars,
             prefilter,
             forms,
-            squashed: None,
+            squashed: OnceLock::new(),
         })
     }
 
@@ -366,7 +388,9 @@ impl KeywordMatcher {
             m.term = self.entry_of[m.term] as usize;
             m.range = view.text_range(m.range.clone());
         }
-        if let (Some(squashed), false) = (&self.squashed, view.runs.is_empty()) {
+        // (The matcher of spaced letters only where the view has some: it is built then.)
+        let squashed = (!view.runs.is_empty()).then(|| self.squashed()).flatten();
+        if let Some(squashed) = squashed {
             for run in &view.runs {
                 let letters: String = run
                     .iter()
@@ -413,6 +437,24 @@ impl KeywordMatcher {
             .collect();
         out.sort_unstable_by_key(|m| (m.range.end, m.range.start, m.term));
         Some(out)
+    }
+
+    /// The matcher of spaced letters, built on first use; `None` when the forms do not look
+    /// for spaced letters or no term can be spelled so.
+    fn squashed(&self) -> Option<&Squashed> {
+        if !self.forms.spaced_letters {
+            return None;
+        }
+        self.squashed
+            .get_or_init(|| {
+                // Without allow phrases (with them it was built with the matcher) nothing in
+                // it can fail: no automaton is built.
+                squash(&self.patterns, &self.entry_of, &[])
+                    .ok()
+                    .flatten()
+                    .map(Box::new)
+            })
+            .as_deref()
     }
 
     /// The automaton over every pattern, built on first use.
@@ -757,6 +799,40 @@ mod tests {
             m.find_with(&dense, Scan::Candidates),
             m.find_with(&dense, Scan::Full)
         );
+    }
+
+    #[test]
+    fn the_matcher_of_spaced_letters_is_built_at_its_first_use() {
+        let with_forms = |allow: &[&str]| {
+            let mut b = KeywordBuilder::new();
+            b.forms(&NormalizeOptions::default());
+            b.add("napalm", 0);
+            b.add("a b c d e f g h", 1);
+            for a in allow {
+                b.allow(a);
+            }
+            b.build().unwrap()
+        };
+        let m = with_forms(&[]);
+        // The longest term is 15 characters long, and its letters spaced out (eight, two
+        // characters each) 16.
+        assert_eq!(m.longest_chars(), 16);
+        assert!(m.squashed.get().is_none(), "built with the matcher");
+        assert_eq!(m.find("nothing spaced out: napalm").len(), 1);
+        assert!(
+            m.squashed.get().is_none(),
+            "built for text without spaced letters"
+        );
+        let found = m.find("how to make n a p a l m");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].term, 0);
+        assert!(matches!(m.squashed.get(), Some(Some(_))));
+        // With allow phrases, with the matcher (building their automaton may fail).
+        let m = with_forms(&["n a p a l m s"]);
+        assert!(matches!(m.squashed.get(), Some(Some(_))));
+        assert!(m.find("n a p a l m s").is_empty());
+        // 13 characters, and its seven letters spaced out 14.
+        assert_eq!(m.longest_allow_chars(), 14);
     }
 
     #[test]
