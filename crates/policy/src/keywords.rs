@@ -220,7 +220,11 @@ fn squash(
     if names.is_empty() {
         return Ok(None);
     }
-    let allow: Vec<String> = allow.iter().filter_map(|a| squashed(a)).collect();
+    // Phrases that differ only in their spaces (`a b`, `ab`) are one here, as the automaton
+    // requires (they failed the build).
+    let mut allow: Vec<String> = allow.iter().filter_map(|a| squashed(a)).collect();
+    allow.sort_unstable();
+    allow.dedup();
     let count = names.len();
     // Letters of a run are found anywhere in it: `a n a p a l m` is "a napalm" spaced out.
     let matcher = KeywordMatcher::of_patterns(
@@ -833,6 +837,18 @@ mod tests {
         assert!(m.find("n a p a l m s").is_empty());
         // 13 characters, and its seven letters spaced out 14.
         assert_eq!(m.longest_allow_chars(), 14);
+    }
+
+    #[test]
+    fn allow_phrases_that_differ_only_in_their_spaces_build() {
+        let mut b = KeywordBuilder::new();
+        b.forms(&NormalizeOptions::default());
+        b.add("napalm", 0);
+        b.allow("napalm s");
+        b.allow("napalms");
+        let m = b.build().unwrap();
+        assert!(m.find("n a p a l m s").is_empty());
+        assert_eq!(m.find("n a p a l m").len(), 1);
     }
 
     #[test]
