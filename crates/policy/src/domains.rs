@@ -21,7 +21,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 mod cache;
 
-pub use cache::IndexCache;
+pub use crate::kept::IndexCache;
 
 /// A host as lists compare it, or `None` when `input` has no usable host.
 ///
@@ -619,7 +619,7 @@ impl DomainList {
             table.categories = parts.categories;
             table.index = OnceLock::from(parts.index);
             table.seed = parts.seed;
-            cache::touch(&path);
+            crate::kept::touch(&path);
             return Ok(IndexCache::Read(path));
         }
         // Each list's hosts that normalizing changed follow its text: where they are.

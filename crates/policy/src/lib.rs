@@ -34,6 +34,7 @@
 
 pub mod domains;
 mod forms;
+mod kept;
 pub mod keywords;
 pub mod normalize;
 pub mod pack;

@@ -19,50 +19,23 @@ use std::path::{Path, PathBuf};
 use twox_hash::xxhash3_128::Hasher as Xxh3;
 
 use super::{normalize_host, HostIndex, HostTable};
+use crate::kept;
 
 /// The layout's version, in the header: a file of another is not read.
 const FORMAT: u32 = 1;
 const MAGIC: &[u8; 8] = b"assayDIX";
 /// Bytes a read or write moves at a time (a multiple of every section's item size).
 const CHUNK: usize = 1 << 20;
-/// Files kept in a cache directory: the most recently used ones.
-const KEEP: usize = 4;
-
-/// Where a table's index came from.
-#[derive(Debug)]
-pub enum IndexCache {
-    /// Read from this file.
-    Read(PathBuf),
-    /// Built, and written to this file.
-    Written(PathBuf),
-    /// Built, but this file could not be written.
-    NotWritten(PathBuf, io::Error),
-}
 
 /// The sources of what reads a list into a table, and of this file's layout: a change to any
-/// of them may change a table, and makes files written before it unused. FNV-1a, at compile
-/// time.
-const CODE: u64 = {
-    let sources: [&str; 5] = [
-        include_str!("cache.rs"),
-        include_str!("../domains.rs"),
-        include_str!("../pack.rs"),
-        include_str!("../vector.rs"),
-        include_str!("../swar.rs"),
-    ];
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut s = 0;
-    while s < sources.len() {
-        let bytes = sources[s].as_bytes();
-        let mut i = 0;
-        while i < bytes.len() {
-            hash = (hash ^ bytes[i] as u64).wrapping_mul(0x0100_0000_01b3);
-            i += 1;
-        }
-        s += 1;
-    }
-    hash
-};
+/// of them may change a table, and makes files written before it unused.
+const CODE: u64 = kept::code_hash(&[
+    include_str!("cache.rs"),
+    include_str!("../domains.rs"),
+    include_str!("../pack.rs"),
+    include_str!("../vector.rs"),
+    include_str!("../swar.rs"),
+]);
 
 /// Hosts whose normal forms the URL parser decides (names with non-ASCII letters, numbers
 /// read as IPv4): a new version of it that gave other forms would give other tables.
@@ -325,18 +298,7 @@ pub(super) fn write(
     table: &HostTable,
     tails: &[std::ops::Range<usize>],
 ) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let partial = path.with_extension(format!("partial-{}", std::process::id()));
-    let written = write_to(&partial, key, table, tails).and_then(|()| {
-        std::fs::rename(&partial, path)?;
-        prune(dir, path);
-        Ok(())
-    });
-    if written.is_err() {
-        let _ = std::fs::remove_file(&partial);
-    }
-    written
+    kept::write_beside(path, |partial| write_to(partial, key, table, tails))
 }
 
 fn write_to(
@@ -393,41 +355,6 @@ fn write_to(
     // Not synced: a file the system lost part of fails its checksum, and is written again.
     let checksum = writer.checksum.finish_128();
     writer.file.write_all(&checksum.to_le_bytes())
-}
-
-/// Removes all but the [`KEEP`] most recently used files of `dir` (`keep` among them), and
-/// the partial files of runs that stopped an hour ago or more without finishing theirs.
-fn prune(dir: &Path, keep: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
-    let mut files = Vec::new();
-    for path in entries.filter_map(Result::ok).map(|e| e.path()) {
-        let Some(modified) = path.metadata().and_then(|m| m.modified()).ok() else {
-            continue;
-        };
-        let extension = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .unwrap_or_default();
-        if extension == "idx" && path != keep {
-            files.push((modified, path));
-        } else if extension.starts_with("partial-") && modified < an_hour_ago {
-            let _ = std::fs::remove_file(&path);
-        }
-    }
-    files.sort_by_key(|(modified, _)| std::cmp::Reverse(*modified));
-    for (_, old) in files.iter().skip(KEEP - 1) {
-        let _ = std::fs::remove_file(old);
-    }
-}
-
-/// Marks the file at `path` as used now, so that [`prune`] keeps it.
-pub(super) fn touch(path: &Path) {
-    if let Ok(file) = File::options().append(true).open(path) {
-        let _ = file.set_modified(std::time::SystemTime::now());
-    }
 }
 
 /// Reads a file's sections a chunk at a time (no copy of the whole file is held), hashing
@@ -527,6 +454,7 @@ impl Writer {
 mod tests {
     use super::super::DomainList;
     use super::*;
+    use crate::kept::{IndexCache, KEEP};
     use rand::{Rng, SeedableRng};
 
     /// Two lists as list files are written: plain hosts, and others that normalizing
