@@ -301,7 +301,8 @@ fn load_policy(args: &RunArgs) -> Result<Policy> {
 
 /// The policy that `--policy PACK|NAME`, `--keywords FILE` (category `keywords`) and
 /// `--domains FILE|DIR` (category `domains`, or UT1's categories) make together. Domain lists
-/// of a megabyte or more are indexed once, and the index kept in `$ASSAY_HOME/domain-index`.
+/// of a megabyte or more are indexed once, and the index kept in `$ASSAY_HOME/domain-index`;
+/// the matcher of a thousand terms or more in `$ASSAY_HOME/keyword-index`.
 pub(crate) fn build_policy(
     policy: Option<&str>,
     keywords: Option<&Path>,
@@ -320,16 +321,25 @@ pub(crate) fn build_policy(
     if let Some(path) = domains {
         builder.add_domains_path(path, "domains")?;
     }
+    let home = assay_core::assay_home();
     // A pack's UT1 trees as well as `--domains`.
-    let cache = assay_core::assay_home().join("domain-index");
-    if let Some(IndexCache::NotWritten(file, e)) = builder.index_domains(Some(&cache))? {
+    let domains = builder.index_domains(Some(&home.join("domain-index")))?;
+    let (policy, keywords) = builder.build_kept(Some(&home.join("keyword-index")))?;
+    // One warning: both fail for the same reason.
+    let unkept = [("domain", domains), ("keyword", keywords)]
+        .into_iter()
+        .find_map(|(what, kept)| match kept {
+            Some(IndexCache::NotWritten(file, e)) => Some((what, file, e)),
+            _ => None,
+        });
+    if let Some((what, file, e)) = unkept {
         eprintln!(
-            "warning: cannot keep the domain index in {} ({e}); the next run indexes the \
-             lists again (set ASSAY_HOME to a writable directory)",
+            "warning: cannot keep the {what} index in {} ({e}); the next run builds it \
+             again (set ASSAY_HOME to a writable directory)",
             file.display()
         );
     }
-    Ok(builder.build()?)
+    Ok(policy)
 }
 
 /// What identifies a run's policy: a built-in pack by its name and assay's version; a pack

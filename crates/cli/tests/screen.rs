@@ -476,3 +476,62 @@ fn a_big_domain_list_is_indexed_once_and_read_back_after() {
         .count();
     assert_eq!(files, 1, "a pack's UT1 lists are kept too");
 }
+
+#[test]
+fn a_big_keyword_list_is_built_once_and_read_back_after() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    fs::create_dir(&input).unwrap();
+    corpus(&input, 2, 200);
+    // A thousand terms or more, so that the matcher is kept; two of them the corpus's.
+    let mut terms: Vec<String> = (0..1_500).map(|i| format!("made up term {i}")).collect();
+    terms.extend(["pipe bomb".to_string(), "制作炸弹".to_string()]);
+    let keywords = tmp.path().join("keywords.txt");
+    fs::write(&keywords, terms.join("\n")).unwrap();
+    let home = tmp.path().join("home");
+    let screen = |out: &str, home: &Path| {
+        let out = tmp.path().join(out);
+        let run = Command::new(env!("CARGO_BIN_EXE_assay"))
+            .args(["screen", input.to_str().unwrap(), "--keywords"])
+            .arg(&keywords)
+            .arg("--out")
+            .arg(&out)
+            .args(["--threads", "1", "--quiet"])
+            .env("ASSAY_HOME", home)
+            .output()
+            .expect("assay runs");
+        common::assert_succeeded(&run);
+        let removed: Vec<String> = ["part-000.jsonl", "part-001.jsonl"]
+            .iter()
+            .flat_map(|f| lines(&out.join("removed").join(f)))
+            .collect();
+        (removed, String::from_utf8_lossy(&run.stderr).into_owned())
+    };
+    let kept_file = || {
+        use std::os::unix::fs::MetadataExt;
+        let files: Vec<u64> = fs::read_dir(home.join("keyword-index"))
+            .unwrap()
+            .map(|e| e.unwrap().metadata().unwrap().ino())
+            .collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+        files[0]
+    };
+    let built = screen("out1", &home);
+    let written = kept_file();
+    // The pipe bombs and the Chinese one's documents.
+    assert!(built.0.len() > 20, "{:?}", built.0);
+    assert!(built.0.iter().any(|doc| doc.contains("教我制作炸弹")));
+    let read_back = screen("out2", &home);
+    assert_eq!(read_back.0, built.0);
+    assert_eq!(kept_file(), written);
+    let not_a_dir = tmp.path().join("file");
+    fs::write(&not_a_dir, "").unwrap();
+    let unkept = screen("out3", &not_a_dir);
+    assert_eq!(unkept.0, built.0);
+    assert_eq!(unkept.1.matches("warning").count(), 1, "{}", unkept.1);
+    assert!(
+        unkept.1.contains("warning: cannot keep the keyword index"),
+        "{}",
+        unkept.1
+    );
+}

@@ -91,3 +91,125 @@ pub(crate) fn touch(path: &Path) {
         let _ = file.set_modified(std::time::SystemTime::now());
     }
 }
+
+/// What a kept file holds, written little-endian: counts as `u64`, strings as their length
+/// and bytes.
+#[derive(Default)]
+pub(crate) struct Out(pub Vec<u8>);
+
+impl Out {
+    pub fn u8(&mut self, n: u8) {
+        self.0.push(n);
+    }
+
+    pub fn u32(&mut self, n: u32) {
+        self.0.extend_from_slice(&n.to_le_bytes());
+    }
+
+    pub fn u64(&mut self, n: u64) {
+        self.0.extend_from_slice(&n.to_le_bytes());
+    }
+
+    pub fn len(&mut self, n: usize) {
+        self.u64(n as u64);
+    }
+
+    pub fn u32s(&mut self, items: &[u32]) {
+        self.len(items.len());
+        items.iter().for_each(|&n| self.u32(n));
+    }
+
+    pub fn u64s(&mut self, items: &[u64]) {
+        self.len(items.len());
+        items.iter().for_each(|&n| self.u64(n));
+    }
+
+    pub fn bools(&mut self, items: &[bool]) {
+        self.len(items.len());
+        items.iter().for_each(|&b| self.u8(u8::from(b)));
+    }
+
+    pub fn strings(&mut self, items: &[String]) {
+        self.len(items.len());
+        for s in items {
+            self.len(s.len());
+            self.0.extend_from_slice(s.as_bytes());
+        }
+    }
+}
+
+/// Reads what [`Out`] wrote; `None` past the end, or where what is read cannot be (a count
+/// of more items than bytes left, text that is not UTF-8, a flag that is not 0 or 1).
+pub(crate) struct In<'a>(pub &'a [u8]);
+
+impl In<'_> {
+    fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let (first, rest) = self.0.split_first_chunk::<N>()?;
+        self.0 = rest;
+        Some(*first)
+    }
+
+    pub fn u8(&mut self) -> Option<u8> {
+        self.take::<1>().map(|[b]| b)
+    }
+
+    pub fn u32(&mut self) -> Option<u32> {
+        self.take().map(u32::from_le_bytes)
+    }
+
+    pub fn u64(&mut self) -> Option<u64> {
+        self.take().map(u64::from_le_bytes)
+    }
+
+    /// A count of items of `size` bytes each at least, which the bytes left can hold.
+    pub fn len(&mut self, size: usize) -> Option<usize> {
+        let n = usize::try_from(self.u64()?).ok()?;
+        (n.checked_mul(size)? <= self.0.len()).then_some(n)
+    }
+
+    /// The next `n` items of `N` bytes each (their count read before).
+    fn items<const N: usize>(&mut self, n: usize) -> &[[u8; N]] {
+        let (bytes, rest) = self.0.split_at(n * N);
+        self.0 = rest;
+        bytes.as_chunks::<N>().0
+    }
+
+    pub fn u32s(&mut self) -> Option<Vec<u32>> {
+        let n = self.len(4)?;
+        Some(
+            self.items(n)
+                .iter()
+                .map(|b| u32::from_le_bytes(*b))
+                .collect(),
+        )
+    }
+
+    pub fn u64s(&mut self) -> Option<Vec<u64>> {
+        let n = self.len(8)?;
+        Some(
+            self.items(n)
+                .iter()
+                .map(|b| u64::from_le_bytes(*b))
+                .collect(),
+        )
+    }
+
+    pub fn bools(&mut self) -> Option<Vec<bool>> {
+        let n = self.len(1)?;
+        self.items(n)
+            .iter()
+            .map(|&[b]| (b <= 1).then_some(b == 1))
+            .collect()
+    }
+
+    pub fn strings(&mut self) -> Option<Vec<String>> {
+        let n = self.len(8)?;
+        let mut strings = Vec::with_capacity(n);
+        for _ in 0..n {
+            let len = self.len(1)?;
+            let text = std::str::from_utf8(self.items::<1>(len).as_flattened()).ok()?;
+            strings.push(text.to_string());
+        }
+        Some(strings)
+    }
+}

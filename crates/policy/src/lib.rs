@@ -667,7 +667,18 @@ impl PolicyBuilder {
         }
     }
 
-    pub fn build(mut self) -> Result<Policy, PackError> {
+    pub fn build(self) -> Result<Policy, PackError> {
+        self.build_kept(None).map(|(policy, _)| policy)
+    }
+
+    /// [`PolicyBuilder::build`], with the keyword matcher of a thousand terms or more read
+    /// from a file in `keyword_cache` when an earlier run wrote one for the same terms, and
+    /// written there otherwise ([`KeywordBuilder::build_kept`]); answers where it came from
+    /// too (`None`: built without a file).
+    pub fn build_kept(
+        mut self,
+        keyword_cache: Option<&Path>,
+    ) -> Result<(Policy, Option<IndexCache>), PackError> {
         let normalizer = Normalizer::new(self.normalize.unwrap_or_default());
         let mut keywords = KeywordBuilder::new();
         keywords.forms(&normalizer.options);
@@ -677,7 +688,11 @@ impl PolicyBuilder {
         for phrase in &self.allow_terms {
             keywords.allow(&normalizer.normalize_text(phrase));
         }
-        let keywords = keywords.build().map_err(|e| PackError::Invalid {
+        let (keywords, kept) = match keyword_cache {
+            Some(dir) => keywords.build_kept(dir),
+            None => keywords.build().map(|keywords| (keywords, None)),
+        }
+        .map_err(|e| PackError::Invalid {
             path: Path::new("(keywords)").to_path_buf(),
             message: format!("cannot build the keyword automaton: {e}"),
         })?;
@@ -688,7 +703,7 @@ impl PolicyBuilder {
             && o.fold_whitespace
             && (o.nfkc || o.full_width)
             && !o.traditional_to_simplified;
-        Ok(Policy {
+        let policy = Policy {
             searches_plain_text,
             name: self.name.unwrap_or_else(|| "lists".to_string()),
             version: self.version,
@@ -699,7 +714,8 @@ impl PolicyBuilder {
             keywords,
             patterns: self.patterns,
             domains: self.domains,
-        })
+        };
+        Ok((policy, kept))
     }
 }
 

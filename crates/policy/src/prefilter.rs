@@ -22,7 +22,7 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::{swar, vector};
+use crate::{kept, swar, vector};
 
 mod plain;
 
@@ -178,7 +178,84 @@ struct Filed {
     len: u32,
 }
 
+impl Filed {
+    /// Term `index`, `term`.
+    fn of(index: u32, term: &str) -> Filed {
+        let mut first = [0u8; 16];
+        let n = term.len().min(16);
+        first[..n].copy_from_slice(&term.as_bytes()[..n]);
+        let [head, next] = [&first[..8], &first[8..]]
+            .map(|half| u64::from_le_bytes(half.try_into().unwrap_or_default()));
+        Filed {
+            head,
+            next,
+            term: index,
+            len: term.len() as u32,
+        }
+    }
+}
+
 impl Prefilter {
+    /// Writes the prefilter for [`Prefilter::read`] (`keywords/cache.rs`).
+    pub(crate) fn write(&self, out: &mut kept::Out) {
+        for bits in &self.filters {
+            out.u32(bits.shift);
+            out.u64s(&bits.words);
+        }
+        let flags = [self.any_char_lead, self.ascii_lead, self.ideograph_leads];
+        out.bools(&self.kinds);
+        out.bools(&self.char_lead);
+        out.bools(&flags);
+        out.len(self.terms_by_key.len());
+        for (&key, &(from, to)) in &self.terms_by_key {
+            out.u64(key);
+            out.u32(from);
+            out.u32(to);
+        }
+        let filed: Vec<u32> = self.filed.iter().map(|f| f.term).collect();
+        out.u32s(&filed);
+    }
+
+    /// The prefilter that [`Prefilter::write`] wrote for `terms`, when what was read fits
+    /// them: every range of terms in `filed`, every term one of `terms`, every filter sized
+    /// as [`Bits::of`] sizes it. (What each term's entry holds is made again from the term.)
+    pub(crate) fn read(input: &mut kept::In, terms: &[String]) -> Option<Prefilter> {
+        let mut filters = Vec::with_capacity(5);
+        for _ in 0..5 {
+            let shift = input.u32()?;
+            let words = input.u64s()?;
+            // (A probe's word is the top bits of a hash past `shift`: in the filter.)
+            let sized =
+                (64..=1 << 20).contains(&words.len()) && shift == 64 - words.len().trailing_zeros();
+            filters.push(sized.then_some(Bits { words, shift })?);
+        }
+        let kinds = input.bools()?.try_into().ok()?;
+        let char_lead = input.bools()?.try_into().ok()?;
+        let [any_char_lead, ascii_lead, ideograph_leads] = input.bools()?.try_into().ok()?;
+        let n = input.len(16)?;
+        let mut terms_by_key = FxHashMap::default();
+        terms_by_key.reserve(n);
+        for _ in 0..n {
+            terms_by_key.insert(input.u64()?, (input.u32()?, input.u32()?));
+        }
+        let filed = input
+            .u32s()?
+            .into_iter()
+            .map(|term| Some(Filed::of(term, terms.get(term as usize)?)))
+            .collect::<Option<Vec<Filed>>>()?;
+        let fits = |&(from, to): &(u32, u32)| from <= to && to as usize <= filed.len();
+        terms_by_key.values().all(fits).then_some(Prefilter {
+            filters: filters.try_into().ok()?,
+            kinds,
+            char_lead,
+            any_char_lead,
+            ascii_lead,
+            ideograph_leads,
+            terms_by_key,
+            filed,
+        })
+    }
+
     /// Files `terms` (with, for each, whether it matches as whole words) by their keys.
     pub(crate) fn new<'a>(terms: impl Iterator<Item = (&'a str, bool)>) -> Prefilter {
         let mut keys: [Vec<(u64, Entry)>; 5] = Default::default();
@@ -188,17 +265,7 @@ impl Prefilter {
         // run (a vector a key cost an allocation for each of tens of thousands of keys).
         let mut by_key: Vec<(u64, Filed)> = Vec::with_capacity(terms.size_hint().0);
         for (index, (term, whole_word)) in terms.enumerate() {
-            let mut first = [0u8; 16];
-            let n = term.len().min(16);
-            first[..n].copy_from_slice(&term.as_bytes()[..n]);
-            let [head, next] = [&first[..8], &first[8..]]
-                .map(|half| u64::from_le_bytes(half.try_into().unwrap_or_default()));
-            let filed = Filed {
-                head,
-                next,
-                term: index as u32,
-                len: term.len() as u32,
-            };
+            let filed = Filed::of(index as u32, term);
             let key = if whole_word {
                 let mut words = words(term).into_iter().map(word_hash);
                 match (words.next(), words.next()) {
@@ -808,6 +875,49 @@ fn decode(b: &[u8], i: usize) -> (u32, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_prefilter_read_back_finds_what_it_found_and_one_that_does_not_fit_is_not_read() {
+        let terms: Vec<String> = ["bomb", "pipe bomb", "make a bomb", "炸", "炸弹", "自制炸弹"]
+            .map(String::from)
+            .to_vec();
+        let built = Prefilter::new(terms.iter().map(|t| (t.as_str(), t.is_ascii())));
+        let bytes = |p: &Prefilter| {
+            let mut out = kept::Out::default();
+            p.write(&mut out);
+            out.0
+        };
+        let read = |p: &Prefilter, terms: &[String]| {
+            let written = bytes(p);
+            let mut input = kept::In(&written);
+            Prefilter::read(&mut input, terms).filter(|_| input.0.is_empty())
+        };
+        let back = read(&built, &terms).unwrap();
+        let text = "how to make a bomb: a pipe bomb, 自制炸弹 and 炸弹";
+        let found = |p: &Prefilter| {
+            let mut found = p.find(text, &terms, usize::MAX).unwrap();
+            found.sort_unstable();
+            found
+        };
+        assert_eq!(found(&built).len(), 9, "{:?}", found(&built));
+        assert_eq!(found(&back), found(&built));
+        assert!(read(&built, &terms[..5]).is_none(), "a term past the terms");
+        let changes: [fn(&mut Prefilter); 4] = [
+            |p| p.terms_by_key.values_mut().for_each(|range| range.1 += 100),
+            |p| {
+                p.terms_by_key
+                    .values_mut()
+                    .for_each(|range| range.0 = range.1 + 1)
+            },
+            |p| p.filters[0].shift -= 1,
+            |p| p.filters[1].words.push(0),
+        ];
+        for (i, change) in changes.iter().enumerate() {
+            let mut changed = built.clone();
+            change(&mut changed);
+            assert!(read(&changed, &terms).is_none(), "change {i}");
+        }
+    }
 
     #[test]
     fn a_term_is_at_a_place_exactly_when_the_text_starts_with_it_there() {
