@@ -12,9 +12,10 @@
 #   RUNS=3       alternated runs of assay and rg per corpus
 #   KINDS="uniform realistic worst short"  (also `bench`: make_corpus.py's shape, not mixed)
 #   BASE_BIN=PATH  another build of assay, alternated with the first (a before/after comparison)
-# assay keeps the index of a domain list of a megabyte or more in $ASSAY_HOME/domain-index (here
-# work/home unless set): the first run of each corpus writes it, the others read it back, so the
-# best of RUNS is a run that read it, as every screen after the first with the same lists is.
+# assay keeps the index of a domain list of a megabyte or more in $ASSAY_HOME/domain-index, and the
+# matcher of a keyword list of a thousand terms or more in $ASSAY_HOME/keyword-index (here
+# work/home unless set): the first run of each corpus writes them, the others read them back, so
+# the best of RUNS is a run that read them, as every screen after the first with the same lists is.
 set -euo pipefail
 # EPOCHREALTIME's decimal point, whatever the locale.
 export LC_NUMERIC=C
