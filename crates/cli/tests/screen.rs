@@ -389,6 +389,17 @@ fn rescreening_with_another_keyword_list_is_refused_until_forced() {
     assert!(ok(&run(&["--quiet"])).contains("removed 2 "));
 }
 
+/// The one file in `dir`, by its inode: one written again is another.
+fn only_file(dir: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let files: Vec<u64> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().ino())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    files[0]
+}
+
 #[test]
 fn a_big_domain_list_is_indexed_once_and_read_back_after() {
     let tmp = tempfile::tempdir().unwrap();
@@ -434,16 +445,7 @@ fn a_big_domain_list_is_indexed_once_and_read_back_after() {
     let screen =
         |out: &str, home: &Path| screen_with([Path::new("--domains"), &domains], out, home);
     let built = screen("out1", &home);
-    // The index's file, by its inode: one written again is another.
-    let index_file = || {
-        use std::os::unix::fs::MetadataExt;
-        let files: Vec<u64> = fs::read_dir(home.join("domain-index"))
-            .unwrap()
-            .map(|e| e.unwrap().metadata().unwrap().ino())
-            .collect();
-        assert_eq!(files.len(), 1, "{files:?}");
-        files[0]
-    };
+    let index_file = || only_file(&home.join("domain-index"));
     let written = index_file();
     // site3.org's documents and bad-source.example's.
     assert!(built.0.len() > 40, "{:?}", built.0);
@@ -507,15 +509,7 @@ fn a_big_keyword_list_is_built_once_and_read_back_after() {
             .collect();
         (removed, String::from_utf8_lossy(&run.stderr).into_owned())
     };
-    let kept_file = || {
-        use std::os::unix::fs::MetadataExt;
-        let files: Vec<u64> = fs::read_dir(home.join("keyword-index"))
-            .unwrap()
-            .map(|e| e.unwrap().metadata().unwrap().ino())
-            .collect();
-        assert_eq!(files.len(), 1, "{files:?}");
-        files[0]
-    };
+    let kept_file = || only_file(&home.join("keyword-index"));
     let built = screen("out1", &home);
     let written = kept_file();
     // The pipe bombs and the Chinese one's documents.

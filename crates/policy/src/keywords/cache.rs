@@ -58,25 +58,8 @@ pub(super) fn key(builder: &KeywordBuilder) -> u128 {
         hash.write(spelling.as_bytes());
         hash.write(b"\n");
     }
-    let Forms {
-        joiners,
-        plurals,
-        spaced_letters,
-        split_cjk,
-        leetspeak,
-        pinyin,
-    } = builder.forms;
-    hash.write(
-        &[
-            joiners,
-            plurals,
-            spaced_letters,
-            split_cjk,
-            leetspeak,
-            pinyin,
-        ]
-        .map(u8::from),
-    );
+    // Every form, by name (a form added later is in it too).
+    hash.write(format!("{:?}", builder.forms).as_bytes());
     write_len(&mut hash, builder.terms.len());
     for (term, categories) in builder.terms.iter().zip(&builder.categories) {
         write_len(&mut hash, term.len());
