@@ -97,8 +97,8 @@ impl KeywordBuilder {
     /// [`KeywordBuilder::build`], through a file in `dir` for a list of a thousand terms or
     /// more: read when an earlier run wrote one for the same terms, categories, allow phrases
     /// and forms, and written otherwise (see [`IndexCache`]); `None` for a shorter list, which
-    /// is built as it is. The matcher of 10,000 terms is read back in a tenth of the time it
-    /// takes to build.
+    /// is built as it is. The matcher of 10,000 terms (and of their spaced letters) is read
+    /// back in a sixth of the instructions it takes to build.
     pub fn build_kept(
         mut self,
         dir: &Path,
