@@ -19,8 +19,8 @@ use crate::doc::Fields;
 use crate::input::InputFile;
 use crate::sample::Sampler;
 use crate::{
-    bad_input, io_error, judge, record, source_with_host, FileSummary, Progress, ScreenConfig,
-    ScreenError, Screened,
+    bad_input, io_error, judge, record, FileSummary, Progress, ScreenConfig, ScreenError, Screened,
+    Sources,
 };
 
 /// A Parquet output written beside its final name and renamed when complete.
@@ -136,6 +136,7 @@ pub(crate) fn screen_parquet(
         config.sample_size,
         config.batch_docs,
     );
+    let mut sources = Sources::default();
     let mut row_no = 0u64;
     for batch in reader {
         let batch = match batch {
@@ -165,8 +166,8 @@ pub(crate) fn screen_parquet(
             let bytes = fields.text.as_deref().map_or(0, str::len) as u64;
             progress.add_bytes(bytes);
             let (hits, host) = judge(policy, &fields);
-            let source = source_with_host(&fields, host.as_deref());
-            record(&mut summary, source, bytes, &hits);
+            let (source, stats) = sources.of(&fields, host.as_deref());
+            record(&mut summary, stats, bytes, &hits);
             crate::inspect::observe(&mut summary, policy, row_no, source, &fields, &hits);
             sampler.offer(row_no, source, &fields, &hits);
             keep.push(hits.is_empty());
@@ -200,6 +201,7 @@ pub(crate) fn screen_parquet(
         );
     }
     let outputs = vec![kept.close()?, removed.close()?];
+    summary.sources = sources.into_counts();
     summary.batches = sampler.finish();
     crate::name_categories(&mut summary, policy);
     Ok(Screened { summary, outputs })
