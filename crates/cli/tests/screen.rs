@@ -389,6 +389,27 @@ fn rescreening_with_another_keyword_list_is_refused_until_forced() {
     assert!(ok(&run(&["--quiet"])).contains("removed 2 "));
 }
 
+/// `assay screen INPUT LISTS… --out OUT` on one thread with `ASSAY_HOME=home`: the removed
+/// documents of the two files `corpus` writes, and what it printed on stderr.
+fn screen_removed(input: &Path, lists: &[&Path], out: &Path, home: &Path) -> (Vec<String>, String) {
+    let run = Command::new(env!("CARGO_BIN_EXE_assay"))
+        .arg("screen")
+        .arg(input)
+        .args(lists)
+        .arg("--out")
+        .arg(out)
+        .args(["--threads", "1", "--quiet"])
+        .env("ASSAY_HOME", home)
+        .output()
+        .expect("assay runs");
+    common::assert_succeeded(&run);
+    let removed = ["part-000.jsonl", "part-001.jsonl"]
+        .iter()
+        .flat_map(|f| lines(&out.join("removed").join(f)))
+        .collect();
+    (removed, String::from_utf8_lossy(&run.stderr).into_owned())
+}
+
 /// The one file in `dir`, by its inode: one written again is another.
 fn only_file(dir: &Path) -> u64 {
     use std::os::unix::fs::MetadataExt;
@@ -424,23 +445,7 @@ fn a_big_domain_list_is_indexed_once_and_read_back_after() {
     .unwrap();
     fs::write(pack.join("ut1/blocked/domains"), &list).unwrap();
     let screen_with = |lists: [&Path; 2], out: &str, home: &Path| {
-        let out = tmp.path().join(out);
-        let run = Command::new(env!("CARGO_BIN_EXE_assay"))
-            .args(["screen", input.to_str().unwrap()])
-            .args(lists)
-            .arg("--out")
-            .arg(&out)
-            .args(["--threads", "1", "--quiet"])
-            .env("ASSAY_HOME", home)
-            .output()
-            .expect("assay runs");
-        common::assert_succeeded(&run);
-        let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
-        let removed: Vec<String> = ["part-000.jsonl", "part-001.jsonl"]
-            .iter()
-            .flat_map(|f| lines(&out.join("removed").join(f)))
-            .collect();
-        (removed, stderr)
+        screen_removed(&input, &lists, &tmp.path().join(out), home)
     };
     let screen =
         |out: &str, home: &Path| screen_with([Path::new("--domains"), &domains], out, home);
@@ -491,24 +496,9 @@ fn a_big_keyword_list_is_built_once_and_read_back_after() {
     let keywords = tmp.path().join("keywords.txt");
     fs::write(&keywords, terms.join("\n")).unwrap();
     let home = tmp.path().join("home");
-    let screen = |out: &str, home: &Path| {
-        let out = tmp.path().join(out);
-        let run = Command::new(env!("CARGO_BIN_EXE_assay"))
-            .args(["screen", input.to_str().unwrap(), "--keywords"])
-            .arg(&keywords)
-            .arg("--out")
-            .arg(&out)
-            .args(["--threads", "1", "--quiet"])
-            .env("ASSAY_HOME", home)
-            .output()
-            .expect("assay runs");
-        common::assert_succeeded(&run);
-        let removed: Vec<String> = ["part-000.jsonl", "part-001.jsonl"]
-            .iter()
-            .flat_map(|f| lines(&out.join("removed").join(f)))
-            .collect();
-        (removed, String::from_utf8_lossy(&run.stderr).into_owned())
-    };
+    let lists = [Path::new("--keywords"), &keywords];
+    let screen =
+        |out: &str, home: &Path| screen_removed(&input, &lists, &tmp.path().join(out), home);
     let kept_file = || only_file(&home.join("keyword-index"));
     let built = screen("out1", &home);
     let written = kept_file();

@@ -362,10 +362,9 @@ impl KeywordMatcher {
                 .zip(&whole_word)
                 .map(|(t, &w)| (t.as_str(), w)),
         );
-        let pattern_bytes: usize = patterns.iter().map(String::len).sum();
         Ok(KeywordMatcher {
             automaton: OnceLock::new(),
-            rent: Rent(AtomicUsize::new(RENT_PER_PATTERN_BYTE * pattern_bytes)),
+            rent: Rent::for_patterns(&patterns),
             allow: (!allow.is_empty()).then(|| automaton(&allow)).transpose()?,
             allow_patterns: allow,
             terms,
@@ -622,6 +621,14 @@ const RENT_PER_PATTERN_BYTE: usize = 256;
 /// [`KeywordMatcher::rent`]: an atomic count, cloned as its value.
 #[derive(Debug)]
 struct Rent(AtomicUsize);
+
+impl Rent {
+    /// The rent of a matcher of `patterns`: [`RENT_PER_PATTERN_BYTE`] for each of their bytes.
+    fn for_patterns(patterns: &[String]) -> Rent {
+        let bytes: usize = patterns.iter().map(String::len).sum();
+        Rent(AtomicUsize::new(RENT_PER_PATTERN_BYTE * bytes))
+    }
+}
 
 impl Clone for Rent {
     fn clone(&self) -> Rent {

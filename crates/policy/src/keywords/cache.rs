@@ -12,13 +12,11 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicUsize;
 use std::sync::OnceLock;
 
 use daachorse::CharwiseDoubleArrayAhoCorasick;
 use twox_hash::xxhash3_128::{self, Hasher as Xxh3};
 
-use super::RENT_PER_PATTERN_BYTE;
 use super::{pinyin_spellings, KeywordBuilder, KeywordMatcher, Prefilter, Rent, Squashed};
 use crate::forms::Forms;
 use crate::kept::{self, In, Out};
@@ -149,11 +147,11 @@ fn read_file(
     allowed.sort_unstable();
     allowed.dedup();
     let mut input = In(body);
-    let mut matcher = read_matcher(&mut input, terms, &allowed, forms)?;
+    let mut matcher = read_matcher(&mut input, Some(terms), &allowed, forms)?;
     let squashed = match input.u8()? {
         0 => None,
         1 => {
-            let mut nested = read_matcher(&mut input, usize::MAX, &[], &Forms::default())?;
+            let mut nested = read_matcher(&mut input, None, &[], &Forms::default())?;
             // Its terms are its patterns, and each stands for terms of the matcher.
             nested.terms = nested.patterns.clone();
             let entries = (0..input.len(8)?)
@@ -193,10 +191,10 @@ fn write_matcher(matcher: &KeywordMatcher, out: &mut Out) {
 }
 
 /// A matcher that [`write_matcher`] wrote, without its terms, when it fits `terms` terms
-/// (`usize::MAX`: as many as its categories say) whose categories are among `allowed`.
+/// (`None`: as many as its categories say) whose categories are among `allowed`.
 fn read_matcher(
     input: &mut In,
-    terms: usize,
+    terms: Option<usize>,
     allowed: &[u32],
     forms: &Forms,
 ) -> Option<KeywordMatcher> {
@@ -210,11 +208,7 @@ fn read_matcher(
         .map(|_| input.u32s())
         .collect::<Option<Vec<Vec<u32>>>>()?;
     let prefilter = Prefilter::read(input, &patterns)?;
-    let terms = if terms == usize::MAX {
-        categories.len()
-    } else {
-        terms
-    };
+    let terms = terms.unwrap_or(categories.len());
     let fits = entry_of.len() == patterns.len()
         && whole_word.len() == patterns.len()
         && categories.len() == terms
@@ -231,10 +225,9 @@ fn read_matcher(
         true => None,
         false => Some(CharwiseDoubleArrayAhoCorasick::new(&allow_patterns).ok()?),
     };
-    let pattern_bytes: usize = patterns.iter().map(String::len).sum();
     Some(KeywordMatcher {
         automaton: OnceLock::new(),
-        rent: Rent(AtomicUsize::new(RENT_PER_PATTERN_BYTE * pattern_bytes)),
+        rent: Rent::for_patterns(&patterns),
         allow,
         allow_patterns,
         terms: Vec::new(),

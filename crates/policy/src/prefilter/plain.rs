@@ -856,6 +856,13 @@ mod tests {
             .collect()
     }
 
+    /// `text` has `found` terms the usual way, and the plain-text search finds the same.
+    fn finds_as_the_usual_way(policy: &Policy, text: &str, found: usize) {
+        let usual = found_the_usual_way(policy, text);
+        assert_eq!(usual.len(), found, "{text:?}");
+        assert_eq!(found_in_plain(policy, text), Some(usual), "{text:?}");
+    }
+
     /// What is found in plain text, the same way (its text normalized).
     fn found_in_plain(policy: &Policy, text: &str) -> Option<Vec<(usize, String)>> {
         let found = policy.keywords().find_in_plain_text(text)?;
@@ -1097,9 +1104,7 @@ mod tests {
             ("中国，ok。", 2),
             ("中 \n中国", 1),
         ] {
-            let usual = found_the_usual_way(&policy, text);
-            assert_eq!(usual.len(), found, "{text:?}");
-            assert_eq!(found_in_plain(&policy, text), Some(usual), "{text:?}");
+            finds_as_the_usual_way(&policy, text, found);
         }
     }
 
@@ -1127,9 +1132,7 @@ mod tests {
         ] {
             // Sixteen bytes at least after the term's start: the quick comparison reads them.
             let text = &format!("{text} and after it");
-            let usual = found_the_usual_way(&policy, text);
-            assert_eq!(usual.len(), found, "{text:?}");
-            assert_eq!(found_in_plain(&policy, text), Some(usual), "{text:?}");
+            finds_as_the_usual_way(&policy, text, found);
         }
     }
 
