@@ -130,12 +130,15 @@ impl Prefilter {
                 let Some(&(from, to)) = self.terms_by_key.get(&key) else {
                     continue;
                 };
+                // Read once for all the terms filed under the key (five on average where
+                // every word begins terms).
+                let head = Head::at(bytes, start);
                 for filed in &self.filed[from as usize..to as usize] {
                     cost += filed.len as usize;
                     if cost > budget {
                         return None;
                     }
-                    if surely_not_at(bytes, start, filed) {
+                    if head.is_some_and(|head| head.surely_not(bytes, start, filed)) {
                         continue;
                     }
                     let term = &terms[filed.term as usize];
@@ -218,7 +221,7 @@ impl Prefilter {
                 if has_one && one.contains(c0 as u64) {
                     out.push((p, tagged(CHAR_ONE, c0 as u64)));
                 }
-                if let Some((c1, e1)) = read.view_char(bytes, e0, is_ideograph(c0), rules) {
+                if let Some((c1, e1)) = read.quick_view_char(bytes, e0, is_ideograph(c0), rules) {
                     let key = char_pair(c0, c1);
                     let pair = two.probe(key);
                     if pair.is_key() {
@@ -226,7 +229,9 @@ impl Prefilter {
                     }
                     // The third character is read only where a term may start with the two.
                     if pair.starts_key() {
-                        if let Some((c2, _)) = read.view_char(bytes, e1, is_ideograph(c1), rules) {
+                        if let Some((c2, _)) =
+                            read.quick_view_char(bytes, e1, is_ideograph(c1), rules)
+                        {
                             let key = char_triple(c0, c1, c2);
                             if three.contains(key) {
                                 out.push((p, tagged(CHAR_THREE, key)));
@@ -642,6 +647,48 @@ impl ViewChars {
         self.next_slot ^= 1;
         found
     }
+
+    /// [`ViewChars::view_char`] where the text switches scripts: an ideograph, or a letter or
+    /// digit (ASCII or full-width), is the view's character as it is but for capitals and
+    /// width, and so is a space before one unless the view drops it between two ideographs.
+    /// Those are most characters read after a character of a short run, and are read here
+    /// with no call and no look at the last two read.
+    #[inline(always)]
+    fn quick_view_char(
+        &mut self,
+        bytes: &[u8],
+        p: usize,
+        after_ideograph: bool,
+        rules: Rules,
+    ) -> Option<(u32, usize)> {
+        let ideograph_at = |p: usize| match bytes.get(p..p + 3) {
+            Some(&[lead, b1, b2]) if is_ideograph_lead(lead) => {
+                Some((decode_ideograph(&[lead, b1, b2]), p + 3))
+            }
+            _ => None,
+        };
+        match bytes.get(p) {
+            Some(&b) if is_ideograph_lead(b) => ideograph_at(p),
+            Some(&b) if b.is_ascii_alphanumeric() => {
+                Some((u32::from(b.to_ascii_lowercase()), p + 1))
+            }
+            Some(b' ') => match bytes.get(p + 1) {
+                Some(b) if b.is_ascii_alphanumeric() => Some((u32::from(b' '), p + 1)),
+                Some(&b) if is_ideograph_lead(b) => match ideograph_at(p + 1) {
+                    Some(next) if after_ideograph && rules.split_cjk && is_ideograph(next.0) => {
+                        Some(next)
+                    }
+                    _ => Some((u32::from(b' '), p + 1)),
+                },
+                _ => self.view_char(bytes, p, after_ideograph, rules),
+            },
+            Some(0xEF) if is_full_width_alphanumeric(bytes, p) => {
+                let c = decode_ideograph(&[0xEF, bytes[p + 1], bytes[p + 2]]);
+                Some((u32::from(((c - 0xFEE0) as u8).to_ascii_lowercase()), p + 3))
+            }
+            _ => self.view_char(bytes, p, after_ideograph, rules),
+        }
+    }
 }
 
 /// Whether the view drops the separator at `p`: it is one of those between the ideograph that
@@ -678,44 +725,60 @@ fn is_separator(c: u32) -> bool {
         || matches!(c, 0x2010..=0x205E | 0x3001 | 0x3002 | 0x3008..=0x3020)
 }
 
-/// Whether the term `filed` surely does not start at `start` in the view of plain `bytes`:
-/// most candidates differ within sixteen bytes, told by comparing them with the bytes there
-/// that the view keeps.
-#[inline]
-fn surely_not_at(bytes: &[u8], start: usize, filed: &Filed) -> bool {
-    let (Some(x), Some(y)) = (swar::load(bytes, start), swar::load(bytes, start + 8)) else {
-        return false;
-    };
-    let len = filed.len as usize;
-    let kept = match bytes[start] {
-        0xE4..=0xE9 => ideograph_run_len(bytes, start),
-        _ => kept_len_of(x, Some(y)),
-    };
-    let text = u128::from(fold_ascii_capitals(x)) | u128::from(fold_ascii_capitals(y)) << 64;
-    let term = u128::from(filed.head) | u128::from(filed.next) << 64;
-    let compared = kept.min(len);
-    let mask = u128::MAX
-        .checked_shr(128 - 8 * compared as u32)
-        .unwrap_or(0);
-    // Past what the view keeps as it is, a character that does not become ASCII (only
-    // full-width forms, 0xEF, do) where the term has ASCII; or, where the term has a
-    // character that is not ASCII, one that stays ASCII: a letter or digit, or any ASCII
-    // before one (the view drops separators only between ideographs). Chinese terms cut
-    // short by English are most candidates of text that switches scripts every few words.
-    let differs_past_kept = kept < len.min(16) && {
-        let byte = |v: u128| (v >> (8 * kept)) as u8;
-        let (there, wanted) = (byte(text), byte(term));
-        if wanted < 0x80 {
-            (0xC0..=0xEE).contains(&there)
-        } else {
-            // (A byte after one that is not ASCII is no letter: it is inside its character.)
-            there.is_ascii_alphanumeric()
-                || bytes
-                    .get(start + kept + 1)
-                    .is_some_and(u8::is_ascii_alphanumeric)
-        }
-    };
-    (text ^ term) & mask != 0 || differs_past_kept
+/// The sixteen bytes of plain text from a candidate's start, with capitals folded, and how
+/// many of them the view keeps as they are: most candidates differ from the terms filed under
+/// their key within them.
+#[derive(Clone, Copy)]
+struct Head {
+    text: u128,
+    kept: usize,
+}
+
+impl Head {
+    /// The head at `start`; `None` less than sixteen bytes before the end.
+    #[inline]
+    fn at(bytes: &[u8], start: usize) -> Option<Head> {
+        let (Some(x), Some(y)) = (swar::load(bytes, start), swar::load(bytes, start + 8)) else {
+            return None;
+        };
+        let kept = match bytes[start] {
+            0xE4..=0xE9 => ideograph_run_len(bytes, start),
+            _ => kept_len_of(x, Some(y)),
+        };
+        let text = u128::from(fold_ascii_capitals(x)) | u128::from(fold_ascii_capitals(y)) << 64;
+        Some(Head { text, kept })
+    }
+
+    /// Whether the term `filed` surely does not start at `start`, the head's start in `bytes`.
+    #[inline]
+    fn surely_not(self, bytes: &[u8], start: usize, filed: &Filed) -> bool {
+        let Head { text, kept } = self;
+        let len = filed.len as usize;
+        let term = u128::from(filed.head) | u128::from(filed.next) << 64;
+        let compared = kept.min(len);
+        let mask = u128::MAX
+            .checked_shr(128 - 8 * compared as u32)
+            .unwrap_or(0);
+        // Past what the view keeps as it is, a character that does not become ASCII (only
+        // full-width forms, 0xEF, do) where the term has ASCII; or, where the term has a
+        // character that is not ASCII, one that stays ASCII: a letter or digit, or any ASCII
+        // before one (the view drops separators only between ideographs). Chinese terms cut
+        // short by English are most candidates of text that switches scripts every few words.
+        let differs_past_kept = kept < len.min(16) && {
+            let byte = |v: u128| (v >> (8 * kept)) as u8;
+            let (there, wanted) = (byte(text), byte(term));
+            if wanted < 0x80 {
+                (0xC0..=0xEE).contains(&there)
+            } else {
+                // (A byte after one that is not ASCII is no letter: it is inside its character.)
+                there.is_ascii_alphanumeric()
+                    || bytes
+                        .get(start + kept + 1)
+                        .is_some_and(u8::is_ascii_alphanumeric)
+            }
+        };
+        (text ^ term) & mask != 0 || differs_past_kept
+    }
 }
 
 /// How many of the sixteen bytes from `start` are characters of U+4000–U+9FFF (lead bytes
@@ -1129,6 +1192,30 @@ mod tests {
             ("自制炸, 弹", 1),
             ("自制炸，弹", 1),
             ("自制炸-弹", 1),
+        ] {
+            // Sixteen bytes at least after the term's start: the quick comparison reads them.
+            let text = &format!("{text} and after it");
+            finds_as_the_usual_way(&policy, text, found);
+        }
+    }
+
+    #[test]
+    fn characters_after_a_short_run_are_read_as_the_view_reads_them() {
+        // The characters read after one that starts a term, where text switches scripts: a
+        // capital (folded), a space before a letter (kept) or before an ideograph (dropped
+        // only after an ideograph, never before a hexagram), a full-width letter (made ASCII).
+        let policy = policy(&["卡拉ok", "中 a", "《 中国", "中 ䷀", "中国人"]);
+        for (text, found) in [
+            ("卡拉OK", 1),
+            ("卡拉ＯＫ", 1),
+            ("卡拉 OK", 0),
+            ("中 A", 1),
+            ("中 B", 0),
+            ("中 ䷀", 1),
+            ("中 国人", 1),
+            ("《 中国》", 1),
+            ("《中国》", 0),
+            ("“ 中国", 0),
         ] {
             // Sixteen bytes at least after the term's start: the quick comparison reads them.
             let text = &format!("{text} and after it");
