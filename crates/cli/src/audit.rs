@@ -35,7 +35,8 @@ pub struct AuditArgs {
     #[arg(long, value_delimiter = ',')]
     models: Option<Vec<String>>,
     /// Suites, comma-separated: built-in names (sensitive, over-refusal, should-refuse,
-    /// knowledge) or suite directories. Without it: a quick sample of every built-in suite.
+    /// knowledge, generated-content) or suite directories. Without it: a quick sample of every
+    /// built-in suite.
     #[arg(long, value_delimiter = ',')]
     suite: Option<Vec<String>>,
     /// Languages to ask in.
@@ -44,8 +45,8 @@ pub struct AuditArgs {
     /// Answers per (model, item, language); sample i is asked with seed `--seed + i`.
     #[arg(long, default_value_t = 1)]
     samples: u32,
-    /// Items per suite, drawn by a shuffle seeded with --seed (default: all; the quick default
-    /// audit takes 10).
+    /// Items per suite, drawn by a shuffle with a seed of its own (0), so that another --seed
+    /// asks the same items (default: all; the quick default audit takes 10).
     #[arg(long)]
     limit: Option<usize>,
     /// Only items with KEY=VALUE[,VALUE...] (KEY: category, id, kind, expect); repeatable.

@@ -78,7 +78,7 @@ enum Command {
     /// Blind side-by-side battles between models in the browser, votes, and a leaderboard.
     /// `assay arena --models a,b,...` serves the web app.
     Arena(arena::ArenaArgs),
-    /// Screen a corpus (JSON Lines, plain/.gz/.zst) against a policy: blocked sources,
+    /// Screen a corpus (JSON Lines, plain/.gz/.zst, or Parquet) against a policy: blocked sources,
     /// keywords, patterns; kept and removed shards, per-source rates, sampled acceptance.
     Screen(screen::ScreenArgs),
     /// An OpenAI-compatible gateway that applies a policy to prompts and streamed answers

@@ -63,7 +63,7 @@ pub enum ScreenCommand {
 
 #[derive(Args)]
 pub struct RunArgs {
-    /// JSON Lines files (plain, .gz, .zst), directories or glob patterns.
+    /// JSON Lines files (plain, .gz, .zst) or Parquet files, directories or glob patterns.
     pub inputs: Vec<String>,
     /// A policy pack: a directory holding policy.toml, or a built-in pack (`example`).
     #[arg(long)]
@@ -96,7 +96,7 @@ pub struct RunArgs {
     /// Flag sources with more violating documents than this share.
     #[arg(long, default_value_t = 0.05)]
     pub source_threshold: f64,
-    /// Move every document of a flagged source to removed/ (a second pass).
+    /// Move the kept documents of every flagged source to removed-sources/ (a second pass).
     #[arg(long)]
     pub drop_flagged_sources: bool,
     /// Documents sampled per batch for acceptance.
@@ -192,7 +192,12 @@ pub fn screen(args: ScreenArgs) -> Result<()> {
             summaries.sort_by(|a, b| a.input.cmp(&b.input));
             summaries.dedup_by(|a, b| a.input == b.input);
             assay_screen::check_same_settings(&dirs[0], &summaries)?;
-            let r = report::build("(merged)", &summaries, source_threshold, pass_threshold);
+            let r = report::build(
+                assay_screen::merged_policy_name(&summaries),
+                &summaries,
+                source_threshold,
+                pass_threshold,
+            );
             report::write(&r, &dirs[0])?;
             print_summary(&r, &dirs[0]);
             Ok(())

@@ -83,3 +83,16 @@ fn user_errors_are_one_line_whatever_rust_backtrace_says() {
         assert!(verbose.contains("Stack backtrace:"), "{verbose}");
     }
 }
+
+#[test]
+fn a_key_in_a_mistyped_model_name_is_not_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    // The key after the model (where parameters go), and a parameter assay does not know.
+    let key = "sk-proj-ABCDEFGHIJKLMNOPQRSTUV1234567890";
+    let name = format!("http://127.0.0.1:9/v1#m?api_key={key}");
+    let stderr = stderr_of(&["chat", "--model", &name, "hi"], &[], dir.path());
+    let line = one_line(&stderr);
+    assert!(line.contains("invalid model name"), "{line}");
+    assert!(line.contains("#m?api_key=***"), "{line}");
+    assert!(!line.contains("ABCDEFGH"), "{line}");
+}

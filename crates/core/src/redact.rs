@@ -112,22 +112,36 @@ fn redact_url(url: &str) -> String {
     }
     if let Some(query) = query {
         out.push('?');
-        for (i, pair) in query.split('&').enumerate() {
-            if i > 0 {
-                out.push('&');
+        push_redacted_query(query, &mut out);
+    }
+    // A model name's parameters follow its fragment (`#model?temperature=0`), and a key
+    // written there by mistake is as secret as one in the query.
+    match fragment.split_once('?') {
+        Some((model, query)) => {
+            out.push_str(model);
+            out.push('?');
+            push_redacted_query(query, &mut out);
+        }
+        None => out.push_str(fragment),
+    }
+    out
+}
+
+/// `query` (`a=1&b=2`, without its `?`) with secret values replaced.
+fn push_redacted_query(query: &str, out: &mut String) {
+    for (i, pair) in query.split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        match pair.split_once('=') {
+            Some((name, value)) if is_secret_param(name) || looks_like_token(value) => {
+                out.push_str(name);
+                out.push('=');
+                out.push_str(REDACTED);
             }
-            match pair.split_once('=') {
-                Some((name, value)) if is_secret_param(name) || looks_like_token(value) => {
-                    out.push_str(name);
-                    out.push('=');
-                    out.push_str(REDACTED);
-                }
-                _ => out.push_str(pair),
-            }
+            _ => out.push_str(pair),
         }
     }
-    out.push_str(fragment);
-    out
 }
 
 fn is_secret_param(name: &str) -> bool {
@@ -219,12 +233,19 @@ mod tests {
             redact("https://h/k/a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8/v1"),
             "https://h/k/***/v1"
         );
+        // After the model, where a name's parameters go, as in an error about the name.
+        assert_eq!(
+            redact("invalid model name \"http://h:9/v1#m?temperature=0&api_key=sk-proj-ABCDEFGHIJKLMNOPQRSTUV12\": unknown"),
+            "invalid model name \"http://h:9/v1#m?temperature=0&api_key=***\": unknown"
+        );
+        assert_eq!(redact("http://h/v1#m?token=abc"), "http://h/v1#m?token=***");
     }
 
     #[test]
     fn names_and_plain_text_are_kept() {
         for text in [
             "http://127.0.0.1:8081/v1#qwen2.5-7b-instruct",
+            "http://127.0.0.1:8081/v1#qwen?temperature=0&max_tokens=256",
             "https://api.example.com/v1#Meta-Llama-3.1-70B-Instruct-Turbo",
             "local:smollm2?temperature=0.2",
             "guard:example@local:smollm2",

@@ -200,6 +200,19 @@ pub fn check_same_settings(out: &Path, summaries: &[FileSummary]) -> Result<(), 
     }
 }
 
+/// The name of the policy that all of `summaries` were screened with, for a report merged from
+/// markers; `(merged)` when markers of an older version do not say, or they differ.
+pub fn merged_policy_name(summaries: &[FileSummary]) -> &str {
+    match summaries.first() {
+        Some(first)
+            if !first.policy.is_empty() && summaries.iter().all(|s| s.policy == first.policy) =>
+        {
+            &first.policy
+        }
+        _ => "(merged)",
+    }
+}
+
 /// Documents and bytes of one source, and how many violated the policy.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceStats {
@@ -261,6 +274,10 @@ pub struct FileSummary {
     /// The settings and input the file was screened with (absent in markers of older versions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<Fingerprint>,
+    /// The policy's name, as reports show it (a pack's name, or `lists`); empty in markers of
+    /// older versions.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub policy: String,
 }
 
 impl FileSummary {
@@ -583,6 +600,7 @@ fn screen_file_once(
         outputs,
     } = screen_file(policy, config, file, progress)?;
     summary.fingerprint = Some(now);
+    summary.policy.clone_from(&policy.name);
     // Not pretty: assay reads markers (`assay screen status` shows them), and indenting the
     // thousands of sources of a file of posts cost 1% of its screen.
     let json = serde_json::to_vec(&summary).map_err(|e| ScreenError::Other(e.to_string()))?;

@@ -10,7 +10,9 @@ use std::path::Path;
 mod support;
 
 use assay_policy::{Policy, PolicyBuilder};
-use assay_screen::{all_summaries, read_markers, report, screen, screen_then, ScreenConfig};
+use assay_screen::{
+    all_summaries, merged_policy_name, read_markers, report, screen, screen_then, ScreenConfig,
+};
 use serde_json::{json, Value};
 
 fn policy() -> Policy {
@@ -189,6 +191,11 @@ fn shards_merged_equal_one_run_and_reruns_resume() {
         report::build("p", &merged, 0.05, 0.96),
         report::build("p", &one, 0.05, 0.96)
     );
+    // The markers name the policy, for the merged report.
+    assert_eq!(merged_policy_name(&merged), policy().name);
+    let mut older = merged.clone();
+    older[0].policy.clear();
+    assert_eq!(merged_policy_name(&older), "(merged)");
     // A rerun finds every marker and screens nothing again: the outputs stay as they were.
     let before = fs::read(whole.path().join("kept/part-00.jsonl")).unwrap();
     let again = screen(&policy(), &config(input.path(), whole.path())).unwrap();
