@@ -926,6 +926,14 @@ mod tests {
         assert_eq!(found_in_plain(policy, text), Some(usual), "{text:?}");
     }
 
+    /// Each text has its number of terms the usual way, and the plain-text search finds the
+    /// same, with sixteen bytes at least after the text (the quick comparison reads them).
+    fn padded_find_as_the_usual_way(policy: &Policy, cases: &[(&str, usize)]) {
+        for &(text, found) in cases {
+            finds_as_the_usual_way(policy, &format!("{text} and after it"), found);
+        }
+    }
+
     /// What is found in plain text, the same way (its text normalized).
     fn found_in_plain(policy: &Policy, text: &str) -> Option<Vec<(usize, String)>> {
         let found = policy.keywords().find_in_plain_text(text)?;
@@ -1174,7 +1182,7 @@ mod tests {
     #[test]
     fn chinese_terms_cut_short_and_full_width_letters_are_read_as_the_view_reads_them() {
         let policy = policy(&["中a,国", "自制炸弹", "uivz msr bfu"]);
-        for (text, found) in [
+        let cases = [
             // After a full-width letter the separator stays: it is not between ideographs.
             ("中ａ，国", 1),
             ("中Ａ，国", 1),
@@ -1192,11 +1200,8 @@ mod tests {
             ("自制炸, 弹", 1),
             ("自制炸，弹", 1),
             ("自制炸-弹", 1),
-        ] {
-            // Sixteen bytes at least after the term's start: the quick comparison reads them.
-            let text = &format!("{text} and after it");
-            finds_as_the_usual_way(&policy, text, found);
-        }
+        ];
+        padded_find_as_the_usual_way(&policy, &cases);
     }
 
     #[test]
@@ -1205,7 +1210,7 @@ mod tests {
         // capital (folded), a space before a letter (kept) or before an ideograph (dropped
         // only after an ideograph, never before a hexagram), a full-width letter (made ASCII).
         let policy = policy(&["卡拉ok", "中 a", "《 中国", "中 ䷀", "中国人"]);
-        for (text, found) in [
+        let cases = [
             ("卡拉OK", 1),
             ("卡拉ＯＫ", 1),
             ("卡拉 OK", 0),
@@ -1216,11 +1221,8 @@ mod tests {
             ("《 中国》", 1),
             ("《中国》", 0),
             ("“ 中国", 0),
-        ] {
-            // Sixteen bytes at least after the term's start: the quick comparison reads them.
-            let text = &format!("{text} and after it");
-            finds_as_the_usual_way(&policy, text, found);
-        }
+        ];
+        padded_find_as_the_usual_way(&policy, &cases);
     }
 
     #[test]
