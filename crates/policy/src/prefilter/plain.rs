@@ -130,8 +130,8 @@ impl Prefilter {
                 let Some(&(from, to)) = self.terms_by_key.get(&key) else {
                     continue;
                 };
-                // Read once for all the terms filed under the key (five on average where
-                // every word begins terms).
+                // Read once for all the terms filed under the key (two on average where
+                // every word begins terms, more in English).
                 let head = Head::at(bytes, start);
                 for filed in &self.filed[from as usize..to as usize] {
                     cost += filed.len as usize;
