@@ -58,10 +58,52 @@ fn newlines_16(chunk: &[u8; 16]) -> u32 {
     }
 }
 
+/// Sixteen bytes of text as the quick comparison of a candidate reads them: a bit a byte for
+/// the spaces, the other whitespace (tab to carriage return), and the bytes the view may
+/// change (not ASCII, `-`, `.`); and the bytes with their ASCII capitals made small.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Sixteen {
+    pub spaces: u32,
+    pub whitespace: u32,
+    pub changed: u32,
+    pub folded: u128,
+}
+
+#[inline(always)]
+pub(crate) fn sixteen(bytes: &[u8; 16]) -> Sixteen {
+    #[cfg(target_arch = "x86_64")]
+    {
+        sse2::sixteen(bytes)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        portable::sixteen(bytes)
+    }
+}
+
 /// The byte-a-flag way, for any processor.
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 mod portable {
-    use super::swar;
+    use super::{swar, Sixteen};
+
+    pub(crate) fn sixteen(bytes: &[u8; 16]) -> Sixteen {
+        let bits = |f: &dyn Fn(u8) -> bool| {
+            bytes
+                .iter()
+                .enumerate()
+                .fold(0u32, |m, (k, &b)| m | (u32::from(f(b)) << k))
+        };
+        let folded = bytes
+            .iter()
+            .rev()
+            .fold(0u128, |v, &b| v << 8 | u128::from(b.to_ascii_lowercase()));
+        Sixteen {
+            spaces: bits(&|b| b == b' '),
+            whitespace: bits(&|b| (b'\t'..=b'\r').contains(&b)),
+            changed: bits(&|b| b >= 0x80 || b == b'-' || b == b'.'),
+            folded,
+        }
+    }
 
     #[inline(always)]
     pub(crate) fn ascii_word_mask<const FULL_WIDTH: bool>(block: &[u8; 64]) -> Option<u64> {
@@ -82,9 +124,21 @@ mod portable {
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
     use safe_arch::{
-        bitandnot_m128i, bitor_m128i, byte_shr_imm_u128_m128i, cmp_eq_mask_i8_m128i, m128i,
-        min_u8_m128i, move_mask_i8_m128i, set_splat_i8_m128i, sub_i8_m128i,
+        bitand_m128i, bitandnot_m128i, bitor_m128i, byte_shr_imm_u128_m128i, cmp_eq_mask_i8_m128i,
+        m128i, min_u8_m128i, move_mask_i8_m128i, set_splat_i8_m128i, sub_i8_m128i,
     };
+
+    #[inline(always)]
+    pub(crate) fn sixteen(bytes: &[u8; 16]) -> super::Sixteen {
+        let x = m128i::from(*bytes);
+        let capitals = bitand_m128i(in_range(x, b'A', b'Z'), splat(0x20));
+        super::Sixteen {
+            spaces: move_mask_i8_m128i(cmp_eq_mask_i8_m128i(x, splat(b' '))) as u32,
+            whitespace: move_mask_i8_m128i(in_range(x, b'\t', b'\r')) as u32,
+            changed: move_mask_i8_m128i(bitor_m128i(x, in_range(x, b'-', b'.'))) as u32,
+            folded: u128::from(bitor_m128i(x, capitals)),
+        }
+    }
 
     #[inline(always)]
     pub(crate) fn newlines_16(chunk: &[u8; 16]) -> u32 {
@@ -223,6 +277,36 @@ mod tests {
                 "{block:?}"
             );
         }
+    }
+
+    #[test]
+    fn sixteen_bytes_read_in_registers_are_read_as_byte_by_byte() {
+        for block in blocks() {
+            for at in [0, 16, 32, 48] {
+                let sixteen: &[u8; 16] = block[at..at + 16].try_into().unwrap();
+                assert_eq!(
+                    super::sixteen(sixteen),
+                    portable::sixteen(sixteen),
+                    "{sixteen:?}"
+                );
+            }
+        }
+        // Every byte in each place, and the byte rules themselves.
+        for b in 0..=255u8 {
+            let mut chunk = *b"Ab -.\t\r\x80 Zz\n\x0b\xe4\xb8\xad";
+            chunk[b as usize % 16] = b;
+            assert_eq!(
+                super::sixteen(&chunk),
+                portable::sixteen(&chunk),
+                "{chunk:?}"
+            );
+        }
+        let s = portable::sixteen(b"Ab -.\t\r\x80 Zz\n\x0b\xe4\xb8\xad");
+        assert_eq!(s.spaces, 0b0000_0001_0000_0100);
+        assert_eq!(s.whitespace, 0b0001_1000_0110_0000);
+        assert_eq!(s.changed, 0b1110_0000_1001_1000);
+        assert_eq!(&s.folded.to_le_bytes()[..4], b"ab -");
+        assert_eq!(s.folded.to_le_bytes()[9], b'z');
     }
 
     #[test]

@@ -27,7 +27,7 @@ use super::{
     WORD_TWO,
 };
 use crate::forms::{is_run_separator, Forms, MAX_CJK_SEPARATORS};
-use crate::swar;
+use crate::{swar, vector};
 
 thread_local! {
     /// The candidate lists of the last text this thread searched, emptied and kept for the
@@ -738,15 +738,19 @@ impl Head {
     /// The head at `start`; `None` less than sixteen bytes before the end.
     #[inline]
     fn at(bytes: &[u8], start: usize) -> Option<Head> {
-        let (Some(x), Some(y)) = (swar::load(bytes, start), swar::load(bytes, start + 8)) else {
-            return None;
-        };
-        let kept = match bytes[start] {
-            0xE4..=0xE9 => ideograph_run_len(bytes, start),
-            _ => kept_len_of(x, Some(y)),
-        };
-        let text = u128::from(fold_ascii_capitals(x)) | u128::from(fold_ascii_capitals(y)) << 64;
-        Some(Head { text, kept })
+        let chunk = swar::chunk::<16>(bytes, start)?;
+        if is_ideograph_lead(chunk[0]) {
+            // (No capital to fold among ideographs; what follows them is not compared.)
+            return Some(Head {
+                text: u128::from_le_bytes(*chunk),
+                kept: ideograph_run_len(bytes, start),
+            });
+        }
+        let sixteen = vector::sixteen(chunk);
+        Some(Head {
+            text: sixteen.folded,
+            kept: kept_of_sixteen(sixteen),
+        })
     }
 
     /// Whether the term `filed` surely does not start at `start`, the head's start in `bytes`.
@@ -829,6 +833,26 @@ fn kept_len_of(x: u64, next: Option<u64>) -> usize {
     }
 }
 
+/// [`kept_len_of`] sixteen bytes, from their masks.
+#[inline(always)]
+fn kept_of_sixteen(sixteen: vector::Sixteen) -> usize {
+    let vector::Sixteen {
+        spaces,
+        whitespace,
+        changed,
+        ..
+    } = sixteen;
+    // A space before another is changed (the two become one).
+    let changed = changed | whitespace | (spaces & (spaces >> 1));
+    let kept = (changed.trailing_zeros() as usize).min(16);
+    let space_may_join = kept == 16 || whitespace >> kept & 1 != 0;
+    match kept {
+        0 => 0,
+        _ if space_may_join && spaces >> (kept - 1) & 1 == 1 => kept - 1,
+        _ => kept,
+    }
+}
+
 /// Where `term` ends in plain `bytes` when the view from `start` (where a character of the
 /// view starts) begins with it and, for a whole-word term, no letter or digit follows it.
 fn view_match_end(
@@ -898,8 +922,8 @@ fn view_match_end(
 
 #[cfg(test)]
 mod tests {
-    use super::{CANDIDATES, KEPT_CANDIDATES};
-    use crate::{NormalizeOptions, Policy, PolicyBuilder};
+    use super::{fold_ascii_capitals, kept_len_of, kept_of_sixteen, CANDIDATES, KEPT_CANDIDATES};
+    use crate::{swar, vector, NormalizeOptions, Policy, PolicyBuilder};
 
     fn policy(terms: &[&str]) -> Policy {
         let mut builder = PolicyBuilder::new();
@@ -1202,6 +1226,31 @@ mod tests {
             ("自制炸-弹", 1),
         ];
         padded_find_as_the_usual_way(&policy, &cases);
+    }
+
+    #[test]
+    fn a_head_read_in_registers_is_the_head_read_eight_bytes_at_a_time() {
+        let pool = b" \t\naZz-._\xe4\x80\xef9";
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..200_000 {
+            let mut chunk = [0u8; 16];
+            for b in &mut chunk {
+                *b = pool[(next(&mut seed) % pool.len() as u64) as usize];
+            }
+            let (x, y) = (
+                swar::load(&chunk, 0).unwrap(),
+                swar::load(&chunk, 8).unwrap(),
+            );
+            let sixteen = vector::sixteen(&chunk);
+            assert_eq!(
+                kept_of_sixteen(sixteen),
+                kept_len_of(x, Some(y)),
+                "{chunk:?}"
+            );
+            let folded =
+                u128::from(fold_ascii_capitals(x)) | u128::from(fold_ascii_capitals(y)) << 64;
+            assert_eq!(sixteen.folded, folded, "{chunk:?}");
+        }
     }
 
     #[test]
