@@ -804,48 +804,31 @@ fn ideograph_run_len(bytes: &[u8], start: usize) -> usize {
 /// it).
 #[inline(always)]
 fn kept_len(x: u64) -> usize {
-    kept_len_of(x, None)
+    let mask = |bytes: u64| swar::pack_high_bits(bytes) as u32;
+    let changed = (x & swar::HIGH) | swar::ascii_in(x, b'-', b'.');
+    kept_of_masks(
+        mask(swar::ascii_in(x, b' ', b' ')),
+        mask(swar::ascii_in(x, b'\t', b'\r')),
+        mask(changed),
+        8,
+    )
 }
 
-/// [`kept_len`] of the sixteen bytes `x` then `next`, or of `x` alone.
-#[inline(always)]
-fn kept_len_of(x: u64, next: Option<u64>) -> usize {
-    let masks = |x: u64| {
-        let spaces = swar::ascii_in(x, b' ', b' ');
-        let whitespace = swar::ascii_in(x, b'\t', b'\r');
-        let changed = (x & swar::HIGH) | whitespace | swar::ascii_in(x, b'-', b'.');
-        [changed, spaces, whitespace].map(u128::from)
-    };
-    let [changed, spaces, whitespace] = masks(x);
-    // Past `x` alone, every byte may change.
-    let [changed_next, spaces_next, whitespace_next] =
-        next.map_or([u128::from(swar::HIGH), 0, 0], masks);
-    let spaces = spaces | spaces_next << 64;
-    let whitespace = whitespace | whitespace_next << 64;
-    let changed = changed | changed_next << 64 | (spaces & (spaces >> 8));
-    let kept = (changed.trailing_zeros() / 8) as usize;
-    let width = if next.is_some() { 16 } else { 8 };
-    let space_may_join = kept == width || whitespace >> (8 * kept) & 0x80 != 0;
-    match kept {
-        0 => 0,
-        _ if space_may_join && spaces >> (8 * kept - 1) & 1 == 1 => kept - 1,
-        _ => kept,
-    }
-}
-
-/// [`kept_len_of`] sixteen bytes, from their masks.
+/// [`kept_len`] of sixteen bytes, from their masks.
 #[inline(always)]
 fn kept_of_sixteen(sixteen: vector::Sixteen) -> usize {
-    let vector::Sixteen {
-        spaces,
-        whitespace,
-        changed,
-        ..
-    } = sixteen;
+    kept_of_masks(sixteen.spaces, sixteen.whitespace, sixteen.changed, 16)
+}
+
+/// [`kept_len`] of `width` bytes from the masks of their spaces, their other whitespace and
+/// the bytes the view may change (not ASCII, joiners), a bit a byte: every byte past them
+/// may change too.
+#[inline(always)]
+fn kept_of_masks(spaces: u32, whitespace: u32, changed: u32, width: usize) -> usize {
     // A space before another is changed (the two become one).
     let changed = changed | whitespace | (spaces & (spaces >> 1));
-    let kept = (changed.trailing_zeros() as usize).min(16);
-    let space_may_join = kept == 16 || whitespace >> kept & 1 != 0;
+    let kept = (changed.trailing_zeros() as usize).min(width);
+    let space_may_join = kept == width || whitespace >> kept & 1 != 0;
     match kept {
         0 => 0,
         _ if space_may_join && spaces >> (kept - 1) & 1 == 1 => kept - 1,
@@ -922,7 +905,7 @@ fn view_match_end(
 
 #[cfg(test)]
 mod tests {
-    use super::{fold_ascii_capitals, kept_len_of, kept_of_sixteen, CANDIDATES, KEPT_CANDIDATES};
+    use super::{fold_ascii_capitals, kept_len, kept_of_sixteen, CANDIDATES, KEPT_CANDIDATES};
     use crate::{swar, vector, NormalizeOptions, Policy, PolicyBuilder};
 
     fn policy(terms: &[&str]) -> Policy {
@@ -1228,6 +1211,25 @@ mod tests {
         padded_find_as_the_usual_way(&policy, &cases);
     }
 
+    /// What the view keeps as it is of `bytes` (see [`kept_len`]), a byte at a time.
+    fn kept_byte_by_byte(bytes: &[u8]) -> usize {
+        let space = |k: usize| bytes.get(k) == Some(&b' ');
+        let whitespace = |k: usize| bytes.get(k).is_some_and(|b| (b'\t'..=b'\r').contains(b));
+        let changed = |k: usize| {
+            let b = bytes[k];
+            b >= 0x80 || b == b'-' || b == b'.' || whitespace(k) || space(k) && space(k + 1)
+        };
+        let kept = (0..bytes.len())
+            .find(|&k| changed(k))
+            .unwrap_or(bytes.len());
+        let may_join = kept == bytes.len() || whitespace(kept);
+        if kept > 0 && space(kept - 1) && may_join {
+            kept - 1
+        } else {
+            kept
+        }
+    }
+
     #[test]
     fn a_head_read_in_registers_is_the_head_read_eight_bytes_at_a_time() {
         let pool = b" \t\naZz-._\xe4\x80\xef9";
@@ -1244,9 +1246,10 @@ mod tests {
             let sixteen = vector::sixteen(&chunk);
             assert_eq!(
                 kept_of_sixteen(sixteen),
-                kept_len_of(x, Some(y)),
+                kept_byte_by_byte(&chunk),
                 "{chunk:?}"
             );
+            assert_eq!(kept_len(x), kept_byte_by_byte(&chunk[..8]), "{chunk:?}");
             let folded =
                 u128::from(fold_ascii_capitals(x)) | u128::from(fold_ascii_capitals(y)) << 64;
             assert_eq!(sixteen.folded, folded, "{chunk:?}");
