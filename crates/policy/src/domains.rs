@@ -675,7 +675,7 @@ impl DomainList {
             return None;
         }
         let host = normalize_host(url)?;
-        self.check_host_path(&host, || normalize_path(url))
+        self.check_with_verdict(url, &host, self.host_verdict(&host))
     }
 
     /// [`DomainList::check`] for a URL whose host is already normalized.
@@ -683,39 +683,87 @@ impl DomainList {
         if self.is_empty() {
             return None;
         }
-        self.check_host_path(host, || normalize_path(url))
+        self.check_with_verdict(url, host, self.host_verdict(host))
     }
 
     /// [`DomainList::check`] for an already normalized host.
     pub fn check_host(&self, host: &str) -> Option<DomainHit> {
-        self.check_host_path(host, || "/".to_string())
+        self.check_host_path(host, "/", self.host_verdict(host))
     }
 
-    fn check_host_path(&self, host: &str, path: impl Fn() -> String) -> Option<DomainHit> {
+    /// What the lists say of a normalized `host` whatever a URL's path. A caller that sees one
+    /// host in many documents keeps it and checks each URL with
+    /// [`DomainList::check_with_verdict`]: looking the host's suffixes up in a million-host
+    /// table took a tenth of a screen of short posts.
+    pub fn host_verdict(&self, host: &str) -> HostVerdict {
         // Most lists allow nothing: then the host's suffixes are walked once, not twice.
         if !self.allowed.is_empty() && suffixes(host).any(|s| self.allowed.contains(s)) {
+            return HostVerdict {
+                allowed: true,
+                listed: None,
+            };
+        }
+        let listed = suffixes(host).find_map(|suffix| {
+            let category = self.domains.get(suffix)?;
+            Some((category, host.len() - suffix.len()))
+        });
+        HostVerdict {
+            allowed: false,
+            listed,
+        }
+    }
+
+    /// [`DomainList::check_with_host`] with the host's `verdict`, from
+    /// [`DomainList::host_verdict`] on the same list and host.
+    pub fn check_with_verdict(
+        &self,
+        url: &str,
+        host: &str,
+        verdict: HostVerdict,
+    ) -> Option<DomainHit> {
+        if self.urls.is_empty() {
+            return verdict.hit(host);
+        }
+        self.check_host_path(host, &normalize_path(url), verdict)
+    }
+
+    fn check_host_path(&self, host: &str, path: &str, verdict: HostVerdict) -> Option<DomainHit> {
+        if verdict.allowed {
             return None;
         }
-        if !self.urls.is_empty() {
-            let path = path();
-            for suffix in suffixes(host) {
-                if let Some(prefixes) = self.urls.get(suffix) {
-                    for (prefix, category) in prefixes {
-                        if path_has_prefix(&path, prefix) {
-                            return Some(DomainHit {
-                                category: *category,
-                                entry: format!("{suffix}{prefix}"),
-                            });
-                        }
+        for suffix in suffixes(host) {
+            if let Some(prefixes) = self.urls.get(suffix) {
+                for (prefix, category) in prefixes {
+                    if path_has_prefix(path, prefix) {
+                        return Some(DomainHit {
+                            category: *category,
+                            entry: format!("{suffix}{prefix}"),
+                        });
                     }
                 }
             }
         }
-        suffixes(host).find_map(|suffix| {
-            self.domains.get(suffix).map(|category| DomainHit {
-                category,
-                entry: suffix.to_string(),
-            })
+        verdict.hit(host)
+    }
+}
+
+/// What a [`DomainList`] says of a host, whatever the path of a URL on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostVerdict {
+    /// A suffix of the host is allowed: no entry blocks it.
+    allowed: bool,
+    /// The category of the most specific domain entry that lists the host, and where that
+    /// entry (a suffix of the host) starts in it.
+    listed: Option<(u32, usize)>,
+}
+
+impl HostVerdict {
+    /// The domain entry's hit on `host`, the host of the verdict.
+    fn hit(self, host: &str) -> Option<DomainHit> {
+        let (category, start) = self.listed.filter(|_| !self.allowed)?;
+        Some(DomainHit {
+            category,
+            entry: host.get(start..)?.to_string(),
         })
     }
 }
@@ -1154,5 +1202,50 @@ mod tests {
         list.allow_domain("good.example.com");
         assert!(list.check("http://x.good.example.com/").is_none());
         assert!(list.check("http://bad.example.com/").is_some());
+    }
+
+    #[test]
+    fn a_host_verdict_kept_for_many_urls_checks_each_path() {
+        let mut list = DomainList::new();
+        list.add_domain("example.com", 1);
+        list.add_domain("deep.sub.example.com", 2);
+        list.add_url("sub.example.com/forum", 3);
+        list.add_url("other.org/forum", 4);
+        list.allow_domain("good.example.com");
+        let hosts = [
+            "example.com",
+            "sub.example.com",
+            "deep.sub.example.com",
+            "x.good.example.com",
+            "www.other.org",
+            "unlisted.net",
+        ];
+        let paths = ["/", "/forum", "/forum/1", "/forums", "/a"];
+        let mut hits = 0;
+        for host in hosts {
+            let verdict = list.host_verdict(host);
+            for path in paths {
+                let url = format!("https://{host}{path}");
+                let usual = list.check(&url);
+                assert_eq!(list.check_with_verdict(&url, host, verdict), usual, "{url}");
+                hits += usize::from(usual.is_some());
+            }
+        }
+        // example.com and deep.sub… on every path, sub.example.com on every path (by its
+        // parent) with /forum and /forum/1 its URL entry's, www.other.org on two.
+        assert_eq!(hits, 5 + 5 + 5 + 2);
+        let forum = list.check_with_verdict(
+            "https://sub.example.com/forum/1",
+            "sub.example.com",
+            list.host_verdict("sub.example.com"),
+        );
+        assert_eq!(forum.map(|h| h.entry), Some("sub.example.com/forum".into()));
+        let deep = list
+            .host_verdict("deep.sub.example.com")
+            .hit("deep.sub.example.com");
+        assert_eq!(
+            deep.map(|h| (h.category, h.entry)),
+            Some((2, "deep.sub.example.com".into()))
+        );
     }
 }

@@ -51,7 +51,7 @@ use regex::Regex;
 
 use crate::keywords::TermMatch;
 
-pub use domains::{DomainHit, DomainList, IndexCache};
+pub use domains::{DomainHit, DomainList, HostVerdict, IndexCache};
 pub use keywords::{KeywordBuilder, KeywordMatcher};
 pub use normalize::{NormalizeOptions, Normalized, Normalizer};
 pub use pack::PackError;
@@ -271,6 +271,19 @@ impl Policy {
     /// ([`domains::normalize_host`]).
     pub fn check_url_host(&self, url: &str, host: &str) -> Option<Hit> {
         self.domains.check_with_host(url, host).map(Hit::from)
+    }
+
+    /// What the domain lists say of a normalized `host` whatever a URL's path, for
+    /// [`Policy::check_url_verdict`]: a screen keeps it for each host of a file.
+    pub fn host_verdict(&self, host: &str) -> HostVerdict {
+        self.domains.host_verdict(host)
+    }
+
+    /// [`Policy::check_url_host`] with the host's `verdict` from [`Policy::host_verdict`].
+    pub fn check_url_verdict(&self, url: &str, host: &str, verdict: HostVerdict) -> Option<Hit> {
+        self.domains
+            .check_with_verdict(url, host, verdict)
+            .map(Hit::from)
     }
 
     /// A scanner for text that arrives in chunks.

@@ -26,7 +26,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use assay_core::fs::AtomicFile;
 pub use assay_core::progress::Reporter;
 use assay_core::progress::{Task, Unit};
-use assay_policy::{Hit, Policy};
+use assay_policy::{Hit, HostVerdict, Policy};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize, Serializer};
@@ -756,23 +756,53 @@ fn source_of(fields: &doc::Fields<'_>, sources: &mut Sources) -> String {
     sources.of(fields, host.as_deref()).0.to_string()
 }
 
-/// The sources of one file's documents, with their counts. A document's source is its source
-/// field, or the registrable domain of its URL's host. A file has many documents of each
-/// host, and finding the domain in the suffix list (about 330 instructions) and then the
-/// source's counts by name (about 230) were 6% of a screen of short posts: a host seen before
-/// is one hash lookup.
+/// The sources of one file's documents, with their counts, and what the policy's domain lists
+/// say of each host. A document's source is its source field, or the registrable domain of
+/// its URL's host. A file has many documents of each host: finding the domain in the suffix
+/// list (about 330 instructions) and then the source's counts by name (about 230) were 6% of
+/// a screen of short posts, and the host's lookups in a million-host domain list a tenth; a
+/// host seen before is one hash lookup for both.
 #[derive(Default)]
 pub(crate) struct Sources {
-    /// Host → where its registrable domain is in it, and that domain's place in `counts`.
-    hosts: FxHashMap<Box<str>, (usize, usize, usize)>,
+    hosts: FxHashMap<Box<str>, KnownHost>,
     /// Source → its place in `counts`.
     names: FxHashMap<String, usize>,
     counts: Vec<SourceStats>,
 }
 
+/// What is known of a host once one of its documents needed it.
+#[derive(Default)]
+struct KnownHost {
+    verdict: Option<HostVerdict>,
+    /// Where its registrable domain is in it, and that domain's place in `counts`.
+    source: Option<(usize, usize, usize)>,
+}
+
 impl Sources {
     /// Hosts remembered at most: past them, that memory starts again empty.
     const MAX_HOSTS: usize = 1 << 16;
+
+    /// What `policy`'s domain lists say of the normalized `host`.
+    pub(crate) fn verdict(&mut self, policy: &Policy, host: &str) -> HostVerdict {
+        if let Some(verdict) = self.hosts.get(host).and_then(|known| known.verdict) {
+            return verdict;
+        }
+        let verdict = policy.host_verdict(host);
+        self.known(host).verdict = Some(verdict);
+        verdict
+    }
+
+    /// The host's entry, new when it has none.
+    fn known(&mut self, host: &str) -> &mut KnownHost {
+        // (Not `entry`, which would copy the host each time.)
+        if !self.hosts.contains_key(host) {
+            if self.hosts.len() >= Self::MAX_HOSTS {
+                self.hosts.clear();
+            }
+            self.hosts.insert(host.into(), KnownHost::default());
+        }
+        self.hosts.get_mut(host).expect("the host was inserted")
+    }
 
     /// The source of a document with `fields` and its URL's normalized `host`, borrowed from
     /// them, and its counts.
@@ -795,7 +825,8 @@ impl Sources {
         let seen = self
             .hosts
             .get(host)
-            .and_then(|&(start, end, at)| Some((host.get(start..end)?, at)));
+            .and_then(|known| known.source)
+            .and_then(|(start, end, at)| Some((host.get(start..end)?, at)));
         if let Some(found) = seen {
             return found;
         }
@@ -803,11 +834,7 @@ impl Sources {
         let at = self.named(domain);
         // The domain is a part of `host`, kept as its place in it.
         if let Some(start) = (domain.as_ptr() as usize).checked_sub(host.as_ptr() as usize) {
-            if self.hosts.len() >= Self::MAX_HOSTS {
-                self.hosts.clear();
-            }
-            self.hosts
-                .insert(host.into(), (start, start + domain.len(), at));
+            self.known(host).source = Some((start, start + domain.len(), at));
         }
         (domain, at)
     }
@@ -904,6 +931,7 @@ fn annotate(line: &[u8], hits: &[(String, Hit)]) -> Vec<u8> {
 pub(crate) fn judge<'f>(
     policy: &Policy,
     fields: &'f doc::Fields<'_>,
+    sources: &mut Sources,
 ) -> (Vec<(String, Hit)>, Option<Cow<'f, str>>) {
     let mut hits: Vec<(String, Hit)> = Vec::new();
     let host = fields
@@ -911,7 +939,8 @@ pub(crate) fn judge<'f>(
         .as_deref()
         .and_then(assay_policy::domains::normalize_host_cow);
     if let (Some(url), Some(host)) = (fields.url.as_deref(), host.as_deref()) {
-        if let Some(hit) = policy.check_url_host(url, host) {
+        let verdict = sources.verdict(policy, host);
+        if let Some(hit) = policy.check_url_verdict(url, host, verdict) {
             hits.push((policy.category(hit.category).id.clone(), hit));
         }
     }
@@ -1140,7 +1169,7 @@ fn screen_file(
             let message = format!("no string field {:?}", config.fields.text);
             bad_input(&mut summary, Some(line_no), "missing text", message);
         }
-        let (hits, host) = judge(policy, &fields);
+        let (hits, host) = judge(policy, &fields, &mut sources);
         let (source, stats) = sources.of(&fields, host.as_deref());
         record(&mut summary, stats, line.len() as u64, &hits);
         inspect::observe(&mut summary, policy, line_no, source, &fields, &hits);

@@ -165,7 +165,7 @@ pub(crate) fn screen_parquet(
             };
             let bytes = fields.text.as_deref().map_or(0, str::len) as u64;
             progress.add_bytes(bytes);
-            let (hits, host) = judge(policy, &fields);
+            let (hits, host) = judge(policy, &fields, &mut sources);
             let (source, stats) = sources.of(&fields, host.as_deref());
             record(&mut summary, stats, bytes, &hits);
             crate::inspect::observe(&mut summary, policy, row_no, source, &fields, &hits);

@@ -143,6 +143,57 @@ fn planted_hits_are_all_removed_and_nothing_else() {
 }
 
 #[test]
+fn a_host_seen_before_is_judged_again_by_its_path() {
+    // A screen remembers what the domain lists say of each host; a URL list makes the path
+    // matter, and a source field another source than the host's.
+    let lists = tempfile::tempdir().unwrap();
+    let mut builder = PolicyBuilder::new();
+    let sites = builder.category("blocked-sites");
+    let pages = builder.category("blocked-pages");
+    let (domains, urls) = (
+        lists.path().join("domains.txt"),
+        lists.path().join("urls.txt"),
+    );
+    fs::write(&domains, "blocked.example\n").unwrap();
+    fs::write(&urls, "mixed.example/private\n").unwrap();
+    builder.add_domain_file(&domains, sites).unwrap();
+    builder.add_url_file(&urls, pages).unwrap();
+    let policy = builder.build().unwrap();
+
+    let input = tempfile::tempdir().unwrap();
+    let (mut lines, mut expected) = (String::new(), BTreeSet::new());
+    for d in 0..300 {
+        let host = ["mixed.example", "www.blocked.example", "fine.example"][d % 3];
+        let path = if d % 4 == 0 { "private" } else { "public" };
+        let id = format!("d{d}");
+        if host != "fine.example" && (host != "mixed.example" || path == "private") {
+            expected.insert(id.clone());
+        }
+        let url = format!("https://{host}/{path}/{d}");
+        let doc = if d % 5 == 0 {
+            json!({"id": id, "text": "a day in the park", "url": url, "source": "crawl"})
+        } else {
+            json!({"id": id, "text": "a day in the park", "url": url})
+        };
+        lines.push_str(&format!("{doc}\n"));
+    }
+    fs::write(input.path().join("part.jsonl"), lines).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mut config = config(input.path(), out.path());
+    config.fields.source = Some("source".into());
+    let summaries = screen(&policy, &config).unwrap();
+    assert_eq!(all_ids(&out.path().join("removed")), expected);
+    let sources = &summaries[0].sources;
+    let docs = |name: &str| sources.get(name).map(|s| (s.docs, s.violating_docs));
+    // Of 300: every fifth has its source field (20 of them blocked by domain, 5 by path), the
+    // rest their host's domain.
+    assert_eq!(docs("crawl"), Some((60, 25)));
+    assert_eq!(docs("blocked.example"), Some((80, 80)));
+    assert_eq!(docs("mixed.example"), Some((80, 20)));
+    assert_eq!(docs("fine.example"), Some((80, 0)));
+}
+
+#[test]
 fn what_is_done_meanwhile_sees_every_summary_and_comes_back_once_outputs_are_in_place() {
     let input = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
