@@ -758,9 +758,9 @@ pub struct HostVerdict {
 }
 
 impl HostVerdict {
-    /// The domain entry's hit on `host`, the host of the verdict.
+    /// The domain entry's hit on `host`, the host of the verdict (none when it is allowed).
     fn hit(self, host: &str) -> Option<DomainHit> {
-        let (category, start) = self.listed.filter(|_| !self.allowed)?;
+        let (category, start) = self.listed?;
         Some(DomainHit {
             category,
             entry: host.get(start..)?.to_string(),
