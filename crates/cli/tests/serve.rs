@@ -233,7 +233,13 @@ async fn four_concurrent_requests_share_the_model() {
         most_busy >= 2,
         "requests never ran concurrently (most busy slots seen: {most_busy})"
     );
-    assert_eq!(server.health().await["busy"], 0);
+    // A slot is freed just after its answer's last bytes leave: a loaded machine can ask
+    // before that.
+    let health = server.health_when(|h| h["busy"] == 0).await;
+    assert_eq!(
+        health["busy"], 0,
+        "a slot still busy after every answer: {health}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
