@@ -678,14 +678,6 @@ impl DomainList {
         self.check_with_verdict(url, &host, self.host_verdict(&host))
     }
 
-    /// [`DomainList::check`] for a URL whose host is already normalized.
-    pub fn check_with_host(&self, url: &str, host: &str) -> Option<DomainHit> {
-        if self.is_empty() {
-            return None;
-        }
-        self.check_with_verdict(url, host, self.host_verdict(host))
-    }
-
     /// [`DomainList::check`] for an already normalized host.
     pub fn check_host(&self, host: &str) -> Option<DomainHit> {
         self.check_host_path(host, "/", self.host_verdict(host))
@@ -713,8 +705,8 @@ impl DomainList {
         }
     }
 
-    /// [`DomainList::check_with_host`] with the host's `verdict`, from
-    /// [`DomainList::host_verdict`] on the same list and host.
+    /// [`DomainList::check`] for a URL whose host is already normalized, with the host's
+    /// `verdict` from [`DomainList::host_verdict`] on the same list and host.
     pub fn check_with_verdict(
         &self,
         url: &str,

@@ -267,19 +267,14 @@ impl Policy {
         self.domains.check(url).map(Hit::from)
     }
 
-    /// [`Policy::check_url`] for a URL whose host is already normalized
-    /// ([`domains::normalize_host`]).
-    pub fn check_url_host(&self, url: &str, host: &str) -> Option<Hit> {
-        self.domains.check_with_host(url, host).map(Hit::from)
-    }
-
     /// What the domain lists say of a normalized `host` whatever a URL's path, for
     /// [`Policy::check_url_verdict`]: a screen keeps it for each host of a file.
     pub fn host_verdict(&self, host: &str) -> HostVerdict {
         self.domains.host_verdict(host)
     }
 
-    /// [`Policy::check_url_host`] with the host's `verdict` from [`Policy::host_verdict`].
+    /// [`Policy::check_url`] for a URL whose host is already normalized
+    /// ([`domains::normalize_host`]), with the host's `verdict` from [`Policy::host_verdict`].
     pub fn check_url_verdict(&self, url: &str, host: &str, verdict: HostVerdict) -> Option<Hit> {
         self.domains
             .check_with_verdict(url, host, verdict)
