@@ -233,9 +233,9 @@ async fn four_concurrent_requests_share_the_model() {
         most_busy >= 2,
         "requests never ran concurrently (most busy slots seen: {most_busy})"
     );
-    // A slot is freed just after its answer's last bytes leave: a loaded machine can ask
-    // before that.
-    let health = server.health_when(|h| h["busy"] == 0).await;
+    // The engine frees a slot before it tells the request that its answer ended, so a
+    // client that has every answer sees every slot free, even on a loaded machine.
+    let health = server.health().await;
     assert_eq!(
         health["busy"], 0,
         "a slot still busy after every answer: {health}"

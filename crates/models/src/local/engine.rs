@@ -476,14 +476,19 @@ impl Scheduler<'_> {
         }
     }
 
-    fn free(&mut self, seq: usize) {
-        if self.slots[seq].take().is_some() {
+    /// Empties slot `seq` and answers what it held. A request is told it ended only after
+    /// this, so a caller that has its whole answer also sees the slot free (as one that sees
+    /// its request running sees it taken).
+    fn free(&mut self, seq: usize) -> Option<Slot> {
+        let slot = self.slots[seq].take();
+        if slot.is_some() {
             self.counters.busy.fetch_sub(1, Ordering::SeqCst);
         }
         // Removing a whole sequence cannot fail for a valid id.
         let _ = self
             .context
             .clear_kv_cache_seq(Some(seq as u32), None, None);
+        slot
     }
 
     /// One forward pass over every active slot, then sampling for those that produced logits.
@@ -560,13 +565,12 @@ impl Scheduler<'_> {
         if let Err(e) = self.context.decode(&mut self.batch) {
             // A failed decode leaves the KV cache in an unknown state: fail everything running.
             for seq in 0..self.slots.len() {
-                if let Some(slot) = &self.slots[seq] {
+                if let Some(slot) = self.free(seq) {
                     let message = format!("decode failed: {e}");
                     let _ = slot
                         .job
                         .events
                         .send(EngineEvent::Failed(ModelError::Engine(message)));
-                    self.free(seq);
                 }
             }
             self.context.clear_kv_cache();
@@ -578,12 +582,14 @@ impl Scheduler<'_> {
             };
             let Some(at) = slot.logits_at else { continue };
             let token = slot.sampler.sample(&self.context, at);
-            if let Some(reason) = accept_token(self.model, slot, token, self.context_per_slot) {
+            let Some(reason) = accept_token(self.model, slot, token, self.context_per_slot) else {
+                continue;
+            };
+            if let Some(slot) = self.free(seq) {
                 let _ = slot.job.events.send(EngineEvent::Finished {
                     reason,
                     completion_tokens: slot.generated,
                 });
-                self.free(seq);
             }
         }
     }
