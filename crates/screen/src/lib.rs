@@ -797,14 +797,11 @@ impl Sources {
 
     /// The host's entry, new when it has none.
     fn known(&mut self, host: &str) -> &mut KnownHost {
-        // (Not `entry`, which would copy the host each time.)
-        if !self.hosts.contains_key(host) {
-            if self.hosts.len() >= Self::MAX_HOSTS {
-                self.hosts.clear();
-            }
-            self.hosts.insert(host.into(), KnownHost::default());
+        if self.hosts.len() >= Self::MAX_HOSTS && !self.hosts.contains_key(host) {
+            self.hosts.clear();
         }
-        self.hosts.get_mut(host).expect("the host was inserted")
+        // (Called once or twice a host: copying the host for `entry` costs nothing here.)
+        self.hosts.entry(host.into()).or_default()
     }
 
     /// The source of a document with `fields` and its URL's normalized `host`, borrowed from
